@@ -1,0 +1,609 @@
+"""The alert envelope: one sealed message to many schools, which the hub can route but not read.
+
+The construction is the one of design.md, "The alert envelope":
+
+1. ``H = SHA-256("alertnet/v1/header\\0" || header)`` over the canonical header;
+2. payload ``AES-256-GCM(HKDF(CEK, "payload"), nonce, plaintext, aad=H)``;
+3. one HPKE (X-Wing, HKDF-SHA256, AES-256-GCM) wrap of the CEK per recipient,
+   ``info = "alertnet/v1/wrap\\0" || H || school_id``;
+4. key commitment ``HMAC-SHA256(HKDF(CEK, "commit"), H || SHA-256(nonce || ct))``;
+5. Ed25519 and ML-DSA-65 signatures over
+   ``"alertnet/v1/sig\\0" || H || SHA-256(nonce || ct) || wraps_digest || commitment``.
+
+One refinement: ``wraps_digest`` is ``SHA-256("alertnet/v1/wraps\\0" ||
+SHA-256(wrap_1) || ... || SHA-256(wrap_n))`` in header recipient order, and the
+list of per-wrap hashes travels with the envelope. The hub can then keep each
+wrap in its own row and hand a school only its own wrap, and that school still
+verifies the signature over all of them (docs/crypto.md, "Envelope").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from crypto._encoding import U32_MAX, Reader, prefix, text16, u8, u16, u32, u64
+from crypto._encoding import hkdf_sha256 as _hkdf
+from crypto.errors import (
+    MalformedEnvelope,
+    NotARecipient,
+    TamperedCiphertext,
+    TamperedHeader,
+    UnknownVersion,
+    WrapMismatch,
+)
+from crypto.keys import (
+    AEAD_TAG_LEN,
+    ED25519_SIGNATURE_LEN,
+    HPKE_ENC_LEN,
+    HPKE_SUITE,
+    MLDSA65_SIGNATURE_LEN,
+    SchoolKeys,
+    SchoolPublicKeys,
+)
+
+HEADER_VERSION = 1
+ENVELOPE_VERSION = 1
+MAX_HEADER_BYTES = 64 * 1024
+MAX_RECIPIENTS = 1000
+ALERT_ID_LEN = 16
+NONCE_LEN = 12
+CEK_LEN = 32
+COMMITMENT_LEN = 32
+WRAP_HASH_LEN = 32
+#: One HPKE wrap of a 32-byte CEK: enc (1120) || AES-256-GCM(CEK) (32 + 16).
+WRAP_LEN = HPKE_ENC_LEN + CEK_LEN + AEAD_TAG_LEN
+MAX_CIPHERTEXT_BYTES = U32_MAX
+
+#: ML-DSA-65 context string of envelope signatures.
+SIG_CONTEXT = b"alertnet/v1/sig"
+_HEADER_MAGIC = b"AH"
+_ENVELOPE_MAGIC = b"AE"
+_HEADER_LABEL = b"alertnet/v1/header\0"
+_WRAP_INFO = b"alertnet/v1/wrap\0"
+_SIG_LABEL = b"alertnet/v1/sig\0"
+_WRAPS_LABEL = b"alertnet/v1/wraps\0"
+_ENVELOPE_HASH_LABEL = b"alertnet/v1/envelope\0"
+# The design's HKDF labels for the content key, verbatim.
+_PAYLOAD_LABEL = b"payload"
+_COMMIT_LABEL = b"commit"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_MAX_TEXT_BYTES = 0xFFFF
+
+
+def new_alert_id() -> bytes:
+    """A fresh 128-bit random alert id (also used for replies and attachments)."""
+    return os.urandom(ALERT_ID_LEN)
+
+
+def _check_text(value: object, name: str, *, required: bool) -> None:
+    if not isinstance(value, str):
+        raise MalformedEnvelope(f"{name} must be a str")
+    try:
+        encoded = value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedEnvelope(f"{name} is not encodable as UTF-8") from None
+    if required and not encoded:
+        raise MalformedEnvelope(f"{name} must not be empty")
+    if len(encoded) > _MAX_TEXT_BYTES:
+        raise MalformedEnvelope(f"{name} is longer than {_MAX_TEXT_BYTES} bytes")
+
+
+def _check_generation(value: object, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U32_MAX:
+        raise MalformedEnvelope(f"{name} must be an int between 0 and 2**32 - 1")
+
+
+@dataclass(frozen=True, order=True)
+class Recipient:
+    """A recipient school at the key generation its wrap was made for."""
+
+    school: str
+    generation: int
+
+    def __post_init__(self) -> None:
+        _check_text(self.school, "recipient school", required=True)
+        _check_generation(self.generation, "recipient generation")
+
+
+@dataclass(frozen=True)
+class Header:
+    """The clear, signed metadata of an alert, reply, attachment or action.
+
+    ``recipients`` is sorted (by school, then generation) on construction and
+    must name each school once. ``created_at`` must be timezone-aware; it is
+    converted to UTC and kept to the microsecond.
+    """
+
+    version: int
+    alert_id: bytes
+    cluster: str
+    sender_school: str
+    sender_generation: int
+    sender_member: str
+    created_at: datetime
+    kind: str
+    parent: bytes | None
+    category: str
+    severity: str
+    platform: str
+    tlp: str
+    recipients: tuple[Recipient, ...]
+    _bytes: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.version != HEADER_VERSION:
+            raise UnknownVersion(f"header version {self.version} is not supported")
+        if not isinstance(self.alert_id, bytes) or len(self.alert_id) != ALERT_ID_LEN:
+            raise MalformedEnvelope(f"alert_id must be {ALERT_ID_LEN} bytes")
+        if self.parent is not None and (
+            not isinstance(self.parent, bytes) or len(self.parent) != ALERT_ID_LEN
+        ):
+            raise MalformedEnvelope(f"parent must be None or {ALERT_ID_LEN} bytes")
+        for name in ("cluster", "sender_school", "sender_member", "kind"):
+            _check_text(getattr(self, name), name, required=True)
+        for name in ("category", "severity", "platform", "tlp"):
+            _check_text(getattr(self, name), name, required=False)
+        _check_generation(self.sender_generation, "sender_generation")
+        if not isinstance(self.created_at, datetime) or self.created_at.utcoffset() is None:
+            raise MalformedEnvelope("created_at must be a timezone-aware datetime")
+        try:
+            created_at = self.created_at.astimezone(UTC)
+        except OverflowError:
+            raise MalformedEnvelope("created_at is out of range") from None
+        if created_at < _EPOCH:
+            raise MalformedEnvelope("created_at must not be before 1970")
+        object.__setattr__(self, "created_at", created_at)
+
+        recipients = tuple(self.recipients)
+        if not all(isinstance(r, Recipient) for r in recipients):
+            raise MalformedEnvelope("recipients must be Recipient values")
+        if not 1 <= len(recipients) <= MAX_RECIPIENTS:
+            raise MalformedEnvelope(f"an envelope has 1 to {MAX_RECIPIENTS} recipients")
+        recipients = tuple(sorted(recipients))
+        if len({r.school for r in recipients}) != len(recipients):
+            raise MalformedEnvelope("a school appears more than once among the recipients")
+        object.__setattr__(self, "recipients", recipients)
+
+        encoded = self._encode()
+        if len(encoded) > MAX_HEADER_BYTES:
+            raise MalformedEnvelope(f"header is larger than {MAX_HEADER_BYTES} bytes")
+        object.__setattr__(self, "_bytes", encoded)
+
+    def _encode(self) -> bytes:
+        micros = (self.created_at - _EPOCH) // _MICROSECOND
+        parts = [
+            prefix(_HEADER_MAGIC, self.version),
+            self.alert_id,
+            text16(self.cluster),
+            text16(self.sender_school),
+            u32(self.sender_generation),
+            text16(self.sender_member),
+            u64(micros),
+            text16(self.kind),
+            u8(0) if self.parent is None else u8(1) + self.parent,
+            text16(self.category),
+            text16(self.severity),
+            text16(self.platform),
+            text16(self.tlp),
+            u16(len(self.recipients)),
+        ]
+        parts.extend(text16(r.school) + u32(r.generation) for r in self.recipients)
+        return b"".join(parts)
+
+    def to_bytes(self) -> bytes:
+        """The canonical bytes (docs/crypto.md, "Header"); what ``H`` and signatures cover."""
+        return self._bytes
+
+    def header_hash(self) -> bytes:
+        """``H = SHA-256("alertnet/v1/header\\0" || header bytes)``."""
+        return _header_hash(self._bytes)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Header:
+        """Parse canonical header bytes; anything that would not re-encode identically fails."""
+        if isinstance(data, bytes | bytearray | memoryview) and len(data) > MAX_HEADER_BYTES:
+            raise MalformedEnvelope(f"header is larger than {MAX_HEADER_BYTES} bytes")
+        reader = Reader(data, MalformedEnvelope, "header")
+        version = reader.prefix(_HEADER_MAGIC, frozenset({HEADER_VERSION}))
+        alert_id = reader.take(ALERT_ID_LEN)
+        cluster = reader.text16()
+        sender_school = reader.text16()
+        sender_generation = reader.u32()
+        sender_member = reader.text16()
+        micros = reader.u64()
+        kind = reader.text16()
+        has_parent = reader.u8()
+        if has_parent not in (0, 1):
+            raise MalformedEnvelope("header: parent flag must be 0 or 1")
+        parent = reader.take(ALERT_ID_LEN) if has_parent else None
+        category = reader.text16()
+        severity = reader.text16()
+        platform = reader.text16()
+        tlp = reader.text16()
+        count = reader.u16()
+        if count > MAX_RECIPIENTS:
+            raise MalformedEnvelope(f"header: more than {MAX_RECIPIENTS} recipients")
+        recipients = tuple(Recipient(reader.text16(), reader.u32()) for _ in range(count))
+        reader.end()
+        try:
+            created_at = _EPOCH + micros * _MICROSECOND
+        except OverflowError:
+            raise MalformedEnvelope("header: created_at is out of range") from None
+        header = cls(
+            version=version,
+            alert_id=alert_id,
+            cluster=cluster,
+            sender_school=sender_school,
+            sender_generation=sender_generation,
+            sender_member=sender_member,
+            created_at=created_at,
+            kind=kind,
+            parent=parent,
+            category=category,
+            severity=severity,
+            platform=platform,
+            tlp=tlp,
+            recipients=recipients,
+        )
+        if header.to_bytes() != bytes(data):
+            raise MalformedEnvelope("header is not in canonical form")
+        return header
+
+
+def _header_hash(header_bytes: bytes) -> bytes:
+    return hashlib.sha256(_HEADER_LABEL + header_bytes).digest()
+
+
+def _payload_hash(nonce: bytes, ciphertext: bytes) -> bytes:
+    digest = hashlib.sha256(nonce)
+    digest.update(ciphertext)
+    return digest.digest()
+
+
+def wrap_hash(wrap: bytes) -> bytes:
+    """``SHA-256(wrap)``: what the envelope lists for each wrap (and what the hub may store)."""
+    return hashlib.sha256(wrap).digest()
+
+
+def _wraps_digest(wrap_hashes: Iterable[bytes]) -> bytes:
+    return hashlib.sha256(_WRAPS_LABEL + b"".join(wrap_hashes)).digest()
+
+
+def _signed_message(
+    header_hash: bytes, payload_hash: bytes, wraps_digest: bytes, commitment: bytes
+) -> bytes:
+    return _SIG_LABEL + header_hash + payload_hash + wraps_digest + commitment
+
+
+def _commitment(cek: bytes, header_hash: bytes, payload_hash: bytes) -> bytes:
+    return hmac.new(_hkdf(cek, _COMMIT_LABEL), header_hash + payload_hash, "sha256").digest()
+
+
+def _wrap_info(header_hash: bytes, school: str) -> bytes:
+    return _WRAP_INFO + header_hash + school.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A sealed alert: the clear header, the encrypted payload, wraps and signatures.
+
+    ``wraps`` may hold every recipient's wrap (as sealed) or only some (as the hub
+    hands them out); ``wrap_hashes`` always lists all of them in header order,
+    because the signature covers their digest. ``wraps`` is sorted by recipient on
+    construction.
+    """
+
+    header: bytes
+    nonce: bytes
+    ciphertext: bytes
+    wraps: tuple[tuple[Recipient, bytes], ...]
+    commitment: bytes
+    ed25519_signature: bytes
+    mldsa_signature: bytes
+    wrap_hashes: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        def require(ok: bool, reason: str) -> None:
+            if not ok:
+                raise MalformedEnvelope(f"envelope: {reason}")
+
+        for name in (
+            "header",
+            "nonce",
+            "ciphertext",
+            "commitment",
+            "ed25519_signature",
+            "mldsa_signature",
+        ):
+            require(isinstance(getattr(self, name), bytes), f"{name} must be bytes")
+        require(len(self.header) <= MAX_HEADER_BYTES, "header is too large")
+        require(len(self.nonce) == NONCE_LEN, f"nonce must be {NONCE_LEN} bytes")
+        require(len(self.ciphertext) >= AEAD_TAG_LEN, "ciphertext is truncated")
+        require(len(self.ciphertext) <= MAX_CIPHERTEXT_BYTES, "ciphertext is too large")
+        require(len(self.commitment) == COMMITMENT_LEN, "commitment must be 32 bytes")
+        require(
+            len(self.ed25519_signature) == ED25519_SIGNATURE_LEN,
+            f"an Ed25519 signature is {ED25519_SIGNATURE_LEN} bytes",
+        )
+        require(
+            len(self.mldsa_signature) == MLDSA65_SIGNATURE_LEN,
+            f"an ML-DSA-65 signature is {MLDSA65_SIGNATURE_LEN} bytes",
+        )
+        hashes = tuple(self.wrap_hashes)
+        require(len(hashes) <= MAX_RECIPIENTS, "too many wrap hashes")
+        require(
+            all(isinstance(h, bytes) and len(h) == WRAP_HASH_LEN for h in hashes),
+            "each wrap hash is 32 bytes",
+        )
+        object.__setattr__(self, "wrap_hashes", hashes)
+        wraps = tuple(self.wraps)
+        require(len(wraps) <= MAX_RECIPIENTS, "too many wraps")
+        for pair in wraps:
+            require(
+                isinstance(pair, tuple)
+                and len(pair) == 2
+                and isinstance(pair[0], Recipient)
+                and isinstance(pair[1], bytes)
+                and len(pair[1]) == WRAP_LEN,
+                f"each wrap is (Recipient, {WRAP_LEN} bytes)",
+            )
+        wraps = tuple(sorted(wraps, key=lambda pair: pair[0]))
+        require(len({r for r, _ in wraps}) == len(wraps), "a recipient has two wraps")
+        object.__setattr__(self, "wraps", wraps)
+
+    def wrap_for(self, recipient: Recipient) -> bytes:
+        """The wrap of one recipient, e.g. to store it in that recipient's row."""
+        for candidate, wrap in self.wraps:
+            if candidate == recipient:
+                return wrap
+        raise NotARecipient(f"no wrap for {recipient.school} at generation {recipient.generation}")
+
+    def without_wraps(self) -> Envelope:
+        """The part every recipient shares (the hub stores wraps per recipient row)."""
+        return replace(self, wraps=())
+
+    def with_wraps(self, wraps: Iterable[tuple[Recipient, bytes]]) -> Envelope:
+        """Rebuild an envelope from the shared part and stored wraps (usually one)."""
+        return replace(self, wraps=tuple(wraps))
+
+    def for_recipient(self, recipient: Recipient) -> Envelope:
+        """This envelope with only ``recipient``'s wrap: what the hub hands that school."""
+        return self.with_wraps([(recipient, self.wrap_for(recipient))])
+
+    def unverified_header(self) -> Header:
+        """Parse the header WITHOUT checking signatures (routing, display of hub metadata)."""
+        return Header.from_bytes(self.header)
+
+    def envelope_hash(self) -> bytes:
+        """A stable id of the signed content for the audit log.
+
+        ``SHA-256("alertnet/v1/envelope\\0" || signed message)``; the same for every
+        per-recipient view of one envelope, and independent of the (randomised)
+        ML-DSA signature bytes.
+        """
+        return hashlib.sha256(_ENVELOPE_HASH_LABEL + self._signed_message()).digest()
+
+    def _signed_message(self) -> bytes:
+        return _signed_message(
+            _header_hash(self.header),
+            _payload_hash(self.nonce, self.ciphertext),
+            _wraps_digest(self.wrap_hashes),
+            self.commitment,
+        )
+
+    def to_bytes(self) -> bytes:
+        """Serialise (docs/crypto.md, "Envelope serialisation"); parsing checks every length."""
+        parts = [
+            prefix(_ENVELOPE_MAGIC, ENVELOPE_VERSION),
+            u32(len(self.header)),
+            self.header,
+            self.nonce,
+            u32(len(self.ciphertext)),
+            self.ciphertext,
+            self.commitment,
+            self.ed25519_signature,
+            self.mldsa_signature,
+            u16(len(self.wrap_hashes)),
+            *self.wrap_hashes,
+            u16(len(self.wraps)),
+        ]
+        for recipient, wrap in self.wraps:
+            parts += [text16(recipient.school), u32(recipient.generation), wrap]
+        return b"".join(parts)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Envelope:
+        """Parse an envelope; MalformedEnvelope for truncation, garbage or non-canonical order."""
+        reader = Reader(data, MalformedEnvelope, "envelope")
+        reader.prefix(_ENVELOPE_MAGIC, frozenset({ENVELOPE_VERSION}))
+        header_len = reader.u32()
+        if header_len > MAX_HEADER_BYTES:
+            raise MalformedEnvelope(f"envelope: header is larger than {MAX_HEADER_BYTES} bytes")
+        header = reader.take(header_len)
+        Header.from_bytes(header)
+        nonce = reader.take(NONCE_LEN)
+        ciphertext = reader.take(reader.u32())
+        commitment = reader.take(COMMITMENT_LEN)
+        ed_sig = reader.take(ED25519_SIGNATURE_LEN)
+        ml_sig = reader.take(MLDSA65_SIGNATURE_LEN)
+        hash_count = reader.u16()
+        if hash_count > MAX_RECIPIENTS:
+            raise MalformedEnvelope("envelope: too many wrap hashes")
+        wrap_hashes = tuple(reader.take(WRAP_HASH_LEN) for _ in range(hash_count))
+        wrap_count = reader.u16()
+        if wrap_count > MAX_RECIPIENTS:
+            raise MalformedEnvelope("envelope: too many wraps")
+        wraps = tuple(
+            (Recipient(reader.text16(), reader.u32()), reader.take(WRAP_LEN))
+            for _ in range(wrap_count)
+        )
+        reader.end()
+        envelope = cls(
+            header=header,
+            nonce=nonce,
+            ciphertext=ciphertext,
+            wraps=wraps,
+            commitment=commitment,
+            ed25519_signature=ed_sig,
+            mldsa_signature=ml_sig,
+            wrap_hashes=wrap_hashes,
+        )
+        if tuple(r for r, _ in envelope.wraps) != tuple(r for r, _ in wraps):
+            raise MalformedEnvelope("envelope: wraps are not in canonical order")
+        return envelope
+
+
+def seal(
+    header: Header,
+    plaintext: bytes,
+    recipients: Mapping[Recipient, SchoolPublicKeys],
+    sender_keys: SchoolKeys,
+) -> Envelope:
+    """Encrypt ``plaintext`` to every recipient in ``header`` and sign as the sender school.
+
+    ``recipients`` must map exactly the header's recipients to their public keys
+    of the named generation (the caller should have verified them, e.g. by
+    fingerprint). Per recipient the only work is one HPKE wrap and one hash.
+    """
+    if set(recipients) != set(header.recipients):
+        raise ValueError("the recipient keys must match the header's recipients exactly")
+    for recipient, public in recipients.items():
+        if public.generation != recipient.generation:
+            raise ValueError(f"keys for {recipient.school} are not of the header's generation")
+    if header.sender_generation != sender_keys.generation:
+        raise ValueError("the sender's keys are not of the header's sender generation")
+
+    header_bytes = header.to_bytes()
+    h = _header_hash(header_bytes)
+    cek = os.urandom(CEK_LEN)
+    nonce = os.urandom(NONCE_LEN)
+    ciphertext = AESGCM(_hkdf(cek, _PAYLOAD_LABEL)).encrypt(nonce, plaintext, h)
+    payload_hash = _payload_hash(nonce, ciphertext)
+    commitment = _commitment(cek, h, payload_hash)
+
+    wraps = tuple(
+        (
+            recipient,
+            HPKE_SUITE.encrypt(
+                cek, recipients[recipient].kem_public_key(), info=_wrap_info(h, recipient.school)
+            ),
+        )
+        for recipient in header.recipients
+    )
+    wrap_hashes = tuple(wrap_hash(wrap) for _, wrap in wraps)
+    message = _signed_message(h, payload_hash, _wraps_digest(wrap_hashes), commitment)
+    ed_sig, ml_sig = sender_keys.sign(message, SIG_CONTEXT)
+    return Envelope(
+        header=header_bytes,
+        nonce=nonce,
+        ciphertext=ciphertext,
+        wraps=wraps,
+        commitment=commitment,
+        ed25519_signature=ed_sig,
+        mldsa_signature=ml_sig,
+        wrap_hashes=wrap_hashes,
+    )
+
+
+def open_(
+    envelope: Envelope,
+    recipient_school: str,
+    keys: SchoolKeys,
+    sender_public_keys: SchoolPublicKeys,
+) -> tuple[Header, bytes]:
+    """Verify everything, then decrypt; any mismatch raises and nothing is returned.
+
+    ``sender_public_keys`` must be the keys the caller trusts for the header's
+    sender school (look them up by ``unverified_header().sender_school`` and
+    ``sender_generation``). Order of checks and their errors:
+
+    1. header parses (MalformedEnvelope, UnknownVersion);
+    2. its sender generation is that of ``sender_public_keys`` (TamperedHeader);
+    3. both signatures verify (BadSignature) -- any other edit of the header,
+       nonce, ciphertext, commitment or wrap-hash list ends here;
+    4. each supplied wrap hashes to its entry (WrapMismatch: swapped/replayed);
+    5. ``(recipient_school, keys.generation)`` is a recipient with a wrap
+       (NotARecipient);
+    6. the wrap opens with this school's key and info (WrapMismatch);
+    7. the CEK matches the commitment (WrapMismatch);
+    8. the payload decrypts (TamperedCiphertext).
+    """
+    header = Header.from_bytes(envelope.header)
+    if header.sender_generation != sender_public_keys.generation:
+        raise TamperedHeader(
+            f"header names sender generation {header.sender_generation}, "
+            f"but the trusted keys are generation {sender_public_keys.generation}"
+        )
+    h = _header_hash(envelope.header)
+    payload_hash = _payload_hash(envelope.nonce, envelope.ciphertext)
+    message = _signed_message(
+        h, payload_hash, _wraps_digest(envelope.wrap_hashes), envelope.commitment
+    )
+    sender_public_keys.verify(
+        message, envelope.ed25519_signature, envelope.mldsa_signature, SIG_CONTEXT
+    )
+    if len(envelope.wrap_hashes) != len(header.recipients):
+        # Signed by the sender, so a broken sender rather than the hub.
+        raise MalformedEnvelope("envelope: one wrap hash per recipient is required")
+
+    position = {recipient: i for i, recipient in enumerate(header.recipients)}
+    for recipient, wrap in envelope.wraps:
+        i = position.get(recipient)
+        if i is None or not hmac.compare_digest(wrap_hash(wrap), envelope.wrap_hashes[i]):
+            raise WrapMismatch(f"the wrap given for {recipient.school} is not this envelope's")
+
+    me = Recipient(recipient_school, keys.generation)
+    if me not in position:
+        sealed_to = [r.generation for r in header.recipients if r.school == recipient_school]
+        if sealed_to:
+            raise NotARecipient(
+                f"{recipient_school} received this at key generation {sealed_to[0]}, "
+                f"not {keys.generation}: open it with that generation's keys"
+            )
+        raise NotARecipient(f"{recipient_school} is not a recipient of this envelope")
+    my_wrap = next((w for r, w in envelope.wraps if r == me), None)
+    if my_wrap is None:
+        raise NotARecipient(f"the wrap for {recipient_school} was not supplied")
+
+    try:
+        cek = HPKE_SUITE.decrypt(
+            my_wrap, keys.kem_private_key(), info=_wrap_info(h, recipient_school)
+        )
+    except (InvalidTag, ValueError):
+        raise WrapMismatch("the wrap does not open with this school's key") from None
+    if len(cek) != CEK_LEN or not hmac.compare_digest(
+        _commitment(cek, h, payload_hash), envelope.commitment
+    ):
+        raise WrapMismatch("the content key fails its commitment")
+    try:
+        plaintext = AESGCM(_hkdf(cek, _PAYLOAD_LABEL)).decrypt(
+            envelope.nonce, envelope.ciphertext, h
+        )
+    except InvalidTag:
+        raise TamperedCiphertext() from None
+    return header, plaintext
+
+
+__all__ = [
+    "HEADER_VERSION",
+    "MAX_HEADER_BYTES",
+    "MAX_RECIPIENTS",
+    "SIG_CONTEXT",
+    "WRAP_LEN",
+    "Envelope",
+    "Header",
+    "Recipient",
+    "new_alert_id",
+    "open_",
+    "seal",
+    "wrap_hash",
+]

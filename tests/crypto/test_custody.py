@@ -1,0 +1,527 @@
+"""Key custody: password wraps, credential wraps, recovery codes, tokens, sessions, history."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import re
+import secrets
+import unicodedata
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crypto import custody
+from crypto.custody import (
+    FAST_FOR_TESTS,
+    RFC9106,
+    Argon2Params,
+    chain_previous,
+    keywrap_context,
+    new_api_token,
+    new_recovery_code,
+    open_for_session,
+    open_previous,
+    parse_api_token,
+    password_params_of,
+    recovery_code_id,
+    recovery_credential,
+    seal_for_session,
+    token_credential,
+    token_secret_hash,
+    token_secret_matches,
+    unwrap_seed_with_password,
+    unwrap_with_credential,
+    wrap_seed_with_password,
+    wrap_to_credential,
+)
+from crypto.errors import (
+    CryptoError,
+    MalformedCode,
+    MalformedKey,
+    UnknownVersion,
+    UnwrapError,
+    WrongPassword,
+)
+from crypto.keys import CredentialKey, SchoolKeys
+
+FAST = settings(max_examples=40, deadline=None, database=None)
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+# --- Argon2 parameters and password wraps -------------------------------------------
+
+
+def test_rfc9106_parameters_are_the_second_recommended_option() -> None:
+    assert Argon2Params(time_cost=3, memory_kib=64 * 1024, lanes=4) == RFC9106
+
+
+def test_fast_parameters_are_the_smallest_legal_ones() -> None:
+    assert Argon2Params(1, 8, 1) == FAST_FOR_TESTS
+    for bad in [(0, 8, 1), (1, 7, 1), (1, 15, 2), (1, 8, 0), (1, 2**31, 1), (True, 8, 1)]:
+        with pytest.raises(ValueError, match="Argon2"):
+            Argon2Params(*bad)
+
+
+def test_password_wrap_round_trips_and_stores_its_parameters() -> None:
+    seed = os.urandom(32)
+    params = Argon2Params(2, 16, 2)
+    blob = wrap_seed_with_password(seed, "correct horse battery staple", params)
+    assert unwrap_seed_with_password(blob, "correct horse battery staple") == seed
+    assert password_params_of(blob) == params
+    assert len(blob) == 3 + 12 + 16 + 12 + 32 + 16
+
+
+def test_password_wrap_with_real_rfc9106_parameters() -> None:
+    seed = os.urandom(32)
+    blob = wrap_seed_with_password(seed, "a long enough test passphrase", RFC9106)
+    assert password_params_of(blob) == RFC9106
+    assert unwrap_seed_with_password(blob, "a long enough test passphrase") == seed
+
+
+def test_wrong_password_is_reported_as_such() -> None:
+    blob = wrap_seed_with_password(os.urandom(32), "right", FAST_FOR_TESTS)
+    with pytest.raises(WrongPassword):
+        unwrap_seed_with_password(blob, "wrong")
+    with pytest.raises(UnwrapError):  # WrongPassword is an UnwrapError
+        unwrap_seed_with_password(blob, "Right")
+
+
+def test_password_blob_layout_is_argon2id_then_aes_gcm() -> None:
+    """Decrypt a blob by hand from the documented layout, as another implementation would."""
+    seed = os.urandom(32)
+    blob = wrap_seed_with_password(seed, "pässwörd", Argon2Params(1, 32, 2))
+    assert blob[:3] == b"PW\x01"
+    t, m, p = (int.from_bytes(blob[i : i + 4], "big") for i in (3, 7, 11))
+    assert (t, m, p) == (1, 32, 2)
+    salt, nonce, ciphertext = blob[15:31], blob[31:43], blob[43:]
+    key = Argon2id(salt=salt, length=32, iterations=t, lanes=p, memory_cost=m).derive(
+        "pässwörd".encode()
+    )
+    aad = b"alertnet/v1/password\0" + blob[:31]
+    assert AESGCM(key).decrypt(nonce, ciphertext, aad) == seed
+
+
+def test_password_is_nfkc_normalised() -> None:
+    seed = os.urandom(32)
+    composed = "caf\u00e9 \ufb01sh"  # é precomposed, "fi" ligature
+    decomposed = "cafe\u0301 fish"
+    assert unicodedata.normalize("NFKC", composed) == unicodedata.normalize("NFKC", decomposed)
+    blob = wrap_seed_with_password(seed, composed, FAST_FOR_TESTS)
+    assert unwrap_seed_with_password(blob, decomposed) == seed
+
+
+def test_each_password_wrap_uses_a_fresh_salt_and_nonce() -> None:
+    seed = os.urandom(32)
+    a = wrap_seed_with_password(seed, "pw", FAST_FOR_TESTS)
+    b = wrap_seed_with_password(seed, "pw", FAST_FOR_TESTS)
+    assert a[15:43] != b[15:43]
+    assert a != b
+
+
+def test_editing_the_stored_parameters_does_not_open_the_blob() -> None:
+    blob = wrap_seed_with_password(os.urandom(32), "pw", FAST_FOR_TESTS)
+    raised = blob[:3] + (2).to_bytes(4, "big") + blob[7:]
+    with pytest.raises(WrongPassword):
+        unwrap_seed_with_password(raised, "pw")
+
+
+def test_malformed_password_blobs_fail_fast_and_typed() -> None:
+    blob = wrap_seed_with_password(os.urandom(32), "pw", FAST_FOR_TESTS)
+    huge_memory = blob[:7] + (2**32 - 1).to_bytes(4, "big") + blob[11:]
+    cases: list[tuple[bytes, type[CryptoError]]] = [
+        (blob[:-1], MalformedKey),
+        (blob + b"\0", MalformedKey),
+        (b"XX" + blob[2:], MalformedKey),
+        (blob[:2] + b"\x09" + blob[3:], UnknownVersion),
+        (huge_memory, MalformedKey),  # refused before Argon2 allocates 4 TiB
+        (b"", MalformedKey),
+    ]
+    for bad, error in cases:
+        with pytest.raises(error):
+            unwrap_seed_with_password(bad, "pw")
+        with pytest.raises(error):
+            password_params_of(bad)
+
+
+def test_only_32_byte_seeds_are_password_wrapped() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        wrap_seed_with_password(b"short", "pw", FAST_FOR_TESTS)
+
+
+# --- wraps to credentials -----------------------------------------------------------
+
+
+def test_credential_wrap_round_trips_and_is_bound_to_credential_and_context() -> None:
+    bundle = SchoolKeys.generate(1).to_bytes()
+    credential = CredentialKey.generate()
+    context = keywrap_context("school-a", 1, "member-7")
+    blob = wrap_to_credential(bundle, credential.public_bytes(), context)
+    assert blob[:3] == b"CW\x01"
+    assert len(blob) == 3 + 1120 + len(bundle) + 16
+    assert unwrap_with_credential(blob, credential, context) == bundle
+    with pytest.raises(UnwrapError):
+        unwrap_with_credential(blob, CredentialKey.generate(), context)
+    for moved in [
+        keywrap_context("school-b", 1, "member-7"),
+        keywrap_context("school-a", 2, "member-7"),
+        keywrap_context("school-a", 1, "member-8"),
+        b"",
+    ]:
+        with pytest.raises(UnwrapError):
+            unwrap_with_credential(blob, credential, moved)
+
+
+def test_keywrap_context_is_unambiguous() -> None:
+    assert keywrap_context("ab", 1, "c") != keywrap_context("a", 1, "bc")
+    assert keywrap_context("a", 1, "b") != keywrap_context("a", 256, "b")
+
+
+def test_flipping_any_byte_of_a_credential_wrap_fails_typed() -> None:
+    credential = CredentialKey.generate()
+    blob = wrap_to_credential(b"secret" * 5, credential.public_bytes(), b"ctx")
+    for i in range(len(blob)):
+        bad = blob[:i] + bytes([blob[i] ^ 0x40]) + blob[i + 1 :]
+        with pytest.raises(CryptoError):
+            unwrap_with_credential(bad, credential, b"ctx")
+
+
+def test_malformed_credential_wraps_and_keys_are_typed() -> None:
+    credential = CredentialKey.generate()
+    blob = wrap_to_credential(b"x" * 32, credential.public_bytes(), b"c")
+    with pytest.raises(MalformedKey):
+        unwrap_with_credential(blob[:50], credential, b"c")
+    with pytest.raises(UnknownVersion):
+        unwrap_with_credential(blob[:2] + b"\x02" + blob[3:], credential, b"c")
+    with pytest.raises(MalformedKey):
+        wrap_to_credential(b"x", credential.public_bytes()[:-1], b"c")
+    with pytest.raises(MalformedKey):
+        wrap_to_credential(b"x", b"\xff" * 1216, b"c")
+
+
+# --- recovery codes -----------------------------------------------------------------
+
+
+@pytest.fixture
+def fixed_code(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A recovery code from fixed entropy, so per-character checks are deterministic."""
+    monkeypatch.setattr(custody.secrets, "token_bytes", lambda n: bytes(range(1, n + 1)))
+    return new_recovery_code()
+
+
+def test_recovery_code_is_160_bits_in_nine_groups_of_four() -> None:
+    code = new_recovery_code()
+    assert re.fullmatch(rf"[{CROCKFORD}]{{4}}(-[{CROCKFORD}]{{4}}){{8}}", code)
+    assert len(code.replace("-", "")) == 36  # 32 data characters (160 bits) + 4 check
+    assert len({new_recovery_code() for _ in range(50)}) == 50
+
+
+def test_recovery_code_data_characters_encode_the_entropy(fixed_code: str) -> None:
+    data = fixed_code.replace("-", "")[:32]
+    number = 0
+    for c in data:
+        number = number * 32 + CROCKFORD.index(c)
+    assert number.to_bytes(20, "big") == bytes(range(1, 21))
+
+
+def test_recovery_code_is_read_leniently() -> None:
+    code = new_recovery_code()
+    reference = recovery_credential(code).public_bytes()
+    plain = code.replace("-", "")
+    variants = [
+        plain,
+        code.lower(),
+        " ".join(code.split("-")),
+        f"  {plain[:10]} {plain[10:]}\n",
+        plain.replace("0", "O").replace("1", "I"),
+        plain.replace("1", "l").lower().replace("0", "o"),
+        unicodedata.normalize("NFKC", code).translate({ord("-"): "\u2010"}),  # hyphen
+        "".join(chr(ord(c) + 0xFEE0) for c in plain),  # full-width characters
+    ]
+    for variant in variants:
+        assert recovery_credential(variant).public_bytes() == reference, variant
+        assert recovery_code_id(variant) == recovery_code_id(code)
+
+
+def test_every_single_character_typo_is_caught(fixed_code: str) -> None:
+    plain = fixed_code.replace("-", "")
+    for i, original in enumerate(plain):
+        for replacement in CROCKFORD:
+            if replacement != original:
+                typo = plain[:i] + replacement + plain[i + 1 :]
+                with pytest.raises(MalformedCode):
+                    recovery_credential(typo)
+
+
+def test_swapped_neighbouring_characters_are_caught(fixed_code: str) -> None:
+    plain = fixed_code.replace("-", "")
+    for i in range(len(plain) - 1):
+        if plain[i] != plain[i + 1]:
+            swapped = plain[:i] + plain[i + 1] + plain[i] + plain[i + 2 :]
+            with pytest.raises(MalformedCode):
+                recovery_credential(swapped)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "ABCD", "U" * 36, "!" * 36, "0" * 37],
+)
+def test_malformed_recovery_codes(bad: str) -> None:
+    with pytest.raises(MalformedCode):
+        recovery_credential(bad)
+    with pytest.raises(MalformedCode):
+        recovery_code_id(bad)
+
+
+def test_a_non_string_recovery_code_is_malformed() -> None:
+    with pytest.raises(MalformedCode):
+        recovery_credential(b"bytes")  # type: ignore[arg-type]
+
+
+@FAST
+@given(st.text(max_size=60))
+def test_any_text_is_a_code_or_malformed(text: str) -> None:
+    with contextlib.suppress(MalformedCode):
+        recovery_credential(text)
+
+
+def test_recovery_code_id_does_not_reveal_the_credential() -> None:
+    code = new_recovery_code()
+    credential = recovery_credential(code)
+    code_id = recovery_code_id(code)
+    assert len(code_id) == 32
+    assert code_id != credential.seed
+    assert CredentialKey(code_id).public_bytes() != credential.public_bytes()
+    assert recovery_credential(code) == credential  # deterministic
+
+
+# --- API tokens ---------------------------------------------------------------------
+
+
+def test_api_token_is_id_dot_256_bit_secret() -> None:
+    token = new_api_token("tok_42")
+    token_id, secret = parse_api_token(token)
+    assert token_id == "tok_42"
+    assert token == f"{token_id}.{secret}"
+    assert len(base64.urlsafe_b64decode(secret + "=")) == 32
+    assert parse_api_token(f"  {token}\n") == (token_id, secret)
+
+
+@pytest.mark.parametrize("token_id", ["", "a.b", "has space", "x" * 65, "é"])
+def test_bad_token_ids_are_refused_when_issuing(token_id: str) -> None:
+    with pytest.raises(ValueError, match="token id"):
+        new_api_token(token_id)
+
+
+def test_malformed_api_tokens() -> None:
+    token_id, secret = parse_api_token(new_api_token("t1"))
+    bad_tokens = [
+        "",
+        "no-dot",
+        f".{secret}",
+        f"{token_id}.",
+        f"{token_id}.{secret}.x",
+        f"{token_id}.{secret[:-1]}",
+        f"{token_id}.{secret}A",
+        f"{token_id}.{secret[:-2]}+/",
+        f"bad id.{secret}",
+        f"{token_id}.{secret[:-1]}é",
+    ]
+    for bad in bad_tokens:
+        with pytest.raises(MalformedCode):
+            parse_api_token(bad)
+    with pytest.raises(MalformedCode):
+        parse_api_token(None)  # type: ignore[arg-type]
+
+
+def test_non_canonical_base64_spelling_of_a_secret_is_refused() -> None:
+    raw = os.urandom(32)
+    secret = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # The last of 43 characters carries 4 data bits and 2 padding bits; set a padding bit.
+    sloppy = secret[:-1] + alphabet[alphabet.index(secret[-1]) ^ 1]
+    assert base64.urlsafe_b64decode(sloppy + "=") == raw
+    with pytest.raises(MalformedCode):
+        parse_api_token(f"t.{sloppy}")
+    with pytest.raises(MalformedCode):
+        token_credential(sloppy)
+
+
+def test_token_hash_matches_only_its_secret() -> None:
+    _, secret = parse_api_token(new_api_token("t1"))
+    _, other = parse_api_token(new_api_token("t2"))
+    stored = token_secret_hash(secret)
+    assert len(stored) == 32
+    assert token_secret_matches(secret, stored)
+    assert not token_secret_matches(other, stored)
+    assert not token_secret_matches(secret[:-1], stored)
+    assert not token_secret_matches("", stored)
+    assert not token_secret_matches(secret, stored[:-1])
+
+
+def test_token_hash_accepts_any_text_so_garbled_links_match_nothing() -> None:
+    for garbled in ["", "x", "not a token", "\udcff surrogate", secrets.token_urlsafe(32)[:-3]]:
+        assert len(token_secret_hash(garbled)) == 32
+    with pytest.raises(MalformedCode):
+        token_secret_hash(b"bytes")  # type: ignore[arg-type]
+
+
+def test_token_credential_is_deterministic_and_independent_of_the_hash() -> None:
+    _, secret = parse_api_token(new_api_token("t1"))
+    credential = token_credential(secret)
+    assert token_credential(secret) == credential
+    assert credential.seed != token_secret_hash(secret)
+    _, other = parse_api_token(new_api_token("t1"))
+    assert token_credential(other) != credential
+    with pytest.raises(MalformedCode):
+        token_credential("short")
+
+
+def test_invitation_style_tokens_work_with_hash_and_credential() -> None:
+    token = secrets.token_urlsafe(32)  # what schools.directory issues for invitations
+    assert token_secret_matches(token, token_secret_hash(token))
+    assert len(token_credential(token).public_bytes()) == 1216
+
+
+# --- session split ------------------------------------------------------------------
+
+
+def test_session_split_needs_both_halves() -> None:
+    seed = os.urandom(32)
+    key, blob = seal_for_session(seed)
+    assert len(key) == 32
+    assert seed not in blob
+    assert blob[:3] == b"SS\x01"
+    assert open_for_session(key, blob) == seed
+    other_key, other_blob = seal_for_session(seed)
+    with pytest.raises(UnwrapError):
+        open_for_session(other_key, blob)
+    with pytest.raises(UnwrapError):
+        open_for_session(key, other_blob)
+    with pytest.raises(UnwrapError):
+        open_for_session(key[:-1], blob)
+
+
+def test_tampered_or_truncated_session_rows_fail_typed() -> None:
+    key, blob = seal_for_session(b"bundle bytes")
+    for i in range(len(blob)):
+        bad = blob[:i] + bytes([blob[i] ^ 1]) + blob[i + 1 :]
+        with pytest.raises(CryptoError):
+            open_for_session(key, bad)
+    with pytest.raises(MalformedKey):
+        open_for_session(key, blob[:10])
+    with pytest.raises(UnknownVersion):
+        open_for_session(key, blob[:2] + b"\x07" + blob[3:])
+
+
+# --- history chain ------------------------------------------------------------------
+
+
+def test_history_chain_walks_back_through_generations() -> None:
+    g1, g2, g3 = (SchoolKeys.generate(g) for g in (1, 2, 3))
+    link2 = chain_previous(g2, g1)
+    link3 = chain_previous(g3, g2)
+    assert link3[:11] == b"HC\x01" + (3).to_bytes(4, "big") + (2).to_bytes(4, "big")
+    assert open_previous(g3, link3) == g2
+    assert open_previous(open_previous(g3, link3), link2) == g1
+
+
+def test_history_chain_opens_only_with_the_newer_bundle() -> None:
+    g1, g2 = SchoolKeys.generate(1), SchoolKeys.generate(2)
+    link = chain_previous(g2, g1)
+    with pytest.raises(UnwrapError):
+        open_previous(SchoolKeys.generate(2), link)  # another school's generation 2
+    with pytest.raises(UnwrapError):
+        open_previous(g1, link)
+    relabelled = link[:3] + (2).to_bytes(4, "big") + (0).to_bytes(4, "big") + link[11:]
+    with pytest.raises(UnwrapError):
+        open_previous(g2, relabelled)
+    for i in range(len(link)):
+        bad = link[:i] + bytes([link[i] ^ 1]) + link[i + 1 :]
+        with pytest.raises(CryptoError):
+            open_previous(g2, bad)
+    with pytest.raises(MalformedKey):
+        open_previous(g2, link[:12])
+
+
+def test_history_chain_only_points_backwards() -> None:
+    g1, g2 = SchoolKeys.generate(1), SchoolKeys.generate(2)
+    with pytest.raises(ValueError, match="older"):
+        chain_previous(g1, g2)
+    with pytest.raises(ValueError, match="older"):
+        chain_previous(g1, SchoolKeys.generate(1))
+
+
+# --- a stolen database --------------------------------------------------------------
+
+
+def test_a_copy_of_every_stored_blob_plus_the_server_secret_opens_nothing() -> None:
+    """What the hub stores, stolen with its server secret, yields no school key.
+
+    A positive control at the end shows the same rows do open with a credential.
+    """
+    g1, g2 = SchoolKeys.generate(1), SchoolKeys.generate(2)
+    member = CredentialKey.generate()
+    code = new_recovery_code()
+    _, token_secret = parse_api_token(new_api_token("integration"))
+    credentials = {
+        "member": member,
+        "recovery": recovery_credential(code),
+        "token": token_credential(token_secret),
+    }
+    context = {name: keywrap_context("school-a", 2, name) for name in credentials}
+    cookie_key, session_row = seal_for_session(member.seed)
+    database = {
+        "password_blob": wrap_seed_with_password(member.seed, "hunter2 but longer", FAST_FOR_TESTS),
+        "recovery_code_id": recovery_code_id(code),
+        "token_hash": token_secret_hash(token_secret),
+        "session_row": session_row,
+        "history": chain_previous(g2, g1),
+        "public_g1": g1.public().to_bytes(),
+        "public_g2": g2.public().to_bytes(),
+        **{
+            f"wrap_{name}": wrap_to_credential(
+                g2.to_bytes(), credential.public_bytes(), context[name]
+            )
+            for name, credential in credentials.items()
+        },
+        **{f"credential_public_{n}": c.public_bytes() for n, c in credentials.items()},
+    }
+    server_secret = os.urandom(32)  # e.g. the Flask SECRET_KEY
+    dump = b"".join(database.values()) + server_secret
+
+    secrets_that_must_not_leak = [g1.to_bytes(), g2.to_bytes(), member.seed, cookie_key]
+    for school in (g1, g2):
+        secrets_that_must_not_leak += [school.kem_seed, school.ed25519_seed, school.mldsa_seed]
+    secrets_that_must_not_leak += [c.seed for c in credentials.values()]
+    for secret in secrets_that_must_not_leak:
+        assert secret[:16] not in dump
+
+    # Every 32-byte value the thief holds, tried as every kind of key.
+    candidates = [server_secret, database["recovery_code_id"], database["token_hash"]]
+    candidates += [dump[i : i + 32] for i in range(0, len(dump) - 32, 97)]
+    for candidate in candidates:
+        with pytest.raises(UnwrapError):
+            open_for_session(candidate, session_row)
+        for name in credentials:
+            with pytest.raises(UnwrapError):
+                unwrap_with_credential(
+                    database[f"wrap_{name}"], CredentialKey(candidate), context[name]
+                )
+        forged = SchoolKeys(2, candidate, candidate, candidate)
+        with pytest.raises(UnwrapError):
+            open_previous(forged, database["history"])
+    for guess in ["", "hunter2", server_secret.hex(), database["token_hash"].hex()]:
+        with pytest.raises(WrongPassword):
+            unwrap_seed_with_password(database["password_blob"], guess)
+
+    # Positive control: any one credential opens the same rows.
+    for name, credential in credentials.items():
+        opened = unwrap_with_credential(database[f"wrap_{name}"], credential, context[name])
+        assert SchoolKeys.from_bytes(opened) == g2
+    assert open_previous(g2, database["history"]) == g1
+    assert open_for_session(cookie_key, session_row) == member.seed
