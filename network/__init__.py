@@ -1,0 +1,79 @@
+"""The alertnet hub: a Flask application built by ``create_app()``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from network.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _asset_folder(name: str) -> str:
+    """Templates and static files live at the top of the project; an installed
+    copy carries them inside the package (see pyproject.toml)."""
+    beside = PROJECT_ROOT / name
+    return str(beside if beside.is_dir() else Path(__file__).resolve().parent / name)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the hub. Everything is wired here and nowhere else."""
+    from network import auth, db, errors, security
+    from network.extensions import csrf, limiter
+    from network.views import admin, cluster, school
+    from network.views import auth as auth_views
+
+    settings = settings or Settings.from_env()
+    app = Flask(
+        "network",
+        template_folder=_asset_folder("templates"),
+        static_folder=_asset_folder("static"),
+        instance_path=str(settings.instance_path),
+    )
+    app.config.update(
+        ALERTNET=settings,
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        MAX_CONTENT_LENGTH=settings.max_form_bytes,
+        MAX_FORM_MEMORY_SIZE=settings.max_form_bytes,
+        SESSION_COOKIE_NAME="alertnet_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.https,
+        PERMANENT_SESSION_LIFETIME=settings.session_lifetime,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.https,
+        PREFERRED_URL_SCHEME="https" if settings.https else "http",
+        WTF_CSRF_TIME_LIMIT=None,  # the token is tied to the session, which expires
+        WTF_CSRF_SSL_STRICT=settings.https,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=True,
+    )
+    logging.getLogger("alertnet").setLevel(settings.log_level)
+
+    db.init_app(app, settings.database_url)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    security.init_app(app, settings.https)
+
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(cluster.bp)
+    app.register_blueprint(school.bp)
+
+    @app.context_processor
+    def _globals() -> dict[str, object]:
+        from network.forms import ConfirmForm
+
+        return {
+            "current_member": auth.current_member(),
+            "demo": settings.demo,
+            "signout_form": ConfirmForm,
+        }
+
+    return app

@@ -1,0 +1,161 @@
+"""Who is signed in, and the deny-by-default gate in front of every view.
+
+Every view either is marked ``@public`` or declares the permission it needs
+with ``@requires``; a view that declares neither is refused to everyone, so a
+forgotten decorator fails closed. The decision itself is schools.policy's.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, g, request, session, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from crypto.keys import CredentialKey, SchoolKeys
+from network.db import db
+from schools import accounts, keyring, policy
+from schools.errors import KeysLocked
+from schools.models import LoginSession, Member
+from schools.policy import Permission
+
+F = TypeVar("F", bound=Callable[..., Any])
+login_manager = LoginManager()
+login_manager.login_view = "auth.sign_in"
+login_manager.login_message = "Please sign in to continue."
+login_manager.session_protection = "basic"
+
+_VAULT_KEY = "vk"
+
+
+class SignedInMember(UserMixin):  # type: ignore[misc]
+    """The flask-login user: one login session of one member."""
+
+    def __init__(self, login: LoginSession, token: str) -> None:
+        self.login = login
+        self.member: Member = login.member
+        self._token = token
+
+    def get_id(self) -> str:
+        return self._token
+
+
+@login_manager.user_loader
+def _load(token: str) -> SignedInMember | None:
+    login = accounts.resume_session(db(), token)
+    return SignedInMember(login, token) if login is not None else None
+
+
+def public(view: F) -> F:
+    view._alertnet_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def requires(permission: Permission | None) -> Callable[[F], F]:
+    """Declare what a view needs; ``None`` means any signed-in member."""
+
+    def mark(view: F) -> F:
+        view._alertnet_permission = permission or "signed_in"  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+
+    @app.before_request
+    def _gate() -> Any:
+        if request.endpoint is None:
+            return None  # 404 follows
+        view = app.view_functions.get(request.endpoint)
+        if request.endpoint == "static" or getattr(view, "_alertnet_public", False):
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        needed = getattr(view, "_alertnet_permission", None)
+        if needed is None:
+            abort(403)  # deny by default: the view declared nothing
+        if needed != "signed_in" and not policy.may(current_member(), needed):
+            abort(403)
+        return None
+
+
+def current_member() -> Member | None:
+    if not current_user.is_authenticated:
+        return None
+    member: Member = current_user.member
+    return member
+
+
+def actor() -> Member:
+    member = current_member()
+    if member is None:
+        abort(401)
+    return member
+
+
+def sign_in(signed: accounts.SignedIn) -> None:
+    """Start a fresh Flask session: nothing from before sign-in survives it."""
+    session.clear()
+    login_user(SignedInMember(signed.login, signed.token))
+    session[_VAULT_KEY] = base64.urlsafe_b64encode(signed.vault_key).decode()
+    session.permanent = True
+
+
+def sign_out() -> None:
+    if current_user.is_authenticated:
+        accounts.end_session(db(), current_user.get_id())
+    logout_user()
+    session.clear()
+
+
+def session_credential() -> CredentialKey | None:
+    """The member's credential, opened with the key half held in the cookie."""
+    if not current_user.is_authenticated:
+        return None
+    if "credential" not in g:
+        raw = session.get(_VAULT_KEY)
+        key = base64.urlsafe_b64decode(raw) if raw else b""
+        g.credential = accounts.session_credential(current_user.login, key) if key else None
+    credential: CredentialKey | None = g.credential
+    return credential
+
+
+def school_keys() -> SchoolKeys | None:
+    """The school's current bundle for this request, or None if locked."""
+    if "school_keys" not in g:
+        member, credential = current_member(), session_credential()
+        keys = None
+        if member is not None and credential is not None and member.school is not None:
+            try:
+                keys = keyring.unlock_for_member(db(), member, credential)
+            except KeysLocked:
+                keys = None
+        g.school_keys = keys
+    keys_: SchoolKeys | None = g.school_keys
+    return keys_
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only redirect to a path on this hub (no open redirects)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def home_url(member: Member) -> str:
+    return {
+        "hub_admin": url_for("admin.clusters"),
+        "coordinator": url_for("cluster.schools"),
+    }.get(member.role, url_for("school.overview"))
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"

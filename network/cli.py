@@ -1,0 +1,238 @@
+"""The ``alertnet`` command: operate the hub from a shell or a script.
+
+Bad input exits with status 2 and a one-line message; nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.orm import Session
+
+from network import create_app
+from network.db import own_transaction
+from schools import directory
+from schools.errors import DomainError
+from schools.models import Role
+
+
+class BadInput(click.ClickException):
+    exit_code = 2
+
+    def format_message(self) -> str:
+        return self.message
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """One transaction per command; a domain error becomes exit code 2."""
+    try:
+        with own_transaction() as session:
+            yield session
+    except DomainError as error:
+        raise BadInput(error.message) from None
+
+
+def _settings() -> Any:
+    return current_app.config["ALERTNET"]
+
+
+def invitation_link(token: str) -> str:
+    return f"{_settings().public_url}/invitations/{token}"
+
+
+def _make_app(*_args: Any, **_kwargs: Any) -> Flask:
+    return create_app()
+
+
+@click.group(
+    cls=FlaskGroup,
+    create_app=_make_app,
+    add_version_option=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+)
+def main() -> None:
+    """alertnet: the shared, end-to-end encrypted alert network for schools.
+
+    Configuration comes from the environment: DATABASE_URL (default: SQLite in
+    ./instance), SECRET_KEY (default: generated into ./instance/secret_key),
+    ALERTNET_PUBLIC_URL (the address people use; https in production).
+    """
+
+
+# --- database -----------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Create and upgrade the database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply every migration up to REVISION (safe to run on an up-to-date database)."""
+    from network.migrate import upgrade
+
+    upgrade(current_app, revision)
+    click.echo(f"Database is at revision {revision}.")
+
+
+@db.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Show the revision the database is at."""
+    from network.migrate import current_revision
+
+    click.echo(current_revision(current_app) or "(empty: run 'alertnet db upgrade')")
+
+
+# --- clusters, schools, members -------------------------------------------------
+
+
+@main.group()
+def cluster() -> None:
+    """Clusters of neighbouring schools."""
+
+
+@cluster.command("create")
+@click.argument("name")
+@click.option("--coordinator-email", help="Invite this person as the cluster's coordinator.")
+@click.option("--coordinator-name", default="", help="The coordinator's name.")
+@with_appcontext
+def cluster_create(name: str, coordinator_email: str | None, coordinator_name: str) -> None:
+    """Create the cluster NAME and, optionally, invite its coordinator."""
+    with transaction() as session:
+        created = directory.create_cluster(session, None, name)
+        invited = None
+        if coordinator_email:
+            invited = directory.invite(
+                session,
+                None,
+                Role.COORDINATOR,
+                coordinator_email,
+                coordinator_name,
+                cluster=created,
+            )
+    click.echo(f"Created cluster {created.name!r} ({created.id}).")
+    if invited:
+        click.echo(f"Invitation for {invited.invitation.email}: {invitation_link(invited.token)}")
+
+
+@cluster.command("list")
+@with_appcontext
+def cluster_list() -> None:
+    """List clusters and how many schools each has."""
+    with transaction() as session:
+        for row, schools in directory.list_clusters(session):
+            click.echo(f"{row.id}  {row.name}  ({schools} schools)")
+
+
+@main.group()
+def school() -> None:
+    """Schools in a cluster."""
+
+
+@school.command("create")
+@click.option("--cluster", "cluster_name", required=True, help="Cluster name or id.")
+@click.option("--name", required=True, help="The school's name.")
+@click.option("--urn", required=True, help="The six-digit DfE URN.")
+@click.option("--address", default="", help="Postal address.")
+@click.option("--head-email", help="Invite this person as the school's head.")
+@click.option("--head-name", default="", help="The head's name.")
+@with_appcontext
+def school_create(
+    cluster_name: str, name: str, urn: str, address: str, head_email: str | None, head_name: str
+) -> None:
+    """Admit a school to a cluster and, optionally, invite its head."""
+    with transaction() as session:
+        found = directory.find_cluster(session, cluster_name)
+        created = directory.admit_school(session, None, found, name, urn, address)
+        invited = None
+        if head_email:
+            invited = directory.invite(
+                session, None, Role.HEAD, head_email, head_name, school=created
+            )
+    click.echo(f"Admitted {created.name} (URN {created.urn}) to {found.name}.")
+    if invited:
+        click.echo(f"Invitation for {invited.invitation.email}: {invitation_link(invited.token)}")
+
+
+@main.group()
+def member() -> None:
+    """People who use the hub."""
+
+
+@member.command("invite")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--school", "school_key", help="URN or id of the school (head, staff).")
+@click.option("--cluster", "cluster_key", help="Name or id of the cluster (coordinator).")
+@with_appcontext
+def member_invite(
+    email: str, name: str, role: str, school_key: str | None, cluster_key: str | None
+) -> None:
+    """Invite someone and print their single-use invitation link.
+
+    Invitations made here cannot carry the school's keys (no one's keys are
+    unlocked in a shell): the new member is confirmed automatically the next
+    time a colleague signs in.
+    """
+    with transaction() as session:
+        target_school = directory.find_school(session, school_key) if school_key else None
+        target_cluster = directory.find_cluster(session, cluster_key) if cluster_key else None
+        invited = directory.invite(
+            session, None, Role(role), email, name, school=target_school, cluster=target_cluster
+        )
+    click.echo(f"Invitation for {invited.invitation.email}: {invitation_link(invited.token)}")
+
+
+@main.command("demo")
+@click.option("--password", default=None, help="Password for every demo account.")
+@with_appcontext
+def demo(password: str | None) -> None:
+    """Load a demo cluster with schools and members, and print the logins."""
+    from network.demo import DEMO_PASSWORD, load_demo
+
+    with transaction() as session:
+        logins = load_demo(session, _settings(), password or DEMO_PASSWORD)
+    click.echo("Demo logins (password for all: %s):" % (password or DEMO_PASSWORD))
+    for role, email, where in logins:
+        click.echo(f"  {role:<20} {email:<38} {where}")
+
+
+@main.command("serve")
+@click.option("--bind", default="127.0.0.1:5000", show_default=True)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int)
+def serve(bind: str, workers: int, threads: int) -> None:
+    """Run the hub under gunicorn (production mode)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "network:create_app()",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--access-logfile",
+        "-",
+        "--forwarded-allow-ips",
+        os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+    ]
+    os.execv(sys.executable, argv)  # noqa: S606  (replace this process with gunicorn)

@@ -1,0 +1,83 @@
+"""One database session per request, committed once at the end (STYLE.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from schools import audit
+from schools.db import make_engine
+
+_KEY = "alertnet.db"
+
+
+def init_app(app: Flask, database_url: str) -> None:
+    engine = make_engine(database_url, pool_pre_ping=True)
+    app.extensions[_KEY] = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @app.after_request
+    def _commit(response: Any) -> Any:
+        # Commit before the response leaves: a failed commit becomes a 500
+        # instead of a page that claims success.
+        session = g.pop("db", None)
+        if session is not None:
+            try:
+                if response.status_code < 400:
+                    session.commit()
+                else:
+                    session.rollback()
+            finally:
+                session.close()
+        return response
+
+    @app.teardown_request
+    def _close(_exc: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+
+def engine(app: Flask | None = None) -> Engine:
+    factory = (app or current_app).extensions[_KEY]
+    bound = factory.kw["bind"]
+    assert isinstance(bound, Engine)
+    return bound
+
+
+def db() -> Session:
+    """The request's session; created on first use."""
+    if "db" not in g:
+        g.db = current_app.extensions[_KEY]()
+    session: Session = g.db
+    return session
+
+
+@contextmanager
+def own_transaction(app: Flask | None = None) -> Iterator[Session]:
+    """A separate transaction committed on its own, for security events that a
+    rollback of the request must not erase, and for CLI commands."""
+    session: Session = (app or current_app).extensions[_KEY]()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def record_security_event(action: str, **fields: Any) -> None:
+    """Commit a security event on its own. The request's transaction is ended
+    first: its work is abandoned anyway, and on SQLite it would hold the lock."""
+    request_session = g.get("db")
+    if request_session is not None:
+        request_session.rollback()
+    with own_transaction() as session:
+        audit.record(session, action, **fields)

@@ -1,0 +1,105 @@
+"""The one place domain errors and HTTP errors become responses."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, g, render_template, request
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from schools.errors import DomainError
+
+log = logging.getLogger("alertnet")
+
+TITLES = {
+    400: "The request could not be understood",
+    401: "Please sign in",
+    403: "You do not have access to this page",
+    404: "Page not found",
+    405: "That action is not allowed here",
+    409: "That conflicts with something already there",
+    410: "This link can no longer be used",
+    413: "What you sent is too large",
+    422: "Please check what you entered",
+    429: "Too many attempts",
+    500: "Something went wrong on the hub",
+}
+
+
+class FormRejected(Exception):
+    """Raised inside ``form_errors`` so the view re-renders with messages."""
+
+
+@contextmanager
+def form_errors(form: FlaskForm) -> Iterator[None]:
+    """Run a service call for a form: a DomainError rolls the transaction back
+    and is shown next to the field it names (or above the form)."""
+    try:
+        yield
+    except DomainError as error:
+        _rollback()
+        field = getattr(form, error.field, None) if error.field else None
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*list(field.errors), error.message]
+        else:
+            form.form_errors.append(error.message)
+        raise FormRejected from error
+
+
+def _rollback() -> None:
+    session = g.get("db")
+    if session is not None:
+        session.rollback()
+
+
+def render_error(status: int, message: str | None = None) -> tuple[str, int]:
+    return render_template(
+        "error.html", status=status, title=TITLES.get(status, "Error"), message=message
+    ), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError) -> Any:
+        _rollback()
+        return render_error(error.status, error.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError) -> Any:
+        _rollback()
+        return render_error(
+            400,
+            "This form has expired or did not come from this hub. Go back, reload the "
+            "page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Any:
+        _rollback()
+        status = error.code or 500
+        response = render_error(status, error.description if status not in (404, 500) else None)
+        if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            return response[0], status, {"Allow": ", ".join(error.valid_methods)}
+        return response
+
+    @app.errorhandler(Exception)
+    def _crash(error: Exception) -> Any:
+        # Roll back first, so the error page never commits half an action.
+        _rollback()
+        if app.testing:
+            raise error
+        # The frames, not the message: a message may quote data the hub must not log.
+        log.error(
+            "unhandled %s on %s %s\n%s",
+            type(error).__name__,
+            request.method,
+            request.path,
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
+        return render_error(500)

@@ -1,0 +1,91 @@
+"""Form shapes. Length caps here are a first line; the services validate meaning."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from schools.passwords import MAX_LENGTH, MIN_LENGTH
+
+_password_hint = f"At least {MIN_LENGTH} characters. Three random words work well."
+
+
+class SignInForm(FlaskForm):
+    email = EmailField(
+        "Email address", validators=[DataRequired("Enter your email address."), Length(max=254)]
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Enter your password."), Length(max=MAX_LENGTH)]
+    )
+    next = HiddenField()
+
+
+class NewPasswordMixin:
+    password = PasswordField(
+        "Choose a password", description=_password_hint, validators=[Length(max=MAX_LENGTH)]
+    )
+    confirm = PasswordField("Type the password again", validators=[Length(max=MAX_LENGTH)])
+
+
+class AcceptInvitationForm(NewPasswordMixin, FlaskForm):
+    name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=200)])
+
+
+class ChangePasswordForm(NewPasswordMixin, FlaskForm):
+    current = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password.")]
+    )
+
+
+class RecoverForm(NewPasswordMixin, FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired("Enter your email address.")])
+    code = StringField(
+        "Recovery code", validators=[DataRequired("Enter the recovery code."), Length(max=100)]
+    )
+
+
+class InviteForm(FlaskForm):
+    name = StringField("Their name", validators=[Length(max=200)])
+    email = EmailField(
+        "Their email address",
+        validators=[DataRequired("Enter their email address."), Length(max=254)],
+    )
+    role = SelectField(
+        "Role",
+        choices=[SelectChoice("staff", "Staff"), SelectChoice("head", "Head")],
+        default="staff",
+    )
+
+
+class ClusterForm(FlaskForm):
+    name = StringField(
+        "Cluster name", validators=[DataRequired("Enter the cluster name."), Length(max=200)]
+    )
+    coordinator_name = StringField("Coordinator's name", validators=[Length(max=200)])
+    coordinator_email = EmailField(
+        "Coordinator's email address",
+        validators=[DataRequired("Enter the coordinator's email address."), Length(max=254)],
+    )
+
+
+class AdmitSchoolForm(FlaskForm):
+    name = StringField(
+        "School name", validators=[DataRequired("Enter the school name."), Length(max=200)]
+    )
+    urn = StringField(
+        "URN",
+        description="The six-digit DfE Unique Reference Number.",
+        validators=[DataRequired("Enter the URN."), Length(max=6)],
+    )
+    address = TextAreaField("Address", validators=[Length(max=500)])
+    head_name = StringField("Head's name", validators=[Length(max=200)])
+    head_email = EmailField(
+        "Head's email address",
+        validators=[DataRequired("Enter the head's email address."), Length(max=254)],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A bare form for POST buttons, so they carry a CSRF token."""

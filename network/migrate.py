@@ -1,0 +1,30 @@
+"""Alembic, driven from the app's own engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from flask import Flask
+
+from network import db
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def config(app: Flask) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = db.engine(app)
+    return cfg
+
+
+def upgrade(app: Flask, revision: str = "head") -> None:
+    command.upgrade(config(app), revision)
+
+
+def current_revision(app: Flask) -> str | None:
+    with db.engine(app).connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,208 @@
+"""Signing in and out, accepting invitations, recovery and one's own account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from network import auth
+from network.db import db, record_security_event
+from network.errors import FormRejected, form_errors
+from network.extensions import limiter
+from network.forms import (
+    AcceptInvitationForm,
+    ChangePasswordForm,
+    ConfirmForm,
+    RecoverForm,
+    SignInForm,
+)
+from schools import accounts, directory
+from schools.errors import SignInFailed
+from schools.policy import Permission
+
+bp = Blueprint("auth", __name__)
+
+
+def _settings() -> Any:
+    return current_app.config["ALERTNET"]
+
+
+def _throttled(_limit: Any) -> Any:
+    record_security_event("member.sign_in_throttled", ip=auth.client_ip())
+    return render_template("sign_in.html", form=SignInForm(), throttled=True), 429
+
+
+@bp.route("/", methods=["GET"])
+@auth.requires(None)
+def home() -> Any:
+    return redirect(auth.home_url(auth.actor()))
+
+
+@bp.route("/healthz", methods=["GET"])
+@auth.public
+def healthz() -> Any:
+    return {"status": "ok"}
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@auth.public
+@limiter.limit(lambda: _settings().ratelimit_sign_in, methods=["POST"], on_breach=_throttled)
+def sign_in() -> Any:
+    form = SignInForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        try:
+            member, credential = accounts.authenticate(
+                db(), form.email.data or "", form.password.data or ""
+            )
+        except SignInFailed as failed:
+            # Committed on its own: the request's rollback must not erase it.
+            record_security_event("member.sign_in_failed", ip=auth.client_ip())
+            form.email.errors = [failed.message]
+            return render_template("sign_in.html", form=form), 401
+        signed = accounts.start_session(
+            db(),
+            member,
+            credential,
+            request.user_agent.string,
+            lifetime=_settings().session_lifetime,
+        )
+        auth.sign_in(signed)
+        if signed.confirmed:
+            flash(
+                f"You confirmed {len(signed.confirmed)} new colleague(s): they can now read "
+                "your school's alerts.",
+                "info",
+            )
+        return redirect(auth.safe_next(form.next.data) or auth.home_url(member))
+    status = 422 if form.errors else 200
+    return render_template("sign_in.html", form=form), status
+
+
+@bp.route("/sign-out", methods=["POST"])
+@auth.public
+def sign_out() -> Any:
+    ConfirmForm().validate_on_submit()  # CSRF is checked globally; nothing else to read
+    auth.sign_out()
+    flash("You have signed out.", "info")
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@auth.public
+def accept(token: str) -> Any:
+    invitation = directory.open_invitation(db(), token)
+    form = AcceptInvitationForm(name=invitation.name)
+    if form.validate_on_submit():
+        try:
+            with form_errors(form):
+                accepted = directory.accept_invitation(
+                    db(),
+                    token,
+                    form.name.data or "",
+                    form.password.data or "",
+                    form.confirm.data or "",
+                    _settings().password_params,
+                )
+        except FormRejected:
+            return render_template("accept.html", form=form, invitation=invitation), 422
+        signed = accounts.start_session(
+            db(),
+            accepted.member,
+            accepted.credential,
+            request.user_agent.string,
+            lifetime=_settings().session_lifetime,
+        )
+        auth.sign_in(signed)
+        if accepted.recovery_code:
+            return render_template(
+                "recovery_code.html",
+                code=accepted.recovery_code,
+                first=True,
+                member=accepted.member,
+            )
+        flash("Welcome. Your account is ready.", "info")
+        return redirect(auth.home_url(accepted.member))
+    status = 422 if form.errors else 200
+    return render_template("accept.html", form=form, invitation=invitation), status
+
+
+@bp.route("/recover", methods=["GET", "POST"])
+@auth.public
+@limiter.limit(lambda: _settings().ratelimit_sign_in, methods=["POST"])
+def recover() -> Any:
+    form = RecoverForm()
+    if form.validate_on_submit():
+        try:
+            with form_errors(form):
+                recovered = accounts.recover_head(
+                    db(),
+                    form.email.data or "",
+                    form.code.data or "",
+                    form.password.data or "",
+                    form.confirm.data or "",
+                    _settings().password_params,
+                )
+        except FormRejected:
+            record_security_event("member.recovery_failed", ip=auth.client_ip())
+            return render_template("recover.html", form=form), 422
+        signed = accounts.start_session(
+            db(),
+            recovered.member,
+            recovered.credential,
+            request.user_agent.string,
+            lifetime=_settings().session_lifetime,
+        )
+        auth.sign_in(signed)
+        return render_template(
+            "recovery_code.html",
+            code=recovered.new_recovery_code,
+            first=False,
+            member=recovered.member,
+        )
+    return render_template("recover.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@auth.requires(Permission.MANAGE_OWN_ACCOUNT)
+def account() -> Any:
+    form = ChangePasswordForm()
+    member = auth.actor()
+    if form.validate_on_submit():
+        try:
+            with form_errors(form):
+                accounts.change_password(
+                    db(),
+                    member,
+                    form.current.data or "",
+                    form.password.data or "",
+                    form.confirm.data or "",
+                    _settings().password_params,
+                )
+        except FormRejected:
+            return render_template(
+                "account.html", form=form, member=member, signout=ConfirmForm()
+            ), 422
+        flash("Your password has been changed.", "info")
+        return redirect(url_for("auth.account"))
+    return render_template("account.html", form=form, member=member, signout=ConfirmForm()), (
+        422 if form.errors else 200
+    )
+
+
+@bp.route("/account/sign-out-everywhere", methods=["POST"])
+@auth.requires(Permission.MANAGE_OWN_ACCOUNT)
+def sign_out_everywhere() -> Any:
+    if ConfirmForm().validate_on_submit():
+        accounts.end_all_sessions(db(), auth.actor())
+        auth.sign_out()
+        flash("You have been signed out on every device.", "info")
+    return redirect(url_for("auth.sign_in"))

@@ -1,0 +1,112 @@
+"""A school's own pages: its members, invitations and keys."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+
+from network import auth
+from network.db import db
+from network.errors import FormRejected, form_errors
+from network.forms import ConfirmForm, InviteForm
+from schools import accounts, directory
+from schools.errors import KeysLocked
+from schools.models import Role, School
+from schools.policy import Permission
+
+bp = Blueprint("school", __name__, url_prefix="/school")
+
+
+def _school() -> School:
+    school = auth.actor().school
+    if school is None:
+        abort(404)
+    return school
+
+
+def _overview(form: InviteForm, status: int = 200, invited: Any = None) -> Any:
+    school = _school()
+    link = url_for("auth.accept", token=invited.token, _external=True) if invited else None
+    members = directory.members_of(db(), school)
+    return render_template(
+        "school/overview.html",
+        school=school,
+        members=members,
+        form=form,
+        invited=invited,
+        link=link,
+        invitations=directory.open_invitations(db(), school=school),
+        keys=directory.key_generations(db(), school),
+        confirm=ConfirmForm(),
+        keys_unlocked=auth.school_keys() is not None,
+        pending=[m for m in members if m.keys_pending],
+    ), status
+
+
+@bp.route("", methods=["GET"])
+@auth.requires(Permission.VIEW_SCHOOL)
+def overview() -> Any:
+    return _overview(InviteForm(formdata=None))
+
+
+@bp.route("/invite", methods=["POST"])
+@auth.requires(Permission.MANAGE_MEMBERS)
+def invite() -> Any:
+    form = InviteForm()
+    if not form.validate_on_submit():
+        return _overview(form, 422)
+    try:
+        with form_errors(form):
+            invited = directory.invite(
+                db(),
+                auth.actor(),
+                Role(form.role.data),
+                form.email.data or "",
+                form.name.data or "",
+                school=_school(),
+                actor_keys=auth.school_keys(),
+            )
+    except FormRejected:
+        return _overview(form, 422)
+    return _overview(InviteForm(formdata=None), 201, invited)
+
+
+@bp.route("/members/<uuid:member_id>/remove", methods=["POST"])
+@auth.requires(Permission.MANAGE_MEMBERS)
+def remove(member_id: uuid.UUID) -> Any:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        new_keys = accounts.remove_member(db(), auth.actor(), member_id, auth.school_keys())
+    except KeysLocked as locked:
+        flash(locked.message, "error")
+        return redirect(url_for("school.overview"))
+    message = "The member was removed and their sessions ended."
+    if new_keys is not None:
+        message += f" The school's keys moved to generation {new_keys.generation}."
+    flash(message, "info")
+    return redirect(url_for("school.overview"))
+
+
+@bp.route("/invitations/<uuid:invitation_id>/withdraw", methods=["POST"])
+@auth.requires(Permission.MANAGE_MEMBERS)
+def withdraw(invitation_id: uuid.UUID) -> Any:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    directory.withdraw_invitation(db(), auth.actor(), invitation_id)
+    flash("The invitation was withdrawn; its link no longer works.", "info")
+    return redirect(url_for("school.overview"))
+
+
+@bp.route("/recovery-code", methods=["POST"])
+@auth.requires(Permission.MANAGE_MEMBERS)
+def recovery_code() -> Any:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    keys = auth.school_keys()
+    if keys is None:
+        raise KeysLocked("Your session does not hold the school's keys; sign in again.")
+    code = directory.issue_recovery_code(db(), _school(), keys, auth.actor())
+    return render_template("recovery_code.html", code=code, first=False, member=auth.actor())

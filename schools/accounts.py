@@ -1,0 +1,298 @@
+"""Signing in and out, login sessions that hold key material only in split
+form, password changes, recovery, and removing members."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from crypto import custody
+from crypto.custody import Argon2Params
+from crypto.errors import CryptoError
+from crypto.keys import CredentialKey, SchoolKeys
+from schools import audit, directory, keyring, policy
+from schools.db import utcnow
+from schools.errors import Conflict, InvalidInput, KeysLocked, NotFound, SignInFailed
+from schools.models import (
+    CredentialKind,
+    LoginSession,
+    Member,
+    MemberStatus,
+    RecoveryCode,
+    Role,
+    School,
+    SchoolStatus,
+)
+from schools.passwords import check_new_password
+
+SESSION_LIFETIME = timedelta(hours=12)
+# last_seen_at is refreshed at most this often, so reading pages does not write.
+_TOUCH_INTERVAL = timedelta(minutes=5)
+SIGN_IN_FAILED = "That email address and password do not match an account."
+
+
+def _token_hash(token: str) -> bytes:
+    return hashlib.sha256(b"alertnet/v1/session\0" + token.encode()).digest()
+
+
+@lru_cache(maxsize=4)
+def _decoy_blob(params: Argon2Params) -> bytes:
+    return custody.wrap_seed_with_password(bytes(32), secrets.token_hex(16), params)
+
+
+def authenticate(session: Session, email: str, password: str) -> tuple[Member, CredentialKey]:
+    """The member and their unlocked credential, or SignInFailed (one message for
+    an unknown address and a wrong password, and the same work for both)."""
+    try:
+        email = directory.normalise_email(email)
+    except InvalidInput:
+        raise SignInFailed(SIGN_IN_FAILED, field="email") from None
+    member = session.scalars(select(Member).where(Member.email == email)).one_or_none()
+    if member is None or not member.is_active:
+        params = (
+            custody.RFC9106 if member is None else custody.password_params_of(member.password_blob)
+        )
+        with contextlib.suppress(CryptoError):
+            custody.unwrap_seed_with_password(_decoy_blob(params), password)
+        raise SignInFailed(SIGN_IN_FAILED, field="email")
+    try:
+        seed = custody.unwrap_seed_with_password(member.password_blob, password)
+    except CryptoError:
+        raise SignInFailed(SIGN_IN_FAILED, field="email") from None
+    return member, CredentialKey(seed)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    login: LoginSession
+    token: str  # goes in the cookie; only its hash is stored
+    vault_key: bytes  # goes in the cookie; never stored
+    confirmed: list[Member]
+
+
+def start_session(
+    session: Session,
+    member: Member,
+    credential: CredentialKey,
+    user_agent: str = "",
+    lifetime: timedelta = SESSION_LIFETIME,
+) -> SignedIn:
+    """Open a login session. The credential seed is sealed under a fresh key that
+    only the browser keeps; the row holds the ciphertext alone."""
+    token = secrets.token_urlsafe(32)
+    vault_key, vault = custody.seal_for_session(credential.seed)
+    now = utcnow()
+    login = LoginSession(
+        id_hash=_token_hash(token),
+        member_id=member.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime,
+        vault=vault,
+        user_agent=user_agent[:200],
+    )
+    session.add(login)
+    member.last_sign_in_at = now
+    confirmed: list[Member] = []
+    school = member.school
+    if school is not None and school.key_generation and not member.keys_pending:
+        # A member who can open the keys confirms colleagues who joined while
+        # nobody's keys were unlocked (invitations made from the CLI).
+        try:
+            keys = keyring.unlock_for_member(session, member, credential)
+        except KeysLocked:
+            keys = None
+        if keys is not None:
+            confirmed = keyring.confirm_pending_members(session, school, keys, member)
+    audit.record(
+        session, "member.signed_in", actor=member, object_type="member", object_id=member.id
+    )
+    session.flush()
+    return SignedIn(login, token, vault_key, confirmed)
+
+
+def resume_session(session: Session, token: str) -> LoginSession | None:
+    """The live session a cookie token names; expired ones are deleted on sight."""
+    login = session.get(LoginSession, _token_hash(token))
+    if login is None:
+        return None
+    now = utcnow()
+    if now >= login.expires_at or not login.member.is_active:
+        session.delete(login)
+        session.flush()
+        return None
+    if now - login.last_seen_at > _TOUCH_INTERVAL:
+        login.last_seen_at = now
+    return login
+
+
+def session_credential(login: LoginSession, vault_key: bytes) -> CredentialKey | None:
+    if login.vault is None:
+        return None
+    try:
+        return CredentialKey(custody.open_for_session(vault_key, login.vault))
+    except CryptoError:
+        return None
+
+
+def end_session(session: Session, token: str) -> None:
+    login = session.get(LoginSession, _token_hash(token))
+    if login is not None:
+        audit.record(
+            session,
+            "member.signed_out",
+            actor=login.member,
+            object_type="member",
+            object_id=login.member_id,
+        )
+        session.delete(login)
+        session.flush()
+
+
+def end_all_sessions(session: Session, member: Member, actor: Member | None = None) -> int:
+    count = session.execute(
+        delete(LoginSession).where(LoginSession.member_id == member.id)
+    ).rowcount  # type: ignore[attr-defined]
+    audit.record(
+        session,
+        "member.signed_out_everywhere",
+        actor=actor or member,
+        school_id=member.school_id,
+        object_type="member",
+        object_id=member.id,
+        sessions=count,
+    )
+    return int(count)
+
+
+def purge_expired_sessions(session: Session) -> int:
+    result = session.execute(delete(LoginSession).where(LoginSession.expires_at <= utcnow()))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def change_password(
+    session: Session, member: Member, current: str, new: str, confirm: str, params: Argon2Params
+) -> None:
+    """Re-wraps only the member's own seed: the school's keys are untouched."""
+    try:
+        seed = custody.unwrap_seed_with_password(member.password_blob, current)
+    except CryptoError:
+        raise InvalidInput("Your current password is not right.", field="current") from None
+    new = check_new_password(new, confirm, email=member.email, name=member.name)
+    member.password_blob = custody.wrap_seed_with_password(seed, new, params)
+    audit.record(
+        session, "member.password_changed", actor=member, object_type="member", object_id=member.id
+    )
+    session.flush()
+
+
+@dataclass(frozen=True)
+class Recovered:
+    member: Member
+    credential: CredentialKey
+    new_recovery_code: str
+
+
+def recover_head(
+    session: Session, email: str, code: str, new: str, confirm: str, params: Argon2Params
+) -> Recovered:
+    """A head who forgot the password regains the school's keys with the
+    recovery code. The code is spent; a new one is issued and shown once."""
+    generic = "That email address and recovery code do not match."
+    try:
+        email = directory.normalise_email(email)
+        credential = custody.recovery_credential(code)
+        code_id = custody.recovery_code_id(code)
+    except (InvalidInput, CryptoError):
+        raise InvalidInput(generic, field="code") from None
+    member = session.scalars(select(Member).where(Member.email == email)).one_or_none()
+    row = session.scalars(select(RecoveryCode).where(RecoveryCode.code_id == code_id)).one_or_none()
+    if (
+        member is None
+        or not member.is_active
+        or not member.role_enum.leads_keyholder
+        or row is None
+        or row.used_at is not None
+        or row.school_id != member.school_id
+        or member.school is None
+    ):
+        raise InvalidInput(generic, field="code")
+    school = member.school
+    keys = keyring.unwrap(
+        session, school.id, school.key_generation, CredentialKind.RECOVERY, row.id, credential
+    )
+    if keys is None:
+        raise InvalidInput(generic, field="code")
+    new = check_new_password(new, confirm, email=member.email, name=member.name)
+    # The forgotten password sealed the old credential: make a new one.
+    fresh = CredentialKey.generate()
+    member.password_blob = custody.wrap_seed_with_password(fresh.seed, new, params)
+    member.credential_public = fresh.public_bytes()
+    keyring.delete_wraps_of(session, CredentialKind.MEMBER, member.id)
+    keyring.add_wrap(
+        session, school.id, keys, CredentialKind.MEMBER, member.id, member.credential_public
+    )
+    member.keys_pending = False
+    row.used_at = utcnow()
+    keyring.delete_wraps_of(session, CredentialKind.RECOVERY, row.id)
+    session.execute(delete(LoginSession).where(LoginSession.member_id == member.id))
+    audit.record(
+        session,
+        "member.recovered",
+        actor=member,
+        object_type="member",
+        object_id=member.id,
+        recovery_code=str(row.id),
+    )
+    replacement = directory.issue_recovery_code(session, school, keys, member)
+    session.flush()
+    return Recovered(member, fresh, replacement)
+
+
+def remove_member(
+    session: Session, actor: Member | None, member_id: uuid.UUID, actor_keys: SchoolKeys | None
+) -> SchoolKeys | None:
+    """Remove a member: their wraps and sessions go, and the school moves to a
+    new key generation so nothing they kept opens new alerts."""
+    member = session.get(Member, member_id)
+    if member is None or member.school is None or not member.is_active:
+        raise NotFound("No such member.")
+    school: School = member.school
+    policy.check_manages_members(actor, school)
+    if actor is not None and actor.id == member.id:
+        raise Conflict("You cannot remove yourself; ask another head.")
+    if member.role_enum is Role.HEAD and not any(
+        m.role_enum is Role.HEAD and m.id != member.id
+        for m in directory.members_of(session, school)
+    ):
+        raise Conflict("A school needs at least one head; invite another head first.")
+    if school.key_generation and actor_keys is None:
+        raise KeysLocked("Removing a member changes the school's keys; sign in again to do it.")
+    member.status = MemberStatus.REMOVED
+    keyring.delete_wraps_of(session, CredentialKind.MEMBER, member.id)
+    session.execute(delete(LoginSession).where(LoginSession.member_id == member.id))
+    audit.record(
+        session,
+        "member.removed",
+        actor=actor,
+        school_id=school.id,
+        object_type="member",
+        object_id=member.id,
+    )
+    new_keys = None
+    if actor_keys is not None and school.key_generation:
+        new_keys = keyring.rotate(session, school, actor_keys, actor, reason="member removed")
+    session.flush()
+    return new_keys
+
+
+def suspended(school: School | None) -> bool:
+    return school is not None and school.status == SchoolStatus.SUSPENDED

@@ -1,0 +1,483 @@
+"""Clusters, schools and invitations: how people come to be on the hub."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from crypto import custody
+from crypto.custody import Argon2Params
+from crypto.keys import CredentialKey, SchoolKeys
+from schools import audit, keyring, policy
+from schools.db import utcnow
+from schools.errors import Conflict, InvalidInput, InvitationUnusable, NotFound
+from schools.models import (
+    Cluster,
+    CredentialKind,
+    Invitation,
+    Member,
+    RecoveryCode,
+    Role,
+    School,
+    SchoolKeyGeneration,
+    SchoolKind,
+    SchoolStatus,
+)
+from schools.passwords import check_new_password
+
+INVITATION_LIFETIME = timedelta(days=7)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_URN = re.compile(r"^\d{6}$")
+
+
+def normalise_email(email: str, field: str = "email") -> str:
+    email = email.strip().lower()
+    if not email:
+        raise InvalidInput("Enter an email address.", field=field)
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise InvalidInput("Enter an email address like name@school.org.uk.", field=field)
+    return email
+
+
+def _text(value: str, field: str, label: str, max_length: int = 200, required: bool = True) -> str:
+    value = " ".join(value.split())
+    if required and not value:
+        raise InvalidInput(f"Enter the {label}.", field=field)
+    if len(value) > max_length:
+        raise InvalidInput(f"The {label} must be at most {max_length} characters.", field=field)
+    return value
+
+
+# --- clusters -----------------------------------------------------------------
+
+
+def create_cluster(session: Session, actor: Member | None, name: str) -> Cluster:
+    name = _text(name, "name", "cluster name")
+    if session.scalar(select(Cluster.id).where(func.lower(Cluster.name) == name.lower())):
+        raise Conflict(f"A cluster called {name!r} already exists.", field="name")
+    cluster = Cluster(name=name)
+    session.add(cluster)
+    session.flush()
+    session.add(
+        School(cluster_id=cluster.id, kind=SchoolKind.OFFICE, name=f"Coordinators of {name}")
+    )
+    session.flush()
+    audit.record(
+        session,
+        "cluster.created",
+        actor=actor,
+        cluster_id=cluster.id,
+        object_type="cluster",
+        object_id=cluster.id,
+    )
+    return cluster
+
+
+def find_cluster(session: Session, name_or_id: str) -> Cluster:
+    try:
+        cluster = session.get(Cluster, uuid.UUID(name_or_id))
+    except ValueError:
+        cluster = session.scalars(
+            select(Cluster).where(func.lower(Cluster.name) == name_or_id.strip().lower())
+        ).one_or_none()
+    if cluster is None:
+        raise NotFound(f"No cluster called {name_or_id!r}.", field="cluster")
+    return cluster
+
+
+def office_of(session: Session, cluster: Cluster) -> School:
+    return session.scalars(
+        select(School).where(School.cluster_id == cluster.id, School.kind == SchoolKind.OFFICE)
+    ).one()
+
+
+def list_clusters(session: Session) -> list[tuple[Cluster, int]]:
+    counts = (
+        select(School.cluster_id, func.count(School.id).label("n"))
+        .where(School.kind == SchoolKind.SCHOOL)
+        .group_by(School.cluster_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Cluster, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.cluster_id == Cluster.id)
+        .order_by(Cluster.name)
+    ).all()
+    return [(cluster, int(n)) for cluster, n in rows]
+
+
+# --- schools ------------------------------------------------------------------
+
+
+def admit_school(
+    session: Session, actor: Member | None, cluster: Cluster, name: str, urn: str, address: str
+) -> School:
+    policy.check_cluster(actor, cluster)
+    name = _text(name, "name", "school name")
+    urn = urn.strip()
+    if not _URN.match(urn):
+        raise InvalidInput("The URN is the six-digit DfE Unique Reference Number.", field="urn")
+    address = _text(address, "address", "address", max_length=500, required=False)
+    existing = session.scalars(select(School).where(School.urn == urn)).one_or_none()
+    if existing is not None:
+        raise Conflict(f"URN {urn} is already registered ({existing.name}).", field="urn")
+    school = School(cluster_id=cluster.id, name=name, urn=urn, address=address)
+    session.add(school)
+    session.flush()
+    audit.record(
+        session,
+        "school.admitted",
+        actor=actor,
+        school_id=school.id,
+        cluster_id=cluster.id,
+        object_type="school",
+        object_id=school.id,
+        urn=urn,
+    )
+    return school
+
+
+def find_school(session: Session, urn_or_id: str) -> School:
+    key = urn_or_id.strip()
+    if _URN.match(key):
+        school = session.scalars(select(School).where(School.urn == key)).one_or_none()
+    else:
+        try:
+            school = session.get(School, uuid.UUID(key))
+        except ValueError:
+            school = None
+    if school is None or school.is_office:
+        raise NotFound(f"No school with URN or id {urn_or_id!r}.", field="school")
+    return school
+
+
+def schools_of(session: Session, cluster: Cluster) -> list[tuple[School, int, int]]:
+    """Schools of a cluster with their member and open-invitation counts."""
+    members = (
+        select(Member.school_id, func.count(Member.id).label("n"))
+        .where(Member.status == "active")
+        .group_by(Member.school_id)
+        .subquery()
+    )
+    invites = (
+        select(Invitation.school_id, func.count(Invitation.id).label("n"))
+        .where(
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
+        .group_by(Invitation.school_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(School, func.coalesce(members.c.n, 0), func.coalesce(invites.c.n, 0))
+        .outerjoin(members, members.c.school_id == School.id)
+        .outerjoin(invites, invites.c.school_id == School.id)
+        .where(School.cluster_id == cluster.id, School.kind == SchoolKind.SCHOOL)
+        .order_by(School.name)
+    ).all()
+    return [(s, int(m), int(i)) for s, m, i in rows]
+
+
+def members_of(session: Session, school: School) -> list[Member]:
+    return list(
+        session.scalars(
+            select(Member)
+            .where(Member.school_id == school.id, Member.status == "active")
+            .order_by(Member.role, Member.name)
+        )
+    )
+
+
+def open_invitations(
+    session: Session, school: School | None = None, cluster: Cluster | None = None
+) -> list[Invitation]:
+    query = select(Invitation).where(
+        Invitation.accepted_at.is_(None),
+        Invitation.revoked_at.is_(None),
+        Invitation.expires_at > utcnow(),
+    )
+    if school is not None:
+        query = query.where(Invitation.school_id == school.id)
+    if cluster is not None:
+        query = query.where(
+            Invitation.cluster_id == cluster.id, Invitation.role == Role.COORDINATOR
+        )
+    return list(session.scalars(query.order_by(Invitation.created_at)))
+
+
+# --- invitations --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Invited:
+    invitation: Invitation
+    token: str  # shown once; only its hash is stored
+
+
+def invite(
+    session: Session,
+    actor: Member | None,
+    role: Role,
+    email: str,
+    name: str = "",
+    *,
+    school: School | None = None,
+    cluster: Cluster | None = None,
+    actor_keys: SchoolKeys | None = None,
+    lifetime: timedelta = INVITATION_LIFETIME,
+) -> Invited:
+    """Invite someone into a role. ``actor_keys`` is the school's bundle when
+    the inviter's session holds it: it is then wrapped to a credential derived
+    from the invitation token, so the new member receives the keys on accepting."""
+    if role not in policy.invitable_roles(actor):
+        raise InvalidInput("You cannot invite someone into that role.", field="role")
+    email = normalise_email(email)
+    name = _text(name, "name", "name", required=False)
+    if role.is_school_role:
+        if school is None or school.is_office:
+            raise InvalidInput("Choose the school.", field="school")
+        policy.check_invites_to_school(actor, school)
+        if school.status != SchoolStatus.ACTIVE:
+            raise Conflict("This school is suspended; it cannot take new members.")
+        cluster = None
+    elif role is Role.COORDINATOR:
+        if cluster is None:
+            raise InvalidInput("Choose the cluster.", field="cluster")
+        policy.check_cluster(actor, cluster)
+        # Coordinators hold the keys of their cluster's office.
+        school = office_of(session, cluster)
+    else:
+        school = cluster = None
+    if session.scalar(select(Member.id).where(Member.email == email)):
+        raise Conflict(f"{email} already has an account on this hub.", field="email")
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    invitation = Invitation(
+        token_hash=custody.token_secret_hash(token),
+        email=email,
+        name=name,
+        role=role,
+        school_id=school.id if school else None,
+        cluster_id=cluster.id if cluster else None,
+        invited_by_id=actor.id if actor else None,
+        created_at=now,
+        expires_at=now + lifetime,
+    )
+    session.add(invitation)
+    session.flush()
+    if (
+        school is not None
+        and actor_keys is not None
+        and actor_keys.generation == school.key_generation
+    ):
+        credential = custody.token_credential(token)
+        invitation.credential_public = credential.public_bytes()
+        keyring.add_wrap(
+            session,
+            school.id,
+            actor_keys,
+            CredentialKind.INVITATION,
+            invitation.id,
+            invitation.credential_public,
+        )
+    audit.record(
+        session,
+        "invitation.created",
+        actor=actor,
+        school_id=school.id if school else None,
+        cluster_id=cluster.id if cluster else school.cluster_id if school else None,
+        object_type="invitation",
+        object_id=invitation.id,
+        role=role.value,
+    )
+    session.flush()
+    return Invited(invitation, token)
+
+
+def open_invitation(session: Session, token: str) -> Invitation:
+    """The invitation a token names, or a plain reason why it cannot be used."""
+    invitation = session.scalars(
+        select(Invitation).where(Invitation.token_hash == custody.token_secret_hash(token))
+    ).one_or_none()
+    if invitation is None:
+        raise InvitationUnusable("This invitation link is not valid. Check you copied all of it.")
+    if invitation.accepted_at is not None:
+        raise InvitationUnusable("This invitation has already been used. Sign in instead.")
+    if invitation.revoked_at is not None:
+        raise InvitationUnusable("This invitation was withdrawn. Ask for a new one.")
+    if utcnow() >= invitation.expires_at:
+        raise InvitationUnusable(
+            "This invitation has expired. Ask whoever invited you for a new one."
+        )
+    return invitation
+
+
+@dataclass(frozen=True)
+class Accepted:
+    member: Member
+    credential: CredentialKey
+    recovery_code: str | None  # for a school's first head: shown once
+
+
+def accept_invitation(
+    session: Session, token: str, name: str, password: str, confirm: str, params: Argon2Params
+) -> Accepted:
+    invitation = open_invitation(session, token)
+    name = _text(name or invitation.name, "name", "name")
+    password = check_new_password(password, confirm, email=invitation.email, name=name)
+    if session.scalar(select(Member.id).where(Member.email == invitation.email)):
+        raise Conflict(f"{invitation.email} already has an account on this hub.")
+    # Single use even under a race: only one transaction can flip accepted_at.
+    now = utcnow()
+    claimed = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
+        .values(accepted_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvitationUnusable("This invitation has already been used. Sign in instead.")
+    role = Role(invitation.role)
+    credential = CredentialKey.generate()
+    member = Member(
+        email=invitation.email,
+        name=name,
+        role=role,
+        school_id=invitation.school_id,
+        cluster_id=invitation.cluster_id,
+        may_post=role is Role.HEAD,
+        password_blob=custody.wrap_seed_with_password(credential.seed, password, params),
+        credential_public=credential.public_bytes(),
+    )
+    session.add(member)
+    session.flush()
+    recovery_code = None
+    school = invitation.school
+    if school is not None:
+        recovery_code = _hand_over_keys(session, invitation, token, school, member, credential)
+    audit.record(
+        session,
+        "invitation.accepted",
+        actor=member,
+        object_type="invitation",
+        object_id=invitation.id,
+    )
+    audit.record(
+        session,
+        "member.joined",
+        actor=member,
+        object_type="member",
+        object_id=member.id,
+        role=role.value,
+        keys_pending=member.keys_pending or None,
+    )
+    session.flush()
+    return Accepted(member, credential, recovery_code)
+
+
+def _hand_over_keys(
+    session: Session,
+    invitation: Invitation,
+    token: str,
+    school: School,
+    member: Member,
+    credential: CredentialKey,
+) -> str | None:
+    if school.key_generation == 0:
+        if not member.role_enum.leads_keyholder:
+            member.keys_pending = True
+            return None
+        keys = keyring.create_school_keys(session, school, member)
+        keyring.add_wrap(
+            session, school.id, keys, CredentialKind.MEMBER, member.id, member.credential_public
+        )
+        return issue_recovery_code(session, school, keys, member)
+    handed = keyring.unwrap(
+        session,
+        school.id,
+        school.key_generation,
+        CredentialKind.INVITATION,
+        invitation.id,
+        custody.token_credential(token),
+    )
+    keyring.delete_wraps_of(session, CredentialKind.INVITATION, invitation.id)
+    if handed is None:
+        member.keys_pending = True
+        return None
+    keyring.add_wrap(
+        session, school.id, handed, CredentialKind.MEMBER, member.id, member.credential_public
+    )
+    return None
+
+
+def issue_recovery_code(
+    session: Session, school: School, keys: SchoolKeys, actor: Member | None
+) -> str:
+    """A new recovery code for the school, replacing any unused one. Shown once."""
+    for old in session.scalars(
+        select(RecoveryCode).where(
+            RecoveryCode.school_id == school.id, RecoveryCode.used_at.is_(None)
+        )
+    ):
+        old.used_at = utcnow()
+        keyring.delete_wraps_of(session, CredentialKind.RECOVERY, old.id)
+    code = custody.new_recovery_code()
+    credential = custody.recovery_credential(code)
+    row = RecoveryCode(
+        school_id=school.id,
+        code_id=custody.recovery_code_id(code),
+        credential_public=credential.public_bytes(),
+        created_by_id=actor.id if actor else None,
+    )
+    session.add(row)
+    session.flush()
+    keyring.add_wrap(
+        session, school.id, keys, CredentialKind.RECOVERY, row.id, row.credential_public
+    )
+    audit.record(
+        session,
+        "school.recovery_code_issued",
+        actor=actor,
+        school_id=school.id,
+        object_type="recovery_code",
+        object_id=row.id,
+    )
+    return code
+
+
+def withdraw_invitation(session: Session, actor: Member | None, invitation_id: uuid.UUID) -> None:
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None or invitation.accepted_at is not None:
+        raise NotFound("No such open invitation.")
+    if invitation.cluster is not None:
+        policy.check_cluster(actor, invitation.cluster)
+    elif invitation.school is not None:
+        policy.check_invites_to_school(actor, invitation.school)
+    invitation.revoked_at = utcnow()
+    keyring.delete_wraps_of(session, CredentialKind.INVITATION, invitation.id)
+    audit.record(
+        session,
+        "invitation.withdrawn",
+        actor=actor,
+        school_id=invitation.school_id,
+        cluster_id=invitation.cluster_id,
+        object_type="invitation",
+        object_id=invitation.id,
+    )
+    session.flush()
+
+
+def key_generations(session: Session, school: School) -> list[SchoolKeyGeneration]:
+    return list(
+        session.scalars(
+            select(SchoolKeyGeneration)
+            .where(SchoolKeyGeneration.school_id == school.id)
+            .order_by(SchoolKeyGeneration.generation.desc())
+        )
+    )

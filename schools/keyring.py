@@ -1,0 +1,276 @@
+"""School key custody in the database (design.md, "Keys and custody").
+
+A school's key bundle is never stored in clear: each generation is HPKE-wrapped
+to the public key of every credential that may act for the school (members,
+the head's recovery code, open invitations, API tokens). Rotation makes a new
+generation wrapped to every remaining credential and keeps the previous bundle
+readable through a chain encrypted under the new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from crypto import custody
+from crypto.errors import CryptoError
+from crypto.keys import CredentialKey, SchoolKeys, SchoolPublicKeys
+from schools import audit
+from schools.db import utcnow
+from schools.errors import KeysLocked, NotFound
+from schools.models import (
+    CredentialKind,
+    Invitation,
+    KeyWrap,
+    Member,
+    MemberStatus,
+    RecoveryCode,
+    School,
+    SchoolKeyGeneration,
+)
+
+
+def wrap_context(
+    school_id: uuid.UUID, generation: int, kind: CredentialKind, credential_id: uuid.UUID
+) -> bytes:
+    """Binds a wrap to its school, generation and credential, so the hub cannot
+    move a wrap to another row and have it accepted."""
+    return b"\0".join(
+        [school_id.bytes, generation.to_bytes(4, "big"), kind.value.encode(), credential_id.bytes]
+    )
+
+
+def add_wrap(
+    session: Session,
+    school_id: uuid.UUID,
+    keys: SchoolKeys,
+    kind: CredentialKind,
+    credential_id: uuid.UUID,
+    credential_public: bytes,
+) -> KeyWrap:
+    wrap = KeyWrap(
+        school_id=school_id,
+        generation=keys.generation,
+        credential_kind=kind,
+        credential_id=credential_id,
+        wrap=custody.wrap_to_credential(
+            keys.to_bytes(),
+            credential_public,
+            wrap_context(school_id, keys.generation, kind, credential_id),
+        ),
+    )
+    session.add(wrap)
+    return wrap
+
+
+def unwrap(
+    session: Session,
+    school_id: uuid.UUID,
+    generation: int,
+    kind: CredentialKind,
+    credential_id: uuid.UUID,
+    credential: CredentialKey,
+) -> SchoolKeys | None:
+    """The bundle this credential holds for the generation, or None if it holds none."""
+    row = session.scalars(
+        select(KeyWrap).where(
+            KeyWrap.school_id == school_id,
+            KeyWrap.generation == generation,
+            KeyWrap.credential_kind == kind,
+            KeyWrap.credential_id == credential_id,
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    try:
+        plain = custody.unwrap_with_credential(
+            row.wrap, credential, wrap_context(school_id, generation, kind, credential_id)
+        )
+        return SchoolKeys.from_bytes(plain)
+    except CryptoError:
+        return None
+
+
+def publish_generation(
+    session: Session,
+    school: School,
+    keys: SchoolKeys,
+    previous: SchoolKeys | None,
+    actor: Member | None,
+    reason: str,
+) -> SchoolKeyGeneration:
+    public = keys.public()
+    row = SchoolKeyGeneration(
+        school_id=school.id,
+        generation=keys.generation,
+        public_keys=public.to_bytes(),
+        fingerprint=public.fingerprint(),
+        previous_bundle=custody.chain_previous(keys, previous) if previous else None,
+    )
+    session.add(row)
+    school.key_generation = keys.generation
+    # Key transparency: the public keys themselves go into the audit trail.
+    audit.record(
+        session,
+        "school.keys_created" if previous is None else "school.keys_rotated",
+        actor=actor,
+        school_id=school.id,
+        cluster_id=school.cluster_id,
+        object_type="school",
+        object_id=school.id,
+        generation=keys.generation,
+        fingerprint=row.fingerprint,
+        public_keys_sha256=_sha256_hex(row.public_keys),
+        reason=reason,
+    )
+    session.flush()
+    return row
+
+
+def create_school_keys(session: Session, school: School, first_head: Member) -> SchoolKeys:
+    """Made when the school's first head accepts the invitation."""
+    keys = SchoolKeys.generate(1)
+    publish_generation(session, school, keys, None, first_head, "first head joined")
+    return keys
+
+
+def public_keys(session: Session, school_id: uuid.UUID, generation: int) -> SchoolPublicKeys:
+    row = session.scalars(
+        select(SchoolKeyGeneration).where(
+            SchoolKeyGeneration.school_id == school_id,
+            SchoolKeyGeneration.generation == generation,
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("That school has no keys of that generation.")
+    return SchoolPublicKeys.from_bytes(row.public_keys)
+
+
+def keys_of_generation(
+    session: Session, current: SchoolKeys, school_id: uuid.UUID, generation: int
+) -> SchoolKeys:
+    """Walk the history chain back from the current bundle to an older generation."""
+    keys = current
+    while keys.generation > generation:
+        row = session.scalars(
+            select(SchoolKeyGeneration).where(
+                SchoolKeyGeneration.school_id == school_id,
+                SchoolKeyGeneration.generation == keys.generation,
+            )
+        ).one()
+        if row.previous_bundle is None:
+            break
+        keys = custody.open_previous(keys, row.previous_bundle)
+    if keys.generation != generation:
+        raise NotFound("That key generation is not in this school's history.")
+    return keys
+
+
+def unlock_for_member(session: Session, member: Member, credential: CredentialKey) -> SchoolKeys:
+    """The school's current bundle through the member's own wrap."""
+    school = member.school
+    if school is None or school.key_generation == 0:
+        raise KeysLocked("This school has no keys yet.")
+    keys = unwrap(
+        session, school.id, school.key_generation, CredentialKind.MEMBER, member.id, credential
+    )
+    if keys is None:
+        raise KeysLocked(
+            "Your access to the school's keys is waiting for confirmation by a colleague."
+        )
+    return keys
+
+
+def confirm_pending_members(
+    session: Session, school: School, keys: SchoolKeys, actor: Member | None
+) -> list[Member]:
+    """Wrap the bundle for members who joined while nobody's keys were unlocked."""
+    pending = session.scalars(
+        select(Member).where(
+            Member.school_id == school.id,
+            Member.keys_pending.is_(True),
+            Member.status == MemberStatus.ACTIVE,
+        )
+    ).all()
+    for member in pending:
+        add_wrap(
+            session, school.id, keys, CredentialKind.MEMBER, member.id, member.credential_public
+        )
+        member.keys_pending = False
+        audit.record(
+            session,
+            "member.keys_confirmed",
+            actor=actor,
+            school_id=school.id,
+            object_type="member",
+            object_id=member.id,
+            generation=keys.generation,
+        )
+    session.flush()
+    return list(pending)
+
+
+def rotate(
+    session: Session, school: School, current: SchoolKeys, actor: Member | None, reason: str
+) -> SchoolKeys:
+    """Move the school to generation g+1, wrapped to every remaining credential.
+
+    Needs no password: wraps are made to public keys. Wraps of the old
+    generation are deleted, so a removed credential keeps nothing it could use
+    for new alerts; history stays readable through the chain.
+    """
+    new = SchoolKeys.generate(current.generation + 1)
+    publish_generation(session, school, new, current, actor, reason)
+    for member in session.scalars(
+        select(Member).where(
+            Member.school_id == school.id,
+            Member.status == MemberStatus.ACTIVE,
+            Member.keys_pending.is_(False),
+        )
+    ):
+        add_wrap(
+            session, school.id, new, CredentialKind.MEMBER, member.id, member.credential_public
+        )
+    for code in session.scalars(
+        select(RecoveryCode).where(
+            RecoveryCode.school_id == school.id, RecoveryCode.used_at.is_(None)
+        )
+    ):
+        add_wrap(session, school.id, new, CredentialKind.RECOVERY, code.id, code.credential_public)
+    now = utcnow()
+    for invitation in session.scalars(
+        select(Invitation).where(
+            Invitation.school_id == school.id, Invitation.credential_public.is_not(None)
+        )
+    ):
+        if invitation.is_open(now) and invitation.credential_public is not None:
+            add_wrap(
+                session,
+                school.id,
+                new,
+                CredentialKind.INVITATION,
+                invitation.id,
+                invitation.credential_public,
+            )
+    session.execute(
+        delete(KeyWrap).where(
+            KeyWrap.school_id == school.id, KeyWrap.generation <= current.generation
+        )
+    )
+    session.flush()
+    return new
+
+
+def delete_wraps_of(session: Session, kind: CredentialKind, credential_id: uuid.UUID) -> None:
+    session.execute(
+        delete(KeyWrap).where(
+            KeyWrap.credential_kind == kind, KeyWrap.credential_id == credential_id
+        )
+    )
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

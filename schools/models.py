@@ -1,0 +1,275 @@
+"""The school-identity domain: clusters, schools, members, invitations, keys
+and sessions. The audit trail's tables are in schools/audit.py.
+
+Everything here is metadata the hub may see (design.md, "What the hub may
+see"), plus key material that is only ever stored wrapped or public.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from schools.db import Base, UTCDateTime, new_id, utcnow
+
+
+class Role(enum.StrEnum):
+    HUB_ADMIN = "hub_admin"
+    COORDINATOR = "coordinator"
+    HEAD = "head"
+    STAFF = "staff"
+
+    @property
+    def label(self) -> str:
+        return {
+            Role.HUB_ADMIN: "Hub administrator",
+            Role.COORDINATOR: "Cluster coordinator",
+            Role.HEAD: "Head",
+            Role.STAFF: "Staff",
+        }[self]
+
+    @property
+    def is_school_role(self) -> bool:
+        return self in (Role.HEAD, Role.STAFF)
+
+    @property
+    def leads_keyholder(self) -> bool:
+        """Heads lead a school, coordinators their cluster's office: the first to
+        join creates its keys and holds its recovery code."""
+        return self in (Role.HEAD, Role.COORDINATOR)
+
+
+class SchoolKind(enum.StrEnum):
+    SCHOOL = "school"
+    # The coordinators' office of a cluster holds a key bundle like a school,
+    # so a sender can name the coordinator as a recipient of an alert.
+    OFFICE = "office"
+
+
+class SchoolStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class MemberStatus(enum.StrEnum):
+    ACTIVE = "active"
+    REMOVED = "removed"
+
+
+class CredentialKind(enum.StrEnum):
+    MEMBER = "member"
+    RECOVERY = "recovery"
+    INVITATION = "invitation"
+    TOKEN = "token"  # noqa: S105
+
+
+def _enum_check(column: str, values: type[enum.StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class Cluster(Base):
+    __tablename__ = "clusters"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    retention_days: Mapped[int] = mapped_column(Integer, default=365)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    schools: Mapped[list[School]] = relationship(
+        back_populates="cluster", order_by="School.name", lazy="raise"
+    )
+
+
+class School(Base):
+    __tablename__ = "schools"
+    __table_args__ = (
+        CheckConstraint(_enum_check("status", SchoolStatus), name="status"),
+        CheckConstraint(_enum_check("kind", SchoolKind), name="kind"),
+        CheckConstraint("kind = 'office' OR urn IS NOT NULL", name="school_has_urn"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    cluster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clusters.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default=SchoolKind.SCHOOL)
+    name: Mapped[str] = mapped_column(String(200))
+    # DfE Unique Reference Number: six digits, unique across England. Offices have none.
+    urn: Mapped[str | None] = mapped_column(String(6), unique=True)
+    address: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default=SchoolStatus.ACTIVE)
+    # 0 until the first head accepts and the school's keys are made.
+    key_generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    cluster: Mapped[Cluster] = relationship(back_populates="schools", lazy="joined")
+
+    @property
+    def is_office(self) -> bool:
+        return self.kind == SchoolKind.OFFICE
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (
+        CheckConstraint(_enum_check("role", Role), name="role"),
+        CheckConstraint(_enum_check("status", MemberStatus), name="status"),
+        # Everyone but the hub admin belongs to a key holder: a school, or for
+        # coordinators their cluster's office.
+        CheckConstraint("(role = 'hub_admin') = (school_id IS NULL)", name="keyholder"),
+        CheckConstraint(
+            "role <> 'coordinator' OR cluster_id IS NOT NULL", name="coordinator_has_cluster"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    cluster_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clusters.id"), index=True)
+    school_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=MemberStatus.ACTIVE)
+    # Staff may post alerts only when their head allows it; heads always may.
+    may_post: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The member's credential: an X-Wing key pair whose seed is sealed under a
+    # key derived from the password (crypto.custody). The blob doubles as the
+    # password verifier, so there is no separate password hash.
+    password_blob: Mapped[bytes] = mapped_column(LargeBinary)
+    credential_public: Mapped[bytes] = mapped_column(LargeBinary)
+    # True while the school's keys have not yet been wrapped for this member.
+    keys_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    school: Mapped[School | None] = relationship(lazy="joined")
+    cluster: Mapped[Cluster | None] = relationship(lazy="joined")
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == MemberStatus.ACTIVE
+
+    @property
+    def in_office(self) -> bool:
+        return self.school is not None and self.school.is_office
+
+    @property
+    def effective_cluster_id(self) -> uuid.UUID | None:
+        return self.school.cluster_id if self.school is not None else self.cluster_id
+
+
+class Invitation(Base):
+    """A single-use, expiring invitation. Only a hash of its token is stored."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (CheckConstraint(_enum_check("role", Role), name="role"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    cluster_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clusters.id"))
+    school_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    invited_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The token is also a credential: when the inviter's keys were unlocked, the
+    # school bundle is wrapped to the public key derived from the token, so the
+    # new member can take it over on acceptance (see KeyWrap).
+    credential_public: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    school: Mapped[School | None] = relationship(lazy="joined")
+    cluster: Mapped[Cluster | None] = relationship(lazy="joined")
+    invited_by: Mapped[Member | None] = relationship(lazy="joined")
+
+    def is_open(self, now: datetime) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and now < self.expires_at
+
+
+class SchoolKeyGeneration(Base):
+    """A school's public keys for one generation; published for key transparency."""
+
+    __tablename__ = "school_key_generations"
+    __table_args__ = (UniqueConstraint("school_id", "generation"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"))
+    generation: Mapped[int] = mapped_column(Integer)
+    public_keys: Mapped[bytes] = mapped_column(LargeBinary)
+    fingerprint: Mapped[str] = mapped_column(String(120))
+    # AEAD(key_from(bundle_g), bundle_{g-1}): keeps history readable after rotation.
+    previous_bundle: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class KeyWrap(Base):
+    """The school bundle of one generation, HPKE-wrapped to one credential."""
+
+    __tablename__ = "key_wraps"
+    __table_args__ = (
+        CheckConstraint(_enum_check("credential_kind", CredentialKind), name="credential_kind"),
+        Index("ix_key_wraps_credential", "credential_kind", "credential_id"),
+        UniqueConstraint("school_id", "generation", "credential_kind", "credential_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), index=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    credential_kind: Mapped[str] = mapped_column(String(16))
+    credential_id: Mapped[uuid.UUID] = mapped_column()
+    wrap: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RecoveryCode(Base):
+    """A head's recovery code: only an identifier and its credential's public key."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), index=True)
+    code_id: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    credential_public: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginSession(Base):
+    """One signed-in browser. The row holds only ciphertext of the member's
+    credential seed; the key to it lives in the browser's cookie. Deleting the
+    row (sign-out, expiry, sign out everywhere) destroys the key material."""
+
+    __tablename__ = "login_sessions"
+
+    # SHA-256 of the session token in the cookie: a database thief cannot reuse it.
+    id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    vault: Mapped[bytes | None] = mapped_column(LargeBinary)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+    member: Mapped[Member] = relationship(lazy="joined")

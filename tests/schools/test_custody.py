@@ -1,0 +1,261 @@
+"""School key custody wired into accounts (design.md, "Keys and custody")."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from crypto import custody
+from crypto.custody import FAST_FOR_TESTS
+from schools import accounts, directory, keyring
+from schools.errors import InvalidInput, KeysLocked
+from schools.models import CredentialKind, KeyWrap, Role, SchoolKeyGeneration
+
+PASSWORD = "a long enough test passphrase"
+
+
+def _join(session, token, name="Someone"):
+    return directory.accept_invitation(session, token, name, PASSWORD, PASSWORD, FAST_FOR_TESTS)
+
+
+@pytest.fixture
+def school(session):
+    cluster = directory.create_cluster(session, None, "Cluster")
+    return directory.admit_school(session, None, cluster, "Oakfield", "123456", "")
+
+
+@pytest.fixture
+def head(session, school):
+    invited = directory.invite(session, None, Role.HEAD, "head@oak.example.org", school=school)
+    return _join(session, invited.token, "Amara")
+
+
+def test_first_head_creates_the_school_keys_and_gets_a_recovery_code(session, school, head):
+    assert school.key_generation == 1
+    assert head.recovery_code is not None
+    keys = keyring.unlock_for_member(session, head.member, head.credential)
+    assert keys.generation == 1
+    published = session.scalars(select(SchoolKeyGeneration)).one()
+    assert published.public_keys == keys.public().to_bytes()
+    assert published.fingerprint == keys.public().fingerprint()
+    kinds = sorted(w.credential_kind for w in session.scalars(select(KeyWrap)))
+    assert kinds == ["member", "recovery"]
+
+
+def test_staff_invited_by_an_unlocked_head_receive_the_keys_on_joining(session, school, head):
+    keys = keyring.unlock_for_member(session, head.member, head.credential)
+    invited = directory.invite(
+        session, head.member, Role.STAFF, "dsl@oak.example.org", school=school, actor_keys=keys
+    )
+    staff = _join(session, invited.token, "Grace")
+    assert not staff.member.keys_pending
+    assert keyring.unlock_for_member(session, staff.member, staff.credential) == keys
+    # The invitation's own wrap is gone once used.
+    assert not session.scalars(
+        select(KeyWrap).where(KeyWrap.credential_kind == CredentialKind.INVITATION)
+    ).all()
+
+
+def test_members_invited_from_the_cli_wait_until_a_colleague_signs_in(session, school, head):
+    invited = directory.invite(session, None, Role.STAFF, "dsl@oak.example.org", school=school)
+    staff = _join(session, invited.token, "Grace")
+    assert staff.member.keys_pending
+    with pytest.raises(KeysLocked, match="waiting for confirmation"):
+        keyring.unlock_for_member(session, staff.member, staff.credential)
+    # The pending member signing in themselves confirms nobody.
+    assert accounts.start_session(session, staff.member, staff.credential).confirmed == []
+    signed = accounts.start_session(session, head.member, head.credential)
+    assert [m.id for m in signed.confirmed] == [staff.member.id]
+    assert not staff.member.keys_pending
+    assert keyring.unlock_for_member(session, staff.member, staff.credential).generation == 1
+
+
+def test_removing_a_member_rotates_the_keys_and_keeps_history_readable(session, school, head):
+    old = keyring.unlock_for_member(session, head.member, head.credential)
+    invited = directory.invite(
+        session, head.member, Role.STAFF, "dsl@oak.example.org", school=school, actor_keys=old
+    )
+    staff = _join(session, invited.token, "Grace")
+    stayer_invite = directory.invite(
+        session, head.member, Role.STAFF, "t@oak.example.org", school=school, actor_keys=old
+    )
+    stayer = _join(session, stayer_invite.token, "Tom")
+
+    new = accounts.remove_member(session, head.member, staff.member.id, old)
+    assert new is not None
+    assert new.generation == 2
+    assert school.key_generation == 2
+    # Everyone who remains reaches the new generation without any password.
+    assert keyring.unlock_for_member(session, head.member, head.credential) == new
+    assert keyring.unlock_for_member(session, stayer.member, stayer.credential) == new
+    # The removed member's credential opens nothing any more.
+    for generation in (1, 2):
+        assert (
+            keyring.unwrap(
+                session,
+                school.id,
+                generation,
+                CredentialKind.MEMBER,
+                staff.member.id,
+                staff.credential,
+            )
+            is None
+        )
+    # History: generation 1 is still reachable from generation 2.
+    assert keyring.keys_of_generation(session, new, school.id, 1) == old
+    # The recovery code was carried over to the new generation.
+    assert (
+        keyring.unwrap(
+            session,
+            school.id,
+            2,
+            CredentialKind.RECOVERY,
+            session.scalars(
+                select(KeyWrap.credential_id).where(
+                    KeyWrap.credential_kind == CredentialKind.RECOVERY
+                )
+            ).one(),
+            custody.recovery_credential(head.recovery_code),
+        )
+        == new
+    )
+
+
+def test_removing_a_member_needs_unlocked_keys(session, school, head):
+    invited = directory.invite(session, None, Role.STAFF, "dsl@oak.example.org", school=school)
+    staff = _join(session, invited.token, "Grace")
+    with pytest.raises(KeysLocked):
+        accounts.remove_member(session, head.member, staff.member.id, None)
+
+
+def test_a_head_cannot_remove_themselves(session, school, head):
+    keys = keyring.unlock_for_member(session, head.member, head.credential)
+    invited = directory.invite(
+        session, head.member, Role.STAFF, "dsl@oak.example.org", school=school, actor_keys=keys
+    )
+    _join(session, invited.token, "Grace")
+    with pytest.raises(Exception, match="cannot remove yourself"):
+        accounts.remove_member(session, head.member, head.member.id, keys)
+
+
+def test_password_change_rewraps_only_the_member_seed(session, school, head):
+    wraps_before = {w.id: w.wrap for w in session.scalars(select(KeyWrap))}
+    accounts.change_password(
+        session,
+        head.member,
+        PASSWORD,
+        "a brand new passphrase",
+        "a brand new passphrase",
+        FAST_FOR_TESTS,
+    )
+    assert {w.id: w.wrap for w in session.scalars(select(KeyWrap))} == wraps_before
+    member, credential = accounts.authenticate(
+        session, "head@oak.example.org", "a brand new passphrase"
+    )
+    assert credential == head.credential
+    assert keyring.unlock_for_member(session, member, credential).generation == 1
+
+
+def test_recovery_code_restores_access_exactly_once(session, school, head):
+    code = head.recovery_code
+    recovered = accounts.recover_head(
+        session,
+        "head@oak.example.org",
+        code,
+        "recovered passphrase!",
+        "recovered passphrase!",
+        FAST_FOR_TESTS,
+    )
+    keys = keyring.unlock_for_member(session, recovered.member, recovered.credential)
+    assert keys.generation == 1
+    assert recovered.new_recovery_code != code
+    with pytest.raises(InvalidInput, match="do not match"):
+        accounts.recover_head(
+            session,
+            "head@oak.example.org",
+            code,
+            "another passphrase!!",
+            "another passphrase!!",
+            FAST_FOR_TESTS,
+        )
+    # The new code works (once) in its turn.
+    again = accounts.recover_head(
+        session,
+        "head@oak.example.org",
+        recovered.new_recovery_code,
+        "third passphrase here",
+        "third passphrase here",
+        FAST_FOR_TESTS,
+    )
+    assert keyring.unlock_for_member(session, again.member, again.credential) == keys
+
+
+def test_recovery_code_is_refused_for_staff_and_other_schools(session, school, head):
+    keys = keyring.unlock_for_member(session, head.member, head.credential)
+    invited = directory.invite(
+        session, head.member, Role.STAFF, "dsl@oak.example.org", school=school, actor_keys=keys
+    )
+    _join(session, invited.token, "Grace")
+    with pytest.raises(InvalidInput):
+        accounts.recover_head(
+            session,
+            "dsl@oak.example.org",
+            head.recovery_code,
+            "x long passphrase",
+            "x long passphrase",
+            FAST_FOR_TESTS,
+        )
+    with pytest.raises(InvalidInput):
+        accounts.recover_head(
+            session,
+            "head@oak.example.org",
+            "not a code",
+            "x long passphrase",
+            "x long passphrase",
+            FAST_FOR_TESTS,
+        )
+
+
+def test_a_database_copy_and_the_server_secret_do_not_yield_a_school_key(
+    session, school, head, tmp_path
+):
+    """Everything the hub stores, dumped: no school seed and no credential seed
+    appears in it, so a stolen database or backup opens nothing without a
+    member's password, a recovery code or a token."""
+    keys = keyring.unlock_for_member(session, head.member, head.credential)
+    accounts.start_session(session, head.member, head.credential)
+    session.commit()
+    dump = b""
+    for table in (
+        "members",
+        "key_wraps",
+        "school_key_generations",
+        "recovery_codes",
+        "login_sessions",
+        "invitations",
+        "audit_events",
+    ):
+        from sqlalchemy import text
+
+        for row in session.execute(text(f"SELECT * FROM {table}")):  # noqa: S608
+            for value in row:
+                dump += value if isinstance(value, bytes | memoryview) else str(value).encode()
+    secret_key = b"test-secret-key"
+    for secret in (
+        keys.kem_seed,
+        keys.ed25519_seed,
+        keys.mldsa_seed,
+        head.credential.seed,
+        keys.to_bytes(),
+        head.recovery_code.encode(),
+    ):
+        assert bytes(secret) not in dump
+    # And the wraps do not open with anything derived from the server's secret.
+    import hashlib
+
+    from crypto.keys import CredentialKey
+
+    guess = CredentialKey(hashlib.sha256(secret_key).digest())
+    assert (
+        keyring.unwrap(session, school.id, 1, CredentialKind.MEMBER, head.member.id, guess) is None
+    )
