@@ -1,0 +1,285 @@
+"""The audit log's JSON API under /api/v1/audit (session-authenticated for now).
+
+Every refusal is an RFC 9457 problem document (application/problem+json), never
+an HTML page: a script reads ``status`` and ``detail``. Hashes are standard
+base64, as in checkpoints; envelope hashes are hex, as in the leaf encoding.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
+from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from network import audit as hub
+from network import auth
+from network.db import db
+from network.extensions import csrf
+from schools import audit, policy
+from schools.audit import EntryFilter
+from schools.errors import DomainError, InvalidInput
+from schools.policy import Permission
+
+bp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit")
+log = logging.getLogger("alertnet")
+
+MAX_ENTRIES = 1000
+DEFAULT_ENTRIES = 100
+
+
+@bp.record_once
+def _unauthorised_is_401(_state: Any) -> None:
+    # Signed-out API callers get a 401 problem, not a redirect to the sign-in page.
+    auth.login_manager.blueprint_login_views[bp.name] = None
+
+
+# --- problems --------------------------------------------------------------------------
+
+
+def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+    body = {
+        "type": "about:blank",
+        "title": HTTP_STATUS_CODES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    return Response(
+        json.dumps(body), status=status, mimetype="application/problem+json", headers=headers
+    )
+
+
+def _rollback() -> None:
+    session = g.get("db")
+    if session is not None:
+        session.rollback()
+
+
+_PLAIN = {
+    401: "Sign in first: the audit API answers signed-in members.",
+    403: "Your role may not use this endpoint.",
+    404: "There is nothing here.",
+}
+
+
+@bp.errorhandler(HTTPException)
+def _http_problem(error: HTTPException) -> Response:
+    _rollback()
+    status = error.code or 500
+    headers = {}
+    if status == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods or ())
+    detail = error.description or ""
+    if not detail or detail == type(error).description:  # werkzeug's stock wording
+        detail = _PLAIN.get(status, HTTP_STATUS_CODES.get(status, "Error"))
+    return problem(status, detail, headers)
+
+
+@bp.errorhandler(DomainError)
+def _domain_problem(error: DomainError) -> Response:
+    _rollback()
+    # Query parameters that do not make sense are a bad request (400), not a form to fix.
+    return problem(400 if isinstance(error, InvalidInput) else error.status, error.message)
+
+
+@bp.errorhandler(Exception)
+def _crash_problem(error: Exception) -> Response:
+    _rollback()
+    if current_app.testing:
+        raise error
+    log.error(
+        "unhandled %s on %s %s\n%s",
+        type(error).__name__,
+        request.method,
+        request.path,
+        "".join(traceback.format_tb(error.__traceback__)),
+    )
+    return problem(500, "Something went wrong on the hub.")
+
+
+# --- parsing ---------------------------------------------------------------------------
+
+
+def _int(name: str, default: int | None = None, *, minimum: int = 0) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        raise BadRequest(f"'{name}' must be a whole number, got {raw[:40]!r}.")
+    value = int(raw)
+    if value < minimum:
+        raise BadRequest(f"'{name}' must be at least {minimum}.")
+    return value
+
+
+def _required_int(name: str, *, minimum: int = 0) -> int:
+    value = _int(name, minimum=minimum)
+    if value is None:
+        raise BadRequest(f"'{name}' is required.")
+    return value
+
+
+def _uuid(name: str) -> uuid.UUID | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise BadRequest(f"'{name}' must be an id like 6f1c...-...; got {raw[:40]!r}.") from None
+
+
+def _text(name: str, limit: int) -> str | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    if len(raw) > limit:
+        raise BadRequest(f"'{name}' is at most {limit} characters.")
+    return raw
+
+
+def _day(name: str) -> date | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"'{name}' must be a date like 2026-11-26.") from None
+
+
+def _filters() -> EntryFilter:
+    since, until = _day("since"), _day("until")
+    if since and until and until < since:
+        raise BadRequest("'until' must not be before 'since'.")
+    return EntryFilter(
+        school_id=_uuid("school"),
+        actor_id=_uuid("actor"),
+        action=_text("action", 64),
+        object_type=_text("object_type", 32),
+        object_id=_text("object_id", 64),
+        since=datetime.combine(since, time.min, UTC) if since else None,
+        until=datetime.combine(until + timedelta(days=1), time.min, UTC) if until else None,
+    )
+
+
+# --- endpoints -------------------------------------------------------------------------
+
+
+@bp.route("/key", methods=["GET"])
+@auth.public
+def key() -> Any:
+    """The log's public key: pin the vkey to check checkpoints (public, like the key page)."""
+    signer = hub.signer()
+    return {
+        "origin": hub.settings().log_origin,
+        "vkey": signer.verifier_key(),
+        "algorithm": "Ed25519",
+        "key_id": f"{signer.key_id:08x}",
+        "public_key": hub.b64(signer.public_key),
+    }
+
+
+@bp.route("/checkpoint", methods=["GET"])
+@auth.requires(Permission.VIEW_AUDIT_PROOFS)
+def checkpoint() -> Any:
+    """The latest signed checkpoint: the note text and its parsed fields."""
+    return hub.checkpoint_document(hub.current_checkpoint(db()))
+
+
+@bp.route("/proofs/inclusion", methods=["GET"])
+@auth.requires(Permission.VIEW_AUDIT_PROOFS)
+def inclusion_proof() -> Any:
+    """Inclusion of entry ``seq`` in the tree of ``size`` entries (default: the
+    latest checkpoint, signed now if it does not include the entry yet)."""
+    seq = _required_int("seq")
+    size = _int("size", minimum=1)
+    signed = None
+    if size is None:
+        signed = hub.current_checkpoint(db(), covering=seq)
+        size = signed.size
+    proof = audit.inclusion(db(), seq, size)
+    signed = signed or audit.checkpoint_of_size(db(), size)
+    return {
+        "seq": seq,
+        "tree_size": size,
+        "leaf_hash": hub.b64(proof.leaf_hash),
+        "proof": [hub.b64(h) for h in proof.proof],
+        "root": hub.b64(proof.root),
+        "checkpoint": hub.checkpoint_document(signed) if signed is not None else None,
+    }
+
+
+@bp.route("/proofs/consistency", methods=["GET"])
+@auth.requires(Permission.VIEW_AUDIT_PROOFS)
+def consistency_proof() -> Any:
+    """Proof that the tree of ``from`` entries is a prefix of the tree of ``to``
+    entries (default: the latest checkpoint's size)."""
+    old = _required_int("from", minimum=1)
+    new = _int("to", minimum=1)
+    signed = None
+    if new is None:
+        signed = hub.current_checkpoint(db())
+        new = signed.size
+    proof = audit.consistency(db(), old, new)
+    signed = signed or audit.checkpoint_of_size(db(), new)
+    return {
+        "from": old,
+        "to": new,
+        "from_root": hub.b64(proof.old_root),
+        "to_root": hub.b64(proof.new_root),
+        "proof": [hub.b64(h) for h in proof.proof],
+        "checkpoint": hub.checkpoint_document(signed) if signed is not None else None,
+    }
+
+
+@bp.route("/entries", methods=["GET"])
+@auth.requires(Permission.VIEW_AUDIT_LOG)
+def entries() -> Any:
+    """The entries the caller may see with ``start <= seq < end``, oldest first,
+    at most ``limit`` (default 100, at most 1000); ``next`` starts the next page."""
+    scope = policy.audit_scope(auth.actor())
+    filters = _filters()
+    size = audit.tree_size(db())
+    start = _int("start", 0) or 0
+    end = min(_int("end", size) or 0, size)
+    limit = _int("limit", DEFAULT_ENTRIES, minimum=1) or DEFAULT_ENTRIES
+    if limit > MAX_ENTRIES:
+        raise BadRequest(f"'limit' is at most {MAX_ENTRIES}.")
+    if end < start:
+        end = start
+    rows, following = audit.entries_in_range(db(), scope, filters, start, end, limit)
+    return {
+        "tree_size": size,
+        "start": start,
+        "end": end,
+        "entries": [hub.entry_document(e) for e in rows],
+        "next": following,
+    }
+
+
+@bp.route("/entries/<seq>", methods=["GET"])
+@auth.requires(Permission.VIEW_AUDIT_LOG)
+def entry(seq: str) -> Any:
+    if not seq.isascii() or not seq.isdigit() or len(seq) > 19:
+        raise BadRequest(f"The sequence number must be a whole number, got {seq[:40]!r}.")
+    scope = policy.audit_scope(auth.actor())
+    return hub.entry_document(audit.entry_in_scope(db(), scope, int(seq)))
+
+
+@bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@auth.requires(None)
+@csrf.exempt
+def unknown(rest: str) -> Any:
+    """Anything else under the API's prefix: a problem document, never HTML."""
+    known = {"key", "checkpoint", "proofs/inclusion", "proofs/consistency", "entries"}
+    if request.method != "GET" and (rest in known or rest.startswith("entries/")):
+        return problem(405, "This endpoint only answers GET.", {"Allow": "GET, HEAD"})
+    return problem(404, f"There is no audit API endpoint '{rest}'.")

@@ -1,0 +1,145 @@
+"""``alertnet audit``: sign checkpoints and verify the log from a shell.
+
+Exit status: 0 when everything checks out, 1 when verification fails (the log
+or a checkpoint does not match), 2 on bad input (an unreadable or malformed
+checkpoint file).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from crypto.checkpoint import Checkpoint, NoteError, open_checkpoint
+from crypto.merkle import ProofError, verify_consistency
+from network import audit as hub
+from network.db import own_transaction
+from schools import audit
+from schools.db import utcnow
+
+
+class BadInput(click.ClickException):
+    exit_code = 2
+
+    def format_message(self) -> str:
+        return self.message
+
+
+def _fail(message: str) -> None:
+    click.echo(f"FAILED: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group("audit")
+def audit_cli() -> None:
+    """The audit log: sign checkpoints, verify the whole log."""
+
+
+@audit_cli.command("checkpoint")
+@with_appcontext
+def checkpoint() -> None:
+    """Sign a checkpoint of the log now (unless the latest already covers every
+    entry) and print the signed note, e.g. to save it to a file."""
+    with own_transaction() as session:
+        row = audit.current_checkpoint(session, hub.signer(), max_age=timedelta(0), covering=None)
+        note = row.note
+    click.echo(note, nl=False)
+
+
+@audit_cli.command("key")
+@with_appcontext
+def key() -> None:
+    """Print the log's verifier key (vkey), for schools to pin."""
+    click.echo(hub.signer().verifier_key())
+
+
+@audit_cli.command("verify")
+@click.option(
+    "--from-checkpoint",
+    "saved",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A signed checkpoint saved earlier: check that today's log extends it.",
+)
+@with_appcontext
+def verify(saved: Path | None) -> None:
+    """Recompute every leaf, subtree and checkpoint of the log from its entries.
+
+    With --from-checkpoint FILE, instead check that the log still contains,
+    unchanged, the history that the checkpoint in FILE signed.
+    """
+    if saved is not None:
+        _verify_saved(saved)
+        return
+    started = utcnow()
+    show_progress = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if show_progress and (done % (1 << 20) < 1 << 13 or done == total):
+            click.echo(f"  {done:,} of {total:,} entries", err=True)
+
+    report = audit.verify_log(own_transaction, hub.verifier(), progress=progress)
+    with own_transaction() as session:
+        audit.record_verification(session, report, started)
+    if not report.ok:
+        where = f" at entry {report.seq}" if report.seq is not None else ""
+        _fail(f"audit log verification failed{where}: {report.problem}")
+    if report.latest_size is None or report.latest_signed_at is None:
+        latest = "no checkpoint signed yet"
+    else:
+        latest = (
+            f"latest checkpoint size {report.latest_size:,} signed "
+            f"{report.latest_signed_at:%Y-%m-%d %H:%M} UTC"
+        )
+    click.echo(
+        f"verified {report.entries:,} entries and {report.checkpoints:,} checkpoints; {latest}"
+    )
+
+
+def _verify_saved(path: Path) -> None:
+    try:
+        note = path.read_bytes()
+    except OSError as error:
+        raise BadInput(f"Cannot read {path}: {error.strerror or error}.") from None
+    body, blank, signatures = note.rpartition(b"\n\n")
+    try:
+        if not blank or not signatures:
+            raise NoteError("no blank line before a signature")
+        Checkpoint.parse(body + b"\n")
+    except NoteError as error:
+        raise BadInput(f"{path} is not a signed checkpoint: {error}.") from None
+    verifier = hub.verifier()
+    try:
+        saved = open_checkpoint(note, verifier, verifier.name)
+    except NoteError as error:
+        _fail(f"{path} was not signed by this hub's log key {verifier.verifier_key()}: {error}")
+        return
+    with own_transaction() as session:
+        size = audit.tree_size(session)
+        if saved.size > size:
+            _fail(
+                f"the saved checkpoint signs {saved.size:,} entries but the log has only "
+                f"{size:,}: entries were deleted and history rewritten"
+            )
+        if saved.size == 0:
+            click.echo("the saved checkpoint is of the empty log; there is nothing to check")
+            return
+        try:
+            proof = audit.consistency(session, saved.size, size)
+        except audit.LogIntegrityError as error:
+            _fail(f"the stored tree is damaged: {error.message}")
+            return
+    try:
+        verify_consistency(saved.size, size, saved.root, proof.new_root, proof.proof)
+    except ProofError as error:
+        _fail(
+            f"history was rewritten: the log's first {saved.size:,} entries no longer match "
+            f"the saved checkpoint ({error})"
+        )
+    click.echo(
+        f"the saved checkpoint (size {saved.size:,}) is consistent with the log "
+        f"(size {size:,}): no entry it covers was changed"
+    )

@@ -1,0 +1,147 @@
+"""The audit log's pages: the log with filters, one object's access history,
+exports, and the log's public key.
+
+Coordinators see their cluster's entries, heads their school's, the hub admin
+everything (schools.policy.audit_scope). Every page carries the integrity
+banner: the cheap checks of this view plus the last full ``alertnet audit verify``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+
+from network import audit as hub
+from network import auth
+from network.audit import export
+from network.audit.forms import AuditFilterForm
+from network.db import db, own_transaction
+from schools import audit, policy
+from schools.audit import EntryFilter, Page
+from schools.policy import AuditScope, Permission
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+PAGE_SIZE = 50
+
+
+def _cursor(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        abort(400, f"The page link is not valid ('{name}' must be a whole number).")
+    return int(raw)
+
+
+def _page(scope: AuditScope, filters: EntryFilter) -> Page:
+    before, after = _cursor("before"), _cursor("after")
+    if before is not None and after is not None:
+        abort(400, "The page link is not valid (it asks for both older and newer entries).")
+    return audit.entries_page(db(), scope, filters, before=before, after=after, limit=PAGE_SIZE)
+
+
+def _form(scope: AuditScope) -> AuditFilterForm:
+    form = AuditFilterForm(formdata=request.args)
+    form.limit_schools(
+        [(s.id, s.name + (" (office)" if s.is_office else "")) for s in _schools(scope)]
+    )
+    return form
+
+
+def _schools(scope: AuditScope) -> list[Any]:
+    return audit.schools_in_scope(db(), scope)
+
+
+@bp.route("", methods=["GET"])
+@auth.requires(Permission.VIEW_AUDIT_LOG)
+def log() -> Any:
+    scope = policy.audit_scope(auth.actor())
+    form = _form(scope)
+    filters = form.to_filter(db(), scope)
+    page = _page(scope, filters) if filters is not None else Page([], None, None)
+    return render_template(
+        "audit/log.html",
+        form=form,
+        page=page,
+        names=audit.names_for(db(), page.entries),
+        integrity=hub.integrity(db(), page.entries),
+        link_args=form.active(),
+        nav_args=form.active(),
+        scope=scope,
+        object_view=None,
+    ), (200 if filters is not None else 400)
+
+
+@bp.route("/objects/<object_type>/<path:object_id>", methods=["GET"])
+@auth.requires(Permission.VIEW_AUDIT_LOG)
+def object_history(object_type: str, object_id: str) -> Any:
+    """Who opened or changed this object, and when: linkable from its own page."""
+    if not audit.valid_object_type(object_type) or not 0 < len(object_id) <= 64:
+        abort(404)
+    scope = policy.audit_scope(auth.actor())
+    filters = EntryFilter(object_type=object_type, object_id=object_id)
+    page = _page(scope, filters)
+    return render_template(
+        "audit/log.html",
+        form=None,
+        page=page,
+        names=audit.names_for(db(), page.entries),
+        integrity=hub.integrity(db(), page.entries),
+        link_args={},
+        nav_args={"object_type": object_type, "object_id": object_id},
+        scope=scope,
+        object_view=(object_type, object_id),
+    )
+
+
+@bp.route("/export.<fmt>", methods=["GET"])
+@auth.requires(Permission.VIEW_AUDIT_LOG)
+def export_view(fmt: str) -> Any:
+    """The filtered view as CSV or JSON, streamed. An export is a download, so it
+    is itself an audit entry."""
+    if fmt not in ("csv", "json"):
+        abort(404)
+    actor = auth.actor()
+    scope = policy.audit_scope(actor)
+    form = _form(scope)
+    filters = form.to_filter(db(), scope)
+    if filters is None:
+        abort(400, "The filters are not valid; correct them on the audit log page.")
+    upto = audit.tree_size(db())
+    described = _describe(filters)
+    audit.record(
+        db(), "audit.exported", actor=actor, object_type="audit_log", format=fmt, **described
+    )
+    # Each batch is read in its own short transaction while the body streams.
+    transaction = own_transaction
+    if fmt == "csv":
+        body = export.csv_lines(transaction, scope, filters, upto)
+        mimetype = "text/csv"
+    else:
+        header = {"exported_at": audit.timestamp(audit.utcnow()), "tree_size": upto}
+        body = export.json_chunks(transaction, scope, filters, upto, {**header, **described})
+        mimetype = "application/json"
+    return Response(
+        stream_with_context(body),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="audit-log.{fmt}"'},
+    )
+
+
+def _describe(filters: EntryFilter) -> dict[str, Any]:
+    """The filters of an export, for its audit entry and its header: ids, never emails."""
+    return {
+        "filter_" + name: str(value) for name, value in vars(filters).items() if value is not None
+    }
+
+
+@bp.route("/key", methods=["GET"])
+@auth.public
+def key() -> Any:
+    """The log's public key, published for anyone to pin (it is public by nature)."""
+    signer = hub.signer()
+    return render_template(
+        "audit/key.html", origin=hub.settings().log_origin, vkey=signer.verifier_key()
+    )
