@@ -1,0 +1,88 @@
+"""Shared pieces of the benchmarks: a hub on a chosen database, timing and tables.
+
+Benchmarks are not tests: they print figures beside a baseline measured in the
+same run, and the ratio between them, because these machines are noisy.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import make_url
+
+from crypto.custody import FAST_FOR_TESTS
+from network import create_app
+from network.migrate import upgrade
+from network.settings import Settings
+
+
+def fresh_database(url: str | None) -> str:
+    """A new empty database: SQLite in a temporary folder, or a freshly
+    created PostgreSQL database beside the one the URL names."""
+    if not url:
+        folder = Path(tempfile.mkdtemp(prefix="alertnet-bench-"))
+        return f"sqlite:///{folder / 'bench.db'}"
+    import psycopg
+
+    parsed = make_url(url)
+    name = parsed.database or "alertnet_bench"
+    admin = parsed.set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_app(database_url: str) -> Any:
+    """The real hub, with fast password hashing (sign-ins are not measured)."""
+    folder = Path(tempfile.mkdtemp(prefix="alertnet-bench-instance-"))
+    settings = Settings(
+        instance_path=folder,
+        database_url=database_url,
+        secret_key="bench",
+        testing=True,
+        password_params=FAST_FOR_TESTS,
+        ratelimit_sign_in="100000 per minute",
+    ).resolved()
+    app = create_app(settings)
+    upgrade(app)
+    return app
+
+
+def timings(action: Callable[[], object], repetitions: int, warmup: int = 2) -> list[float]:
+    for _ in range(warmup):
+        action()
+    samples = []
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def median_p95_ms(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered) * 1000, p95 * 1000
+
+
+def table(headers: list[str], rows: list[list[object]]) -> str:
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if value < 100 else f"{value:.1f}"
+    return str(value)

@@ -1,0 +1,240 @@
+"""The inbox page with 500 schools and a million alerts, beside its raw SQL query.
+
+Builds a PostgreSQL database (dropped and created afresh) holding 500 schools
+and ``--alerts`` alerts (default 1,000,000), each sent to three schools. The
+newest ``--real`` alerts to the measured school are real sealed envelopes
+posted through ``post_alert``; the rest are metadata rows written with COPY
+(the inbox never decrypts them unless they are on the page shown).
+
+It prints the server time of ``GET /alerts`` (median, p95; Flask test client
+in process, so no network: routing, session, the query, decrypting and
+verifying the page's 25 titles, rendering), the same inbox query run directly
+on the connection, the decryption of 25 titles alone, and the ratios.
+
+Run: ``python bench/inbox.py [--database-url postgresql://postgres@127.0.0.1:5432/alertnet_bench]
+[--alerts 1000000] [--repetitions 40]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from _support import fresh_database, make_app, median_p95_ms, table, timings
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql
+
+from crypto.keys import SchoolKeys
+from network.alerts import operations as ops
+from network.alerts.content import AlertContent
+from network.db import engine, own_transaction
+from schools import directory, keyring
+from schools.models import Member, Role, School
+
+PASSWORD = "bench passphrase 1234"
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/alertnet_bench"
+
+
+def build(app, n_alerts: int, n_real: int) -> tuple[str, uuid.UUID]:
+    """Returns the measured head's email and school; the cluster also gets a
+    coordinator, coordinator@bench.example.org."""
+    rng = random.Random(7)
+    with own_transaction(app) as session:
+        cluster = directory.create_cluster(session, None, "Bench cluster")
+        people = []
+        for number in range(10):  # schools with real members and keys
+            school = directory.admit_school(
+                session, None, cluster, f"Keyed {number}", f"{700000 + number}", ""
+            )
+            invited = directory.invite(
+                session, None, Role.HEAD, f"head{number}@bench.example.org", school=school
+            )
+            accepted = directory.accept_invitation(
+                session,
+                invited.token,
+                f"Head {number}",
+                PASSWORD,
+                PASSWORD,
+                app.config["ALERTNET"].password_params,
+            )
+            people.append((accepted.member.id, accepted.credential, school.id))
+        for number in range(490):  # the rest of the 500
+            school = directory.admit_school(
+                session, None, cluster, f"School {number:03d}", f"{710000 + number}", ""
+            )
+            keyring.publish_generation(session, school, SchoolKeys.generate(1), None, None, "bench")
+        invited = directory.invite(
+            session, None, Role.COORDINATOR, "coordinator@bench.example.org", cluster=cluster
+        )
+        directory.accept_invitation(
+            session,
+            invited.token,
+            "Coordinator",
+            PASSWORD,
+            PASSWORD,
+            app.config["ALERTNET"].password_params,
+        )
+        school_ids = list(session.scalars(select(School.id).where(School.kind == "school")))
+        cluster_id = cluster.id
+    target_member, _, target_school = people[0]
+    fillers = n_alerts - n_real
+    print(f"writing {fillers:,} metadata-only alerts with COPY ...", flush=True)
+    start = time.perf_counter()
+    base = datetime.now(UTC) - timedelta(days=400)
+    raw = engine(app).raw_connection()
+    try:
+        cursor = raw.cursor()
+        with cursor.copy(
+            "COPY alerts (id, cluster_id, sender_school_id, sender_member_id, "
+            "sender_generation, category, severity, platform, tlp, status, "
+            "created_at, expires_at, recipient_count, attachment_count, size, "
+            "envelope_hash) FROM STDIN"
+        ) as copy_alerts:
+            recipients = io.StringIO()
+            for number in range(fillers):
+                alert_id = uuid.uuid4()
+                sender = rng.choice(school_ids)
+                created = base + timedelta(seconds=number * 30)
+                copy_alerts.write_row(
+                    (
+                        alert_id,
+                        cluster_id,
+                        sender,
+                        target_member,
+                        1,
+                        rng.choice(["defamation", "staff_named", "harassment", "other"]),
+                        rng.choice(["info", "low", "medium", "high", "urgent"]),
+                        rng.choice(["facebook", "tiktok", "instagram"]),
+                        "AMBER",
+                        "open",
+                        created,
+                        created + timedelta(days=3650),
+                        3,
+                        0,
+                        1000,
+                        b"\0" * 32,
+                    )
+                )
+                chosen = rng.sample(school_ids, 3)
+                if number % 83 == 0 and target_school not in chosen:
+                    chosen[0] = target_school  # the measured school gets its share
+                for school in chosen:
+                    # Most copies are acknowledged, after minutes to a few days.
+                    acked = (
+                        (created + timedelta(minutes=rng.expovariate(1 / 600))).isoformat()
+                        if rng.random() < 0.8
+                        else "\\N"
+                    )
+                    recipients.write(
+                        f"{alert_id}\t{school}\tf\t{created.isoformat()}\t"
+                        f"{created.isoformat()}\t{acked}\n"
+                    )
+        recipients.seek(0)
+        with cursor.copy(
+            "COPY alert_recipients (alert_id, school_id, is_sender, created_at, "
+            "first_read_at, acknowledged_at) FROM STDIN"
+        ) as copy_recipients:
+            while chunk := recipients.read(1 << 20):
+                copy_recipients.write(chunk)
+        raw.commit()
+    finally:
+        raw.close()
+    print(
+        f"  done in {time.perf_counter() - start:.0f} s; posting {n_real} real alerts ...",
+        flush=True,
+    )
+    with own_transaction(app) as session:
+        for number in range(n_real):
+            member_id, credential, _ = people[1 + number % 9]
+            member = session.get(Member, member_id)
+            keys = keyring.unlock_for_member(session, member, credential)
+            ops.post_alert(
+                session,
+                member,
+                keys,
+                ops.AlertDraft(
+                    "harassment",
+                    "high",
+                    "instagram",
+                    "AMBER",
+                    AlertContent(f"Real alert {number}", "x" * 500),
+                    "schools",
+                    (target_school,),
+                ),
+            )
+    with engine(app).begin() as connection:
+        connection.execute(text("ANALYZE"))
+    return "head0@bench.example.org", target_school
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--alerts", type=int, default=1_000_000)
+    parser.add_argument("--real", type=int, default=60)
+    parser.add_argument("--repetitions", type=int, default=40)
+    args = parser.parse_args()
+    url = fresh_database(args.database_url)
+    app = make_app(url)
+    email, school_id = build(app, args.alerts, args.real)
+
+    client = app.test_client()
+    page = client.get("/sign-in").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post("/sign-in", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    assert "Real alert" in client.get("/alerts").get_data(as_text=True)
+
+    query = ops.inbox_query(school_id, ops.InboxFilters())
+    compiled = query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    sql = str(compiled)
+
+    def raw_query():
+        with engine(app).connect() as connection:
+            connection.exec_driver_sql(sql).fetchall()
+
+    with engine(app).connect() as connection:
+        plan = [r[0] for r in connection.exec_driver_sql("EXPLAIN ANALYZE " + sql)]
+
+    with own_transaction(app) as session:
+        member = session.scalars(select(Member).where(Member.email == email)).one()
+        from crypto.keys import CredentialKey  # noqa: F401  (type only)
+
+    def page_view():
+        response = client.get("/alerts")
+        assert response.status_code == 200
+
+    page_samples = timings(page_view, args.repetitions)
+    sql_samples = timings(raw_query, args.repetitions)
+    page_med, page_p95 = median_p95_ms(page_samples)
+    sql_med, sql_p95 = median_p95_ms(sql_samples)
+    with own_transaction(app) as session:
+        counts = session.execute(
+            text(
+                "SELECT (SELECT count(*) FROM alerts), (SELECT count(*) FROM alert_recipients), "
+                "(SELECT count(*) FROM alert_recipients WHERE school_id = :s)"
+            ),
+            {"s": school_id},
+        ).one()
+    engine(app).dispose()
+    print(
+        f"\n{counts[0]:,} alerts, {counts[1]:,} inbox rows; the measured school has {counts[2]:,}"
+    )
+    print("query plan:", " | ".join(line.strip() for line in plan[:3]), "...", plan[-1].strip())
+    print(
+        table(
+            ["measure", "median ms", "p95 ms", "ratio to raw SQL"],
+            [
+                ["GET /alerts (server time)", page_med, page_p95, page_med / sql_med],
+                ["inbox query, raw SQL", sql_med, sql_p95, 1.0],
+            ],
+        )
+    )
+    del member
+
+
+if __name__ == "__main__":
+    main()

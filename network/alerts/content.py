@@ -1,0 +1,150 @@
+"""What is sealed inside envelopes, and its validation.
+
+Only this module knows the plaintext layouts; the hub stores their ciphertext.
+Validation happens before sealing, so bad input never reaches the database.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import urlsplit
+
+from schools.errors import InvalidInput
+
+MAX_TITLE = 200
+MAX_DESCRIPTION = 10_000
+MAX_NOTE = 5_000
+MAX_LINKS = 20
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    seen_on: date | None = None
+
+
+@dataclass(frozen=True)
+class AlertContent:
+    title: str
+    description: str = ""
+    links: tuple[Link, ...] = ()
+    recommended_action: str = ""
+    forwarded_note: str = ""
+
+    def to_bytes(self) -> bytes:
+        return _json(
+            {
+                "v": 1,
+                "title": self.title,
+                "description": self.description,
+                "links": [
+                    {"url": link.url, "seen_on": link.seen_on.isoformat() if link.seen_on else None}
+                    for link in self.links
+                ],
+                "recommended_action": self.recommended_action,
+                "forwarded_note": self.forwarded_note,
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> AlertContent:
+        value = json.loads(data)
+        return cls(
+            title=value["title"],
+            description=value["description"],
+            links=tuple(
+                Link(item["url"], date.fromisoformat(item["seen_on"]) if item["seen_on"] else None)
+                for item in value["links"]
+            ),
+            recommended_action=value["recommended_action"],
+            forwarded_note=value.get("forwarded_note", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Note:
+    """The sealed text of a reply, an acknowledgement comment or an action."""
+
+    text: str
+
+    def to_bytes(self) -> bytes:
+        return _json({"v": 1, "text": self.text})
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Note:
+        return cls(json.loads(data)["text"])
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """An attachment: its name and type are sealed along with its bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+
+    def to_bytes(self) -> bytes:
+        meta = _json({"v": 1, "filename": self.filename, "content_type": self.content_type})
+        return struct.pack(">I", len(meta)) + meta + self.data
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Evidence:
+        (length,) = struct.unpack(">I", data[:4])
+        meta = json.loads(data[4 : 4 + length])
+        return cls(meta["filename"], meta["content_type"], data[4 + length :])
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def clean_text(
+    value: str | None, field_name: str, label: str, limit: int, required: bool = False
+) -> str:
+    text = (value or "").replace("\r\n", "\n").strip()
+    if required and not text:
+        raise InvalidInput(f"Enter the {label}.", field=field_name)
+    if len(text) > limit:
+        raise InvalidInput(
+            f"The {label} must be at most {limit:,} characters (it has {len(text):,}).",
+            field=field_name,
+        )
+    return text
+
+
+def parse_links(raw: str | None, today: date) -> tuple[Link, ...]:
+    """One link a line, optionally followed by the date it was seen:
+    ``https://… 2026-11-20``. Only http and https links are accepted."""
+    links = []
+    for number, line in enumerate((raw or "").splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        parts = line.split()
+        url, seen = parts[0], parts[1] if len(parts) > 1 else None
+        parsed = urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or len(parts) > 2:
+            raise InvalidInput(
+                f"Line {number}: enter a web address starting with https:// (or http://), "
+                "optionally followed by the date you saw it, like 2026-11-20.",
+                field="links",
+            )
+        if len(url) > 2000:
+            raise InvalidInput(f"Line {number}: that web address is too long.", field="links")
+        seen_on = None
+        if seen is not None:
+            try:
+                seen_on = date.fromisoformat(seen)
+            except ValueError:
+                raise InvalidInput(
+                    f"Line {number}: write the date like 2026-11-20.", field="links"
+                ) from None
+            if seen_on > today:
+                raise InvalidInput(f"Line {number}: the date seen is in the future.", field="links")
+        links.append(Link(url, seen_on))
+    if len(links) > MAX_LINKS:
+        raise InvalidInput(f"Give at most {MAX_LINKS} links.", field="links")
+    return tuple(links)

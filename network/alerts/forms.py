@@ -1,0 +1,175 @@
+"""The alert forms. Choices come from the vocabulary and the platforms table."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from network.alerts import vocab
+from network.alerts.content import MAX_DESCRIPTION, MAX_NOTE, MAX_TITLE
+from network.alerts.evidence import ACCEPT, MAX_FILE_BYTES, MAX_FILES
+
+
+def _choices(terms: tuple[vocab.Term, ...]) -> list[SelectChoice]:
+    return [SelectChoice(t.code, t.label) for t in terms]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class PostAlertForm(FlaskForm):
+    category = RadioField(
+        "What is it about?", choices=_choices(vocab.CATEGORIES), validate_choice=False
+    )
+    severity = RadioField(
+        "How serious is it?",
+        choices=_choices(vocab.SEVERITIES),
+        default="medium",
+        validate_choice=False,
+    )
+    platform = SelectField("Platform", validate_choice=False)
+    tlp = RadioField(
+        "Handling label",
+        choices=_choices(vocab.TLP),
+        default="AMBER",
+        validate_choice=False,
+        description="Who the recipients may share it with (FIRST TLP 2.0).",
+    )
+    title = StringField(
+        "Title",
+        validators=[
+            Length(max=MAX_TITLE, message=f"The title must be at most {MAX_TITLE} characters.")
+        ],
+        description="A short summary a colleague can scan in the inbox.",
+    )
+    description = TextAreaField(
+        "What happened",
+        validators=[
+            Length(
+                max=MAX_DESCRIPTION,
+                message=f"The description must be at most {MAX_DESCRIPTION:,} characters.",
+            )
+        ],
+        description="Facts only. Avoid naming pupils unless needed.",
+    )
+    links = TextAreaField(
+        "Links to the posts",
+        validators=[Length(max=50_000, message="That is too many links.")],
+        description="One a line, optionally followed by the date you saw it, e.g. "
+        "https://example.com/post/123 2026-11-20",
+    )
+    recommended_action = TextAreaField(
+        "What you recommend other schools do",
+        validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
+    )
+    audience = RadioField(
+        "Send to",
+        choices=[
+            SelectChoice("schools", "Chosen schools in my cluster"),
+            SelectChoice("cluster", "Every school in my cluster"),
+            SelectChoice("hub", "Every school on the hub, in every cluster"),
+        ],
+        default="schools",
+        validate_choice=False,
+    )
+    schools = MultiCheckboxField("Schools", validate_choice=False)
+    include_coordinator = BooleanField(
+        "Also send to the cluster coordinator",
+        description="The coordinator sees only that alerts exist unless you add them here.",
+    )
+    evidence = MultipleFileField(
+        "Evidence (optional)",
+        render_kw={"accept": ACCEPT},
+        description=f"Screenshots (PNG, JPEG, WebP) or PDFs, up to {MAX_FILES} files of "
+        f"{MAX_FILE_BYTES // (1024 * 1024)} MB each. Location and camera data "
+        "are removed from images before they are encrypted.",
+    )
+
+
+class AcknowledgeForm(FlaskForm):
+    comment = TextAreaField(
+        "Comment (optional)",
+        validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
+    )
+
+
+class ReplyForm(FlaskForm):
+    text = TextAreaField(
+        "Reply",
+        validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
+        description="Goes to every school that received the alert.",
+    )
+
+
+class ActionForm(FlaskForm):
+    action_type = SelectField(
+        "Action taken",
+        choices=[SelectChoice("", "Choose an action"), *_choices(vocab.ACTIONS)],
+        validate_choice=False,
+    )
+    note = TextAreaField(
+        "Note (optional, encrypted)",
+        validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
+    )
+
+
+class ForwardForm(FlaskForm):
+    schools = MultiCheckboxField("Forward to", validate_choice=False)
+    note = TextAreaField(
+        "Note for the recipients (optional)",
+        validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
+    )
+
+
+class InboxFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    status = SelectField(
+        "Status",
+        choices=[
+            SelectChoice("", "All"),
+            SelectChoice("unread", "Unread"),
+            SelectChoice("unacknowledged", "Not acknowledged"),
+            SelectChoice("acknowledged", "Acknowledged"),
+            SelectChoice("open", "Open"),
+            SelectChoice("resolved", "Resolved"),
+        ],
+        validate_choice=False,
+    )
+    category = SelectField(
+        "Category",
+        choices=[SelectChoice("", "All"), *_choices(vocab.CATEGORIES)],
+        validate_choice=False,
+    )
+    severity = SelectField(
+        "Severity",
+        choices=[SelectChoice("", "All"), *_choices(vocab.SEVERITIES)],
+        validate_choice=False,
+    )
+    platform = SelectField("Platform", validate_choice=False)
+    sender = SelectField("From", validate_choice=False)
+
+
+class MinimumAgeForm(FlaskForm):
+    minimum_age = IntegerField(
+        "Minimum age",
+        validators=[
+            InputRequired("Enter an age."),
+            NumberRange(0, 21, "Enter an age from 0 to 21."),
+        ],
+    )

@@ -1,0 +1,68 @@
+"""A school's keys across generations, unlocked once per request."""
+
+from __future__ import annotations
+
+import uuid
+from functools import lru_cache
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from crypto.keys import SchoolKeys, SchoolPublicKeys
+from schools import keyring
+from schools.errors import KeysLocked
+from schools.models import SchoolKeyGeneration
+
+
+class Keychain:
+    """The current bundle of one school, and older generations on demand
+    through the history chain (design.md: rotation keeps history readable)."""
+
+    def __init__(self, session: Session, school_id: uuid.UUID, current: SchoolKeys | None) -> None:
+        self.session = session
+        self.school_id = school_id
+        self._by_generation: dict[int, SchoolKeys] = {}
+        if current is not None:
+            self._by_generation[current.generation] = current
+        self.current = current
+
+    def require_current(self) -> SchoolKeys:
+        if self.current is None:
+            raise KeysLocked(
+                "Your session cannot open your school's keys. Sign out and in again; "
+                "if you joined recently, a colleague must first confirm you."
+            )
+        return self.current
+
+    def for_generation(self, generation: int) -> SchoolKeys:
+        if generation not in self._by_generation:
+            keys = keyring.keys_of_generation(
+                self.session, self.require_current(), self.school_id, generation
+            )
+            self._by_generation[generation] = keys
+        return self._by_generation[generation]
+
+
+def public_keys_of(
+    session: Session, pairs: set[tuple[uuid.UUID, int]]
+) -> dict[tuple[uuid.UUID, int], SchoolPublicKeys]:
+    """Public keys for several (school, generation) pairs in one query."""
+    if not pairs:
+        return {}
+    rows = session.execute(
+        select(
+            SchoolKeyGeneration.school_id,
+            SchoolKeyGeneration.generation,
+            SchoolKeyGeneration.public_keys,
+        ).where(
+            tuple_(SchoolKeyGeneration.school_id, SchoolKeyGeneration.generation).in_(list(pairs))
+        )
+    ).all()
+    return {(school, gen): parse_public_keys(blob) for school, gen, blob in rows}
+
+
+@lru_cache(maxsize=4096)
+def parse_public_keys(blob: bytes) -> SchoolPublicKeys:
+    """Parsing checks and loads three public keys (~35 us); the bytes of a
+    generation never change, so the parsed value is kept, keyed by the bytes."""
+    return SchoolPublicKeys.from_bytes(blob)

@@ -1,0 +1,161 @@
+"""Alerts, their recipients and threads. The hub holds routing metadata in
+clear (design.md, "What the hub may see") and everything else as sealed
+envelopes it cannot open."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from schools.db import Base, UTCDateTime, utcnow
+from schools.models import Member, School
+
+
+class Platform(Base):
+    """A social platform and its minimum age: data the hub admin keeps current."""
+
+    __tablename__ = "platforms"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    minimum_age: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Sealed(Base):
+    """The part of an envelope every recipient shares (header, ciphertext,
+    commitment, signatures, the list of wrap hashes). Deleting it, with its
+    wraps, crypto-shreds the content."""
+
+    __tablename__ = "sealed"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SealedWrap(Base):
+    """One recipient school's HPKE wrap of a sealed envelope's content key."""
+
+    __tablename__ = "sealed_wraps"
+
+    sealed_id: Mapped[int] = mapped_column(
+        ForeignKey("sealed.id", ondelete="CASCADE"), primary_key=True
+    )
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    wrap: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'resolved', 'shredded')", name="status"),
+        Index("ix_alerts_cluster_created", "cluster_id", "created_at"),
+        Index("ix_alerts_expires", "expires_at"),
+    )
+
+    # The envelope's 128-bit random alert id.
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    cluster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clusters.id"))
+    sender_school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), index=True)
+    sender_member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
+    sender_generation: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    platform: Mapped[str] = mapped_column(String(32))
+    tlp: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    shredded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    forwarded_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("alerts.id"))
+    recipient_count: Mapped[int] = mapped_column(Integer)
+    attachment_count: Mapped[int] = mapped_column(Integer, default=0)
+    size: Mapped[int] = mapped_column(Integer)
+    envelope_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # NULL once shredded: the metadata stays as a tombstone.
+    sealed_id: Mapped[int | None] = mapped_column(ForeignKey("sealed.id", ondelete="SET NULL"))
+
+    sender_school: Mapped[School] = relationship(lazy="joined", foreign_keys=[sender_school_id])
+    sender_member: Mapped[Member] = relationship(lazy="joined")
+
+    @property
+    def shredded(self) -> bool:
+        return self.status == "shredded"
+
+
+class AlertRecipient(Base):
+    """A school's copy of an alert: its inbox row and what it has done with it.
+
+    The sender's own school is a recipient too (its Sent box), marked
+    ``is_sender``; the inbox leaves those rows out.
+    """
+
+    __tablename__ = "alert_recipients"
+    __table_args__ = (
+        # The inbox: one school's rows newest first (keyset pagination on both columns).
+        Index("ix_alert_recipients_inbox", "school_id", "is_sender", "created_at", "alert_id"),
+        Index("ix_alert_recipients_unread", "school_id", "is_sender", "first_read_at"),
+    )
+
+    alert_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), primary_key=True)
+    is_sender: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Copied from the alert so the inbox is one index range scan.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_read_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
+
+    alert: Mapped[Alert] = relationship(lazy="joined")
+    school: Mapped[School] = relationship(lazy="joined")
+    acknowledged_by: Mapped[Member | None] = relationship(
+        lazy="joined", foreign_keys=[acknowledged_by_id]
+    )
+    first_read_by: Mapped[Member | None] = relationship(
+        lazy="joined", foreign_keys=[first_read_by_id]
+    )
+
+
+class ThreadItem(Base):
+    """A reply, acknowledgement comment, recorded action or attachment of an
+    alert. Sealed to the alert's audience with the same envelope."""
+
+    __tablename__ = "thread_items"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('reply', 'acknowledgement', 'action', 'attachment')", name="kind"
+        ),
+        Index("ix_thread_items_alert", "alert_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    author_school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"))
+    author_member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
+    author_generation: Mapped[int] = mapped_column(Integer)
+    # Action *types* are metadata the hub may see; the note is sealed.
+    action_type: Mapped[str | None] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    envelope_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    sealed_id: Mapped[int | None] = mapped_column(ForeignKey("sealed.id", ondelete="SET NULL"))
+
+    author_school: Mapped[School] = relationship(lazy="joined")
+    author_member: Mapped[Member] = relationship(lazy="joined")

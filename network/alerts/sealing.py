@@ -1,0 +1,152 @@
+"""Storing envelopes and opening them: one piece of code for alerts, replies,
+actions, acknowledgements and attachments alike."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from crypto import envelope as env
+from crypto.envelope import Envelope, Header, Recipient
+from crypto.errors import CryptoError
+from crypto.keys import SchoolKeys, SchoolPublicKeys
+from network.alerts.keychain import Keychain, public_keys_of
+from network.alerts.models import Sealed, SealedWrap
+from schools.errors import Conflict, DomainError, NotFound
+from schools.models import Member, School
+
+
+class IntegrityFailure(DomainError):
+    """An envelope failed verification: shown as such, never partially."""
+
+    status = 409
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Schools an envelope is sealed to, with the generation of each one's keys."""
+
+    schools: tuple[School, ...]
+
+    def recipients(self) -> tuple[Recipient, ...]:
+        return tuple(Recipient(str(s.id), s.key_generation) for s in self.schools)
+
+
+def seal_and_store(
+    session: Session,
+    *,
+    alert_id: uuid.UUID,
+    kind: str,
+    parent: uuid.UUID | None,
+    sender: Member,
+    sender_keys: SchoolKeys,
+    audience: Audience,
+    created_at: datetime,
+    category: str = "",
+    severity: str = "",
+    platform: str = "",
+    tlp: str = "",
+    plaintext: bytes,
+) -> tuple[Envelope, Sealed]:
+    school = sender.school
+    assert school is not None
+    recipients = audience.recipients()
+    public = public_keys_of(session, {(uuid.UUID(r.school), r.generation) for r in recipients})
+    missing = [s.name for s in audience.schools if (s.id, s.key_generation) not in public]
+    if missing:
+        raise Conflict(f"No published keys for {', '.join(missing)}.")
+    header = Header(
+        version=env.HEADER_VERSION,
+        alert_id=alert_id.bytes,
+        cluster=str(school.cluster_id),
+        sender_school=str(school.id),
+        sender_generation=sender_keys.generation,
+        sender_member=str(sender.id),
+        created_at=created_at,
+        kind=kind,
+        parent=parent.bytes if parent else None,
+        category=category,
+        severity=severity,
+        platform=platform,
+        tlp=tlp,
+        recipients=recipients,
+    )
+    sealed_envelope = env.seal(
+        header,
+        plaintext,
+        {r: public[(uuid.UUID(r.school), r.generation)] for r in recipients},
+        sender_keys,
+    )
+    row = Sealed(body=sealed_envelope.without_wraps().to_bytes())
+    session.add(row)
+    session.flush()
+    # Core-level bulk insert: one statement, no per-row ORM bookkeeping.
+    session.execute(
+        insert(SealedWrap),
+        [
+            {
+                "sealed_id": row.id,
+                "school_id": uuid.UUID(r.school),
+                "generation": r.generation,
+                "wrap": wrap,
+            }
+            for r, wrap in sealed_envelope.wraps
+        ],
+    )
+    return sealed_envelope, row
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What one school needs to open one sealed envelope."""
+
+    body: bytes
+    wrap: bytes
+    generation: int
+
+
+def load_for(
+    session: Session, sealed_ids: Sequence[int], school_id: uuid.UUID
+) -> dict[int, Stored]:
+    """The shared parts and this school's wraps for several envelopes, one query."""
+    if not sealed_ids:
+        return {}
+    rows = session.execute(
+        select(Sealed.id, Sealed.body, SealedWrap.wrap, SealedWrap.generation)
+        .join(SealedWrap, SealedWrap.sealed_id == Sealed.id)
+        .where(Sealed.id.in_(list(sealed_ids)), SealedWrap.school_id == school_id)
+    ).all()
+    return {sid: Stored(body, wrap, gen) for sid, body, wrap, gen in rows}
+
+
+def open_stored(
+    stored: Stored, school_id: uuid.UUID, keychain: Keychain, sender_public: SchoolPublicKeys | None
+) -> tuple[Header, bytes]:
+    """Verify and decrypt; any failure is an IntegrityFailure, never partial text."""
+    if sender_public is None:
+        raise IntegrityFailure(
+            "The sender's public keys are missing, so this cannot be verified and is not shown."
+        )
+    try:
+        sealed = Envelope.from_bytes(stored.body).with_wraps(
+            [(Recipient(str(school_id), stored.generation), stored.wrap)]
+        )
+        return env.open_(
+            sealed, str(school_id), keychain.for_generation(stored.generation), sender_public
+        )
+    except CryptoError as error:
+        raise IntegrityFailure(
+            f"This item failed its integrity check ({type(error).__name__}) and is not shown. "
+            "Tell your coordinator: it may have been altered on the hub."
+        ) from error
+
+
+def require(stored: dict[int, Stored], sealed_id: int | None) -> Stored:
+    if sealed_id is None or sealed_id not in stored:
+        raise NotFound("That content is no longer available.")
+    return stored[sealed_id]

@@ -1,0 +1,90 @@
+"""The words alerts are filed under. Codes are stored; labels are shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Term:
+    code: str
+    label: str
+    hint: str = ""
+
+
+CATEGORIES = (
+    Term(
+        "defamation",
+        "A school defamed online",
+        "Posts that make false or damaging claims about the school.",
+    ),
+    Term(
+        "staff_named",
+        "Staff named or discussed",
+        "Posts naming, picturing or discussing members of staff.",
+    ),
+    Term(
+        "harassment",
+        "Harassment or bullying",
+        "May need the police if it involves threats or hate.",
+    ),
+    Term(
+        "safeguarding",
+        "Safeguarding: pupils identifiable",
+        "Pupils identifiable from comments, images or films. Social services and police.",
+    ),
+    Term(
+        "under_age", "Under-age use of a platform", "Pupils using a platform below its minimum age."
+    ),
+    Term(
+        "staff_conduct",
+        "Staff conduct on social networking",
+        "Concerns about how staff present themselves online.",
+    ),
+    Term("other", "Other"),
+)
+
+SEVERITIES = (
+    Term("info", "Info", "For awareness; no action expected."),
+    Term("low", "Low"),
+    Term("medium", "Medium"),
+    Term("high", "High", "Act today."),
+    Term("urgent", "Urgent", "Act now: risk to a child or serious harm."),
+)
+
+# FIRST Traffic Light Protocol 2.0.
+TLP = (
+    Term("CLEAR", "TLP:CLEAR", "May be shared freely."),
+    Term("GREEN", "TLP:GREEN", "May be shared within the wider community, not publicly."),
+    Term("AMBER", "TLP:AMBER", "Recipients' schools only, on a need-to-know basis."),
+    Term("AMBER+STRICT", "TLP:AMBER+STRICT", "Recipients' own school only. Not to be forwarded."),
+    Term("RED", "TLP:RED", "For the named recipients only. Not to be forwarded."),
+)
+NOT_FORWARDABLE = frozenset({"RED", "AMBER+STRICT"})
+
+ACTIONS = (
+    Term("reported_platform", "Reported to the platform"),
+    Term("reported_rhc", "Reported to Report Harmful Content"),
+    Term("reported_posh", "Reported to the Professionals Online Safety Helpline (POSH)"),
+    Term("police", "Police referral"),
+    Term("social_services", "Social services referral"),
+    Term("legal_advice", "Legal advice taken"),
+    Term("parent_spoken", "Parent or carer spoken to"),
+    Term("other", "Other"),
+)
+
+STATUSES = ("open", "resolved", "shredded")
+
+
+def codes(terms: tuple[Term, ...]) -> frozenset[str]:
+    return frozenset(t.code for t in terms)
+
+
+def label(terms: tuple[Term, ...], code: str) -> str:
+    for term in terms:
+        if term.code == code:
+            return term.label
+    return code
+
+
+SEVERITY_RANK = {t.code: i for i, t in enumerate(SEVERITIES)}

@@ -1,0 +1,68 @@
+"""A small cluster with signed-in heads, for the alert tests."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from schools.models import Role, School
+from tests.conftest import Person, csrf_token, sign_in
+
+ALERT_LINK = re.compile(r'href="/alerts/([0-9a-f-]{36})"')
+
+
+@dataclass
+class Head:
+    person: Person
+    school: School
+    client: FlaskClient
+
+    def post(self, url: str, data: dict[str, Any], page: str | None = None, **kw: Any) -> Any:
+        token = csrf_token(self.client, page or url)
+        return self.client.post(url, data={**data, "csrf_token": token}, **kw)
+
+    def post_alert(
+        self, recipients: list[School], title: str = "Fake account naming staff", **fields: Any
+    ) -> Any:
+        data = {
+            "category": "staff_named",
+            "severity": "high",
+            "platform": "facebook",
+            "tlp": "AMBER",
+            "title": title,
+            "description": "A page names two teachers.",
+            "links": "https://facebook.example.com/p/1 2026-11-20",
+            "recommended_action": "Report the page.",
+            "audience": "schools",
+            "schools": [str(s.id) for s in recipients],
+        }
+        data.update(fields)
+        return self.post("/alerts/new", data, content_type="multipart/form-data")
+
+    def alert_ids(self, page: str = "/alerts") -> list[str]:
+        return ALERT_LINK.findall(self.client.get(page).get_data(as_text=True))
+
+
+def make_head(app: Any, world: Any, cluster: Any, name: str) -> Head:
+    school = world.school(cluster, name)
+    email = f"head@{name.lower().replace(' ', '')}.example.org"
+    person = world.person(Role.HEAD, email, school=school, name=f"Head of {name}")
+    client = app.test_client()
+    assert sign_in(client, email).status_code == 302
+    return Head(person, school, client)
+
+
+def png_bytes(size: tuple[int, int] = (8, 8), exif: bytes | None = None) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    image = Image.new("RGB", size, (200, 30, 30))
+    if exif is not None:
+        image.save(out, format="JPEG", exif=exif)
+    else:
+        image.save(out, format="PNG")
+    return out.getvalue()

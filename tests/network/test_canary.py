@@ -1,0 +1,147 @@
+"""The hub never holds alert content in clear (design.md, "What the hub may see").
+
+A canary string goes into every sensitive field: title, description, links,
+recommended action, evidence name and bytes, replies, action notes,
+acknowledgement comments and forwarding notes. It must appear nowhere in the
+database (the SQLite file and its WAL, or a pg_dump), nor in the logs, nor in
+any email the worker sent to the test SMTP server or any webhook body it sent.
+"""
+
+# The SMTP server, webhook receiver and app fixtures are imported from notify_helpers.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import io
+import logging
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import make_url
+
+from network.db import engine
+from tests.network.alerts_helpers import make_head
+from tests.network.notify_helpers import (  # noqa: F401  (fixtures)
+    SECRET_ON_PAGE,
+    app,
+    deliver_all,
+    receiver,
+    smtp,
+)
+
+CANARY = "CANARY-7f3a9c-do-not-store"
+
+
+def _variants(canary: str) -> list[bytes]:
+    return [canary.encode(), canary.encode("utf-16-le"), canary.lower().encode()]
+
+
+def _webhook(head, receiver):
+    response = head.post(
+        "/notifications/subscriptions/new?for=school",
+        {
+            "channel": "webhook",
+            "target_url": receiver.url(f"/{head.school.id}"),
+            "min_severity": "info",
+            "timing": "immediate",
+            "digest_time": "07:30",
+        },
+    )
+    assert response.status_code == 201
+    return SECRET_ON_PAGE.search(response.get_data(as_text=True)).group(1)
+
+
+@pytest.fixture
+def everything_posted(app, world, caplog, receiver, smtp):
+    caplog.set_level(logging.DEBUG)
+    cluster = world.cluster("Riverside")
+    a, b, c = (make_head(app, world, cluster, n) for n in ("Ash", "Beech", "Cedar"))
+    # Every channel is in use: the heads' default email, webhooks, and Ash watches
+    # its alert by email, so replies, actions and acknowledgements are mailed too.
+    app.config["WEBHOOK_SECRETS"] = {f"/{h.school.id}": _webhook(h, receiver) for h in (a, b, c)}
+    pdf = b"%PDF-1.4\n% " + CANARY.encode() + b"\n%%EOF"
+    response = a.post_alert(
+        [b.school],
+        title=f"Title {CANARY}",
+        description=f"Body {CANARY}",
+        links=f"https://example.org/{CANARY} 2026-11-20",
+        recommended_action=f"Do {CANARY}",
+        evidence=(io.BytesIO(pdf), f"{CANARY}.pdf", "application/pdf"),
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    alert = response.headers["Location"]
+    assert (
+        a.post(
+            f"/notifications/watch/{alert.rsplit('/', 1)[1]}", {"by_email": "y"}, page=alert
+        ).status_code
+        == 303
+    )
+    page = b.client.get(alert).get_data(as_text=True)
+    assert f"Title {CANARY}" in page  # it really was there to leak
+    for url, data in [
+        (f"{alert}/acknowledge", {"comment": f"Ack {CANARY}"}),
+        (f"{alert}/reply", {"text": f"Reply {CANARY}"}),
+        (f"{alert}/actions", {"action_type": "police", "note": f"Note {CANARY}"}),
+        (f"{alert}/forward", {"schools": [str(c.school.id)], "note": f"Fwd {CANARY}"}),
+    ]:
+        assert b.post(url, data, page=alert).status_code == 303, url
+    assert a.client.get(alert).status_code == 200
+    assert a.client.get("/alerts/sent").status_code == 200
+    assert c.client.get("/alerts").status_code == 200
+    deliver_all(app)
+    return app
+
+
+def test_the_canary_is_nowhere_in_the_database_or_the_logs(
+    everything_posted, caplog, database_url, tmp_path
+):
+    app = everything_posted
+    for record in caplog.records:
+        for variant in _variants(CANARY):
+            assert variant.decode(errors="ignore") not in record.getMessage()
+    engine(app).dispose()
+    if database_url.startswith("sqlite"):
+        path = Path(make_url(database_url).database or "")
+        files = [p for p in (path, Path(f"{path}-wal")) if p.exists()]
+        assert files
+        dump = b"".join(p.read_bytes() for p in files)
+    else:
+        url = make_url(database_url)
+        dump = subprocess.run(
+            [
+                "pg_dump",
+                "--no-owner",
+                "-h",
+                url.host or "127.0.0.1",
+                "-p",
+                str(url.port or 5432),
+                "-U",
+                url.username or "postgres",
+                url.database or "",
+            ],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        assert b"CREATE TABLE public.alerts" in dump
+    for variant in _variants(CANARY):
+        assert variant not in dump
+
+
+def test_the_canary_is_in_no_email_and_no_webhook_body(everything_posted, smtp, receiver):
+    app = everything_posted
+    # Alert, forward, reply, action and acknowledgement were all announced.
+    assert len(smtp.mails) >= 5
+    assert len(receiver.deliveries) == 2  # the alert to Beech, the forward to Cedar
+    secrets = app.config["WEBHOOK_SECRETS"]
+    for delivery in receiver.deliveries:
+        delivery.verify(secrets[delivery.path])
+        for variant in _variants(CANARY):
+            assert variant not in delivery.body
+            assert variant not in repr(delivery.headers).encode()
+    for mail in smtp.mails:
+        decoded = mail.part("plain") + mail.part("html") + str(mail.message)
+        for variant in _variants(CANARY):
+            assert variant not in mail.raw
+            assert variant.decode(errors="ignore") not in decoded
