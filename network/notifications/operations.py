@@ -1,0 +1,1103 @@
+"""Subscriptions, watches, deadlines and the writing of outbox rows.
+
+Plain functions in the house style: they take the session and the acting
+member, raise domain errors, flush and audit, and never commit. Outbox rows are
+written inside the caller's transaction (the alert's, the reply's...), so a
+notification exists exactly when what it announces does; the worker
+(network/notifications/worker.py) sends them after the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from network.alerts import vocab
+from network.alerts.access import alert_for
+from network.alerts.models import Alert, AlertRecipient, Platform, ThreadItem
+from network.notifications import mail, webhooks
+from network.notifications.models import (
+    AckDeadline,
+    Channel,
+    Notification,
+    NotificationDefaults,
+    Status,
+    Subscription,
+    Timing,
+    Watch,
+)
+from network.settings import Settings
+from schools import audit, policy
+from schools.db import utcnow
+from schools.errors import InvalidInput, NotFound
+from schools.models import Member, MemberStatus, Role, School, SchoolKind, SchoolStatus
+
+URGENT = "urgent"
+DEFAULT_DIGEST_TIME = time(7, 30)
+# Without a coordinator's choice: urgent within 2 hours, high within one school day.
+DEFAULT_DEADLINES: dict[str, tuple[int, str]] = {"urgent": (2, "hours"), "high": (1, "school_days")}
+DEADLINE_UNITS = ("hours", "school_days")
+PRIORITY = {"urgent": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+DELIVERY_PAGE = 50
+
+
+def zone(settings: Settings) -> ZoneInfo:
+    try:
+        return ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _key(*parts: object) -> str:
+    return hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()
+
+
+#: PostgreSQL NOTIFY channel: idle workers wake when a transaction with new
+#: deliveries commits (NOTIFY is transactional: a rollback sends nothing).
+WAKE_CHANNEL = "alertnet_outbox"
+
+
+def wake_workers(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
+
+
+# --- subscriptions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscriptionDraft:
+    channel: str
+    name: str = ""
+    target: str = ""
+    categories: tuple[str, ...] = ()
+    min_severity: str = "info"
+    sender_school_ids: tuple[uuid.UUID, ...] = ()
+    timing: str = Timing.IMMEDIATE
+    digest_time: time | None = None
+
+
+def ensure_defaults(
+    session: Session, member: Member, *, signed_in: bool = True
+) -> list[Subscription]:
+    """In-app for everything; a head also email for high and urgent alerts.
+
+    Made at a member's first sign-in, or earlier when an alert reaches their
+    school first; made once, so a member who deletes them keeps that choice.
+    """
+    if member.school is None or not member.is_active:
+        return []
+    if session.get(NotificationDefaults, member.id) is not None:
+        return []
+    session.add(NotificationDefaults(member_id=member.id))
+    made = [
+        Subscription(
+            id=uuid.uuid4(),
+            school_id=member.school.id,
+            owner_id=member.id,
+            name="Every alert, in the hub",
+            channel=Channel.IN_APP,
+            created_by_id=member.id,
+        )
+    ]
+    if member.role_enum is Role.HEAD:
+        made.append(
+            Subscription(
+                id=uuid.uuid4(),
+                school_id=member.school.id,
+                owner_id=member.id,
+                name="High and urgent alerts, by email",
+                channel=Channel.EMAIL,
+                min_severity="high",
+                created_by_id=member.id,
+            )
+        )
+    session.add_all(made)
+    session.flush()
+    for subscription in made:
+        audit.record(
+            session,
+            "subscription.created",
+            actor=member if signed_in else None,
+            school_id=member.school.id,
+            object_type="subscription",
+            object_id=subscription.id,
+            **_audit_detail(subscription),
+            default=True,
+            owner=str(member.id),
+        )
+    return made
+
+
+def _defaults_for_schools(session: Session, school_ids: Sequence[uuid.UUID]) -> None:
+    """Members who have not signed in yet still get the defaults' notifications."""
+    waiting = session.scalars(
+        select(Member)
+        .outerjoin(NotificationDefaults, NotificationDefaults.member_id == Member.id)
+        .where(
+            Member.school_id.in_(list(school_ids)),
+            Member.status == MemberStatus.ACTIVE,
+            NotificationDefaults.member_id.is_(None),
+        )
+    ).all()
+    for member in waiting:
+        ensure_defaults(session, member, signed_in=False)
+
+
+def _audit_detail(subscription: Subscription) -> dict[str, Any]:
+    # Never the URL or address: a webhook URL may carry a token of its own.
+    return {
+        "channel": subscription.channel,
+        "personal": subscription.is_personal,
+        "categories": list(subscription.categories or []),
+        "min_severity": subscription.min_severity,
+        "senders": list(subscription.sender_school_ids or []),
+        "timing": subscription.timing,
+    }
+
+
+def _clean(
+    session: Session, actor: Member, draft: SubscriptionDraft, personal: bool, settings: Settings
+) -> SubscriptionDraft:
+    school = actor.school
+    assert school is not None
+    channels = (Channel.EMAIL, Channel.IN_APP) if personal else (Channel.EMAIL, Channel.WEBHOOK)
+    if draft.channel not in channels:
+        raise InvalidInput("Choose how to be told.", field="channel")
+    target = ""
+    if draft.channel == Channel.EMAIL and not personal:
+        target = mail.check_address(draft.target)
+    elif draft.channel == Channel.WEBHOOK:
+        target = webhooks.check_url(draft.target, settings.webhook_allow_networks)
+    if set(draft.categories) - vocab.codes(vocab.CATEGORIES):
+        raise InvalidInput("Choose categories from the list.", field="categories")
+    if draft.min_severity not in vocab.codes(vocab.SEVERITIES):
+        raise InvalidInput("Choose a minimum severity.", field="min_severity")
+    if draft.sender_school_ids:
+        known = set(
+            session.scalars(
+                select(School.id).where(
+                    School.id.in_(list(draft.sender_school_ids)),
+                    School.cluster_id == school.cluster_id,
+                )
+            )
+        )
+        if known != set(draft.sender_school_ids):
+            raise InvalidInput("Choose schools from your cluster.", field="senders")
+    if draft.timing not in (Timing.IMMEDIATE, Timing.DIGEST):
+        raise InvalidInput("Choose when to be told.", field="timing")
+    if draft.timing == Timing.DIGEST and draft.channel == Channel.IN_APP:
+        raise InvalidInput(
+            "In-hub notifications are immediate; choose email for a daily digest.", field="timing"
+        )
+    digest_time = draft.digest_time or DEFAULT_DIGEST_TIME
+    return SubscriptionDraft(
+        channel=draft.channel,
+        name=draft.name.strip()[:100],
+        target=target,
+        categories=tuple(sorted(set(draft.categories))),
+        min_severity=draft.min_severity,
+        sender_school_ids=tuple(sorted(set(draft.sender_school_ids), key=str)),
+        timing=draft.timing,
+        digest_time=digest_time.replace(second=0, microsecond=0, tzinfo=None),
+    )
+
+
+def _apply(subscription: Subscription, draft: SubscriptionDraft) -> None:
+    subscription.name = draft.name
+    subscription.channel = draft.channel
+    subscription.target = draft.target or None
+    subscription.categories = list(draft.categories)
+    subscription.sender_school_ids = [str(s) for s in draft.sender_school_ids]
+    subscription.min_severity = draft.min_severity
+    subscription.timing = draft.timing
+    subscription.digest_time = draft.digest_time
+    subscription.updated_at = utcnow()
+
+
+def create_subscription(
+    session: Session,
+    actor: Member,
+    draft: SubscriptionDraft,
+    *,
+    personal: bool,
+    settings: Settings,
+) -> tuple[Subscription, str | None]:
+    """A new subscription; for a webhook also its secret, shown to the head once."""
+    if actor.school is None:
+        raise NotFound("No such subscription.")
+    policy.check_manages_subscription(actor, actor.school.id, actor.id if personal else None)
+    draft = _clean(session, actor, draft, personal, settings)
+    subscription = Subscription(
+        id=uuid.uuid4(),
+        school_id=actor.school.id,
+        owner_id=actor.id if personal else None,
+        created_by_id=actor.id,
+    )
+    _apply(subscription, draft)
+    secret = None
+    if draft.channel == Channel.WEBHOOK:
+        secret = webhooks.new_secret()
+        subscription.secret = webhooks.seal_secret(
+            settings.secret_key, secret, str(subscription.id)
+        )
+    session.add(subscription)
+    session.flush()
+    audit.record(
+        session,
+        "subscription.created",
+        actor=actor,
+        object_type="subscription",
+        object_id=subscription.id,
+        **_audit_detail(subscription),
+    )
+    return subscription, secret
+
+
+def subscription_for(session: Session, actor: Member, subscription_id: uuid.UUID) -> Subscription:
+    subscription = session.get(Subscription, subscription_id)
+    if subscription is None:
+        raise NotFound("No such subscription.")
+    policy.check_manages_subscription(actor, subscription.school_id, subscription.owner_id)
+    return subscription
+
+
+def update_subscription(
+    session: Session,
+    actor: Member,
+    subscription_id: uuid.UUID,
+    draft: SubscriptionDraft,
+    settings: Settings,
+) -> tuple[Subscription, str | None]:
+    subscription = subscription_for(session, actor, subscription_id)
+    draft = _clean(session, actor, draft, subscription.is_personal, settings)
+    before = _audit_detail(subscription)
+    was_webhook = subscription.channel == Channel.WEBHOOK
+    _apply(subscription, draft)
+    secret = None
+    if subscription.channel == Channel.WEBHOOK and not was_webhook:
+        secret = webhooks.new_secret()
+        subscription.secret = webhooks.seal_secret(
+            settings.secret_key, secret, str(subscription.id)
+        )
+    elif subscription.channel != Channel.WEBHOOK:
+        subscription.secret = subscription.previous_secret = None
+        subscription.previous_secret_until = None
+    session.flush()
+    audit.record(
+        session,
+        "subscription.changed",
+        actor=actor,
+        object_type="subscription",
+        object_id=subscription.id,
+        before=before,
+        **_audit_detail(subscription),
+    )
+    return subscription, secret
+
+
+def delete_subscription(session: Session, actor: Member, subscription_id: uuid.UUID) -> None:
+    """Deliveries not yet made for it are cancelled; the delivery log keeps the rest."""
+    subscription = subscription_for(session, actor, subscription_id)
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.subscription_id == subscription.id,
+            Notification.status.in_([Status.PENDING, Status.HELD]),
+        )
+        .values(status=Status.CANCELLED, due_at=None)
+    )
+    audit.record(
+        session,
+        "subscription.deleted",
+        actor=actor,
+        object_type="subscription",
+        object_id=subscription.id,
+        **_audit_detail(subscription),
+    )
+    session.delete(subscription)
+    session.flush()
+
+
+def rotate_secret(
+    session: Session,
+    actor: Member,
+    subscription_id: uuid.UUID,
+    settings: Settings,
+    now: datetime | None = None,
+) -> str:
+    """A new secret; the old one keeps signing beside it for the overlap, so the
+    receiver can switch without missing a delivery."""
+    subscription = subscription_for(session, actor, subscription_id)
+    if subscription.channel != Channel.WEBHOOK or subscription.secret is None:
+        raise InvalidInput("Only webhooks have a secret.")
+    now = now or utcnow()
+    new = webhooks.new_secret()
+    old = webhooks.open_secret_or_none(settings.secret_key, subscription.secret, subscription.id)
+    subscription.previous_secret = (
+        webhooks.seal_secret(settings.secret_key, old, str(subscription.id)) if old else None
+    )
+    subscription.previous_secret_until = (
+        now + timedelta(hours=settings.webhook_secret_overlap_hours) if old else None
+    )
+    subscription.secret = webhooks.seal_secret(settings.secret_key, new, str(subscription.id))
+    subscription.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        "subscription.secret_rotated",
+        actor=actor,
+        object_type="subscription",
+        object_id=subscription.id,
+        overlap_hours=settings.webhook_secret_overlap_hours,
+    )
+    return new
+
+
+def send_test(session: Session, actor: Member, subscription_id: uuid.UUID) -> Notification:
+    subscription = subscription_for(session, actor, subscription_id)
+    now = utcnow()
+    school = subscription.school
+    row = Notification(
+        id=uuid.uuid4(),
+        event="test",
+        channel=subscription.channel,
+        status=Status.SENT if subscription.channel == Channel.IN_APP else Status.PENDING,
+        priority=PRIORITY["urgent"],
+        school_id=school.id,
+        member_id=subscription.owner_id,
+        subscription_id=subscription.id,
+        target=_target_of(subscription),
+        payload={
+            "type": "test",
+            "school": _school_ref(school),
+            "subscription": _subscription_ref(subscription),
+            "requested_by": actor.name,
+            "path": "/notifications/subscriptions",
+        },
+        created_at=now,
+        due_at=None if subscription.channel == Channel.IN_APP else now,
+        sent_at=now if subscription.channel == Channel.IN_APP else None,
+    )
+    session.add(row)
+    session.flush()
+    wake_workers(session)
+    audit.record(
+        session,
+        "notification.test_sent",
+        actor=actor,
+        object_type="subscription",
+        object_id=subscription.id,
+        notification=str(row.id),
+        channel=subscription.channel,
+    )
+    return row
+
+
+@dataclass
+class Subscriptions:
+    mine: list[Subscription]
+    school: list[Subscription]
+    manages_school: bool
+
+
+def subscriptions_of(session: Session, actor: Member) -> Subscriptions:
+    if actor.school is None:
+        return Subscriptions([], [], False)
+    rows = list(
+        session.scalars(
+            select(Subscription)
+            .where(
+                Subscription.school_id == actor.school.id,
+                or_(Subscription.owner_id == actor.id, Subscription.owner_id.is_(None)),
+            )
+            .order_by(Subscription.created_at)
+        )
+    )
+    manages = policy.may(actor, policy.Permission.MANAGE_SCHOOL_NOTIFICATIONS)
+    return Subscriptions(
+        [s for s in rows if s.owner_id == actor.id],
+        [s for s in rows if s.owner_id is None] if manages else [],
+        manages,
+    )
+
+
+def sender_choices(session: Session, actor: Member) -> list[School]:
+    """The cluster's schools an alert can come from."""
+    if actor.school is None:
+        return []
+    return list(
+        session.scalars(
+            select(School)
+            .where(
+                School.cluster_id == actor.school.cluster_id,
+                School.kind == SchoolKind.SCHOOL,
+                School.id != actor.school.id,
+            )
+            .order_by(School.name)
+        )
+    )
+
+
+# --- what a notification says -----------------------------------------------------------
+
+
+def _school_ref(school: School) -> dict[str, str]:
+    return {"id": str(school.id), "name": school.name}
+
+
+def _subscription_ref(subscription: Subscription) -> dict[str, str]:
+    return {"id": str(subscription.id), "name": subscription.name}
+
+
+def alert_ref(session: Session, alert: Alert) -> dict[str, Any]:
+    """The metadata a notification may carry about an alert: never content."""
+    platform = session.get(Platform, alert.platform)
+    return {
+        "id": str(alert.id),
+        "category": alert.category,
+        "category_label": vocab.label(vocab.CATEGORIES, alert.category),
+        "severity": alert.severity,
+        "severity_label": vocab.label(vocab.SEVERITIES, alert.severity),
+        "platform": alert.platform,
+        "platform_label": platform.name if platform else alert.platform,
+        "sender_school": _school_ref(alert.sender_school),
+        "created_at": alert.created_at.isoformat(),
+        "path": f"/alerts/{alert.id}",
+    }
+
+
+def _target_of(subscription: Subscription) -> str | None:
+    if subscription.channel == Channel.IN_APP:
+        return None
+    if subscription.channel == Channel.EMAIL and subscription.owner is not None:
+        return subscription.owner.email
+    return subscription.target
+
+
+def _matches(subscription: Subscription, alert: Alert) -> bool:
+    if subscription.categories and alert.category not in subscription.categories:
+        return False
+    if vocab.SEVERITY_RANK.get(alert.severity, 0) < vocab.SEVERITY_RANK.get(
+        subscription.min_severity, 0
+    ):
+        return False
+    return not (
+        subscription.sender_school_ids
+        and str(alert.sender_school_id) not in subscription.sender_school_ids
+    )
+
+
+def _live_subscriptions(session: Session, school_ids: Sequence[uuid.UUID]) -> list[Subscription]:
+    """Subscriptions of these schools whose owner (if any) is still an active member there."""
+    if not school_ids:
+        return []
+    rows = session.scalars(
+        select(Subscription)
+        .outerjoin(Member, Member.id == Subscription.owner_id)
+        .where(
+            Subscription.school_id.in_(list(school_ids)),
+            or_(
+                Subscription.owner_id.is_(None),
+                and_(
+                    Member.status == MemberStatus.ACTIVE,
+                    Member.school_id == Subscription.school_id,
+                ),
+            ),
+        )
+        .order_by(Subscription.created_at)
+    )
+    return list(rows)
+
+
+def next_digest_at(now: datetime, at: time | None, tz: ZoneInfo) -> datetime:
+    """The next moment (after now) the local clock reads ``at``, as UTC."""
+    at = at or DEFAULT_DIGEST_TIME
+    local = now.astimezone(tz)
+    candidate = datetime.combine(local.date(), at, tzinfo=tz)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=tz)
+    return candidate.astimezone(UTC)
+
+
+@dataclass
+class _Outbox:
+    """Rows for one event, deduplicated: one email per address, one in-hub
+    notice per member, one call per webhook subscription."""
+
+    now: datetime
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    seen: set[tuple[str, str]] = field(default_factory=set)
+
+    def add(
+        self,
+        *,
+        event: str,
+        channel: str,
+        school_id: uuid.UUID,
+        payload: dict[str, Any],
+        key: str,
+        member_id: uuid.UUID | None = None,
+        subscription_id: uuid.UUID | None = None,
+        alert_id: uuid.UUID | None = None,
+        target: str | None = None,
+        priority: int = 0,
+        held_until: datetime | None = None,
+    ) -> bool:
+        ident = (
+            str(member_id)
+            if channel == Channel.IN_APP
+            else (target or "").lower()
+            if channel == Channel.EMAIL
+            else str(subscription_id)
+        )
+        if (channel, ident) in self.seen:
+            return False
+        self.seen.add((channel, ident))
+        in_app = channel == Channel.IN_APP
+        self.rows.append(
+            {
+                "id": uuid.uuid4(),
+                "event": event,
+                "channel": channel,
+                "status": Status.SENT if in_app else Status.HELD if held_until else Status.PENDING,
+                "priority": priority,
+                "school_id": school_id,
+                "member_id": member_id,
+                "subscription_id": subscription_id,
+                "alert_id": alert_id,
+                "target": target,
+                "payload": payload,
+                "dedupe_key": _key(key, channel, ident),
+                "created_at": self.now,
+                "due_at": None if in_app else held_until or self.now,
+                "sent_at": self.now if in_app else None,
+                "attempts": 0,
+            }
+        )
+        return True
+
+    def write(self, session: Session) -> int:
+        if self.rows:
+            session.execute(insert(Notification), self.rows)
+            if any(r["status"] == Status.PENDING for r in self.rows):
+                wake_workers(session)
+        return len(self.rows)
+
+
+def _by_subscription(
+    outbox: _Outbox,
+    subscriptions: Iterable[Subscription],
+    *,
+    event: str,
+    alert: Alert,
+    payload_for: Any,
+    key: str,
+    honour_digest: bool,
+    tz: ZoneInfo,
+) -> None:
+    """Immediate deliveries first, so an address that also has a digest
+    subscription is not told twice."""
+    urgent = alert.severity == URGENT
+    ordered = sorted(subscriptions, key=lambda s: s.timing == Timing.DIGEST)
+    for subscription in ordered:
+        held = (
+            honour_digest
+            and not urgent
+            and subscription.timing == Timing.DIGEST
+            and subscription.channel != Channel.IN_APP
+        )
+        outbox.add(
+            event=event,
+            channel=subscription.channel,
+            school_id=subscription.school_id,
+            member_id=subscription.owner_id,
+            subscription_id=subscription.id,
+            alert_id=alert.id,
+            target=_target_of(subscription),
+            payload=payload_for(subscription),
+            key=f"{key}:{subscription.id}" if held else key,
+            priority=PRIORITY.get(alert.severity, 0),
+            held_until=next_digest_at(outbox.now, subscription.digest_time, tz) if held else None,
+        )
+
+
+# --- fan-out: what happened to an alert ---------------------------------------------------
+
+
+def alert_posted(session: Session, alert: Alert, actor: Member, settings: Settings) -> int:
+    """Every matching subscription of every recipient school; the poster watches it."""
+    now = utcnow()
+    ref = alert_ref(session, alert)
+    schools = {
+        s.id: s
+        for s in session.scalars(
+            select(School)
+            .join(AlertRecipient, AlertRecipient.school_id == School.id)
+            .where(AlertRecipient.alert_id == alert.id, AlertRecipient.is_sender.is_(False))
+        )
+    }
+    outbox = _Outbox(now)
+    _defaults_for_schools(session, list(schools))
+    matching = [s for s in _live_subscriptions(session, list(schools)) if _matches(s, alert)]
+    _by_subscription(
+        outbox,
+        matching,
+        event="alert.received",
+        alert=alert,
+        payload_for=lambda s: {
+            "type": "alert.received",
+            "alert": ref,
+            "school": _school_ref(schools[s.school_id]),
+            "subscription": _subscription_ref(s),
+            "path": ref["path"],
+        },
+        key=f"alert.received:{alert.id}",
+        honour_digest=True,
+        tz=zone(settings),
+    )
+    if session.get(Watch, (actor.id, alert.id)) is None:
+        session.add(Watch(member_id=actor.id, alert_id=alert.id, by_email=False))
+    written = outbox.write(session)
+    session.flush()
+    return written
+
+
+THREAD_EVENTS = {
+    "reply": "alert.replied",
+    "action": "alert.action_recorded",
+    "attachment": "alert.attachment_added",
+}
+
+
+def alert_followed_up(
+    session: Session,
+    alert: Alert,
+    actor: Member,
+    event: str,
+    detail: dict[str, Any],
+    key: str,
+) -> int:
+    """Tell the alert's watchers (not the one who did it)."""
+    now = utcnow()
+    watchers = session.execute(
+        select(Watch, Member)
+        .join(Member, Member.id == Watch.member_id)
+        .where(
+            Watch.alert_id == alert.id,
+            Watch.member_id != actor.id,
+            Member.status == MemberStatus.ACTIVE,
+        )
+    ).all()
+    if not watchers:
+        return 0
+    ref = alert_ref(session, alert)
+    outbox = _Outbox(now)
+    by = _school_ref(actor.school) if actor.school is not None else None
+    for watch, member in watchers:
+        if member.school is None:
+            continue
+        try:
+            alert_for(session, member, alert.id)
+        except NotFound:
+            continue  # no longer sees this alert (their school's copy is gone)
+        payload = {"type": event, "alert": ref, "by": by, **detail, "path": ref["path"]}
+        common = {
+            "event": event,
+            "school_id": member.school.id,
+            "member_id": member.id,
+            "alert_id": alert.id,
+            "payload": payload,
+            "key": key,
+            "priority": PRIORITY.get(alert.severity, 0),
+        }
+        outbox.add(channel=Channel.IN_APP, **common)
+        if watch.by_email:
+            outbox.add(channel=Channel.EMAIL, target=member.email, **common)
+    written = outbox.write(session)
+    session.flush()
+    return written
+
+
+def thread_item_added(session: Session, alert: Alert, actor: Member, item: ThreadItem) -> int:
+    event = THREAD_EVENTS.get(item.kind)
+    if event is None:
+        return 0  # an acknowledgement's comment: alert_acknowledged tells of it
+    detail: dict[str, Any] = {"item": {"kind": item.kind, "at": item.created_at.isoformat()}}
+    if item.action_type:
+        detail["item"]["action_type"] = item.action_type
+        detail["item"]["action_label"] = vocab.label(vocab.ACTIONS, item.action_type)
+    return alert_followed_up(session, alert, actor, event, detail, f"{event}:{item.id}")
+
+
+def alert_acknowledged(session: Session, alert: Alert, actor: Member, copy: AlertRecipient) -> int:
+    return alert_followed_up(
+        session,
+        alert,
+        actor,
+        "alert.acknowledged",
+        {"acknowledged_at": (copy.acknowledged_at or utcnow()).isoformat()},
+        f"alert.acknowledged:{alert.id}:{copy.school_id}",
+    )
+
+
+def alert_resolved(session: Session, alert: Alert, actor: Member) -> int:
+    return alert_followed_up(
+        session,
+        alert,
+        actor,
+        "alert.resolved",
+        {"resolved_at": (alert.resolved_at or utcnow()).isoformat()},
+        f"alert.resolved:{alert.id}",
+    )
+
+
+# --- watching -------------------------------------------------------------------------------
+
+
+def watch(session: Session, actor: Member, alert_id: uuid.UUID, by_email: bool) -> Watch:
+    view = alert_for(session, actor, alert_id)
+    existing = session.get(Watch, (actor.id, view.alert.id))
+    if existing is None:
+        existing = Watch(member_id=actor.id, alert_id=view.alert.id, by_email=by_email)
+        session.add(existing)
+    existing.by_email = by_email
+    session.flush()
+    audit.record(
+        session,
+        "alert.watched",
+        actor=actor,
+        object_type="alert",
+        object_id=view.alert.id,
+        by_email=by_email,
+    )
+    return existing
+
+
+def unwatch(session: Session, actor: Member, alert_id: uuid.UUID) -> None:
+    existing = session.get(Watch, (actor.id, alert_id))
+    if existing is None:
+        raise NotFound("You are not watching that alert.")
+    session.delete(existing)
+    session.flush()
+    audit.record(session, "alert.unwatched", actor=actor, object_type="alert", object_id=alert_id)
+
+
+def watching(session: Session, actor: Member) -> list[tuple[Watch, Alert]]:
+    return [
+        (w, a)
+        for w, a in session.execute(
+            select(Watch, Alert)
+            .join(Alert, Alert.id == Watch.alert_id)
+            .where(Watch.member_id == actor.id)
+            .order_by(Alert.created_at.desc())
+        ).all()
+    ]
+
+
+def watch_of(session: Session, actor: Member, alert_id: uuid.UUID) -> Watch | None:
+    return session.get(Watch, (actor.id, alert_id))
+
+
+# --- in the hub -----------------------------------------------------------------------------
+
+
+def in_app_for(
+    session: Session, actor: Member, limit: int = 50, mark_read: bool = True
+) -> tuple[list[Notification], set[uuid.UUID]]:
+    """The member's newest in-hub notifications; showing them marks them read
+    (the rows keep whether they were unread when shown)."""
+    rows = list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.member_id == actor.id, Notification.channel == Channel.IN_APP)
+            .order_by(Notification.created_at.desc())
+            .limit(limit)
+        )
+    )
+    unread = [r.id for r in rows if r.read_at is None]
+    if mark_read and unread:
+        session.execute(
+            update(Notification)
+            .where(Notification.id.in_(unread))
+            .values(read_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    return rows, set(unread)
+
+
+def unread_in_app(session: Session, member_id: uuid.UUID) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.member_id == member_id,
+                Notification.channel == Channel.IN_APP,
+                Notification.read_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def latest_in_inbox(session: Session, school_id: uuid.UUID) -> datetime | None:
+    moment: datetime | None = session.scalar(
+        select(func.max(AlertRecipient.created_at)).where(
+            AlertRecipient.school_id == school_id, AlertRecipient.is_sender.is_(False)
+        )
+    )
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+# --- the delivery log ---------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryLog:
+    rows: list[Notification]
+    whole_school: bool
+    subscriptions: dict[uuid.UUID, Subscription]
+
+
+def delivery_log(
+    session: Session, actor: Member, channel: str = "", limit: int = DELIVERY_PAGE
+) -> DeliveryLog:
+    """What was sent where: the whole school's for a head, one's own otherwise."""
+    if actor.school is None:
+        raise NotFound("You have no delivery log.")
+    whole = policy.sees_school_deliveries(actor)
+    query = select(Notification).where(
+        Notification.school_id == actor.school.id,
+        Notification.channel != Channel.IN_APP,
+        Notification.status != Status.DIGESTED,
+    )
+    if not whole:
+        query = query.where(Notification.member_id == actor.id)
+    if channel:
+        if channel not in (Channel.EMAIL, Channel.WEBHOOK):
+            raise InvalidInput("Unknown channel.", field="channel")
+        query = query.where(Notification.channel == channel)
+    rows = list(session.scalars(query.order_by(Notification.created_at.desc()).limit(limit)))
+    ids = {r.subscription_id for r in rows if r.subscription_id}
+    subscriptions = (
+        {s.id: s for s in session.scalars(select(Subscription).where(Subscription.id.in_(ids)))}
+        if ids
+        else {}
+    )
+    return DeliveryLog(rows, whole, subscriptions)
+
+
+# --- acknowledgement deadlines ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deadline:
+    amount: int
+    unit: str
+
+    @property
+    def is_set(self) -> bool:
+        return self.amount > 0
+
+    def due(self, start: datetime, tz: ZoneInfo) -> datetime:
+        if self.unit == "hours":
+            return start + timedelta(hours=self.amount)
+        # School days: the same time of day, that many weekdays later.
+        local = start.astimezone(tz)
+        days = self.amount
+        while days > 0:
+            local += timedelta(days=1)
+            if local.weekday() < 5:
+                days -= 1
+        return local.astimezone(UTC)
+
+    def describe(self) -> str:
+        if not self.is_set:
+            return "No deadline"
+        unit = {"hours": "hour", "school_days": "school day"}[self.unit]
+        return f"Within {self.amount} {unit}{'s' if self.amount != 1 else ''}"
+
+
+def deadlines_for(session: Session, cluster_id: uuid.UUID) -> dict[str, Deadline]:
+    chosen = {
+        row.severity: Deadline(row.amount, row.unit)
+        for row in session.scalars(select(AckDeadline).where(AckDeadline.cluster_id == cluster_id))
+    }
+    return {
+        term.code: chosen.get(term.code)
+        or Deadline(*DEFAULT_DEADLINES.get(term.code, (0, "hours")))
+        for term in vocab.SEVERITIES
+    }
+
+
+def set_deadlines(
+    session: Session, actor: Member, cluster_id: uuid.UUID, rules: dict[str, Deadline]
+) -> dict[str, Deadline]:
+    policy.check_sets_deadlines(actor, cluster_id)
+    for severity, rule in rules.items():
+        if severity not in vocab.codes(vocab.SEVERITIES):
+            raise InvalidInput("Unknown severity.")
+        if rule.unit not in DEADLINE_UNITS:
+            raise InvalidInput("Choose hours or school days.", field=f"unit_{severity}")
+        limit = 24 * 14 if rule.unit == "hours" else 10
+        if not 0 <= rule.amount <= limit:
+            raise InvalidInput(
+                f"Enter a number from 0 (no deadline) to {limit}.", field=f"amount_{severity}"
+            )
+    before = {k: v.describe() for k, v in deadlines_for(session, cluster_id).items()}
+    for severity, rule in rules.items():
+        row = session.get(AckDeadline, (cluster_id, severity))
+        if row is None:
+            row = AckDeadline(cluster_id=cluster_id, severity=severity)
+            session.add(row)
+        row.amount, row.unit = rule.amount, rule.unit
+    session.flush()
+    after = deadlines_for(session, cluster_id)
+    audit.record(
+        session,
+        "ack_deadlines.changed",
+        actor=actor,
+        cluster_id=cluster_id,
+        object_type="cluster",
+        object_id=cluster_id,
+        before=before,
+        after={k: v.describe() for k, v in after.items()},
+    )
+    return after
+
+
+def _heads_of(session: Session, school_id: uuid.UUID) -> list[Member]:
+    """Those who lead the key holder: heads of a school, coordinators of an office."""
+    return list(
+        session.scalars(
+            select(Member).where(
+                Member.school_id == school_id,
+                Member.role.in_([Role.HEAD, Role.COORDINATOR]),
+                Member.status == MemberStatus.ACTIVE,
+            )
+        )
+    )
+
+
+def coordinators_of(session: Session, cluster_id: uuid.UUID) -> list[Member]:
+    return list(
+        session.scalars(
+            select(Member)
+            .join(School, School.id == Member.school_id)
+            .where(
+                School.cluster_id == cluster_id,
+                School.kind == SchoolKind.OFFICE,
+                Member.role == Role.COORDINATOR,
+                Member.status == MemberStatus.ACTIVE,
+            )
+        )
+    )
+
+
+def remind_school(
+    session: Session, alert: Alert, school: School, deadline: datetime, settings: Settings
+) -> int:
+    """The school's own channels, digest or not: a deadline does not wait."""
+    ref = alert_ref(session, alert)
+    outbox = _Outbox(utcnow())
+    matching = [s for s in _live_subscriptions(session, [school.id]) if _matches(s, alert)]
+    _by_subscription(
+        outbox,
+        matching,
+        event="alert.acknowledgement_due",
+        alert=alert,
+        payload_for=lambda s: {
+            "type": "alert.acknowledgement_due",
+            "alert": ref,
+            "school": _school_ref(school),
+            "subscription": _subscription_ref(s),
+            "deadline": deadline.isoformat(),
+            "path": ref["path"],
+        },
+        key=f"alert.acknowledgement_due:{alert.id}:{school.id}",
+        honour_digest=False,
+        tz=zone(settings),
+    )
+    if not outbox.rows:
+        # No subscription asks for this alert: a deadline still reaches the heads.
+        for head in _heads_of(session, school.id):
+            common = {
+                "event": "alert.acknowledgement_due",
+                "school_id": school.id,
+                "member_id": head.id,
+                "alert_id": alert.id,
+                "payload": {
+                    "type": "alert.acknowledgement_due",
+                    "alert": ref,
+                    "school": _school_ref(school),
+                    "deadline": deadline.isoformat(),
+                    "path": ref["path"],
+                },
+                "key": f"alert.acknowledgement_due:{alert.id}:{school.id}",
+                "priority": PRIORITY.get(alert.severity, 0),
+            }
+            outbox.add(channel=Channel.IN_APP, **common)
+            outbox.add(channel=Channel.EMAIL, target=head.email, **common)
+    written = outbox.write(session)
+    audit.record(
+        session,
+        "alert.ack_reminder_sent",
+        school_id=school.id,
+        object_type="alert",
+        object_id=alert.id,
+        deadline=deadline.isoformat(),
+        notifications=written,
+    )
+    return written
+
+
+def escalate_to_coordinators(
+    session: Session, alert: Alert, school: School, deadline: datetime
+) -> int:
+    ref = alert_ref(session, alert)
+    outbox = _Outbox(utcnow())
+    for coordinator in coordinators_of(session, alert.cluster_id):
+        assert coordinator.school_id is not None
+        common = {
+            "event": "alert.acknowledgement_overdue",
+            "school_id": coordinator.school_id,
+            "member_id": coordinator.id,
+            "alert_id": alert.id,
+            "payload": {
+                "type": "alert.acknowledgement_overdue",
+                "alert": ref,
+                "school": _school_ref(school),
+                "deadline": deadline.isoformat(),
+                "path": ref["path"],
+            },
+            "key": f"alert.acknowledgement_overdue:{alert.id}:{school.id}",
+            "priority": PRIORITY.get(alert.severity, 0),
+        }
+        outbox.add(channel=Channel.IN_APP, **common)
+        outbox.add(channel=Channel.EMAIL, target=coordinator.email, **common)
+    written = outbox.write(session)
+    audit.record(
+        session,
+        "alert.ack_overdue_escalated",
+        school_id=school.id,
+        object_type="alert",
+        object_id=alert.id,
+        deadline=deadline.isoformat(),
+        notifications=written,
+    )
+    return written
+
+
+def receiving(school: School) -> bool:
+    return school.status == SchoolStatus.ACTIVE

@@ -1,0 +1,223 @@
+"""What a notification looks like: the email (plain text and HTML) and the
+webhook body. Made only from the stored payload, which holds metadata only
+(category, severity, platform, sender school, time, link): never content.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from jinja2 import Template
+
+from network.alerts import vocab
+from network.notifications import mail
+
+SEVERITY_ORDER = {t.code: i for i, t in enumerate(reversed(vocab.SEVERITIES))}
+
+
+@dataclass
+class AlertLine:
+    severity: str
+    category: str
+    platform: str
+    sender: str
+    when: str
+    link: str
+
+
+@dataclass
+class DigestGroup:
+    category: str
+    severity: str
+    alerts: list[AlertLine]
+
+
+@dataclass
+class Rendered:
+    subject: str
+    headline: str
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    link: str = ""
+    link_label: str = "Open it in alertnet"
+    groups: list[DigestGroup] = field(default_factory=list)
+    why: str = ""
+    manage: str = ""
+
+
+def _when(iso: str, tz: ZoneInfo) -> str:
+    moment = datetime.fromisoformat(iso).astimezone(tz)
+    return moment.strftime("%a %-d %b %Y, %H:%M %Z")
+
+
+def _line(ref: dict[str, Any], base: str, tz: ZoneInfo) -> AlertLine:
+    return AlertLine(
+        ref["severity_label"],
+        ref["category_label"],
+        ref["platform_label"],
+        ref["sender_school"]["name"],
+        _when(ref["created_at"], tz),
+        base + ref["path"],
+    )
+
+
+def _alert_facts(ref: dict[str, Any], tz: ZoneInfo) -> list[tuple[str, str]]:
+    return [
+        ("Severity", ref["severity_label"]),
+        ("Category", ref["category_label"]),
+        ("Platform", ref["platform_label"]),
+        ("From", ref["sender_school"]["name"]),
+        ("Posted", _when(ref["created_at"], tz)),
+    ]
+
+
+def describe(payload: dict[str, Any], base: str, tz: ZoneInfo) -> Rendered:
+    """Subject, headline and facts for any kind of notification."""
+    kind = payload["type"]
+    ref = payload.get("alert")
+    school = (payload.get("school") or {}).get("name", "your school")
+    link = base + payload.get("path", "/notifications")
+    if kind == "test":
+        return Rendered(
+            "[alertnet] Test notification",
+            f"This is a test notification for {school}, requested by "
+            f"{payload.get('requested_by', 'a member')}. It works.",
+            link=link,
+            link_label="Your subscriptions",
+        )
+    if kind == "alert.digest":
+        groups: dict[tuple[str, str], DigestGroup] = {}
+        for alert in sorted(
+            payload["alerts"],
+            key=lambda a: (SEVERITY_ORDER.get(a["severity"], 9), a["category"], a["created_at"]),
+        ):
+            group = groups.setdefault(
+                (alert["severity"], alert["category"]),
+                DigestGroup(alert["category_label"], alert["severity_label"], []),
+            )
+            group.alerts.append(_line(alert, base, tz))
+        count = len(payload["alerts"])
+        return Rendered(
+            f"[alertnet] Daily digest for {school}: {count} alert{'s' if count != 1 else ''}",
+            f"{count} alert{'s' if count != 1 else ''} reached {school} since the last digest.",
+            link=base + "/alerts",
+            link_label="Open the inbox",
+            groups=list(groups.values()),
+        )
+    assert ref is not None
+    severity, sender = ref["severity_label"], ref["sender_school"]["name"]
+    category = ref["category_label"]
+    facts = _alert_facts(ref, tz)
+    by = (payload.get("by") or {}).get("name", "A school")
+    if kind == "alert.received":
+        return Rendered(
+            f"[alertnet] {severity} alert from {sender}: {category}",
+            f"{sender} sent {school} a {severity.lower()} alert. Sign in to read it: its "
+            "content is end-to-end encrypted and is never sent by email or webhook.",
+            facts,
+            link,
+        )
+    if kind == "alert.acknowledgement_due":
+        deadline = _when(payload["deadline"], tz)
+        return Rendered(
+            f"[alertnet] Reminder: please acknowledge the {severity.lower()} alert from {sender}",
+            f"{school} has not yet acknowledged this alert; it was due by {deadline}.",
+            [*facts, ("Due by", deadline)],
+            link,
+        )
+    if kind == "alert.acknowledgement_overdue":
+        deadline = _when(payload["deadline"], tz)
+        return Rendered(
+            f"[alertnet] Overdue: {school} has not acknowledged a {severity.lower()} alert",
+            f"{school} has not acknowledged this alert from {sender}; it was due by "
+            f"{deadline} and the school has been reminded.",
+            [*facts, ("Due by", deadline)],
+            link,
+            link_label="See the alert's acknowledgements",
+        )
+    item = payload.get("item") or {}
+    headlines = {
+        "alert.replied": (f"New reply from {by}", f"{by} replied to an alert you watch."),
+        "alert.action_recorded": (
+            f"{by} recorded an action",
+            f"{by} recorded an action on an alert you watch: {item.get('action_label', '')}.",
+        ),
+        "alert.attachment_added": (
+            f"{by} added an attachment",
+            f"{by} added an attachment to an alert you watch.",
+        ),
+        "alert.acknowledged": (f"{by} acknowledged", f"{by} acknowledged an alert you watch."),
+        "alert.resolved": ("Resolved", f"{sender} marked an alert you watch as resolved."),
+    }
+    title, headline = headlines.get(kind, ("Update", "An alert you watch has changed."))
+    return Rendered(
+        f"[alertnet] {title}: {severity.lower()} alert from {sender}",
+        headline,
+        facts,
+        link,
+        why="You receive this because you watch this alert.",
+        manage=base + "/notifications/watching",
+    )
+
+
+def email(
+    *,
+    notification_id: str,
+    payload: dict[str, Any],
+    to: str,
+    subscription_id: str | None,
+    subscription_name: str,
+    base: str,
+    mail_from: str,
+    tz: ZoneInfo,
+) -> EmailMessage:
+    """Needs an application context (the templates)."""
+    rendered = describe(payload, base, tz)
+    if subscription_id:
+        rendered.manage = f"{base}/notifications/subscriptions/{subscription_id}"
+        rendered.why = (
+            f"You receive this because of the subscription “{subscription_name}”."
+            if subscription_name
+            else "You receive this because of a subscription of yours or your school's."
+        )
+    elif not rendered.manage:
+        rendered.manage = base + "/notifications"
+        rendered.why = rendered.why or "You receive this as your cluster's coordinator."
+    return mail.compose(
+        notification_id=notification_id,
+        from_address=mail_from,
+        to=to,
+        subject=rendered.subject,
+        text=_template("notifications/email/message.txt").render(r=rendered),
+        html=_template("notifications/email/message.html").render(r=rendered),
+        unsubscribe=rendered.manage,
+    )
+
+
+def _template(name: str) -> Template:
+    # Not render_template: the site's context processors need a request.
+    return current_app.jinja_env.get_template(name)
+
+
+def _with_links(value: Any, base: str) -> Any:
+    if isinstance(value, dict):
+        out = {k: _with_links(v, base) for k, v in value.items() if k != "path"}
+        if "path" in value:
+            out["link"] = base + value["path"]
+        return out
+    if isinstance(value, list):
+        return [_with_links(v, base) for v in value]
+    return value
+
+
+def webhook_body(payload: dict[str, Any], created_at: datetime, base: str) -> bytes:
+    """Standard Webhooks' suggested shape: {type, timestamp, data}. The same
+    bytes on every attempt: sorted keys, no whitespace."""
+    data = _with_links({k: v for k, v in payload.items() if k != "type"}, base)
+    document = {"type": payload["type"], "timestamp": created_at.isoformat(), "data": data}
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

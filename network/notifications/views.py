@@ -1,0 +1,360 @@
+"""Notification pages: in-hub notices, subscriptions, the delivery log, watches,
+acknowledgement deadlines, the live unread count and the demo's mail catcher."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from wtforms.fields.choices import SelectChoice
+
+from network import auth
+from network.alerts import operations as alert_ops
+from network.alerts import vocab
+from network.db import db
+from network.errors import FormRejected, form_errors
+from network.forms import ConfirmForm
+from network.notifications import mail, render
+from network.notifications import operations as ops
+from network.notifications.forms import CHANNEL_HINTS, DeadlinesForm, SubscriptionForm, WatchForm
+from network.notifications.models import Channel, Subscription
+from network.settings import Settings
+from schools import policy
+from schools.errors import InvalidInput
+from schools.policy import Permission
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+
+def _settings() -> Settings:
+    configured: Settings = current_app.config["ALERTNET"]
+    return configured
+
+
+# --- in the hub ---------------------------------------------------------------------------
+
+
+@bp.route("", methods=["GET"])
+@auth.requires(Permission.MANAGE_OWN_NOTIFICATIONS)
+def index() -> Any:
+    rows, unread = ops.in_app_for(db(), auth.actor())
+    tz = ops.zone(_settings())
+    return render_template(
+        "notifications/index.html",
+        items=[(row, render.describe(row.payload, "", tz)) for row in rows],
+        unread=unread,
+        tz=tz,
+        may_set_deadlines=policy.may(auth.actor(), Permission.SET_ACK_DEADLINES),
+    )
+
+
+@bp.route("/unread.json", methods=["GET"])
+@auth.requires(Permission.READ_ALERTS)
+def unread() -> Any:
+    """Polled by static/notifications.js every 25 seconds while the tab is visible."""
+    member = auth.actor()
+    school = policy.check_reads_alerts(member)
+    latest = ops.latest_in_inbox(db(), school.id)
+    return jsonify(
+        unread=alert_ops.unread_count(db(), school.id),
+        latest=latest.isoformat() if latest else None,
+        notifications=ops.unread_in_app(db(), member.id),
+    )
+
+
+# --- subscriptions ---------------------------------------------------------------------------
+
+
+@bp.route("/subscriptions", methods=["GET"])
+@auth.requires(Permission.MANAGE_OWN_NOTIFICATIONS)
+def subscriptions() -> Any:
+    listed = ops.subscriptions_of(db(), auth.actor())
+    names = {str(s.id): s.name for s in ops.sender_choices(db(), auth.actor())}
+    return render_template(
+        "notifications/subscriptions.html",
+        listed=listed,
+        school_names=names,
+        vocab=vocab,
+        Channel=Channel,
+    )
+
+
+def _form(personal: bool, form: SubscriptionForm | None = None, **kwargs: Any) -> SubscriptionForm:
+    form = form or SubscriptionForm(**kwargs)
+    form.set_channels(personal)
+    form.senders.choices = [
+        SelectChoice(str(s.id), s.name) for s in ops.sender_choices(db(), auth.actor())
+    ]
+    return form
+
+
+def _draft(form: SubscriptionForm) -> ops.SubscriptionDraft:
+    senders = []
+    for value in form.senders.data or []:
+        try:
+            senders.append(uuid.UUID(value))
+        except ValueError:
+            raise InvalidInput("Choose schools from the list.", field="senders") from None
+    channel = form.channel.data or ""
+    return ops.SubscriptionDraft(
+        channel=channel,
+        name=form.name.data or "",
+        target=(form.target_url.data if channel == "webhook" else form.target_email.data) or "",
+        categories=tuple(form.categories.data or ()),
+        min_severity=form.min_severity.data or "",
+        sender_school_ids=tuple(senders),
+        timing=form.timing.data or "",
+        digest_time=form.digest_time.data,
+    )
+
+
+def _render_form(form: SubscriptionForm, personal: bool, subscription: Any, status: int) -> Any:
+    return render_template(
+        "notifications/subscription_form.html",
+        form=form,
+        personal=personal,
+        subscription=subscription,
+        hints=CHANNEL_HINTS,
+        confirm=ConfirmForm(),
+        deliveries=None,
+    ), status
+
+
+def _secret_page(subscription: Subscription, secret: str, status: int) -> Any:
+    return render_template(
+        "notifications/secret.html", subscription=subscription, secret=secret
+    ), status
+
+
+@bp.route("/subscriptions/new", methods=["GET", "POST"])
+@auth.requires(Permission.MANAGE_OWN_NOTIFICATIONS)
+def new_subscription() -> Any:
+    personal = request.args.get("for") != "school"
+    if not personal and not policy.may(auth.actor(), Permission.MANAGE_SCHOOL_NOTIFICATIONS):
+        abort(403)
+    form = _form(personal, channel="in_app" if personal else "email")
+    if form.validate_on_submit():
+        try:
+            with form_errors(form):
+                subscription, secret = ops.create_subscription(
+                    db(), auth.actor(), _draft(form), personal=personal, settings=_settings()
+                )
+        except FormRejected as rejected:
+            return _render_form(form, personal, None, rejected.status)
+        if secret:
+            return _secret_page(subscription, secret, 201)
+        flash("Subscription saved.", "success")
+        return redirect(url_for("notifications.subscriptions"), 303)
+    return _render_form(form, personal, None, 422 if form.errors else 200)
+
+
+@bp.route("/subscriptions/<uuid:subscription_id>", methods=["GET", "POST"])
+@auth.requires(Permission.MANAGE_OWN_NOTIFICATIONS)
+def edit_subscription(subscription_id: uuid.UUID) -> Any:
+    subscription = ops.subscription_for(db(), auth.actor(), subscription_id)
+    personal = subscription.is_personal
+    if request.method == "GET":
+        form = _form(
+            personal,
+            formdata=None,
+            name=subscription.name,
+            channel=subscription.channel,
+            target_email=subscription.target if subscription.channel == "email" else "",
+            target_url=subscription.target if subscription.channel == "webhook" else "",
+            categories=list(subscription.categories or []),
+            min_severity=subscription.min_severity,
+            senders=list(subscription.sender_school_ids or []),
+            timing=subscription.timing,
+            digest_time=subscription.digest_time or ops.DEFAULT_DIGEST_TIME,
+        )
+        return _render_form(form, personal, subscription, 200)
+    form = _form(personal)
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return _render_form(form, personal, subscription, 422)
+    try:
+        with form_errors(form):
+            subscription, secret = ops.update_subscription(
+                db(), auth.actor(), subscription_id, _draft(form), _settings()
+            )
+    except FormRejected as rejected:
+        return _render_form(form, personal, subscription, rejected.status)
+    if secret:
+        return _secret_page(subscription, secret, 200)
+    flash("Subscription saved.", "success")
+    return redirect(url_for("notifications.subscriptions"), 303)
+
+
+def _confirmed() -> None:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
+@bp.route("/subscriptions/<uuid:subscription_id>/delete", methods=["POST"])
+@auth.requires(Permission.MANAGE_OWN_NOTIFICATIONS)
+def delete_subscription(subscription_id: uuid.UUID) -> Any:
+    _confirmed()
+    ops.delete_subscription(db(), auth.actor(), subscription_id)
+    flash("Subscription deleted. Nothing more will be sent for it.", "info")
+    return redirect(url_for("notifications.subscriptions"), 303)
+
+
+@bp.route("/subscriptions/<uuid:subscription_id>/test", methods=["POST"])
+@auth.requires(Permission.MANAGE_OWN_NOTIFICATIONS)
+def test_subscription(subscription_id: uuid.UUID) -> Any:
+    _confirmed()
+    sent = ops.send_test(db(), auth.actor(), subscription_id)
+    if sent.channel == Channel.IN_APP:
+        flash("Test notice added to your notifications.", "success")
+    else:
+        flash(
+            "Test notification queued. It appears in the delivery log with its result "
+            "within a minute.",
+            "success",
+        )
+    return redirect(url_for("notifications.deliveries"), 303)
+
+
+@bp.route("/subscriptions/<uuid:subscription_id>/rotate", methods=["POST"])
+@auth.requires(Permission.MANAGE_SCHOOL_NOTIFICATIONS)
+def rotate_secret(subscription_id: uuid.UUID) -> Any:
+    _confirmed()
+    secret = ops.rotate_secret(db(), auth.actor(), subscription_id, _settings())
+    subscription = ops.subscription_for(db(), auth.actor(), subscription_id)
+    return _secret_page(subscription, secret, 200)
+
+
+# --- the delivery log -------------------------------------------------------------------------
+
+
+@bp.route("/deliveries", methods=["GET"])
+@auth.requires(Permission.MANAGE_OWN_NOTIFICATIONS)
+def deliveries() -> Any:
+    channel = request.args.get("channel", "")
+    log = ops.delivery_log(db(), auth.actor(), channel)
+    return render_template(
+        "notifications/deliveries.html",
+        log=log,
+        channel=channel,
+        tz=ops.zone(_settings()),
+    )
+
+
+# --- watching ---------------------------------------------------------------------------------
+
+
+def _back(alert_id: uuid.UUID) -> Any:
+    target = auth.safe_next(request.form.get("next")) or url_for("alerts.show", alert_id=alert_id)
+    return redirect(target, 303)
+
+
+@bp.route("/watch/<uuid:alert_id>", methods=["POST"])
+@auth.requires(Permission.READ_ALERTS)
+def watch(alert_id: uuid.UUID) -> Any:
+    form = WatchForm()
+    if not form.validate_on_submit():
+        abort(400)
+    ops.watch(db(), auth.actor(), alert_id, bool(form.by_email.data))
+    flash(
+        "You are watching this alert: you will hear of replies, actions and its resolution.",
+        "success",
+    )
+    return _back(alert_id)
+
+
+@bp.route("/unwatch/<uuid:alert_id>", methods=["POST"])
+@auth.requires(Permission.READ_ALERTS)
+def unwatch(alert_id: uuid.UUID) -> Any:
+    _confirmed()
+    ops.unwatch(db(), auth.actor(), alert_id)
+    flash("You no longer watch this alert.", "info")
+    return _back(alert_id)
+
+
+@bp.route("/watching", methods=["GET"])
+@auth.requires(Permission.READ_ALERTS)
+def watching() -> Any:
+    return render_template(
+        "notifications/watching.html",
+        rows=ops.watching(db(), auth.actor()),
+        vocab=vocab,
+        confirm=ConfirmForm(),
+    )
+
+
+# --- acknowledgement deadlines (coordinators) ------------------------------------------------
+
+
+@bp.route("/deadlines", methods=["GET", "POST"])
+@auth.requires(Permission.SET_ACK_DEADLINES)
+def deadlines() -> Any:
+    member = auth.actor()
+    cluster_id = member.cluster_id
+    if cluster_id is None:
+        abort(404)
+    current = ops.deadlines_for(db(), cluster_id)
+    form = DeadlinesForm.for_severities(current)
+    status = 200
+    if form.validate_on_submit():
+        rules = {
+            t.code: ops.Deadline(
+                int(getattr(form, f"amount_{t.code}").data or 0),
+                getattr(form, f"unit_{t.code}").data or "",
+            )
+            for t in vocab.SEVERITIES
+        }
+        try:
+            with form_errors(form):
+                ops.set_deadlines(db(), member, cluster_id, rules)
+        except FormRejected as rejected:
+            status = rejected.status
+        else:
+            flash("Acknowledgement deadlines saved.", "success")
+            return redirect(url_for("notifications.deadlines"), 303)
+    elif form.errors:
+        status = 422
+    return render_template(
+        "notifications/deadlines.html", form=form, current=current, vocab=vocab
+    ), status
+
+
+# --- the demo's mail catcher ------------------------------------------------------------------
+
+
+def _mail_folder() -> Any:
+    settings = _settings()
+    if not settings.demo:
+        abort(404)
+    return settings.instance_path / "mail"
+
+
+@bp.route("/mail", methods=["GET"])
+@auth.requires(None)
+def caught_mail() -> Any:
+    folder = _mail_folder()
+    return render_template(
+        "notifications/mail.html", messages=mail.caught(folder), smtp=bool(_settings().smtp_url)
+    )
+
+
+@bp.route("/mail/<name>", methods=["GET"])
+@auth.requires(None)
+def caught_message(name: str) -> Any:
+    folder = _mail_folder()
+    try:
+        message = mail.read_caught(folder, name)
+    except FileNotFoundError:
+        abort(404)
+    return render_template("notifications/mail_message.html", message=message)

@@ -1,0 +1,255 @@
+"""A real SMTP server and a real webhook receiver on 127.0.0.1, for the
+notification tests. Import the fixtures into a test module to use them."""
+
+from __future__ import annotations
+
+import email
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from sqlalchemy import select
+from standardwebhooks import Webhook
+
+from network import create_app
+from network.db import engine, own_transaction
+from network.notifications.models import Notification, Status
+from network.notifications.worker import Worker
+from tests.conftest import settings_for_tests, truncate_postgres
+
+SECRET_ON_PAGE = re.compile(r"<code>(whsec_[A-Za-z0-9+/=]+)</code>")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- SMTP ------------------------------------------------------------------------------
+
+
+@dataclass
+class Mail:
+    to: list[str]
+    message: EmailMessage
+    raw: bytes
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    def part(self, subtype: str) -> str:
+        body = self.message.get_body(preferencelist=(subtype,))
+        assert body is not None, f"no text/{subtype} part"
+        return str(body.get_content())
+
+
+class _Handler:
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        with self.server.lock:
+            self.server.attempts += 1
+            if self.server.refuse > 0:
+                self.server.refuse -= 1
+                return "451 4.3.0 Try again later"
+            raw = bytes(envelope.original_content or envelope.content)
+            parsed = email.message_from_bytes(raw, policy=default_policy)
+            assert isinstance(parsed, EmailMessage)
+            self.server.mails.append(Mail(list(envelope.rcpt_tos), parsed, raw))
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SmtpServer:
+    port: int
+    refuse: int = 0
+    attempts: int = 0
+    mails: list[Mail] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def to(self, address: str) -> list[Mail]:
+        return [m for m in self.mails if address in m.to]
+
+    def recipients(self) -> list[str]:
+        return sorted(r for m in self.mails for r in m.to)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer(free_port())
+    controller = Controller(_Handler(server), hostname="127.0.0.1", port=server.port)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+@dataclass
+class Delivery:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def id(self) -> str:
+        return self.headers["webhook-id"]
+
+    def verify(self, secret: str) -> Any:
+        """As a receiver would: standardwebhooks checks signature and timestamp."""
+        return Webhook(secret).verify(self.body, self.headers)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    port: int
+    deliveries: list[Delivery] = field(default_factory=list)
+    # Statuses to answer with, in order; 200 once they run out.
+    statuses: list[int] = field(default_factory=list)
+    delay: float = 0.0
+    # While set, requests are recorded and then held until it is cleared.
+    hold: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def ids(self) -> list[str]:
+        return [d.id for d in self.deliveries]
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> None:
+        end = time.monotonic() + timeout
+        while len(self.deliveries) < count:
+            assert time.monotonic() < end, f"only {len(self.deliveries)} of {count} deliveries"
+            time.sleep(0.02)
+
+
+def _make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with receiver.lock:
+                receiver.deliveries.append(
+                    Delivery(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+            if receiver.hold.is_set():
+                receiver.released.wait(30)
+            if receiver.delay:
+                time.sleep(receiver.delay)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+            except OSError:
+                pass  # the worker was killed while we held its request
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(Receiver(0)))
+    hook = Receiver(int(server.server_address[1]))
+    server.RequestHandlerClass = _make_handler(hook)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield hook
+    finally:
+        hook.released.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# --- the app -------------------------------------------------------------------------------
+
+
+def notify_settings(tmp_path: Path, database_url: str, smtp_url: str, **overrides: Any) -> Any:
+    values: dict[str, Any] = {
+        "smtp_url": smtp_url,
+        "webhook_allow_networks": ("127.0.0.1/32",),
+        "webhook_timeout_seconds": 5.0,
+        "notify_backoff_seconds": 0.01,
+        "notify_backoff_max_seconds": 0.05,
+        "notify_lease_seconds": 30.0,
+        "mail_from": "alertnet <alerts@hub.test>",
+        "public_url": "http://hub.test",
+    }
+    values.update(overrides)
+    return settings_for_tests(tmp_path, database_url, **values)
+
+
+def make_notify_app(tmp_path: Path, database_url: str, smtp_url: str, **overrides: Any) -> Flask:
+    app = create_app(notify_settings(tmp_path, database_url, smtp_url, **overrides))
+    if database_url.startswith("postgresql"):
+        truncate_postgres(engine(app))
+    return app
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, smtp: SmtpServer) -> Iterator[Flask]:
+    """The hub, sending mail to the test SMTP server and allowed to call 127.0.0.1."""
+    app = make_notify_app(tmp_path, database_url, smtp.url)
+    yield app
+    engine(app).dispose()
+
+
+def deliver_all(app: Flask, *, now: Any = None, timeout: float = 20.0) -> Worker:
+    """Run a worker until nothing is pending or being sent (retries included)."""
+    worker = Worker(app, concurrency=2)
+    end = time.monotonic() + timeout
+    try:
+        while True:
+            worker.drain(now)
+            with own_transaction(app) as session:
+                waiting = session.scalars(
+                    select(Notification.id).where(
+                        Notification.status.in_([Status.PENDING, Status.SENDING])
+                    )
+                ).all()
+            if not waiting:
+                return worker
+            assert time.monotonic() < end, f"{len(waiting)} notifications still waiting"
+            time.sleep(0.02)
+    finally:
+        worker.close()
+
+
+def notifications(app: Flask, *where: Any) -> list[Notification]:
+    with own_transaction(app) as session:
+        return list(
+            session.scalars(select(Notification).where(*where).order_by(Notification.created_at))
+        )
