@@ -7,6 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -481,3 +482,113 @@ def key_generations(session: Session, school: School) -> list[SchoolKeyGeneratio
             .order_by(SchoolKeyGeneration.generation.desc())
         )
     )
+
+
+# --- cluster administration --------------------------------------------------------------
+
+
+def _school_event(
+    session: Session, action: str, actor: Member | None, school: School, **detail: Any
+) -> None:
+    audit.record(
+        session,
+        action,
+        actor=actor,
+        school_id=school.id,
+        cluster_id=school.cluster_id,
+        object_type="school",
+        object_id=school.id,
+        **detail,
+    )
+
+
+MAX_RETENTION_DAYS = 3650
+
+
+def suspend_school(session: Session, actor: Member | None, school: School, reason: str) -> None:
+    """A suspended school neither posts nor receives alerts; its members see why."""
+    policy.check_school_admin(actor, school)
+    reason = _text(reason, "reason", "reason for the suspension", max_length=500)
+    if school.status == SchoolStatus.SUSPENDED:
+        raise Conflict(f"{school.name} is already suspended.")
+    school.status = SchoolStatus.SUSPENDED
+    school.suspended_at = utcnow()
+    school.suspension_reason = reason
+    _school_event(session, "school.suspended", actor, school)
+    session.flush()
+
+
+def reinstate_school(session: Session, actor: Member | None, school: School) -> None:
+    policy.check_school_admin(actor, school)
+    if school.status != SchoolStatus.SUSPENDED:
+        raise Conflict(f"{school.name} is not suspended.")
+    school.status = SchoolStatus.ACTIVE
+    school.suspended_at = None
+    school.suspension_reason = ""
+    _school_event(session, "school.reinstated", actor, school)
+    session.flush()
+
+
+def verify_fingerprint(
+    session: Session, actor: Member | None, school: School, generation: int
+) -> SchoolKeyGeneration:
+    """Record that the coordinator compared this generation's fingerprint with
+    the school's head (over the phone or in person)."""
+    policy.check_school_admin(actor, school)
+    row = session.scalars(
+        select(SchoolKeyGeneration).where(
+            SchoolKeyGeneration.school_id == school.id, SchoolKeyGeneration.generation == generation
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("That school has no keys of that generation.")
+    if generation != school.key_generation:
+        raise Conflict(
+            "Only the school's current keys can be verified; the school has "
+            "moved to a newer generation."
+        )
+    row.verified_at = utcnow()
+    row.verified_by_id = actor.id if actor else None
+    _school_event(
+        session,
+        "school.fingerprint_verified",
+        actor,
+        school,
+        generation=generation,
+        fingerprint=row.fingerprint,
+    )
+    session.flush()
+    return row
+
+
+def set_retention(session: Session, actor: Member | None, cluster: Cluster, days: int) -> None:
+    policy.check_cluster(actor, cluster)
+    if not 30 <= days <= MAX_RETENTION_DAYS:
+        raise InvalidInput(
+            f"Keep alerts between 30 and {MAX_RETENTION_DAYS} days.", field="retention_days"
+        )
+    before = cluster.retention_days
+    cluster.retention_days = days
+    audit.record(
+        session,
+        "cluster.retention_changed",
+        actor=actor,
+        cluster_id=cluster.id,
+        object_type="cluster",
+        object_id=cluster.id,
+        before=before,
+        after=days,
+    )
+    session.flush()
+
+
+def last_activity(session: Session, school_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """Each school's most recent member sign-in, in one grouped query."""
+    if not school_ids:
+        return {}
+    rows = session.execute(
+        select(Member.school_id, func.max(Member.last_sign_in_at))
+        .where(Member.school_id.in_(school_ids))
+        .group_by(Member.school_id)
+    ).all()
+    return {school_id: moment for school_id, moment in rows if school_id is not None}

@@ -1,0 +1,11 @@
+"""The coordinator's content-blind dashboard and the governors' report."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from network.dashboard import views
+
+    app.register_blueprint(views.bp)
