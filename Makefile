@@ -20,9 +20,13 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	    || { echo "could not install chromium: run 'sudo apt-get install chromium'"; exit 1; }; }
 
+# The notification worker runs beside the hub and stops with it; without SMTP_URL
+# the demo's mail lands in instance/mail/, shown at /notifications/mail.
 demo: $(STAMP)
 	$(BIN)/alertnet db upgrade
 	$(BIN)/alertnet demo
+	ALERTNET_DEMO=1 $(BIN)/alertnet worker --periodic-interval 30 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	ALERTNET_DEMO=1 $(BIN)/alertnet serve --bind 127.0.0.1:5000
 
 test: $(STAMP) browser lint typecheck

@@ -8,6 +8,8 @@ import os
 from alembic import context
 
 # Every module that defines tables, so autogenerate sees them all.
+import network.alerts.models
+import network.notifications.models  # noqa: F401
 import schools.audit
 import schools.models  # noqa: F401
 from schools.db import Base, UTCDateTime, make_engine

@@ -21,7 +21,9 @@ def _asset_folder(name: str) -> str:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the hub. Everything is wired here and nowhere else."""
-    from network import auth, db, errors, security
+    from network import alerts, auth, dashboard, db, errors, notifications, security
+    from network.audit import api as audit_api
+    from network.audit import views as audit_views
     from network.extensions import csrf, limiter
     from network.views import admin, cluster, school
     from network.views import auth as auth_views
@@ -37,7 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         ALERTNET=settings,
         SECRET_KEY=settings.secret_key,
         TESTING=settings.testing,
-        MAX_CONTENT_LENGTH=settings.max_form_bytes,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
         MAX_FORM_MEMORY_SIZE=settings.max_form_bytes,
         SESSION_COOKIE_NAME="alertnet_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -54,17 +56,23 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     logging.getLogger("alertnet").setLevel(settings.log_level)
 
+    # First: its body limit must apply before anything (CSRF) reads the form.
+    security.init_app(app, settings.https, settings.max_form_bytes)
     db.init_app(app, settings.database_url)
     csrf.init_app(app)
     limiter.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    security.init_app(app, settings.https)
 
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(cluster.bp)
     app.register_blueprint(school.bp)
+    alerts.init_app(app)
+    notifications.init_app(app)
+    dashboard.init_app(app)
+    app.register_blueprint(audit_views.bp)
+    app.register_blueprint(audit_api.bp)
 
     @app.context_processor
     def _globals() -> dict[str, object]:

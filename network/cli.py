@@ -77,14 +77,14 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@click.option("--revision", default="heads", show_default=True, help="Target revision.")
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Apply every migration up to REVISION (safe to run on an up-to-date database)."""
-    from network.migrate import upgrade
+    from network.migrate import current_revision, upgrade
 
     upgrade(current_app, revision)
-    click.echo(f"Database is at revision {revision}.")
+    click.echo(f"Database is at revision {current_revision(current_app)}.")
 
 
 @db.command("current")
@@ -236,3 +236,16 @@ def serve(bind: str, workers: int, threads: int) -> None:
         os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
     ]
     os.execv(sys.executable, argv)  # noqa: S606  (replace this process with gunicorn)
+
+
+def _register_feature_commands() -> None:
+    from network.alerts.cli import retention_cli
+    from network.audit.cli import audit_cli
+    from network.notifications.cli import worker_cli
+
+    main.add_command(retention_cli)
+    main.add_command(audit_cli)
+    main.add_command(worker_cli)
+
+
+_register_feature_commands()

@@ -35,6 +35,10 @@ TITLES = {
 class FormRejected(Exception):
     """Raised inside ``form_errors`` so the view re-renders with messages."""
 
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
 
 @contextmanager
 def form_errors(form: FlaskForm) -> Iterator[None]:
@@ -49,7 +53,7 @@ def form_errors(form: FlaskForm) -> Iterator[None]:
             field.errors = [*list(field.errors), error.message]
         else:
             form.form_errors.append(error.message)
-        raise FormRejected from error
+        raise FormRejected(error.status) from error
 
 
 def _rollback() -> None:

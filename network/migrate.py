@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask import Flask
 
 from network import db
@@ -21,10 +22,17 @@ def config(app: Flask) -> Config:
     return cfg
 
 
-def upgrade(app: Flask, revision: str = "head") -> None:
+def upgrade(app: Flask, revision: str = "heads") -> None:
     command.upgrade(config(app), revision)
 
 
 def current_revision(app: Flask) -> str | None:
+    """The revision(s) the database is at, comma-separated; None when empty."""
     with db.engine(app).connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ", ".join(sorted(heads)) or None
+
+
+def latest_revision(app: Flask) -> str:
+    """What `alertnet db upgrade` brings a database to."""
+    return ", ".join(sorted(ScriptDirectory.from_config(config(app)).get_heads()))

@@ -20,7 +20,14 @@ CSP = "; ".join(
 )
 
 
-def init_app(app: Flask, https: bool) -> None:
+def init_app(app: Flask, https: bool, max_form_bytes: int) -> None:
+    @app.before_request
+    def _limit_body() -> None:
+        # Only forms that carry evidence files may be large; anything else is
+        # held to the small text-form limit (Flask 3.1 per-request limits).
+        if request.mimetype != "multipart/form-data":
+            request.max_content_length = max_form_bytes
+
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers

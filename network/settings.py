@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from crypto.custody import FAST_FOR_TESTS, RFC9106, Argon2Params
 
 DEFAULT_INSTANCE = Path.cwd() / "instance"
+_LOG_ORIGIN = re.compile(r"[^\s+]{1,200}")
 
 
 @dataclass(frozen=True)
@@ -25,10 +31,35 @@ class Settings:
     testing: bool = False
     password_params: Argon2Params = RFC9106
     session_hours: int = 12
+    # Text fields of a form; file uploads (evidence) are limited separately.
     max_form_bytes: int = 64 * 1024
+    max_request_bytes: int = 60 * 1024 * 1024
     ratelimit_storage_uri: str = "memory://"
     ratelimit_sign_in: str = "10 per minute"
     log_level: str = "INFO"
+    # The audit log's Ed25519 checkpoint key (base64 of its 32-byte seed) and the
+    # log's origin (its name in checkpoints); both have defaults, see resolved().
+    log_key: str = field(default="", repr=False)
+    log_origin: str = ""
+    # A checkpoint is signed on request at most this often (receipts excepted).
+    checkpoint_interval_seconds: int = 60
+    # --- notifications (docs/notifications.md) ---
+    # smtp://user:pass@host:587?starttls=1 or smtps://user:pass@host:465; empty:
+    # in demo mode mail is written to instance/mail/, otherwise it cannot be sent.
+    smtp_url: str = field(default="", repr=False)
+    mail_from: str = ""
+    # CIDR ranges webhooks may reach although private, loopback or link-local.
+    webhook_allow_networks: tuple[str, ...] = ()
+    webhook_timeout_seconds: float = 10.0
+    webhook_secret_overlap_hours: int = 24
+    notify_max_attempts: int = 10
+    notify_backoff_seconds: float = 30.0
+    notify_backoff_max_seconds: float = 3600.0
+    # A claimed delivery not finished within this time is delivered again.
+    notify_lease_seconds: float = 120.0
+    worker_poll_seconds: float = 1.0
+    # Digest times and school days are reckoned in this time zone.
+    timezone: str = "Europe/London"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -54,6 +85,21 @@ class Settings:
             "session_hours": int(env.get("ALERTNET_SESSION_HOURS", "12")),
             "ratelimit_storage_uri": env.get("RATELIMIT_STORAGE_URI", "memory://"),
             "log_level": env.get("ALERTNET_LOG_LEVEL", "INFO"),
+            "log_key": env.get("ALERTNET_LOG_KEY", ""),
+            "log_origin": env.get("ALERTNET_LOG_ORIGIN", ""),
+            "smtp_url": env.get("SMTP_URL", ""),
+            "mail_from": env.get("ALERTNET_MAIL_FROM", ""),
+            "webhook_allow_networks": tuple(
+                n.strip() for n in env.get("ALERTNET_WEBHOOK_ALLOW", "").split(",") if n.strip()
+            ),
+            "webhook_timeout_seconds": float(env.get("ALERTNET_WEBHOOK_TIMEOUT", "10")),
+            "webhook_secret_overlap_hours": int(env.get("ALERTNET_WEBHOOK_SECRET_OVERLAP", "24")),
+            "notify_max_attempts": int(env.get("ALERTNET_NOTIFY_MAX_ATTEMPTS", "10")),
+            "notify_backoff_seconds": float(env.get("ALERTNET_NOTIFY_BACKOFF", "30")),
+            "notify_backoff_max_seconds": float(env.get("ALERTNET_NOTIFY_BACKOFF_MAX", "3600")),
+            "notify_lease_seconds": float(env.get("ALERTNET_NOTIFY_LEASE", "120")),
+            "worker_poll_seconds": float(env.get("ALERTNET_WORKER_POLL", "1")),
+            "timezone": env.get("ALERTNET_TIMEZONE", cls.timezone),
         }
         values.update(overrides)
         return cls(**values).resolved()
@@ -69,18 +115,91 @@ class Settings:
             settings = replace(settings, secret_key=_instance_secret(settings.instance_path))
         if settings.password_params == FAST_FOR_TESTS and not settings.testing:
             raise ValueError("fast password hashing is only for tests")
+        if not settings.log_key:
+            settings = replace(settings, log_key=_instance_log_key(settings.instance_path))
+        if not settings.log_origin:
+            settings = replace(settings, log_origin=default_log_origin(settings.public_url))
+        log_key_seed(settings.log_key)  # a malformed key stops the hub at startup
+        if not _LOG_ORIGIN.fullmatch(settings.log_origin):
+            raise ValueError(
+                "ALERTNET_LOG_ORIGIN must be one word without spaces or '+', like "
+                f"'hub.example.org/audit'; got {settings.log_origin!r}"
+            )
+        if not settings.mail_from:
+            host = urlsplit(settings.public_url).hostname or "localhost"
+            settings = replace(settings, mail_from=f"alertnet <alerts@{host}>")
+        _check_notifications(settings)
         return settings
 
 
-def _instance_secret(instance: Path) -> str:
-    """A per-installation secret generated on first run, readable only by us."""
-    instance.mkdir(parents=True, exist_ok=True)
-    path = instance / "secret_key"
+def _check_notifications(settings: Settings) -> None:
+    """Stop at startup on a malformed notification setting, not at the first send."""
+    import ipaddress
+
+    if settings.smtp_url:
+        scheme = urlsplit(settings.smtp_url).scheme
+        if scheme not in ("smtp", "smtps") or not urlsplit(settings.smtp_url).hostname:
+            raise ValueError("SMTP_URL must look like smtp://user:pass@host:587?starttls=1")
+    for network in settings.webhook_allow_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"ALERTNET_WEBHOOK_ALLOW must list CIDR ranges like 10.1.2.0/24; got {network!r}"
+            ) from None
+    if settings.notify_max_attempts < 1 or settings.notify_lease_seconds <= 0:
+        raise ValueError("ALERTNET_NOTIFY_MAX_ATTEMPTS and ALERTNET_NOTIFY_LEASE must be positive")
+
+
+def default_log_origin(public_url: str) -> str:
+    """The public address's host (and port) plus "/audit": hub.example.org/audit."""
+    host = urlsplit(public_url).netloc.rpartition("@")[2].lower()
+    return f"{host or 'alertnet'}/audit"
+
+
+def log_key_seed(encoded: str) -> bytes:
+    """The 32-byte Ed25519 seed in ALERTNET_LOG_KEY (or the instance's key file)."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+        seed = base64.b64decode(encoded.strip(), validate=True)
+    except binascii.Error:
+        seed = b""
+    if len(seed) != 32:
+        raise ValueError("ALERTNET_LOG_KEY must be the base64 encoding of a 32-byte Ed25519 seed")
+    return seed
+
+
+def _instance_file(instance: Path, name: str, make: Callable[[], str]) -> str:
+    """A per-installation secret generated on first run, readable only by us.
+
+    Written to a private temporary file and linked into place, so workers that
+    start together all read the one complete value.
+    """
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / name
+    if path.exists():
         return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        key = secrets.token_urlsafe(48)
-        handle.write(key + "\n")
-    return key
+    value = make()
+    temporary = instance / f".{name}.{secrets.token_hex(8)}"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return path.read_text().strip()
+    finally:
+        temporary.unlink()
+    return value
+
+
+def _instance_log_key(instance: Path) -> str:
+    """The audit log's signing key (a base64 Ed25519 seed)."""
+    return _instance_file(
+        instance, "audit_log_key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+    )
+
+
+def _instance_secret(instance: Path) -> str:
+    """The key that signs cookies and CSRF tokens."""
+    return _instance_file(instance, "secret_key", lambda: secrets.token_urlsafe(48))

@@ -86,6 +86,34 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # SQLite has no percentile aggregate: register one, so dashboard figures are
+    # still computed inside the database (PostgreSQL uses percentile_cont).
+    @event.listens_for(engine, "connect")
+    def _percentile(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.create_aggregate("percentile_cont", 2, _PercentileCont)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class _PercentileCont:
+    """percentile_cont(value, fraction) for SQLite, interpolating like PostgreSQL's."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.fraction = 0.5
+
+    def step(self, value: float | None, fraction: float) -> None:
+        if value is not None:
+            self.values.append(float(value))
+        self.fraction = float(fraction)
+
+    def finalize(self) -> float | None:
+        if not self.values:
+            return None
+        ordered = sorted(self.values)
+        position = self.fraction * (len(ordered) - 1)
+        low = int(position)
+        high = min(low + 1, len(ordered) - 1)
+        return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

@@ -112,6 +112,9 @@ class School(Base):
     status: Mapped[str] = mapped_column(String(16), default=SchoolStatus.ACTIVE)
     # 0 until the first head accepts and the school's keys are made.
     key_generation: Mapped[int] = mapped_column(Integer, default=0)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Shown to the school's members, so they know why and whom to ask.
+    suspension_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     cluster: Mapped[Cluster] = relationship(back_populates="schools", lazy="joined")
@@ -218,7 +221,9 @@ class SchoolKeyGeneration(Base):
     # AEAD(key_from(bundle_g), bundle_{g-1}): keeps history readable after rotation.
     previous_bundle: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when a coordinator compared the fingerprint with the head (e.g. by phone).
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verified_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
 
 
 class KeyWrap(Base):

@@ -4,6 +4,8 @@ ask these functions; nothing else compares roles."""
 from __future__ import annotations
 
 import enum
+import uuid
+from dataclasses import dataclass
 
 from schools.errors import Forbidden, NotFound
 from schools.models import Cluster, Member, Role, School
@@ -18,6 +20,13 @@ class Permission(enum.StrEnum):
     READ_ALERTS = "read_alerts"
     POST_ALERTS = "post_alerts"
     MANAGE_PLATFORMS = "manage_platforms"
+    VIEW_CLUSTER_DASHBOARD = "view_cluster_dashboard"
+    VIEW_SCHOOL_DASHBOARD = "view_school_dashboard"
+    VIEW_AUDIT_LOG = "view_audit_log"
+    VIEW_AUDIT_PROOFS = "view_audit_proofs"
+    MANAGE_OWN_NOTIFICATIONS = "manage_own_notifications"
+    MANAGE_SCHOOL_NOTIFICATIONS = "manage_school_notifications"
+    SET_ACK_DEADLINES = "set_ack_deadlines"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
@@ -26,7 +35,12 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
     ),
     # The coordinator's office can be named as a recipient, so it has an inbox.
     Role.COORDINATOR: frozenset(
-        {Permission.MANAGE_SCHOOLS, Permission.READ_ALERTS, Permission.MANAGE_OWN_ACCOUNT}
+        {
+            Permission.MANAGE_SCHOOLS,
+            Permission.READ_ALERTS,
+            Permission.VIEW_CLUSTER_DASHBOARD,
+            Permission.MANAGE_OWN_ACCOUNT,
+        }
     ),
     Role.HEAD: frozenset(
         {
@@ -34,6 +48,7 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_MEMBERS,
             Permission.READ_ALERTS,
             Permission.POST_ALERTS,
+            Permission.VIEW_SCHOOL_DASHBOARD,
             Permission.MANAGE_OWN_ACCOUNT,
         }
     ),
@@ -113,3 +128,114 @@ def invitable_roles(actor: Member | None) -> tuple[Role, ...]:
         Role.HEAD: (Role.HEAD, Role.STAFF),
         Role.STAFF: (),
     }[actor.role_enum]
+
+
+def check_may_post(actor: Member) -> None:
+    """Heads post alerts; staff when their head allows it; a suspended school not at all."""
+    school = actor.school
+    if school is None or school.is_office or not actor.is_active:
+        raise Forbidden("Only members of a school can post alerts.")
+    if school.status != "active":
+        raise Forbidden("Your school is suspended from the network, so it cannot post alerts.")
+    if actor.role_enum is not Role.HEAD and not actor.may_post:
+        raise Forbidden("Your head has not allowed you to post alerts. Ask them to.")
+
+
+def check_reads_alerts(actor: Member) -> School:
+    """The key holder whose inbox this member reads: their school, or for a
+    coordinator their cluster's office."""
+    if actor.school is None or not actor.is_active:
+        raise Forbidden("You have no inbox.")
+    return actor.school
+
+
+# --- the audit trail --------------------------------------------------------------
+# Entries are metadata, never content. A coordinator reads the whole cluster's
+# trail, a head their own school's, the hub admin the whole hub's (they run the
+# hub and its database anyway). Staff read none of it. Proofs, checkpoints and
+# the log's public key reveal only hashes, so every signed-in member may fetch them.
+_AUDIT_GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.HUB_ADMIN: frozenset({Permission.VIEW_AUDIT_LOG, Permission.VIEW_AUDIT_PROOFS}),
+    Role.COORDINATOR: frozenset({Permission.VIEW_AUDIT_LOG, Permission.VIEW_AUDIT_PROOFS}),
+    Role.HEAD: frozenset({Permission.VIEW_AUDIT_LOG, Permission.VIEW_AUDIT_PROOFS}),
+    Role.STAFF: frozenset({Permission.VIEW_AUDIT_PROOFS}),
+}
+for _role, _granted in _AUDIT_GRANTS.items():
+    _GRANTS[_role] = _GRANTS[_role] | _granted
+
+
+@dataclass(frozen=True)
+class AuditScope:
+    """The audit entries someone may read: one cluster's, one school's, or all.
+
+    Proofs are over the whole log whatever the scope: a leaf hash reveals nothing.
+    """
+
+    cluster_id: uuid.UUID | None = None
+    school_id: uuid.UUID | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.cluster_id is None and self.school_id is None
+
+
+def audit_scope(actor: Member | None) -> AuditScope:
+    """Whose entries this actor reads; the operator at the CLI (None) reads all."""
+    if actor is None:
+        return AuditScope()
+    if actor.is_active:
+        role = actor.role_enum
+        if role is Role.HUB_ADMIN:
+            return AuditScope()
+        if role is Role.COORDINATOR and actor.cluster_id is not None:
+            return AuditScope(cluster_id=actor.cluster_id)
+        if role is Role.HEAD and actor.school_id is not None:
+            return AuditScope(school_id=actor.school_id)
+    raise Forbidden("Only heads and coordinators can read the audit log.")
+
+
+# --- notifications ----------------------------------------------------------------
+# Every member of a key holder (school or office) manages their own subscriptions
+# and watches; a head also the school's (shared addresses, webhooks) and sees its
+# whole delivery log; a coordinator sets the cluster's acknowledgement deadlines.
+_NOTIFICATION_GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.HUB_ADMIN: frozenset(),
+    Role.COORDINATOR: frozenset(
+        {Permission.MANAGE_OWN_NOTIFICATIONS, Permission.SET_ACK_DEADLINES}
+    ),
+    Role.HEAD: frozenset(
+        {Permission.MANAGE_OWN_NOTIFICATIONS, Permission.MANAGE_SCHOOL_NOTIFICATIONS}
+    ),
+    Role.STAFF: frozenset({Permission.MANAGE_OWN_NOTIFICATIONS}),
+}
+for _role, _granted in _NOTIFICATION_GRANTS.items():
+    _GRANTS[_role] = _GRANTS[_role] | _granted
+
+
+def check_manages_subscription(
+    actor: Member, school_id: uuid.UUID, owner_id: uuid.UUID | None
+) -> None:
+    """A member's own subscription is theirs alone; a school's (owner None) its
+    heads'. Anyone else is told it does not exist."""
+    if not actor.is_active or actor.school_id != school_id:
+        raise NotFound("No such subscription.")
+    if owner_id is not None:
+        if owner_id != actor.id:
+            raise NotFound("No such subscription.")
+        return
+    if not may(actor, Permission.MANAGE_SCHOOL_NOTIFICATIONS):
+        raise Forbidden("Only the head can change the school's subscriptions.")
+
+
+def sees_school_deliveries(actor: Member) -> bool:
+    """Heads see every delivery of their school; others only their own."""
+    return may(actor, Permission.MANAGE_SCHOOL_NOTIFICATIONS)
+
+
+def check_sets_deadlines(actor: Member | None, cluster_id: uuid.UUID) -> None:
+    """A coordinator sets acknowledgement deadlines for their own cluster; the CLI too."""
+    if actor is None:
+        return
+    if actor.is_active and actor.role_enum is Role.COORDINATOR and actor.cluster_id == cluster_id:
+        return
+    raise Forbidden("Only the cluster's coordinator sets acknowledgement deadlines.")
