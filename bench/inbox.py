@@ -84,7 +84,8 @@ def build(app, n_alerts: int, n_real: int) -> tuple[str, uuid.UUID]:
     fillers = n_alerts - n_real
     print(f"writing {fillers:,} metadata-only alerts with COPY ...", flush=True)
     start = time.perf_counter()
-    base = datetime.now(UTC) - timedelta(days=400)
+    # Spread over the past year, ending now, so every period has alerts.
+    base = datetime.now(UTC) - timedelta(seconds=30 * fillers + 3600)
     raw = engine(app).raw_connection()
     try:
         cursor = raw.cursor()
@@ -97,6 +98,7 @@ def build(app, n_alerts: int, n_real: int) -> tuple[str, uuid.UUID]:
             recipients = io.StringIO()
             for number in range(fillers):
                 alert_id = uuid.uuid4()
+                severity = rng.choice(["info", "low", "medium", "high", "urgent"])
                 sender = rng.choice(school_ids)
                 created = base + timedelta(seconds=number * 30)
                 copy_alerts.write_row(
@@ -107,7 +109,7 @@ def build(app, n_alerts: int, n_real: int) -> tuple[str, uuid.UUID]:
                         target_member,
                         1,
                         rng.choice(["defamation", "staff_named", "harassment", "other"]),
-                        rng.choice(["info", "low", "medium", "high", "urgent"]),
+                        severity,
                         rng.choice(["facebook", "tiktok", "instagram"]),
                         "AMBER",
                         "open",
@@ -131,12 +133,12 @@ def build(app, n_alerts: int, n_real: int) -> tuple[str, uuid.UUID]:
                     )
                     recipients.write(
                         f"{alert_id}\t{school}\tf\t{created.isoformat()}\t"
-                        f"{created.isoformat()}\t{acked}\n"
+                        f"{created.isoformat()}\t{acked}\t{cluster_id}\t{severity}\n"
                     )
         recipients.seek(0)
         with cursor.copy(
             "COPY alert_recipients (alert_id, school_id, is_sender, created_at, "
-            "first_read_at, acknowledged_at) FROM STDIN"
+            "first_read_at, acknowledged_at, cluster_id, severity) FROM STDIN"
         ) as copy_recipients:
             while chunk := recipients.read(1 << 20):
                 copy_recipients.write(chunk)

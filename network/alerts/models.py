@@ -108,6 +108,8 @@ class AlertRecipient(Base):
         # The inbox: one school's rows newest first (keyset pagination on both columns).
         Index("ix_alert_recipients_inbox", "school_id", "is_sender", "created_at", "alert_id"),
         Index("ix_alert_recipients_unread", "school_id", "is_sender", "first_read_at"),
+        # The dashboard's response times: one range scan per cluster and period.
+        Index("ix_alert_recipients_cluster", "cluster_id", "created_at"),
     )
 
     alert_id: Mapped[uuid.UUID] = mapped_column(
@@ -115,8 +117,10 @@ class AlertRecipient(Base):
     )
     school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), primary_key=True)
     is_sender: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Copied from the alert so the inbox is one index range scan.
+    # Copied from the alert so the inbox and the dashboard are index range scans.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cluster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clusters.id"))
+    severity: Mapped[str] = mapped_column(String(16))
     first_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_read_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

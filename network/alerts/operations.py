@@ -208,6 +208,8 @@ def post_alert(
                 "school_id": s.id,
                 "is_sender": s.id == school.id,
                 "created_at": now,
+                "cluster_id": school.cluster_id,
+                "severity": draft.severity,
                 "first_read_at": now if s.id == school.id else None,
                 "first_read_by_id": actor.id if s.id == school.id else None,
             }

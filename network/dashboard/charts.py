@@ -78,7 +78,9 @@ def stacked_columns(
         columns.append(
             Column(label, left + i * slot + slot * 0.15, slot * 0.7, totals[i], tuple(segments))
         )
-    ticks = tuple((bottom - plot_height * t / 4, int(top_value * t / 4)) for t in range(5))
+    # Whole-number ticks: at most five, evenly spaced.
+    step = top_value // 5 if top_value >= 10 and top_value % 5 == 0 else 1
+    ticks = tuple((bottom - plot_height * v / top_value, v) for v in range(0, top_value + 1, step))
     legend = tuple((name, PALETTE[n % len(PALETTE)]) for n, (name, _) in enumerate(series))
     return StackedColumns(
         width, height, top, bottom, tuple(columns), legend, ticks, empty=not any(totals)
