@@ -29,10 +29,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--alerts", type=int, default=1_000_000)
-    parser.add_argument("--repetitions", type=int, default=15)
+    parser.add_argument("--repetitions", type=int, default=9)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the database a previous run built, without rebuilding it",
+    )
     args = parser.parse_args()
-    app = make_app(fresh_database(args.database_url))
-    build(app, args.alerts, 10)
+    if args.reuse:
+        app = make_app(args.database_url)
+    else:
+        app = make_app(fresh_database(args.database_url))
+        build(app, args.alerts, 10)
     client = app.test_client()
     page = client.get("/sign-in").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]

@@ -8,10 +8,10 @@ Weeks start on Monday and, like all times here, are in UTC.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select, text, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import Function
 
@@ -190,6 +190,50 @@ def response_by_severity(
         _response_query(session, cluster_id, period, AlertRecipient.severity)
     ).all()
     return _times(rows)
+
+
+@dataclass(frozen=True)
+class Responses:
+    by_school: list[ResponseTimes]
+    by_severity: list[ResponseTimes]
+    overall: ResponseTimes
+
+
+def responses(session: Session, cluster_id: uuid.UUID, period: Period) -> Responses:
+    """The three groupings of response times. PostgreSQL computes them in one
+    pass (GROUPING SETS) with room to sort in memory; SQLite, which has no
+    grouping sets, runs the three grouped queries."""
+    if session.get_bind().dialect.name != "postgresql":
+        return Responses(
+            response_by_school(session, cluster_id, period),
+            response_by_severity(session, cluster_id, period),
+            response_overall(session, cluster_id, period),
+        )
+    session.execute(text("SET LOCAL work_mem = '64MB'"))
+    base = _response_query(session, cluster_id, period, School.name)
+    query = (
+        base.with_only_columns(
+            School.name,
+            AlertRecipient.severity,
+            func.grouping(School.name, AlertRecipient.severity).label("level"),
+            *base.selected_columns[1:],
+        )
+        .group_by(None)
+        .group_by(
+            func.grouping_sets(tuple_(School.name), tuple_(AlertRecipient.severity), tuple_())
+        )
+    )
+    by_school, by_severity, overall = [], [], ResponseTimes("all", 0, 0, None, None)
+    for name, severity, level, *figures_ in session.execute(query).all():
+        (row,) = _times([("all", *figures_)])
+        if level == 1:  # grouped by school only (severity rolled up)
+            by_school.append(replace(row, key=str(name)))
+        elif level == 2:
+            by_severity.append(replace(row, key=str(severity)))
+        else:
+            overall = row
+    by_school.sort(key=lambda r: r.key)
+    return Responses(by_school, by_severity, overall)
 
 
 def response_overall(

@@ -84,6 +84,7 @@ def cluster_figures(
     platform = figures.counts_by(session, cluster.id, period, Alert.platform)
     category = figures.counts_by(session, cluster.id, period, Alert.category)
     names = {p.code: p.name for p in platforms(session)}
+    responses = figures.responses(session, cluster.id, period)
     return ClusterFigures(
         cluster=cluster,
         period=period,
@@ -93,13 +94,11 @@ def cluster_figures(
             ((names.get(code, code), n) for code, n in platform.items()), key=lambda item: -item[1]
         ),
         by_category=[(t.label, category.get(t.code, 0)) for t in vocab.CATEGORIES],
-        response_schools=figures.response_by_school(session, cluster.id, period),
+        response_schools=responses.by_school,
         response_severity=sorted(
-            figures.response_by_severity(session, cluster.id, period),
-            key=lambda r: vocab.SEVERITY_RANK.get(r.key, 0),
-            reverse=True,
+            responses.by_severity, key=lambda r: vocab.SEVERITY_RANK.get(r.key, 0), reverse=True
         ),
-        overall=figures.response_overall(session, cluster.id, period),
+        overall=responses.overall,
         activity=figures.activity(session, cluster.id, period),
     )
 
