@@ -9,9 +9,11 @@ from alembic import context
 
 # Every module that defines tables, so autogenerate sees them all.
 import network.alerts.models
+import network.api.models
 import network.notifications.models  # noqa: F401
 import schools.audit
-import schools.models  # noqa: F401
+import schools.models
+import schools.tokens  # noqa: F401
 from schools.db import Base, UTCDateTime, make_engine
 
 target_metadata = Base.metadata

@@ -21,7 +21,7 @@ def _asset_folder(name: str) -> str:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the hub. Everything is wired here and nowhere else."""
-    from network import alerts, auth, dashboard, db, errors, notifications, security
+    from network import alerts, api, auth, dashboard, db, errors, notifications, security
     from network.audit import api as audit_api
     from network.audit import views as audit_views
     from network.extensions import csrf, limiter
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.getLogger("alertnet").setLevel(settings.log_level)
 
     # First: its body limit must apply before anything (CSRF) reads the form.
-    security.init_app(app, settings.https, settings.max_form_bytes)
+    security.init_app(app, settings.https, settings.max_form_bytes, settings.max_json_upload_bytes)
     db.init_app(app, settings.database_url)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     dashboard.init_app(app)
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(audit_api.bp)
+    api.init_app(app)
 
     @app.context_processor
     def _globals() -> dict[str, object]:

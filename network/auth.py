@@ -3,13 +3,19 @@
 Every view either is marked ``@public`` or declares the permission it needs
 with ``@requires``; a view that declares neither is refused to everyone, so a
 forgotten decorator fails closed. The decision itself is schools.policy's.
+
+The JSON API's blueprints bring a gate of their own (network/api/gate.py): it
+also accepts API tokens, answers with problem documents instead of redirects,
+and checks token scopes on top of the same permissions. A token-authenticated
+request acts as the token's member: ``act_as`` makes ``current_member()`` and
+``school_keys()`` answer for it instead of any session cookie sent along.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, request, session, url_for
@@ -29,6 +35,28 @@ login_manager.login_message = "Please sign in to continue."
 login_manager.session_protection = "basic"
 
 _VAULT_KEY = "vk"
+_PRINCIPAL = "alertnet_principal"
+# Blueprint name -> its own gate, called with the view instead of the one below.
+_BLUEPRINT_GATES: dict[str, Callable[[Callable[..., Any] | None], Any]] = {}
+
+
+class Principal(Protocol):
+    """Someone acting without a browser session: an API token's member."""
+
+    @property
+    def member(self) -> Member: ...
+
+    def school_keys(self) -> SchoolKeys | None: ...
+
+
+def gate_blueprint(name: str, gate: Callable[[Callable[..., Any] | None], Any]) -> None:
+    """Let blueprint ``name`` authenticate and authorise its views itself. Its
+    gate must deny by default like this one."""
+    _BLUEPRINT_GATES[name] = gate
+
+
+def act_as(principal: Principal) -> None:
+    g.setdefault(_PRINCIPAL, principal)
 
 
 class SignedInMember(UserMixin):  # type: ignore[misc]
@@ -74,6 +102,9 @@ def init_app(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint)
         if request.endpoint == "static" or getattr(view, "_alertnet_public", False):
             return None
+        own_gate = _BLUEPRINT_GATES.get(request.blueprint or "")
+        if own_gate is not None:
+            return own_gate(view)
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         needed = getattr(view, "_alertnet_permission", None)
@@ -85,6 +116,9 @@ def init_app(app: Flask) -> None:
 
 
 def current_member() -> Member | None:
+    principal: Principal | None = g.get(_PRINCIPAL)
+    if principal is not None:
+        return principal.member
     if not current_user.is_authenticated:
         return None
     member: Member = current_user.member
@@ -127,6 +161,9 @@ def session_credential() -> CredentialKey | None:
 
 def school_keys() -> SchoolKeys | None:
     """The school's current bundle for this request, or None if locked."""
+    principal: Principal | None = g.get(_PRINCIPAL)
+    if principal is not None:
+        return principal.school_keys()
     if "school_keys" not in g:
         member, credential = current_member(), session_credential()
         keys = None

@@ -240,12 +240,16 @@ def serve(bind: str, workers: int, threads: int) -> None:
 
 def _register_feature_commands() -> None:
     from network.alerts.cli import retention_cli
+    from network.api.cli import token_cli
+    from network.api.client import client_cli
     from network.audit.cli import audit_cli
     from network.notifications.cli import worker_cli
 
     main.add_command(retention_cli)
     main.add_command(audit_cli)
     main.add_command(worker_cli)
+    main.add_command(token_cli)
+    main.add_command(client_cli)
 
 
 _register_feature_commands()

@@ -1,4 +1,5 @@
-"""The one place domain errors and HTTP errors become responses."""
+"""The one place domain errors and HTTP errors become responses: a page, or
+under /api/ an RFC 9457 problem document (network/api/problems.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from network.api import problems
 from schools.errors import DomainError
 
 log = logging.getLogger("alertnet")
@@ -72,11 +74,19 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Any:
         _rollback()
+        if problems.wants_problem():
+            return problems.domain_problem(error)
         return render_error(error.status, error.message)
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> Any:
         _rollback()
+        if problems.wants_problem():
+            return problems.problem(
+                400,
+                "A signed-in browser session must send its CSRF token (X-CSRFToken "
+                "header) with this request; scripts should use an API token instead.",
+            )
         return render_error(
             400,
             "This form has expired or did not come from this hub. Go back, reload the "
@@ -86,6 +96,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Any:
         _rollback()
+        if problems.wants_problem():
+            return problems.http_problem(error)
         status = error.code or 500
         response = render_error(status, error.description if status not in (404, 500) else None)
         if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
@@ -106,4 +118,6 @@ def init_app(app: Flask) -> None:
             request.path,
             "".join(traceback.format_tb(error.__traceback__)),
         )
+        if problems.wants_problem():
+            return problems.problem(500, "Something went wrong on the hub.")
         return render_error(500)

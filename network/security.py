@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, Response, abort, request
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 CSP = "; ".join(
     [
@@ -20,13 +25,36 @@ CSP = "; ".join(
 )
 
 
-def init_app(app: Flask, https: bool, max_form_bytes: int) -> None:
+def large_json_body(view: F) -> F:
+    """Mark an API view whose JSON body may carry evidence files (base64): it is
+    held to ``max_json_upload_bytes`` instead of the small text-form limit."""
+    view._alertnet_large_json = True  # type: ignore[attr-defined]
+    return view
+
+
+def init_app(app: Flask, https: bool, max_form_bytes: int, max_json_upload_bytes: int) -> None:
     @app.before_request
     def _limit_body() -> None:
-        # Only forms that carry evidence files may be large; anything else is
-        # held to the small text-form limit (Flask 3.1 per-request limits).
-        if request.mimetype != "multipart/form-data":
+        # Only forms that carry evidence files may be large, and the API's views
+        # that take evidence in JSON; anything else is held to the small
+        # text-form limit (Flask 3.1 per-request limits).
+        if request.mimetype == "multipart/form-data":
+            return
+        view = app.view_functions.get(request.endpoint or "")
+        if getattr(view, "_alertnet_large_json", False):
+            request.max_content_length = max_json_upload_bytes
+        else:
             request.max_content_length = max_form_bytes
+
+    @app.before_request
+    def _refuse_nul() -> None:
+        # PostgreSQL cannot store NUL in text; refuse it here, once, with a 400
+        # rather than let a query fail deep inside a view.
+        values = [*request.args.values()]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values += request.form.values()
+        if any("\x00" in value for value in values):
+            abort(400, "Text must not contain NUL characters.")
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -34,8 +34,15 @@ class Settings:
     # Text fields of a form; file uploads (evidence) are limited separately.
     max_form_bytes: int = 64 * 1024
     max_request_bytes: int = 60 * 1024 * 1024
+    # The API's JSON bodies that carry evidence as base64 (5 files of 10 MB, a
+    # third larger once encoded, and the text).
+    max_json_upload_bytes: int = 70 * 1024 * 1024
+    # Rate limits (Flask-Limiter): counted in memory, or in Redis shared by
+    # every host (redis://...). Sign-in and refused API tokens per address; API
+    # calls per token (or signed-in member).
     ratelimit_storage_uri: str = "memory://"
     ratelimit_sign_in: str = "10 per minute"
+    ratelimit_api: str = "300 per minute"
     log_level: str = "INFO"
     # The audit log's Ed25519 checkpoint key (base64 of its 32-byte seed) and the
     # log's origin (its name in checkpoints); both have defaults, see resolved().
@@ -84,6 +91,11 @@ class Settings:
             "demo": env.get("ALERTNET_DEMO", "") == "1",
             "session_hours": int(env.get("ALERTNET_SESSION_HOURS", "12")),
             "ratelimit_storage_uri": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+            "ratelimit_sign_in": env.get("ALERTNET_RATELIMIT_SIGN_IN", cls.ratelimit_sign_in),
+            "ratelimit_api": env.get("ALERTNET_RATELIMIT_API", cls.ratelimit_api),
+            "max_json_upload_bytes": int(
+                env.get("ALERTNET_API_MAX_UPLOAD_BYTES", str(cls.max_json_upload_bytes))
+            ),
             "log_level": env.get("ALERTNET_LOG_LEVEL", "INFO"),
             "log_key": env.get("ALERTNET_LOG_KEY", ""),
             "log_origin": env.get("ALERTNET_LOG_ORIGIN", ""),
@@ -129,7 +141,30 @@ class Settings:
             host = urlsplit(settings.public_url).hostname or "localhost"
             settings = replace(settings, mail_from=f"alertnet <alerts@{host}>")
         _check_notifications(settings)
+        _check_rate_limits(settings)
         return settings
+
+
+def _check_rate_limits(settings: Settings) -> None:
+    """A malformed limit or storage stops the hub at startup, not at the first request."""
+    from limits import parse_many
+
+    for name, value in (
+        ("ALERTNET_RATELIMIT_SIGN_IN", settings.ratelimit_sign_in),
+        ("ALERTNET_RATELIMIT_API", settings.ratelimit_api),
+    ):
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(
+                f"{name} must be a rate limit like '10 per minute'; got {value!r}"
+            ) from None
+    scheme = urlsplit(settings.ratelimit_storage_uri).scheme
+    if scheme not in ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster"):
+        raise ValueError(
+            "RATELIMIT_STORAGE_URI must be memory:// or redis://host:6379/0; "
+            f"got {settings.ratelimit_storage_uri!r}"
+        )
 
 
 def _check_notifications(settings: Settings) -> None:

@@ -2,7 +2,7 @@
 
 A school's key bundle is never stored in clear: each generation is HPKE-wrapped
 to the public key of every credential that may act for the school (members,
-the head's recovery code, open invitations, API tokens). Rotation makes a new
+the head's recovery code, open invitations, live API tokens). Rotation makes a new
 generation wrapped to every remaining credential and keeps the previous bundle
 readable through a chain encrypted under the new one.
 """
@@ -255,6 +255,11 @@ def rotate(
                 invitation.id,
                 invitation.credential_public,
             )
+    # Imported here: schools.tokens builds on this module.
+    from schools.tokens import live_credentials
+
+    for token_id, token_public in live_credentials(session, school.id, now):
+        add_wrap(session, school.id, new, CredentialKind.TOKEN, token_id, token_public)
     session.execute(
         delete(KeyWrap).where(
             KeyWrap.school_id == school.id, KeyWrap.generation <= current.generation

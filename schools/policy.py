@@ -27,6 +27,7 @@ class Permission(enum.StrEnum):
     MANAGE_OWN_NOTIFICATIONS = "manage_own_notifications"
     MANAGE_SCHOOL_NOTIFICATIONS = "manage_school_notifications"
     SET_ACK_DEADLINES = "set_ack_deadlines"
+    MANAGE_API_TOKENS = "manage_api_tokens"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
@@ -239,3 +240,76 @@ def check_sets_deadlines(actor: Member | None, cluster_id: uuid.UUID) -> None:
     if actor.is_active and actor.role_enum is Role.COORDINATOR and actor.cluster_id == cluster_id:
         return
     raise Forbidden("Only the cluster's coordinator sets acknowledgement deadlines.")
+
+
+# --- API tokens -------------------------------------------------------------------
+# Heads make tokens for their school's systems, coordinators for their office's
+# (design.md: the head "manages the school's subscriptions and API tokens"). A
+# token acts as its member, so every page's permission still applies to it; its
+# scopes narrow that further. The API declares one scope per operation and the
+# gate (network/api/gate.py) asks check_token_scope.
+for _role in (Role.HEAD, Role.COORDINATOR):
+    _GRANTS[_role] = _GRANTS[_role] | {Permission.MANAGE_API_TOKENS}
+
+
+class Scope(enum.StrEnum):
+    INBOX_READ = "inbox:read"
+    ALERTS_WRITE = "alerts:write"
+    AUDIT_READ = "audit:read"
+    SUBSCRIPTIONS_READ = "subscriptions:read"
+    SUBSCRIPTIONS_WRITE = "subscriptions:write"
+    DIRECTORY_READ = "directory:read"
+
+    @property
+    def description(self) -> str:
+        return _SCOPE_DESCRIPTIONS[self]
+
+
+_SCOPE_DESCRIPTIONS = {
+    Scope.INBOX_READ: "List the inbox and Sent box, read alerts and download their evidence",
+    Scope.ALERTS_WRITE: "Post, acknowledge, reply, record actions, resolve and forward",
+    Scope.AUDIT_READ: "Fetch checkpoints and proofs of the audit log (and entries, for heads)",
+    Scope.SUBSCRIPTIONS_READ: "List notification subscriptions",
+    Scope.SUBSCRIPTIONS_WRITE: "Create, change and delete notification subscriptions",
+    Scope.DIRECTORY_READ: "List the cluster's schools with their public keys and fingerprints",
+}
+
+# A member may grant a scope only if their role could do its work on the pages.
+_SCOPE_NEEDS = {
+    Scope.INBOX_READ: Permission.READ_ALERTS,
+    Scope.ALERTS_WRITE: Permission.READ_ALERTS,
+    Scope.AUDIT_READ: Permission.VIEW_AUDIT_PROOFS,
+    Scope.SUBSCRIPTIONS_READ: Permission.MANAGE_OWN_NOTIFICATIONS,
+    Scope.SUBSCRIPTIONS_WRITE: Permission.MANAGE_OWN_NOTIFICATIONS,
+    Scope.DIRECTORY_READ: Permission.READ_ALERTS,
+}
+
+
+def grantable_scopes(member: Member) -> frozenset[Scope]:
+    return frozenset(scope for scope, needed in _SCOPE_NEEDS.items() if may(member, needed))
+
+
+def check_token_scope(granted: frozenset[str], needed: Scope) -> None:
+    """The one check of a token's scopes, for every API operation."""
+    if needed.value not in granted:
+        raise Forbidden(
+            f"This API token does not have the '{needed.value}' scope this needs. "
+            "Make a token with it."
+        )
+
+
+def check_manages_token(actor: Member | None, school_id: uuid.UUID, owner_id: uuid.UUID) -> None:
+    """A member revokes their own tokens; a head or coordinator every token of
+    their key holder; the operator at the CLI (None) any. Others: 404."""
+    if actor is None:
+        return
+    if not actor.is_active or actor.school_id != school_id:
+        raise NotFound("No such API token.")
+    if owner_id != actor.id and not may(actor, Permission.MANAGE_API_TOKENS):
+        raise NotFound("No such API token.")
+
+
+def check_sees_school(actor: Member, school: School) -> None:
+    """The directory: a member sees the schools (and office) of their own cluster."""
+    if not actor.is_active or actor.effective_cluster_id != school.cluster_id:
+        raise NotFound("No such school.")

@@ -1,106 +1,45 @@
-"""The audit log's JSON API under /api/v1/audit (session-authenticated for now).
+"""The audit log's JSON API under /api/v1/audit.
 
-Every refusal is an RFC 9457 problem document (application/problem+json), never
-an HTML page: a script reads ``status`` and ``detail``. Hashes are standard
-base64, as in checkpoints; envelope hashes are hex, as in the leaf encoding.
+Callers are signed-in members or API tokens with the ``audit:read`` scope; the
+API's gate (network/api/gate.py) authenticates both. Every refusal is an RFC
+9457 problem document (network/api/problems.py), never an HTML page: a script
+reads ``status`` and ``detail``. Hashes are standard base64, as in checkpoints;
+envelope hashes are hex, as in the leaf encoding.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import traceback
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
-from werkzeug.exceptions import BadRequest, HTTPException
-from werkzeug.http import HTTP_STATUS_CODES
+from flask import Response, g, request
+from werkzeug.exceptions import BadRequest
 
 from network import audit as hub
 from network import auth
+from network.api import gate
+from network.api.problems import problem
 from network.db import db
-from network.extensions import csrf
 from schools import audit, policy
 from schools.audit import EntryFilter
 from schools.errors import DomainError, InvalidInput
-from schools.policy import Permission
+from schools.policy import Permission, Scope
 
-bp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit")
-log = logging.getLogger("alertnet")
+bp = gate.ApiBlueprint("audit_api", __name__, url_prefix="/api/v1/audit")
+gate.limit_blueprint(bp)
 
 MAX_ENTRIES = 1000
 DEFAULT_ENTRIES = 100
 
 
-@bp.record_once
-def _unauthorised_is_401(_state: Any) -> None:
-    # Signed-out API callers get a 401 problem, not a redirect to the sign-in page.
-    auth.login_manager.blueprint_login_views[bp.name] = None
-
-
-# --- problems --------------------------------------------------------------------------
-
-
-def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
-    body = {
-        "type": "about:blank",
-        "title": HTTP_STATUS_CODES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-    }
-    return Response(
-        json.dumps(body), status=status, mimetype="application/problem+json", headers=headers
-    )
-
-
-def _rollback() -> None:
+@bp.errorhandler(DomainError)
+def _domain_problem(error: DomainError) -> Response:
+    # Query parameters that do not make sense are a bad request (400), not a form to fix.
     session = g.get("db")
     if session is not None:
         session.rollback()
-
-
-_PLAIN = {
-    401: "Sign in first: the audit API answers signed-in members.",
-    403: "Your role may not use this endpoint.",
-    404: "There is nothing here.",
-}
-
-
-@bp.errorhandler(HTTPException)
-def _http_problem(error: HTTPException) -> Response:
-    _rollback()
-    status = error.code or 500
-    headers = {}
-    if status == 405 and getattr(error, "valid_methods", None):
-        headers["Allow"] = ", ".join(error.valid_methods or ())
-    detail = error.description or ""
-    if not detail or detail == type(error).description:  # werkzeug's stock wording
-        detail = _PLAIN.get(status, HTTP_STATUS_CODES.get(status, "Error"))
-    return problem(status, detail, headers)
-
-
-@bp.errorhandler(DomainError)
-def _domain_problem(error: DomainError) -> Response:
-    _rollback()
-    # Query parameters that do not make sense are a bad request (400), not a form to fix.
     return problem(400 if isinstance(error, InvalidInput) else error.status, error.message)
-
-
-@bp.errorhandler(Exception)
-def _crash_problem(error: Exception) -> Response:
-    _rollback()
-    if current_app.testing:
-        raise error
-    log.error(
-        "unhandled %s on %s %s\n%s",
-        type(error).__name__,
-        request.method,
-        request.path,
-        "".join(traceback.format_tb(error.__traceback__)),
-    )
-    return problem(500, "Something went wrong on the hub.")
 
 
 # --- parsing ---------------------------------------------------------------------------
@@ -141,6 +80,8 @@ def _text(name: str, limit: int) -> str | None:
         return None
     if len(raw) > limit:
         raise BadRequest(f"'{name}' is at most {limit} characters.")
+    if "\x00" in raw:  # PostgreSQL refuses NUL in text: a 400, not a 500
+        raise BadRequest(f"'{name}' must not contain NUL characters.")
     return raw
 
 
@@ -188,6 +129,7 @@ def key() -> Any:
 
 @bp.route("/checkpoint", methods=["GET"])
 @auth.requires(Permission.VIEW_AUDIT_PROOFS)
+@gate.scoped(Scope.AUDIT_READ)
 def checkpoint() -> Any:
     """The latest signed checkpoint: the note text and its parsed fields."""
     return hub.checkpoint_document(hub.current_checkpoint(db()))
@@ -195,6 +137,7 @@ def checkpoint() -> Any:
 
 @bp.route("/proofs/inclusion", methods=["GET"])
 @auth.requires(Permission.VIEW_AUDIT_PROOFS)
+@gate.scoped(Scope.AUDIT_READ)
 def inclusion_proof() -> Any:
     """Inclusion of entry ``seq`` in the tree of ``size`` entries (default: the
     latest checkpoint, signed now if it does not include the entry yet)."""
@@ -218,6 +161,7 @@ def inclusion_proof() -> Any:
 
 @bp.route("/proofs/consistency", methods=["GET"])
 @auth.requires(Permission.VIEW_AUDIT_PROOFS)
+@gate.scoped(Scope.AUDIT_READ)
 def consistency_proof() -> Any:
     """Proof that the tree of ``from`` entries is a prefix of the tree of ``to``
     entries (default: the latest checkpoint's size)."""
@@ -241,6 +185,7 @@ def consistency_proof() -> Any:
 
 @bp.route("/entries", methods=["GET"])
 @auth.requires(Permission.VIEW_AUDIT_LOG)
+@gate.scoped(Scope.AUDIT_READ)
 def entries() -> Any:
     """The entries the caller may see with ``start <= seq < end``, oldest first,
     at most ``limit`` (default 100, at most 1000); ``next`` starts the next page."""
@@ -266,20 +211,9 @@ def entries() -> Any:
 
 @bp.route("/entries/<seq>", methods=["GET"])
 @auth.requires(Permission.VIEW_AUDIT_LOG)
+@gate.scoped(Scope.AUDIT_READ)
 def entry(seq: str) -> Any:
     if not seq.isascii() or not seq.isdigit() or len(seq) > 19:
         raise BadRequest(f"The sequence number must be a whole number, got {seq[:40]!r}.")
     scope = policy.audit_scope(auth.actor())
     return hub.entry_document(audit.entry_in_scope(db(), scope, int(seq)))
-
-
-@bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-@auth.requires(None)
-@csrf.exempt
-def unknown(rest: str) -> Any:
-    """Anything else under the API's prefix: a problem document, never HTML."""
-    known = {"key", "checkpoint", "proofs/inclusion", "proofs/consistency", "entries"}
-    if request.method != "GET" and (rest in known or rest.startswith("entries/")):
-        return problem(405, "This endpoint only answers GET.", {"Allow": "GET, HEAD"})
-    return problem(404, f"There is no audit API endpoint '{rest}'.")

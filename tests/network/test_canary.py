@@ -5,6 +5,10 @@ recommended action, evidence name and bytes, replies, action notes,
 acknowledgement comments and forwarding notes. It must appear nowhere in the
 database (the SQLite file and its WAL, or a pg_dump), nor in the logs, nor in
 any email the worker sent to the test SMTP server or any webhook body it sent.
+
+Through the JSON API likewise: the same fields posted with an API token (the
+evidence as base64), and then the answers to reading the alert are the only
+place the content appears; the API's stored idempotent answers hold none of it.
 """
 
 # The SMTP server, webhook receiver and app fixtures are imported from notify_helpers.
@@ -93,10 +97,7 @@ def everything_posted(app, world, caplog, receiver, smtp):
     return app
 
 
-def test_the_canary_is_nowhere_in_the_database_or_the_logs(
-    everything_posted, caplog, database_url, tmp_path
-):
-    app = everything_posted
+def _assert_nowhere_stored(app, caplog, database_url):
     for record in caplog.records:
         for variant in _variants(CANARY):
             assert variant.decode(errors="ignore") not in record.getMessage()
@@ -127,6 +128,64 @@ def test_the_canary_is_nowhere_in_the_database_or_the_logs(
         assert b"CREATE TABLE public.alerts" in dump
     for variant in _variants(CANARY):
         assert variant not in dump
+
+
+def test_the_canary_is_nowhere_in_the_database_or_the_logs(
+    everything_posted, caplog, database_url, tmp_path
+):
+    _assert_nowhere_stored(everything_posted, caplog, database_url)
+
+
+@pytest.fixture
+def posted_through_the_api(app, world, caplog):
+    import base64
+    import uuid
+
+    from tests.network.api_helpers import api_for
+
+    caplog.set_level(logging.DEBUG)
+    cluster = world.cluster("Riverside")
+    a, b, c = (make_head(app, world, cluster, n) for n in ("Ash", "Beech", "Cedar"))
+    ash, beech = api_for(app, a.person.email), api_for(app, b.person.email)
+    pdf = b"%PDF-1.4\n% " + CANARY.encode() + b"\n%%EOF"
+    response = ash.post(
+        "/api/v1/alerts",
+        {
+            "category": "harassment",
+            "platform": "facebook",
+            "severity": "high",
+            "title": f"Title {CANARY}",
+            "description": f"Body {CANARY}",
+            "links": [{"url": f"https://example.org/{CANARY}", "seen_on": "2026-11-20"}],
+            "recommended_action": f"Do {CANARY}",
+            "schools": [str(b.school.id)],
+            "attachments": [{"filename": f"{CANARY}.pdf", "data": base64.b64encode(pdf).decode()}],
+        },
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert CANARY not in response.get_data(as_text=True)  # posting answers metadata only
+    alert = response.get_json()["url"]
+    read = beech.get(alert)
+    assert f"Title {CANARY}" in read.get_data(as_text=True)  # it really was there to leak
+    assert CANARY in beech.get("/api/v1/alerts").get_data(as_text=True)
+    for url, body in [
+        (f"{alert}/acknowledge", {"comment": f"Ack {CANARY}"}),
+        (f"{alert}/replies", {"text": f"Reply {CANARY}"}),
+        (f"{alert}/actions", {"action_type": "police", "note": f"Note {CANARY}"}),
+        (f"{alert}/forward", {"schools": [str(c.school.id)], "note": f"Fwd {CANARY}"}),
+    ]:
+        response = beech.post(url, body, headers={"Idempotency-Key": str(uuid.uuid4())})
+        assert response.status_code in (200, 201), (url, response.get_data(as_text=True))
+        assert CANARY not in response.get_data(as_text=True)
+    assert f"Reply {CANARY}" in ash.get(alert).get_data(as_text=True)
+    return app
+
+
+def test_the_canary_posted_through_the_api_is_nowhere_stored(
+    posted_through_the_api, caplog, database_url
+):
+    _assert_nowhere_stored(posted_through_the_api, caplog, database_url)
 
 
 def test_the_canary_is_in_no_email_and_no_webhook_body(everything_posted, smtp, receiver):

@@ -1,0 +1,362 @@
+"""The JSON API under load: posts per second to 30 schools and inbox reads per
+second, through gunicorn, beside a bare Flask endpoint doing one indexed query
+under the same gunicorn, in the same run.
+
+The hub runs under gunicorn (gthread) on PostgreSQL, in a freshly created
+database. Concurrent clients (threads of this process, each with its own
+keep-alive connection) call, for a fixed time each:
+
+- baseline: ``GET /bare/school?id=...``, a plain Flask app mounted beside the
+  hub in the same gunicorn workers: one primary-key lookup, no hub middleware;
+- inbox: ``GET /api/v1/alerts`` with a token (25 titles decrypted and verified
+  per page, from an inbox of 200 alerts);
+- post: ``POST /api/v1/alerts`` to the 30 other schools of the cluster (sealed
+  to 31 recipients with the sender's own school, signed, audited, committed).
+
+It prints requests per second, median and p95 latency, and the ratio of the
+baseline's throughput to each scenario's.
+
+Run: ``python bench/api.py --database-url postgresql://postgres@127.0.0.1:5432/alertnet_bench_api``
+(the database is dropped and created afresh) ``[--clients 8] [--seconds 10]
+[--workers 2] [--threads 4]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from _support import fresh_database, table
+
+HERE = Path(__file__).resolve().parent
+SCHOOLS = 30
+INBOX_SIZE = 200
+PASSWORD = "bench passphrase 1234"
+
+
+# --- the app gunicorn serves (imported by each worker) ------------------------------------
+
+
+def _settings() -> Any:
+    from crypto.custody import FAST_FOR_TESTS
+    from network.settings import Settings
+
+    return Settings(
+        instance_path=Path(os.environ["BENCH_INSTANCE"]),
+        database_url=os.environ["BENCH_DATABASE_URL"],
+        secret_key="bench",
+        testing=True,
+        password_params=FAST_FOR_TESTS,
+        ratelimit_api="1000000 per minute",
+        ratelimit_sign_in="1000000 per minute",
+        log_level="WARNING",
+    ).resolved()
+
+
+def bench_app() -> Any:
+    """The hub at /, and a bare Flask app at /bare: one indexed query, nothing else."""
+    from flask import Flask, request
+    from sqlalchemy import text
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from network import create_app
+    from schools.db import make_engine
+
+    hub = create_app(_settings())
+    bare = Flask("bare")
+    engine = make_engine(os.environ["BENCH_DATABASE_URL"], pool_pre_ping=True)
+
+    @bare.get("/school")
+    def school() -> Any:
+        with engine.connect() as connection:
+            name = connection.execute(
+                text("SELECT name FROM schools WHERE id = :id"), {"id": request.args["id"]}
+            ).scalar_one()
+        return {"name": name}
+
+    hub.wsgi_app = DispatcherMiddleware(hub.wsgi_app, {"/bare": bare})  # type: ignore[method-assign]
+    return hub
+
+
+# --- setting up -----------------------------------------------------------------------------
+
+
+def build(app: Any) -> dict[str, Any]:
+    """A cluster: the sender, a reader with a head, 29 more schools with keys;
+    a token for each head, and 200 alerts in the reader's inbox."""
+    from crypto.keys import SchoolKeys
+    from network.alerts import operations as ops
+    from network.alerts.content import AlertContent
+    from network.db import own_transaction
+    from schools import accounts, directory, keyring, tokens
+    from schools.models import Role
+
+    params = app.config["ALERTNET"].password_params
+    heads = {}
+    with own_transaction(app) as session:
+        cluster = directory.create_cluster(session, None, "Bench cluster")
+        for name, urn in (("Sender", "800000"), ("Reader", "800001")):
+            school = directory.admit_school(session, None, cluster, name, urn, "")
+            invited = directory.invite(
+                session, None, Role.HEAD, f"head@{name.lower()}.example.org", school=school
+            )
+            heads[name] = directory.accept_invitation(
+                session, invited.token, f"{name} Head", PASSWORD, PASSWORD, params
+            ).member.email
+        for number in range(SCHOOLS - 1):
+            school = directory.admit_school(
+                session, None, cluster, f"School {number:03d}", f"{810000 + number}", ""
+            )
+            keyring.publish_generation(session, school, SchoolKeys.generate(1), None, None, "bench")
+        baseline_school = str(school.id)
+    issued = {}
+    for name, email in heads.items():
+        with own_transaction(app) as session:
+            member, credential = accounts.authenticate(session, email, PASSWORD)
+            keys = keyring.unlock_for_member(session, member, credential)
+            issued[name] = tokens.create_token(
+                session, member, keys, "bench", ["inbox:read", "alerts:write"], 30
+            ).secret_token
+    with own_transaction(app) as session:
+        member, credential = accounts.authenticate(session, heads["Sender"], PASSWORD)
+        keys = keyring.unlock_for_member(session, member, credential)
+        for number in range(INBOX_SIZE):
+            ops.post_alert(
+                session,
+                member,
+                keys,
+                ops.AlertDraft(
+                    "harassment",
+                    "high",
+                    "instagram",
+                    "AMBER",
+                    AlertContent(f"Seeded alert {number}", "x" * 500),
+                    "cluster",
+                ),
+            )
+    return {"tokens": issued, "baseline_school": baseline_school}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_gunicorn(url: str, instance: Path, workers: int, threads: int) -> tuple[Any, int]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "BENCH_DATABASE_URL": url,
+        "BENCH_INSTANCE": str(instance),
+        "PYTHONPATH": os.pathsep.join([str(HERE.parent), str(HERE)]),
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "api:bench_app()",
+            "--chdir",
+            str(HERE),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return process, port
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+# --- load -------------------------------------------------------------------------------------
+
+
+def drive(
+    port: int,
+    clients: int,
+    seconds: float,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    expected: int,
+) -> dict[str, Any]:
+    """``clients`` threads, each on its own keep-alive connection, for ``seconds``."""
+    latencies: list[float] = []
+    failures: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine: list[float] = []
+        bad: list[int] = []
+        start.wait()
+        while time.monotonic() < stop_at[0]:
+            began = time.perf_counter()
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - began)
+            if response.status != expected:
+                bad.append(response.status)
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            failures.extend(bad)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    stop_at[0] = time.monotonic() + seconds
+    began = time.monotonic()
+    start.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - began
+    ordered = sorted(latencies)
+    return {
+        "requests": len(ordered),
+        "per_second": len(ordered) / elapsed,
+        "median_ms": statistics.median(ordered) * 1000 if ordered else 0.0,
+        "p95_ms": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000
+        if ordered
+        else 0.0,
+        "failures": failures,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database-url",
+        default="postgresql://postgres@127.0.0.1:5432/alertnet_bench_api",
+        help="A PostgreSQL URL: the database it names is dropped and created afresh.",
+    )
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    if not args.database_url.startswith("postgresql"):
+        raise SystemExit("bench/api.py runs on PostgreSQL: pass --database-url postgresql://...")
+
+    from network import create_app
+    from network.db import engine
+    from network.migrate import upgrade
+
+    url = fresh_database(args.database_url)
+    instance = Path(tempfile.mkdtemp(prefix="alertnet-bench-api-"))
+    os.environ.update(BENCH_DATABASE_URL=url, BENCH_INSTANCE=str(instance))
+    app = create_app(_settings())
+    upgrade(app)
+    print(f"Setting up: {SCHOOLS} schools, {INBOX_SIZE} alerts in the reader's inbox ...")
+    built = build(app)
+    engine(app).dispose()
+
+    process, port = start_gunicorn(url, instance, args.workers, args.threads)
+    try:
+        sender = {
+            "Authorization": f"Bearer {built['tokens']['Sender']}",
+            "Content-Type": "application/json",
+        }
+        reader = {"Authorization": f"Bearer {built['tokens']['Reader']}"}
+        post_body = json.dumps(
+            {
+                "category": "harassment",
+                "severity": "high",
+                "platform": "instagram",
+                "title": "Bench alert",
+                "description": "x" * 1000,
+                "audience": "cluster",
+            }
+        ).encode()
+        scenarios = [
+            (
+                "baseline: bare Flask, 1 indexed query",
+                "GET",
+                f"/bare/school?id={built['baseline_school']}",
+                {},
+                None,
+                200,
+            ),
+            ("GET /api/v1/alerts (25 titles)", "GET", "/api/v1/alerts", reader, None, 200),
+            (
+                f"POST /api/v1/alerts ({SCHOOLS} schools)",
+                "POST",
+                "/api/v1/alerts",
+                sender,
+                post_body,
+                201,
+            ),
+        ]
+        results = []
+        for label, method, path, headers, body, expected in scenarios:
+            drive(port, args.clients, 2.0, method, path, headers, body, expected)  # warm up
+            measured = drive(
+                port, args.clients, args.seconds, method, path, headers, body, expected
+            )
+            if measured["failures"]:
+                raise SystemExit(f"{label}: unexpected statuses {set(measured['failures'])}")
+            results.append((label, measured))
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+    baseline = results[0][1]["per_second"]
+    print(
+        f"\ngunicorn gthread, {args.workers} workers x {args.threads} threads; "
+        f"{args.clients} clients for {args.seconds:.0f} s each; PostgreSQL; "
+        f"{os.cpu_count()} CPUs shared by server and clients\n"
+    )
+    print(
+        table(
+            ["scenario", "requests", "per second", "median ms", "p95 ms", "baseline/this"],
+            [
+                [
+                    label,
+                    r["requests"],
+                    r["per_second"],
+                    r["median_ms"],
+                    r["p95_ms"],
+                    baseline / r["per_second"],
+                ]
+                for label, r in results
+            ],
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""The JSON API (/api/v1), its API tokens and its command-line client.
+
+- ``views``: the endpoints; ``gate``: authentication by token or session,
+  scopes, rate limits; ``problems``: RFC 9457 errors; ``openapi``: the document.
+- ``pages``: where members make and revoke tokens; ``cli``: ``alertnet token``;
+  ``client``: ``alertnet client``, which talks to a hub over HTTP.
+
+The tokens themselves (model, custody, checks) are schools/tokens.py.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from network import auth
+    from network.api import gate, pages, views
+    from network.audit import api as audit_api
+    from network.extensions import csrf
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(pages.bp)
+    for blueprint in (views.bp, audit_api.bp):
+        # The gate checks CSRF itself, for session-authenticated unsafe requests
+        # only: a bearer token cannot be sent by a browser cross-site.
+        csrf.exempt(blueprint)
+        auth.gate_blueprint(blueprint.name, gate.gate)
+    # Runs before network/db.py's commit (after_request runs newest first).
+    app.after_request(gate.attribute_to_token)

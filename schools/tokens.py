@@ -1,0 +1,341 @@
+"""API tokens: credentials a member makes for a script or a school's own systems.
+
+A token is ``id.secret`` (crypto.custody). The hub stores the token's id, a hash
+of its secret and the public key of the credential derived from the secret; the
+school's key bundle is HPKE-wrapped to that credential like to any other
+(design.md, "Keys and custody"). So a token opens only its own wrap, and only
+while it is presented: the hub keeps nothing that opens it.
+
+A token acts as the member who made it, within its scopes (schools.policy.Scope)
+and until it expires or is revoked. Revoking deletes its wraps; expiry is
+enforced at every use, and rotation wraps the new generation only to live tokens.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ForeignKey, LargeBinary, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from crypto import custody
+from crypto.errors import CryptoError
+from crypto.keys import SchoolKeys
+from schools import audit, keyring, policy
+from schools.db import Base, UTCDateTime, utcnow
+from schools.errors import Conflict, DomainError, InvalidInput, KeysLocked, NotFound
+from schools.models import CredentialKind, Member, MemberStatus, School
+from schools.policy import Permission, Scope
+
+MAX_NAME = 100
+DEFAULT_LIFETIME_DAYS = 90
+MAX_LIFETIME_DAYS = 365
+# Every live token costs one HPKE wrap at each key rotation; a school needs a handful.
+MAX_LIVE_PER_SCHOOL = 50
+# last_used_at is written at most this often, so a busy script does not write on every call.
+_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+class TokenRejected(DomainError):
+    """The presented token is unknown, malformed, expired or revoked: 401."""
+
+    status = 401
+
+    def __init__(self, message: str, *, reason: str, token_id: uuid.UUID | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.token_id = token_id
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # The key holder whose bundle the token may open (a school, or a cluster's office).
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), index=True)
+    # Who made it: everything the token does is attributed to this member.
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), index=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
+    # Space-separated schools.policy.Scope values.
+    scopes: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    credential_public: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
+
+    member: Mapped[Member] = relationship(lazy="joined", foreign_keys=[member_id])
+    school: Mapped[School] = relationship(lazy="joined")
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+    @property
+    def scope_list(self) -> list[str]:
+        return sorted(self.scope_set)
+
+    def state(self, now: datetime) -> str:
+        """live, expired, revoked, or orphaned (its member was removed)."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if not self.member.is_active:
+            return "orphaned"
+        if now >= self.expires_at:
+            return "expired"
+        return "live"
+
+
+@dataclass(frozen=True)
+class Issued:
+    token: ApiToken
+    secret_token: str = ""  # ``id.secret``: shown once, never stored
+
+    def __repr__(self) -> str:
+        return f"Issued(token={self.token.id})"
+
+
+def token_id_text(token_id: uuid.UUID) -> str:
+    """The ``id`` part of ``id.secret``: the row id as 32 hex digits."""
+    return token_id.hex
+
+
+def parse_scopes(values: Iterable[str]) -> tuple[Scope, ...]:
+    scopes = []
+    for value in values:
+        try:
+            scopes.append(Scope(value.strip()))
+        except ValueError:
+            known = ", ".join(s.value for s in Scope)
+            raise InvalidInput(
+                f"Unknown scope {value.strip()[:40]!r}; choose from {known}.", field="scopes"
+            ) from None
+    return tuple(sorted(set(scopes)))
+
+
+def create_token(
+    session: Session,
+    actor: Member,
+    keys: SchoolKeys,
+    name: str,
+    scopes: Iterable[str],
+    lifetime_days: int = DEFAULT_LIFETIME_DAYS,
+    now: datetime | None = None,
+) -> Issued:
+    """Make a token for the actor's key holder and wrap its keys to it.
+
+    ``keys`` is the school's current bundle, unlocked by the actor (their
+    session, or their password at the command line).
+    """
+    policy.require(actor, Permission.MANAGE_API_TOKENS)
+    school = actor.school
+    if school is None:
+        raise Conflict("Only members of a school or a cluster office can make API tokens.")
+    if keys.generation != school.key_generation:
+        raise Conflict("Your school's keys changed since you signed in. Sign in again.")
+    name = " ".join((name or "").split())
+    if not name:
+        raise InvalidInput("Name the token after what will use it, like 'MIS sync'.", field="name")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"The name must be at most {MAX_NAME} characters.", field="name")
+    chosen = parse_scopes(scopes)
+    if not chosen:
+        raise InvalidInput("Choose at least one scope.", field="scopes")
+    allowed = policy.grantable_scopes(actor)
+    refused = [s.value for s in chosen if s not in allowed]
+    if refused:
+        raise InvalidInput(f"Your role cannot grant {', '.join(refused)}.", field="scopes")
+    if not 1 <= lifetime_days <= MAX_LIFETIME_DAYS:
+        raise InvalidInput(
+            f"A token lasts from 1 to {MAX_LIFETIME_DAYS} days.", field="expires_days"
+        )
+    now = now or utcnow()
+    live = session.scalar(
+        select(func.count())
+        .select_from(ApiToken)
+        .where(
+            ApiToken.school_id == school.id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+        )
+    )
+    if (live or 0) >= MAX_LIVE_PER_SCHOOL:
+        raise Conflict(
+            f"Your school already has {MAX_LIVE_PER_SCHOOL} live tokens; revoke unused ones first."
+        )
+    token_id = uuid.uuid4()
+    presented = custody.new_api_token(token_id_text(token_id))
+    _, secret = custody.parse_api_token(presented)
+    credential = custody.token_credential(secret)
+    token = ApiToken(
+        id=token_id,
+        school_id=school.id,
+        member_id=actor.id,
+        name=name,
+        scopes=" ".join(s.value for s in chosen),
+        secret_hash=custody.token_secret_hash(secret),
+        credential_public=credential.public_bytes(),
+        created_at=now,
+        expires_at=now + timedelta(days=lifetime_days),
+    )
+    session.add(token)
+    session.flush()
+    keyring.add_wrap(
+        session, school.id, keys, CredentialKind.TOKEN, token.id, token.credential_public
+    )
+    audit.record(
+        session,
+        "token.created",
+        actor=actor,
+        object_type="api_token",
+        object_id=token.id,
+        scopes=[s.value for s in chosen],
+        expires_at=audit.timestamp(token.expires_at),
+        generation=keys.generation,
+    )
+    session.flush()
+    return Issued(token, presented)
+
+
+def revoke_token(
+    session: Session, actor: Member | None, token_id: uuid.UUID, now: datetime | None = None
+) -> ApiToken:
+    """Revoke at once: its wraps are deleted, so the secret opens nothing any more.
+    ``actor`` None is the operator at the command line."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound("No such API token.")
+    policy.check_manages_token(actor, token.school_id, token.member_id)
+    if token.revoked_at is not None:
+        return token
+    token.revoked_at = now or utcnow()
+    token.revoked_by_id = actor.id if actor is not None else None
+    keyring.delete_wraps_of(session, CredentialKind.TOKEN, token.id)
+    audit.record(
+        session,
+        "token.revoked",
+        actor=actor,
+        school_id=token.school_id,
+        object_type="api_token",
+        object_id=token.id,
+        member=str(token.member_id),
+    )
+    session.flush()
+    return token
+
+
+def tokens_of(session: Session, actor: Member) -> list[ApiToken]:
+    """The tokens an actor sees: a head or coordinator all of their key holder's,
+    anyone else only their own. Newest first."""
+    if actor.school_id is None or not actor.is_active:
+        return []
+    query = select(ApiToken).where(ApiToken.school_id == actor.school_id)
+    if not policy.may(actor, Permission.MANAGE_API_TOKENS):
+        query = query.where(ApiToken.member_id == actor.id)
+    return list(session.scalars(query.order_by(ApiToken.created_at.desc())))
+
+
+def all_tokens(session: Session, school_id: uuid.UUID | None = None) -> list[ApiToken]:
+    """Every token (the operator's list), optionally of one school; newest first."""
+    query = select(ApiToken)
+    if school_id is not None:
+        query = query.where(ApiToken.school_id == school_id)
+    return list(session.scalars(query.order_by(ApiToken.created_at.desc())))
+
+
+_NOT_VALID = "This API token is not valid. Check you copied all of it, or make a new one."
+
+
+def authenticate(
+    session: Session, presented: str, now: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """The live token ``presented`` names, and its secret; TokenRejected otherwise.
+
+    The secret is compared in constant time against the stored hash. Why a token
+    is refused is only said once its secret has matched, to its holder.
+    """
+    try:
+        id_text, secret = custody.parse_api_token(presented)
+        token_id = uuid.UUID(hex=id_text)
+    except (CryptoError, ValueError):
+        raise TokenRejected(_NOT_VALID, reason="malformed") from None
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise TokenRejected(_NOT_VALID, reason="unknown", token_id=token_id)
+    if not custody.token_secret_matches(secret, token.secret_hash):
+        raise TokenRejected(_NOT_VALID, reason="wrong_secret", token_id=token_id)
+    now = now or utcnow()
+    state = token.state(now)
+    if state == "revoked":
+        raise TokenRejected(
+            f"This API token was revoked on {token.revoked_at:%d %b %Y}.",
+            reason="revoked",
+            token_id=token_id,
+        )
+    if state == "orphaned":
+        raise TokenRejected(
+            "The member who made this API token has left the school; it no longer works.",
+            reason="orphaned",
+            token_id=token_id,
+        )
+    if state == "expired":
+        raise TokenRejected(
+            f"This API token expired on {token.expires_at:%d %b %Y}. Make a new one.",
+            reason="expired",
+            token_id=token_id,
+        )
+    if token.last_used_at is None or now - token.last_used_at >= _TOUCH_INTERVAL:
+        token.last_used_at = now
+    return token, secret
+
+
+def unlock(session: Session, token: ApiToken, secret: str) -> SchoolKeys:
+    """The school's current bundle through the token's own wrap."""
+    school = token.school
+    if school.key_generation == 0:
+        raise KeysLocked("This school has no keys yet.")
+    keys = keyring.unwrap(
+        session,
+        school.id,
+        school.key_generation,
+        CredentialKind.TOKEN,
+        token.id,
+        custody.token_credential(secret),
+    )
+    if keys is None:
+        raise KeysLocked("This token holds no copy of the school's current keys. Make a new token.")
+    return keys
+
+
+def live_credentials(
+    session: Session, school_id: uuid.UUID, now: datetime
+) -> list[tuple[uuid.UUID, bytes]]:
+    """(token id, credential public key) of every token that may still be used:
+    key rotation wraps the new generation to these."""
+    rows = session.execute(
+        select(ApiToken.id, ApiToken.credential_public)
+        .join(Member, Member.id == ApiToken.member_id)
+        .where(
+            ApiToken.school_id == school_id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+            Member.status == MemberStatus.ACTIVE,
+        )
+        .order_by(ApiToken.created_at)
+    ).all()
+    return [(token_id, public) for token_id, public in rows]
+
+
+def forget_expired(session: Session, token_id: uuid.UUID, now: datetime | None = None) -> bool:
+    """Delete the wraps of a token that can no longer be used (expired, or its
+    member left); True if there were any."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.state(now or utcnow()) == "live":
+        return False
+    keyring.delete_wraps_of(session, CredentialKind.TOKEN, token.id)
+    return True
