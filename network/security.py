@@ -50,11 +50,12 @@ def init_app(app: Flask, https: bool, max_form_bytes: int, max_json_upload_bytes
     def _refuse_nul() -> None:
         # PostgreSQL cannot store NUL in text; refuse it here, once, with a 400
         # rather than let a query fail deep inside a view.
-        values = [*request.args.values()]
+        fields = [*request.args.items(multi=True)]
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            values += request.form.values()
-        if any("\x00" in value for value in values):
-            abort(400, "Text must not contain NUL characters.")
+            fields += request.form.items(multi=True)
+        for name, value in fields:
+            if "\x00" in value:
+                abort(400, f"The field '{name}' must not contain NUL characters.")
 
     @app.after_request
     def _headers(response: Response) -> Response:
