@@ -107,3 +107,29 @@ def test_head_cannot_remove_a_member_of_another_school(app, world, people):
     sign_in(client, people["head"].email)
     response = post_form(client, f"/school/members/{outsider.member.id}/remove", {}, page="/school")
     assert response.status_code == 404
+
+
+def test_every_route_declares_who_may_use_it_and_refuses_strangers(app):
+    """Deny by default, checked over the whole URL map: every view is public,
+    declares a permission, or sits behind its blueprint's own gate; and a
+    visitor who is not signed in reaches none of the non-public ones."""
+    from network.auth import _BLUEPRINT_GATES
+
+    client = app.test_client()
+    undeclared, reachable = [], []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        blueprint = rule.endpoint.rsplit(".", 1)[0] if "." in rule.endpoint else ""
+        public = getattr(view, "_alertnet_public", False)
+        gated = blueprint in _BLUEPRINT_GATES
+        if not (public or gated or getattr(view, "_alertnet_permission", None)):
+            undeclared.append(rule.endpoint)
+        if public or rule.arguments or "GET" not in (rule.methods or ()):
+            continue
+        status = client.get(rule.rule).status_code
+        if status not in (302, 401, 404):
+            reachable.append((rule.rule, status))
+    assert undeclared == []
+    assert reachable == []
