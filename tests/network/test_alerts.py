@@ -411,3 +411,12 @@ def test_the_sender_gets_a_verifiable_receipt_from_the_audit_log(app, heads):
     )
     # Only the sending school has the receipt.
     assert b.client.get(f"/alerts/{alert_id}/receipt.json").status_code == 404
+
+
+def test_the_forward_form_offers_only_schools_without_the_alert(app, heads):
+    a, b = heads["Ash"], heads["Beech"]
+    alert_id = a.post_alert([b.school]).headers["Location"].rsplit("/", 1)[1]
+    page = b.client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    forward = page[page.index('id="forward-heading"') :]
+    assert "Cedar" in forward
+    assert "Ash" not in forward.split("</form>")[0]
