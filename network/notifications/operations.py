@@ -1031,35 +1031,18 @@ def remind_school(
     )
     if not outbox.rows:
         # No subscription asks for this alert: a deadline still reaches the heads.
-        for head in _heads_of(session, school.id):
-            common = {
-                "event": "alert.acknowledgement_due",
-                "school_id": school.id,
-                "member_id": head.id,
-                "alert_id": alert.id,
-                "payload": {
-                    "type": "alert.acknowledgement_due",
-                    "alert": ref,
-                    "school": _school_ref(school),
-                    "deadline": deadline.isoformat(),
-                    "path": ref["path"],
-                },
-                "key": f"alert.acknowledgement_due:{alert.id}:{school.id}",
-                "priority": PRIORITY.get(alert.severity, 0),
-            }
-            outbox.add(channel=Channel.IN_APP, **common)
-            outbox.add(channel=Channel.EMAIL, target=head.email, **common)
-    written = outbox.write(session)
-    audit.record(
-        session,
-        "alert.ack_reminder_sent",
-        school_id=school.id,
-        object_type="alert",
-        object_id=alert.id,
-        deadline=deadline.isoformat(),
-        notifications=written,
+        _notify_people(
+            outbox,
+            _heads_of(session, school.id),
+            "alert.acknowledgement_due",
+            alert,
+            ref,
+            school,
+            deadline,
+        )
+    return _write_deadline_notices(
+        session, outbox, "alert.ack_reminder_sent", alert, school, deadline
     )
-    return written
 
 
 def escalate_to_coordinators(
@@ -1067,29 +1050,58 @@ def escalate_to_coordinators(
 ) -> int:
     ref = alert_ref(session, alert)
     outbox = _Outbox(utcnow())
-    for coordinator in coordinators_of(session, alert.cluster_id):
-        assert coordinator.school_id is not None
+    _notify_people(
+        outbox,
+        coordinators_of(session, alert.cluster_id),
+        "alert.acknowledgement_overdue",
+        alert,
+        ref,
+        school,
+        deadline,
+    )
+    return _write_deadline_notices(
+        session, outbox, "alert.ack_overdue_escalated", alert, school, deadline
+    )
+
+
+def _notify_people(
+    outbox: _Outbox,
+    people: Any,
+    event: str,
+    alert: Alert,
+    ref: dict[str, Any],
+    school: School,
+    deadline: datetime,
+) -> None:
+    """In the hub and by email to each person, about a school's deadline."""
+    for person in people:
+        assert person.school_id is not None
         common = {
-            "event": "alert.acknowledgement_overdue",
-            "school_id": coordinator.school_id,
-            "member_id": coordinator.id,
+            "event": event,
+            "school_id": person.school_id,
+            "member_id": person.id,
             "alert_id": alert.id,
             "payload": {
-                "type": "alert.acknowledgement_overdue",
+                "type": event,
                 "alert": ref,
                 "school": _school_ref(school),
                 "deadline": deadline.isoformat(),
                 "path": ref["path"],
             },
-            "key": f"alert.acknowledgement_overdue:{alert.id}:{school.id}",
+            "key": f"{event}:{alert.id}:{school.id}",
             "priority": PRIORITY.get(alert.severity, 0),
         }
         outbox.add(channel=Channel.IN_APP, **common)
-        outbox.add(channel=Channel.EMAIL, target=coordinator.email, **common)
+        outbox.add(channel=Channel.EMAIL, target=person.email, **common)
+
+
+def _write_deadline_notices(
+    session: Session, outbox: _Outbox, action: str, alert: Alert, school: School, deadline: datetime
+) -> int:
     written = outbox.write(session)
     audit.record(
         session,
-        "alert.ack_overdue_escalated",
+        action,
         school_id=school.id,
         object_type="alert",
         object_id=alert.id,
