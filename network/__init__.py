@@ -75,6 +75,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(audit_api.bp)
     api.init_app(app)
 
+    app.add_template_global(lambda token: settings.link(f"/invitations/{token}"), "invitation_link")
+
     @app.context_processor
     def _globals() -> dict[str, object]:
         from network.forms import ConfirmForm

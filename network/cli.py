@@ -45,7 +45,7 @@ def _settings() -> Any:
 
 
 def invitation_link(token: str) -> str:
-    return f"{_settings().public_url}/invitations/{token}"
+    return str(_settings().link(f"/invitations/{token}"))
 
 
 def _make_app(*_args: Any, **_kwargs: Any) -> Flask:

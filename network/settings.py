@@ -73,6 +73,11 @@ class Settings:
     def session_lifetime(self) -> timedelta:
         return timedelta(hours=self.session_hours)
 
+    def link(self, path: str) -> str:
+        """An absolute address on the hub, for links people are sent (invitations,
+        notifications): always the configured public address, never the request's."""
+        return self.public_url + path
+
     @property
     def https(self) -> bool:
         return self.public_url.startswith("https://")

@@ -1,0 +1,32 @@
+"""Page blueprints, and what their forms have in common."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask_wtf import FlaskForm
+
+from network.errors import FormRejected, form_errors
+
+FormT = TypeVar("FormT", bound=FlaskForm)
+ResultT = TypeVar("ResultT")
+
+
+def submit(
+    form: FormT, action: Callable[[], ResultT], blank: Callable[[], FormT]
+) -> tuple[FormT, ResultT | None, int]:
+    """Run a form's action when it was submitted and valid.
+
+    Returns the form to show (a blank one after success, so the page is ready
+    for the next entry), the action's result, and the status: 422 when the form
+    or the service refused the input (the messages are on the form).
+    """
+    if not form.validate_on_submit():
+        return form, None, 422 if form.errors else 200
+    try:
+        with form_errors(form):
+            result = action()
+    except FormRejected:
+        return form, None, 422
+    return blank(), result, 200

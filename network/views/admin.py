@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, render_template
 
 from network import auth
 from network.db import db
-from network.errors import FormRejected, form_errors
 from network.forms import ClusterForm
+from network.views import submit
 from schools import directory
 from schools.models import Role
 from schools.policy import Permission
@@ -20,31 +20,22 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.route("/clusters", methods=["GET", "POST"])
 @auth.requires(Permission.MANAGE_CLUSTERS)
 def clusters() -> Any:
+    def create() -> directory.Invited:
+        cluster = directory.create_cluster(db(), auth.actor(), form.name.data or "")
+        return directory.invite(
+            db(),
+            auth.actor(),
+            Role.COORDINATOR,
+            form.coordinator_email.data or "",
+            form.coordinator_name.data or "",
+            cluster=cluster,
+        )
+
     form = ClusterForm()
-    invited = None
-    status = 200
-    if form.validate_on_submit():
-        try:
-            with form_errors(form):
-                cluster = directory.create_cluster(db(), auth.actor(), form.name.data or "")
-                invited = directory.invite(
-                    db(),
-                    auth.actor(),
-                    Role.COORDINATOR,
-                    form.coordinator_email.data or "",
-                    form.coordinator_name.data or "",
-                    cluster=cluster,
-                )
-                form = ClusterForm(formdata=None)
-        except FormRejected:
-            status = 422
-    elif form.errors:
-        status = 422
-    link = url_for("auth.accept", token=invited.token, _external=True) if invited else None
+    form, invited, status = submit(form, create, lambda: ClusterForm(formdata=None))
     return render_template(
         "admin/clusters.html",
         form=form,
         clusters=directory.list_clusters(db()),
         invited=invited,
-        link=link,
     ), status

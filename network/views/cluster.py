@@ -13,6 +13,7 @@ from network.alerts import vocab
 from network.db import db
 from network.errors import FormRejected, form_errors
 from network.forms import AdmitSchoolForm, ConfirmForm, RetentionForm, SuspendForm
+from network.views import submit
 from schools import directory, policy
 from schools.models import Cluster, Role, School
 from schools.policy import Permission
@@ -32,40 +33,32 @@ def _cluster() -> Cluster:
 @auth.requires(Permission.MANAGE_SCHOOLS)
 def schools() -> Any:
     cluster = _cluster()
+
+    def admit() -> directory.Invited:
+        school = directory.admit_school(
+            db(),
+            auth.actor(),
+            cluster,
+            form.name.data or "",
+            form.urn.data or "",
+            form.address.data or "",
+        )
+        return directory.invite(
+            db(),
+            auth.actor(),
+            Role.HEAD,
+            form.head_email.data or "",
+            form.head_name.data or "",
+            school=school,
+        )
+
     form = AdmitSchoolForm()
-    invited = None
-    status = 200
-    if form.validate_on_submit():
-        try:
-            with form_errors(form):
-                school = directory.admit_school(
-                    db(),
-                    auth.actor(),
-                    cluster,
-                    form.name.data or "",
-                    form.urn.data or "",
-                    form.address.data or "",
-                )
-                invited = directory.invite(
-                    db(),
-                    auth.actor(),
-                    Role.HEAD,
-                    form.head_email.data or "",
-                    form.head_name.data or "",
-                    school=school,
-                )
-                form = AdmitSchoolForm(formdata=None)
-        except FormRejected:
-            status = 422
-    elif form.errors:
-        status = 422
-    link = url_for("auth.accept", token=invited.token, _external=True) if invited else None
+    form, invited, status = submit(form, admit, lambda: AdmitSchoolForm(formdata=None))
     return render_template(
         "cluster/schools.html",
         cluster=cluster,
         form=form,
         invited=invited,
-        link=link,
         schools=directory.schools_of(db(), cluster),
     ), status
 

@@ -9,8 +9,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from network import auth
 from network.db import db
-from network.errors import FormRejected, form_errors
 from network.forms import ConfirmForm, InviteForm
+from network.views import submit
 from schools import accounts, directory
 from schools.errors import KeysLocked
 from schools.models import Role, School
@@ -28,7 +28,6 @@ def _school() -> School:
 
 def _overview(form: InviteForm, status: int = 200, invited: Any = None) -> Any:
     school = _school()
-    link = url_for("auth.accept", token=invited.token, _external=True) if invited else None
     members = directory.members_of(db(), school)
     return render_template(
         "school/overview.html",
@@ -36,7 +35,6 @@ def _overview(form: InviteForm, status: int = 200, invited: Any = None) -> Any:
         members=members,
         form=form,
         invited=invited,
-        link=link,
         invitations=directory.open_invitations(db(), school=school),
         keys=directory.key_generations(db(), school),
         confirm=ConfirmForm(),
@@ -54,23 +52,20 @@ def overview() -> Any:
 @bp.route("/invite", methods=["POST"])
 @auth.requires(Permission.MANAGE_MEMBERS)
 def invite() -> Any:
+    def send() -> directory.Invited:
+        return directory.invite(
+            db(),
+            auth.actor(),
+            Role(form.role.data),
+            form.email.data or "",
+            form.name.data or "",
+            school=_school(),
+            actor_keys=auth.school_keys(),
+        )
+
     form = InviteForm()
-    if not form.validate_on_submit():
-        return _overview(form, 422)
-    try:
-        with form_errors(form):
-            invited = directory.invite(
-                db(),
-                auth.actor(),
-                Role(form.role.data),
-                form.email.data or "",
-                form.name.data or "",
-                school=_school(),
-                actor_keys=auth.school_keys(),
-            )
-    except FormRejected:
-        return _overview(form, 422)
-    return _overview(InviteForm(formdata=None), 201, invited)
+    form, invited, status = submit(form, send, lambda: InviteForm(formdata=None))
+    return _overview(form, 201 if invited else status, invited)
 
 
 @bp.route("/members/<uuid:member_id>/remove", methods=["POST"])
