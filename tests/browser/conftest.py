@@ -107,6 +107,8 @@ class Visitor:
         """axe-core: no serious or critical violation (WCAG 2.2 AA)."""
         from axe_playwright_python.sync_playwright import Axe
 
+        # A click may have started a navigation: check the page it lands on.
+        self.page.wait_for_load_state()
         results = Axe().run(
             self.page,
             options={
