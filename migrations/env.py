@@ -10,6 +10,7 @@ from alembic import context
 # Every module that defines tables, so autogenerate sees them all.
 import network.alerts.models
 import network.api.models
+import network.dashboard.models
 import network.notifications.models  # noqa: F401
 import schools.audit
 import schools.models

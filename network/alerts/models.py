@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -110,6 +111,14 @@ class AlertRecipient(Base):
         Index("ix_alert_recipients_unread", "school_id", "is_sender", "first_read_at"),
         # The dashboard's response times: one range scan per cluster and period.
         Index("ix_alert_recipients_cluster", "cluster_id", "created_at"),
+        # The dashboard's overdue acknowledgements: only copies still waiting.
+        Index(
+            "ix_alert_recipients_waiting",
+            "cluster_id",
+            "created_at",
+            postgresql_where=text("acknowledged_at IS NULL AND NOT is_sender"),
+            sqlite_where=text("acknowledged_at IS NULL AND NOT is_sender"),
+        ),
     )
 
     alert_id: Mapped[uuid.UUID] = mapped_column(
