@@ -67,7 +67,13 @@ class Settings:
     worker_poll_seconds: float = 1.0
     # Digest times and school days are reckoned in this time zone.
     timezone: str = "Europe/London"
+    # Dashboard figures are served from store for this long (docs/dashboard.md).
+    dashboard_max_age_seconds: int = 600
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dashboard_max_age(self) -> timedelta:
+        return timedelta(seconds=self.dashboard_max_age_seconds)
 
     @property
     def session_lifetime(self) -> timedelta:
@@ -117,6 +123,7 @@ class Settings:
             "notify_lease_seconds": float(env.get("ALERTNET_NOTIFY_LEASE", "120")),
             "worker_poll_seconds": float(env.get("ALERTNET_WORKER_POLL", "1")),
             "timezone": env.get("ALERTNET_TIMEZONE", cls.timezone),
+            "dashboard_max_age_seconds": int(env.get("ALERTNET_DASHBOARD_MAX_AGE", "600")),
         }
         values.update(overrides)
         return cls(**values).resolved()

@@ -8,10 +8,13 @@ Weeks start on Monday and, like all times here, are in UTC.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select, text, tuple_
+from sqlalchemy import ColumnElement, Float, and_, case, func, literal, select, text, tuple_
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import Function
 
@@ -72,22 +75,6 @@ def _week(session: Session, column: ColumnElement[datetime]) -> ColumnElement[st
     return func.date(column, "-6 days", "weekday 1")
 
 
-def _seconds_between(
-    session: Session, later: ColumnElement[datetime], earlier: ColumnElement[datetime]
-) -> ColumnElement[float]:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
-def _percentile(
-    session: Session, fraction: float, value: ColumnElement[float]
-) -> ColumnElement[float]:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.percentile_cont(fraction).within_group(value)
-    return Function("percentile_cont", value, literal(fraction))
-
-
 def _alerts_in(cluster_id: uuid.UUID, period: Period) -> list[ColumnElement[bool]]:
     return [
         Alert.cluster_id == cluster_id,
@@ -129,67 +116,58 @@ class ResponseTimes:
     p90_hours: float | None
 
 
-def _response_query(
-    session: Session, cluster_id: uuid.UUID, period: Period, group: ColumnElement[str]
-) -> Select[tuple[str, int, int, float, float]]:
-    """Copies received in the period, from ix_alert_recipients_cluster alone
-    (cluster, time and severity are copied onto each inbox row); schools are
-    joined only for their names and to leave the coordinators' office out."""
-    delay = _seconds_between(session, AlertRecipient.acknowledged_at, AlertRecipient.created_at)
-    acknowledged_delay = case((AlertRecipient.acknowledged_at.is_not(None), delay))
-    return (
-        select(
-            group.label("key"),
-            func.count(),
-            func.count(AlertRecipient.acknowledged_at),
-            _percentile(session, 0.5, acknowledged_delay),
-            _percentile(session, 0.9, acknowledged_delay),
-        )
-        .select_from(AlertRecipient)
-        .join(School, School.id == AlertRecipient.school_id)
-        .where(
-            AlertRecipient.cluster_id == cluster_id,
-            AlertRecipient.created_at >= period.since,
-            AlertRecipient.created_at < period.until,
-            AlertRecipient.is_sender.is_(False),
-            School.kind == SchoolKind.SCHOOL,
-        )
-        .group_by(group)
+def _copies_received(cluster_id: uuid.UUID, period: Period) -> list[ColumnElement[bool]]:
+    """Copies of alerts posted in the period, as schools received them: from
+    ix_alert_recipients_cluster alone (cluster, time and severity are copied
+    onto each inbox row), without the sender's own copy or the coordinators'
+    office."""
+    office = select(School.id).where(
+        School.cluster_id == cluster_id, School.kind != SchoolKind.SCHOOL
     )
+    return [
+        AlertRecipient.cluster_id == cluster_id,
+        AlertRecipient.created_at >= period.since,
+        AlertRecipient.created_at < period.until,
+        AlertRecipient.is_sender.is_(False),
+        AlertRecipient.school_id.not_in(office.scalar_subquery()),
+    ]
 
 
-def _times(rows: object) -> list[ResponseTimes]:
-    result = []
-    for key, received, acknowledged, median, p90 in rows:  # type: ignore[attr-defined]
-        result.append(
-            ResponseTimes(
-                str(key),
-                int(received),
-                int(acknowledged),
-                None if median is None else float(median) / 3600,
-                None if p90 is None else float(p90) / 3600,
-            )
-        )
-    return result
+def _response_columns(session: Session) -> list[ColumnElement[Any]]:
+    """received, acknowledged, then the median and 90th percentile of the time
+    to acknowledge (unacknowledged copies are NULL, which percentiles skip).
+
+    PostgreSQL sorts the intervals once for both fractions; SQLite gets the
+    aggregate registered in schools/db.py, over seconds."""
+    counts: list[ColumnElement[Any]] = [func.count(), func.count(AlertRecipient.acknowledged_at)]
+    if session.get_bind().dialect.name == "postgresql":
+        delay = AlertRecipient.acknowledged_at - AlertRecipient.created_at
+        fractions = postgresql.array([literal(0.5, Float), literal(0.9, Float)])
+        return [*counts, func.percentile_cont(fractions).within_group(delay)]
+    seconds = (
+        func.julianday(AlertRecipient.acknowledged_at) - func.julianday(AlertRecipient.created_at)
+    ) * 86400.0
+    return [
+        *counts,
+        Function("percentile_cont", seconds, literal(0.5)),
+        Function("percentile_cont", seconds, literal(0.9)),
+    ]
 
 
-def response_by_school(
-    session: Session, cluster_id: uuid.UUID, period: Period
-) -> list[ResponseTimes]:
-    """Time from an alert reaching a school to its first acknowledgement."""
-    rows = session.execute(
-        _response_query(session, cluster_id, period, School.name).order_by(School.name)
-    ).all()
-    return _times(rows)
+def _hours(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value.total_seconds() / 3600
+    return float(value) / 3600  # type: ignore[arg-type]
 
 
-def response_by_severity(
-    session: Session, cluster_id: uuid.UUID, period: Period
-) -> list[ResponseTimes]:
-    rows = session.execute(
-        _response_query(session, cluster_id, period, AlertRecipient.severity)
-    ).all()
-    return _times(rows)
+def _times(key: str, figures_: Sequence[Any]) -> ResponseTimes:
+    received, acknowledged, *percentiles = figures_
+    if len(percentiles) == 1:  # PostgreSQL: one array of both
+        percentiles = list(percentiles[0] or (None, None))
+    median, p90 = percentiles
+    return ResponseTimes(key, int(received), int(acknowledged), _hours(median), _hours(p90))
 
 
 @dataclass(frozen=True)
@@ -200,50 +178,54 @@ class Responses:
 
 
 def responses(session: Session, cluster_id: uuid.UUID, period: Period) -> Responses:
-    """The three groupings of response times. PostgreSQL computes them in one
-    pass (GROUPING SETS) with room to sort in memory; SQLite, which has no
-    grouping sets, runs the three grouped queries."""
-    if session.get_bind().dialect.name != "postgresql":
-        return Responses(
-            response_by_school(session, cluster_id, period),
-            response_by_severity(session, cluster_id, period),
-            response_overall(session, cluster_id, period),
-        )
-    session.execute(text("SET LOCAL work_mem = '64MB'"))
-    base = _response_query(session, cluster_id, period, School.name)
-    query = (
-        base.with_only_columns(
-            School.name,
-            AlertRecipient.severity,
-            func.grouping(School.name, AlertRecipient.severity).label("level"),
-            *base.selected_columns[1:],
-        )
-        .group_by(None)
-        .group_by(
-            func.grouping_sets(tuple_(School.name), tuple_(AlertRecipient.severity), tuple_())
-        )
-    )
-    by_school, by_severity, overall = [], [], ResponseTimes("all", 0, 0, None, None)
-    for name, severity, level, *figures_ in session.execute(query).all():
-        (row,) = _times([("all", *figures_)])
-        if level == 1:  # grouped by school only (severity rolled up)
-            by_school.append(replace(row, key=str(name)))
-        elif level == 2:
-            by_severity.append(replace(row, key=str(severity)))
-        else:
-            overall = row
+    """Time from an alert reaching a school to its first acknowledgement, per
+    school (by name), per severity and overall: one pass with GROUPING SETS on
+    PostgreSQL, three grouped queries on SQLite (which has none)."""
+    where = _copies_received(cluster_id, period)
+    columns = _response_columns(session)
+    school, severity = AlertRecipient.school_id, AlertRecipient.severity
+    grouped = select(school, severity, *columns).where(*where)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        query = grouped.group_by(func.grouping_sets(tuple_(school), tuple_(severity), tuple_()))
+        rows = [(r[0], r[1], r[2:]) for r in session.execute(query)]
+    else:  # the same three groupings, one query each
+        rows = [
+            (r[0], r[1], r[2:])
+            for by in ((school,), (severity,), ())
+            for r in session.execute(
+                grouped.with_only_columns(
+                    school if by == (school,) else literal(None),
+                    severity if by == (severity,) else literal(None),
+                    *columns,
+                ).group_by(*by)
+            )
+        ]
+    query_names = select(School.id, School.name).where(School.cluster_id == cluster_id)
+    names: dict[uuid.UUID, str] = {row.id: row.name for row in session.execute(query_names)}
+    by_school, by_severity = [], []
+    overall = ResponseTimes("all", 0, 0, None, None)
+    for school_id, severity_code, figures_ in rows:
+        if school_id is not None:
+            by_school.append(_times(names.get(school_id, str(school_id)), figures_))
+        elif severity_code is not None:
+            by_severity.append(_times(str(severity_code), figures_))
+        elif figures_[0]:
+            overall = _times("all", figures_)
     by_school.sort(key=lambda r: r.key)
     return Responses(by_school, by_severity, overall)
 
 
-def response_overall(
-    session: Session, cluster_id: uuid.UUID, period: Period, school_id: uuid.UUID | None = None
+def response_of_school(
+    session: Session, cluster_id: uuid.UUID, period: Period, school_id: uuid.UUID
 ) -> ResponseTimes:
-    query = _response_query(session, cluster_id, period, literal("all"))
-    if school_id is not None:
-        query = query.where(AlertRecipient.school_id == school_id)
-    rows = _times(session.execute(query).all())
-    return rows[0] if rows else ResponseTimes("all", 0, 0, None, None)
+    """One school's response times (its inbox index: school, time)."""
+    row = session.execute(
+        select(*_response_columns(session)).where(
+            *_copies_received(cluster_id, period), AlertRecipient.school_id == school_id
+        )
+    ).one()
+    return _times("all", row)
 
 
 @dataclass(frozen=True)
@@ -295,4 +277,32 @@ def activity(session: Session, cluster_id: uuid.UUID, period: Period) -> Activit
         int(school_row[3]),
         int(members),
         int(posting),
+    )
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """Everything the dashboard and the report show for a cluster and a period,
+    as the database computed it at ``computed_at``."""
+
+    computed_at: datetime
+    weekly: dict[date, dict[str, int]]
+    by_severity: dict[str, int]
+    by_platform: dict[str, int]
+    by_category: dict[str, int]
+    responses: Responses
+    activity: Activity
+
+
+def compute(
+    session: Session, cluster_id: uuid.UUID, period: Period, now: datetime
+) -> PeriodFigures:
+    return PeriodFigures(
+        computed_at=now,
+        weekly=weekly_by_category(session, cluster_id, period),
+        by_severity=counts_by(session, cluster_id, period, Alert.severity),
+        by_platform=counts_by(session, cluster_id, period, Alert.platform),
+        by_category=counts_by(session, cluster_id, period, Alert.category),
+        responses=responses(session, cluster_id, period),
+        activity=activity(session, cluster_id, period),
     )

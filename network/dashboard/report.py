@@ -6,16 +6,17 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
 from network.alerts import vocab
-from network.alerts.models import Alert
 from network.alerts.operations import platforms
-from network.dashboard import charts, figures
+from network.dashboard import charts, figures, health, snapshots
 from network.dashboard.figures import Activity, Period, ResponseTimes
+from network.settings import Settings
 from schools import policy
+from schools.db import utcnow
 from schools.errors import Forbidden
 from schools.models import Cluster, Member, School
 
@@ -24,6 +25,7 @@ from schools.models import Cluster, Member, School
 class ClusterFigures:
     cluster: Cluster
     period: Period
+    computed_at: datetime  # when the database computed the period's figures
     weekly: dict[date, dict[str, int]]
     by_severity: list[tuple[str, int]]
     by_platform: list[tuple[str, int]]
@@ -32,6 +34,10 @@ class ClusterFigures:
     response_severity: list[ResponseTimes]
     overall: ResponseTimes
     activity: Activity
+    # Live health (network/dashboard/health.py): overdue is as of now, whatever
+    # the period; delivery counts the period's notifications.
+    overdue: health.Overdue
+    delivery: health.Delivery
 
     @property
     def total(self) -> int:
@@ -77,29 +83,42 @@ def _hours(value: float | None) -> str:
 
 
 def cluster_figures(
-    session: Session, actor: Member | None, cluster: Cluster, period: Period
+    session: Session,
+    actor: Member | None,
+    cluster: Cluster,
+    period: Period,
+    *,
+    settings: Settings,
+    now: datetime | None = None,
 ) -> ClusterFigures:
+    """The period's figures from store while younger than the settings'
+    dashboard_max_age (network/dashboard/snapshots.py), the overdue list and
+    delivery health live; ``settings`` also gives the time zone school-day
+    deadlines count in."""
     policy.check_cluster(actor, cluster)
-    severity = figures.counts_by(session, cluster.id, period, Alert.severity)
-    platform = figures.counts_by(session, cluster.id, period, Alert.platform)
-    category = figures.counts_by(session, cluster.id, period, Alert.category)
+    now = now or utcnow()
+    computed = snapshots.current(session, cluster.id, period, now, settings.dashboard_max_age)
     names = {p.code: p.name for p in platforms(session)}
-    responses = figures.responses(session, cluster.id, period)
+    responses = computed.responses
     return ClusterFigures(
         cluster=cluster,
         period=period,
-        weekly=figures.weekly_by_category(session, cluster.id, period),
-        by_severity=[(t.label, severity.get(t.code, 0)) for t in vocab.SEVERITIES],
+        computed_at=computed.computed_at,
+        weekly=computed.weekly,
+        by_severity=[(t.label, computed.by_severity.get(t.code, 0)) for t in vocab.SEVERITIES],
         by_platform=sorted(
-            ((names.get(code, code), n) for code, n in platform.items()), key=lambda item: -item[1]
+            ((names.get(code, code), n) for code, n in computed.by_platform.items()),
+            key=lambda item: -item[1],
         ),
-        by_category=[(t.label, category.get(t.code, 0)) for t in vocab.CATEGORIES],
+        by_category=[(t.label, computed.by_category.get(t.code, 0)) for t in vocab.CATEGORIES],
         response_schools=responses.by_school,
         response_severity=sorted(
             responses.by_severity, key=lambda r: vocab.SEVERITY_RANK.get(r.key, 0), reverse=True
         ),
         overall=responses.overall,
-        activity=figures.activity(session, cluster.id, period),
+        activity=computed.activity,
+        overdue=health.overdue(session, cluster.id, settings, now),
+        delivery=health.delivery(session, cluster.id, period, now=now),
     )
 
 
@@ -109,6 +128,7 @@ class SchoolFigures:
     period: Period
     mine: ResponseTimes
     cluster: ResponseTimes
+    computed_at: datetime  # of the cluster's figures
 
     def rows(self) -> list[ResponseTimes]:
         return [
@@ -124,23 +144,44 @@ class SchoolFigures:
         return charts.horizontal_bars([(k, v, _hours(v)) for k, v in items if v is not None])
 
 
-def school_figures(session: Session, actor: Member, period: Period) -> SchoolFigures:
-    """A head's view: their own school's response times against the cluster's."""
+def school_figures(
+    session: Session, actor: Member, period: Period, *, settings: Settings, now: datetime
+) -> SchoolFigures:
+    """A head's view: their own school's response times (live, from its inbox
+    index) against the cluster's (from store, like the coordinator's)."""
     school = actor.school
     if school is None or school.is_office:
         raise Forbidden("Only a school's head has a school dashboard.")
+    cluster = snapshots.current(session, school.cluster_id, period, now, settings.dashboard_max_age)
     return SchoolFigures(
         school,
         period,
-        figures.response_overall(session, school.cluster_id, period, school.id),
-        figures.response_overall(session, school.cluster_id, period),
+        figures.response_of_school(session, school.cluster_id, period, school.id),
+        cluster.responses.overall,
+        cluster.computed_at,
     )
+
+
+# Trailing columns, used only by the overdue and delivery sections (every other
+# row leaves them empty): docs/dashboard.md.
+HEALTH_COLUMNS = ("overdue_since", "sent", "waiting", "retrying", "dead_lettered")
+
+
+class _PaddedWriter:
+    """A csv writer that pads every row to the header's width."""
+
+    def __init__(self, out: io.StringIO, width: int) -> None:
+        self._writer = csv.writer(out)
+        self._width = width
+
+    def writerow(self, row: list[object]) -> None:
+        self._writer.writerow([*row, *[""] * (self._width - len(row))])
 
 
 def report_csv(data: ClusterFigures) -> str:
     """The governors' report as CSV: one table with a section column."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = _PaddedWriter(out, 7 + len(HEALTH_COLUMNS))
     writer.writerow(
         [
             "section",
@@ -150,6 +191,7 @@ def report_csv(data: ClusterFigures) -> str:
             "acknowledged",
             "median_hours_to_acknowledge",
             "p90_hours_to_acknowledge",
+            *HEALTH_COLUMNS,
         ]
     )
     writer.writerow(
@@ -192,7 +234,42 @@ def report_csv(data: ClusterFigures) -> str:
         ("schools_that_posted", a.posting_schools),
     ):
         writer.writerow(["activity", label, value, "", "", "", ""])
+    _health_rows(writer, data)
     return out.getvalue()
+
+
+def _health_rows(writer: _PaddedWriter, data: ClusterFigures) -> None:
+    """Overdue acknowledgements (as of the moment of download, whatever the
+    period; ``alerts`` is the number of overdue copies) and the period's
+    notification delivery per channel."""
+    o = data.overdue
+    blank = ["", "", "", ""]  # received .. p90
+    writer.writerow(["overdue", f"as of {o.now.isoformat(timespec='minutes')}", o.total, *blank])
+    for school in o.by_school:
+        writer.writerow(
+            [
+                "overdue_by_school",
+                school.school,
+                school.count,
+                *blank,
+                school.since.isoformat(timespec="minutes"),
+            ]
+        )
+    channels = data.delivery.channels
+    for c in [*channels, data.delivery.total] if channels else []:
+        writer.writerow(
+            [
+                "delivery",
+                "All channels" if c.channel == "all" else c.label,
+                "",
+                *blank,
+                "",
+                c.sent,
+                c.waiting,
+                c.retrying,
+                c.dead,
+            ]
+        )
 
 
 def _num(value: float | None) -> str:

@@ -39,6 +39,7 @@ from sqlalchemy import and_, delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from network.alerts.models import Alert, AlertRecipient
+from network.dashboard import snapshots
 from network.db import own_transaction
 from network.notifications import mail, operations, render, webhooks
 from network.notifications.models import (
@@ -510,6 +511,11 @@ class Worker:
             done["reminded"], done["escalated"] = chase_acknowledgements(
                 session, self.settings, now
             )
+        with self._transaction() as session:
+            if _periodic_lock(session):
+                done["dashboards"] = snapshots.refresh_defaults(
+                    session, now, self.settings.dashboard_max_age
+                )
         if maintenance:
             from network.alerts.operations import shred_expired
 

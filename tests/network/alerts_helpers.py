@@ -66,3 +66,47 @@ def png_bytes(size: tuple[int, int] = (8, 8), exif: bytes | None = None) -> byte
     else:
         image.save(out, format="PNG")
     return out.getvalue()
+
+
+def keys_of(session: Any, email: str) -> tuple[Any, Any]:
+    """A member and their unlocked school keys, as at sign-in."""
+    from schools import accounts, keyring
+    from tests.conftest import PASSWORD
+
+    member, credential = accounts.authenticate(session, email, PASSWORD)
+    return member, keyring.unlock_for_member(session, member, credential)
+
+
+def post_as(
+    session: Any,
+    email: str,
+    recipients: Any,
+    posted: Any,
+    severity: str = "high",
+    category: str = "harassment",
+    platform: str = "instagram",
+    coordinator: bool = False,
+) -> Any:
+    """Post an alert at a chosen time, without the web layer (known histories)."""
+    from network.alerts import operations as ops
+    from network.alerts.content import AlertContent
+
+    member, keys = keys_of(session, email)
+    draft = ops.AlertDraft(
+        category,
+        severity,
+        platform,
+        "AMBER",
+        AlertContent("t"),
+        "schools",
+        tuple(recipients),
+        include_coordinator=coordinator,
+    )
+    return ops.post_alert(session, member, keys, draft, now=posted)
+
+
+def acknowledge_as(session: Any, email: str, alert_id: Any, at: Any) -> None:
+    from network.alerts import operations as ops
+
+    member, keys = keys_of(session, email)
+    ops.acknowledge(session, member, keys, alert_id, now=at)

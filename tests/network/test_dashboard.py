@@ -8,14 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from network.alerts import operations as ops
-from network.alerts.content import AlertContent
 from network.dashboard import report
 from network.dashboard.figures import Period
 from network.db import own_transaction
-from schools import keyring
 from schools.models import Cluster, Member, Role
-from tests.conftest import PASSWORD, sign_in
+from tests.conftest import sign_in
+from tests.network.alerts_helpers import acknowledge_as, post_as
 
 
 def _at(day: int, hour: int) -> datetime:
@@ -35,13 +33,6 @@ def history(app, world):
         people[name] = person
     world.person(Role.COORDINATOR, "coord@riverside.example.org", cluster=cluster)
 
-    def keys_of(session, name):
-        from crypto.keys import CredentialKey  # noqa: F401
-        from schools import accounts
-
-        member, credential = accounts.authenticate(session, people[name].email, PASSWORD)
-        return member, keyring.unlock_for_member(session, member, credential)
-
     story = [
         # sender, recipients, posted, category, severity, platform, acks {school: hours}
         (
@@ -60,26 +51,18 @@ def history(app, world):
     with own_transaction(app) as session:
         schools = {n: session.get(Member, p.member.id).school_id for n, p in people.items()}
         for sender, recipients, posted, category, severity, platform, acks in story:
-            member, keys = keys_of(session, sender)
-            alert = ops.post_alert(
+            alert = post_as(
                 session,
-                member,
-                keys,
-                ops.AlertDraft(
-                    category,
-                    severity,
-                    platform,
-                    "AMBER",
-                    AlertContent("t"),
-                    "schools",
-                    tuple(schools[r] for r in recipients),
-                ),
-                now=posted,
+                people[sender].email,
+                [schools[r] for r in recipients],
+                posted,
+                severity,
+                category,
+                platform,
             )
             for name, hours in acks.items():
-                responder, their_keys = keys_of(session, name)
-                ops.acknowledge(
-                    session, responder, their_keys, alert.id, now=posted + timedelta(hours=hours)
+                acknowledge_as(
+                    session, people[name].email, alert.id, posted + timedelta(hours=hours)
                 )
     return cluster.id
 
@@ -89,7 +72,9 @@ PERIOD = Period(date(2026, 11, 2), date(2026, 11, 15))
 
 def test_every_figure_matches_the_known_history(app, history):
     with own_transaction(app) as session:
-        data = report.cluster_figures(session, None, session.get(Cluster, history), PERIOD)
+        data = report.cluster_figures(
+            session, None, session.get(Cluster, history), PERIOD, settings=app.config["ALERTNET"]
+        )
     assert data.total == 3
     assert {w: dict(c) for w, c in data.weekly.items()} == {
         date(2026, 11, 2): {"harassment": 1, "defamation": 1},  # Sunday night is week 1

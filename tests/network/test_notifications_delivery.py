@@ -417,6 +417,7 @@ def test_overdue_acknowledgements_remind_the_school_then_the_coordinator(
         "digests": 0,
         "reminded": 0,
         "escalated": 0,
+        "dashboards": 2,  # the cluster's default dashboard periods, computed ahead
     }
     assert worker.periodic(posted + timedelta(hours=2, minutes=1))["reminded"] == 1
     assert worker.periodic(posted + timedelta(hours=3))["reminded"] == 0

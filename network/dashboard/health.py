@@ -1,0 +1,410 @@
+"""Two live health figures for the coordinator: acknowledgements overdue right
+now, and how the cluster's notifications are being delivered.
+
+Like the other figures (network/dashboard/figures.py), both are aggregates the
+database computes from metadata; nothing here loads alert or notification rows
+beyond the grouped counts and a short list of the most overdue copies.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from network.alerts import vocab
+from network.alerts.models import Alert, AlertRecipient
+from network.dashboard import charts
+from network.dashboard.figures import Period
+from network.notifications import operations
+from network.notifications.models import Channel, Notification, Status
+from network.settings import Settings
+from schools.db import utcnow
+from schools.models import School, SchoolKind, SchoolStatus
+
+# How many of the most overdue copies the page lists ("and N more" after them).
+OVERDUE_LISTED = 20
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
+# --- overdue acknowledgements -------------------------------------------------------------
+
+
+def latest_start(deadline: operations.Deadline, now: datetime, tz: ZoneInfo) -> datetime:
+    """The latest creation time whose acknowledgement deadline is at or before ``now``.
+
+    A copy created at or before this moment is overdue at ``now``; one created
+    after it is not yet. For hours the inverse is exact; for school days
+    (weekends skipped, in the hub's time zone) it is a binary search to the
+    microsecond, which relies on ``Deadline.due`` never decreasing as its start
+    increases.
+    """
+    if not deadline.is_set:
+        raise ValueError("no deadline, so nothing is ever overdue")
+    if deadline.unit == "hours":
+        return now - timedelta(hours=deadline.amount)
+    # n school days never take longer than n weekdays plus every weekend in
+    # between (two days per five) plus a daylight-saving hour: 3n + 4 days is ample.
+    low = now - timedelta(days=3 * deadline.amount + 4)
+    while deadline.due(low, tz) > now:  # pragma: no cover - the bound above holds
+        low -= timedelta(days=7)
+    high = now  # due(now) > now, since the deadline is set
+    # Invariant: due(low) <= now < due(high).
+    while high - low > _MICROSECOND:
+        middle = low + (high - low) // 2
+        if deadline.due(middle, tz) <= now:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+@dataclass(frozen=True)
+class OverdueSchool:
+    """One school's copies overdue now."""
+
+    school: str
+    is_office: bool
+    count: int
+    since: datetime  # the earliest deadline among them: overdue since then
+
+
+@dataclass(frozen=True)
+class OverdueCopy:
+    """One school's copy of an alert, still unacknowledged after its deadline."""
+
+    alert_id: uuid.UUID
+    school: str
+    category: str  # codes; the page shows vocab labels
+    severity: str
+    posted_at: datetime
+    deadline: datetime
+    now: datetime
+
+    @property
+    def category_label(self) -> str:
+        return vocab.label(vocab.CATEGORIES, self.category)
+
+    @property
+    def severity_label(self) -> str:
+        return vocab.label(vocab.SEVERITIES, self.severity)
+
+    @property
+    def overdue_hours(self) -> float:
+        return (self.now - self.deadline).total_seconds() / 3600
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """Copies overdue at ``now`` among those created in the last CHASE_WINDOW."""
+
+    now: datetime
+    window: timedelta
+    total: int
+    by_school: list[OverdueSchool]  # most overdue copies first
+    most_overdue: list[OverdueCopy]  # at most OVERDUE_LISTED, most overdue first
+    # Severity code -> the deadline's description ("Within 2 hours"), for every
+    # severity that has one.
+    deadlines: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def more(self) -> int:
+        """Overdue copies not in the list."""
+        return self.total - len(self.most_overdue)
+
+    @property
+    def window_days(self) -> int:
+        return self.window.days
+
+    def chart(self) -> charts.HorizontalBars:
+        """Overdue copies per school, one bar each (the table beside has the same)."""
+        return charts.horizontal_bars(
+            [(s.school, float(s.count), str(s.count)) for s in self.by_school],
+            colour=charts.PALETTE[1],
+        )
+
+
+def _not_sender() -> ColumnElement[bool]:
+    """``NOT is_sender`` written exactly as ix_alert_recipients_waiting's
+    predicate: SQLAlchemy would render ``is_sender = 0`` on SQLite, which
+    SQLite's planner does not match with the partial index."""
+    return text("NOT alert_recipients.is_sender")  # type: ignore[return-value]
+
+
+def _waiting(cluster_id: uuid.UUID, now: datetime, window: timedelta) -> list[ColumnElement[bool]]:
+    """Unacknowledged copies received by the cluster's schools within the
+    chase window: a range scan of ix_alert_recipients_waiting."""
+    return [
+        AlertRecipient.cluster_id == cluster_id,
+        AlertRecipient.created_at >= now - window,
+        AlertRecipient.acknowledged_at.is_(None),
+        _not_sender(),
+    ]
+
+
+def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: datetime) -> Overdue:
+    """Copies whose acknowledgement deadline has passed at ``now``.
+
+    A copy counts when its school has not acknowledged it, the alert is still
+    open, the school is receiving (not suspended), the severity has a deadline
+    (operations.deadlines_for) and that deadline, measured from the alert's
+    creation, is at or before ``now``. Only copies created within CHASE_WINDOW
+    count: the worker chases no older ones. The coordinators' office is
+    included, as the worker chases it too.
+
+    Each severity's deadline is turned into a creation-time cutoff in Python
+    (latest_start), so the database only compares ``created_at`` with a
+    constant per severity: one grouped query for the counts, one for the list.
+    """
+    from network.notifications.worker import CHASE_WINDOW  # the worker imports dashboards
+
+    tz = operations.zone(settings)
+    deadlines = {
+        code: rule
+        for code, rule in operations.deadlines_for(session, cluster_id).items()
+        if rule.is_set
+    }
+    described = {code: rule.describe() for code, rule in deadlines.items()}
+    empty = Overdue(now, CHASE_WINDOW, 0, [], [], described)
+    if not deadlines:
+        return empty
+    cutoffs = {code: latest_start(rule, now, tz) for code, rule in deadlines.items()}
+    passed = or_(
+        *(
+            and_(AlertRecipient.severity == code, AlertRecipient.created_at <= cutoff)
+            for code, cutoff in sorted(cutoffs.items())
+        )
+    )
+    conditions = [
+        *_waiting(cluster_id, now, CHASE_WINDOW),
+        # Redundant with ``passed`` but bounds the index range scan above too.
+        AlertRecipient.created_at <= max(cutoffs.values()),
+        passed,
+        Alert.status == "open",
+        School.status == SchoolStatus.ACTIVE,  # operations.receiving()
+    ]
+
+    def base(*columns: Any) -> Select[Any]:
+        return (
+            select(*columns)
+            .select_from(AlertRecipient)
+            .join(Alert, Alert.id == AlertRecipient.alert_id)
+            .join(School, School.id == AlertRecipient.school_id)
+            .where(*conditions)
+        )
+
+    grouped = session.execute(
+        base(
+            School.id,
+            School.name,
+            School.kind,
+            AlertRecipient.severity,
+            func.count(),
+            func.min(AlertRecipient.created_at),
+        ).group_by(School.id, School.name, School.kind, AlertRecipient.severity)
+    ).all()
+    if not grouped:
+        return empty
+
+    # Per school: the count, and the earliest deadline (due() never decreases
+    # with its start, so the oldest copy of a severity has its earliest deadline).
+    schools: dict[uuid.UUID, OverdueSchool] = {}
+    total = 0
+    for school_id, name, kind, severity, count, oldest in grouped:
+        since = deadlines[severity].due(_aware(oldest), tz)
+        total += int(count)
+        known = schools.get(school_id)
+        schools[school_id] = OverdueSchool(
+            str(name),
+            kind == SchoolKind.OFFICE,
+            int(count) + (known.count if known else 0),
+            min(since, known.since) if known else since,
+        )
+    by_school = sorted(schools.values(), key=lambda s: (s.since, -s.count, s.school))
+
+    # The list: the oldest OVERDUE_LISTED copies of each severity hold the
+    # OVERDUE_LISTED most overdue of all, so the database ranks within each
+    # severity and Python orders the few rows by their actual deadlines.
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=AlertRecipient.severity,
+            order_by=(AlertRecipient.created_at, AlertRecipient.alert_id, School.name),
+        )
+        .label("rank")
+    )
+    ranked = base(
+        AlertRecipient.alert_id,
+        School.name.label("school"),
+        Alert.category,
+        AlertRecipient.severity,
+        AlertRecipient.created_at,
+        rank,
+    ).subquery()
+    rows = session.execute(
+        select(
+            ranked.c.alert_id,
+            ranked.c.school,
+            ranked.c.category,
+            ranked.c.severity,
+            ranked.c.created_at,
+        ).where(ranked.c.rank <= OVERDUE_LISTED)
+    ).all()
+    copies = []
+    for alert_id, school, category, severity, created_at in rows:
+        posted = _aware(created_at)
+        copies.append(
+            OverdueCopy(
+                alert_id,
+                str(school),
+                str(category),
+                str(severity),
+                posted,
+                deadlines[str(severity)].due(posted, tz),
+                now,
+            )
+        )
+    copies.sort(key=lambda c: (c.deadline, c.posted_at, c.school))
+    return Overdue(now, CHASE_WINDOW, total, by_school, copies[:OVERDUE_LISTED], described)
+
+
+def _aware(moment: datetime) -> datetime:
+    """UTC, whatever the driver returned (UTCDateTime already makes it aware)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# --- notification delivery ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelHealth:
+    """One channel's notifications created in the period, by where they are."""
+
+    channel: str  # the code; ``label`` is what the page shows
+    sent: int  # sent, or went out inside a digest
+    waiting: int  # not yet tried: pending first attempt, held for a digest, being sent
+    retrying: int  # failed at least once, will be tried again
+    dead: int  # given up after the configured number of attempts
+
+    @property
+    def label(self) -> str:
+        return Channel(self.channel).label
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.waiting + self.retrying + self.dead
+
+
+@dataclass(frozen=True)
+class DeadLetters:
+    """Where the dead-lettered notifications were for: whose delivery log shows them."""
+
+    school: str
+    is_office: bool
+    count: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    period: Period
+    channels: list[ChannelHealth]  # in Channel order, only channels with notifications
+    dead_by_school: list[DeadLetters]
+    # The worker deletes settled notifications older than DELIVERY_LOG_DAYS:
+    # before this moment the counts are incomplete.
+    pruned_before: datetime
+    log_days: int
+
+    @property
+    def total(self) -> ChannelHealth:
+        return ChannelHealth(
+            "all",
+            sum(c.sent for c in self.channels),
+            sum(c.waiting for c in self.channels),
+            sum(c.retrying for c in self.channels),
+            sum(c.dead for c in self.channels),
+        )
+
+    @property
+    def dead(self) -> int:
+        return sum(c.dead for c in self.channels)
+
+    @property
+    def incomplete(self) -> bool:
+        """The period reaches back past what the worker keeps."""
+        return self.period.since < self.pruned_before
+
+
+_SENT = (Status.SENT, Status.DIGESTED)
+_WAITING = (Status.HELD, Status.SENDING)
+
+
+def delivery(
+    session: Session, cluster_id: uuid.UUID, period: Period, *, now: datetime | None = None
+) -> Delivery:
+    """Notifications to the cluster's schools (and office) created in the
+    period, per channel: sent, waiting, retrying and dead-lettered. One query
+    grouped by channel, status and whether it was tried before; a second, only
+    when some were dead-lettered, says for which schools. Cancelled
+    notifications (their subscription was deleted) are not counted."""
+    from network.notifications.worker import DELIVERY_LOG_DAYS  # the worker imports dashboards
+
+    now = now or utcnow()
+    retried = case((Notification.attempts > 0, 1), else_=0).label("retried")
+    in_cluster = [
+        School.cluster_id == cluster_id,
+        Notification.created_at >= period.since,
+        Notification.created_at < period.until,
+    ]
+    rows = session.execute(
+        select(Notification.channel, Notification.status, retried, func.count())
+        .select_from(Notification)
+        .join(School, School.id == Notification.school_id)
+        .where(*in_cluster)
+        .group_by(Notification.channel, Notification.status, retried)
+    ).all()
+    counts: dict[str, dict[str, int]] = {}
+    for channel, status, was_retried, count in rows:
+        if status == Status.PENDING:
+            kind = "retrying" if was_retried else "waiting"
+        elif status in _SENT:
+            kind = "sent"
+        elif status in _WAITING:
+            kind = "waiting"
+        elif status == Status.DEAD:
+            kind = "dead"
+        else:
+            continue  # cancelled
+        per = counts.setdefault(str(channel), {})
+        per[kind] = per.get(kind, 0) + int(count)
+    channels = [
+        ChannelHealth(
+            c.value,
+            counts[c.value].get("sent", 0),
+            counts[c.value].get("waiting", 0),
+            counts[c.value].get("retrying", 0),
+            counts[c.value].get("dead", 0),
+        )
+        for c in Channel
+        if c.value in counts
+    ]
+    dead_by_school: list[DeadLetters] = []
+    if any(c.dead for c in channels):
+        dead_by_school = [
+            DeadLetters(str(name), kind == SchoolKind.OFFICE, int(count))
+            for name, kind, count in session.execute(
+                select(School.name, School.kind, func.count())
+                .select_from(Notification)
+                .join(School, School.id == Notification.school_id)
+                .where(*in_cluster, Notification.status == Status.DEAD)
+                .group_by(School.name, School.kind)
+                .order_by(func.count().desc(), School.name)
+            ).all()
+        ]
+    days = DELIVERY_LOG_DAYS
+    return Delivery(period, channels, dead_by_school, now - timedelta(days=days), days)
