@@ -37,8 +37,20 @@ def test_dashboard_then_suspension_seen_by_the_head(live_world, live_app, visito
     coordinator.page.get_by_role("link", name="Dashboard").click()
     coordinator.page.wait_for_load_state()
     assert "alerts in the period" in coordinator.page.content()
+    assert "Figures as of" in coordinator.page.content()
+    assert "Overdue now" in coordinator.page.content()
     coordinator.assert_accessible()
     coordinator.snap("dashboard")
+    opened = coordinator.page.url
+    coordinator.page.get_by_role("button", name="Recompute now").click()
+    coordinator.page.wait_for_load_state()
+    assert coordinator.page.url.split("?")[0] == opened.split("?")[0]
+    assert "alerts in the period" in coordinator.page.content()
+    coordinator.page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    width = coordinator.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the dashboard scrolls sideways on a phone ({width}px)"
+    coordinator.snap("dashboard-phone")
+    coordinator.page.set_viewport_size({"width": 1280, "height": 900})
     coordinator.page.get_by_role("link", name="Governors' report").click()
     coordinator.page.wait_for_load_state()
     coordinator.assert_accessible()
