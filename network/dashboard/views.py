@@ -21,6 +21,7 @@ from network.alerts import vocab
 from network.dashboard import report, snapshots
 from network.dashboard.figures import Period
 from network.db import db
+from network.extensions import limiter
 from network.forms import ConfirmForm
 from network.settings import Settings
 from schools.db import utcnow
@@ -29,6 +30,8 @@ from schools.policy import Permission
 
 bp = Blueprint("dashboard", __name__)
 
+# A recomputation can cost the database seconds at a large cluster's volumes.
+RECOMPUTE_LIMIT = "10 per minute"
 # The pages "Recompute now" may return to, and the period each opens on.
 PAGES = {
     "dashboard": ("dashboard.cluster_dashboard", 8),
@@ -89,6 +92,7 @@ def governors_report() -> Any:
 
 @bp.route("/cluster/dashboard/recompute", methods=["POST"])
 @auth.requires(Permission.VIEW_CLUSTER_DASHBOARD)
+@limiter.limit(RECOMPUTE_LIMIT, key_func=lambda: str(auth.actor().id))
 def recompute() -> Any:
     """ "Recompute now": the period's figures from the database at once, rather
     than from store (docs/dashboard.md, "Freshness")."""

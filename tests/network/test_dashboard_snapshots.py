@@ -169,3 +169,15 @@ def test_only_a_coordinator_may_recompute(app, history):  # noqa: F811
     assert response.status_code == 403
     with own_transaction(app) as session:
         assert session.execute(select(FigureSnapshot.computed_at)).scalars().all() == before
+
+
+def test_recomputing_is_rate_limited_per_coordinator(app, history):  # noqa: F811
+    client = app.test_client()
+    sign_in(client, "coord@riverside.example.org")
+    page = "/cluster/dashboard?start=2026-11-02&end=2026-11-15"
+    form = {"start": "2026-11-02", "end": "2026-11-15"}
+    statuses = [
+        post_form(client, "/cluster/dashboard/recompute", form, page=page).status_code
+        for _ in range(11)
+    ]
+    assert statuses == [303] * 10 + [429]
