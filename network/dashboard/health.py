@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, text
+from sqlalchemy import Select, case, func, select, text
 from sqlalchemy.orm import Session
 
 from network.alerts import vocab
@@ -23,6 +22,7 @@ from network.dashboard import charts
 from network.dashboard.figures import Period
 from network.notifications import operations
 from network.notifications.models import Channel, Notification, Status
+from network.notifications.operations import CHASE_WINDOW, DELIVERY_LOG_DAYS
 from network.settings import Settings
 from schools.db import utcnow
 from schools.models import School, SchoolKind, SchoolStatus
@@ -30,39 +30,7 @@ from schools.models import School, SchoolKind, SchoolStatus
 # How many of the most overdue copies the page lists ("and N more" after them).
 OVERDUE_LISTED = 20
 
-_MICROSECOND = timedelta(microseconds=1)
-
-
 # --- overdue acknowledgements -------------------------------------------------------------
-
-
-def latest_start(deadline: operations.Deadline, now: datetime, tz: ZoneInfo) -> datetime:
-    """The latest creation time whose acknowledgement deadline is at or before ``now``.
-
-    A copy created at or before this moment is overdue at ``now``; one created
-    after it is not yet. For hours the inverse is exact; for school days
-    (weekends skipped, in the hub's time zone) it is a binary search to the
-    microsecond, which relies on ``Deadline.due`` never decreasing as its start
-    increases.
-    """
-    if not deadline.is_set:
-        raise ValueError("no deadline, so nothing is ever overdue")
-    if deadline.unit == "hours":
-        return now - timedelta(hours=deadline.amount)
-    # n school days never take longer than n weekdays plus every weekend in
-    # between (two days per five) plus a daylight-saving hour: 3n + 4 days is ample.
-    low = now - timedelta(days=3 * deadline.amount + 4)
-    while deadline.due(low, tz) > now:  # pragma: no cover - the bound above holds
-        low -= timedelta(days=7)
-    high = now  # due(now) > now, since the deadline is set
-    # Invariant: due(low) <= now < due(high).
-    while high - low > _MICROSECOND:
-        middle = low + (high - low) // 2
-        if deadline.due(middle, tz) <= now:
-            low = middle
-        else:
-            high = middle
-    return low
 
 
 @dataclass(frozen=True)
@@ -130,24 +98,6 @@ class Overdue:
         )
 
 
-def _not_sender() -> ColumnElement[bool]:
-    """``NOT is_sender`` written exactly as ix_alert_recipients_waiting's
-    predicate: SQLAlchemy would render ``is_sender = 0`` on SQLite, which
-    SQLite's planner does not match with the partial index."""
-    return text("NOT alert_recipients.is_sender")  # type: ignore[return-value]
-
-
-def _waiting(cluster_id: uuid.UUID, now: datetime, window: timedelta) -> list[ColumnElement[bool]]:
-    """Unacknowledged copies received by the cluster's schools within the
-    chase window: a range scan of ix_alert_recipients_waiting."""
-    return [
-        AlertRecipient.cluster_id == cluster_id,
-        AlertRecipient.created_at >= now - window,
-        AlertRecipient.acknowledged_at.is_(None),
-        _not_sender(),
-    ]
-
-
 def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: datetime) -> Overdue:
     """Copies whose acknowledgement deadline has passed at ``now``.
 
@@ -159,11 +109,9 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
     included, as the worker chases it too.
 
     Each severity's deadline is turned into a creation-time cutoff in Python
-    (latest_start), so the database only compares ``created_at`` with a
+    (operations.past_deadline), so the database only compares ``created_at`` with a
     constant per severity: one grouped query for the counts, one for the list.
     """
-    from network.notifications.worker import CHASE_WINDOW  # the worker imports dashboards
-
     tz = operations.zone(settings)
     deadlines = {
         code: rule
@@ -172,19 +120,17 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
     }
     described = {code: rule.describe() for code, rule in deadlines.items()}
     empty = Overdue(now, CHASE_WINDOW, 0, [], [], described)
-    if not deadlines:
+    passed = operations.past_deadline(session, now, tz, cluster_id)
+    if passed is None:
         return empty
-    cutoffs = {code: latest_start(rule, now, tz) for code, rule in deadlines.items()}
-    passed = or_(
-        *(
-            and_(AlertRecipient.severity == code, AlertRecipient.created_at <= cutoff)
-            for code, cutoff in sorted(cutoffs.items())
-        )
-    )
     conditions = [
-        *_waiting(cluster_id, now, CHASE_WINDOW),
-        # Redundant with ``passed`` but bounds the index range scan above too.
-        AlertRecipient.created_at <= max(cutoffs.values()),
+        # ix_alert_recipients_waiting: its predicate written as it is, since
+        # SQLAlchemy renders is_sender.is_(False) as "is_sender = 0" on SQLite,
+        # which SQLite's planner does not match with the partial index.
+        AlertRecipient.cluster_id == cluster_id,
+        AlertRecipient.created_at >= now - CHASE_WINDOW,
+        AlertRecipient.acknowledged_at.is_(None),
+        text("NOT alert_recipients.is_sender"),
         passed,
         Alert.status == "open",
         School.status == SchoolStatus.ACTIVE,  # operations.receiving()
@@ -217,7 +163,7 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
     schools: dict[uuid.UUID, OverdueSchool] = {}
     total = 0
     for school_id, name, kind, severity, count, oldest in grouped:
-        since = deadlines[severity].due(_aware(oldest), tz)
+        since = deadlines[severity].due(oldest, tz)
         total += int(count)
         known = schools.get(school_id)
         schools[school_id] = OverdueSchool(
@@ -257,8 +203,7 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
         ).where(ranked.c.rank <= OVERDUE_LISTED)
     ).all()
     copies = []
-    for alert_id, school, category, severity, created_at in rows:
-        posted = _aware(created_at)
+    for alert_id, school, category, severity, posted in rows:
         copies.append(
             OverdueCopy(
                 alert_id,
@@ -272,11 +217,6 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
         )
     copies.sort(key=lambda c: (c.deadline, c.posted_at, c.school))
     return Overdue(now, CHASE_WINDOW, total, by_school, copies[:OVERDUE_LISTED], described)
-
-
-def _aware(moment: datetime) -> datetime:
-    """UTC, whatever the driver returned (UTCDateTime already makes it aware)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # --- notification delivery ----------------------------------------------------------------
@@ -352,8 +292,6 @@ def delivery(
     grouped by channel, status and whether it was tried before; a second, only
     when some were dead-lettered, says for which schools. Cancelled
     notifications (their subscription was deleted) are not counted."""
-    from network.notifications.worker import DELIVERY_LOG_DAYS  # the worker imports dashboards
-
     now = now or utcnow()
     retried = case((Notification.attempts > 0, 1), else_=0).label("retried")
     in_cluster = [
@@ -406,5 +344,6 @@ def delivery(
                 .order_by(func.count().desc(), School.name)
             ).all()
         ]
-    days = DELIVERY_LOG_DAYS
-    return Delivery(period, channels, dead_by_school, now - timedelta(days=days), days)
+    return Delivery(
+        period, channels, dead_by_school, now - timedelta(days=DELIVERY_LOG_DAYS), DELIVERY_LOG_DAYS
+    )

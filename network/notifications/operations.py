@@ -17,7 +17,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from network.alerts import vocab
@@ -45,6 +45,11 @@ DEFAULT_DIGEST_TIME = time(7, 30)
 # Without a coordinator's choice: urgent within 2 hours, high within one school day.
 DEFAULT_DEADLINES: dict[str, tuple[int, str]] = {"urgent": (2, "hours"), "high": (1, "school_days")}
 DEADLINE_UNITS = ("hours", "school_days")
+# Overdue acknowledgements are chased (and shown) for copies this recent only.
+CHASE_WINDOW = timedelta(days=14)
+# The worker deletes settled notifications (the delivery log) after this long.
+DELIVERY_LOG_DAYS = 90
+_MICROSECOND = timedelta(microseconds=1)
 PRIORITY = {"urgent": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
 DELIVERY_PAGE = 50
 
@@ -922,6 +927,28 @@ class Deadline:
                 days -= 1
         return local.astimezone(UTC)
 
+    def latest_start(self, now: datetime, tz: ZoneInfo) -> datetime:
+        """The latest creation time whose deadline is at or before ``now``: a
+        copy created at or before it is overdue at ``now``. Exact for hours; for
+        school days a binary search to the microsecond, which relies on ``due``
+        never decreasing as its start increases."""
+        if not self.is_set:
+            raise ValueError("no deadline, so nothing is ever overdue")
+        if self.unit == "hours":
+            return now - timedelta(hours=self.amount)
+        # n school days never take longer than n weekdays plus every weekend in
+        # between (two days per five) plus a daylight-saving hour: 3n + 4 days is ample.
+        low = now - timedelta(days=3 * self.amount + 4)
+        high = now  # due(now) > now, since the deadline is set
+        # Invariant: due(low) <= now < due(high).
+        while high - low > _MICROSECOND:
+            middle = low + (high - low) // 2
+            if self.due(middle, tz) <= now:
+                low = middle
+            else:
+                high = middle
+        return low
+
     def describe(self) -> str:
         if not self.is_set:
             return "No deadline"
@@ -939,6 +966,43 @@ def deadlines_for(session: Session, cluster_id: uuid.UUID) -> dict[str, Deadline
         or Deadline(*DEFAULT_DEADLINES.get(term.code, (0, "hours")))
         for term in vocab.SEVERITIES
     }
+
+
+def past_deadline(
+    session: Session, now: datetime, tz: ZoneInfo, cluster_id: uuid.UUID | None = None
+) -> ColumnElement[bool] | None:
+    """A condition on alert_recipients: the copy's acknowledgement deadline (its
+    cluster's rule for its severity, or the default) has passed at ``now``.
+    Each rule becomes a creation-time cutoff, so the database compares
+    ``created_at`` with a constant. None when no rule applies at all. The
+    worker's chase (every cluster) and the dashboard (one) share it."""
+    query = select(AckDeadline)
+    if cluster_id is not None:
+        query = query.where(AckDeadline.cluster_id == cluster_id)
+    terms: list[ColumnElement[bool]] = []
+    chosen: dict[str, list[uuid.UUID]] = {}
+    for row in session.scalars(query):
+        chosen.setdefault(row.severity, []).append(row.cluster_id)
+        rule = Deadline(row.amount, row.unit)
+        if rule.is_set:
+            terms.append(
+                and_(
+                    AlertRecipient.cluster_id == row.cluster_id,
+                    AlertRecipient.severity == row.severity,
+                    AlertRecipient.created_at <= rule.latest_start(now, tz),
+                )
+            )
+    for severity, (amount, unit) in DEFAULT_DEADLINES.items():
+        rule = Deadline(amount, unit)
+        if rule.is_set:
+            term = and_(
+                AlertRecipient.severity == severity,
+                AlertRecipient.created_at <= rule.latest_start(now, tz),
+            )
+            if severity in chosen:
+                term = and_(term, AlertRecipient.cluster_id.not_in(chosen[severity]))
+            terms.append(term)
+    return or_(*terms) if terms else None
 
 
 def set_deadlines(

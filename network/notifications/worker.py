@@ -50,6 +50,7 @@ from network.notifications.models import (
     Status,
     Subscription,
 )
+from network.notifications.operations import CHASE_WINDOW, DELIVERY_LOG_DAYS
 from network.settings import Settings
 from schools import audit
 from schools.db import utcnow
@@ -59,8 +60,6 @@ log = logging.getLogger("alertnet.worker")
 
 #: pg_try_advisory_xact_lock key: one worker at a time runs digests and reminders.
 PERIODIC_LOCK_KEY = int.from_bytes(b"alertntf", "big") & 0x7FFFFFFFFFFFFFFF
-DELIVERY_LOG_DAYS = 90
-CHASE_WINDOW = timedelta(days=14)
 
 
 def backoff(attempts: int, settings: Settings) -> timedelta:
@@ -366,16 +365,17 @@ def collect_digests(session: Session, settings: Settings, now: datetime) -> int:
 
 def chase_acknowledgements(session: Session, settings: Settings, now: datetime) -> tuple[int, int]:
     """Remind a school whose acknowledgement is overdue; one deadline-length
-    later, tell the cluster's coordinators."""
+    later, tell the cluster's coordinators. Only overdue copies are loaded
+    (operations.past_deadline, over ix_alert_recipients_waiting)."""
     tz = operations.zone(settings)
+    overdue = operations.past_deadline(session, now, tz)
+    if overdue is None:
+        return 0, 0
     chosen: dict[Any, dict[str, operations.Deadline]] = {}
-    severities = {s for s, (amount, _) in operations.DEFAULT_DEADLINES.items() if amount > 0}
     for row in session.scalars(select(AckDeadline)):
         chosen.setdefault(row.cluster_id, {})[row.severity] = operations.Deadline(
             row.amount, row.unit
         )
-        if row.amount > 0:
-            severities.add(row.severity)
     rows = session.execute(
         select(AlertRecipient, Alert, AckChase)
         .join(Alert, Alert.id == AlertRecipient.alert_id)
@@ -387,23 +387,23 @@ def chase_acknowledgements(session: Session, settings: Settings, now: datetime) 
             ),
         )
         .where(
-            AlertRecipient.is_sender.is_(False),
             AlertRecipient.acknowledged_at.is_(None),
+            text("NOT alert_recipients.is_sender"),  # ix_alert_recipients_waiting's predicate
+            AlertRecipient.created_at >= now - CHASE_WINDOW,
+            overdue,
             Alert.status == "open",
-            Alert.severity.in_(sorted(severities)),
-            Alert.created_at >= now - CHASE_WINDOW,
             or_(AckChase.escalated_at.is_(None), AckChase.alert_id.is_(None)),
         )
     ).all()
     reminded = escalated = 0
     for copy, alert, chase in rows:
-        default = operations.DEFAULT_DEADLINES.get(alert.severity, (0, "hours"))
-        rule = chosen.get(alert.cluster_id, {}).get(alert.severity) or operations.Deadline(*default)
-        if not rule.is_set:
-            continue
+        # past_deadline matched it, so it has a rule: the cluster's or the default.
+        rule = chosen.get(alert.cluster_id, {}).get(alert.severity) or operations.Deadline(
+            *operations.DEFAULT_DEADLINES[alert.severity]
+        )
         due = rule.due(alert.created_at, tz)
         school: School = copy.school
-        if now < due or not operations.receiving(school):
+        if not operations.receiving(school):
             continue
         if chase is None:
             chase = AckChase(alert_id=alert.id, school_id=school.id)
