@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from network import create_app
 from network.db import own_transaction
+from network.settings import current as _settings
 from schools import directory
 from schools.errors import DomainError
 from schools.models import Role
@@ -38,10 +39,6 @@ def transaction() -> Iterator[Session]:
             yield session
     except DomainError as error:
         raise BadInput(error.message) from None
-
-
-def _settings() -> Any:
-    return current_app.config["ALERTNET"]
 
 
 def invitation_link(token: str) -> str:

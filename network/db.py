@@ -10,6 +10,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from network.settings import Settings
 from schools import audit
 from schools.db import make_engine
 
@@ -18,7 +19,9 @@ _KEY = "alertnet.db"
 
 def init_app(app: Flask, database_url: str) -> None:
     engine = make_engine(database_url, pool_pre_ping=True)
-    app.extensions[_KEY] = sessionmaker(bind=engine, expire_on_commit=False)
+    # Each session knows its hub, so services called with only a session (signal
+    # receivers, the worker, CLI commands) read the same settings as requests.
+    app.extensions[_KEY] = sessionmaker(bind=engine, expire_on_commit=False, info={"app": app})
 
     @app.after_request
     def _commit(response: Any) -> Any:
@@ -41,6 +44,12 @@ def init_app(app: Flask, database_url: str) -> None:
         if session is not None:
             session.rollback()
             session.close()
+
+
+def settings_of(session: Session) -> Settings:
+    """The settings of the hub whose database this session talks to."""
+    configured: Settings = session.info["app"].config["ALERTNET"]
+    return configured
 
 
 def engine(app: Flask | None = None) -> Engine:

@@ -250,3 +250,11 @@ def _instance_log_key(instance: Path) -> str:
 def _instance_secret(instance: Path) -> str:
     """The key that signs cookies and CSRF tokens."""
     return _instance_file(instance, "secret_key", lambda: secrets.token_urlsafe(48))
+
+
+def current() -> Settings:
+    """The running hub's settings (in a request, a CLI command or an app context)."""
+    from flask import current_app
+
+    configured: Settings = current_app.config["ALERTNET"]
+    return configured

@@ -18,13 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, abort, current_app, g, request
+from flask import Blueprint, Response, abort, g, request
 from flask_limiter.util import get_remote_address
 
 from crypto.keys import SchoolKeys
 from network import auth
 from network.db import db, own_transaction
 from network.extensions import csrf, limiter
+from network.settings import current as settings
 from schools import audit, policy, tokens
 from schools.errors import KeysLocked
 from schools.models import Member
@@ -205,10 +206,6 @@ def keys_or_refuse() -> SchoolKeys:
             "sign in again, or make a new token."
         )
     return keys
-
-
-def settings() -> Any:
-    return current_app.config["ALERTNET"]
 
 
 class ApiBlueprint(Blueprint):

@@ -14,19 +14,14 @@ from datetime import timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from crypto import merkle
 from crypto.checkpoint import NoteSigner, NoteVerifier
 from network.settings import Settings, log_key_seed
+from network.settings import current as settings
 from schools import audit
 from schools.audit import AuditCheckpoint, AuditEvent, Integrity, LogIntegrityError
-
-
-def settings() -> Settings:
-    configured: Settings = current_app.config["ALERTNET"]
-    return configured
 
 
 @functools.lru_cache(maxsize=8)

@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -23,7 +22,7 @@ from network.dashboard.figures import Period
 from network.db import db
 from network.extensions import limiter
 from network.forms import ConfirmForm
-from network.settings import Settings
+from network.settings import current as _settings
 from schools.db import utcnow
 from schools.errors import InvalidInput
 from schools.policy import Permission
@@ -37,11 +36,6 @@ PAGES = {
     "dashboard": ("dashboard.cluster_dashboard", 8),
     "report": ("dashboard.governors_report", 13),
 }
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["ALERTNET"]
-    return settings
 
 
 def _period(

@@ -9,26 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask
 from flask_login import user_logged_in
 
 from network.alerts import signals
-from network.settings import Settings
-
-
-def settings() -> Settings:
-    """The hub's settings; outside an app (a script calling services) the defaults."""
-    if has_app_context():
-        configured: Settings = current_app.config["ALERTNET"]
-        return configured
-    return Settings()
 
 
 # Receivers are connected once, at import: create_app runs many times (tests).
 def _on_alert_posted(_sender: Any, *, session: Any, alert: Any, actor: Any, **_: Any) -> None:
+    from network.db import settings_of
     from network.notifications import operations
 
-    operations.alert_posted(session, alert, actor, settings())
+    operations.alert_posted(session, alert, actor, settings_of(session))
 
 
 def _on_thread_item(

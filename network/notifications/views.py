@@ -9,7 +9,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -29,17 +28,12 @@ from network.notifications import mail, render
 from network.notifications import operations as ops
 from network.notifications.forms import CHANNEL_HINTS, DeadlinesForm, SubscriptionForm, WatchForm
 from network.notifications.models import Channel, Subscription
-from network.settings import Settings
+from network.settings import current as _settings
 from schools import policy
 from schools.errors import InvalidInput
 from schools.policy import Permission
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
-
-
-def _settings() -> Settings:
-    configured: Settings = current_app.config["ALERTNET"]
-    return configured
 
 
 # --- in the hub ---------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -25,15 +24,12 @@ from network.forms import (
     RecoverForm,
     SignInForm,
 )
+from network.settings import current as _settings
 from schools import accounts, directory
 from schools.errors import SignInFailed
 from schools.policy import Permission
 
 bp = Blueprint("auth", __name__)
-
-
-def _settings() -> Any:
-    return current_app.config["ALERTNET"]
 
 
 def _throttled(_limit: Any) -> Any:
