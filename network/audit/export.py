@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from network.audit import entry_document
+from network.spreadsheet import cell
 from schools import audit
 from schools.audit import AuditEvent, EntryFilter
 from schools.policy import AuditScope
@@ -38,7 +39,6 @@ COLUMNS = (
     "leaf_hash",
 )
 BATCH = 1000
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 Transactions = Callable[[], AbstractContextManager[Session]]
 
@@ -59,16 +59,6 @@ def _document(entry: AuditEvent) -> dict[str, Any]:
     return document
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        value = json.dumps(value, sort_keys=True, separators=(",", ":"))
-    text = str(value)
-    # A spreadsheet must not run a cell as a formula (CSV injection).
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def csv_lines(
     transaction: Transactions, scope: AuditScope, filters: EntryFilter, upto: int
 ) -> Iterator[str]:
@@ -80,7 +70,7 @@ def csv_lines(
         buffer.seek(0)
         buffer.truncate()
         for document in batch:
-            writer.writerow([_cell(document[column]) for column in COLUMNS])
+            writer.writerow([cell(document[column]) for column in COLUMNS])
         yield buffer.getvalue()
 
 

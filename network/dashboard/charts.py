@@ -7,7 +7,7 @@ beside a data table with the same numbers, for screen readers and copying.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Colours distinguishable with common colour-blindness and at least 3:1
 # against white (WCAG 1.4.11).
@@ -106,7 +106,6 @@ class HorizontalBars:
     empty: bool
     marker: float | None = None  # e.g. the cluster median, drawn as a line
     marker_label: str = ""
-    extras: dict[str, str] = field(default_factory=dict)
 
 
 def horizontal_bars(

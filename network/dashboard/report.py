@@ -15,10 +15,12 @@ from network.alerts.operations import platforms
 from network.dashboard import charts, figures, health, snapshots
 from network.dashboard.figures import Activity, Period, ResponseTimes
 from network.settings import Settings
+from network.spreadsheet import cell
 from schools import policy
 from schools.db import utcnow
 from schools.errors import Forbidden
 from schools.models import Cluster, Member, School
+from schools.policy import Permission
 
 
 @dataclass
@@ -59,13 +61,12 @@ class ClusterFigures:
         )
 
     def response_chart(self) -> charts.HorizontalBars:
-        items = [
-            (r.key, r.median_hours, _hours(r.median_hours))
-            for r in self.response_schools
-            if r.median_hours is not None
-        ]
         return charts.horizontal_bars(
-            [(k, v, t) for k, v, t in items if v is not None],
+            [
+                (r.key, r.median_hours, _hours(r.median_hours))
+                for r in self.response_schools
+                if r.median_hours is not None
+            ],
             colour=charts.PALETTE[2],
             marker=self.overall.median_hours,
             marker_label=f"cluster median, {_hours(self.overall.median_hours)}",
@@ -149,8 +150,9 @@ def school_figures(
 ) -> SchoolFigures:
     """A head's view: their own school's response times (live, from its inbox
     index) against the cluster's (from store, like the coordinator's)."""
+    policy.require(actor, Permission.VIEW_SCHOOL_DASHBOARD)
     school = actor.school
-    if school is None or school.is_office:
+    if school is None or school.is_office:  # a grant to a role without a school
         raise Forbidden("Only a school's head has a school dashboard.")
     cluster = snapshots.current(session, school.cluster_id, period, now, settings.dashboard_max_age)
     return SchoolFigures(
@@ -168,14 +170,24 @@ HEALTH_COLUMNS = ("overdue_since", "sent", "waiting", "retrying", "dead_lettered
 
 
 class _PaddedWriter:
-    """A csv writer that pads every row to the header's width."""
+    """A csv writer that pads every row to the header's width; names people
+    typed (schools, platforms) are written so a spreadsheet shows, not runs, them."""
 
     def __init__(self, out: io.StringIO, width: int) -> None:
         self._writer = csv.writer(out)
         self._width = width
 
     def writerow(self, row: list[object]) -> None:
-        self._writer.writerow([*row, *[""] * (self._width - len(row))])
+        cells = [cell(value) for value in row]
+        self._writer.writerow([*cells, *[""] * (self._width - len(cells))])
+
+
+def recompute(
+    session: Session, actor: Member, cluster: Cluster, period: Period, now: datetime
+) -> None:
+    """ "Recompute now": the period's figures from the database at once."""
+    policy.check_cluster(actor, cluster)
+    snapshots.recompute(session, cluster.id, period, now)
 
 
 def report_csv(data: ClusterFigures) -> str:
@@ -194,17 +206,15 @@ def report_csv(data: ClusterFigures) -> str:
             *HEALTH_COLUMNS,
         ]
     )
-    writer.writerow(
-        ["period", f"{data.period.start} to {data.period.end}", data.total, "", "", "", ""]
-    )
+    writer.writerow(["period", f"{data.period.start} to {data.period.end}", data.total])
     for label, n in data.by_category:
-        writer.writerow(["category", label, n, "", "", "", ""])
+        writer.writerow(["category", label, n])
     for label, n in data.by_severity:
-        writer.writerow(["severity", label, n, "", "", "", ""])
+        writer.writerow(["severity", label, n])
     for label, n in data.by_platform:
-        writer.writerow(["platform", label, n, "", "", "", ""])
+        writer.writerow(["platform", label, n])
     for week in sorted(data.weekly):
-        writer.writerow(["week", week.isoformat(), sum(data.weekly[week].values()), "", "", "", ""])
+        writer.writerow(["week", week.isoformat(), sum(data.weekly[week].values())])
     for rows, section in (
         (data.response_schools, "response_by_school"),
         (data.response_severity, "response_by_severity"),
@@ -233,7 +243,7 @@ def report_csv(data: ClusterFigures) -> str:
         ("members", a.members),
         ("schools_that_posted", a.posting_schools),
     ):
-        writer.writerow(["activity", label, value, "", "", "", ""])
+        writer.writerow(["activity", label, value])
     _health_rows(writer, data)
     return out.getvalue()
 
@@ -244,7 +254,7 @@ def _health_rows(writer: _PaddedWriter, data: ClusterFigures) -> None:
     notification delivery per channel."""
     o = data.overdue
     blank = ["", "", "", ""]  # received .. p90
-    writer.writerow(["overdue", f"as of {o.now.isoformat(timespec='minutes')}", o.total, *blank])
+    writer.writerow(["overdue", f"as of {o.now.isoformat(timespec='minutes')}", o.total])
     for school in o.by_school:
         writer.writerow(
             [

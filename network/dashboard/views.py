@@ -17,11 +17,10 @@ from flask import (
 
 from network import auth
 from network.alerts import vocab
-from network.dashboard import report, snapshots
+from network.dashboard import report
 from network.dashboard.figures import Period
 from network.db import db
 from network.extensions import limiter
-from network.forms import ConfirmForm
 from network.settings import current as _settings
 from schools.db import utcnow
 from schools.errors import InvalidInput
@@ -31,10 +30,11 @@ bp = Blueprint("dashboard", __name__)
 
 # A recomputation can cost the database seconds at a large cluster's volumes.
 RECOMPUTE_LIMIT = "10 per minute"
-# The pages "Recompute now" may return to, and the period each opens on.
+# The coordinator's pages: the endpoint "Recompute now" returns to, the
+# template, and the period each opens on.
 PAGES = {
-    "dashboard": ("dashboard.cluster_dashboard", 8),
-    "report": ("dashboard.governors_report", 13),
+    "dashboard": ("dashboard.cluster_dashboard", "dashboard/cluster.html", 8),
+    "report": ("dashboard.governors_report", "dashboard/report.html", 13),
 }
 
 
@@ -51,37 +51,38 @@ def _period(
         return None, error.message
 
 
-def _cluster_page(template: str, default_weeks: int) -> Any:
+def _cluster_page(page: str, source: Mapping[str, str] | None = None) -> Any:
+    """The dashboard or the report for the requested period; with ``source``
+    (the recompute form) only a bad period renders: otherwise returns None."""
     cluster = auth.actor().cluster
     if cluster is None:
         abort(404)
-    period, problem = _period(default_weeks)
+    _, template, default_weeks = PAGES[page]
+    args = request.args if source is None else source
+    period, problem = _period(default_weeks, args)
     if period is None:
         return render_template(
-            template, data=None, problem=problem, cluster=cluster, args=request.args, vocab=vocab
+            template, data=None, problem=problem, cluster=cluster, args=args, vocab=vocab
         ), 400
+    if source is not None:
+        report.recompute(db(), auth.actor(), cluster, period, utcnow())
+        return redirect(url_for(PAGES[page][0], start=period.start, end=period.end), 303)
     data = report.cluster_figures(db(), auth.actor(), cluster, period, settings=_settings())
     return render_template(
-        template,
-        data=data,
-        problem=None,
-        cluster=cluster,
-        args=request.args,
-        vocab=vocab,
-        recompute=ConfirmForm(),
+        template, data=data, problem=None, cluster=cluster, args=args, vocab=vocab
     )
 
 
 @bp.route("/cluster/dashboard", methods=["GET"])
 @auth.requires(Permission.VIEW_CLUSTER_DASHBOARD)
 def cluster_dashboard() -> Any:
-    return _cluster_page("dashboard/cluster.html", PAGES["dashboard"][1])
+    return _cluster_page("dashboard")
 
 
 @bp.route("/cluster/report", methods=["GET"])
 @auth.requires(Permission.VIEW_CLUSTER_DASHBOARD)
 def governors_report() -> Any:
-    return _cluster_page("dashboard/report.html", PAGES["report"][1])
+    return _cluster_page("report")
 
 
 @bp.route("/cluster/dashboard/recompute", methods=["POST"])
@@ -89,25 +90,10 @@ def governors_report() -> Any:
 @limiter.limit(RECOMPUTE_LIMIT, key_func=lambda: str(auth.actor().id))
 def recompute() -> Any:
     """ "Recompute now": the period's figures from the database at once, rather
-    than from store (docs/dashboard.md, "Freshness")."""
-    cluster = auth.actor().cluster
-    if cluster is None:
-        abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    endpoint, default_weeks = PAGES.get(request.form.get("page", ""), PAGES["dashboard"])
-    period, problem = _period(default_weeks, request.form)
-    if period is None:
-        return render_template(
-            "dashboard/cluster.html",
-            data=None,
-            problem=problem,
-            cluster=cluster,
-            args=request.form,
-            vocab=vocab,
-        ), 400
-    snapshots.recompute(db(), cluster.id, period, utcnow())
-    return redirect(url_for(endpoint, start=period.start, end=period.end), 303)
+    than from store (docs/dashboard.md, "Freshness"); back to the page it came
+    from. CSRFProtect has checked the form's token."""
+    page = request.form.get("page", "")
+    return _cluster_page(page if page in PAGES else "dashboard", request.form)
 
 
 @bp.route("/cluster/report.csv", methods=["GET"])
@@ -116,7 +102,7 @@ def governors_report_csv() -> Any:
     cluster = auth.actor().cluster
     if cluster is None:
         abort(404)
-    period, problem = _period(PAGES["report"][1])
+    period, problem = _period(PAGES["report"][2])
     if period is None:
         return Response(f"{problem}\n", status=400, mimetype="text/plain")
     data = report.cluster_figures(db(), auth.actor(), cluster, period, settings=_settings())

@@ -7,11 +7,12 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from network.dashboard import report
 from network.dashboard.figures import Period
 from network.db import own_transaction
-from schools.models import Cluster, Member, Role
+from schools.models import Cluster, Member, Role, School
 from tests.conftest import sign_in
 from tests.network.alerts_helpers import acknowledge_as, post_as
 
@@ -225,3 +226,16 @@ def test_coordinator_verifies_a_fingerprint_and_sets_retention(app, world, histo
         assert session.get(Cluster, history).retention_days == 730
         actions = set(session.scalars(select(AuditEvent.action)))
     assert {"school.fingerprint_verified", "cluster.retention_changed"} <= actions
+
+
+def test_the_report_csv_writes_typed_names_as_text_not_formulas(app, history):
+    with own_transaction(app) as session:
+        school = session.scalars(select(School).where(School.name == "Ash")).one()
+        school.name = "=HYPERLINK(0)"
+    client = app.test_client()
+    sign_in(client, "coord@riverside.example.org")
+    download = client.get("/cluster/report.csv?start=2026-11-02&end=2026-11-15")
+    rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))
+    schools = {r["item"] for r in rows if r["section"] == "response_by_school"}
+    assert "'=HYPERLINK(0)" in schools
+    assert "=HYPERLINK(0)" not in schools
