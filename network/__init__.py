@@ -27,6 +27,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from network.extensions import csrf, limiter
     from network.views import admin, cluster, school
     from network.views import auth as auth_views
+    from schools import policy
+    from schools.policy import Permission
 
     settings = settings or Settings.from_env()
     app = Flask(
@@ -79,12 +81,13 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.context_processor
     def _globals() -> dict[str, object]:
-        from network.forms import ConfirmForm
-
+        member = auth.current_member()
         return {
-            "current_member": auth.current_member(),
+            "current_member": member,
             "demo": settings.demo,
-            "signout_form": ConfirmForm,
+            # What the page offers is what schools/policy.py allows.
+            "may": lambda permission: policy.may(member, permission),
+            "Permission": Permission,
         }
 
     return app

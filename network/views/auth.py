@@ -12,6 +12,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_wtf import FlaskForm
 
 from network import auth
 from network.db import db, record_security_event
@@ -20,7 +21,6 @@ from network.extensions import limiter
 from network.forms import (
     AcceptInvitationForm,
     ChangePasswordForm,
-    ConfirmForm,
     RecoverForm,
     SignInForm,
 )
@@ -32,9 +32,15 @@ from schools.policy import Permission
 bp = Blueprint("auth", __name__)
 
 
-def _throttled(_limit: Any) -> Any:
-    record_security_event("member.sign_in_throttled", ip=auth.client_ip())
-    return render_template("sign_in.html", form=SignInForm(), throttled=True), 429
+def _throttled(action: str, template: str, form: type[FlaskForm]) -> Any:
+    """A limit's breach: recorded on its own (the request's transaction rolls
+    back) and answered with the page and its "too many attempts" notice."""
+
+    def on_breach(_limit: Any) -> Any:
+        record_security_event(action, ip=auth.client_ip())
+        return render_template(template, form=form(), throttled=True), 429
+
+    return on_breach
 
 
 @bp.route("/", methods=["GET"])
@@ -51,7 +57,11 @@ def healthz() -> Any:
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @auth.public
-@limiter.limit(lambda: _settings().ratelimit_sign_in, methods=["POST"], on_breach=_throttled)
+@limiter.limit(
+    lambda: _settings().ratelimit_sign_in,
+    methods=["POST"],
+    on_breach=_throttled("member.sign_in_throttled", "sign_in.html", SignInForm),
+)
 def sign_in() -> Any:
     form = SignInForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
@@ -86,7 +96,6 @@ def sign_in() -> Any:
 @bp.route("/sign-out", methods=["POST"])
 @auth.public
 def sign_out() -> Any:
-    ConfirmForm().validate_on_submit()  # CSRF is checked globally; nothing else to read
     auth.sign_out()
     flash("You have signed out.", "info")
     return redirect(url_for("auth.sign_in"))
@@ -133,7 +142,11 @@ def accept(token: str) -> Any:
 
 @bp.route("/recover", methods=["GET", "POST"])
 @auth.public
-@limiter.limit(lambda: _settings().ratelimit_sign_in, methods=["POST"])
+@limiter.limit(
+    lambda: _settings().ratelimit_sign_in,
+    methods=["POST"],
+    on_breach=_throttled("member.recovery_throttled", "recover.html", RecoverForm),
+)
 def recover() -> Any:
     form = RecoverForm()
     if form.validate_on_submit():
@@ -184,21 +197,16 @@ def account() -> Any:
                     _settings().password_params,
                 )
         except FormRejected:
-            return render_template(
-                "account.html", form=form, member=member, signout=ConfirmForm()
-            ), 422
+            return render_template("account.html", form=form, member=member), 422
         flash("Your password has been changed.", "info")
         return redirect(url_for("auth.account"))
-    return render_template("account.html", form=form, member=member, signout=ConfirmForm()), (
-        422 if form.errors else 200
-    )
+    return render_template("account.html", form=form, member=member), (422 if form.errors else 200)
 
 
 @bp.route("/account/sign-out-everywhere", methods=["POST"])
 @auth.requires(Permission.MANAGE_OWN_ACCOUNT)
 def sign_out_everywhere() -> Any:
-    if ConfirmForm().validate_on_submit():
-        accounts.end_all_sessions(db(), auth.actor())
-        auth.sign_out()
-        flash("You have been signed out on every device.", "info")
+    accounts.end_all_sessions(db(), auth.actor())
+    auth.sign_out()
+    flash("You have been signed out on every device.", "info")
     return redirect(url_for("auth.sign_in"))

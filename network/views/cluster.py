@@ -12,7 +12,7 @@ from network.alerts import operations as alert_ops
 from network.alerts import vocab
 from network.db import db
 from network.errors import FormRejected, form_errors
-from network.forms import AdmitSchoolForm, ConfirmForm, RetentionForm, SuspendForm
+from network.forms import AdmitSchoolForm, RetentionForm, SuspendForm
 from network.views import submit
 from schools import directory, policy
 from schools.models import Cluster, Role, School
@@ -77,7 +77,6 @@ def _school_page(school: School, status: int = 200, suspend: SuspendForm | None 
         school=school,
         members=directory.members_of(db(), school),
         invitations=directory.open_invitations(db(), school=school),
-        confirm=ConfirmForm(formdata=None),
         suspend=suspend or SuspendForm(formdata=None),
         keys=directory.key_generations(db(), school),
         last_activity=directory.last_activity(db(), [school.id]).get(school.id),
@@ -98,8 +97,6 @@ def suspend(school_id: uuid.UUID) -> Any:
     try:
         with form_errors(form):
             if not form.validate_on_submit():
-                if "csrf_token" in form.errors:
-                    abort(400)
                 return _school_page(school, 422, form)
             directory.suspend_school(db(), auth.actor(), school, form.reason.data or "")
     except FormRejected as rejected:
@@ -112,8 +109,6 @@ def suspend(school_id: uuid.UUID) -> Any:
 @auth.requires(Permission.MANAGE_SCHOOLS)
 def reinstate(school_id: uuid.UUID) -> Any:
     school = _school(school_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     directory.reinstate_school(db(), auth.actor(), school)
     flash(f"{school.name} is reinstated.", "info")
     return redirect(url_for("cluster.school", school_id=school.id), 303)
@@ -123,8 +118,6 @@ def reinstate(school_id: uuid.UUID) -> Any:
 @auth.requires(Permission.MANAGE_SCHOOLS)
 def verify(school_id: uuid.UUID, generation: int) -> Any:
     school = _school(school_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     directory.verify_fingerprint(db(), auth.actor(), school, generation)
     flash("Fingerprint marked as verified with the head.", "info")
     return redirect(url_for("cluster.school", school_id=school.id), 303)
@@ -166,8 +159,6 @@ def alerts() -> Any:
 @bp.route("/invitations/<uuid:invitation_id>/withdraw", methods=["POST"])
 @auth.requires(Permission.MANAGE_SCHOOLS)
 def withdraw(invitation_id: uuid.UUID) -> Any:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     directory.withdraw_invitation(db(), auth.actor(), invitation_id)
     flash("The invitation was withdrawn; its link no longer works.", "info")
     return redirect(url_for("cluster.schools"))

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from network import auth
 from network.db import db
-from network.forms import ConfirmForm, InviteForm
+from network.forms import InviteForm
 from network.views import submit
 from schools import accounts, directory
 from schools.errors import KeysLocked
@@ -37,7 +37,6 @@ def _overview(form: InviteForm, status: int = 200, invited: Any = None) -> Any:
         invited=invited,
         invitations=directory.open_invitations(db(), school=school),
         keys=directory.key_generations(db(), school),
-        confirm=ConfirmForm(),
         keys_unlocked=auth.school_keys() is not None,
         pending=[m for m in members if m.keys_pending],
     ), status
@@ -71,8 +70,6 @@ def invite() -> Any:
 @bp.route("/members/<uuid:member_id>/remove", methods=["POST"])
 @auth.requires(Permission.MANAGE_MEMBERS)
 def remove(member_id: uuid.UUID) -> Any:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     try:
         new_keys = accounts.remove_member(db(), auth.actor(), member_id, auth.school_keys())
     except KeysLocked as locked:
@@ -88,8 +85,6 @@ def remove(member_id: uuid.UUID) -> Any:
 @bp.route("/invitations/<uuid:invitation_id>/withdraw", methods=["POST"])
 @auth.requires(Permission.MANAGE_MEMBERS)
 def withdraw(invitation_id: uuid.UUID) -> Any:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     directory.withdraw_invitation(db(), auth.actor(), invitation_id)
     flash("The invitation was withdrawn; its link no longer works.", "info")
     return redirect(url_for("school.overview"))
@@ -98,8 +93,6 @@ def withdraw(invitation_id: uuid.UUID) -> Any:
 @bp.route("/recovery-code", methods=["POST"])
 @auth.requires(Permission.MANAGE_MEMBERS)
 def recovery_code() -> Any:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     keys = auth.school_keys()
     if keys is None:
         raise KeysLocked("Your session does not hold the school's keys; sign in again.")

@@ -165,6 +165,25 @@ def test_repeated_sign_in_attempts_are_throttled_and_recorded(world, app, client
     assert throttled == 1
 
 
+def test_repeated_recovery_attempts_are_throttled_and_recorded(world, app, client):
+    app.config["ALERTNET"] = replace(app.config["ALERTNET"], ratelimit_sign_in="3 per minute")
+    attempt = {
+        "email": "nobody@example.org",
+        "code": "not-a-code",
+        "password": "a new long passphrase",
+        "confirm": "a new long passphrase",
+    }
+    statuses = [post_form(client, "/recover", attempt).status_code for _ in range(4)]
+    assert statuses == [422, 422, 422, 429]
+    page = post_form(client, "/recover", attempt).get_data(as_text=True)
+    assert "Too many attempts" in page
+    with own_transaction(app) as session:
+        throttled = session.scalar(
+            select(func.count()).where(AuditEvent.action == "member.recovery_throttled")
+        )
+    assert throttled == 2
+
+
 def test_change_password_keeps_access_and_old_password_stops_working(world, client):
     _admin(world)
     sign_in(client, "admin@hub.example.org")
