@@ -229,6 +229,8 @@ def serve(bind: str, workers: int, threads: int) -> None:
         "gthread",
         "--access-logfile",
         "-",
+        "--logger-class",
+        "network.access_log.RedactingLogger",
         "--forwarded-allow-ips",
         os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
     ]

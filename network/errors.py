@@ -115,7 +115,8 @@ def init_app(app: Flask) -> None:
             "unhandled %s on %s %s\n%s",
             type(error).__name__,
             request.method,
-            request.path,
+            # The route, not the path: a path may carry a secret (an invitation).
+            request.url_rule.rule if request.url_rule else "(no route)",
             "".join(traceback.format_tb(error.__traceback__)),
         )
         if problems.wants_problem():
