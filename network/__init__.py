@@ -48,8 +48,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.https,
         PERMANENT_SESSION_LIFETIME=settings.session_lifetime,
-        REMEMBER_COOKIE_HTTPONLY=True,
-        REMEMBER_COOKIE_SECURE=settings.https,
         PREFERRED_URL_SCHEME="https" if settings.https else "http",
         WTF_CSRF_TIME_LIMIT=None,  # the token is tied to the session, which expires
         WTF_CSRF_SSL_STRICT=settings.https,
@@ -59,6 +57,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.getLogger("alertnet").setLevel(settings.log_level)
 
     # First: its body limit must apply before anything (CSRF) reads the form.
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     security.init_app(app, settings.https, settings.max_form_bytes, settings.max_json_upload_bytes)
     db.init_app(app, settings.database_url)
     csrf.init_app(app)
@@ -77,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(audit_api.bp)
     api.init_app(app)
 
-    app.add_template_global(lambda token: settings.link(f"/invitations/{token}"), "invitation_link")
+    app.add_template_global(settings.invitation_link, "invitation_link")
 
     @app.context_processor
     def _globals() -> dict[str, object]:

@@ -41,8 +41,9 @@ def transaction() -> Iterator[Session]:
         raise BadInput(error.message) from None
 
 
-def invitation_link(token: str) -> str:
-    return str(_settings().link(f"/invitations/{token}"))
+def _echo_invitation(invited: Any) -> None:
+    link = _settings().invitation_link(invited.token)
+    click.echo(f"Invitation for {invited.invitation.email}: {link}")
 
 
 def _make_app(*_args: Any, **_kwargs: Any) -> Flask:
@@ -122,7 +123,7 @@ def cluster_create(name: str, coordinator_email: str | None, coordinator_name: s
             )
     click.echo(f"Created cluster {created.name!r} ({created.id}).")
     if invited:
-        click.echo(f"Invitation for {invited.invitation.email}: {invitation_link(invited.token)}")
+        _echo_invitation(invited)
 
 
 @cluster.command("list")
@@ -161,7 +162,7 @@ def school_create(
             )
     click.echo(f"Admitted {created.name} (URN {created.urn}) to {found.name}.")
     if invited:
-        click.echo(f"Invitation for {invited.invitation.email}: {invitation_link(invited.token)}")
+        _echo_invitation(invited)
 
 
 @main.group()
@@ -191,7 +192,7 @@ def member_invite(
         invited = directory.invite(
             session, None, Role(role), email, name, school=target_school, cluster=target_cluster
         )
-    click.echo(f"Invitation for {invited.invitation.email}: {invitation_link(invited.token)}")
+    _echo_invitation(invited)
 
 
 @main.command("demo")

@@ -67,9 +67,11 @@ class Settings:
     worker_poll_seconds: float = 1.0
     # Digest times and school days are reckoned in this time zone.
     timezone: str = "Europe/London"
+    # Reverse proxies in front of the hub that set X-Forwarded-For/-Proto: the
+    # client's address (rate limits, the audit log) is read through this many.
+    proxy_hops: int = 0
     # Dashboard figures are served from store for this long (docs/dashboard.md).
     dashboard_max_age_seconds: int = 600
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def dashboard_max_age(self) -> timedelta:
@@ -83,6 +85,9 @@ class Settings:
         """An absolute address on the hub, for links people are sent (invitations,
         notifications): always the configured public address, never the request's."""
         return self.public_url + path
+
+    def invitation_link(self, token: str) -> str:
+        return self.link(f"/invitations/{token}")
 
     @property
     def https(self) -> bool:
@@ -124,6 +129,7 @@ class Settings:
             "worker_poll_seconds": float(env.get("ALERTNET_WORKER_POLL", "1")),
             "timezone": env.get("ALERTNET_TIMEZONE", cls.timezone),
             "dashboard_max_age_seconds": int(env.get("ALERTNET_DASHBOARD_MAX_AGE", "600")),
+            "proxy_hops": int(env.get("ALERTNET_PROXY_HOPS", "0")),
         }
         values.update(overrides)
         return cls(**values).resolved()

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from network.db import own_transaction
 from schools.audit import AuditEvent
 from schools.models import LoginSession, Role
-from tests.conftest import PASSWORD, post_form, sign_in
+from tests.conftest import PASSWORD, csrf_token, post_form, sign_in
 
 
 def _admin(world):
@@ -246,3 +246,38 @@ def test_nul_characters_are_refused_with_a_clear_400(world, client):
     response = client.get("/api/v1/audit/entries?action=%00")
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
+
+
+def test_behind_a_proxy_each_client_has_its_own_limit_and_address(database_url, tmp_path):
+    from network import create_app
+    from network.db import engine
+    from tests.conftest import settings_for_tests, truncate_postgres
+
+    app = create_app(
+        settings_for_tests(tmp_path, database_url, proxy_hops=1, ratelimit_sign_in="2 per minute")
+    )
+    if database_url.startswith("postgresql"):
+        truncate_postgres(engine(app))
+    try:
+        one, two = app.test_client(), app.test_client()
+
+        def attempt(client, address):
+            return client.post(
+                "/sign-in",
+                data={
+                    "email": "nobody@example.org",
+                    "password": "wrong password!!",
+                    "csrf_token": csrf_token(client, "/sign-in"),
+                },
+                headers={"X-Forwarded-For": address},
+            ).status_code
+
+        assert [attempt(one, "198.51.100.7") for _ in range(3)] == [401, 401, 429]
+        assert attempt(two, "203.0.113.9") == 401  # another client, its own limit
+        with own_transaction(app) as session:
+            details = session.scalars(
+                select(AuditEvent.detail).where(AuditEvent.action == "member.sign_in_throttled")
+            ).all()
+        assert [detail["ip"] for detail in details] == ["198.51.100.7"]
+    finally:
+        engine(app).dispose()
