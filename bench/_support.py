@@ -41,18 +41,24 @@ def fresh_database(url: str | None) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_app(database_url: str) -> Any:
-    """The real hub, with fast password hashing (sign-ins are not measured)."""
-    folder = Path(tempfile.mkdtemp(prefix="alertnet-bench-instance-"))
-    settings = Settings(
-        instance_path=folder,
-        database_url=database_url,
-        secret_key="bench",
-        testing=True,
-        password_params=FAST_FOR_TESTS,
-        ratelimit_sign_in="100000 per minute",
-    ).resolved()
-    app = create_app(settings)
+def bench_settings(database_url: str, instance: Path | None = None, **overrides: Any) -> Settings:
+    """The hub's settings for a benchmark: fast password hashing (sign-ins are
+    not measured) and limits no benchmark reaches."""
+    values: dict[str, Any] = {
+        "instance_path": instance or Path(tempfile.mkdtemp(prefix="alertnet-bench-instance-")),
+        "database_url": database_url,
+        "secret_key": "bench",
+        "testing": True,
+        "password_params": FAST_FOR_TESTS,
+        "ratelimit_sign_in": "1000000 per minute",
+        "ratelimit_api": "1000000 per minute",
+    }
+    return Settings(**{**values, **overrides}).resolved()
+
+
+def make_app(database_url: str, instance: Path | None = None, **overrides: Any) -> Any:
+    """The real hub on a migrated database."""
+    app = create_app(bench_settings(database_url, instance, **overrides))
     upgrade(app)
     return app
 

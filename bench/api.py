@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _support import fresh_database, table
+from _support import bench_settings, fresh_database, table
 
 HERE = Path(__file__).resolve().parent
 SCHOOLS = 30
@@ -50,19 +50,9 @@ PASSWORD = "bench passphrase 1234"
 
 
 def _settings() -> Any:
-    from crypto.custody import FAST_FOR_TESTS
-    from network.settings import Settings
-
-    return Settings(
-        instance_path=Path(os.environ["BENCH_INSTANCE"]),
-        database_url=os.environ["BENCH_DATABASE_URL"],
-        secret_key="bench",
-        testing=True,
-        password_params=FAST_FOR_TESTS,
-        ratelimit_api="1000000 per minute",
-        ratelimit_sign_in="1000000 per minute",
-        log_level="WARNING",
-    ).resolved()
+    return bench_settings(
+        os.environ["BENCH_DATABASE_URL"], Path(os.environ["BENCH_INSTANCE"]), log_level="WARNING"
+    )
 
 
 def bench_app() -> Any:

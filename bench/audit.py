@@ -37,15 +37,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _support import make_app
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from crypto import merkle
-from crypto.custody import FAST_FOR_TESTS
-from network import create_app
 from network.db import engine as app_engine
-from network.migrate import upgrade
-from network.settings import Settings
 from schools import audit
 from schools.audit import AuditEvent
 
@@ -194,15 +191,7 @@ def _numbered(event: AuditEvent) -> AuditEvent:
 
 def prepare(database_url: str | None, folder: Path) -> Engine:
     url = database_url or f"sqlite:///{folder / 'bench.db'}"
-    settings = Settings(
-        instance_path=folder,
-        database_url=url,
-        secret_key="bench",
-        testing=True,
-        password_params=FAST_FOR_TESTS,
-    ).resolved()
-    app = create_app(settings)
-    upgrade(app)
+    app = make_app(url, folder)
     engine = app_engine(app)
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
