@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy import Engine, make_url, text
 
 from crypto.custody import FAST_FOR_TESTS
 from network import create_app
-from network.db import own_transaction
+from network.db import engine, own_transaction
 from network.migrate import upgrade
 from network.settings import Settings
 from schools import directory
@@ -54,12 +55,14 @@ def settings_for_tests(instance: Path, database_url: str, **overrides: Any) -> S
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite database, copied for each test (much faster than migrating)."""
     folder = tmp_path_factory.mktemp("template")
-    app = create_app(settings_for_tests(folder, f"sqlite:///{folder / 'template.db'}"))
-    upgrade(app)
-    from network.db import engine
-
-    engine(app).dispose()
+    _migrate(folder, f"sqlite:///{folder / 'template.db'}")
     return folder / "template.db"
+
+
+def _migrate(folder: Path, url: str) -> None:
+    app = create_app(settings_for_tests(folder, url))
+    upgrade(app)
+    engine(app).dispose()
 
 
 def _worker_database(worker: str) -> str:
@@ -85,12 +88,7 @@ def postgres_migrated(tmp_path_factory: pytest.TempPathFactory, worker_id: str) 
     if not PG_URL:
         pytest.skip("ALERTNET_TEST_DATABASE_URL is not set")
     url = _worker_database(worker_id)
-    folder = tmp_path_factory.mktemp("pg")
-    app = create_app(settings_for_tests(folder, url))
-    upgrade(app)
-    from network.db import engine
-
-    engine(app).dispose()
+    _migrate(tmp_path_factory.mktemp("pg"), url)
     return url
 
 
@@ -121,17 +119,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@contextmanager
+def hub(database_url: str, instance: Path, **overrides: Any) -> Iterator[Flask]:
+    """A hub on the test's database (emptied on PostgreSQL), disposed after."""
+    app = create_app(settings_for_tests(instance, database_url, **overrides))
+    if database_url.startswith("postgresql"):
+        truncate_postgres(engine(app))
+    try:
+        yield app
+    finally:
+        engine(app).dispose()
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app(settings_for_tests(tmp_path, database_url))
-    if database_url.startswith("postgresql"):
-        from network.db import engine
-
-        truncate_postgres(engine(app))
-    yield app
-    from network.db import engine
-
-    engine(app).dispose()
+    with hub(database_url, tmp_path) as app:
+        yield app
 
 
 @pytest.fixture

@@ -249,16 +249,9 @@ def test_nul_characters_are_refused_with_a_clear_400(world, client):
 
 
 def test_behind_a_proxy_each_client_has_its_own_limit_and_address(database_url, tmp_path):
-    from network import create_app
-    from network.db import engine
-    from tests.conftest import settings_for_tests, truncate_postgres
+    from tests.conftest import hub
 
-    app = create_app(
-        settings_for_tests(tmp_path, database_url, proxy_hops=1, ratelimit_sign_in="2 per minute")
-    )
-    if database_url.startswith("postgresql"):
-        truncate_postgres(engine(app))
-    try:
+    with hub(database_url, tmp_path, proxy_hops=1, ratelimit_sign_in="2 per minute") as app:
         one, two = app.test_client(), app.test_client()
 
         def attempt(client, address):
@@ -279,5 +272,3 @@ def test_behind_a_proxy_each_client_has_its_own_limit_and_address(database_url, 
                 select(AuditEvent.detail).where(AuditEvent.action == "member.sign_in_throttled")
             ).all()
         assert [detail["ip"] for detail in details] == ["198.51.100.7"]
-    finally:
-        engine(app).dispose()
