@@ -114,13 +114,13 @@ def build(app: Any) -> dict[str, Any]:
     issued = {}
     for name, email in heads.items():
         with own_transaction(app) as session:
-            member, credential = accounts.authenticate(session, email, PASSWORD)
+            member, credential = accounts.authenticate(session, email, PASSWORD, params)
             keys = keyring.unlock_for_member(session, member, credential)
             issued[name] = tokens.create_token(
                 session, member, keys, "bench", ["inbox:read", "alerts:write"], 30
             ).secret_token
     with own_transaction(app) as session:
-        member, credential = accounts.authenticate(session, heads["Sender"], PASSWORD)
+        member, credential = accounts.authenticate(session, heads["Sender"], PASSWORD, params)
         keys = keyring.unlock_for_member(session, member, credential)
         for number in range(INBOX_SIZE):
             ops.post_alert(

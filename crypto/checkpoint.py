@@ -119,6 +119,12 @@ def _key_id(name: str, public_key: bytes) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
+def _verifier_key(name: str, key_id: int, public_key: bytes) -> str:
+    """``<name>+<8 hex key ID>+<base64(0x01 || public key)>`` (golang.org/x/mod/sumdb/note)."""
+    encoded = base64.b64encode(bytes([ALG_ED25519]) + public_key).decode()
+    return f"{name}+{key_id:08x}+{encoded}"
+
+
 class NoteSigner:
     """Signs note texts with an Ed25519 key under a key name (for the hub, its origin)."""
 
@@ -134,8 +140,7 @@ class NoteSigner:
 
     def verifier_key(self) -> str:
         """The public "vkey" string a school configures to trust this signer."""
-        encoded = base64.b64encode(bytes([ALG_ED25519]) + self.public_key).decode()
-        return f"{self.name}+{self.key_id:08x}+{encoded}"
+        return _verifier_key(self.name, self.key_id, self.public_key)
 
     def signature_line(self, body: bytes) -> str:
         """One ``— name base64(key ID || signature)`` line, for adding to a note."""
@@ -183,8 +188,7 @@ class NoteVerifier:
 
     def verifier_key(self) -> str:
         """The vkey string this verifier was built from (canonical form)."""
-        encoded = base64.b64encode(bytes([ALG_ED25519]) + self.public_key).decode()
-        return f"{self.name}+{self.key_id:08x}+{encoded}"
+        return _verifier_key(self.name, self.key_id, self.public_key)
 
     def verify(self, note: bytes) -> bytes:
         """Return the note text if our key signed it; raise ``NoteError`` otherwise.

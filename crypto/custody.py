@@ -23,13 +23,14 @@ import os
 import re
 import secrets
 import unicodedata
+import uuid
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-from crypto._encoding import Reader, hkdf_sha256, prefix, text16, u32
+from crypto._encoding import Reader, hkdf_sha256, prefix, u32
 from crypto.errors import (
     CryptoError,
     MalformedCode,
@@ -167,9 +168,30 @@ _CREDENTIAL_MAGIC = b"CW"
 _KEYWRAP_INFO = b"alertnet/v1/keywrap\0"
 
 
-def keywrap_context(school_id: str, generation: int, credential_id: str) -> bytes:
-    """The ``context`` the hub passes for a bundle wrap: length-prefixed, so unambiguous."""
-    return text16(school_id) + u32(generation) + text16(credential_id)
+_KIND = re.compile(r"[a-z_]{1,32}", re.ASCII)
+
+
+def keywrap_context(
+    school_id: uuid.UUID, generation: int, kind: str, credential_id: uuid.UUID
+) -> bytes:
+    """The ``context`` the hub binds into every bundle wrap: the school, the
+    generation, the credential's kind and id, so a wrap moved to another row
+    (or another kind of credential) does not open.
+
+    ``school_uuid (16) || 00 || u32 generation || 00 || kind || 00 ||
+    credential_uuid (16)``: every field but ``kind`` has a fixed length and
+    ``kind`` holds no zero byte, so the encoding is unambiguous. Every stored
+    wrap depends on these exact bytes: never change them.
+    """
+    if not isinstance(school_id, uuid.UUID) or not isinstance(credential_id, uuid.UUID):
+        raise TypeError("school_id and credential_id must be UUIDs")
+    if isinstance(generation, bool) or not 0 <= generation <= 0xFFFFFFFF:
+        raise ValueError("a key generation is 0..2**32-1")
+    if not isinstance(kind, str) or not _KIND.fullmatch(kind):
+        raise ValueError("a credential kind is 1-32 characters from a-z and _")
+    return b"\0".join(
+        [school_id.bytes, generation.to_bytes(4, "big"), kind.encode("ascii"), credential_id.bytes]
+    )
 
 
 def wrap_to_credential(secret: bytes, credential_public: bytes, context: bytes) -> bytes:

@@ -25,6 +25,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -381,7 +382,31 @@ class Envelope:
 
     def unverified_header(self) -> Header:
         """Parse the header WITHOUT checking signatures (routing, display of hub metadata)."""
+        return self._header
+
+    # Computed once per instance (a frozen dataclass without slots keeps
+    # cached_property values in the instance __dict__, outside the fields, so
+    # equality and replace() are unaffected; replace() starts a fresh cache).
+    @cached_property
+    def _header(self) -> Header:
         return Header.from_bytes(self.header)
+
+    @cached_property
+    def _header_hash(self) -> bytes:
+        return _header_hash(self.header)
+
+    @cached_property
+    def _payload_hash(self) -> bytes:
+        return _payload_hash(self.nonce, self.ciphertext)
+
+    @cached_property
+    def _signed_message(self) -> bytes:
+        return _signed_message(
+            self._header_hash,
+            self._payload_hash,
+            _wraps_digest(self.wrap_hashes),
+            self.commitment,
+        )
 
     def envelope_hash(self) -> bytes:
         """A stable id of the signed content for the audit log.
@@ -390,15 +415,7 @@ class Envelope:
         per-recipient view of one envelope, and independent of the (randomised)
         ML-DSA signature bytes.
         """
-        return hashlib.sha256(_ENVELOPE_HASH_LABEL + self._signed_message()).digest()
-
-    def _signed_message(self) -> bytes:
-        return _signed_message(
-            _header_hash(self.header),
-            _payload_hash(self.nonce, self.ciphertext),
-            _wraps_digest(self.wrap_hashes),
-            self.commitment,
-        )
+        return hashlib.sha256(_ENVELOPE_HASH_LABEL + self._signed_message).digest()
 
     def to_bytes(self) -> bytes:
         """Serialise (docs/crypto.md, "Envelope serialisation"); parsing checks every length."""
@@ -429,7 +446,7 @@ class Envelope:
         if header_len > MAX_HEADER_BYTES:
             raise MalformedEnvelope(f"envelope: header is larger than {MAX_HEADER_BYTES} bytes")
         header = reader.take(header_len)
-        Header.from_bytes(header)
+        parsed = Header.from_bytes(header)  # first, so a bad header is the error reported
         nonce = reader.take(NONCE_LEN)
         ciphertext = reader.take(reader.u32())
         commitment = reader.take(COMMITMENT_LEN)
@@ -459,7 +476,16 @@ class Envelope:
         )
         if tuple(r for r, _ in envelope.wraps) != tuple(r for r, _ in wraps):
             raise MalformedEnvelope("envelope: wraps are not in canonical order")
+        _prime(envelope, _header=parsed)
         return envelope
+
+
+def _prime(envelope: Envelope, **computed: object) -> None:
+    """Fill ``envelope``'s cached properties with values already computed for
+    exactly its fields (while parsing or sealing it), so they are not redone."""
+    for name, value in computed.items():
+        assert isinstance(getattr(type(envelope), name), cached_property)
+        envelope.__dict__[name] = value
 
 
 def seal(
@@ -502,7 +528,7 @@ def seal(
     wrap_hashes = tuple(wrap_hash(wrap) for _, wrap in wraps)
     message = _signed_message(h, payload_hash, _wraps_digest(wrap_hashes), commitment)
     ed_sig, ml_sig = sender_keys.sign(message, SIG_CONTEXT)
-    return Envelope(
+    envelope = Envelope(
         header=header_bytes,
         nonce=nonce,
         ciphertext=ciphertext,
@@ -512,6 +538,14 @@ def seal(
         mldsa_signature=ml_sig,
         wrap_hashes=wrap_hashes,
     )
+    _prime(
+        envelope,
+        _header=header,
+        _header_hash=h,
+        _payload_hash=payload_hash,
+        _signed_message=message,
+    )
+    return envelope
 
 
 def open_(
@@ -537,19 +571,16 @@ def open_(
     7. the CEK matches the commitment (WrapMismatch);
     8. the payload decrypts (TamperedCiphertext).
     """
-    header = Header.from_bytes(envelope.header)
+    header = envelope.unverified_header()
     if header.sender_generation != sender_public_keys.generation:
         raise TamperedHeader(
             f"header names sender generation {header.sender_generation}, "
             f"but the trusted keys are generation {sender_public_keys.generation}"
         )
-    h = _header_hash(envelope.header)
-    payload_hash = _payload_hash(envelope.nonce, envelope.ciphertext)
-    message = _signed_message(
-        h, payload_hash, _wraps_digest(envelope.wrap_hashes), envelope.commitment
-    )
+    h = envelope._header_hash
+    payload_hash = envelope._payload_hash
     sender_public_keys.verify(
-        message, envelope.ed25519_signature, envelope.mldsa_signature, SIG_CONTEXT
+        envelope._signed_message, envelope.ed25519_signature, envelope.mldsa_signature, SIG_CONTEXT
     )
     if len(envelope.wrap_hashes) != len(header.recipients):
         # Signed by the sender, so a broken sender rather than the hub.

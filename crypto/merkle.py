@@ -65,7 +65,9 @@ def reference_root(leaves: Sequence[bytes]) -> bytes:
     """MTH of raw entries, written exactly as the RFC's recursion.
 
     Slow (it rehashes everything) and kept only as an independent check on the
-    O(log n) path in tests and in ``alertnet audit verify``.
+    O(log n) path in tests. (``alertnet audit verify`` does not use it: it
+    recomputes the tree with ``subtrees_completed_by_append`` in
+    schools.audit.verify_log.)
     """
     n = len(leaves)
     if n == 0:
@@ -322,8 +324,10 @@ def verify_consistency(
 class MemoryStore:
     """Dict-backed log storing exactly the rows the hub's database stores.
 
-    Used by tests and by ``alertnet audit verify`` to recompute the tree from the
-    entries; ``reads`` counts ``get`` calls so tests can hold the O(log n) promise.
+    Used by tests, as an independent model of the rows the database holds;
+    ``reads`` counts ``get`` calls so tests can hold the O(log n) promise.
+    ``alertnet audit verify`` does not use it (schools.audit.verify_log reads
+    the database in batches).
     """
 
     def __init__(self) -> None:

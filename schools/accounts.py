@@ -23,6 +23,7 @@ from schools.db import utcnow
 from schools.errors import Conflict, InvalidInput, KeysLocked, NotFound, SignInFailed
 from schools.models import (
     CredentialKind,
+    Invitation,
     LoginSession,
     Member,
     MemberStatus,
@@ -48,26 +49,47 @@ def _decoy_blob(params: Argon2Params) -> bytes:
     return custody.wrap_seed_with_password(bytes(32), secrets.token_hex(16), params)
 
 
-def authenticate(session: Session, email: str, password: str) -> tuple[Member, CredentialKey]:
+def authenticate(
+    session: Session, email: str, password: str, params: Argon2Params
+) -> tuple[Member, CredentialKey]:
     """The member and their unlocked credential, or SignInFailed (one message for
-    an unknown address and a wrong password, and the same work for both)."""
+    an unknown address and a wrong password, and the same work for both).
+
+    ``params`` are the hub's current Argon2id parameters (settings): an unknown
+    address costs the same as a real one, and a password blob made with other
+    parameters is re-wrapped with them once the password has opened it.
+    """
     try:
         email = directory.normalise_email(email)
     except InvalidInput:
         raise SignInFailed(SIGN_IN_FAILED, field="email") from None
     member = session.scalars(select(Member).where(Member.email == email)).one_or_none()
     if member is None or not member.is_active:
-        params = (
-            custody.RFC9106 if member is None else custody.password_params_of(member.password_blob)
-        )
+        decoy = params if member is None else custody.password_params_of(member.password_blob)
         with contextlib.suppress(CryptoError):
-            custody.unwrap_seed_with_password(_decoy_blob(params), password)
+            custody.unwrap_seed_with_password(_decoy_blob(decoy), password)
         raise SignInFailed(SIGN_IN_FAILED, field="email")
     try:
         seed = custody.unwrap_seed_with_password(member.password_blob, password)
     except CryptoError:
         raise SignInFailed(SIGN_IN_FAILED, field="email") from None
+    stored = custody.password_params_of(member.password_blob)
+    if stored != params:
+        member.password_blob = custody.wrap_seed_with_password(seed, password, params)
+        audit.record(
+            session,
+            "member.password_rewrapped",
+            actor=member,
+            object_type="member",
+            object_id=member.id,
+            before=_params_text(stored),
+            after=_params_text(params),
+        )
     return member, CredentialKey(seed)
+
+
+def _params_text(params: Argon2Params) -> str:
+    return f"t={params.time_cost} m={params.memory_kib}KiB p={params.lanes}"
 
 
 @dataclass(frozen=True)
@@ -103,7 +125,12 @@ def start_session(
     member.last_sign_in_at = now
     confirmed: list[Member] = []
     school = member.school
-    if school is not None and school.key_generation and not member.keys_pending:
+    if (
+        school is not None
+        and school.key_generation
+        and not member.keys_pending
+        and keyring.has_pending_members(session, school)
+    ):
         # A member who can open the keys confirms colleagues who joined while
         # nobody's keys were unlocked (invitations made from the CLI).
         try:
@@ -257,11 +284,23 @@ def recover_head(
     return Recovered(member, fresh, replacement)
 
 
+@dataclass(frozen=True)
+class Removed:
+    """What removing a member changed that the remover must see."""
+
+    # The school's new key generation; None when the school had no keys yet.
+    keys: SchoolKeys | None
+    # The unused recovery code was made by the removed member (who may have kept
+    # it): it was withdrawn, and a head should make a new one.
+    recovery_code_withdrawn: bool = False
+
+
 def remove_member(
     session: Session, actor: Member | None, member_id: uuid.UUID, actor_keys: SchoolKeys | None
-) -> SchoolKeys | None:
-    """Remove a member: their wraps and sessions go, and the school moves to a
-    new key generation so nothing they kept opens new alerts."""
+) -> Removed:
+    """Remove a member: their wraps, sessions and open invitations go, and the
+    school moves to a new key generation so nothing they kept opens new alerts.
+    A recovery code they made (and so may have kept) is withdrawn."""
     member = session.get(Member, member_id)
     if member is None or member.school is None or not member.is_active:
         raise NotFound("No such member.")
@@ -269,10 +308,7 @@ def remove_member(
     policy.check_manages_members(actor, school)
     if actor is not None and actor.id == member.id:
         raise Conflict("You cannot remove yourself; ask another head.")
-    if member.role_enum is Role.HEAD and not any(
-        m.role_enum is Role.HEAD and m.id != member.id
-        for m in directory.members_of(session, school)
-    ):
+    if member.role_enum is Role.HEAD and not _another_head(session, school, member):
         raise Conflict("A school needs at least one head; invite another head first.")
     if school.key_generation and actor_keys is None:
         raise KeysLocked("Removing a member changes the school's keys; sign in again to do it.")
@@ -287,11 +323,47 @@ def remove_member(
         object_type="member",
         object_id=member.id,
     )
+    # The links they made are credentials they may have kept: withdraw them
+    # before rotating, so the new generation is not wrapped to them.
+    for invitation in session.scalars(
+        select(Invitation).where(
+            Invitation.invited_by_id == member.id, Invitation.is_open(utcnow())
+        )
+    ).all():
+        directory.withdraw(session, actor, invitation, reason="inviter removed")
+    # Likewise the recovery code they made: spent before rotating.
+    withdrawn = directory.spend_recovery_codes(session, school, made_by=member.id) > 0
+    if withdrawn:
+        audit.record(
+            session,
+            "school.recovery_code_withdrawn",
+            actor=actor,
+            school_id=school.id,
+            object_type="member",
+            object_id=member.id,
+            reason="maker removed",
+        )
     new_keys = None
     if actor_keys is not None and school.key_generation:
         new_keys = keyring.rotate(session, school, actor_keys, actor, reason="member removed")
     session.flush()
-    return new_keys
+    return Removed(keys=new_keys, recovery_code_withdrawn=withdrawn)
+
+
+def _another_head(session: Session, school: School, member: Member) -> bool:
+    return (
+        session.scalar(
+            select(Member.id)
+            .where(
+                Member.school_id == school.id,
+                Member.role == Role.HEAD,
+                Member.status == MemberStatus.ACTIVE,
+                Member.id != member.id,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def suspended(school: School | None) -> bool:

@@ -47,7 +47,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from crypto import merkle
-from crypto.checkpoint import Checkpoint, NoteError, NoteSigner, NoteVerifier, sign_checkpoint
+from crypto.checkpoint import (
+    Checkpoint,
+    NoteError,
+    NoteSigner,
+    NoteVerifier,
+    open_checkpoint,
+    sign_checkpoint,
+)
 from schools.db import Base, UTCDateTime, utcnow
 from schools.errors import DomainError, InvalidInput, NotFound
 from schools.models import Member, School
@@ -185,13 +192,6 @@ class EntryFields(Protocol):
     def detail(self) -> dict[str, Any]: ...
     @property
     def leaf_version(self) -> int: ...
-
-
-def canonical_json(value: object) -> bytes:
-    """Canonical JSON (RFC 8785 for the values the log allows): sorted keys, no
-    whitespace, UTF-8, integers only. The same value always gives the same bytes."""
-    _check_json(value, "value")
-    return _dumps(value)
 
 
 def _dumps(value: object) -> bytes:
@@ -664,11 +664,10 @@ def check_checkpoint(row: AuditCheckpoint, verifier: NoteVerifier) -> str | None
     (None when it is). Its root is compared with the tree by the callers."""
     where = f"checkpoint #{row.id} (size {row.size}, signed {row.signed_at:%Y-%m-%d %H:%M} UTC)"
     try:
-        signed = Checkpoint.parse(verifier.verify(row.note.encode("utf-8")))
+        # The hub's key is named after its log's origin.
+        signed = open_checkpoint(row.note.encode("utf-8"), verifier, verifier.name)
     except NoteError as error:
-        return f"{where} does not verify with the hub's key: {error}"
-    if signed.origin != verifier.name:
-        return f"{where} is for the log {signed.origin!r}, not {verifier.name!r}"
+        return f"{where} does not verify as this log's checkpoint with the hub's key: {error}"
     if signed.size != row.size or signed.root != row.root:
         return f"{where}: its stored size or root differs from what the note signs"
     return None
@@ -1124,20 +1123,6 @@ def entries_in_range(
     return rows, None
 
 
-def iter_entries(
-    session: Session, scope: AuditScope, filters: EntryFilter, *, upto: int, batch: int = 1000
-) -> Iterator[AuditEvent]:
-    """Every scoped, filtered entry below ``upto``, oldest first, read ``batch`` at a
-    time (exports stream this; the log may be far larger than memory)."""
-    start = 0
-    while True:
-        rows, start_next = entries_in_range(session, scope, filters, start, upto, batch)
-        yield from rows
-        if start_next is None:
-            return
-        start = start_next
-
-
 def entry_in_scope(session: Session, scope: AuditScope, seq: int) -> AuditEvent:
     """One entry, if the reader may see it; otherwise NotFound, as if absent."""
     found = session.scalars(
@@ -1159,7 +1144,10 @@ def schools_in_scope(session: Session, scope: AuditScope) -> list[School]:
 
 def member_in_scope(session: Session, scope: AuditScope, email: str) -> Member | None:
     """The member with this email address, if they belong to the reader's scope."""
-    statement = select(Member).where(func.lower(Member.email) == email.strip().lower())
+    # Stored addresses are normalised (directory.normalise_email strips and
+    # lower-cases them): normalise the query the same way and compare the column
+    # as it is, so the unique index on members.email serves.
+    statement = select(Member).where(Member.email == email.strip().lower())
     if scope.school_id is not None:
         statement = statement.where(Member.school_id == scope.school_id)
     elif scope.cluster_id is not None:

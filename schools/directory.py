@@ -168,11 +168,7 @@ def schools_of(session: Session, cluster: Cluster) -> list[tuple[School, int, in
     )
     invites = (
         select(Invitation.school_id, func.count(Invitation.id).label("n"))
-        .where(
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-            Invitation.expires_at > utcnow(),
-        )
+        .where(Invitation.is_open(utcnow()))
         .group_by(Invitation.school_id)
         .subquery()
     )
@@ -199,11 +195,7 @@ def members_of(session: Session, school: School) -> list[Member]:
 def open_invitations(
     session: Session, school: School | None = None, cluster: Cluster | None = None
 ) -> list[Invitation]:
-    query = select(Invitation).where(
-        Invitation.accepted_at.is_(None),
-        Invitation.revoked_at.is_(None),
-        Invitation.expires_at > utcnow(),
-    )
+    query = select(Invitation).where(Invitation.is_open(utcnow()))
     if school is not None:
         query = query.where(Invitation.school_id == school.id)
     if cluster is not None:
@@ -421,13 +413,7 @@ def issue_recovery_code(
     session: Session, school: School, keys: SchoolKeys, actor: Member | None
 ) -> str:
     """A new recovery code for the school, replacing any unused one. Shown once."""
-    for old in session.scalars(
-        select(RecoveryCode).where(
-            RecoveryCode.school_id == school.id, RecoveryCode.used_at.is_(None)
-        )
-    ):
-        old.used_at = utcnow()
-        keyring.delete_wraps_of(session, CredentialKind.RECOVERY, old.id)
+    spend_recovery_codes(session, school)
     code = custody.new_recovery_code()
     credential = custody.recovery_credential(code)
     row = RecoveryCode(
@@ -452,6 +438,22 @@ def issue_recovery_code(
     return code
 
 
+def spend_recovery_codes(session: Session, school: School, made_by: uuid.UUID | None = None) -> int:
+    """Spend the school's unused recovery codes (only those ``made_by`` one
+    member, when given) and delete their wraps, so they open nothing."""
+    query = select(RecoveryCode).where(
+        RecoveryCode.school_id == school.id, RecoveryCode.used_at.is_(None)
+    )
+    if made_by is not None:
+        query = query.where(RecoveryCode.created_by_id == made_by)
+    spent = 0
+    for old in session.scalars(query):
+        old.used_at = utcnow()
+        keyring.delete_wraps_of(session, CredentialKind.RECOVERY, old.id)
+        spent += 1
+    return spent
+
+
 def withdraw_invitation(session: Session, actor: Member | None, invitation_id: uuid.UUID) -> None:
     invitation = session.get(Invitation, invitation_id)
     if invitation is None or invitation.accepted_at is not None:
@@ -460,6 +462,15 @@ def withdraw_invitation(session: Session, actor: Member | None, invitation_id: u
         policy.check_cluster(actor, invitation.cluster)
     elif invitation.school is not None:
         policy.check_invites_to_school(actor, invitation.school)
+    withdraw(session, actor, invitation)
+    session.flush()
+
+
+def withdraw(
+    session: Session, actor: Member | None, invitation: Invitation, reason: str | None = None
+) -> None:
+    """Withdraw an invitation without a policy check (callers make theirs): its
+    link stops working and its key wraps go, in the caller's transaction."""
     invitation.revoked_at = utcnow()
     keyring.delete_wraps_of(session, CredentialKind.INVITATION, invitation.id)
     audit.record(
@@ -470,8 +481,8 @@ def withdraw_invitation(session: Session, actor: Member | None, invitation_id: u
         cluster_id=invitation.cluster_id,
         object_type="invitation",
         object_id=invitation.id,
+        reason=reason,
     )
-    session.flush()
 
 
 def key_generations(session: Session, school: School) -> list[SchoolKeyGeneration]:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from crypto import custody
 from crypto.errors import CryptoError
-from crypto.keys import CredentialKey, SchoolKeys, SchoolPublicKeys
+from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit
 from schools.db import utcnow
 from schools.errors import KeysLocked, NotFound
@@ -31,16 +32,6 @@ from schools.models import (
     School,
     SchoolKeyGeneration,
 )
-
-
-def wrap_context(
-    school_id: uuid.UUID, generation: int, kind: CredentialKind, credential_id: uuid.UUID
-) -> bytes:
-    """Binds a wrap to its school, generation and credential, so the hub cannot
-    move a wrap to another row and have it accepted."""
-    return b"\0".join(
-        [school_id.bytes, generation.to_bytes(4, "big"), kind.value.encode(), credential_id.bytes]
-    )
 
 
 def add_wrap(
@@ -59,7 +50,7 @@ def add_wrap(
         wrap=custody.wrap_to_credential(
             keys.to_bytes(),
             credential_public,
-            wrap_context(school_id, keys.generation, kind, credential_id),
+            custody.keywrap_context(school_id, keys.generation, kind, credential_id),
         ),
     )
     session.add(wrap)
@@ -87,7 +78,9 @@ def unwrap(
         return None
     try:
         plain = custody.unwrap_with_credential(
-            row.wrap, credential, wrap_context(school_id, generation, kind, credential_id)
+            row.wrap,
+            credential,
+            custody.keywrap_context(school_id, generation, kind, credential_id),
         )
         return SchoolKeys.from_bytes(plain)
     except CryptoError:
@@ -137,18 +130,6 @@ def create_school_keys(session: Session, school: School, first_head: Member) -> 
     return keys
 
 
-def public_keys(session: Session, school_id: uuid.UUID, generation: int) -> SchoolPublicKeys:
-    row = session.scalars(
-        select(SchoolKeyGeneration).where(
-            SchoolKeyGeneration.school_id == school_id,
-            SchoolKeyGeneration.generation == generation,
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFound("That school has no keys of that generation.")
-    return SchoolPublicKeys.from_bytes(row.public_keys)
-
-
 def keys_of_generation(
     session: Session, current: SchoolKeys, school_id: uuid.UUID, generation: int
 ) -> SchoolKeys:
@@ -184,17 +165,25 @@ def unlock_for_member(session: Session, member: Member, credential: CredentialKe
     return keys
 
 
+def _pending(school: School) -> ColumnElement[bool]:
+    return and_(
+        Member.school_id == school.id,
+        Member.keys_pending.is_(True),
+        Member.status == MemberStatus.ACTIVE,
+    )
+
+
+def has_pending_members(session: Session, school: School) -> bool:
+    """Whether anyone waits for a colleague to wrap the keys to them (one indexed
+    query, so sign-in unwraps the keys only when there is someone to confirm)."""
+    return session.scalar(select(Member.id).where(_pending(school)).limit(1)) is not None
+
+
 def confirm_pending_members(
     session: Session, school: School, keys: SchoolKeys, actor: Member | None
 ) -> list[Member]:
     """Wrap the bundle for members who joined while nobody's keys were unlocked."""
-    pending = session.scalars(
-        select(Member).where(
-            Member.school_id == school.id,
-            Member.keys_pending.is_(True),
-            Member.status == MemberStatus.ACTIVE,
-        )
-    ).all()
+    pending = session.scalars(select(Member).where(_pending(school))).all()
     for member in pending:
         add_wrap(
             session, school.id, keys, CredentialKind.MEMBER, member.id, member.credential_public
@@ -241,19 +230,16 @@ def rotate(
     ):
         add_wrap(session, school.id, new, CredentialKind.RECOVERY, code.id, code.credential_public)
     now = utcnow()
-    for invitation in session.scalars(
-        select(Invitation).where(
-            Invitation.school_id == school.id, Invitation.credential_public.is_not(None)
+    for invitation_id, invitation_public in session.execute(
+        select(Invitation.id, Invitation.credential_public).where(
+            Invitation.school_id == school.id,
+            Invitation.credential_public.is_not(None),
+            Invitation.is_open(now),
         )
-    ):
-        if invitation.is_open(now) and invitation.credential_public is not None:
+    ).all():
+        if invitation_public is not None:
             add_wrap(
-                session,
-                school.id,
-                new,
-                CredentialKind.INVITATION,
-                invitation.id,
-                invitation.credential_public,
+                session, school.id, new, CredentialKind.INVITATION, invitation_id, invitation_public
             )
     # Imported here: schools.tokens builds on this module.
     from schools.tokens import live_credentials
@@ -269,12 +255,14 @@ def rotate(
     return new
 
 
-def delete_wraps_of(session: Session, kind: CredentialKind, credential_id: uuid.UUID) -> None:
-    session.execute(
+def delete_wraps_of(session: Session, kind: CredentialKind, credential_id: uuid.UUID) -> int:
+    """Delete every wrap of one credential, all generations; how many there were."""
+    result = session.execute(
         delete(KeyWrap).where(
             KeyWrap.credential_kind == kind, KeyWrap.credential_id == credential_id
         )
     )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _sha256_hex(data: bytes) -> str:

@@ -21,8 +21,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from schools.db import Base, UTCDateTime, new_id, utcnow
 
@@ -168,10 +171,6 @@ class Member(Base):
         return self.status == MemberStatus.ACTIVE
 
     @property
-    def in_office(self) -> bool:
-        return self.school is not None and self.school.is_office
-
-    @property
     def effective_cluster_id(self) -> uuid.UUID | None:
         return self.school.cluster_id if self.school is not None else self.cluster_id
 
@@ -201,10 +200,18 @@ class Invitation(Base):
 
     school: Mapped[School | None] = relationship(lazy="joined")
     cluster: Mapped[Cluster | None] = relationship(lazy="joined")
-    invited_by: Mapped[Member | None] = relationship(lazy="joined")
 
-    def is_open(self, now: datetime) -> bool:
+    def _is_open(self, now: datetime) -> bool:
         return self.accepted_at is None and self.revoked_at is None and now < self.expires_at
+
+    @classmethod
+    def _is_open_clause(cls, now: datetime) -> ColumnElement[bool]:
+        return and_(cls.accepted_at.is_(None), cls.revoked_at.is_(None), cls.expires_at > now)
+
+    #: The one rule for an open invitation (not accepted, not withdrawn, not
+    #: expired): ``invitation.is_open(now)`` in Python, ``Invitation.is_open(now)``
+    #: as a SQL clause.
+    is_open = hybrid_method(_is_open, _is_open_clause)
 
 
 class SchoolKeyGeneration(Base):

@@ -18,8 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, LargeBinary, String, func, select
+from sqlalchemy import ForeignKey, LargeBinary, String, and_, exists, func, select
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from crypto import custody
 from crypto.errors import CryptoError
@@ -80,15 +82,31 @@ class ApiToken(Base):
     def scope_list(self) -> list[str]:
         return sorted(self.scope_set)
 
+    def _is_live(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.member.is_active and now < self.expires_at
+
+    @classmethod
+    def _is_live_clause(cls, now: datetime) -> ColumnElement[bool]:
+        return and_(
+            cls.revoked_at.is_(None),
+            cls.expires_at > now,
+            exists().where(Member.id == cls.member_id, Member.status == MemberStatus.ACTIVE),
+        )
+
+    #: The one rule for a token that may still be used (not revoked, not
+    #: expired, its member still active): ``token.is_live(now)`` in Python,
+    #: ``ApiToken.is_live(now)`` as a SQL clause.
+    is_live = hybrid_method(_is_live, _is_live_clause)
+
     def state(self, now: datetime) -> str:
         """live, expired, revoked, or orphaned (its member was removed)."""
+        if self.is_live(now):
+            return "live"
         if self.revoked_at is not None:
             return "revoked"
         if not self.member.is_active:
             return "orphaned"
-        if now >= self.expires_at:
-            return "expired"
-        return "live"
+        return "expired"
 
 
 @dataclass(frozen=True)
@@ -158,11 +176,7 @@ def create_token(
     live = session.scalar(
         select(func.count())
         .select_from(ApiToken)
-        .where(
-            ApiToken.school_id == school.id,
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > now,
-        )
+        .where(ApiToken.school_id == school.id, ApiToken.is_live(now))
     )
     if (live or 0) >= MAX_LIVE_PER_SCHOOL:
         raise Conflict(
@@ -319,13 +333,7 @@ def live_credentials(
     key rotation wraps the new generation to these."""
     rows = session.execute(
         select(ApiToken.id, ApiToken.credential_public)
-        .join(Member, Member.id == ApiToken.member_id)
-        .where(
-            ApiToken.school_id == school_id,
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > now,
-            Member.status == MemberStatus.ACTIVE,
-        )
+        .where(ApiToken.school_id == school_id, ApiToken.is_live(now))
         .order_by(ApiToken.created_at)
     ).all()
     return [(token_id, public) for token_id, public in rows]
@@ -335,7 +343,20 @@ def forget_expired(session: Session, token_id: uuid.UUID, now: datetime | None =
     """Delete the wraps of a token that can no longer be used (expired, or its
     member left); True if there were any."""
     token = session.get(ApiToken, token_id)
-    if token is None or token.state(now or utcnow()) == "live":
+    if token is None:
         return False
-    keyring.delete_wraps_of(session, CredentialKind.TOKEN, token.id)
-    return True
+    state = token.state(now or utcnow())
+    if state == "live":
+        return False
+    deleted = keyring.delete_wraps_of(session, CredentialKind.TOKEN, token.id)
+    if deleted:
+        audit.record(
+            session,
+            "token.wraps_forgotten",
+            school_id=token.school_id,
+            object_type="api_token",
+            object_id=token.id,
+            state=state,
+            wraps=deleted,
+        )
+    return deleted > 0

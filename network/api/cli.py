@@ -15,6 +15,7 @@ import click
 from flask.cli import with_appcontext
 
 from network.cli import BadInput, transaction
+from network.settings import current
 from schools import accounts, audit, keyring, tokens
 from schools.db import utcnow
 from schools.errors import SignInFailed
@@ -65,7 +66,9 @@ def token_create(
     wanted = [s for value in scopes for s in value.split(",") if s.strip()]
     with transaction() as session:
         try:
-            member, credential = accounts.authenticate(session, email, password)
+            member, credential = accounts.authenticate(
+                session, email, password, current().password_params
+            )
         except SignInFailed as failed:
             raise BadInput(failed.message) from None
         keys = keyring.unlock_for_member(session, member, credential)

@@ -67,7 +67,10 @@ def sign_in() -> Any:
     if form.validate_on_submit():
         try:
             member, credential = accounts.authenticate(
-                db(), form.email.data or "", form.password.data or ""
+                db(),
+                form.email.data or "",
+                form.password.data or "",
+                _settings().password_params,
             )
         except SignInFailed as failed:
             # Committed on its own: the request's rollback must not erase it.

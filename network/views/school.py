@@ -71,14 +71,20 @@ def invite() -> Any:
 @auth.requires(Permission.MANAGE_MEMBERS)
 def remove(member_id: uuid.UUID) -> Any:
     try:
-        new_keys = accounts.remove_member(db(), auth.actor(), member_id, auth.school_keys())
+        removed = accounts.remove_member(db(), auth.actor(), member_id, auth.school_keys())
     except KeysLocked as locked:
         flash(locked.message, "error")
         return redirect(url_for("school.overview"))
     message = "The member was removed and their sessions ended."
-    if new_keys is not None:
-        message += f" The school's keys moved to generation {new_keys.generation}."
+    if removed.keys is not None:
+        message += f" The school's keys moved to generation {removed.keys.generation}."
     flash(message, "info")
+    if removed.recovery_code_withdrawn:
+        flash(
+            "They made the school's recovery code, so it no longer works: "
+            "make a new one below and keep it safe.",
+            "error",
+        )
     return redirect(url_for("school.overview"))
 
 

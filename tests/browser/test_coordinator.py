@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from crypto.custody import FAST_FOR_TESTS
 from network.alerts import operations as ops
 from network.alerts.content import AlertContent
 from network.db import own_transaction
@@ -20,7 +21,9 @@ def test_dashboard_then_suspension_seen_by_the_head(live_world, live_app, visito
         live_world.person(Role.HEAD, f"head@{name}.example.org", school=school)
     live_world.person(Role.COORDINATOR, "coord@riverside.example.org", cluster=cluster)
     with own_transaction(live_app) as session:
-        member, credential = accounts.authenticate(session, "head@ash.example.org", PASSWORD)
+        member, credential = accounts.authenticate(
+            session, "head@ash.example.org", PASSWORD, FAST_FOR_TESTS
+        )
         keys = keyring.unlock_for_member(session, member, credential)
         for days, category in ((20, "harassment"), (9, "defamation"), (2, "safeguarding")):
             ops.post_alert(

@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import unicodedata
+import uuid
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -156,10 +157,16 @@ def test_only_32_byte_seeds_are_password_wrapped() -> None:
 # --- wraps to credentials -----------------------------------------------------------
 
 
+SCHOOL_A = uuid.UUID("00000000-0000-4000-8000-00000000000a")
+SCHOOL_B = uuid.UUID("00000000-0000-4000-8000-00000000000b")
+MEMBER_7 = uuid.UUID("00000000-0000-4000-8000-000000000007")
+MEMBER_8 = uuid.UUID("00000000-0000-4000-8000-000000000008")
+
+
 def test_credential_wrap_round_trips_and_is_bound_to_credential_and_context() -> None:
     bundle = SchoolKeys.generate(1).to_bytes()
     credential = CredentialKey.generate()
-    context = keywrap_context("school-a", 1, "member-7")
+    context = keywrap_context(SCHOOL_A, 1, "member", MEMBER_7)
     blob = wrap_to_credential(bundle, credential.public_bytes(), context)
     assert blob[:3] == b"CW\x01"
     assert len(blob) == 3 + 1120 + len(bundle) + 16
@@ -167,9 +174,10 @@ def test_credential_wrap_round_trips_and_is_bound_to_credential_and_context() ->
     with pytest.raises(UnwrapError):
         unwrap_with_credential(blob, CredentialKey.generate(), context)
     for moved in [
-        keywrap_context("school-b", 1, "member-7"),
-        keywrap_context("school-a", 2, "member-7"),
-        keywrap_context("school-a", 1, "member-8"),
+        keywrap_context(SCHOOL_B, 1, "member", MEMBER_7),
+        keywrap_context(SCHOOL_A, 2, "member", MEMBER_7),
+        keywrap_context(SCHOOL_A, 1, "member", MEMBER_8),
+        keywrap_context(SCHOOL_A, 1, "token", MEMBER_7),
         b"",
     ]:
         with pytest.raises(UnwrapError):
@@ -177,8 +185,49 @@ def test_credential_wrap_round_trips_and_is_bound_to_credential_and_context() ->
 
 
 def test_keywrap_context_is_unambiguous() -> None:
-    assert keywrap_context("ab", 1, "c") != keywrap_context("a", 1, "bc")
-    assert keywrap_context("a", 1, "b") != keywrap_context("a", 256, "b")
+    # Only ``kind`` varies in length; the fixed-length fields around it cannot
+    # absorb a byte from it.
+    assert keywrap_context(SCHOOL_A, 1, "member", MEMBER_7) != keywrap_context(
+        SCHOOL_A, 1, "members", MEMBER_7
+    )
+    assert keywrap_context(SCHOOL_A, 1, "b", MEMBER_7) != keywrap_context(
+        SCHOOL_A, 256, "b", MEMBER_7
+    )
+    assert keywrap_context(SCHOOL_A, 1, "b", MEMBER_7) != keywrap_context(
+        MEMBER_7, 1, "b", SCHOOL_A
+    )
+
+
+def test_keywrap_context_bytes_are_pinned() -> None:
+    """Every stored wrap was made with these bytes (the layout schools/keyring.py
+    has always used): a change would leave every school locked out."""
+    assert keywrap_context(SCHOOL_A, 2, "recovery", MEMBER_7) == bytes.fromhex(
+        "0000000000004000800000000000000a"  # school uuid
+        "00"
+        "0000000200"  # u32 generation, 0x00
+        "7265636f7665727900"  # "recovery", 0x00
+        "00000000000040008000000000000007"  # credential uuid
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("school-a", 1, "member", MEMBER_7), TypeError),
+        ((SCHOOL_A, 1, "member", "member-7"), TypeError),
+        ((SCHOOL_A, -1, "member", MEMBER_7), ValueError),
+        ((SCHOOL_A, 2**32, "member", MEMBER_7), ValueError),
+        ((SCHOOL_A, True, "member", MEMBER_7), ValueError),
+        ((SCHOOL_A, 1, "", MEMBER_7), ValueError),
+        ((SCHOOL_A, 1, "mem\0ber", MEMBER_7), ValueError),
+        ((SCHOOL_A, 1, "Member", MEMBER_7), ValueError),
+    ],
+)
+def test_keywrap_context_refuses_what_it_cannot_encode_unambiguously(
+    args: tuple[object, ...], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        keywrap_context(*args)  # type: ignore[arg-type]
 
 
 def test_flipping_any_byte_of_a_credential_wrap_fails_typed() -> None:
@@ -473,7 +522,10 @@ def test_a_copy_of_every_stored_blob_plus_the_server_secret_opens_nothing() -> N
         "recovery": recovery_credential(code),
         "token": token_credential(token_secret),
     }
-    context = {name: keywrap_context("school-a", 2, name) for name in credentials}
+    context = {
+        name: keywrap_context(SCHOOL_A, 2, name, uuid.UUID(int=i))
+        for i, name in enumerate(credentials)
+    }
     cookie_key, session_row = seal_for_session(member.seed)
     database = {
         "password_blob": wrap_seed_with_password(member.seed, "hunter2 but longer", FAST_FOR_TESTS),

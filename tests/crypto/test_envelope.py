@@ -843,3 +843,27 @@ def test_garbage_header_inside_an_envelope_is_typed(
             pool["school-01"],
             pool["school-00"].public(),
         )
+
+
+def test_cached_digests_match_a_fresh_computation(
+    pool: dict[str, SchoolKeys], two: Envelope
+) -> None:
+    """seal and from_bytes hand their parsed header and digests to the envelope;
+    they must equal what an envelope built from the bare fields computes."""
+    message = spec_message(
+        spec_h(two.header), two.nonce, two.ciphertext, list(two.wrap_hashes), two.commitment
+    )
+    expected = hashlib.sha256(b"alertnet/v1/envelope\0" + message).digest()
+    fresh = replace(two)  # same fields, nothing cached
+    parsed = Envelope.from_bytes(two.to_bytes())
+    for envelope in (two, fresh, parsed):
+        assert envelope.envelope_hash() == expected
+        assert envelope.unverified_header() == Header.from_bytes(two.header)
+        # Parsed once per instance.
+        assert envelope.unverified_header() is envelope.unverified_header()
+    assert two == fresh == parsed
+    # A changed field is never judged by the old field's cached digests.
+    edited = replace(parsed, ciphertext=bytes(len(parsed.ciphertext)))
+    assert edited.envelope_hash() != expected
+    with pytest.raises(BadSignature):
+        open_(edited, "school-01", pool["school-01"], pool["school-00"].public())

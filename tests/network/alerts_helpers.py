@@ -70,10 +70,11 @@ def png_bytes(size: tuple[int, int] = (8, 8), exif: bytes | None = None) -> byte
 
 def keys_of(session: Any, email: str) -> tuple[Any, Any]:
     """A member and their unlocked school keys, as at sign-in."""
+    from crypto.custody import FAST_FOR_TESTS
     from schools import accounts, keyring
     from tests.conftest import PASSWORD
 
-    member, credential = accounts.authenticate(session, email, PASSWORD)
+    member, credential = accounts.authenticate(session, email, PASSWORD, FAST_FOR_TESTS)
     return member, keyring.unlock_for_member(session, member, credential)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from crypto.custody import FAST_FOR_TESTS
 from network.db import own_transaction
 from schools import accounts, keyring, tokens
 from schools.models import Member
@@ -25,7 +26,7 @@ def issue_token(
     """Make a token as the member would at the command line: their password
     unlocks the school's keys, which are wrapped to the token."""
     with own_transaction(app) as session:
-        member, credential = accounts.authenticate(session, email, PASSWORD)
+        member, credential = accounts.authenticate(session, email, PASSWORD, FAST_FOR_TESTS)
         keys = keyring.unlock_for_member(session, member, credential)
         return tokens.create_token(session, member, keys, name, scopes, days).secret_token
 

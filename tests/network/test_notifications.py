@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from crypto.custody import FAST_FOR_TESTS
 from network.db import own_transaction
 from network.notifications.models import (
     Notification,
@@ -277,7 +278,7 @@ def test_nothing_is_written_when_the_alert_rolls_back(app, world, cluster):
     def post_then_fail():
         with app.app_context(), own_transaction(app) as session:
             member, credential = accounts.authenticate(
-                session, ash.person.email, ash.person.password
+                session, ash.person.email, ash.person.password, FAST_FOR_TESTS
             )
             keys = keyring.unlock_for_member(session, member, credential)
             draft = alert_ops.AlertDraft(

@@ -563,3 +563,46 @@ def test_proofs_cost_a_bounded_number_of_queries_however_large_the_log(session, 
     # under 2 log2(n) + c.
     assert counts[small] == counts[large] <= 6
     assert counts[large] <= 2 * large.bit_length() + 4
+
+
+def test_check_checkpoint_refuses_another_logs_or_another_keys_checkpoint(session, engine):
+    from crypto.checkpoint import Checkpoint, sign_checkpoint
+
+    add_entries(engine, 3, per_transaction=3)
+    good = audit.sign_new_checkpoint(session, TEST_SIGNER)
+    other_log = sign_checkpoint(Checkpoint("other.example/log", good.size, good.root), TEST_SIGNER)
+    stranger = NoteSigner(TEST_SIGNER.name, Ed25519PrivateKey.from_private_bytes(bytes(32)))
+    other_key = sign_checkpoint(Checkpoint(TEST_SIGNER.name, good.size, good.root), stranger)
+    for note, reason in [(other_log, "checkpoint is for 'other.example/log'"), (other_key, "")]:
+        row = AuditCheckpoint(
+            id=good.id, size=good.size, root=good.root, note=note.decode(), signed_at=good.signed_at
+        )
+        problem = audit.check_checkpoint(row, TEST_VERIFIER)
+        assert problem is not None
+        assert "does not verify as this log's checkpoint with the hub's key" in problem
+        assert reason in problem
+    moved = AuditCheckpoint(
+        id=good.id, size=good.size + 1, root=good.root, note=good.note, signed_at=good.signed_at
+    )
+    assert "its stored size or root differs" in (audit.check_checkpoint(moved, TEST_VERIFIER) or "")
+
+
+def test_member_in_scope_matches_the_stored_normalised_address(session):
+    from crypto.custody import FAST_FOR_TESTS
+    from schools import directory
+    from schools.models import Role
+    from schools.policy import AuditScope
+
+    cluster = directory.create_cluster(session, None, "Cluster")
+    school = directory.admit_school(session, None, cluster, "Oakfield", "123456", "")
+    invited = directory.invite(session, None, Role.HEAD, " Head@Oak.Example.org", school=school)
+    password = "a long enough test passphrase"
+    head = directory.accept_invitation(
+        session, invited.token, "Amara", password, password, FAST_FOR_TESTS
+    ).member
+    assert head.email == "head@oak.example.org"
+    scope = AuditScope(school_id=school.id, cluster_id=cluster.id)
+    assert audit.member_in_scope(session, scope, "  HEAD@oak.example.ORG ") is head
+    assert audit.member_in_scope(session, scope, "nobody@oak.example.org") is None
+    elsewhere = AuditScope(school_id=uuid.uuid4(), cluster_id=cluster.id)
+    assert audit.member_in_scope(session, elsewhere, "head@oak.example.org") is None

@@ -6,10 +6,23 @@ import pytest
 from sqlalchemy import select
 
 from crypto import custody
-from crypto.custody import FAST_FOR_TESTS
-from schools import accounts, directory, keyring
-from schools.errors import InvalidInput, KeysLocked
-from schools.models import CredentialKind, KeyWrap, Role, SchoolKeyGeneration
+from crypto.custody import FAST_FOR_TESTS, Argon2Params
+from schools import accounts, audit, directory, keyring
+from schools.errors import (
+    Conflict,
+    InvalidInput,
+    InvitationUnusable,
+    KeysLocked,
+    SignInFailed,
+)
+from schools.models import (
+    CredentialKind,
+    KeyWrap,
+    Member,
+    RecoveryCode,
+    Role,
+    SchoolKeyGeneration,
+)
 
 PASSWORD = "a long enough test passphrase"
 
@@ -81,7 +94,10 @@ def test_removing_a_member_rotates_the_keys_and_keeps_history_readable(session, 
     )
     stayer = _join(session, stayer_invite.token, "Tom")
 
-    new = accounts.remove_member(session, head.member, staff.member.id, old)
+    removed = accounts.remove_member(session, head.member, staff.member.id, old)
+    # Staff never make recovery codes: the head's code stays.
+    assert not removed.recovery_code_withdrawn
+    new = removed.keys
     assert new is not None
     assert new.generation == 2
     assert school.key_generation == 2
@@ -150,7 +166,7 @@ def test_password_change_rewraps_only_the_member_seed(session, school, head):
     )
     assert {w.id: w.wrap for w in session.scalars(select(KeyWrap))} == wraps_before
     member, credential = accounts.authenticate(
-        session, "head@oak.example.org", "a brand new passphrase"
+        session, "head@oak.example.org", "a brand new passphrase", FAST_FOR_TESTS
     )
     assert credential == head.credential
     assert keyring.unlock_for_member(session, member, credential).generation == 1
@@ -259,3 +275,206 @@ def test_a_database_copy_and_the_server_secret_do_not_yield_a_school_key(
     assert (
         keyring.unwrap(session, school.id, 1, CredentialKind.MEMBER, head.member.id, guess) is None
     )
+
+
+def _wrap_of(session, kind, credential_id, generation):
+    return session.scalars(
+        select(KeyWrap).where(
+            KeyWrap.credential_kind == kind,
+            KeyWrap.credential_id == credential_id,
+            KeyWrap.generation == generation,
+        )
+    ).one_or_none()
+
+
+def test_a_removed_head_keeps_nothing_that_opens_the_new_generation(session, school, head):
+    """Head B removes the first head A. A printed the school's recovery code and
+    kept an invitation link A made: neither opens generation 2, and the link no
+    longer makes a member who would be confirmed at B's next sign-in."""
+    a = head
+    a_keys = keyring.unlock_for_member(session, a.member, a.credential)
+    b_invite = directory.invite(
+        session, a.member, Role.HEAD, "b@oak.example.org", school=school, actor_keys=a_keys
+    )
+    b = _join(session, b_invite.token, "Bola")
+    kept = directory.invite(
+        session, a.member, Role.STAFF, "friend@oak.example.org", school=school, actor_keys=a_keys
+    )
+    kept_locked = directory.invite(  # made without keys: would join keys_pending
+        session, a.member, Role.STAFF, "other@oak.example.org", school=school
+    )
+    b_own = directory.invite(
+        session, b.member, Role.STAFF, "new@oak.example.org", school=school, actor_keys=a_keys
+    )
+    a_code_row = session.scalars(
+        select(RecoveryCode).where(RecoveryCode.school_id == school.id)
+    ).one()
+    assert a_code_row.created_by_id == a.member.id
+
+    b_keys = keyring.unlock_for_member(session, b.member, b.credential)
+    removed = accounts.remove_member(session, b.member, a.member.id, b_keys)
+    assert removed.keys is not None
+    assert removed.keys.generation == school.key_generation == 2
+
+    # A's recovery code: spent, and no wrap of any generation opens with it.
+    a_code = custody.recovery_credential(a.recovery_code)
+    assert a_code_row.used_at is not None
+    for generation in (1, 2):
+        assert _wrap_of(session, CredentialKind.RECOVERY, a_code_row.id, generation) is None
+        assert (
+            keyring.unwrap(
+                session, school.id, generation, CredentialKind.RECOVERY, a_code_row.id, a_code
+            )
+            is None
+        )
+    with pytest.raises(InvalidInput, match="do not match"):
+        accounts.recover_head(
+            session, "b@oak.example.org", a.recovery_code, PASSWORD, PASSWORD, FAST_FOR_TESTS
+        )
+
+    # A's kept invitation links: withdrawn, wrapless, unusable.
+    for invitation in (kept, kept_locked):
+        inv = invitation.invitation
+        assert inv.revoked_at is not None
+        for generation in (1, 2):
+            assert _wrap_of(session, CredentialKind.INVITATION, inv.id, generation) is None
+            assert (
+                keyring.unwrap(
+                    session,
+                    school.id,
+                    generation,
+                    CredentialKind.INVITATION,
+                    inv.id,
+                    custody.token_credential(invitation.token),
+                )
+                is None
+            )
+        with pytest.raises(InvitationUnusable, match="withdrawn"):
+            _join(session, invitation.token, "Mallory")
+    assert session.scalar(select(Member.id).where(Member.keys_pending.is_(True))) is None
+    assert accounts.start_session(session, b.member, b.credential).confirmed == []
+
+    # B's own invitation is untouched and carries generation 2 to its invitee.
+    assert b_own.invitation.revoked_at is None
+    newcomer = _join(session, b_own.token, "Nia")
+    assert keyring.unlock_for_member(session, newcomer.member, newcomer.credential) == removed.keys
+
+    # A's code was withdrawn: none is left until B makes one, which opens generation 2.
+    assert removed.recovery_code_withdrawn
+    assert (
+        session.scalars(
+            select(RecoveryCode).where(
+                RecoveryCode.school_id == school.id, RecoveryCode.used_at.is_(None)
+            )
+        ).first()
+        is None
+    )
+    assert removed.keys is not None
+    replacement = directory.issue_recovery_code(session, school, removed.keys, b.member)
+    fresh = session.scalars(
+        select(RecoveryCode).where(
+            RecoveryCode.school_id == school.id, RecoveryCode.used_at.is_(None)
+        )
+    ).one()
+    assert fresh.created_by_id == b.member.id
+    assert (
+        keyring.unwrap(
+            session,
+            school.id,
+            2,
+            CredentialKind.RECOVERY,
+            fresh.id,
+            custody.recovery_credential(replacement),
+        )
+        == removed.keys
+    )
+
+    session.commit()
+    withdrawn = session.scalars(
+        select(audit.AuditEvent).where(audit.AuditEvent.action == "invitation.withdrawn")
+    ).all()
+    assert sorted(e.object_id for e in withdrawn) == sorted(
+        str(i.invitation.id) for i in (kept, kept_locked)
+    )
+    assert all(e.detail == {"reason": "inviter removed"} for e in withdrawn)
+    assert all(e.actor_id == b.member.id for e in withdrawn)
+
+
+def test_removing_the_last_head_is_refused_even_with_removed_heads_around(session, school, head):
+    keys = keyring.unlock_for_member(session, head.member, head.credential)
+    other = _join(
+        session,
+        directory.invite(
+            session, head.member, Role.HEAD, "b@oak.example.org", school=school, actor_keys=keys
+        ).token,
+        "Bola",
+    )
+    keys = accounts.remove_member(session, other.member, head.member.id, keys).keys
+    staff = _join(
+        session,
+        directory.invite(
+            session, other.member, Role.STAFF, "s@oak.example.org", school=school, actor_keys=keys
+        ).token,
+        "Sam",
+    )
+    staff.member.role = Role.HEAD  # a second head appears, then goes
+    accounts.remove_member(session, other.member, staff.member.id, keys)
+    coordinator_view = None  # the operator at the command line may remove members
+    with pytest.raises(Conflict, match="at least one head"):
+        accounts.remove_member(session, coordinator_view, other.member.id, keys)
+
+
+def test_sign_in_rewraps_a_password_blob_made_with_other_parameters(session, school, head):
+    stronger = Argon2Params(time_cost=2, memory_kib=16, lanes=1)
+    assert custody.password_params_of(head.member.password_blob) == FAST_FOR_TESTS
+    member, credential = accounts.authenticate(session, "head@oak.example.org", PASSWORD, stronger)
+    assert credential == head.credential
+    assert custody.password_params_of(member.password_blob) == stronger
+    blob = member.password_blob
+    # Same parameters: nothing to do.
+    accounts.authenticate(session, "head@oak.example.org", PASSWORD, stronger)
+    assert member.password_blob == blob
+    # A wrong password changes nothing.
+    with pytest.raises(SignInFailed):
+        accounts.authenticate(session, "head@oak.example.org", "wrong password!!", FAST_FOR_TESTS)
+    assert member.password_blob == blob
+    session.commit()
+    rewrapped = session.scalars(
+        select(audit.AuditEvent).where(audit.AuditEvent.action == "member.password_rewrapped")
+    ).one()
+    assert rewrapped.actor_id == head.member.id
+    assert rewrapped.detail == {"before": "t=1 m=8KiB p=1", "after": "t=2 m=16KiB p=1"}
+
+
+def test_an_unknown_address_costs_the_configured_parameters(session, monkeypatch):
+    seen = []
+    real = custody.unwrap_seed_with_password
+
+    def spy(blob, password):
+        seen.append(custody.password_params_of(blob))
+        return real(blob, password)
+
+    monkeypatch.setattr(custody, "unwrap_seed_with_password", spy)
+    with pytest.raises(SignInFailed):
+        accounts.authenticate(session, "nobody@oak.example.org", PASSWORD, FAST_FOR_TESTS)
+    assert seen == [FAST_FOR_TESTS]
+
+
+def test_sign_in_unwraps_the_school_keys_only_when_someone_waits(
+    session, school, head, monkeypatch
+):
+    calls = []
+    real = keyring.unlock_for_member
+
+    def spy(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(keyring, "unlock_for_member", spy)
+    assert accounts.start_session(session, head.member, head.credential).confirmed == []
+    assert calls == []
+    invited = directory.invite(session, None, Role.STAFF, "dsl@oak.example.org", school=school)
+    staff = _join(session, invited.token, "Grace")
+    signed = accounts.start_session(session, head.member, head.credential)
+    assert [m.id for m in signed.confirmed] == [staff.member.id]
+    assert len(calls) == 1
