@@ -313,3 +313,37 @@ def check_sees_school(actor: Member, school: School) -> None:
     """The directory: a member sees the schools (and office) of their own cluster."""
     if not actor.is_active or actor.effective_cluster_id != school.cluster_id:
         raise NotFound("No such school.")
+
+
+# --- alerts' metadata and the directory -------------------------------------------
+# A coordinator sees the routing metadata (never the content) of every alert of
+# their own cluster; content only when their office is a recipient, which
+# network/alerts/access.py decides from the recipient rows.
+
+
+def metadata_cluster(actor: Member) -> uuid.UUID | None:
+    """The cluster whose alerts' metadata this member sees: a coordinator's own."""
+    if actor.is_active and actor.role_enum is Role.COORDINATOR:
+        return actor.cluster_id
+    return None
+
+
+def sees_cluster_metadata(actor: Member, cluster_id: uuid.UUID) -> bool:
+    """Whether this member sees the metadata of the cluster's alerts."""
+    return metadata_cluster(actor) == cluster_id
+
+
+def check_sees_cluster_alerts(actor: Member) -> uuid.UUID:
+    """The cluster whose list of alerts (metadata only) the coordinator reads."""
+    cluster_id = metadata_cluster(actor)
+    if cluster_id is None:
+        raise Forbidden("Only a coordinator sees the cluster's alerts.")
+    return cluster_id
+
+
+def check_has_directory(actor: Member) -> uuid.UUID:
+    """The cluster whose directory this member reads: their school's, or their office's."""
+    cluster_id = actor.effective_cluster_id
+    if not actor.is_active or cluster_id is None:
+        raise Forbidden("Only members of a cluster have a directory.")
+    return cluster_id

@@ -12,11 +12,12 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from network.alerts.models import Alert, AlertRecipient
+from schools import policy
 from schools.errors import NotFound
-from schools.models import Member, Role
+from schools.models import Member
 
 NOT_FOUND = "No such alert, or it was not sent to your school."
 
@@ -41,7 +42,7 @@ def alert_for(session: Session, actor: Member, alert_id: uuid.UUID) -> AlertView
         copy = session.get(AlertRecipient, (alert.id, actor.school_id))
     if copy is not None:
         return AlertView(alert, copy)
-    if actor.role_enum is Role.COORDINATOR and actor.cluster_id == alert.cluster_id:
+    if policy.sees_cluster_metadata(actor, alert.cluster_id):
         return AlertView(alert, None)
     raise NotFound(NOT_FOUND)
 
@@ -55,10 +56,17 @@ def content_for(session: Session, actor: Member, alert_id: uuid.UUID) -> AlertVi
 
 
 def copies_of(session: Session, alert: Alert) -> list[AlertRecipient]:
+    """Every school's copy, the sender's first, with what the alert page shows
+    of each: the school and who read and acknowledged it."""
     return list(
         session.scalars(
             select(AlertRecipient)
             .where(AlertRecipient.alert_id == alert.id)
             .order_by(AlertRecipient.is_sender.desc())
+            .options(
+                joinedload(AlertRecipient.school),
+                selectinload(AlertRecipient.first_read_by),
+                selectinload(AlertRecipient.acknowledged_by),
+            )
         )
     )

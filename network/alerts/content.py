@@ -115,36 +115,48 @@ def clean_text(
     return text
 
 
+MAX_URL = 2000
+
+
+def parse_link(url: str, seen_on: date | None, today: date) -> Link:
+    """One link: an http or https address and, optionally, the day it was seen.
+    A problem names the part it is about (``url`` or ``seen_on``)."""
+    if any(c.isspace() for c in url):
+        raise InvalidInput("A web address has no spaces.", field="url")
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise InvalidInput("Enter a web address starting with https:// (or http://).", field="url")
+    if len(url) > MAX_URL:
+        raise InvalidInput("That web address is too long.", field="url")
+    if seen_on is not None and seen_on > today:
+        raise InvalidInput("The date seen is in the future.", field="seen_on")
+    return Link(url, seen_on)
+
+
 def parse_links(raw: str | None, today: date) -> tuple[Link, ...]:
     """One link a line, optionally followed by the date it was seen:
     ``https://… 2026-11-20``. Only http and https links are accepted."""
     links = []
     for number, line in enumerate((raw or "").splitlines(), start=1):
-        line = line.strip()
-        if not line:
-            continue
         parts = line.split()
-        url, seen = parts[0], parts[1] if len(parts) > 1 else None
-        parsed = urlsplit(url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc or len(parts) > 2:
-            raise InvalidInput(
-                f"Line {number}: enter a web address starting with https:// (or http://), "
-                "optionally followed by the date you saw it, like 2026-11-20.",
-                field="links",
-            )
-        if len(url) > 2000:
-            raise InvalidInput(f"Line {number}: that web address is too long.", field="links")
-        seen_on = None
-        if seen is not None:
-            try:
-                seen_on = date.fromisoformat(seen)
-            except ValueError:
+        if not parts:
+            continue
+        try:
+            if len(parts) > 2:
                 raise InvalidInput(
-                    f"Line {number}: write the date like 2026-11-20.", field="links"
-                ) from None
-            if seen_on > today:
-                raise InvalidInput(f"Line {number}: the date seen is in the future.", field="links")
-        links.append(Link(url, seen_on))
+                    "Enter a web address starting with https:// (or http://), optionally "
+                    "followed by the date you saw it, like 2026-11-20."
+                )
+            seen_on = None
+            if len(parts) > 1:
+                try:
+                    seen_on = date.fromisoformat(parts[1])
+                except ValueError:
+                    raise InvalidInput("Write the date like 2026-11-20.") from None
+            links.append(parse_link(parts[0], seen_on, today))
+        except InvalidInput as error:
+            message = error.message[:1].lower() + error.message[1:]
+            raise InvalidInput(f"Line {number}: {message}", field="links") from None
     if len(links) > MAX_LINKS:
         raise InvalidInput(f"Give at most {MAX_LINKS} links.", field="links")
     return tuple(links)

@@ -13,6 +13,20 @@ from schools import keyring
 from schools.errors import KeysLocked
 from schools.models import SchoolKeyGeneration
 
+LOCKED = (
+    "This request cannot open your school's keys, so it cannot seal, sign or read "
+    "alerts. Sign out and in again (with an API token: make a new one); if you "
+    "joined recently, a colleague must first confirm you."
+)
+
+
+def unlocked(keys: SchoolKeys | None) -> SchoolKeys:
+    """The school's keys, for pages, API and CLI alike; KeysLocked when the
+    session (or token) could not open them."""
+    if keys is None:
+        raise KeysLocked(LOCKED)
+    return keys
+
 
 class Keychain:
     """The current bundle of one school, and older generations on demand
@@ -27,12 +41,7 @@ class Keychain:
         self.current = current
 
     def require_current(self) -> SchoolKeys:
-        if self.current is None:
-            raise KeysLocked(
-                "Your session cannot open your school's keys. Sign out and in again; "
-                "if you joined recently, a colleague must first confirm you."
-            )
-        return self.current
+        return unlocked(self.current)
 
     def for_generation(self, generation: int) -> SchoolKeys:
         if generation not in self._by_generation:

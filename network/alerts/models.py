@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    TextClause,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -97,6 +98,15 @@ class Alert(Base):
         return self.status == "shredded"
 
 
+def not_senders_copy() -> TextClause:
+    """``NOT alert_recipients.is_sender``, as ix_alert_recipients_waiting's
+    predicate has it (below): SQLAlchemy renders ``is_sender.is_(False)`` as
+    ``is_sender = 0`` on SQLite, which SQLite's planner does not match with the
+    partial index. A query meant to use the index writes this, beside
+    ``acknowledged_at IS NULL``."""
+    return text("NOT alert_recipients.is_sender")
+
+
 class AlertRecipient(Base):
     """A school's copy of an alert: its inbox row and what it has done with it.
 
@@ -135,14 +145,13 @@ class AlertRecipient(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
 
-    alert: Mapped[Alert] = relationship(lazy="joined")
-    school: Mapped[School] = relationship(lazy="joined")
-    acknowledged_by: Mapped[Member | None] = relationship(
-        lazy="joined", foreign_keys=[acknowledged_by_id]
-    )
-    first_read_by: Mapped[Member | None] = relationship(
-        lazy="joined", foreign_keys=[first_read_by_id]
-    )
+    # Loaded when asked for: a copy is read far more often than these, and the
+    # alert's and members' rows bring their own joins. access.copies_of loads
+    # what the alert page shows.
+    alert: Mapped[Alert] = relationship()
+    school: Mapped[School] = relationship()
+    acknowledged_by: Mapped[Member | None] = relationship(foreign_keys=[acknowledged_by_id])
+    first_read_by: Mapped[Member | None] = relationship(foreign_keys=[first_read_by_id])
 
 
 class ThreadItem(Base):

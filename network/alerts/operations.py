@@ -7,7 +7,7 @@ import base64
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, func, insert, or_, select
@@ -141,6 +141,15 @@ def resolve_audience(
     return Audience((own, *others))
 
 
+@dataclass(frozen=True)
+class Posted:
+    """A posted (or forwarded) alert and the schools it went to, the sender's
+    own school left out."""
+
+    alert: Alert
+    recipients: tuple[School, ...]
+
+
 def post_alert(
     session: Session,
     actor: Member,
@@ -150,6 +159,18 @@ def post_alert(
     forwarded_from: Alert | None = None,
 ) -> Alert:
     """Seal an alert to its audience and file it in every recipient's inbox."""
+    return post(session, actor, keys, draft, now, forwarded_from).alert
+
+
+def post(
+    session: Session,
+    actor: Member,
+    keys: SchoolKeys,
+    draft: AlertDraft,
+    now: datetime | None = None,
+    forwarded_from: Alert | None = None,
+) -> Posted:
+    """post_alert, handing back whom the alert went to as well."""
     policy.check_may_post(actor)
     _check_terms(session, draft)
     if not draft.content.title:
@@ -244,7 +265,7 @@ def post_alert(
         )
     session.flush()
     signals.alert_posted.send(None, session=session, alert=alert, actor=actor)
-    return alert
+    return Posted(alert, audience.schools[1:])
 
 
 # --- threads ----------------------------------------------------------------------------
@@ -398,10 +419,9 @@ def acknowledge(
         )
     comment = clean_text(comment, "comment", "comment", MAX_NOTE)
     now = now or utcnow()
-    copy.acknowledged_at = now
-    copy.acknowledged_by_id = actor.id
+    copy.acknowledged_at, copy.acknowledged_by = now, actor
     if copy.first_read_at is None:
-        copy.first_read_at, copy.first_read_by_id = now, actor.id
+        copy.first_read_at, copy.first_read_by = now, actor
     audit.record(
         session,
         "alert.acknowledged",
@@ -487,9 +507,13 @@ def open_alert(
     keys: SchoolKeys | None,
     alert_id: uuid.UUID,
     now: datetime | None = None,
+    keep_evidence: bool = False,
 ) -> OpenedAlert:
     """Decrypt and verify an alert and its thread for the member's school, and
-    record the opening. A coordinator who is not a recipient gets metadata only."""
+    record the opening. A coordinator who is not a recipient gets metadata only.
+
+    Attachments are opened (and so verified) along with the rest; their bytes
+    are dropped unless ``keep_evidence`` (forwarding needs them)."""
     view = alert_for(session, actor, alert_id)
     alert = view.alert
     fingerprint = (
@@ -556,7 +580,11 @@ def open_alert(
                 raise IntegrityFailure("This item does not belong to this alert.")
             if item.kind == "attachment":
                 evidence = Evidence.from_bytes(data)
-                entry.evidence = Evidence(evidence.filename, evidence.content_type, b"")
+                entry.evidence = (
+                    evidence
+                    if keep_evidence
+                    else Evidence(evidence.filename, evidence.content_type, b"")
+                )
             else:
                 entry.text = Note.from_bytes(data).text
         except (IntegrityFailure, NotFound) as failure:
@@ -564,7 +592,7 @@ def open_alert(
         opened.items.append(entry)
     now = now or utcnow()
     if view.copy.first_read_at is None:
-        view.copy.first_read_at, view.copy.first_read_by_id = now, actor.id
+        view.copy.first_read_at, view.copy.first_read_by = now, actor
     audit.record(
         session,
         "alert.opened",
@@ -620,16 +648,20 @@ def download(
     )
     if header.parent != view.alert.id.bytes:
         raise IntegrityFailure("This attachment does not belong to this alert.")
+    _record_download(session, actor, view.alert, item)
+    return Evidence.from_bytes(data)
+
+
+def _record_download(session: Session, actor: Member, alert: Alert, item: ThreadItem) -> None:
     audit.record(
         session,
         "alert.attachment_downloaded",
         actor=actor,
         object_type="alert",
-        object_id=view.alert.id,
+        object_id=alert.id,
         envelope_hash=item.envelope_hash,
         item=str(item.id),
     )
-    return Evidence.from_bytes(data)
 
 
 def forward(
@@ -639,20 +671,24 @@ def forward(
     alert_id: uuid.UUID,
     school_ids: Sequence[uuid.UUID],
     note: str = "",
-) -> Alert:
+) -> Posted:
     """Send an alert on to other schools as a new alert from this school,
-    unless its handling label forbids it."""
-    opened = open_alert(session, actor, keys, alert_id)
-    original = opened.view.alert
+    unless its handling label forbids it. Refusals come before anything is
+    decrypted, audited or marked read."""
+    policy.check_may_post(actor)
+    original = alert_for(session, actor, alert_id).alert
     if original.tlp in vocab.NOT_FORWARDABLE:
         raise Forbidden(f"This alert is labelled TLP:{original.tlp}: it must not be forwarded.")
+    note = clean_text(note, "note", "note", MAX_NOTE)
+    # Each attachment is opened and verified once, with the alert.
+    opened = open_alert(session, actor, keys, alert_id, keep_evidence=True)
     if opened.content is None:
         raise Conflict(opened.problem or "This alert's content is not available to forward.")
-    note = clean_text(note, "note", "note", MAX_NOTE)
     evidence = []
     for item in opened.items:
         if item.evidence is not None:
-            evidence.append(download(session, actor, keys, original.id, item.item.id))
+            evidence.append(item.evidence)
+            _record_download(session, actor, original, item.item)
     content = AlertContent(
         opened.content.title,
         opened.content.description,
@@ -671,7 +707,7 @@ def forward(
         False,
         tuple(evidence),
     )
-    forwarded = post_alert(session, actor, keys, draft, forwarded_from=original)
+    forwarded = post(session, actor, keys, draft, forwarded_from=original)
     audit.record(
         session,
         "alert.forwarded",
@@ -679,7 +715,7 @@ def forward(
         object_type="alert",
         object_id=original.id,
         envelope_hash=original.envelope_hash,
-        new_alert=str(forwarded.id),
+        new_alert=str(forwarded.alert.id),
         recipients=[str(s) for s in school_ids],
     )
     return forwarded
@@ -699,14 +735,14 @@ class InboxFilters:
     platform: str = ""
     sender: uuid.UUID | None = None
 
-    def validate(self, platform_codes: set[str]) -> None:
+    def validate(self, session: Session) -> None:
         if self.status and self.status not in FILTER_STATUSES:
             raise InvalidInput("Unknown status filter.", field="status")
         if self.category and self.category not in vocab.codes(vocab.CATEGORIES):
             raise InvalidInput("Unknown category.", field="category")
         if self.severity and self.severity not in vocab.codes(vocab.SEVERITIES):
             raise InvalidInput("Unknown severity.", field="severity")
-        if self.platform and self.platform not in platform_codes:
+        if self.platform and session.get(Platform, self.platform) is None:
             raise InvalidInput("Unknown platform.", field="platform")
 
 
@@ -736,8 +772,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         moment = datetime.fromisoformat(stamp)
         if moment.tzinfo is None:
             raise ValueError
-        return moment, uuid.UUID(alert_id)
-    except ValueError:
+        # A moment the database cannot compare (year 1 with an offset) overflows here.
+        return moment.astimezone(UTC), uuid.UUID(alert_id)
+    except (ValueError, OverflowError):
         raise InvalidInput(
             "That page link is not valid; start from the first page.", field="cursor"
         ) from None
@@ -815,10 +852,7 @@ def inbox_for(
     decrypted for this page only, and the decryption is audited once.
     """
     school = policy.check_reads_alerts(actor)
-    if filters.platform:
-        filters.validate({p.code for p in platforms(session)})
-    else:
-        filters.validate(set())
+    filters.validate(session)
     query = inbox_query(school.id, filters, cursor, sent, limit)
     rows = session.execute(query).all()
     more = len(rows) > limit
@@ -843,9 +877,8 @@ def inbox_for(
                 )
                 _check_header_matches(header, alert)
                 row.title = AlertContent.from_bytes(plaintext).title
-            except IntegrityFailure as failure:
+            except IntegrityFailure:
                 row.problem = "Failed its integrity check: not shown."
-                del failure
         page.append(row)
     opened = [str(r.alert.id) for r in page if r.title]
     if opened:
@@ -1007,9 +1040,8 @@ def cluster_alerts(
     session: Session, actor: Member, cursor: str | None = None, limit: int = 50
 ) -> tuple[list[ClusterAlertRow], str | None]:
     """Every alert of the coordinator's cluster, newest first: metadata only."""
-    if actor.cluster_id is None:
-        raise Forbidden("Only a coordinator sees the cluster's alerts.")
-    query = select(Alert).where(Alert.cluster_id == actor.cluster_id)
+    cluster_id = policy.check_sees_cluster_alerts(actor)
+    query = select(Alert).where(Alert.cluster_id == cluster_id)
     if cursor:
         moment, last_id = decode_cursor(cursor)
         query = query.where(

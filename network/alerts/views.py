@@ -41,6 +41,7 @@ from network.alerts.forms import (
     PostAlertForm,
     ReplyForm,
 )
+from network.alerts.keychain import unlocked
 from network.db import db
 from network.errors import FormRejected, form_errors
 from schools import policy
@@ -48,10 +49,6 @@ from schools.errors import DomainError, InvalidInput
 from schools.policy import Permission
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
-
-
-def _keys() -> Any:
-    return auth.school_keys()
 
 
 def _parse_uuid(value: str, field: str) -> uuid.UUID:
@@ -90,7 +87,7 @@ def _box(sent: bool) -> Any:
                 sender,
             )
             page = ops.inbox_for(
-                db(), actor, _keys(), filters, request.args.get("cursor"), sent=sent
+                db(), actor, auth.school_keys(), filters, request.args.get("cursor"), sent=sent
             )
     except FormRejected:
         status = 400
@@ -196,12 +193,7 @@ def new() -> Any:
     if form.validate_on_submit():
         try:
             with form_errors(form):
-                keys = auth.school_keys()
-                if keys is None:
-                    raise InvalidInput(
-                        "Your session cannot open your school's keys, so it "
-                        "cannot sign the alert. Sign out and in again."
-                    )
+                keys = unlocked(auth.school_keys())
                 alert = ops.post_alert(db(), auth.actor(), keys, _draft(form))
         except FormRejected:
             return render_template("alerts/new.html", form=form, vocab=vocab), 422
@@ -218,7 +210,7 @@ def new() -> Any:
 
 
 def _show(alert_id: uuid.UUID, status: int = 200, **forms: Any) -> Any:
-    opened = ops.open_alert(db(), auth.actor(), _keys(), alert_id)
+    opened = ops.open_alert(db(), auth.actor(), auth.school_keys(), alert_id)
     forward = forms.get("forward") or ForwardForm(formdata=None)
     # Forwarding to a school that already has the alert would only duplicate it.
     has_it = {copy.school_id for copy in opened.copies}
@@ -249,8 +241,6 @@ def show(alert_id: uuid.UUID) -> Any:
 def _thread_action(alert_id: uuid.UUID, name: str, form: Any, action: Any, done: str) -> Any:
     """Validate a thread form, run the operation, and come back to the alert."""
     if not form.validate_on_submit():
-        if "csrf_token" in form.errors:
-            abort(400)
         return _show(alert_id, 422, **{name: form})
     try:
         with form_errors(form):
@@ -259,13 +249,6 @@ def _thread_action(alert_id: uuid.UUID, name: str, form: Any, action: Any, done:
         return _show(alert_id, rejected.status, **{name: form})
     flash(done, "success")
     return redirect(url_for("alerts.show", alert_id=alert_id, _anchor="thread"), 303)
-
-
-def _require_keys() -> Any:
-    keys = auth.school_keys()
-    if keys is None:
-        raise InvalidInput("Your session cannot open your school's keys. Sign out and in again.")
-    return keys
 
 
 @bp.route("/<uuid:alert_id>/acknowledge", methods=["POST"])
@@ -291,7 +274,9 @@ def reply(alert_id: uuid.UUID) -> Any:
         alert_id,
         "reply",
         form,
-        lambda: ops.reply(db(), auth.actor(), _require_keys(), alert_id, form.text.data or ""),
+        lambda: ops.reply(
+            db(), auth.actor(), unlocked(auth.school_keys()), alert_id, form.text.data or ""
+        ),
         "Reply sent to every school that received the alert.",
     )
 
@@ -307,7 +292,7 @@ def record_action(alert_id: uuid.UUID) -> Any:
         lambda: ops.record_action(
             db(),
             auth.actor(),
-            _require_keys(),
+            unlocked(auth.school_keys()),
             alert_id,
             form.action_type.data or "",
             form.note.data or "",
@@ -340,11 +325,10 @@ def forward(alert_id: uuid.UUID) -> Any:
         abort(400)
     try:
         with form_errors(form):
-            policy.check_may_post(auth.actor())
-            new_alert = ops.forward(
+            forwarded = ops.forward(
                 db(),
                 auth.actor(),
-                _require_keys(),
+                unlocked(auth.school_keys()),
                 alert_id,
                 [_parse_uuid(v, "schools") for v in form.schools.data or []],
                 form.note.data or "",
@@ -352,7 +336,7 @@ def forward(alert_id: uuid.UUID) -> Any:
     except FormRejected as rejected:
         return _show(alert_id, rejected.status, forward=form)
     flash("Forwarded as a new alert from your school.", "success")
-    return redirect(url_for("alerts.show", alert_id=new_alert.id), 303)
+    return redirect(url_for("alerts.show", alert_id=forwarded.alert.id), 303)
 
 
 @bp.route("/<uuid:alert_id>/receipt.json", methods=["GET"])
@@ -373,7 +357,7 @@ def receipt(alert_id: uuid.UUID) -> Any:
 @bp.route("/<uuid:alert_id>/attachments/<uuid:item_id>", methods=["GET"])
 @auth.requires(Permission.READ_ALERTS)
 def attachment(alert_id: uuid.UUID, item_id: uuid.UUID) -> Any:
-    evidence = ops.download(db(), auth.actor(), _keys(), alert_id, item_id)
+    evidence = ops.download(db(), auth.actor(), auth.school_keys(), alert_id, item_id)
     response = Response(evidence.data, mimetype=evidence.content_type)
     response.headers.set("Content-Disposition", "attachment", filename=evidence.filename)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -402,8 +386,6 @@ def set_minimum_age(code: str) -> Any:
     form = MinimumAgeForm()
     try:
         if not form.validate_on_submit():
-            if "csrf_token" in form.errors:
-                abort(400)
             raise InvalidInput(" ".join(form.minimum_age.errors), field="minimum_age")
         ops.set_minimum_age(db(), auth.actor(), code, form.minimum_age.data or 0)
     except InvalidInput as error:

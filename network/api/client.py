@@ -36,6 +36,7 @@ from crypto import merkle
 from crypto.checkpoint import NoteError, NoteVerifier, open_checkpoint
 from network.alerts import vocab
 from network.alerts.operations import FILTER_STATUSES
+from network.api.limits import DEFAULT_PAGE, PAGE_LIMIT
 
 USER_AGENT = "alertnet-client/1"
 TIMEOUT = 30.0
@@ -462,7 +463,9 @@ def _inbox_rows(alerts: list[dict[str, Any]]) -> list[list[Any]]:
 @click.option("--platform")
 @click.option("--sender", help="Only alerts from this school (id).")
 @click.option("--sent", is_flag=True, help="Your school's sent alerts instead.")
-@click.option("--limit", type=click.IntRange(1, 100), default=25, show_default=True)
+@click.option(
+    "--limit", type=click.IntRange(1, PAGE_LIMIT), default=DEFAULT_PAGE, show_default=True
+)
 @click.option("--cursor", help="Start after this page (next_cursor of the last one).")
 @click.option("--all", "every", is_flag=True, help="Follow every page.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

@@ -10,7 +10,8 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from schools import policy
-from schools.errors import Forbidden, NotFound
+from schools.directory import key_generations
+from schools.errors import NotFound
 from schools.models import Member, School, SchoolKeyGeneration
 
 
@@ -18,9 +19,7 @@ def cluster_schools(
     session: Session, actor: Member
 ) -> list[tuple[School, SchoolKeyGeneration | None]]:
     """Every school of the actor's cluster and its office, with current keys."""
-    cluster_id = actor.effective_cluster_id
-    if cluster_id is None:
-        raise Forbidden("Only members of a cluster have a directory.")
+    cluster_id = policy.check_has_directory(actor)
     rows = session.execute(
         select(School, SchoolKeyGeneration)
         .outerjoin(
@@ -44,12 +43,6 @@ def school_entry(
     if school is None:
         raise NotFound("No such school.")
     policy.check_sees_school(actor, school)
-    history = list(
-        session.scalars(
-            select(SchoolKeyGeneration)
-            .where(SchoolKeyGeneration.school_id == school.id)
-            .order_by(SchoolKeyGeneration.generation.desc())
-        )
-    )
+    history = key_generations(session, school)
     current = next((h for h in history if h.generation == school.key_generation), None)
     return school, current, history

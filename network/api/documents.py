@@ -109,27 +109,19 @@ def inbox(page: InboxPage, next_url: str | None) -> dict[str, Any]:
     }
 
 
-def _who(member_id: Any, loaded: Member | None, actor: Member) -> dict[str, Any] | None:
-    # The actor may have just set the id (reading, acknowledging) in this request,
-    # before the relationship was loaded.
-    if member_id is None:
-        return None
-    return member_ref(actor if member_id == actor.id else loaded)
-
-
-def _copy(copy: AlertRecipient, actor: Member) -> dict[str, Any]:
+def _copy(copy: AlertRecipient) -> dict[str, Any]:
     return {
         "school": school_ref(copy.school),
         "is_sender": copy.is_sender,
         "read_at": when(copy.first_read_at),
-        "read_by": _who(copy.first_read_by_id, copy.first_read_by, actor),
+        "read_by": member_ref(copy.first_read_by),
         "acknowledged_at": when(copy.acknowledged_at),
-        "acknowledged_by": _who(copy.acknowledged_by_id, copy.acknowledged_by, actor),
+        "acknowledged_by": member_ref(copy.acknowledged_by),
     }
 
 
-def acknowledged(copy: AlertRecipient, actor: Member) -> dict[str, Any]:
-    return {"alert_id": str(copy.alert_id), **_copy(copy, actor)}
+def acknowledged(copy: AlertRecipient) -> dict[str, Any]:
+    return {"alert_id": str(copy.alert_id), **_copy(copy)}
 
 
 def thread_item(item: ThreadItem) -> dict[str, Any]:
@@ -144,7 +136,7 @@ def thread_item(item: ThreadItem) -> dict[str, Any]:
     }
 
 
-def opened(opened: OpenedAlert, actor: Member) -> dict[str, Any]:
+def opened(opened: OpenedAlert) -> dict[str, Any]:
     alert = opened.view.alert
     content = opened.content
     items = []
@@ -192,7 +184,7 @@ def opened(opened: OpenedAlert, actor: Member) -> dict[str, Any]:
             else None
         ),
         "thread": items,
-        "recipients": [_copy(c, actor) for c in opened.copies],
+        "recipients": [_copy(c) for c in opened.copies],
     }
 
 

@@ -197,17 +197,6 @@ def attribute_to_token(response: Response) -> Response:
     return response
 
 
-def keys_or_refuse() -> SchoolKeys:
-    """The school's keys for an operation that seals or opens; KeysLocked otherwise."""
-    keys = auth.school_keys()
-    if keys is None:
-        raise KeysLocked(
-            "This request cannot open your school's keys, so it cannot seal or sign: "
-            "sign in again, or make a new token."
-        )
-    return keys
-
-
 class ApiBlueprint(Blueprint):
     """A blueprint of the API: no automatic OPTIONS answers (the API serves no
     cross-origin browsers), so a 405's Allow lists exactly what a route answers."""

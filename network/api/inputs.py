@@ -9,7 +9,7 @@ import json
 import uuid
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import date, time
 from typing import Any
 
 from flask import request
@@ -238,13 +238,3 @@ def as_bad_request() -> Iterator[None]:
         raise ValidationFailed(
             [FieldError(error.field or "query", error.message)], status=400
         ) from None
-
-
-def usable_cursor_moment(moment: datetime) -> bool:
-    """A cursor's time must be one the database can compare (year 1 with an
-    offset overflows on conversion to UTC)."""
-    try:
-        moment.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return False
-    return True

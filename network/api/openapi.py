@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from network.alerts import evidence, vocab
-from network.alerts.content import MAX_DESCRIPTION, MAX_LINKS, MAX_NOTE, MAX_TITLE
-from network.alerts.operations import AUDIENCES, FILTER_STATUSES, PAGE_SIZE
+from network.alerts.content import MAX_DESCRIPTION, MAX_LINKS, MAX_NOTE, MAX_TITLE, MAX_URL
+from network.alerts.operations import AUDIENCES, FILTER_STATUSES
+from network.api.limits import DEFAULT_PAGE, MAX_RECIPIENTS, PAGE_LIMIT
 from network.notifications.models import Channel, Timing
 from schools.policy import Scope
 
@@ -142,7 +143,7 @@ def _schemas(platforms: list[str]) -> dict[str, Any]:
         "senders": {
             "type": "array",
             "items": ID,
-            "maxItems": 1000,
+            "maxItems": MAX_RECIPIENTS,
             "description": "Empty: every school.",
         },
         "timing": {"type": "string", "enum": [t.value for t in Timing]},
@@ -237,7 +238,7 @@ def _schemas(platforms: list[str]) -> dict[str, Any]:
         ),
         "Link": _obj(
             {
-                "url": {"type": "string", "maxLength": 2000},
+                "url": {"type": "string", "maxLength": MAX_URL},
                 "seen_on": _nullable({"type": "string", "format": "date"}),
             },
             required=["url"],
@@ -280,7 +281,7 @@ def _schemas(platforms: list[str]) -> dict[str, Any]:
                 "schools": {
                     "type": "array",
                     "items": ID,
-                    "maxItems": 1000,
+                    "maxItems": MAX_RECIPIENTS,
                     "description": "Recipient schools of your cluster (audience 'schools').",
                 },
                 "include_coordinator": {"type": "boolean", "default": False},
@@ -545,11 +546,13 @@ def _path(name: str, description: str, schema: dict[str, Any] | None = None) -> 
     }
 
 
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+def _query(
+    name: str, schema: dict[str, Any], description: str, *, required: bool = False
+) -> dict[str, Any]:
     return {
         "name": name,
         "in": "query",
-        "required": False,
+        "required": required,
         "description": description,
         "schema": schema,
     }
@@ -565,7 +568,7 @@ def _inbox_parameters(platforms: list[str]) -> list[dict[str, Any]]:
         _query("cursor", {"type": "string", "maxLength": 200}, "next_cursor of the last page."),
         _query(
             "limit",
-            {"type": "integer", "minimum": 1, "maximum": 100, "default": PAGE_SIZE},
+            {"type": "integer", "minimum": 1, "maximum": PAGE_LIMIT, "default": DEFAULT_PAGE},
             "Alerts per page.",
         ),
     ]
@@ -834,12 +837,9 @@ def _paths(platforms: list[str]) -> dict[str, Any]:
                 Scope.AUDIT_READ,
                 {"200": _json("InclusionProof", "The proof and the checkpoint it is against.")},
                 parameters=[
-                    {
-                        "name": "seq",
-                        "in": "query",
-                        "required": True,
-                        "schema": {"type": "integer", "minimum": 0},
-                    },
+                    _query(
+                        "seq", {"type": "integer", "minimum": 0}, "The entry's seq.", required=True
+                    ),
                     _query("size", {"type": "integer", "minimum": 1}, "Tree size."),
                 ],
                 tag=audit,
@@ -852,12 +852,9 @@ def _paths(platforms: list[str]) -> dict[str, Any]:
                 Scope.AUDIT_READ,
                 {"200": _json("ConsistencyProof", "The proof and both roots.")},
                 parameters=[
-                    {
-                        "name": "from",
-                        "in": "query",
-                        "required": True,
-                        "schema": {"type": "integer", "minimum": 1},
-                    },
+                    _query(
+                        "from", {"type": "integer", "minimum": 1}, "Older tree size.", required=True
+                    ),
                     _query("to", {"type": "integer", "minimum": 1}, "Newer tree size."),
                 ],
                 tag=audit,
@@ -912,7 +909,7 @@ def _bodies() -> dict[str, Any]:
             required=["action_type"],
         ),
         "Forward": _obj(
-            {"schools": {"type": "array", "items": ID, "maxItems": 1000}, "note": note},
+            {"schools": {"type": "array", "items": ID, "maxItems": MAX_RECIPIENTS}, "note": note},
             required=["schools"],
         ),
         "Empty": _obj({}, required=[]),

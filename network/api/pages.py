@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -15,12 +15,12 @@ from wtforms.validators import InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from network import auth
+from network.alerts.keychain import unlocked
 from network.db import db
 from network.errors import FormRejected, form_errors
 from network.forms import ConfirmForm
 from schools import policy, tokens
 from schools.db import utcnow
-from schools.errors import InvalidInput
 from schools.policy import Permission, Scope
 
 bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
@@ -81,21 +81,13 @@ def index() -> Any:
 def create() -> Any:
     form = _form(TokenForm())
     if not form.validate_on_submit():
-        if "csrf_token" in form.errors:
-            abort(400)
         return _page(form, 422)
     try:
         with form_errors(form):
-            keys = auth.school_keys()
-            if keys is None:
-                raise InvalidInput(
-                    "Your session cannot open your school's keys, so it cannot give them "
-                    "to a token. Sign out and in again."
-                )
             issued = tokens.create_token(
                 db(),
                 auth.actor(),
-                keys,
+                unlocked(auth.school_keys()),
                 form.name.data or "",
                 form.scopes.data or [],
                 form.expires_days.data or 0,
@@ -108,8 +100,6 @@ def create() -> Any:
 @bp.route("/<uuid:token_id>/revoke", methods=["POST"])
 @auth.requires(Permission.MANAGE_API_TOKENS)
 def revoke(token_id: uuid.UUID) -> Any:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     token = tokens.revoke_token(db(), auth.actor(), token_id)
     flash(f"The token '{token.name}' was revoked: it no longer works.", "info")
     return redirect(url_for("tokens.index"), 303)

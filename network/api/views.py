@@ -23,25 +23,25 @@ from network import auth, security
 from network.alerts import evidence as evidence_files
 from network.alerts import operations as ops
 from network.alerts import vocab
-from network.alerts.access import copies_of
 from network.alerts.content import (
     MAX_DESCRIPTION,
     MAX_LINKS,
     MAX_NOTE,
     MAX_TITLE,
+    MAX_URL,
     AlertContent,
     Link,
     clean_text,
-    parse_links,
+    parse_link,
 )
+from network.alerts.keychain import unlocked
 from network.api import directory, documents, gate, idempotency, inputs, openapi
 from network.api.gate import ANY_SCOPE, operation
 from network.api.inputs import Fields
-from network.api.problems import FieldError, ValidationFailed
+from network.api.limits import MAX_RECIPIENTS, PAGE_LIMIT
 from network.db import db
 from network.notifications import operations as notify
 from network.notifications.models import Channel, Subscription, Timing
-from schools import policy
 from schools.db import utcnow
 from schools.errors import InvalidInput
 from schools.policy import Permission, Scope
@@ -49,8 +49,6 @@ from schools.policy import Permission, Scope
 bp = gate.ApiBlueprint("api", __name__, url_prefix="/api/v1")
 gate.limit_blueprint(bp)
 
-PAGE_LIMIT = 100
-MAX_RECIPIENTS = 1000
 # Base64 of the largest evidence file, and a little room for line breaks.
 MAX_ATTACHMENT_CHARS = math.ceil(evidence_files.MAX_FILE_BYTES / 3) * 4 + 1024
 
@@ -92,11 +90,6 @@ def _box(sent: bool) -> Any:
     cursor = args.text("cursor", limit=200) or None
     limit = args.integer("limit", minimum=1, maximum=PAGE_LIMIT, default=ops.PAGE_SIZE)
     args.done()
-    if cursor is not None:
-        with inputs.as_bad_request():
-            moment, _ = ops.decode_cursor(cursor)
-        if not inputs.usable_cursor_moment(moment):
-            raise ValidationFailed([FieldError("cursor", "That cursor is not valid.")], 400)
     with inputs.as_bad_request():
         page = ops.inbox_for(
             db(), actor, auth.school_keys(), filters, cursor, sent=sent, limit=limit
@@ -126,29 +119,17 @@ def sent() -> Any:
 
 
 def _links(body: Fields, today: date) -> tuple[Link, ...]:
-    """Each link as the form's line would be checked: the address, then the date."""
+    """Each link checked as a line of the form is: the address, then the date."""
     links: list[Link] = []
     for _index, item in body.objects("links", limit=MAX_LINKS):
-        url = item.text("url", limit=2000, required=True)
+        url = item.text("url", limit=MAX_URL, required=True)
         seen_on = item.day("seen_on")
         if not url:
             continue
-        checks = [("url", url)]
-        if seen_on is not None:
-            checks.append(("seen_on", f"https://example.org/ {seen_on.isoformat()}"))
-        valid = True
-        for name, line in checks:
-            try:
-                if any(c.isspace() for c in url):
-                    raise InvalidInput("Line 1: a web address has no spaces.")
-                parse_links(line, today)
-            except InvalidInput as error:
-                message = error.message.removeprefix("Line 1: ")
-                item.fail(name, message[:1].upper() + message[1:])
-                valid = False
-                break
-        if valid:
-            links.append(Link(url, seen_on))
+        try:
+            links.append(parse_link(url, seen_on, today))
+        except InvalidInput as error:
+            item.fail(error.field or "url", error.message)
     return tuple(links)
 
 
@@ -214,10 +195,9 @@ def _alert_draft(body: Fields) -> ops.AlertDraft:
     )
 
 
-def _posted(alert: Any) -> tuple[dict[str, Any], int, str]:
-    recipients = [c.school for c in copies_of(db(), alert) if not c.is_sender]
-    location = url_for("api.read_alert", alert_id=alert.id)
-    return documents.posted(alert, recipients), 201, location
+def _posted(posted: ops.Posted) -> tuple[dict[str, Any], int, str]:
+    location = url_for("api.read_alert", alert_id=posted.alert.id)
+    return documents.posted(posted.alert, list(posted.recipients)), 201, location
 
 
 @bp.route("/alerts", methods=["POST"])
@@ -226,11 +206,10 @@ def _posted(alert: Any) -> tuple[dict[str, Any], int, str]:
 def post_alert() -> Any:
     """Post an alert; with an Idempotency-Key, a retry gets the first answer."""
     actor = auth.actor()
-    policy.check_may_post(actor)
 
     def post() -> tuple[dict[str, Any], int, str]:
         draft = _alert_draft(inputs.json_body())
-        return _posted(ops.post_alert(db(), actor, gate.keys_or_refuse(), draft))
+        return _posted(ops.post(db(), actor, unlocked(auth.school_keys()), draft))
 
     return idempotency.once(db(), _principal_id(), post)
 
@@ -242,8 +221,7 @@ def post_alert() -> Any:
 @operation(Permission.READ_ALERTS, Scope.INBOX_READ)
 def read_alert(alert_id: uuid.UUID) -> Any:
     """Decrypt, verify and return an alert and its thread; the opening is audited."""
-    actor = auth.actor()
-    return documents.opened(ops.open_alert(db(), actor, auth.school_keys(), alert_id), actor)
+    return documents.opened(ops.open_alert(db(), auth.actor(), auth.school_keys(), alert_id))
 
 
 @bp.route("/alerts/<uuid:alert_id>/attachments/<uuid:item_id>", methods=["GET"])
@@ -261,9 +239,8 @@ def acknowledge(alert_id: uuid.UUID) -> Any:
     body = inputs.json_body(optional=True)
     comment = body.text("comment", limit=MAX_NOTE)
     body.done()
-    actor = auth.actor()
-    copy = ops.acknowledge(db(), actor, auth.school_keys(), alert_id, comment)
-    return documents.acknowledged(copy, actor)
+    copy = ops.acknowledge(db(), auth.actor(), auth.school_keys(), alert_id, comment)
+    return documents.acknowledged(copy)
 
 
 @bp.route("/alerts/<uuid:alert_id>/replies", methods=["POST"])
@@ -275,7 +252,7 @@ def reply(alert_id: uuid.UUID) -> Any:
         body = inputs.json_body()
         text = body.text("text", limit=MAX_NOTE, required=True)
         body.done()
-        item = ops.reply(db(), actor, gate.keys_or_refuse(), alert_id, text)
+        item = ops.reply(db(), actor, unlocked(auth.school_keys()), alert_id, text)
         return documents.thread_item(item), 201, None
 
     return idempotency.once(db(), _principal_id(), add)
@@ -291,7 +268,9 @@ def record_action(alert_id: uuid.UUID) -> Any:
         action_type = body.choice("action_type", vocab.codes(vocab.ACTIONS), required=True)
         note = body.text("note", limit=MAX_NOTE)
         body.done()
-        item = ops.record_action(db(), actor, gate.keys_or_refuse(), alert_id, action_type, note)
+        item = ops.record_action(
+            db(), actor, unlocked(auth.school_keys()), alert_id, action_type, note
+        )
         return documents.thread_item(item), 201, None
 
     return idempotency.once(db(), _principal_id(), add)
@@ -308,14 +287,15 @@ def resolve(alert_id: uuid.UUID) -> Any:
 @operation(Permission.POST_ALERTS, Scope.ALERTS_WRITE)
 def forward(alert_id: uuid.UUID) -> Any:
     actor = auth.actor()
-    policy.check_may_post(actor)
 
     def send() -> tuple[dict[str, Any], int, str]:
         body = inputs.json_body()
         school_ids = body.identifiers("schools", limit=MAX_RECIPIENTS)
         note = body.text("note", limit=MAX_NOTE)
         body.done()
-        return _posted(ops.forward(db(), actor, gate.keys_or_refuse(), alert_id, school_ids, note))
+        return _posted(
+            ops.forward(db(), actor, unlocked(auth.school_keys()), alert_id, school_ids, note)
+        )
 
     return idempotency.once(db(), _principal_id(), send)
 

@@ -54,6 +54,33 @@ def test_every_api_route_is_documented_and_nothing_else(app, client):
     assert "facebook" in platforms
 
 
+def _declared_scopes(app):
+    """The token scope each routed API view declares (gate.operation, gate.scoped)."""
+    declared = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(f"{API}/") or rule.endpoint == "api.unknown":
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            path = path.replace(f"<uuid:{name}>", f"{{{name}}}").replace(f"<{name}>", f"{{{name}}}")
+        view = app.view_functions[rule.endpoint]
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            declared[(path, method)] = getattr(view, "_alertnet_scope", None)
+    return declared
+
+
+def test_the_documented_scope_of_every_operation_is_the_one_its_view_declares(app, client):
+    document = client.get(f"{API}/openapi.json").get_json()
+    declared = _declared_scopes(app)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            scope = declared[(f"{API}{path}", method.upper())]
+            if operation["security"]:
+                assert operation["x-alertnet-scope"] == str(scope), (method, path)
+            else:
+                assert "x-alertnet-scope" not in operation, (method, path)
+
+
 # The platforms migration 0003 seeds: the document served by a fresh hub is
 # exactly this one (checked by the fixture below), so the generated requests
 # are the served document's.
