@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func, select, text
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from network.alerts import vocab
@@ -25,7 +25,7 @@ from network.notifications.models import Channel, Notification, Status
 from network.notifications.operations import CHASE_WINDOW, DELIVERY_LOG_DAYS
 from network.settings import Settings
 from schools.db import utcnow
-from schools.models import School, SchoolKind, SchoolStatus
+from schools.models import School, SchoolKind
 
 # How many of the most overdue copies the page lists ("and N more" after them).
 OVERDUE_LISTED = 20
@@ -103,38 +103,29 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
 
     A copy counts when its school has not acknowledged it, the alert is still
     open, the school is receiving (not suspended), the severity has a deadline
-    (operations.deadlines_for) and that deadline, measured from the alert's
+    (operations.rule_for) and that deadline, measured from the alert's
     creation, is at or before ``now``. Only copies created within CHASE_WINDOW
     count: the worker chases no older ones. The coordinators' office is
     included, as the worker chases it too.
 
     Each severity's deadline is turned into a creation-time cutoff in Python
     (operations.past_deadline), so the database only compares ``created_at`` with a
-    constant per severity: one grouped query for the counts, one for the list.
+    constant per severity: one query for the rules, one grouped query for the
+    counts, one for the list.
     """
     tz = operations.zone(settings)
+    chosen = operations.rules(session, cluster_id)
     deadlines = {
-        code: rule
-        for code, rule in operations.deadlines_for(session, cluster_id).items()
-        if rule.is_set
+        term.code: rule
+        for term in vocab.SEVERITIES
+        if (rule := operations.rule_for(chosen, cluster_id, term.code)).is_set
     }
     described = {code: rule.describe() for code, rule in deadlines.items()}
     empty = Overdue(now, CHASE_WINDOW, 0, [], [], described)
-    passed = operations.past_deadline(session, now, tz, cluster_id)
-    if passed is None:
+    # The worker's rule (operations.waiting_copies): the same copies it chases.
+    conditions = operations.waiting_copies(now, tz, chosen, cluster_id)
+    if conditions is None:
         return empty
-    conditions = [
-        # ix_alert_recipients_waiting: its predicate written as it is, since
-        # SQLAlchemy renders is_sender.is_(False) as "is_sender = 0" on SQLite,
-        # which SQLite's planner does not match with the partial index.
-        AlertRecipient.cluster_id == cluster_id,
-        AlertRecipient.created_at >= now - CHASE_WINDOW,
-        AlertRecipient.acknowledged_at.is_(None),
-        text("NOT alert_recipients.is_sender"),
-        passed,
-        Alert.status == "open",
-        School.status == SchoolStatus.ACTIVE,  # operations.receiving()
-    ]
 
     def base(*columns: Any) -> Select[Any]:
         return (

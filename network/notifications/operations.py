@@ -17,12 +17,23 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    TextClause,
+    and_,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session, contains_eager, lazyload
 
 from network.alerts import vocab
 from network.alerts.access import alert_for
-from network.alerts.models import Alert, AlertRecipient, Platform, ThreadItem
+from network.alerts.models import Alert, AlertRecipient, Platform, ThreadItem, not_senders_copy
 from network.notifications import mail, webhooks
 from network.notifications.models import (
     AckDeadline,
@@ -50,7 +61,8 @@ CHASE_WINDOW = timedelta(days=14)
 # The worker deletes settled notifications (the delivery log) after this long.
 DELIVERY_LOG_DAYS = 90
 _MICROSECOND = timedelta(microseconds=1)
-PRIORITY = {"urgent": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+# Higher goes first in the outbox: the severity's rank.
+PRIORITY = vocab.SEVERITY_RANK
 DELIVERY_PAGE = 50
 
 
@@ -102,14 +114,21 @@ def ensure_defaults(
         return []
     if session.get(NotificationDefaults, member.id) is not None:
         return []
-    session.add(NotificationDefaults(member_id=member.id))
+    return _make_defaults(session, [member], signed_in=signed_in)
+
+
+def _default_subscriptions(member: Member) -> list[Subscription]:
+    assert member.school_id is not None
     made = [
         Subscription(
             id=uuid.uuid4(),
-            school_id=member.school.id,
+            school_id=member.school_id,
             owner_id=member.id,
             name="Every alert, in the hub",
             channel=Channel.IN_APP,
+            # Set, not left to the column default: rows with the same columns
+            # set are inserted by one statement.
+            min_severity="info",
             created_by_id=member.id,
         )
     ]
@@ -117,7 +136,7 @@ def ensure_defaults(
         made.append(
             Subscription(
                 id=uuid.uuid4(),
-                school_id=member.school.id,
+                school_id=member.school_id,
                 owner_id=member.id,
                 name="High and urgent alerts, by email",
                 channel=Channel.EMAIL,
@@ -125,21 +144,32 @@ def ensure_defaults(
                 created_by_id=member.id,
             )
         )
-    session.add_all(made)
+    return made
+
+
+def _make_defaults(
+    session: Session, members: Sequence[Member], *, signed_in: bool
+) -> list[Subscription]:
+    """The defaults of members who have none yet, written with one flush."""
+    made: list[tuple[Member, Subscription]] = []
+    for member in members:
+        session.add(NotificationDefaults(member_id=member.id))
+        made.extend((member, s) for s in _default_subscriptions(member))
+    session.add_all([s for _, s in made])
     session.flush()
-    for subscription in made:
+    for member, subscription in made:
         audit.record(
             session,
             "subscription.created",
             actor=member if signed_in else None,
-            school_id=member.school.id,
+            school_id=member.school_id,
             object_type="subscription",
             object_id=subscription.id,
             **_audit_detail(subscription),
             default=True,
             owner=str(member.id),
         )
-    return made
+    return [s for _, s in made]
 
 
 def _defaults_for_schools(session: Session, school_ids: Sequence[uuid.UUID]) -> None:
@@ -152,9 +182,10 @@ def _defaults_for_schools(session: Session, school_ids: Sequence[uuid.UUID]) -> 
             Member.status == MemberStatus.ACTIVE,
             NotificationDefaults.member_id.is_(None),
         )
+        .options(lazyload("*"))
     ).all()
-    for member in waiting:
-        ensure_defaults(session, member, signed_in=False)
+    if waiting:
+        _make_defaults(session, waiting, signed_in=False)
 
 
 def _audit_detail(subscription: Subscription) -> dict[str, Any]:
@@ -338,9 +369,10 @@ def rotate_secret(
     subscription_id: uuid.UUID,
     settings: Settings,
     now: datetime | None = None,
-) -> str:
+) -> tuple[Subscription, str]:
     """A new secret; the old one keeps signing beside it for the overlap, so the
-    receiver can switch without missing a delivery."""
+    receiver can switch without missing a delivery. The subscription, and the
+    new secret to show the head once."""
     subscription = subscription_for(session, actor, subscription_id)
     if subscription.channel != Channel.WEBHOOK or subscription.secret is None:
         raise InvalidInput("Only webhooks have a secret.")
@@ -364,37 +396,30 @@ def rotate_secret(
         object_id=subscription.id,
         overlap_hours=settings.webhook_secret_overlap_hours,
     )
-    return new
+    return subscription, new
 
 
 def send_test(session: Session, actor: Member, subscription_id: uuid.UUID) -> Notification:
     subscription = subscription_for(session, actor, subscription_id)
-    now = utcnow()
-    school = subscription.school
-    row = Notification(
-        id=uuid.uuid4(),
+    outbox = _Outbox(utcnow())
+    outbox.add(
         event="test",
         channel=subscription.channel,
-        status=Status.SENT if subscription.channel == Channel.IN_APP else Status.PENDING,
-        priority=PRIORITY["urgent"],
-        school_id=school.id,
+        school_id=subscription.school_id,
         member_id=subscription.owner_id,
         subscription_id=subscription.id,
         target=_target_of(subscription),
         payload={
             "type": "test",
-            "school": _school_ref(school),
+            "school": _school_ref(subscription.school),
             "subscription": _subscription_ref(subscription),
             "requested_by": actor.name,
             "path": "/notifications/subscriptions",
         },
-        created_at=now,
-        due_at=None if subscription.channel == Channel.IN_APP else now,
-        sent_at=now if subscription.channel == Channel.IN_APP else None,
+        key=None,
+        priority=PRIORITY["urgent"],
     )
-    session.add(row)
-    session.flush()
-    wake_workers(session)
+    [row] = outbox.write_objects(session)
     audit.record(
         session,
         "notification.test_sent",
@@ -463,9 +488,22 @@ def _subscription_ref(subscription: Subscription) -> dict[str, str]:
     return {"id": str(subscription.id), "name": subscription.name}
 
 
-def alert_ref(session: Session, alert: Alert) -> dict[str, Any]:
-    """The metadata a notification may carry about an alert: never content."""
-    platform = session.get(Platform, alert.platform)
+def platform_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """Platform names by code, in one query for any number of alerts."""
+    wanted = set(codes)
+    if not wanted:
+        return {}
+    rows = session.execute(select(Platform.code, Platform.name).where(Platform.code.in_(wanted)))
+    return {str(code): str(name) for code, name in rows.all()}
+
+
+def alert_ref(
+    session: Session, alert: Alert, platforms: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The metadata a notification may carry about an alert: never content.
+    ``platforms`` (platform_names) spares the query for the platform's name."""
+    if platforms is None:
+        platforms = platform_names(session, [alert.platform])
     return {
         "id": str(alert.id),
         "category": alert.category,
@@ -473,7 +511,7 @@ def alert_ref(session: Session, alert: Alert) -> dict[str, Any]:
         "severity": alert.severity,
         "severity_label": vocab.label(vocab.SEVERITIES, alert.severity),
         "platform": alert.platform,
-        "platform_label": platform.name if platform else alert.platform,
+        "platform_label": platforms.get(alert.platform, alert.platform),
         "sender_school": _school_ref(alert.sender_school),
         "created_at": alert.created_at.isoformat(),
         "path": f"/alerts/{alert.id}",
@@ -505,9 +543,15 @@ def _live_subscriptions(session: Session, school_ids: Sequence[uuid.UUID]) -> li
     """Subscriptions of these schools whose owner (if any) is still an active member there."""
     if not school_ids:
         return []
+    # The owner comes from the join that checks it; the school is not needed
+    # (callers have it): no eager joins beyond that.
     rows = session.scalars(
         select(Subscription)
         .outerjoin(Member, Member.id == Subscription.owner_id)
+        .options(
+            contains_eager(Subscription.owner).options(lazyload("*")),
+            lazyload(Subscription.school),
+        )
         .where(
             Subscription.school_id.in_(list(school_ids)),
             or_(
@@ -549,7 +593,7 @@ class _Outbox:
         channel: str,
         school_id: uuid.UUID,
         payload: dict[str, Any],
-        key: str,
+        key: str | None,
         member_id: uuid.UUID | None = None,
         subscription_id: uuid.UUID | None = None,
         alert_id: uuid.UUID | None = None,
@@ -557,6 +601,7 @@ class _Outbox:
         priority: int = 0,
         held_until: datetime | None = None,
     ) -> bool:
+        """``key`` None: no dedupe key (a test may be sent again and again)."""
         ident = (
             str(member_id)
             if channel == Channel.IN_APP
@@ -581,7 +626,7 @@ class _Outbox:
                 "alert_id": alert_id,
                 "target": target,
                 "payload": payload,
-                "dedupe_key": _key(key, channel, ident),
+                "dedupe_key": None if key is None else _key(key, channel, ident),
                 "created_at": self.now,
                 "due_at": None if in_app else held_until or self.now,
                 "sent_at": self.now if in_app else None,
@@ -590,12 +635,58 @@ class _Outbox:
         )
         return True
 
+    def _wake(self, session: Session) -> None:
+        if any(r["status"] == Status.PENDING for r in self.rows):
+            wake_workers(session)
+
     def write(self, session: Session) -> int:
+        """One INSERT for all the rows. render_nulls: the ORM's bulk INSERT
+        leaves out None values, so in-hub and email rows (different keys set)
+        would otherwise be batched apart, one statement per run of rows."""
         if self.rows:
-            session.execute(insert(Notification), self.rows)
-            if any(r["status"] == Status.PENDING for r in self.rows):
-                wake_workers(session)
+            session.execute(insert(Notification).execution_options(render_nulls=True), self.rows)
+            self._wake(session)
         return len(self.rows)
+
+    def write_objects(self, session: Session) -> list[Notification]:
+        """The rows as objects in the session, for a caller that needs them."""
+        made = [Notification(**row) for row in self.rows]
+        session.add_all(made)
+        session.flush()
+        self._wake(session)
+        return made
+
+
+def digest_for(
+    subscription: Subscription, held: Sequence[Notification], due_at: datetime, now: datetime
+) -> dict[str, Any]:
+    """The digest row for what was held for one subscription until ``due_at``
+    (at least one notification); write it with write_rows."""
+    first = held[0]
+    outbox = _Outbox(now)
+    outbox.add(
+        event="alert.digest",
+        channel=subscription.channel,
+        school_id=subscription.school_id,
+        member_id=subscription.owner_id,
+        subscription_id=subscription.id,
+        target=_target_of(subscription) or first.target,
+        payload={
+            "type": "alert.digest",
+            "school": first.payload.get("school"),
+            "subscription": first.payload.get("subscription"),
+            "alerts": [item.payload["alert"] for item in held],
+            "path": "/alerts",
+        },
+        key=f"alert.digest:{subscription.id}:{due_at.isoformat()}",
+    )
+    [row] = outbox.rows
+    return row
+
+
+def write_rows(session: Session, rows: list[dict[str, Any]], now: datetime) -> int:
+    """Outbox rows made apart (digest_for), in one INSERT; wakes the workers once."""
+    return _Outbox(now, rows).write(session)
 
 
 def _by_subscription(
@@ -648,6 +739,7 @@ def alert_posted(session: Session, alert: Alert, actor: Member, settings: Settin
             select(School)
             .join(AlertRecipient, AlertRecipient.school_id == School.id)
             .where(AlertRecipient.alert_id == alert.id, AlertRecipient.is_sender.is_(False))
+            .options(lazyload("*"))
         )
     }
     outbox = _Outbox(now)
@@ -691,33 +783,45 @@ def alert_followed_up(
     detail: dict[str, Any],
     key: str,
 ) -> int:
-    """Tell the alert's watchers (not the one who did it)."""
+    """Tell the alert's watchers (not the one who did it) who still see it.
+
+    Who sees it is network.alerts.access.alert_for's rule, asked of all the
+    watchers in the one query: an active member whose school holds a copy (the
+    sender's included), or an active coordinator of the alert's cluster."""
     now = utcnow()
+    holds_copy = exists().where(
+        AlertRecipient.alert_id == alert.id, AlertRecipient.school_id == Member.school_id
+    )
+    platform = select(Platform.name).where(Platform.code == alert.platform).scalar_subquery()
     watchers = session.execute(
-        select(Watch, Member)
+        select(Watch.by_email, Member, platform)
         .join(Member, Member.id == Watch.member_id)
         .where(
             Watch.alert_id == alert.id,
             Watch.member_id != actor.id,
             Member.status == MemberStatus.ACTIVE,
+            Member.school_id.is_not(None),
+            or_(
+                holds_copy,
+                and_(Member.role == Role.COORDINATOR, Member.cluster_id == alert.cluster_id),
+            ),
         )
+        .options(lazyload("*"))
     ).all()
     if not watchers:
         return 0
-    ref = alert_ref(session, alert)
+    platform_name = watchers[0][2]
+    ref = alert_ref(
+        session, alert, {alert.platform: platform_name} if platform_name is not None else {}
+    )
     outbox = _Outbox(now)
     by = _school_ref(actor.school) if actor.school is not None else None
-    for watch, member in watchers:
-        if member.school is None:
-            continue
-        try:
-            alert_for(session, member, alert.id)
-        except NotFound:
-            continue  # no longer sees this alert (their school's copy is gone)
-        payload = {"type": event, "alert": ref, "by": by, **detail, "path": ref["path"]}
-        common = {
+    payload = {"type": event, "alert": ref, "by": by, **detail, "path": ref["path"]}
+    for by_email, member, _ in watchers:
+        assert member.school_id is not None
+        common: dict[str, Any] = {
             "event": event,
-            "school_id": member.school.id,
+            "school_id": member.school_id,
             "member_id": member.id,
             "alert_id": alert.id,
             "payload": payload,
@@ -725,7 +829,7 @@ def alert_followed_up(
             "priority": PRIORITY.get(alert.severity, 0),
         }
         outbox.add(channel=Channel.IN_APP, **common)
-        if watch.by_email:
+        if by_email:
             outbox.add(channel=Channel.EMAIL, target=member.email, **common)
     written = outbox.write(session)
     session.flush()
@@ -815,9 +919,10 @@ def watch_of(session: Session, actor: Member, alert_id: uuid.UUID) -> Watch | No
 # --- in the hub -----------------------------------------------------------------------------
 
 
-def in_app_for(
-    session: Session, actor: Member, limit: int = 50, mark_read: bool = True
-) -> tuple[list[Notification], set[uuid.UUID]]:
+IN_APP_PAGE = 50
+
+
+def in_app_for(session: Session, actor: Member) -> tuple[list[Notification], set[uuid.UUID]]:
     """The member's newest in-hub notifications; showing them marks them read
     (the rows keep whether they were unread when shown)."""
     rows = list(
@@ -825,11 +930,11 @@ def in_app_for(
             select(Notification)
             .where(Notification.member_id == actor.id, Notification.channel == Channel.IN_APP)
             .order_by(Notification.created_at.desc())
-            .limit(limit)
+            .limit(IN_APP_PAGE)
         )
     )
     unread = [r.id for r in rows if r.read_at is None]
-    if mark_read and unread:
+    if unread:
         session.execute(
             update(Notification)
             .where(Notification.id.in_(unread))
@@ -956,42 +1061,55 @@ class Deadline:
         return f"Within {self.amount} {unit}{'s' if self.amount != 1 else ''}"
 
 
-def deadlines_for(session: Session, cluster_id: uuid.UUID) -> dict[str, Deadline]:
-    chosen = {
-        row.severity: Deadline(row.amount, row.unit)
-        for row in session.scalars(select(AckDeadline).where(AckDeadline.cluster_id == cluster_id))
-    }
-    return {
-        term.code: chosen.get(term.code)
-        or Deadline(*DEFAULT_DEADLINES.get(term.code, (0, "hours")))
-        for term in vocab.SEVERITIES
-    }
+#: Each cluster's chosen rules: cluster id -> severity -> Deadline (operations.rules).
+Rules = dict[uuid.UUID, dict[str, Deadline]]
 
 
-def past_deadline(
-    session: Session, now: datetime, tz: ZoneInfo, cluster_id: uuid.UUID | None = None
-) -> ColumnElement[bool] | None:
-    """A condition on alert_recipients: the copy's acknowledgement deadline (its
-    cluster's rule for its severity, or the default) has passed at ``now``.
-    Each rule becomes a creation-time cutoff, so the database compares
-    ``created_at`` with a constant. None when no rule applies at all. The
-    worker's chase (every cluster) and the dashboard (one) share it."""
+def rules(session: Session, cluster_id: uuid.UUID | None = None) -> Rules:
+    """The rules coordinators chose (every cluster's, or one's), in one query.
+    A severity without a row follows DEFAULT_DEADLINES: see rule_for."""
     query = select(AckDeadline)
     if cluster_id is not None:
         query = query.where(AckDeadline.cluster_id == cluster_id)
-    terms: list[ColumnElement[bool]] = []
-    chosen: dict[str, list[uuid.UUID]] = {}
+    chosen: Rules = {}
     for row in session.scalars(query):
-        chosen.setdefault(row.severity, []).append(row.cluster_id)
-        rule = Deadline(row.amount, row.unit)
-        if rule.is_set:
-            terms.append(
-                and_(
-                    AlertRecipient.cluster_id == row.cluster_id,
-                    AlertRecipient.severity == row.severity,
-                    AlertRecipient.created_at <= rule.latest_start(now, tz),
+        chosen.setdefault(row.cluster_id, {})[row.severity] = Deadline(row.amount, row.unit)
+    return chosen
+
+
+def rule_for(chosen: Rules, cluster_id: uuid.UUID, severity: str) -> Deadline:
+    """The one rule: the cluster's choice for the severity, else the default."""
+    rule = chosen.get(cluster_id, {}).get(severity)
+    if rule is not None:
+        return rule
+    return Deadline(*DEFAULT_DEADLINES.get(severity, (0, "hours")))
+
+
+def deadlines_for(session: Session, cluster_id: uuid.UUID) -> dict[str, Deadline]:
+    chosen = rules(session, cluster_id)
+    return {term.code: rule_for(chosen, cluster_id, term.code) for term in vocab.SEVERITIES}
+
+
+def past_deadline(chosen: Rules, now: datetime, tz: ZoneInfo) -> ColumnElement[bool] | None:
+    """A condition on alert_recipients: the copy's acknowledgement deadline
+    (rule_for: its cluster's rule for its severity, or the default) has passed
+    at ``now``. Each rule becomes a creation-time cutoff, so the database
+    compares ``created_at`` with a constant. None when no rule applies at all.
+    With the rules of one cluster only, the caller limits the copies to it
+    (waiting_copies does)."""
+    terms: list[ColumnElement[bool]] = []
+    chosen_for: dict[str, list[uuid.UUID]] = {}
+    for cluster_id, by_severity in chosen.items():
+        for severity, rule in by_severity.items():
+            chosen_for.setdefault(severity, []).append(cluster_id)
+            if rule.is_set:
+                terms.append(
+                    and_(
+                        AlertRecipient.cluster_id == cluster_id,
+                        AlertRecipient.severity == severity,
+                        AlertRecipient.created_at <= rule.latest_start(now, tz),
+                    )
                 )
-            )
     for severity, (amount, unit) in DEFAULT_DEADLINES.items():
         rule = Deadline(amount, unit)
         if rule.is_set:
@@ -999,10 +1117,37 @@ def past_deadline(
                 AlertRecipient.severity == severity,
                 AlertRecipient.created_at <= rule.latest_start(now, tz),
             )
-            if severity in chosen:
-                term = and_(term, AlertRecipient.cluster_id.not_in(chosen[severity]))
+            if severity in chosen_for:
+                term = and_(term, AlertRecipient.cluster_id.not_in(chosen_for[severity]))
             terms.append(term)
     return or_(*terms) if terms else None
+
+
+def waiting_copies(
+    now: datetime, tz: ZoneInfo, chosen: Rules, cluster_id: uuid.UUID | None = None
+) -> list[ColumnElement[bool] | TextClause] | None:
+    """The overdue rule, for the worker's chase (every cluster) and the
+    dashboard (one): copies created within CHASE_WINDOW, not acknowledged, not
+    the sender's, past their deadline (past_deadline, with ``chosen`` from
+    rules()), of an open alert, to a school that is receiving (not suspended).
+    The query joins Alert and School. None when no rule applies: nothing is
+    overdue. The first conditions are ix_alert_recipients_waiting's, its
+    predicate written as the index has it."""
+    passed = past_deadline(chosen, now, tz)
+    if passed is None:
+        return None
+    conditions: list[ColumnElement[bool] | TextClause] = []
+    if cluster_id is not None:
+        conditions.append(AlertRecipient.cluster_id == cluster_id)
+    conditions += [
+        AlertRecipient.created_at >= now - CHASE_WINDOW,
+        AlertRecipient.acknowledged_at.is_(None),
+        not_senders_copy(),
+        passed,
+        Alert.status == "open",
+        School.status == SchoolStatus.ACTIVE,  # receiving()
+    ]
+    return conditions
 
 
 def set_deadlines(
@@ -1041,19 +1186,6 @@ def set_deadlines(
     return after
 
 
-def _heads_of(session: Session, school_id: uuid.UUID) -> list[Member]:
-    """Those who lead the key holder: heads of a school, coordinators of an office."""
-    return list(
-        session.scalars(
-            select(Member).where(
-                Member.school_id == school_id,
-                Member.role.in_([Role.HEAD, Role.COORDINATOR]),
-                Member.status == MemberStatus.ACTIVE,
-            )
-        )
-    )
-
-
 def coordinators_of(session: Session, cluster_id: uuid.UUID) -> list[Member]:
     return list(
         session.scalars(
@@ -1065,17 +1197,80 @@ def coordinators_of(session: Session, cluster_id: uuid.UUID) -> list[Member]:
                 Member.role == Role.COORDINATOR,
                 Member.status == MemberStatus.ACTIVE,
             )
+            .options(lazyload("*"))
         )
     )
 
 
+@dataclass
+class Chase:
+    """Who the deadline notices of one run of the worker's chase reach, each
+    loaded once for all the schools due: their live subscriptions, their heads
+    (who lead the key holder: heads of a school, coordinators of an office) and,
+    per cluster when first needed, the coordinators."""
+
+    session: Session
+    settings: Settings
+    subscriptions: dict[uuid.UUID, list[Subscription]]
+    heads: dict[uuid.UUID, list[Member]]
+    coordinators: dict[uuid.UUID, list[Member]] = field(default_factory=dict)
+    # Every notice of the run, written together by write().
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, session: Session, settings: Settings, school_ids: Iterable[uuid.UUID]) -> Chase:
+        ids = list(set(school_ids))
+        subscriptions: dict[uuid.UUID, list[Subscription]] = {}
+        for subscription in _live_subscriptions(session, ids):
+            subscriptions.setdefault(subscription.school_id, []).append(subscription)
+        heads: dict[uuid.UUID, list[Member]] = {}
+        if ids:
+            for member in session.scalars(
+                select(Member)
+                .where(
+                    Member.school_id.in_(ids),
+                    Member.role.in_([Role.HEAD, Role.COORDINATOR]),
+                    Member.status == MemberStatus.ACTIVE,
+                )
+                .options(lazyload("*"))
+            ):
+                assert member.school_id is not None
+                heads.setdefault(member.school_id, []).append(member)
+        return cls(session, settings, subscriptions, heads)
+
+    def coordinators_of(self, cluster_id: uuid.UUID) -> list[Member]:
+        if cluster_id not in self.coordinators:
+            self.coordinators[cluster_id] = coordinators_of(self.session, cluster_id)
+        return self.coordinators[cluster_id]
+
+    def notices(
+        self, outbox: _Outbox, action: str, alert: Alert, school: School, deadline: datetime
+    ) -> int:
+        """Keep one school's notices for write(), and audit them."""
+        self.rows.extend(outbox.rows)
+        audit.record(
+            self.session,
+            action,
+            school_id=school.id,
+            object_type="alert",
+            object_id=alert.id,
+            deadline=deadline.isoformat(),
+            notifications=len(outbox.rows),
+        )
+        return len(outbox.rows)
+
+    def write(self, now: datetime) -> int:
+        """All the run's notices in one INSERT; wakes the workers once."""
+        return write_rows(self.session, self.rows, now)
+
+
 def remind_school(
-    session: Session, alert: Alert, school: School, deadline: datetime, settings: Settings
+    chase: Chase, alert: Alert, ref: dict[str, Any], school: School, deadline: datetime
 ) -> int:
-    """The school's own channels, digest or not: a deadline does not wait."""
-    ref = alert_ref(session, alert)
+    """The school's own channels, digest or not: a deadline does not wait.
+    ``ref``: alert_ref(alert), made once per alert."""
     outbox = _Outbox(utcnow())
-    matching = [s for s in _live_subscriptions(session, [school.id]) if _matches(s, alert)]
+    matching = [s for s in chase.subscriptions.get(school.id, []) if _matches(s, alert)]
     _by_subscription(
         outbox,
         matching,
@@ -1091,46 +1286,41 @@ def remind_school(
         },
         key=f"alert.acknowledgement_due:{alert.id}:{school.id}",
         honour_digest=False,
-        tz=zone(settings),
+        tz=zone(chase.settings),
     )
     if not outbox.rows:
         # No subscription asks for this alert: a deadline still reaches the heads.
         _notify_people(
             outbox,
-            _heads_of(session, school.id),
+            chase.heads.get(school.id, []),
             "alert.acknowledgement_due",
             alert,
             ref,
             school,
             deadline,
         )
-    return _write_deadline_notices(
-        session, outbox, "alert.ack_reminder_sent", alert, school, deadline
-    )
+    return chase.notices(outbox, "alert.ack_reminder_sent", alert, school, deadline)
 
 
 def escalate_to_coordinators(
-    session: Session, alert: Alert, school: School, deadline: datetime
+    chase: Chase, alert: Alert, ref: dict[str, Any], school: School, deadline: datetime
 ) -> int:
-    ref = alert_ref(session, alert)
     outbox = _Outbox(utcnow())
     _notify_people(
         outbox,
-        coordinators_of(session, alert.cluster_id),
+        chase.coordinators_of(alert.cluster_id),
         "alert.acknowledgement_overdue",
         alert,
         ref,
         school,
         deadline,
     )
-    return _write_deadline_notices(
-        session, outbox, "alert.ack_overdue_escalated", alert, school, deadline
-    )
+    return chase.notices(outbox, "alert.ack_overdue_escalated", alert, school, deadline)
 
 
 def _notify_people(
     outbox: _Outbox,
-    people: Any,
+    people: Iterable[Member],
     event: str,
     alert: Alert,
     ref: dict[str, Any],
@@ -1140,7 +1330,7 @@ def _notify_people(
     """In the hub and by email to each person, about a school's deadline."""
     for person in people:
         assert person.school_id is not None
-        common = {
+        common: dict[str, Any] = {
             "event": event,
             "school_id": person.school_id,
             "member_id": person.id,
@@ -1157,22 +1347,6 @@ def _notify_people(
         }
         outbox.add(channel=Channel.IN_APP, **common)
         outbox.add(channel=Channel.EMAIL, target=person.email, **common)
-
-
-def _write_deadline_notices(
-    session: Session, outbox: _Outbox, action: str, alert: Alert, school: School, deadline: datetime
-) -> int:
-    written = outbox.write(session)
-    audit.record(
-        session,
-        action,
-        school_id=school.id,
-        object_type="alert",
-        object_id=alert.id,
-        deadline=deadline.isoformat(),
-        notifications=written,
-    )
-    return written
 
 
 def receiving(school: School) -> bool:

@@ -18,7 +18,10 @@ from jinja2 import Template
 from network.alerts import vocab
 from network.notifications import mail
 
-SEVERITY_ORDER = {t.code: i for i, t in enumerate(reversed(vocab.SEVERITIES))}
+# Most severe first: the reverse of the severities' rank.
+SEVERITY_ORDER = {
+    code: len(vocab.SEVERITY_RANK) - 1 - rank for code, rank in vocab.SEVERITY_RANK.items()
+}
 
 
 @dataclass

@@ -36,7 +36,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import and_, delete, or_, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from network.alerts.models import Alert, AlertRecipient
 from network.dashboard import snapshots
@@ -44,15 +44,16 @@ from network.db import own_transaction
 from network.notifications import mail, operations, render, webhooks
 from network.notifications.models import (
     AckChase,
-    AckDeadline,
     Channel,
     Notification,
     Status,
     Subscription,
 )
 from network.notifications.operations import CHASE_WINDOW, DELIVERY_LOG_DAYS
+
+__all__ = ["CHASE_WINDOW", "Worker"]  # CHASE_WINDOW: the chase's, from operations
 from network.settings import Settings
-from schools import audit
+from schools import accounts, audit
 from schools.db import utcnow
 from schools.models import School
 
@@ -305,7 +306,19 @@ def collect_digests(session: Session, settings: Settings, now: datetime) -> int:
         .distinct()
         .limit(500)
     ).all()
-    made = 0
+    if not due:
+        return 0
+    ids = {subscription_id for subscription_id, _ in due if subscription_id}
+    subscriptions = {
+        s.id: s
+        for s in session.scalars(
+            select(Subscription)
+            .where(Subscription.id.in_(ids))
+            .options(lazyload(Subscription.school))
+        )
+    }
+    digests: list[dict[str, Any]] = []
+    digested: list[tuple[list[Notification], uuid.UUID]] = []
     for subscription_id, due_at in due:
         items = list(
             session.scalars(
@@ -319,66 +332,47 @@ def collect_digests(session: Session, settings: Settings, now: datetime) -> int:
                 .with_for_update(skip_locked=True)
             )
         )
-        subscription = session.get(Subscription, subscription_id) if subscription_id else None
         if not items:
             continue
+        subscription = subscriptions.get(subscription_id) if subscription_id else None
         if subscription is None:
             for item in items:
                 item.status, item.due_at = Status.CANCELLED, None
             continue
-        first = items[0]
-        digest = Notification(
-            id=uuid.uuid4(),
-            event="alert.digest",
-            channel=subscription.channel,
-            status=Status.PENDING,
-            priority=0,
-            school_id=subscription.school_id,
-            member_id=subscription.owner_id,
-            subscription_id=subscription.id,
-            target=operations._target_of(subscription) or first.target,
-            payload={
-                "type": "alert.digest",
-                "school": first.payload.get("school"),
-                "subscription": first.payload.get("subscription"),
-                "alerts": [item.payload["alert"] for item in items],
-                "path": "/alerts",
-            },
-            dedupe_key=operations._key("alert.digest", subscription.id, due_at.isoformat()),
-            created_at=now,
-            due_at=now,
-        )
-        session.add(digest)
-        session.flush()
-        operations.wake_workers(session)
+        digest = operations.digest_for(subscription, items, due_at, now)
+        digests.append(digest)
+        digested.append((items, digest["id"]))
+    # The digests first: the items point at them.
+    operations.write_rows(session, digests, now)
+    for items, digest_id in digested:
         for item in items:
             item.status, item.digest_id, item.due_at, item.sent_at = (
                 Status.DIGESTED,
-                digest.id,
+                digest_id,
                 None,
                 now,
             )
-        made += 1
     session.flush()
-    return made
+    return len(digests)
 
 
 def chase_acknowledgements(session: Session, settings: Settings, now: datetime) -> tuple[int, int]:
     """Remind a school whose acknowledgement is overdue; one deadline-length
     later, tell the cluster's coordinators. Only overdue copies are loaded
-    (operations.past_deadline, over ix_alert_recipients_waiting)."""
+    (operations.waiting_copies, over ix_alert_recipients_waiting), and what the
+    notices need is loaded once for all of them: one alert_ref per alert, the
+    subscriptions and heads of every school due a reminder, the coordinators
+    per cluster."""
     tz = operations.zone(settings)
-    overdue = operations.past_deadline(session, now, tz)
-    if overdue is None:
+    chosen = operations.rules(session)
+    waiting = operations.waiting_copies(now, tz, chosen)
+    if waiting is None:
         return 0, 0
-    chosen: dict[Any, dict[str, operations.Deadline]] = {}
-    for row in session.scalars(select(AckDeadline)):
-        chosen.setdefault(row.cluster_id, {})[row.severity] = operations.Deadline(
-            row.amount, row.unit
-        )
     rows = session.execute(
-        select(AlertRecipient, Alert, AckChase)
+        select(Alert, School, AckChase)
+        .select_from(AlertRecipient)
         .join(Alert, Alert.id == AlertRecipient.alert_id)
+        .join(School, School.id == AlertRecipient.school_id)
         .outerjoin(
             AckChase,
             and_(
@@ -386,38 +380,55 @@ def chase_acknowledgements(session: Session, settings: Settings, now: datetime) 
                 AckChase.school_id == AlertRecipient.school_id,
             ),
         )
-        .where(
-            AlertRecipient.acknowledged_at.is_(None),
-            text("NOT alert_recipients.is_sender"),  # ix_alert_recipients_waiting's predicate
-            AlertRecipient.created_at >= now - CHASE_WINDOW,
-            overdue,
-            Alert.status == "open",
-            or_(AckChase.escalated_at.is_(None), AckChase.alert_id.is_(None)),
-        )
+        .where(*waiting, or_(AckChase.escalated_at.is_(None), AckChase.alert_id.is_(None)))
+        .order_by(AlertRecipient.created_at, AlertRecipient.alert_id, School.name)
+        .options(lazyload("*"), joinedload(Alert.sender_school).lazyload("*"))
     ).all()
+    if not rows:
+        return 0, 0
+    by_alert: dict[uuid.UUID, tuple[Alert, list[tuple[School, AckChase | None]]]] = {}
+    for alert, school, chased in rows:
+        by_alert.setdefault(alert.id, (alert, []))[1].append((school, chased))
+    platforms = operations.platform_names(session, {alert.platform for alert, _, _ in rows})
+    notices = operations.Chase.of(
+        session,
+        settings,
+        [school.id for _, school, chased in rows if chased is None or chased.reminded_at is None],
+    )
     reminded = escalated = 0
-    for copy, alert, chase in rows:
-        # past_deadline matched it, so it has a rule: the cluster's or the default.
-        rule = chosen.get(alert.cluster_id, {}).get(alert.severity) or operations.Deadline(
-            *operations.DEFAULT_DEADLINES[alert.severity]
-        )
+    new: list[AckChase] = []
+    for alert, copies in by_alert.values():
+        # waiting_copies matched it, so it has a rule: the cluster's or the default.
+        rule = operations.rule_for(chosen, alert.cluster_id, alert.severity)
         due = rule.due(alert.created_at, tz)
-        school: School = copy.school
-        if not operations.receiving(school):
-            continue
-        if chase is None:
-            chase = AckChase(alert_id=alert.id, school_id=school.id)
-            session.add(chase)
-        if chase.reminded_at is None:
-            operations.remind_school(session, alert, school, due, settings)
-            chase.reminded_at = now
-            reminded += 1
-        if school.is_office:
-            chase.escalated_at = now  # the coordinators were just reminded themselves
-        elif now >= rule.due(due, tz):
-            operations.escalate_to_coordinators(session, alert, school, due)
-            chase.escalated_at = now
-            escalated += 1
+        escalation_due = now >= rule.due(due, tz)
+        ref = operations.alert_ref(session, alert, platforms)
+        for school, chased in copies:
+            remind = chased is None or chased.reminded_at is None
+            if remind:
+                operations.remind_school(notices, alert, ref, school, due)
+                reminded += 1
+            # An office: the coordinators were just reminded themselves.
+            escalate = school.is_office or escalation_due
+            if escalate and not school.is_office:
+                operations.escalate_to_coordinators(notices, alert, ref, school, due)
+                escalated += 1
+            if chased is None:
+                new.append(
+                    AckChase(
+                        alert_id=alert.id,
+                        school_id=school.id,
+                        reminded_at=now,
+                        escalated_at=now if escalate else None,
+                    )
+                )
+            else:
+                if remind:
+                    chased.reminded_at = now
+                if escalate:
+                    chased.escalated_at = now
+    notices.write(now)
+    session.add_all(new)
     session.flush()
     return reminded, escalated
 
@@ -523,6 +534,8 @@ class Worker:
                 if _periodic_lock(session):
                     done["shredded"] = len(shred_expired(session, now))
                     done["pruned"] = prune(session, now)
+                    # design.md: expiry deletes the session row, and its key with it.
+                    done["sessions_purged"] = accounts.purge_expired_sessions(session)
         return done
 
     def _tick(self) -> None:

@@ -272,3 +272,21 @@ def test_behind_a_proxy_each_client_has_its_own_limit_and_address(database_url, 
                 select(AuditEvent.detail).where(AuditEvent.action == "member.sign_in_throttled")
             ).all()
         assert [detail["ip"] for detail in details] == ["198.51.100.7"]
+
+
+def test_the_worker_deletes_expired_sessions_whose_cookie_never_returns(world, client, app):
+    from datetime import timedelta
+
+    from network.notifications.worker import Worker
+    from schools.models import utcnow
+
+    _admin(world)
+    sign_in(client, "admin@hub.example.org")
+    sign_in(app.test_client(), "admin@hub.example.org")  # a second, live session
+    with own_transaction(app) as session:
+        first = session.scalars(select(LoginSession)).first()
+        assert first is not None
+        first.expires_at = utcnow() - timedelta(seconds=1)
+    assert Worker(app).periodic(maintenance=True)["sessions_purged"] == 1
+    with own_transaction(app) as session:
+        assert session.scalar(select(func.count()).select_from(LoginSession)) == 1

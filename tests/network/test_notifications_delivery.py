@@ -571,3 +571,54 @@ def test_a_reminder_reaches_the_heads_when_no_subscription_asks_for_it(app, pair
     deliver_all(app)
     assert [m.to for m in smtp.mails] == [[beech.person.email]]
     assert "Reminder" in smtp.mails[0].subject
+
+
+def test_the_chase_and_the_fan_out_cost_the_same_statements_for_any_number_of_schools(
+    app, world, cluster, pair
+):
+    """One INSERT writes an alert's notifications, in-hub and email rows alike;
+    the chase's statements do not grow with the overdue copies: what its
+    notices need is loaded once, and all of them are written together."""
+    from sqlalchemy import event
+
+    from network.notifications.worker import chase_acknowledgements
+
+    ash, beech = pair
+    world.person(Role.COORDINATOR, "coord@riverside.example.org", cluster=cluster)
+    others = []
+    for name in ("Cedar", "Damson", "Elm"):
+        school = world.school(cluster, name)
+        for n in range(3):  # never signed in: their defaults come with the alert
+            world.person(Role.HEAD, f"head{n}@{name.lower()}.example.org", school=school)
+        others.append(school)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    eng = engine(app)
+    event.listen(eng, "before_cursor_execute", count)
+    try:
+        ash.post_alert([beech.school, *others], severity="urgent")
+        inserts = [s for s in statements if s.startswith("INSERT INTO notifications")]
+        defaults = [s for s in statements if s.startswith("INSERT INTO subscriptions")]
+        with own_transaction(app) as session:
+            from network.alerts.models import Alert
+
+            created = session.scalars(select(Alert.created_at)).one()
+        with own_transaction(app) as session:
+            statements.clear()
+            done = chase_acknowledgements(
+                session, app.config["ALERTNET"], created + timedelta(hours=4, minutes=1)
+            )
+            chase = list(statements)
+    finally:
+        event.remove(eng, "before_cursor_execute", count)
+    assert len(inserts) == 1
+    assert len(defaults) == 1  # nine heads' defaults, in-hub and email, in one statement
+    assert done == (4, 4)
+    assert len([s for s in chase if s.startswith("INSERT INTO notifications")]) == 1
+    assert len([s for s in chase if s.startswith("INSERT INTO ack_chases")]) == 1
+    # The rules, the copies, platforms, subscriptions, heads, coordinators, the
+    # writes: not one per copy.
+    assert len([s for s in chase if s.lstrip().upper().startswith("SELECT")]) <= 6
