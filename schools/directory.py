@@ -268,6 +268,9 @@ def invite(
     if (
         school is not None
         and actor_keys is not None
+        # The actor's keys are their own school's: never wrap them into another.
+        and actor is not None
+        and actor.school_id == school.id
         and actor_keys.generation == school.key_generation
     ):
         credential = custody.token_credential(token)

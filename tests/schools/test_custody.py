@@ -478,3 +478,19 @@ def test_sign_in_unwraps_the_school_keys_only_when_someone_waits(
     signed = accounts.start_session(session, head.member, head.credential)
     assert [m.id for m in signed.confirmed] == [staff.member.id]
     assert len(calls) == 1
+
+
+def test_an_invitation_into_another_school_never_carries_the_inviters_keys(session, school, head):
+    """Keys are wrapped to a link only when they are the inviter's own school's
+    (policy keeps a head out of other schools; an operator has no school)."""
+    oak_keys = keyring.unlock_for_member(session, head.member, head.credential)
+    elm = directory.admit_school(session, None, school.cluster, "Elm", "654321", "")
+    elm_head = directory.invite(session, None, Role.HEAD, "head@elm.example.org", school=elm)
+    _join(session, elm_head.token, "Bo")
+    assert elm.key_generation == oak_keys.generation  # the same number, another school
+    invited = directory.invite(
+        session, None, Role.STAFF, "x@elm.example.org", school=elm, actor_keys=oak_keys
+    )
+    assert invited.invitation.credential_public is None
+    wraps = session.scalars(select(KeyWrap).where(KeyWrap.credential_id == invited.invitation.id))
+    assert wraps.all() == []
