@@ -86,7 +86,12 @@ class PostAlertForm(FlaskForm):
         default="schools",
         validate_choice=False,
     )
-    schools = MultiCheckboxField("Schools", validate_choice=False)
+    schools = MultiCheckboxField(
+        "Schools",
+        validate_choice=False,
+        description="Used when you send to chosen schools. Schools whose head has not "
+        "joined yet cannot receive alerts and are not listed.",
+    )
     include_coordinator = BooleanField(
         "Also send to the cluster coordinator",
         description="The coordinator sees only that alerts exist unless you add them here.",

@@ -469,3 +469,18 @@ def test_the_forward_form_offers_only_schools_without_the_alert(app, heads):
     forward = page[page.index('id="forward-heading"') :]
     assert "Cedar" in forward
     assert "Ash" not in forward.split("</form>")[0]
+
+
+def test_every_error_in_the_summary_links_to_its_field(app, heads):
+    """The error summary links to each field by id; groups of radios and
+    checkboxes are fieldsets carrying the field's id."""
+    import re
+
+    ash = heads["Ash"]
+    response = ash.post_alert([], category="", severity="", tlp="", audience="schools")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    targets = re.findall(r'<li><a href="#([^"]+)">', page)
+    assert "category" in targets
+    for target in targets:
+        assert f'id="{target}"' in page, target

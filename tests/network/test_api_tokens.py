@@ -123,6 +123,13 @@ def test_bad_token_requests_are_refused_on_the_page(app, ash, fields, message):
         assert session.scalar(select(func.count()).select_from(ApiToken)) == 0
 
 
+def test_the_error_summary_links_to_the_scopes_fieldset(ash):
+    response, _ = _make_on_page(ash, scopes=[])
+    page = response.get_data(as_text=True)
+    assert '<a href="#scopes">' in page
+    assert 'id="scopes"' in page  # the fieldset the link lands on
+
+
 def test_a_token_without_a_scope_is_refused_what_needs_it(app, ash, beech):
     reader = api_for(app, ash.person.email, scopes=("inbox:read",))
     response = reader.post("/api/v1/alerts", alert_body([beech.school]))
