@@ -95,10 +95,6 @@ class AdmitSchoolForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
-    """A bare form for POST buttons, so they carry a CSRF token."""
-
-
 class SuspendForm(FlaskForm):
     reason = TextAreaField(
         "Reason, shown to the school's members",

@@ -18,7 +18,6 @@ from network import auth
 from network.alerts.keychain import unlocked
 from network.db import db
 from network.errors import FormRejected, form_errors
-from network.forms import ConfirmForm
 from schools import policy, tokens
 from schools.db import utcnow
 from schools.policy import Permission, Scope
@@ -65,7 +64,6 @@ def _page(form: TokenForm, status: int = 200, issued: Any = None) -> Any:
         tokens=tokens.tokens_of(db(), auth.actor()),
         issued=issued,
         now=utcnow(),
-        confirm=ConfirmForm(),
         keys_unlocked=auth.school_keys() is not None,
     ), status
 

@@ -23,7 +23,6 @@ from network.alerts import operations as alert_ops
 from network.alerts import vocab
 from network.db import db
 from network.errors import FormRejected, form_errors
-from network.forms import ConfirmForm
 from network.notifications import mail, render
 from network.notifications import operations as ops
 from network.notifications.forms import CHANNEL_HINTS, DeadlinesForm, SubscriptionForm, WatchForm
@@ -120,7 +119,6 @@ def _render_form(form: SubscriptionForm, personal: bool, subscription: Any, stat
         personal=personal,
         subscription=subscription,
         hints=CHANNEL_HINTS,
-        confirm=ConfirmForm(),
         deliveries=None,
     ), status
 
@@ -189,7 +187,7 @@ def edit_subscription(subscription_id: uuid.UUID) -> Any:
     return redirect(url_for("notifications.subscriptions"), 303)
 
 
-# The POST buttons below carry only a CSRF token (ConfirmForm), which
+# The POST buttons below carry only a CSRF token (post_button), which
 # CSRFProtect has checked before the view runs.
 
 
@@ -274,7 +272,6 @@ def watching() -> Any:
         "notifications/watching.html",
         rows=ops.watching(db(), auth.actor()),
         vocab=vocab,
-        confirm=ConfirmForm(),
     )
 
 
