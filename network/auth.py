@@ -23,6 +23,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from crypto.keys import CredentialKey, SchoolKeys
 from network.db import db
+from network.settings import current as current_settings
 from schools import accounts, keyring, policy
 from schools.errors import KeysLocked
 from schools.models import LoginSession, Member
@@ -132,12 +133,21 @@ def actor() -> Member:
     return member
 
 
-def sign_in(signed: accounts.SignedIn) -> None:
-    """Start a fresh Flask session: nothing from before sign-in survives it."""
+def sign_in(member: Member, credential: CredentialKey) -> accounts.SignedIn:
+    """Start a login session for this request's browser and a fresh Flask
+    session: nothing from before sign-in survives it."""
+    signed = accounts.start_session(
+        db(),
+        member,
+        credential,
+        request.user_agent.string,
+        lifetime=current_settings().session_lifetime,
+    )
     session.clear()
     login_user(SignedInMember(signed.login, signed.token))
     session[_VAULT_KEY] = base64.urlsafe_b64encode(signed.vault_key).decode()
     session.permanent = True
+    return signed
 
 
 def sign_out() -> None:

@@ -77,14 +77,7 @@ def sign_in() -> Any:
             record_security_event("member.sign_in_failed", ip=auth.client_ip())
             form.email.errors = [failed.message]
             return render_template("sign_in.html", form=form), 401
-        signed = accounts.start_session(
-            db(),
-            member,
-            credential,
-            request.user_agent.string,
-            lifetime=_settings().session_lifetime,
-        )
-        auth.sign_in(signed)
+        signed = auth.sign_in(member, credential)
         if signed.confirmed:
             flash(
                 f"You confirmed {len(signed.confirmed)} new colleague(s): they can now read "
@@ -122,14 +115,7 @@ def accept(token: str) -> Any:
                 )
         except FormRejected:
             return render_template("accept.html", form=form, invitation=invitation), 422
-        signed = accounts.start_session(
-            db(),
-            accepted.member,
-            accepted.credential,
-            request.user_agent.string,
-            lifetime=_settings().session_lifetime,
-        )
-        auth.sign_in(signed)
+        auth.sign_in(accepted.member, accepted.credential)
         if accepted.recovery_code:
             return render_template(
                 "recovery_code.html",
@@ -166,14 +152,7 @@ def recover() -> Any:
         except FormRejected:
             record_security_event("member.recovery_failed", ip=auth.client_ip())
             return render_template("recover.html", form=form), 422
-        signed = accounts.start_session(
-            db(),
-            recovered.member,
-            recovered.credential,
-            request.user_agent.string,
-            lifetime=_settings().session_lifetime,
-        )
-        auth.sign_in(signed)
+        auth.sign_in(recovered.member, recovered.credential)
         return render_template(
             "recovery_code.html",
             code=recovered.new_recovery_code,
