@@ -8,7 +8,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,48 @@ from crypto.custody import FAST_FOR_TESTS, RFC9106, Argon2Params
 
 DEFAULT_INSTANCE = Path.cwd() / "instance"
 _LOG_ORIGIN = re.compile(r"[^\s+]{1,200}")
+
+
+# The environment variable of each setting that can be set from it (README);
+# a variable that is not set leaves the field's default.
+ENVIRONMENT = {
+    "database_url": "DATABASE_URL",
+    "secret_key": "SECRET_KEY",
+    "public_url": "ALERTNET_PUBLIC_URL",
+    "demo": "ALERTNET_DEMO",
+    "session_hours": "ALERTNET_SESSION_HOURS",
+    "ratelimit_storage_uri": "RATELIMIT_STORAGE_URI",
+    "ratelimit_sign_in": "ALERTNET_RATELIMIT_SIGN_IN",
+    "ratelimit_api": "ALERTNET_RATELIMIT_API",
+    "max_json_upload_bytes": "ALERTNET_API_MAX_UPLOAD_BYTES",
+    "log_level": "ALERTNET_LOG_LEVEL",
+    "log_key": "ALERTNET_LOG_KEY",
+    "log_origin": "ALERTNET_LOG_ORIGIN",
+    "smtp_url": "SMTP_URL",
+    "mail_from": "ALERTNET_MAIL_FROM",
+    "webhook_allow_networks": "ALERTNET_WEBHOOK_ALLOW",
+    "webhook_timeout_seconds": "ALERTNET_WEBHOOK_TIMEOUT",
+    "webhook_secret_overlap_hours": "ALERTNET_WEBHOOK_SECRET_OVERLAP",
+    "notify_max_attempts": "ALERTNET_NOTIFY_MAX_ATTEMPTS",
+    "notify_backoff_seconds": "ALERTNET_NOTIFY_BACKOFF",
+    "notify_backoff_max_seconds": "ALERTNET_NOTIFY_BACKOFF_MAX",
+    "notify_lease_seconds": "ALERTNET_NOTIFY_LEASE",
+    "worker_poll_seconds": "ALERTNET_WORKER_POLL",
+    "timezone": "ALERTNET_TIMEZONE",
+    "dashboard_max_age_seconds": "ALERTNET_DASHBOARD_MAX_AGE",
+    "proxy_hops": "ALERTNET_PROXY_HOPS",
+}
+
+
+def _parsed(text: str, default: Any) -> Any:
+    """An environment value, read as the type of the setting's default."""
+    if isinstance(default, bool):
+        return text == "1"
+    if isinstance(default, int | float):
+        return type(default)(text)
+    if isinstance(default, tuple):  # comma-separated
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    return text
 
 
 @dataclass(frozen=True)
@@ -98,39 +140,15 @@ class Settings:
         cls, environ: os._Environ[str] | dict[str, str] | None = None, **overrides: Any
     ) -> Settings:
         env = os.environ if environ is None else environ
-        instance = Path(env.get("ALERTNET_INSTANCE", str(DEFAULT_INSTANCE))).resolve()
         values: dict[str, Any] = {
-            "instance_path": instance,
-            "database_url": env.get("DATABASE_URL", ""),
-            "secret_key": env.get("SECRET_KEY", ""),
-            "public_url": env.get("ALERTNET_PUBLIC_URL", cls.public_url).rstrip("/"),
-            "demo": env.get("ALERTNET_DEMO", "") == "1",
-            "session_hours": int(env.get("ALERTNET_SESSION_HOURS", "12")),
-            "ratelimit_storage_uri": env.get("RATELIMIT_STORAGE_URI", "memory://"),
-            "ratelimit_sign_in": env.get("ALERTNET_RATELIMIT_SIGN_IN", cls.ratelimit_sign_in),
-            "ratelimit_api": env.get("ALERTNET_RATELIMIT_API", cls.ratelimit_api),
-            "max_json_upload_bytes": int(
-                env.get("ALERTNET_API_MAX_UPLOAD_BYTES", str(cls.max_json_upload_bytes))
-            ),
-            "log_level": env.get("ALERTNET_LOG_LEVEL", "INFO"),
-            "log_key": env.get("ALERTNET_LOG_KEY", ""),
-            "log_origin": env.get("ALERTNET_LOG_ORIGIN", ""),
-            "smtp_url": env.get("SMTP_URL", ""),
-            "mail_from": env.get("ALERTNET_MAIL_FROM", ""),
-            "webhook_allow_networks": tuple(
-                n.strip() for n in env.get("ALERTNET_WEBHOOK_ALLOW", "").split(",") if n.strip()
-            ),
-            "webhook_timeout_seconds": float(env.get("ALERTNET_WEBHOOK_TIMEOUT", "10")),
-            "webhook_secret_overlap_hours": int(env.get("ALERTNET_WEBHOOK_SECRET_OVERLAP", "24")),
-            "notify_max_attempts": int(env.get("ALERTNET_NOTIFY_MAX_ATTEMPTS", "10")),
-            "notify_backoff_seconds": float(env.get("ALERTNET_NOTIFY_BACKOFF", "30")),
-            "notify_backoff_max_seconds": float(env.get("ALERTNET_NOTIFY_BACKOFF_MAX", "3600")),
-            "notify_lease_seconds": float(env.get("ALERTNET_NOTIFY_LEASE", "120")),
-            "worker_poll_seconds": float(env.get("ALERTNET_WORKER_POLL", "1")),
-            "timezone": env.get("ALERTNET_TIMEZONE", cls.timezone),
-            "dashboard_max_age_seconds": int(env.get("ALERTNET_DASHBOARD_MAX_AGE", "600")),
-            "proxy_hops": int(env.get("ALERTNET_PROXY_HOPS", "0")),
+            "instance_path": Path(env.get("ALERTNET_INSTANCE", str(DEFAULT_INSTANCE))).resolve()
         }
+        defaults = {f.name: f.default for f in fields(cls)}
+        for name, variable in ENVIRONMENT.items():
+            if variable in env:
+                values[name] = _parsed(env[variable], defaults[name])
+        if "public_url" in values:
+            values["public_url"] = values["public_url"].rstrip("/")
         values.update(overrides)
         return cls(**values).resolved()
 

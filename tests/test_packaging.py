@@ -61,3 +61,33 @@ def test_dockerfile_runs_as_a_non_root_user_with_the_factory_call():
     assert dockerfile.count("FROM ") == 2
     assert "USER alertnet" in dockerfile
     assert "gunicorn 'network:create_app()'" in dockerfile
+
+
+def test_every_setting_read_from_the_environment_is_documented_in_the_readme():
+    from network.settings import ENVIRONMENT
+
+    readme = (ROOT / "README.md").read_text()
+    assert [v for v in ENVIRONMENT.values() if f"`{v}`" not in readme] == []
+
+
+def test_an_unset_variable_leaves_the_default_and_a_set_one_is_read_as_its_type(tmp_path):
+    from network.settings import Settings
+
+    base = {"ALERTNET_INSTANCE": str(tmp_path), "SECRET_KEY": "x"}
+    default = Settings.from_env(base)
+    assert (default.session_hours, default.demo, default.webhook_allow_networks) == (12, False, ())
+    read = Settings.from_env(
+        {
+            **base,
+            "ALERTNET_SESSION_HOURS": "8",
+            "ALERTNET_DEMO": "1",
+            "ALERTNET_WEBHOOK_TIMEOUT": "2.5",
+            "ALERTNET_WEBHOOK_ALLOW": "10.0.0.0/8, 192.168.0.0/16",
+            "ALERTNET_PUBLIC_URL": "https://hub.example.org/",
+        }
+    )
+    assert read.session_hours == 8
+    assert read.demo is True
+    assert read.webhook_timeout_seconds == 2.5
+    assert read.webhook_allow_networks == ("10.0.0.0/8", "192.168.0.0/16")
+    assert read.public_url == "https://hub.example.org"
