@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from network.dashboard import views
+    from network.dashboard import charts, views
 
     app.register_blueprint(views.bp)
+    app.add_template_global(charts.format_hours, "format_hours")

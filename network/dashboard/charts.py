@@ -108,6 +108,22 @@ class HorizontalBars:
     marker_label: str = ""
 
 
+def format_hours(value: float | None) -> str:
+    """A duration in hours as people read it: minutes, hours or days."""
+    if value is None:
+        return "—"
+    if value < 1:
+        return f"{value * 60:.0f} min"
+    if value < 48:
+        return f"{value:.1f} h"
+    return f"{value / 24:.1f} days"
+
+
+def count_bars(items: list[tuple[str, int]], colour: str = PALETTE[0]) -> HorizontalBars:
+    """One bar per (label, count), labelled with the count."""
+    return horizontal_bars([(label, float(n), str(n)) for label, n in items], colour=colour)
+
+
 def horizontal_bars(
     items: list[tuple[str, float, str]],
     colour: str = PALETTE[0],

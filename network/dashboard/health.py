@@ -92,10 +92,7 @@ class Overdue:
 
     def chart(self) -> charts.HorizontalBars:
         """Overdue copies per school, one bar each (the table beside has the same)."""
-        return charts.horizontal_bars(
-            [(s.school, float(s.count), str(s.count)) for s in self.by_school],
-            colour=charts.PALETTE[1],
-        )
+        return charts.count_bars([(s.school, s.count) for s in self.by_school], charts.PALETTE[1])
 
 
 def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: datetime) -> Overdue:

@@ -56,31 +56,19 @@ class ClusterFigures:
         )
 
     def count_chart(self, items: list[tuple[str, int]], colour: int) -> charts.HorizontalBars:
-        return charts.horizontal_bars(
-            [(label, float(n), str(n)) for label, n in items], colour=charts.PALETTE[colour]
-        )
+        return charts.count_bars(items, colour=charts.PALETTE[colour])
 
     def response_chart(self) -> charts.HorizontalBars:
         return charts.horizontal_bars(
             [
-                (r.key, r.median_hours, _hours(r.median_hours))
+                (r.key, r.median_hours, charts.format_hours(r.median_hours))
                 for r in self.response_schools
                 if r.median_hours is not None
             ],
             colour=charts.PALETTE[2],
             marker=self.overall.median_hours,
-            marker_label=f"cluster median, {_hours(self.overall.median_hours)}",
+            marker_label=f"cluster median, {charts.format_hours(self.overall.median_hours)}",
         )
-
-
-def _hours(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if value < 1:
-        return f"{value * 60:.0f} min"
-    if value < 48:
-        return f"{value:.1f} h"
-    return f"{value / 24:.1f} days"
 
 
 def cluster_figures(
@@ -142,7 +130,9 @@ class SchoolFigures:
             (self.school.name, self.mine.median_hours),
             ("Cluster median", self.cluster.median_hours),
         ]
-        return charts.horizontal_bars([(k, v, _hours(v)) for k, v in items if v is not None])
+        return charts.horizontal_bars(
+            [(k, v, charts.format_hours(v)) for k, v in items if v is not None]
+        )
 
 
 def school_figures(
