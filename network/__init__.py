@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 from network.settings import Settings
 
@@ -21,6 +23,8 @@ def _asset_folder(name: str) -> str:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the hub. Everything is wired here and nowhere else."""
+    from flask import Flask  # here: `alertnet client` imports this package without Flask
+
     from network import alerts, api, auth, dashboard, db, errors, notifications, security
     from network.audit import api as audit_api
     from network.audit import views as audit_views

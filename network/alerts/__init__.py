@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from network import auth
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from network import auth
     from network.alerts import operations, views
     from network.db import db
 

@@ -29,13 +29,12 @@ from network.alerts.sealing import (
     require,
     seal_and_store,
 )
+from network.alerts.vocab import AUDIENCES, FILTER_STATUSES, PAGE_SIZE
 from schools import audit, policy
 from schools.audit import AuditEvent
 from schools.db import utcnow
 from schools.errors import Conflict, Forbidden, InvalidInput, NotFound
 from schools.models import Member, School, SchoolKeyGeneration, SchoolKind, SchoolStatus
-
-AUDIENCES = ("schools", "cluster", "hub")
 
 
 @dataclass(frozen=True)
@@ -722,9 +721,6 @@ def forward(
 
 
 # --- inboxes ----------------------------------------------------------------------------
-
-FILTER_STATUSES = ("unread", "unacknowledged", "acknowledged", "open", "resolved")
-PAGE_SIZE = 25
 
 
 @dataclass(frozen=True)

@@ -88,3 +88,9 @@ def label(terms: tuple[Term, ...], code: str) -> str:
 
 
 SEVERITY_RANK = {t.code: i for i, t in enumerate(SEVERITIES)}
+
+# Who an alert goes to, the inbox's status filters and its page size: shared by
+# the hub, the API's documents and `alertnet client` (which imports only this).
+AUDIENCES = ("schools", "cluster", "hub")
+FILTER_STATUSES = ("unread", "unacknowledged", "acknowledged", "open", "resolved")
+PAGE_SIZE = 25

@@ -10,7 +10,10 @@ The tokens themselves (model, custody, checks) are schools/tokens.py.
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def init_app(app: Flask) -> None:

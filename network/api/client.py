@@ -35,7 +35,6 @@ import click
 from crypto import merkle
 from crypto.checkpoint import NoteError, NoteVerifier, open_checkpoint
 from network.alerts import vocab
-from network.alerts.operations import FILTER_STATUSES
 from network.api.limits import DEFAULT_PAGE, PAGE_LIMIT
 
 USER_AGENT = "alertnet-client/1"
@@ -44,7 +43,7 @@ RETRIES = 3
 _CATEGORIES = [t.code for t in vocab.CATEGORIES]
 _SEVERITIES = [t.code for t in vocab.SEVERITIES]
 _TLP = [t.code for t in vocab.TLP]
-_STATUSES = list(FILTER_STATUSES)
+_STATUSES = list(vocab.FILTER_STATUSES)
 
 
 class ClientError(click.ClickException):

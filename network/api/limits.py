@@ -3,7 +3,7 @@ client. Plain constants: nothing here imports Flask."""
 
 from __future__ import annotations
 
-from network.alerts.operations import PAGE_SIZE
+from network.alerts.vocab import PAGE_SIZE
 
 # Alerts per page of the inbox or Sent box: PAGE_SIZE unless the caller asks.
 PAGE_LIMIT = 100

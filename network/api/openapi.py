@@ -13,7 +13,7 @@ from typing import Any
 
 from network.alerts import evidence, vocab
 from network.alerts.content import MAX_DESCRIPTION, MAX_LINKS, MAX_NOTE, MAX_TITLE, MAX_URL
-from network.alerts.operations import AUDIENCES, FILTER_STATUSES
+from network.alerts.vocab import AUDIENCES, FILTER_STATUSES
 from network.api.limits import DEFAULT_PAGE, MAX_RECIPIENTS, PAGE_LIMIT
 from network.notifications.models import Channel, Timing
 from schools.policy import Scope
