@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, or_, select
+from sqlalchemy import Select, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, joinedload, raiseload
 
 from crypto.envelope import Header, new_alert_id
@@ -964,41 +964,56 @@ def possible_senders(session: Session, school: School) -> list[School]:
 # --- retention --------------------------------------------------------------------------
 
 
+# Alerts shredded per statement batch (well under SQLite's bound-variable limit).
+SHRED_BATCH = 500
+
+
 def shred_expired(session: Session, now: datetime | None = None) -> list[uuid.UUID]:
     """Crypto-shred alerts past their cluster's retention period: ciphertext and
-    wraps are deleted; the metadata tombstone and the audit entries stay."""
+    wraps are deleted; the metadata tombstone and the audit entries stay. A few
+    statements per batch of alerts, whatever their threads hold."""
     now = now or utcnow()
-    expired = list(
-        session.scalars(select(Alert).where(Alert.expires_at <= now, Alert.status != "shredded"))
-    )
-    for alert in expired:
-        sealed_ids = [
-            alert.sealed_id,
-            *session.scalars(select(ThreadItem.sealed_id).where(ThreadItem.alert_id == alert.id)),
-        ]
-        sealed_ids = [s for s in sealed_ids if s is not None]
-        alert.sealed_id = None
-        for item in session.scalars(select(ThreadItem).where(ThreadItem.alert_id == alert.id)):
-            item.sealed_id = None
+    shredded: list[uuid.UUID] = []
+    while expired := list(
+        session.scalars(
+            select(Alert)
+            .where(Alert.expires_at <= now, Alert.status != "shredded")
+            .limit(SHRED_BATCH)
+        )
+    ):
+        ids = [alert.id for alert in expired]
+        items = ThreadItem.alert_id.in_(ids)
+        sealed_ids = [alert.sealed_id for alert in expired if alert.sealed_id is not None]
+        sealed_ids += session.scalars(
+            select(ThreadItem.sealed_id).where(items, ThreadItem.sealed_id.is_not(None))
+        )
+        session.execute(
+            update(ThreadItem)
+            .where(items)
+            .values(sealed_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        for alert in expired:
+            alert.sealed_id = None
+            alert.status = "shredded"
+            alert.shredded_at = now
+            audit.record(
+                session,
+                "alert.shredded",
+                school_id=alert.sender_school_id,
+                cluster_id=alert.cluster_id,
+                object_type="alert",
+                object_id=alert.id,
+                envelope_hash=alert.envelope_hash,
+            )
         session.flush()
         if sealed_ids:
             session.execute(
                 SealedWrap.__table__.delete().where(SealedWrap.sealed_id.in_(sealed_ids))
             )
             session.execute(Sealed.__table__.delete().where(Sealed.id.in_(sealed_ids)))
-        alert.status = "shredded"
-        alert.shredded_at = now
-        audit.record(
-            session,
-            "alert.shredded",
-            school_id=alert.sender_school_id,
-            cluster_id=alert.cluster_id,
-            object_type="alert",
-            object_id=alert.id,
-            envelope_hash=alert.envelope_hash,
-        )
-    session.flush()
-    return [a.id for a in expired]
+        shredded += ids
+    return shredded
 
 
 def set_minimum_age(session: Session, actor: Member, code: str, age: int) -> Platform:

@@ -484,3 +484,30 @@ def test_every_error_in_the_summary_links_to_its_field(app, heads):
     assert "category" in targets
     for target in targets:
         assert f'id="{target}"' in page, target
+
+
+def test_retention_shreds_in_batches_with_their_threads(app, heads, monkeypatch):
+    from datetime import timedelta
+
+    from network.alerts import operations as ops
+    from schools.db import utcnow
+
+    a, b = heads["Ash"], heads["Beech"]
+    ids = []
+    for n in range(5):
+        location = a.post_alert([b.school], title=f"Alert {n}").headers["Location"]
+        alert_id = location.rsplit("/", 1)[1]
+        b.post(f"/alerts/{alert_id}/reply", {"text": "noted"}, page=location)
+        ids.append(alert_id)
+    with own_transaction(app) as session:
+        for alert in session.scalars(select(Alert)):
+            alert.expires_at = utcnow() - timedelta(seconds=1)
+    monkeypatch.setattr(ops, "SHRED_BATCH", 2)
+    with own_transaction(app) as session:
+        shredded = ops.shred_expired(session)
+    assert sorted(str(i) for i in shredded) == sorted(ids)
+    assert _count(app, Sealed) == 0
+    assert _count(app, SealedWrap) == 0
+    assert _count(app, ThreadItem, ThreadItem.sealed_id.is_not(None)) == 0
+    assert _count(app, Alert, Alert.status == "shredded") == 5
+    assert _actions(app).count("alert.shredded") == 5
