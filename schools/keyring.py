@@ -134,20 +134,53 @@ def keys_of_generation(
     session: Session, current: SchoolKeys, school_id: uuid.UUID, generation: int
 ) -> SchoolKeys:
     """Walk the history chain back from the current bundle to an older generation."""
-    keys = current
-    while keys.generation > generation:
-        row = session.scalars(
-            select(SchoolKeyGeneration).where(
+    return keys_back_to(session, school_id, current, generation)[generation]
+
+
+def keys_back_to(
+    session: Session, school_id: uuid.UUID, current: SchoolKeys, target: int
+) -> dict[int, SchoolKeys]:
+    """Every bundle on the history chain from ``current`` back to ``target``, by generation.
+
+    One query fetches the chained bundles of generations in (target, current];
+    each is then opened in turn with the bundle above it, exactly as a walk one
+    generation at a time would (any failure raises the same error), so a caller
+    may keep every bundle opened on the way. NotFound if the chain does not
+    reach ``target``.
+    """
+    chained: dict[int, bytes | None] = {}
+    if current.generation > target:
+        rows = session.execute(
+            select(SchoolKeyGeneration.generation, SchoolKeyGeneration.previous_bundle)
+            .where(
                 SchoolKeyGeneration.school_id == school_id,
-                SchoolKeyGeneration.generation == keys.generation,
+                SchoolKeyGeneration.generation > target,
+                SchoolKeyGeneration.generation <= current.generation,
             )
-        ).one()
-        if row.previous_bundle is None:
+            .order_by(SchoolKeyGeneration.generation.desc())
+        )
+        chained = dict(rows.all())
+    keys = current
+    opened = {keys.generation: keys}
+    while keys.generation > target:
+        if keys.generation in chained:
+            blob = chained[keys.generation]
+        else:
+            # Not among the rows fetched (a missing row, or a chain that left the
+            # range): ask for the one row, which raises as the walk always has.
+            blob = session.scalars(
+                select(SchoolKeyGeneration.previous_bundle).where(
+                    SchoolKeyGeneration.school_id == school_id,
+                    SchoolKeyGeneration.generation == keys.generation,
+                )
+            ).one()
+        if blob is None:
             break
-        keys = custody.open_previous(keys, row.previous_bundle)
-    if keys.generation != generation:
+        keys = custody.open_previous(keys, blob)
+        opened[keys.generation] = keys
+    if keys.generation != target:
         raise NotFound("That key generation is not in this school's history.")
-    return keys
+    return opened
 
 
 def unlock_for_member(session: Session, member: Member, credential: CredentialKey) -> SchoolKeys:

@@ -44,11 +44,16 @@ class Keychain:
         return unlocked(self.current)
 
     def for_generation(self, generation: int) -> SchoolKeys:
+        """The bundle of one generation. Every bundle opened on the way back is
+        kept, and a walk starts from the oldest known generation above the one
+        asked for, so reading k generations costs k openings, not k**2."""
         if generation not in self._by_generation:
-            keys = keyring.keys_of_generation(
-                self.session, self.require_current(), self.school_id, generation
+            current = self.require_current()
+            above = [g for g in self._by_generation if g > generation]
+            start = self._by_generation[min(above)] if above else current
+            self._by_generation.update(
+                keyring.keys_back_to(self.session, self.school_id, start, generation)
             )
-            self._by_generation[generation] = keys
         return self._by_generation[generation]
 
 

@@ -486,6 +486,50 @@ def test_every_error_in_the_summary_links_to_its_field(app, heads):
         assert f'id="{target}"' in page, target
 
 
+def test_an_inbox_across_rotations_opens_each_older_generation_once(app, world, heads, monkeypatch):
+    from crypto import custody
+
+    a, b = heads["Ash"], heads["Beech"]
+    for n in range(4):
+        a.post_alert([b.school], title=f"Sealed at generation {n + 1}")
+        staff = world.person(Role.STAFF, f"staff{n}@beech.example.org", school=b.school)
+        sign_in(b.client, b.person.email)  # confirms the staff member
+        response = b.post(f"/school/members/{staff.member.id}/remove", {}, page="/school")
+        assert response.status_code == 302
+    a.post_alert([b.school], title="Sealed at generation 5")
+    with own_transaction(app) as session:
+        assert session.get(School, b.school.id).key_generation == 5
+
+    statements: list[str] = []
+    opens: list[int] = []
+    real_open = custody.open_previous
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def counting_open(new, blob):
+        opens.append(new.generation)
+        return real_open(new, blob)
+
+    monkeypatch.setattr(custody, "open_previous", counting_open)
+    event.listen(engine(app), "before_cursor_execute", count)
+    try:
+        inbox = b.client.get("/alerts").get_data(as_text=True)
+    finally:
+        event.remove(engine(app), "before_cursor_execute", count)
+    for generation in range(1, 6):
+        assert f"Sealed at generation {generation}" in inbox
+    assert "integrity" not in inbox
+    history = [
+        s for s in statements if "previous_bundle" in s and s.lstrip().upper()[:6] == "SELECT"
+    ]
+    # Newest first, the page asks for generations 4, 3, 2, 1. Each walk starts
+    # from the oldest bundle already opened: 4 queries and 4 openings (before:
+    # every walk started from generation 5, 1 + 2 + 3 + 4 = 10 of each).
+    assert opens == [5, 4, 3, 2]
+    assert len(history) == 4
+
+
 def test_retention_shreds_in_batches_with_their_threads(app, heads, monkeypatch):
     from datetime import timedelta
 

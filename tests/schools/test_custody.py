@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import NoResultFound
 
 from crypto import custody
 from crypto.custody import FAST_FOR_TESTS, Argon2Params
+from crypto.errors import UnwrapError
 from schools import accounts, audit, directory, keyring
 from schools.errors import (
     Conflict,
     InvalidInput,
     InvitationUnusable,
     KeysLocked,
+    NotFound,
     SignInFailed,
 )
 from schools.models import (
@@ -494,3 +497,102 @@ def test_an_invitation_into_another_school_never_carries_the_inviters_keys(sessi
     assert invited.invitation.credential_public is None
     wraps = session.scalars(select(KeyWrap).where(KeyWrap.credential_id == invited.invitation.id))
     assert wraps.all() == []
+
+
+def _rotated(session, school, head, times):
+    """The school's bundles by generation after ``times`` rotations."""
+    keys = keyring.unlock_for_member(session, head.member, head.credential)
+    bundles = {keys.generation: keys}
+    for _ in range(times):
+        keys = keyring.rotate(session, school, keys, head.member, "test rotation")
+        bundles[keys.generation] = keys
+    return bundles
+
+
+def _history_selects(session, action):
+    """Run ``action``; its result and how many SELECTs read the key history."""
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    bind = session.get_bind()
+    event.listen(bind, "before_cursor_execute", count)
+    try:
+        result = action()
+    finally:
+        event.remove(bind, "before_cursor_execute", count)
+    selects = [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith("SELECT") and "school_key_generations" in s
+    ]
+    return result, len(selects)
+
+
+def test_walking_back_several_rotations_takes_one_query_and_keeps_every_bundle(
+    session, school, head, monkeypatch
+):
+    bundles = _rotated(session, school, head, 4)
+    current = bundles[5]
+    opens = []
+    real_open = custody.open_previous
+
+    def counting_open(new, blob):
+        opens.append(new.generation)
+        return real_open(new, blob)
+
+    monkeypatch.setattr(custody, "open_previous", counting_open)
+    walked, queries = _history_selects(
+        session, lambda: keyring.keys_back_to(session, school.id, current, 1)
+    )
+    # Before: one query per step back (4 here, k for k rotations); now one.
+    assert queries == 1
+    assert opens == [5, 4, 3, 2]
+    assert walked == bundles
+    # A walk from an intermediate bundle reads only the rows it needs.
+    assert keyring.keys_back_to(session, school.id, bundles[3], 2) == {3: bundles[3], 2: bundles[2]}
+    # The thin wrapper still answers one generation, and the current one without a query.
+    assert keyring.keys_of_generation(session, current, school.id, 2) == bundles[2]
+    same, queries = _history_selects(
+        session, lambda: keyring.keys_of_generation(session, current, school.id, 5)
+    )
+    assert same == current
+    assert queries == 0
+
+
+def test_walking_back_fails_as_before_on_a_broken_or_short_chain(session, school, head):
+    bundles = _rotated(session, school, head, 3)
+    current = bundles[4]
+    for beyond in (0, 5):
+        with pytest.raises(NotFound):
+            keyring.keys_back_to(session, school.id, current, beyond)
+        with pytest.raises(NotFound):
+            keyring.keys_of_generation(session, current, school.id, beyond)
+    row = session.scalars(
+        select(SchoolKeyGeneration).where(
+            SchoolKeyGeneration.school_id == school.id, SchoolKeyGeneration.generation == 3
+        )
+    ).one()
+    blob = row.previous_bundle
+    row.previous_bundle = blob[:-1] + bytes([blob[-1] ^ 1])
+    session.flush()
+    # Generations above the tampered link still open; anything through it does not.
+    assert keyring.keys_back_to(session, school.id, current, 3)[3] == bundles[3]
+    for target in (2, 1):
+        with pytest.raises(UnwrapError):
+            keyring.keys_back_to(session, school.id, current, target)
+    # A link copied from another generation is refused too.
+    row.previous_bundle = session.scalars(
+        select(SchoolKeyGeneration.previous_bundle).where(
+            SchoolKeyGeneration.school_id == school.id, SchoolKeyGeneration.generation == 4
+        )
+    ).one()
+    session.flush()
+    with pytest.raises(UnwrapError, match="chained from generation 4, not 3"):
+        keyring.keys_back_to(session, school.id, current, 2)
+    # A missing row in the range raises as the step-by-step walk did.
+    session.delete(row)
+    session.flush()
+    with pytest.raises(NoResultFound):
+        keyring.keys_back_to(session, school.id, current, 1)
