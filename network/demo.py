@@ -293,7 +293,7 @@ def _demo_alerts(session: Session, heads: dict[str, tuple[Member, SchoolKeys]]) 
             audience="cluster" if audience == "cluster" else "schools",
             school_ids=tuple(s for s in schools if s is not None),
         )
-        alert = ops.post_alert(session, member, keys, draft, now=posted)
+        alert = ops.post_alert(session, member, keys, draft, now=posted).alert
         for school, hours, ack, reply, action in responses:
             responder, their_keys = heads[school]
             at = posted + timedelta(hours=hours)

@@ -156,20 +156,9 @@ def post_alert(
     draft: AlertDraft,
     now: datetime | None = None,
     forwarded_from: Alert | None = None,
-) -> Alert:
-    """Seal an alert to its audience and file it in every recipient's inbox."""
-    return post(session, actor, keys, draft, now, forwarded_from).alert
-
-
-def post(
-    session: Session,
-    actor: Member,
-    keys: SchoolKeys,
-    draft: AlertDraft,
-    now: datetime | None = None,
-    forwarded_from: Alert | None = None,
 ) -> Posted:
-    """post_alert, handing back whom the alert went to as well."""
+    """Seal an alert to its audience and file it in every recipient's inbox;
+    hands back the alert and whom it went to."""
     policy.check_may_post(actor)
     _check_terms(session, draft)
     if not draft.content.title:
@@ -706,7 +695,7 @@ def forward(
         False,
         tuple(evidence),
     )
-    forwarded = post(session, actor, keys, draft, forwarded_from=original)
+    forwarded = post_alert(session, actor, keys, draft, forwarded_from=original)
     audit.record(
         session,
         "alert.forwarded",

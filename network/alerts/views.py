@@ -194,7 +194,7 @@ def new() -> Any:
         try:
             with form_errors(form):
                 keys = unlocked(auth.school_keys())
-                alert = ops.post_alert(db(), auth.actor(), keys, _draft(form))
+                alert = ops.post_alert(db(), auth.actor(), keys, _draft(form)).alert
         except FormRejected:
             return render_template("alerts/new.html", form=form, vocab=vocab), 422
         flash(

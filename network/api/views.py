@@ -209,7 +209,7 @@ def post_alert() -> Any:
 
     def post() -> tuple[dict[str, Any], int, str]:
         draft = _alert_draft(inputs.json_body())
-        return _posted(ops.post(db(), actor, unlocked(auth.school_keys()), draft))
+        return _posted(ops.post_alert(db(), actor, unlocked(auth.school_keys()), draft))
 
     return idempotency.once(db(), _principal_id(), post)
 

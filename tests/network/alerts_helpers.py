@@ -103,7 +103,7 @@ def post_as(
         tuple(recipients),
         include_coordinator=coordinator,
     )
-    return ops.post_alert(session, member, keys, draft, now=posted)
+    return ops.post_alert(session, member, keys, draft, now=posted).alert
 
 
 def acknowledge_as(session: Any, email: str, alert_id: Any, at: Any) -> None:
