@@ -28,4 +28,4 @@ ENV PATH=/venv/bin:$PATH ALERTNET_INSTANCE=/data PYTHONDONTWRITEBYTECODE=1
 VOLUME /data
 EXPOSE 8000
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["sh", "-c", "alertnet db upgrade && exec gunicorn 'network:create_app()' --bind 0.0.0.0:8000 --worker-class gthread --workers 2 --threads 4 --access-logfile - --logger-class network.access_log.RedactingLogger"]
+CMD ["sh", "-c", "alertnet db upgrade && exec alertnet serve --bind 0.0.0.0:8000"]

@@ -22,17 +22,21 @@ import hmac
 import os
 import re
 import secrets
+import threading
 import unicodedata
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from crypto._encoding import Reader, hkdf_sha256, prefix, u32
 from crypto.errors import (
     CryptoError,
+    HashingBusy,
     MalformedCode,
     MalformedKey,
     UnwrapError,
@@ -97,18 +101,72 @@ _PASSWORD_AAD_LABEL = b"alertnet/v1/password\0"
 _PASSWORD_HEADER_LEN = 3 + 3 * 4 + _SALT_LEN
 
 
+class HashingBudget:
+    """Bounds the memory that password hashing may hold at once in this process.
+
+    Each Argon2id derivation holds ``memory_kib`` while it runs; a derivation
+    that would take the total over the budget waits for others to finish, and
+    after ``wait_seconds`` gives up with :class:`HashingBusy` (the hub answers
+    503 with Retry-After). One derivation is always allowed, whatever its cost,
+    so parameters raised above the budget still work, one at a time.
+    """
+
+    def __init__(self, budget_kib: int, wait_seconds: float) -> None:
+        if budget_kib < 1 or wait_seconds < 0:
+            raise ValueError("the hashing budget and wait must be positive")
+        self.budget_kib = budget_kib
+        self.wait_seconds = wait_seconds
+        self._in_use = 0
+        self._running = 0
+        self._free = threading.Condition()
+
+    @contextmanager
+    def hold(self, memory_kib: int) -> Iterator[None]:
+        def fits() -> bool:
+            return not self._running or self._in_use + memory_kib <= self.budget_kib
+
+        with self._free:
+            if not self._free.wait_for(fits, timeout=self.wait_seconds):
+                raise HashingBusy(retry_after=max(1, round(self.wait_seconds)))
+            self._in_use += memory_kib
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._free:
+                self._in_use -= memory_kib
+                self._running -= 1
+                self._free.notify_all()
+
+
+#: Four derivations at RFC 9106 cost (256 MiB); the hub sets its own at start-up.
+_budget = HashingBudget(4 * RFC9106.memory_kib, wait_seconds=10.0)
+
+
+def set_hashing_budget(budget: HashingBudget) -> None:
+    """Replace the process's password-hashing budget (the hub's settings)."""
+    global _budget
+    _budget = budget
+
+
 def _password_key(password: str, salt: bytes, params: Argon2Params) -> bytes:
     if not isinstance(password, str):
         raise TypeError("password must be a str")
     # NFKC so the same password typed on different keyboards/OSes gives the same key.
     material = unicodedata.normalize("NFKC", password).encode("utf-8")
-    return Argon2id(
-        salt=salt,
-        length=_KEY_LEN,
-        iterations=params.time_cost,
-        lanes=params.lanes,
-        memory_cost=params.memory_kib,
-    ).derive(material)
+    # argon2-cffi (the reference implementation) releases the GIL and is safe to
+    # run in several threads at once; OpenSSL's Argon2 behind `cryptography`
+    # hung with two multi-lane derivations in one process.
+    with _budget.hold(params.memory_kib):
+        return hash_secret_raw(
+            material,
+            salt,
+            time_cost=params.time_cost,
+            memory_cost=params.memory_kib,
+            parallelism=params.lanes,
+            hash_len=_KEY_LEN,
+            type=Type.ID,
+        )
 
 
 def wrap_seed_with_password(seed: bytes, password: str, params: Argon2Params) -> bytes:
@@ -447,6 +505,7 @@ __all__ = [
     "RFC9106",
     "SESSION_KEY_LEN",
     "Argon2Params",
+    "HashingBudget",
     "chain_previous",
     "keywrap_context",
     "new_api_token",
@@ -458,6 +517,7 @@ __all__ = [
     "recovery_code_id",
     "recovery_credential",
     "seal_for_session",
+    "set_hashing_budget",
     "token_credential",
     "token_secret_hash",
     "token_secret_matches",

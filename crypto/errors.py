@@ -89,9 +89,22 @@ class BadSignature(CryptoError):
     default_message = "the sender's signature does not verify"
 
 
+class HashingBusy(Exception):
+    """Too much password hashing is running in this process: try again shortly.
+
+    Not a :class:`CryptoError`: nothing is wrong with the input, and code that
+    treats any crypto failure as a wrong password must not swallow it.
+    """
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"password hashing is busy; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
 __all__ = [
     "BadSignature",
     "CryptoError",
+    "HashingBusy",
     "MalformedCode",
     "MalformedEnvelope",
     "MalformedKey",

@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the hub. Everything is wired here and nowhere else."""
     from flask import Flask  # here: `alertnet client` imports this package without Flask
 
+    from crypto import custody
     from network import alerts, api, auth, dashboard, db, errors, notifications, security
     from network.audit import api as audit_api
     from network.audit import views as audit_views
@@ -59,6 +60,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         RATELIMIT_HEADERS_ENABLED=True,
     )
     logging.getLogger("alertnet").setLevel(settings.log_level)
+    custody.set_hashing_budget(
+        custody.HashingBudget(settings.password_hashing_mib * 1024, wait_seconds=10.0)
+    )
 
     # First: its body limit must apply before anything (CSRF) reads the form.
     if settings.proxy_hops:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from network import create_app
 from network.db import own_transaction
+from network.settings import Settings
 from network.settings import current as _settings
 from schools import directory
 from schools.errors import DomainError
@@ -211,10 +212,33 @@ def demo(password: str | None) -> None:
 
 @main.command("serve")
 @click.option("--bind", default="127.0.0.1:5000", show_default=True)
-@click.option("--workers", default=2, show_default=True, type=int)
-@click.option("--threads", default=4, show_default=True, type=int)
-def serve(bind: str, workers: int, threads: int) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes. Default: 2 when rate limits are counted in Redis, "
+    "otherwise 1 (limits counted in memory would be counted per process).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Threads per worker. Default: 4, or 8 with a single worker.",
+)
+def serve(bind: str, workers: int | None, threads: int | None) -> None:
     """Run the hub under gunicorn (production mode)."""
+    shared = not Settings.from_env().ratelimit_storage_uri.startswith("memory:")
+    if workers is None:
+        workers = 2 if shared else 1
+    elif workers > 1 and not shared:
+        raise click.UsageError(
+            "Rate limits are counted in memory (RATELIMIT_STORAGE_URI=memory://), so each "
+            "worker process would count its own: sign-in would allow several times its "
+            "limit. Set RATELIMIT_STORAGE_URI=redis://HOST:6379/0, or run one worker "
+            "(more --threads)."
+        )
+    if threads is None:
+        threads = 4 if workers > 1 else 8
     argv = [
         sys.executable,
         "-m",

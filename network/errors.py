@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from crypto.errors import HashingBusy
 from network.api import problems
 from schools.errors import DomainError
 
@@ -31,6 +32,7 @@ TITLES = {
     422: "Please check what you entered",
     429: "Too many attempts",
     500: "Something went wrong on the hub",
+    503: "The hub is busy",
 }
 
 
@@ -77,6 +79,16 @@ def init_app(app: Flask) -> None:
         if problems.wants_problem():
             return problems.domain_problem(error)
         return render_error(error.status, error.message)
+
+    @app.errorhandler(HashingBusy)
+    def _busy(error: HashingBusy) -> Any:
+        # Many sign-ins at once: nothing was decided, so ask the person to retry.
+        _rollback()
+        message = "Many people are signing in right now. Try again in a few seconds."
+        headers = {"Retry-After": str(error.retry_after)}
+        if problems.wants_problem():
+            return problems.problem(503, message, headers=headers)
+        return (*render_error(503, message), headers)
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> Any:

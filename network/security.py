@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Request, Response, abort, request
+from werkzeug.formparser import FormDataParser, MultiPartParser
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,6 +26,40 @@ CSP = "; ".join(
 )
 
 
+class _FormParser(FormDataParser):
+    """Werkzeug 3.1's multipart decoder holds its whole read buffer to
+    ``max_form_memory_size``, file parts included: with 64 KiB chunks against a
+    64 KiB limit, an upload fails as soon as a few bytes of a partial boundary
+    stay in the buffer (most files over a few hundred KB). Reading in chunks of
+    a quarter of the limit keeps buffer plus chunk below it, while the parser
+    still holds each text field to the limit exactly."""
+
+    def _parse_multipart(
+        self,
+        stream: Any,
+        mimetype: str,
+        content_length: int | None,
+        options: dict[str, str],
+    ) -> Any:
+        limit = self.max_form_memory_size
+        parser = MultiPartParser(
+            stream_factory=self.stream_factory,
+            max_form_memory_size=limit,
+            max_form_parts=self.max_form_parts,
+            cls=self.cls,
+            buffer_size=min(64 * 1024, max(1024, limit // 4)) if limit else 64 * 1024,
+        )
+        boundary = options.get("boundary", "").encode("ascii")
+        if not boundary:
+            raise ValueError("Missing boundary")
+        form, files = parser.parse(stream, boundary, content_length)
+        return stream, form, files
+
+
+class HubRequest(Request):
+    form_data_parser_class = _FormParser
+
+
 def large_json_body(view: F) -> F:
     """Mark an API view whose JSON body may carry evidence files (base64): it is
     held to ``max_json_upload_bytes`` instead of the small text-form limit."""
@@ -33,6 +68,8 @@ def large_json_body(view: F) -> F:
 
 
 def init_app(app: Flask, https: bool, max_form_bytes: int, max_json_upload_bytes: int) -> None:
+    app.request_class = HubRequest
+
     @app.before_request
     def _limit_body() -> None:
         # Only forms that carry evidence files may be large, and the API's views

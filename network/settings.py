@@ -48,6 +48,7 @@ ENVIRONMENT = {
     "timezone": "ALERTNET_TIMEZONE",
     "dashboard_max_age_seconds": "ALERTNET_DASHBOARD_MAX_AGE",
     "proxy_hops": "ALERTNET_PROXY_HOPS",
+    "password_hashing_mib": "ALERTNET_PASSWORD_HASHING_MIB",
 }
 
 
@@ -72,6 +73,9 @@ class Settings:
     demo: bool = False
     testing: bool = False
     password_params: Argon2Params = RFC9106
+    # Memory that password hashing (Argon2id) may hold at once in one process;
+    # a sign-in beyond it waits up to 10 s, then gets 503 with Retry-After.
+    password_hashing_mib: int = 256
     session_hours: int = 12
     # Text fields of a form; file uploads (evidence) are limited separately.
     max_form_bytes: int = 64 * 1024

@@ -56,11 +56,14 @@ def test_dockerfile_steps_install_and_start_the_hub(tmp_path):
     assert "serves /healthz" in result.stdout
 
 
-def test_dockerfile_runs_as_a_non_root_user_with_the_factory_call():
+def test_dockerfile_runs_as_a_non_root_user_through_alertnet_serve():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.count("FROM ") == 2
     assert "USER alertnet" in dockerfile
-    assert "gunicorn 'network:create_app()'" in dockerfile
+    # `alertnet serve` calls the factory and picks the workers the rate limits allow.
+    assert "exec alertnet serve" in dockerfile
+    cli = (ROOT / "network" / "cli.py").read_text()
+    assert '"network:create_app()"' in cli
 
 
 def test_every_setting_read_from_the_environment_is_documented_in_the_readme():

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask.testing import FlaskClient
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from schools.models import Role, School
 from tests.conftest import Person, csrf_token, sign_in
@@ -23,7 +25,14 @@ class Head:
 
     def post(self, url: str, data: dict[str, Any], page: str | None = None, **kw: Any) -> Any:
         token = csrf_token(self.client, page or url)
-        return self.client.post(url, data={**data, "csrf_token": token}, **kw)
+        data = {**data, "csrf_token": token}
+        if kw.get("content_type") == "multipart/form-data":
+            # Encoded here, in memory: the test client spools a large body to a
+            # temporary file that it never closes.
+            boundary, body = encode_multipart(MultiDict(_fields(data)))
+            kw["content_type"] = f"multipart/form-data; boundary={boundary}"
+            return self.client.post(url, data=body, **kw)
+        return self.client.post(url, data=data, **kw)
 
     def post_alert(
         self, recipients: list[School], title: str = "Fake account naming staff", **fields: Any
@@ -45,6 +54,18 @@ class Head:
 
     def alert_ids(self, page: str = "/alerts") -> list[str]:
         return ALERT_LINK.findall(self.client.get(page).get_data(as_text=True))
+
+
+def _fields(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Form fields as (name, value) pairs; files given as (stream, name, type)."""
+    pairs: list[tuple[str, Any]] = []
+    for name, value in data.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, tuple):
+                stream, filename, content_type = item
+                item = FileStorage(stream, filename, name, content_type)
+            pairs.append((name, item))
+    return pairs
 
 
 def make_head(app: Any, world: Any, cluster: Any, name: str) -> Head:
@@ -111,3 +132,44 @@ def acknowledge_as(session: Any, email: str, alert_id: Any, at: Any) -> None:
 
     member, keys = keys_of(session, email)
     ops.acknowledge(session, member, keys, alert_id, now=at)
+
+
+PHONE_MAKE = "PhoneMaker X1"
+
+
+def phone_photo(min_bytes: int = 8 * 1024 * 1024) -> bytes:
+    """A JPEG the size a phone camera makes (3264 x 2448, 8 megapixels) with the
+    camera's make and a GPS position in its EXIF. Noise, so it does not compress."""
+    import os
+
+    from PIL import Image
+
+    width, height = 3264, 2448
+    image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    exif = Image.Exif()
+    exif[0x010F] = PHONE_MAKE  # Make
+    exif[0x8825] = {1: "N", 2: (51.0, 30.0, 7.0), 3: "W", 4: (0.0, 7.0, 39.0)}  # GPS
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=94, exif=exif.tobytes())
+    photo = out.getvalue()
+    assert len(photo) >= min_bytes, len(photo)
+    return photo
+
+
+def large_png(min_bytes: int = 9 * 1024 * 1024) -> bytes:
+    """A PNG screenshot of at least ``min_bytes`` (noise does not compress) with a
+    text chunk naming its author, which must not survive."""
+    import math
+    import os
+
+    from PIL import Image, PngImagePlugin
+
+    side = math.ceil(math.sqrt(min_bytes / 3)) + 8
+    image = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", PHONE_MAKE)
+    out = io.BytesIO()
+    image.save(out, format="PNG", pnginfo=info, compress_level=1)
+    data = out.getvalue()
+    assert len(data) >= min_bytes, len(data)
+    return data
