@@ -41,12 +41,12 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 def settings_for_tests(instance: Path, database_url: str, **overrides: Any) -> Settings:
     # Dashboard figures are recomputed on every view unless a test asks otherwise.
     overrides.setdefault("dashboard_max_age_seconds", 0)
+    overrides.setdefault("password_params", FAST_FOR_TESTS)
     return Settings(
         instance_path=instance,
         database_url=database_url,
         secret_key="test-secret-key",
         testing=True,
-        password_params=FAST_FOR_TESTS,
         **overrides,
     ).resolved()
 
