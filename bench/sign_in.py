@@ -103,9 +103,8 @@ def main() -> None:
     rate = len(latencies) / elapsed
     latencies.sort()
     p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
-    print(
-        f"{args.clients} clients for {args.seconds:.0f} s, {url.split(':')[0]}, 2 workers x 4 threads"
-    )
+    backend = url.split(":")[0]
+    print(f"{args.clients} clients for {args.seconds:.0f} s, {backend}, 2 workers x 4 threads")
     print(
         table(
             ["measure", "per second", "median ms", "p95 ms", "errors", "floor / measure"],
