@@ -461,20 +461,35 @@ def withdraw_invitation(session: Session, actor: Member | None, invitation_id: u
     invitation = session.get(Invitation, invitation_id)
     if invitation is None or invitation.accepted_at is not None:
         raise NotFound("No such open invitation.")
-    if invitation.cluster is not None:
-        policy.check_cluster(actor, invitation.cluster)
-    elif invitation.school is not None:
-        policy.check_invites_to_school(actor, invitation.school)
-    withdraw(session, actor, invitation)
+    policy.check_manages_invitation(actor, invitation)
+    if not withdraw(session, actor, invitation):
+        if invitation.accepted_at is not None:
+            raise Conflict("This invitation has just been accepted; remove the member instead.")
+        raise Conflict("This invitation was already withdrawn; its link no longer works.")
     session.flush()
 
 
 def withdraw(
     session: Session, actor: Member | None, invitation: Invitation, reason: str | None = None
-) -> None:
+) -> bool:
     """Withdraw an invitation without a policy check (callers make theirs): its
-    link stops working and its key wraps go, in the caller's transaction."""
-    invitation.revoked_at = utcnow()
+    link stops working and its key wraps go, in the caller's transaction. False
+    if it was no longer open to withdraw (already withdrawn or used)."""
+    # Check and write in one statement, so two withdrawals at once (or one racing
+    # the acceptance) cannot both go ahead.
+    claimed = session.execute(
+        update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.revoked_at.is_(None),
+            Invitation.accepted_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(invitation)
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
     keyring.delete_wraps_of(session, CredentialKind.INVITATION, invitation.id)
     audit.record(
         session,
@@ -486,6 +501,7 @@ def withdraw(
         object_id=invitation.id,
         reason=reason,
     )
+    return True
 
 
 def key_generations(session: Session, school: School) -> list[SchoolKeyGeneration]:

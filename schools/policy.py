@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from schools.errors import Forbidden, NotFound
-from schools.models import Cluster, Member, Role, School
+from schools.models import Cluster, Invitation, Member, Role, School
 
 
 class Permission(enum.StrEnum):
@@ -117,6 +117,22 @@ def check_invites_to_school(actor: Member | None, school: School) -> None:
         check_school_admin(actor, school)
     else:
         check_manages_members(actor, school)
+
+
+def check_manages_invitation(actor: Member | None, invitation: Invitation) -> None:
+    """Who may withdraw an invitation: whoever may invite into its place. A
+    coordinator's is their cluster's (or the hub admin's); a school's, its head's
+    (or, for a head, the cluster's coordinator's). One with neither school nor
+    cluster (a hub administrator's) is the hub administrators' alone. The
+    operator at the CLI (None) manages every one. Others: 404."""
+    if actor is None:
+        return
+    if invitation.cluster is not None:
+        check_cluster(actor, invitation.cluster)
+    elif invitation.school is not None:
+        check_invites_to_school(actor, invitation.school)
+    elif not (actor.is_active and actor.role_enum is Role.HUB_ADMIN):
+        raise NotFound("No such open invitation.")
 
 
 def invitable_roles(actor: Member | None) -> tuple[Role, ...]:
