@@ -330,14 +330,23 @@ def accept_invitation(
     password = check_new_password(password, confirm, email=invitation.email, name=name)
     if session.scalar(select(Member.id).where(Member.email == invitation.email)):
         raise Conflict(f"{invitation.email} already has an account on this hub.")
-    # Single use even under a race: only one transaction can flip accepted_at.
+    # Single use even under a race: only one transaction can flip accepted_at,
+    # and not once the invitation is withdrawn.
     now = utcnow()
     claimed = session.execute(
         update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
         .values(accepted_at=now)
+        .execution_options(synchronize_session=False)
     )
+    session.refresh(invitation)
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if invitation.revoked_at is not None:
+            raise InvitationUnusable("This invitation was withdrawn. Ask for a new one.")
         raise InvitationUnusable("This invitation has already been used. Sign in instead.")
     role = Role(invitation.role)
     credential = CredentialKey.generate()
