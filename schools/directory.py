@@ -229,6 +229,7 @@ def invite(
     """Invite someone into a role. ``actor_keys`` is the school's bundle when
     the inviter's session holds it: it is then wrapped to a credential derived
     from the invitation token, so the new member receives the keys on accepting."""
+    policy.check_school_may_act(actor, "invite people")
     if role not in policy.invitable_roles(actor):
         raise InvalidInput("You cannot invite someone into that role.", field="role")
     email = normalise_email(email)
@@ -237,8 +238,7 @@ def invite(
         if school is None or school.is_office:
             raise InvalidInput("Choose the school.", field="school")
         policy.check_invites_to_school(actor, school)
-        if school.status != SchoolStatus.ACTIVE:
-            raise Conflict("This school is suspended; it cannot take new members.")
+        policy.check_school_may_act(actor, "take new members", school=school)
         cluster = None
     elif role is Role.COORDINATOR:
         if cluster is None:
@@ -326,6 +326,7 @@ def accept_invitation(
     session: Session, token: str, name: str, password: str, confirm: str, params: Argon2Params
 ) -> Accepted:
     invitation = open_invitation(session, token)
+    policy.check_school_may_act(None, "take new members", school=invitation.school)
     name = _text(name or invitation.name, "name", "name")
     password = check_new_password(password, confirm, email=invitation.email, name=name)
     if session.scalar(select(Member.id).where(Member.email == invitation.email)):

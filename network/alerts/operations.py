@@ -364,6 +364,7 @@ def reply(
     text: str,
     now: datetime | None = None,
 ) -> ThreadItem:
+    policy.check_school_may_act(actor, "reply to alerts")
     alert = _writable(session, content_for(session, actor, alert_id))
     text = clean_text(text, "text", "reply", MAX_NOTE, required=True)
     return _add_item(session, actor, keys, alert, "reply", Note(text).to_bytes(), created_at=now)
@@ -378,6 +379,7 @@ def record_action(
     note: str,
     now: datetime | None = None,
 ) -> ThreadItem:
+    policy.check_school_may_act(actor, "record actions")
     alert = _writable(session, content_for(session, actor, alert_id))
     if action_type not in vocab.codes(vocab.ACTIONS):
         raise InvalidInput("Choose the action you took.", field="action_type")
@@ -402,6 +404,7 @@ def acknowledge(
     comment: str = "",
     now: datetime | None = None,
 ) -> AlertRecipient:
+    policy.check_school_may_act(actor, "acknowledge alerts")
     view = content_for(session, actor, alert_id)
     copy = view.copy
     assert copy is not None
@@ -463,6 +466,7 @@ def _already_acknowledged(copy: AlertRecipient) -> Conflict:
 
 
 def resolve(session: Session, actor: Member, alert_id: uuid.UUID) -> Alert:
+    policy.check_school_may_act(actor, "resolve alerts")
     view = content_for(session, actor, alert_id)
     if view.copy is None or not view.copy.is_sender:
         raise Forbidden("Only the school that sent an alert can resolve it.")
@@ -721,6 +725,7 @@ def forward(
     """Send an alert on to other schools as a new alert from this school,
     unless its handling label forbids it. Refusals come before anything is
     decrypted, audited or marked read."""
+    policy.check_school_may_act(actor, "forward alerts")
     policy.check_may_post(actor)
     original = alert_for(session, actor, alert_id).alert
     if original.tlp in vocab.NOT_FORWARDABLE:
