@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from crypto import custody
@@ -259,6 +259,18 @@ def recover_head(
     if keys is None:
         raise InvalidInput(generic, field="code")
     new = check_new_password(new, confirm, email=member.email, name=member.name)
+    # Spend the code first, in one statement: of two recoveries with it at once,
+    # only one finds it unused (on PostgreSQL the other waits for its commit) and
+    # the other is answered as a later use of a spent code is.
+    spent = session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidInput(generic, field="code")
+    session.refresh(row)
     # The forgotten password sealed the old credential: make a new one.
     fresh = CredentialKey.generate()
     member.password_blob = custody.wrap_seed_with_password(fresh.seed, new, params)
@@ -268,7 +280,6 @@ def recover_head(
         session, school.id, keys, CredentialKind.MEMBER, member.id, member.credential_public
     )
     member.keys_pending = False
-    row.used_at = utcnow()
     keyring.delete_wraps_of(session, CredentialKind.RECOVERY, row.id)
     session.execute(delete(LoginSession).where(LoginSession.member_id == member.id))
     audit.record(

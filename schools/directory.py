@@ -229,6 +229,7 @@ def invite(
     """Invite someone into a role. ``actor_keys`` is the school's bundle when
     the inviter's session holds it: it is then wrapped to a credential derived
     from the invitation token, so the new member receives the keys on accepting."""
+    policy.check_school_may_act(actor, "invite people")
     if role not in policy.invitable_roles(actor):
         raise InvalidInput("You cannot invite someone into that role.", field="role")
     email = normalise_email(email)
@@ -237,8 +238,7 @@ def invite(
         if school is None or school.is_office:
             raise InvalidInput("Choose the school.", field="school")
         policy.check_invites_to_school(actor, school)
-        if school.status != SchoolStatus.ACTIVE:
-            raise Conflict("This school is suspended; it cannot take new members.")
+        policy.check_school_may_act(actor, "take new members", school=school)
         cluster = None
     elif role is Role.COORDINATOR:
         if cluster is None:
@@ -326,18 +326,28 @@ def accept_invitation(
     session: Session, token: str, name: str, password: str, confirm: str, params: Argon2Params
 ) -> Accepted:
     invitation = open_invitation(session, token)
+    policy.check_school_may_act(None, "take new members", school=invitation.school)
     name = _text(name or invitation.name, "name", "name")
     password = check_new_password(password, confirm, email=invitation.email, name=name)
     if session.scalar(select(Member.id).where(Member.email == invitation.email)):
         raise Conflict(f"{invitation.email} already has an account on this hub.")
-    # Single use even under a race: only one transaction can flip accepted_at.
+    # Single use even under a race: only one transaction can flip accepted_at,
+    # and not once the invitation is withdrawn.
     now = utcnow()
     claimed = session.execute(
         update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
         .values(accepted_at=now)
+        .execution_options(synchronize_session=False)
     )
+    session.refresh(invitation)
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if invitation.revoked_at is not None:
+            raise InvitationUnusable("This invitation was withdrawn. Ask for a new one.")
         raise InvitationUnusable("This invitation has already been used. Sign in instead.")
     role = Role(invitation.role)
     credential = CredentialKey.generate()
@@ -461,20 +471,35 @@ def withdraw_invitation(session: Session, actor: Member | None, invitation_id: u
     invitation = session.get(Invitation, invitation_id)
     if invitation is None or invitation.accepted_at is not None:
         raise NotFound("No such open invitation.")
-    if invitation.cluster is not None:
-        policy.check_cluster(actor, invitation.cluster)
-    elif invitation.school is not None:
-        policy.check_invites_to_school(actor, invitation.school)
-    withdraw(session, actor, invitation)
+    policy.check_manages_invitation(actor, invitation)
+    if not withdraw(session, actor, invitation):
+        if invitation.accepted_at is not None:
+            raise Conflict("This invitation has just been accepted; remove the member instead.")
+        raise Conflict("This invitation was already withdrawn; its link no longer works.")
     session.flush()
 
 
 def withdraw(
     session: Session, actor: Member | None, invitation: Invitation, reason: str | None = None
-) -> None:
+) -> bool:
     """Withdraw an invitation without a policy check (callers make theirs): its
-    link stops working and its key wraps go, in the caller's transaction."""
-    invitation.revoked_at = utcnow()
+    link stops working and its key wraps go, in the caller's transaction. False
+    if it was no longer open to withdraw (already withdrawn or used)."""
+    # Check and write in one statement, so two withdrawals at once (or one racing
+    # the acceptance) cannot both go ahead.
+    claimed = session.execute(
+        update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.revoked_at.is_(None),
+            Invitation.accepted_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(invitation)
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
     keyring.delete_wraps_of(session, CredentialKind.INVITATION, invitation.id)
     audit.record(
         session,
@@ -486,6 +511,7 @@ def withdraw(
         object_id=invitation.id,
         reason=reason,
     )
+    return True
 
 
 def key_generations(session: Session, school: School) -> list[SchoolKeyGeneration]:

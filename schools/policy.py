@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from schools.errors import Forbidden, NotFound
-from schools.models import Cluster, Member, Role, School
+from schools.models import Cluster, Invitation, Member, Role, School, SchoolStatus
 
 
 class Permission(enum.StrEnum):
@@ -119,6 +119,22 @@ def check_invites_to_school(actor: Member | None, school: School) -> None:
         check_manages_members(actor, school)
 
 
+def check_manages_invitation(actor: Member | None, invitation: Invitation) -> None:
+    """Who may withdraw an invitation: whoever may invite into its place. A
+    coordinator's is their cluster's (or the hub admin's); a school's, its head's
+    (or, for a head, the cluster's coordinator's). One with neither school nor
+    cluster (a hub administrator's) is the hub administrators' alone. The
+    operator at the CLI (None) manages every one. Others: 404."""
+    if actor is None:
+        return
+    if invitation.cluster is not None:
+        check_cluster(actor, invitation.cluster)
+    elif invitation.school is not None:
+        check_invites_to_school(actor, invitation.school)
+    elif not (actor.is_active and actor.role_enum is Role.HUB_ADMIN):
+        raise NotFound("No such open invitation.")
+
+
 def invitable_roles(actor: Member | None) -> tuple[Role, ...]:
     """Which roles this actor may invite people into."""
     if actor is None:
@@ -131,13 +147,36 @@ def invitable_roles(actor: Member | None) -> tuple[Role, ...]:
     }[actor.role_enum]
 
 
+def check_school_may_act(actor: Member | None, doing: str, *, school: School | None = None) -> None:
+    """The one check of suspension. A suspended school neither posts nor
+    receives: its members still read what it holds, but nothing they do reaches
+    the network or changes what it sends them, and nobody joins it. Every
+    service that changes state for a school asks this first (``doing``
+    completes "it cannot ..."; ``school`` when it is not the actor's own), so
+    pages, API and CLI refuse alike. What only takes access away stays open:
+    signing out, changing one's password, recovery, revoking a token,
+    withdrawing an invitation, removing a member, replacing the recovery code.
+    The operator at the CLI (None) has no school; a coordinators' office is
+    never suspended."""
+    acting = school if school is not None else actor.school if actor is not None else None
+    if acting is None or acting.status != SchoolStatus.SUSPENDED:
+        return
+    if actor is not None and actor.school_id == acting.id:
+        raise Forbidden(
+            f"Your school is suspended from the network, so it cannot {doing} "
+            "until your coordinator reinstates it."
+        )
+    raise Forbidden(
+        f"{acting.name} is suspended from the network, so it cannot {doing} until it is reinstated."
+    )
+
+
 def check_may_post(actor: Member) -> None:
     """Heads post alerts; staff when their head allows it; a suspended school not at all."""
     school = actor.school
     if school is None or school.is_office or not actor.is_active:
         raise Forbidden("Only members of a school can post alerts.")
-    if school.status != "active":
-        raise Forbidden("Your school is suspended from the network, so it cannot post alerts.")
+    check_school_may_act(actor, "post alerts")
     if actor.role_enum is not Role.HEAD and not actor.may_post:
         raise Forbidden("Your head has not allowed you to post alerts. Ask them to.")
 

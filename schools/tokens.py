@@ -151,6 +151,7 @@ def create_token(
     session, or their password at the command line).
     """
     policy.require(actor, Permission.MANAGE_API_TOKENS)
+    policy.check_school_may_act(actor, "make API tokens")
     school = actor.school
     if school is None:
         raise Conflict("Only members of a school or a cluster office can make API tokens.")

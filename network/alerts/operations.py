@@ -338,10 +338,19 @@ def _add_item(
     return item
 
 
-def _writable(view: AlertView) -> Alert:
+def _writable(session: Session, view: AlertView, resolving: bool = False) -> Alert:
+    """The alert, if it still takes replies and actions. Its row stays locked
+    until the commit (on PostgreSQL; SQLite has one writer at a time): shared by
+    replies, exclusive for resolving, so a resolution waits for the replies in
+    flight, a reply after it sees it, and of two resolutions the second sees the first."""
     alert = view.alert
+    session.refresh(alert, ["status", "resolved_at"], with_for_update={"read": not resolving})
     if alert.status == "shredded":
         raise Conflict("This alert has passed its retention period and was shredded.")
+    if alert.status == "resolved" and resolving and alert.resolved_at is not None:
+        raise Conflict(
+            f"This alert was already resolved on {alert.resolved_at:%d %b %Y at %H:%M} UTC."
+        )
     if alert.status == "resolved":
         raise Conflict("This alert is resolved; it takes no more replies or actions.")
     return alert
@@ -355,7 +364,8 @@ def reply(
     text: str,
     now: datetime | None = None,
 ) -> ThreadItem:
-    alert = _writable(content_for(session, actor, alert_id))
+    policy.check_school_may_act(actor, "reply to alerts")
+    alert = _writable(session, content_for(session, actor, alert_id))
     text = clean_text(text, "text", "reply", MAX_NOTE, required=True)
     return _add_item(session, actor, keys, alert, "reply", Note(text).to_bytes(), created_at=now)
 
@@ -369,7 +379,8 @@ def record_action(
     note: str,
     now: datetime | None = None,
 ) -> ThreadItem:
-    alert = _writable(content_for(session, actor, alert_id))
+    policy.check_school_may_act(actor, "record actions")
+    alert = _writable(session, content_for(session, actor, alert_id))
     if action_type not in vocab.codes(vocab.ACTIONS):
         raise InvalidInput("Choose the action you took.", field="action_type")
     note = clean_text(note, "note", "note", MAX_NOTE)
@@ -393,6 +404,7 @@ def acknowledge(
     comment: str = "",
     now: datetime | None = None,
 ) -> AlertRecipient:
+    policy.check_school_may_act(actor, "acknowledge alerts")
     view = content_for(session, actor, alert_id)
     copy = view.copy
     assert copy is not None
@@ -401,13 +413,25 @@ def acknowledge(
     if view.alert.status == "shredded":
         raise Conflict("This alert was shredded.")
     if copy.acknowledged_at is not None:
-        who = copy.acknowledged_by.name if copy.acknowledged_by else "a colleague"
-        raise Conflict(
-            f"Already acknowledged by {who} on {copy.acknowledged_at:%d %b %Y at %H:%M} UTC."
-        )
+        raise _already_acknowledged(copy)
     comment = clean_text(comment, "comment", "comment", MAX_NOTE)
     now = now or utcnow()
-    copy.acknowledged_at, copy.acknowledged_by = now, actor
+    # Check and write in one statement: of simultaneous acknowledgements, only
+    # one finds the copy unacknowledged (on PostgreSQL the others wait for its
+    # commit, then match no row).
+    claimed = session.execute(
+        update(AlertRecipient)
+        .where(
+            AlertRecipient.alert_id == copy.alert_id,
+            AlertRecipient.school_id == copy.school_id,
+            AlertRecipient.acknowledged_at.is_(None),
+        )
+        .values(acknowledged_at=now, acknowledged_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(copy)
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise _already_acknowledged(copy)
     if copy.first_read_at is None:
         copy.first_read_at, copy.first_read_by = now, actor
     audit.record(
@@ -435,11 +459,18 @@ def acknowledge(
     return copy
 
 
+def _already_acknowledged(copy: AlertRecipient) -> Conflict:
+    who = copy.acknowledged_by.name if copy.acknowledged_by else "a colleague"
+    when = f" on {copy.acknowledged_at:%d %b %Y at %H:%M} UTC" if copy.acknowledged_at else ""
+    return Conflict(f"Already acknowledged by {who}{when}.")
+
+
 def resolve(session: Session, actor: Member, alert_id: uuid.UUID) -> Alert:
+    policy.check_school_may_act(actor, "resolve alerts")
     view = content_for(session, actor, alert_id)
-    alert = _writable(view)
     if view.copy is None or not view.copy.is_sender:
         raise Forbidden("Only the school that sent an alert can resolve it.")
+    alert = _writable(session, view, resolving=True)
     alert.status = "resolved"
     alert.resolved_at = utcnow()
     audit.record(
@@ -652,6 +683,37 @@ def _record_download(session: Session, actor: Member, alert: Alert, item: Thread
     )
 
 
+def schools_holding(
+    session: Session, original: Alert, school_ids: Sequence[uuid.UUID]
+) -> list[School]:
+    """Those of the schools holding a copy of the alert or of a forward of it.
+    Forwards come after the alert, so each school's inbox is range-scanned from
+    the alert's time only."""
+    if not school_ids:
+        return []
+    return list(
+        session.scalars(
+            select(School)
+            .join(AlertRecipient, AlertRecipient.school_id == School.id)
+            .join(Alert, Alert.id == AlertRecipient.alert_id)
+            .where(
+                AlertRecipient.school_id.in_(list(school_ids)),
+                AlertRecipient.created_at >= original.created_at,
+                or_(Alert.id == original.id, Alert.forwarded_from_id == original.id),
+            )
+            .distinct()
+        )
+    )
+
+
+def forward_choices(session: Session, actor: Member, original: Alert) -> list[School]:
+    """Schools the alert may be forwarded to: those of the member's cluster that
+    can receive alerts and have neither it nor a forward of it."""
+    candidates = schools_to_choose(session, actor)
+    holding = {s.id for s in schools_holding(session, original, [s.id for s in candidates])}
+    return [s for s in candidates if s.id not in holding]
+
+
 def forward(
     session: Session,
     actor: Member,
@@ -663,11 +725,21 @@ def forward(
     """Send an alert on to other schools as a new alert from this school,
     unless its handling label forbids it. Refusals come before anything is
     decrypted, audited or marked read."""
+    policy.check_school_may_act(actor, "forward alerts")
     policy.check_may_post(actor)
     original = alert_for(session, actor, alert_id).alert
     if original.tlp in vocab.NOT_FORWARDABLE:
         raise Forbidden(f"This alert is labelled TLP:{original.tlp}: it must not be forwarded.")
     note = clean_text(note, "note", "note", MAX_NOTE)
+    # Forwards of one alert are made one at a time (the alert's row is locked
+    # until the commit; SQLite has one writer at a time anyway), so two at once
+    # cannot both find that a school does not have it yet.
+    session.refresh(original, ["status"], with_for_update=True)
+    holding = schools_holding(session, original, school_ids)
+    if holding:
+        names = " and ".join(sorted(s.name for s in holding))
+        verb = "has" if len(holding) == 1 else "have"
+        raise Conflict(f"{names} already {verb} this alert.", field="schools")
     # Each attachment is opened and verified once, with the alert.
     opened = open_alert(session, actor, keys, alert_id, keep_evidence=True)
     if opened.content is None:

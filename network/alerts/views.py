@@ -213,11 +213,9 @@ def _show(alert_id: uuid.UUID, status: int = 200, **forms: Any) -> Any:
     opened = ops.open_alert(db(), auth.actor(), auth.school_keys(), alert_id)
     forward = forms.get("forward") or ForwardForm(formdata=None)
     # Forwarding to a school that already has the alert would only duplicate it.
-    has_it = {copy.school_id for copy in opened.copies}
     forward.schools.choices = [
         SelectChoice(str(s.id), s.name)
-        for s in ops.schools_to_choose(db(), auth.actor())
-        if s.id not in has_it
+        for s in ops.forward_choices(db(), auth.actor(), opened.view.alert)
     ]
     return render_template(
         "alerts/show.html",

@@ -268,6 +268,7 @@ def create_subscription(
     settings: Settings,
 ) -> tuple[Subscription, str | None]:
     """A new subscription; for a webhook also its secret, shown to the head once."""
+    policy.check_school_may_act(actor, "change its notifications")
     if actor.school is None:
         raise NotFound("No such subscription.")
     policy.check_manages_subscription(actor, actor.school.id, actor.id if personal else None)
@@ -313,6 +314,7 @@ def update_subscription(
     draft: SubscriptionDraft,
     settings: Settings,
 ) -> tuple[Subscription, str | None]:
+    policy.check_school_may_act(actor, "change its notifications")
     subscription = subscription_for(session, actor, subscription_id)
     draft = _clean(session, actor, draft, subscription.is_personal, settings)
     before = _audit_detail(subscription)
@@ -342,6 +344,7 @@ def update_subscription(
 
 def delete_subscription(session: Session, actor: Member, subscription_id: uuid.UUID) -> None:
     """Deliveries not yet made for it are cancelled; the delivery log keeps the rest."""
+    policy.check_school_may_act(actor, "change its notifications")
     subscription = subscription_for(session, actor, subscription_id)
     session.execute(
         update(Notification)
@@ -373,6 +376,7 @@ def rotate_secret(
     """A new secret; the old one keeps signing beside it for the overlap, so the
     receiver can switch without missing a delivery. The subscription, and the
     new secret to show the head once."""
+    policy.check_school_may_act(actor, "change its notifications")
     subscription = subscription_for(session, actor, subscription_id)
     if subscription.channel != Channel.WEBHOOK or subscription.secret is None:
         raise InvalidInput("Only webhooks have a secret.")
@@ -400,6 +404,7 @@ def rotate_secret(
 
 
 def send_test(session: Session, actor: Member, subscription_id: uuid.UUID) -> Notification:
+    policy.check_school_may_act(actor, "send test notifications")
     subscription = subscription_for(session, actor, subscription_id)
     outbox = _Outbox(utcnow())
     outbox.add(
@@ -873,6 +878,7 @@ def alert_resolved(session: Session, alert: Alert, actor: Member) -> int:
 
 
 def watch(session: Session, actor: Member, alert_id: uuid.UUID, by_email: bool) -> Watch:
+    policy.check_school_may_act(actor, "change its notifications")
     view = alert_for(session, actor, alert_id)
     existing = session.get(Watch, (actor.id, view.alert.id))
     if existing is None:
@@ -892,6 +898,7 @@ def watch(session: Session, actor: Member, alert_id: uuid.UUID, by_email: bool) 
 
 
 def unwatch(session: Session, actor: Member, alert_id: uuid.UUID) -> None:
+    policy.check_school_may_act(actor, "change its notifications")
     existing = session.get(Watch, (actor.id, alert_id))
     if existing is None:
         raise NotFound("You are not watching that alert.")

@@ -20,13 +20,14 @@ def submit(
 
     Returns the form to show (a blank one after success, so the page is ready
     for the next entry), the action's result, and the status: 422 when the form
-    or the service refused the input (the messages are on the form).
+    or the service refused the input, 403 when the service refused the person
+    (e.g. their school is suspended); the messages are on the form.
     """
     if not form.validate_on_submit():
         return form, None, 422 if form.errors else 200
     try:
         with form_errors(form):
             result = action()
-    except FormRejected:
-        return form, None, 422
+    except FormRejected as rejected:
+        return form, None, 403 if rejected.status == 403 else 422
     return blank(), result, 200

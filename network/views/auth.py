@@ -113,8 +113,9 @@ def accept(token: str) -> Any:
                     form.confirm.data or "",
                     _settings().password_params,
                 )
-        except FormRejected:
-            return render_template("accept.html", form=form, invitation=invitation), 422
+        except FormRejected as rejected:
+            # 422 for what was entered; 410 if the invitation was used meanwhile.
+            return render_template("accept.html", form=form, invitation=invitation), rejected.status
         auth.sign_in(accepted.member, accepted.credential)
         if accepted.recovery_code:
             return render_template(

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from network.db import own_transaction
+from schools.audit import AuditEvent
 from schools.models import Cluster, Invitation, Member, Role, School, utcnow
 from tests.conftest import PASSWORD, post_form, sign_in
 
@@ -244,3 +245,36 @@ def test_withdrawn_invitation_stops_working(app, world):
     response = app.test_client().get(link)
     assert response.status_code == 410
     assert "withdrawn" in response.get_data(as_text=True)
+    # Withdrawing it again is refused, and says why.
+    again = post_form(client, f"/school/invitations/{invitation.id}/withdraw", {}, page="/school")
+    assert again.status_code == 409
+    assert "already withdrawn" in again.get_data(as_text=True)
+
+
+def test_coordinators_and_heads_cannot_withdraw_a_hub_administrators_invitation(app, world):
+    cluster = world.cluster()
+    school = world.school(cluster)
+    world.person(Role.COORDINATOR, "c@x.example.org", cluster=cluster)
+    world.person(Role.HEAD, "head@s.example.org", school=school)
+    token = world.invite(Role.HUB_ADMIN, "next-admin@hub.example.org")
+    with own_transaction(app) as session:
+        invitation_id = session.scalars(
+            select(Invitation.id).where(Invitation.email == "next-admin@hub.example.org")
+        ).one()
+        entries = session.scalar(select(func.count()).select_from(AuditEvent))
+    for email, area, page in (
+        ("c@x.example.org", "cluster", "/cluster/schools"),
+        ("head@s.example.org", "school", "/school"),
+    ):
+        client = app.test_client()
+        sign_in(client, email)
+        url = f"/{area}/invitations/{invitation_id}/withdraw"
+        response = post_form(client, url, {}, page=page)
+        assert response.status_code == 404
+        assert "No such open invitation" in response.get_data(as_text=True)
+    with own_transaction(app) as session:
+        assert session.get(Invitation, invitation_id).revoked_at is None
+        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.seq >= entries)).all()
+        assert "member.signed_in" in actions
+        assert "invitation.withdrawn" not in actions
+    assert app.test_client().get(f"/invitations/{token}").status_code == 200
