@@ -16,6 +16,7 @@ from flask import request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from network.api.problems import FieldError, ValidationFailed
+from network.text import unstorable
 from schools.errors import InvalidInput
 
 _MISSING = object()
@@ -57,8 +58,9 @@ class Fields:
         if not isinstance(value, str):
             self.fail(member, f"'{member}' must be a string.")
             return default
-        if "\x00" in value:
-            self.fail(member, f"'{member}' must not contain NUL characters.")
+        refused = unstorable(value)
+        if refused is not None:
+            self.fail(member, f"'{member}' must not contain {refused}.")
             return default
         if len(value) > limit:
             self.fail(member, f"'{member}' must be at most {limit:,} characters.")

@@ -166,7 +166,10 @@ def _alert_draft(body: Fields) -> ops.AlertDraft:
         ("description", "description", MAX_DESCRIPTION, False),
         ("recommended_action", "recommended action", MAX_NOTE, False),
     ):
+        refused = len(body.errors)
         raw = body.text(name, limit=limit, required=required)
+        if len(body.errors) > refused:
+            continue  # already named, once is enough
         try:
             texts[name] = clean_text(raw, name, label, limit, required=required and body.has(name))
         except InvalidInput as error:
