@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 from flask import Flask, Request, Response, abort, request
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
+from network.bounds import WholeNumberConverter
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 CSP = "; ".join(
@@ -69,6 +71,8 @@ def large_json_body(view: F) -> F:
 
 def init_app(app: Flask, https: bool, max_form_bytes: int, max_json_upload_bytes: int) -> None:
     app.request_class = HubRequest
+    # Before any blueprint adds its routes: every <int:...> is range-checked.
+    app.url_map.converters["int"] = WholeNumberConverter
 
     @app.before_request
     def _limit_body() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, time
 from typing import Any
 
@@ -16,6 +16,7 @@ from flask import request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from network.api.problems import FieldError, ValidationFailed
+from network.bounds import whole_number
 from network.text import unstorable
 from schools.errors import InvalidInput
 
@@ -94,8 +95,9 @@ class Fields:
         value = self._get(member)
         if value is _MISSING or value is None or value == "":
             return default
-        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
-            value = int(value)
+        if isinstance(value, str):  # a query string's; refused just below if not a number
+            with suppress(InvalidInput):
+                value = whole_number(value, member)
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(member, f"'{member}' must be a whole number.")
             return default

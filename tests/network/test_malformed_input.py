@@ -14,7 +14,8 @@ from network.alerts.models import Alert, ThreadItem
 from network.db import own_transaction
 from network.notifications.models import Subscription
 from schools.errors import InvalidInput
-from tests.conftest import csrf_token
+from schools.models import Role
+from tests.conftest import csrf_token, post_form, sign_in
 from tests.network.alerts_helpers import make_head
 from tests.network.api_helpers import alert_body, api_for, assert_problem
 
@@ -156,3 +157,66 @@ def test_a_webhook_address_that_does_not_parse_is_a_field_error_in_the_api_and_t
     assert page.status_code == 422
     assert "That address is not valid" in page.get_data(as_text=True)
     assert _rows(app) == before
+
+
+# --- numbers past what the database holds ---------------------------------------------------
+
+PAST_INT64 = "9999999999999999999"  # 19 digits, more than 2**63 - 1
+TOO_LONG_TO_CONVERT = "9" * 5000  # Python converts at most 4,300 digits
+
+
+@pytest.fixture
+def coordinator(app, world, cluster):
+    person = world.person(Role.COORDINATOR, "coord@riverside.example.org", cluster=cluster)
+    client = app.test_client()
+    assert sign_in(client, person.email).status_code == 302
+    return client
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/api/v1/audit/entries/{PAST_INT64}",
+        f"/api/v1/audit/entries/{TOO_LONG_TO_CONVERT}",
+        f"/api/v1/audit/entries?start={PAST_INT64}",
+        f"/api/v1/audit/entries?end={PAST_INT64}",
+        f"/api/v1/audit/entries?limit={TOO_LONG_TO_CONVERT}",
+        f"/api/v1/audit/proofs/inclusion?seq={PAST_INT64}",
+        f"/api/v1/audit/proofs/inclusion?seq=1&size={PAST_INT64}",
+        f"/api/v1/audit/proofs/consistency?from=1&to={PAST_INT64}",
+    ],
+)
+def test_a_number_past_the_audit_logs_range_is_a_400_in_the_api(app, ash, url):
+    api = api_for(app, ash.person.email)
+    assert_problem(api.get(url), 400, "must be a whole number at most 9223372036854775807")
+
+
+@pytest.mark.parametrize("query", [f"before={PAST_INT64}", f"after={TOO_LONG_TO_CONVERT}"])
+def test_a_page_link_past_the_audit_logs_range_is_a_400_on_the_audit_page(coordinator, query):
+    response = coordinator.get(f"/audit?{query}")
+    assert response.status_code == 400
+    assert "The page link is not valid" in response.get_data(as_text=True)
+
+
+def test_a_number_past_the_limit_of_an_inbox_page_is_a_400_naming_it(app, ash):
+    response = api_for(app, ash.person.email).get(f"/api/v1/alerts?limit={TOO_LONG_TO_CONVERT}")
+    assert_problem(response, 400, "whole number", field="limit")
+
+
+@pytest.mark.parametrize(
+    "generation",
+    [
+        "3000000000",  # past PostgreSQL's integer, within SQLite's
+        "2147483648",  # 2**31
+        "99999999999999999999",  # past any database's integer
+        TOO_LONG_TO_CONVERT,
+    ],
+)
+def test_a_key_generation_past_its_columns_range_names_nothing(app, ash, coordinator, generation):
+    page = f"/cluster/schools/{ash.school.id}"
+    response = post_form(coordinator, f"{page}/verify/{generation}", {}, page=page)
+    assert response.status_code == 404
+    # The largest generation the column holds is looked up, and is not there.
+    largest = post_form(coordinator, f"{page}/verify/2147483647", {}, page=page)
+    assert largest.status_code == 404
+    assert "no keys of that generation" in largest.get_data(as_text=True)
