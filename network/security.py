@@ -9,6 +9,7 @@ from flask import Flask, Request, Response, abort, request
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
 from network.bounds import WholeNumberConverter
+from network.text import unstorable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,13 +91,20 @@ def init_app(app: Flask, https: bool, max_form_bytes: int, max_json_upload_bytes
     @app.before_request
     def _refuse_nul() -> None:
         # PostgreSQL cannot store NUL in text; refuse it here, once, with a 400
-        # rather than let a query fail deep inside a view.
+        # rather than let a query fail deep inside a view: in the path (whose
+        # segments views look up), the query string and forms. JSON bodies are
+        # checked member by member as the API reads them (network/api/inputs.py),
+        # where a 422 can name the field.
+        refused = unstorable(request.path)
+        if refused is not None:
+            abort(400, f"The address must not contain {refused}.")
         fields = [*request.args.items(multi=True)]
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             fields += request.form.items(multi=True)
         for name, value in fields:
-            if "\x00" in value:
-                abort(400, f"The field '{name}' must not contain NUL characters.")
+            refused = unstorable(value)
+            if refused is not None:
+                abort(400, f"The field '{name}' must not contain {refused}.")
 
     @app.after_request
     def _headers(response: Response) -> Response:

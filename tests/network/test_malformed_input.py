@@ -220,3 +220,24 @@ def test_a_key_generation_past_its_columns_range_names_nothing(app, ash, coordin
     largest = post_form(coordinator, f"{page}/verify/2147483647", {}, page=page)
     assert largest.status_code == 404
     assert "no keys of that generation" in largest.get_data(as_text=True)
+
+
+# --- NUL, which PostgreSQL cannot store ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/audit/objects/alert/a%00b",
+        "/admin/platforms/a%00b",
+        "/notifications/mail/a%00b",
+        "/api/v1/alerts/a%00b",
+        "/api/v1/no%00where",
+    ],
+)
+def test_nul_in_a_path_is_a_400_before_any_view_looks_it_up(app, ash, path):
+    response = ash.client.get(path)
+    assert response.status_code == 400
+    assert "must not contain NUL characters" in response.get_data(as_text=True)
+    if path.startswith("/api/"):
+        assert_problem(response, 400, "The address must not contain NUL characters.")
