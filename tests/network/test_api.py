@@ -126,6 +126,24 @@ def test_evidence_goes_in_as_base64_and_comes_back_as_the_file(app, heads, apis)
     assert _entries(app, "alert.attachment_downloaded")
 
 
+def test_evidence_downloads_carry_the_same_sandbox_policy_from_the_api_and_the_page(
+    app, heads, apis
+):
+    b = heads["Beech"]
+    posted = _post(apis["Ash"], [b.school], attachments=[attachment("shot.png", png_bytes())])
+    opened = apis["Beech"].get(f"/api/v1/alerts/{posted['id']}").get_json()
+    [item] = [i for i in opened["thread"] if i["attachment"]]
+    from_api = apis["Beech"].get(item["attachment"]["url"])
+    from_page = b.client.get(f"/alerts/{posted['id']}/attachments/{item['id']}")
+    for response in (from_api, from_page):
+        assert response.status_code == 200
+        # Rendered by a browser anyway, the file runs nothing, in an origin of its own.
+        assert response.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert from_api.headers["Content-Disposition"] == from_page.headers["Content-Disposition"]
+    assert from_api.data == from_page.data
+
+
 def test_a_school_that_is_not_a_recipient_gets_404_for_everything(app, world, heads, apis):
     b = heads["Beech"]
     posted = _post(apis["Ash"], [b.school], attachments=[attachment("s.png", png_bytes())])
