@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Request, Response, abort, request
+from flask import Flask, Request, Response, abort, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
 from network.alerts.content import Evidence
+from network.api.problems import wants_problem
 from network.bounds import WholeNumberConverter
+from network.settings import current as current_settings
 from network.text import unstorable
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,29 +81,51 @@ class HubRequest(Request):
 
 
 def large_json_body(view: F) -> F:
-    """Mark an API view whose JSON body may carry evidence files (base64): it is
-    held to ``max_json_upload_bytes`` instead of the small text-form limit."""
+    """Mark the API view whose JSON body may carry evidence files (base64): for
+    a caller that may send evidence it is held to ``max_json_upload_bytes``
+    instead of the small text-form limit (``hold_body``)."""
     view._alertnet_large_json = True  # type: ignore[attr-defined]
     return view
 
 
-def init_app(app: Flask, https: bool, max_form_bytes: int, max_json_upload_bytes: int) -> None:
+def hold_body(may_send_evidence: bool) -> None:
+    """Set this request's body limit, and refuse at once (413, before anything
+    reads or parses it) a body that says it is larger.
+
+    A ``large_json_body`` view takes up to ``max_json_upload_bytes`` from a
+    caller that may send evidence (the API's gate says who: a token with
+    alerts:write); every other body is held to ``max_form_bytes``. A body that
+    does not say its length is cut off at the limit as it is read.
+    """
+    settings = current_settings()
+    view = current_app.view_functions.get(request.endpoint or "")
+    large = may_send_evidence and getattr(view, "_alertnet_large_json", False)
+    limit = settings.max_json_upload_bytes if large else settings.max_form_bytes
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+
+
+def init_app(app: Flask, https: bool) -> None:
     app.request_class = HubRequest
     # Before any blueprint adds its routes: every <int:...> is range-checked.
     app.url_map.converters["int"] = WholeNumberConverter
 
     @app.before_request
     def _limit_body() -> None:
-        # Only forms that carry evidence files may be large, and the API's views
-        # that take evidence in JSON; anything else is held to the small
-        # text-form limit (Flask 3.1 per-request limits).
-        if request.mimetype == "multipart/form-data":
+        # The pages' multipart forms carry evidence files: they keep the
+        # app-wide MAX_CONTENT_LENGTH (their text parts are held to
+        # MAX_FORM_MEMORY_SIZE as they are parsed). The API's evidence view
+        # waits for its gate to know who is calling, which calls hold_body
+        # again before anything reads the body. Every other body, JSON or
+        # form, page or API, is held to the small limit here, first.
+        if request.mimetype == "multipart/form-data" and not wants_problem():
             return
         view = app.view_functions.get(request.endpoint or "")
         if getattr(view, "_alertnet_large_json", False):
-            request.max_content_length = max_json_upload_bytes
-        else:
-            request.max_content_length = max_form_bytes
+            request.max_content_length = current_settings().max_form_bytes
+            return
+        hold_body(may_send_evidence=False)
 
     @app.before_request
     def _refuse_nul() -> None:
