@@ -6,6 +6,7 @@ checks shapes and types, so a service never sees a list where it wants text.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -21,6 +22,9 @@ from network.text import unstorable
 from schools.errors import InvalidInput
 
 _MISSING = object()
+# A time of day as the API writes it (network/api/openapi.py): 24-hour HH:MM.
+TIME_OF_DAY = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+_HOURS_MINUTES = re.compile(TIME_OF_DAY)
 
 
 class Fields:
@@ -171,17 +175,13 @@ class Fields:
             return None
 
     def time_of_day(self, member: str) -> time | None:
-        value = self.text(member, limit=8)
+        value = self.text(member, limit=5)
         if not value:
             return None
-        try:
-            parsed = time.fromisoformat(value)
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.tzinfo is not None:
+        if not _HOURS_MINUTES.fullmatch(value):
             self.fail(member, f"'{member}' must be a time of day like 07:30.")
             return None
-        return parsed
+        return time.fromisoformat(value)
 
     def unknown_members(self) -> list[FieldError]:
         if not self.strict:

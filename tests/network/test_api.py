@@ -515,6 +515,12 @@ def test_subscriptions_are_listed_made_changed_and_deleted_through_the_services(
     assert [e.action for e in _entries(app, "subscription.deleted")] == ["subscription.deleted"]
 
 
+@pytest.mark.parametrize("digest_time", ["7:30", "07:30:00", "0730", "24:00", "07:30+01:00"])
+def test_a_digest_time_is_hours_and_minutes_as_the_document_says(apis, digest_time):
+    body = {"channel": "in_app", "digest_time": digest_time}
+    assert_problem(apis["Ash"].post("/api/v1/subscriptions", body), 422, field="digest_time")
+
+
 def test_the_directory_lists_the_cluster_with_keys_and_fingerprints(app, world, heads, apis):
     listed = apis["Ash"].get("/api/v1/schools").get_json()["schools"]
     names = {s["name"] for s in listed}
