@@ -1,4 +1,6 @@
-"""HTTP hardening that applies to every response."""
+"""HTTP hardening that applies to every request and response: headers, body
+limits (``hold_body``), the NUL guard, bounded ``<int:...>`` routes, and how an
+evidence file is sent (``evidence_download``)."""
 
 from __future__ import annotations
 
