@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    security.init_app(app, settings.https, settings.max_form_bytes, settings.max_json_upload_bytes)
+    security.init_app(app, settings.https)
     db.init_app(app, settings.database_url)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -1,12 +1,21 @@
-"""HTTP hardening that applies to every response."""
+"""HTTP hardening that applies to every request and response: headers, body
+limits (``hold_body``), the NUL guard, bounded ``<int:...>`` routes, and how an
+evidence file is sent (``evidence_download``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Request, Response, abort, request
+from flask import Flask, Request, Response, abort, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
+
+from network.alerts.content import Evidence
+from network.api.problems import wants_problem
+from network.bounds import WholeNumberConverter
+from network.settings import current as current_settings
+from network.text import unstorable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,6 +33,19 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+# A downloaded evidence file is never a page of the hub: should a browser render
+# it anyway, it runs no script and loads nothing, in an origin of its own.
+DOWNLOAD_CSP = "default-src 'none'; sandbox"
+
+
+def evidence_download(evidence: Evidence) -> Response:
+    """An evidence file as a download, for the page's route and the API's alike."""
+    response = Response(evidence.data, mimetype=evidence.content_type)
+    response.headers.set("Content-Disposition", "attachment", filename=evidence.filename)
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    return response
 
 
 class _FormParser(FormDataParser):
@@ -61,38 +83,69 @@ class HubRequest(Request):
 
 
 def large_json_body(view: F) -> F:
-    """Mark an API view whose JSON body may carry evidence files (base64): it is
-    held to ``max_json_upload_bytes`` instead of the small text-form limit."""
+    """Mark the API view whose JSON body may carry evidence files (base64): for
+    a caller that may send evidence it is held to ``max_json_upload_bytes``
+    instead of the small text-form limit (``hold_body``)."""
     view._alertnet_large_json = True  # type: ignore[attr-defined]
     return view
 
 
-def init_app(app: Flask, https: bool, max_form_bytes: int, max_json_upload_bytes: int) -> None:
+def hold_body(may_send_evidence: bool) -> None:
+    """Set this request's body limit, and refuse at once (413, before anything
+    reads or parses it) a body that says it is larger.
+
+    A ``large_json_body`` view takes up to ``max_json_upload_bytes`` from a
+    caller that may send evidence (the API's gate says who: a token with
+    alerts:write); every other body is held to ``max_form_bytes``. A body that
+    does not say its length is cut off at the limit as it is read.
+    """
+    settings = current_settings()
+    view = current_app.view_functions.get(request.endpoint or "")
+    large = may_send_evidence and getattr(view, "_alertnet_large_json", False)
+    limit = settings.max_json_upload_bytes if large else settings.max_form_bytes
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+
+
+def init_app(app: Flask, https: bool) -> None:
     app.request_class = HubRequest
+    # Before any blueprint adds its routes: every <int:...> is range-checked.
+    app.url_map.converters["int"] = WholeNumberConverter
 
     @app.before_request
     def _limit_body() -> None:
-        # Only forms that carry evidence files may be large, and the API's views
-        # that take evidence in JSON; anything else is held to the small
-        # text-form limit (Flask 3.1 per-request limits).
-        if request.mimetype == "multipart/form-data":
+        # The pages' multipart forms carry evidence files: they keep the
+        # app-wide MAX_CONTENT_LENGTH (their text parts are held to
+        # MAX_FORM_MEMORY_SIZE as they are parsed). The API's evidence view
+        # waits for its gate to know who is calling, which calls hold_body
+        # again before anything reads the body. Every other body, JSON or
+        # form, page or API, is held to the small limit here, first.
+        if request.mimetype == "multipart/form-data" and not wants_problem():
             return
         view = app.view_functions.get(request.endpoint or "")
         if getattr(view, "_alertnet_large_json", False):
-            request.max_content_length = max_json_upload_bytes
-        else:
-            request.max_content_length = max_form_bytes
+            request.max_content_length = current_settings().max_form_bytes
+            return
+        hold_body(may_send_evidence=False)
 
     @app.before_request
     def _refuse_nul() -> None:
         # PostgreSQL cannot store NUL in text; refuse it here, once, with a 400
-        # rather than let a query fail deep inside a view.
+        # rather than let a query fail deep inside a view: in the path (whose
+        # segments views look up), the query string and forms. JSON bodies are
+        # checked member by member as the API reads them (network/api/inputs.py),
+        # where a 422 can name the field.
+        refused = unstorable(request.path)
+        if refused is not None:
+            abort(400, f"The address must not contain {refused}.")
         fields = [*request.args.items(multi=True)]
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             fields += request.form.items(multi=True)
         for name, value in fields:
-            if "\x00" in value:
-                abort(400, f"The field '{name}' must not contain NUL characters.")
+            refused = unstorable(value)
+            if refused is not None:
+                abort(400, f"The field '{name}' must not contain {refused}.")
 
     @app.after_request
     def _headers(response: Response) -> Response:

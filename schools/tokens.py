@@ -263,47 +263,33 @@ def all_tokens(session: Session, school_id: uuid.UUID | None = None) -> list[Api
     return list(session.scalars(query.order_by(ApiToken.created_at.desc())))
 
 
-_NOT_VALID = "This API token is not valid. Check you copied all of it, or make a new one."
+# Every refused token gets these words, whatever the reason: whoever presents
+# it learns neither that the id exists nor its dates. The reason is audited.
+NOT_VALID = "Invalid or expired token. Check you copied all of it, or make a new one."
 
 
 def authenticate(
     session: Session, presented: str, now: datetime | None = None
 ) -> tuple[ApiToken, str]:
-    """The live token ``presented`` names, and its secret; TokenRejected otherwise.
-
-    The secret is compared in constant time against the stored hash. Why a token
-    is refused is only said once its secret has matched, to its holder.
+    """The live token ``presented`` names, and its secret; TokenRejected otherwise,
+    with the same message for every reason (unknown, wrong secret, expired,
+    revoked, its member gone). The secret is compared in constant time against
+    the stored hash.
     """
     try:
         id_text, secret = custody.parse_api_token(presented)
         token_id = uuid.UUID(hex=id_text)
     except (CryptoError, ValueError):
-        raise TokenRejected(_NOT_VALID, reason="malformed") from None
+        raise TokenRejected(NOT_VALID, reason="malformed") from None
     token = session.get(ApiToken, token_id)
     if token is None:
-        raise TokenRejected(_NOT_VALID, reason="unknown", token_id=token_id)
+        raise TokenRejected(NOT_VALID, reason="unknown", token_id=token_id)
     if not custody.token_secret_matches(secret, token.secret_hash):
-        raise TokenRejected(_NOT_VALID, reason="wrong_secret", token_id=token_id)
+        raise TokenRejected(NOT_VALID, reason="wrong_secret", token_id=token_id)
     now = now or utcnow()
     state = token.state(now)
-    if state == "revoked":
-        raise TokenRejected(
-            f"This API token was revoked on {token.revoked_at:%d %b %Y}.",
-            reason="revoked",
-            token_id=token_id,
-        )
-    if state == "orphaned":
-        raise TokenRejected(
-            "The member who made this API token has left the school; it no longer works.",
-            reason="orphaned",
-            token_id=token_id,
-        )
-    if state == "expired":
-        raise TokenRejected(
-            f"This API token expired on {token.expires_at:%d %b %Y}. Make a new one.",
-            reason="expired",
-            token_id=token_id,
-        )
+    if state != "live":  # revoked, expired, or orphaned (its member left)
+        raise TokenRejected(NOT_VALID, reason=state, token_id=token_id)
     if token.last_used_at is None or now - token.last_used_at >= _TOUCH_INTERVAL:
         token.last_used_at = now
     return token, secret

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
+from network.text import unstorable
 from schools.errors import InvalidInput
 
 MAX_TITLE = 200
@@ -105,6 +106,9 @@ def clean_text(
     value: str | None, field_name: str, label: str, limit: int, required: bool = False
 ) -> str:
     text = (value or "").replace("\r\n", "\n").strip()
+    refused = unstorable(text)
+    if refused is not None:
+        raise InvalidInput(f"The {label} must not contain {refused}.", field=field_name)
     if required and not text:
         raise InvalidInput(f"Enter the {label}.", field=field_name)
     if len(text) > limit:
@@ -123,7 +127,12 @@ def parse_link(url: str, seen_on: date | None, today: date) -> Link:
     A problem names the part it is about (``url`` or ``seen_on``)."""
     if any(c.isspace() for c in url):
         raise InvalidInput("A web address has no spaces.", field="url")
-    parsed = urlsplit(url)
+    try:
+        parsed = urlsplit(url)
+    except ValueError:  # an unclosed or invalid [IPv6] host, like http://[::1
+        raise InvalidInput(
+            "That web address is not valid: check the part after //.", field="url"
+        ) from None
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise InvalidInput("Enter a web address starting with https:// (or http://).", field="url")
     if len(url) > MAX_URL:

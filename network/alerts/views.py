@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     jsonify,
@@ -20,7 +19,7 @@ from flask import (
 from werkzeug.datastructures import FileStorage
 from wtforms.fields.choices import SelectChoice
 
-from network import auth
+from network import auth, security
 from network.alerts import evidence as evidence_files
 from network.alerts import operations as ops
 from network.alerts import vocab
@@ -356,10 +355,7 @@ def receipt(alert_id: uuid.UUID) -> Any:
 @auth.requires(Permission.READ_ALERTS)
 def attachment(alert_id: uuid.UUID, item_id: uuid.UUID) -> Any:
     evidence = ops.download(db(), auth.actor(), auth.school_keys(), alert_id, item_id)
-    response = Response(evidence.data, mimetype=evidence.content_type)
-    response.headers.set("Content-Disposition", "attachment", filename=evidence.filename)
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return security.evidence_download(evidence)
 
 
 # --- platforms (hub admin) ---------------------------------------------------------------

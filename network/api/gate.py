@@ -22,7 +22,7 @@ from flask import Blueprint, Response, abort, g, request
 from flask_limiter.util import get_remote_address
 
 from crypto.keys import SchoolKeys
-from network import auth
+from network import auth, security
 from network.db import db, own_transaction
 from network.extensions import csrf, limiter
 from network.settings import current as settings
@@ -155,6 +155,12 @@ def authenticate_or_refuse() -> tuple[TokenPrincipal | None, Member]:
 def gate(view: Callable[..., Any] | None) -> Any:
     """Registered with network.auth for the API's blueprints."""
     principal, member = authenticate_or_refuse()
+    # Before anything reads the body (CSRF may read a form): only a token that
+    # may post alerts sends evidence in a large JSON body.
+    security.hold_body(
+        may_send_evidence=principal is not None
+        and Scope.ALERTS_WRITE.value in principal.token.scope_set
+    )
     if principal is None and request.method not in _SAFE_METHODS:
         csrf.protect()
     needed = getattr(view, "_alertnet_permission", None)

@@ -6,9 +6,10 @@ checks shapes and types, so a service never sees a list where it wants text.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, time
 from typing import Any
 
@@ -16,9 +17,14 @@ from flask import request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from network.api.problems import FieldError, ValidationFailed
+from network.bounds import whole_number
+from network.text import unstorable
 from schools.errors import InvalidInput
 
 _MISSING = object()
+# A time of day as the API writes it (network/api/openapi.py): 24-hour HH:MM.
+TIME_OF_DAY = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+_HOURS_MINUTES = re.compile(TIME_OF_DAY)
 
 
 class Fields:
@@ -57,8 +63,9 @@ class Fields:
         if not isinstance(value, str):
             self.fail(member, f"'{member}' must be a string.")
             return default
-        if "\x00" in value:
-            self.fail(member, f"'{member}' must not contain NUL characters.")
+        refused = unstorable(value)
+        if refused is not None:
+            self.fail(member, f"'{member}' must not contain {refused}.")
             return default
         if len(value) > limit:
             self.fail(member, f"'{member}' must be at most {limit:,} characters.")
@@ -92,8 +99,9 @@ class Fields:
         value = self._get(member)
         if value is _MISSING or value is None or value == "":
             return default
-        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
-            value = int(value)
+        if isinstance(value, str):  # a query string's; refused just below if not a number
+            with suppress(InvalidInput):
+                value = whole_number(value, member)
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(member, f"'{member}' must be a whole number.")
             return default
@@ -167,17 +175,13 @@ class Fields:
             return None
 
     def time_of_day(self, member: str) -> time | None:
-        value = self.text(member, limit=8)
+        value = self.text(member, limit=5)
         if not value:
             return None
-        try:
-            parsed = time.fromisoformat(value)
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.tzinfo is not None:
+        if not _HOURS_MINUTES.fullmatch(value):
             self.fail(member, f"'{member}' must be a time of day like 07:30.")
             return None
-        return parsed
+        return time.fromisoformat(value)
 
     def unknown_members(self) -> list[FieldError]:
         if not self.strict:

@@ -14,7 +14,9 @@ from typing import Any
 from network.alerts import evidence, vocab
 from network.alerts.content import MAX_DESCRIPTION, MAX_LINKS, MAX_NOTE, MAX_TITLE, MAX_URL
 from network.alerts.vocab import AUDIENCES, FILTER_STATUSES
+from network.api.inputs import TIME_OF_DAY
 from network.api.limits import DEFAULT_PAGE, MAX_RECIPIENTS, PAGE_LIMIT
+from network.bounds import INT64_MAX
 from network.notifications.models import Channel, Timing
 from schools.policy import Scope
 
@@ -23,6 +25,9 @@ ID = {"type": "string", "format": "uuid"}
 TIME = {"type": "string", "format": "date-time"}
 HEX = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 B64 = {"type": "string", "contentEncoding": "base64"}
+# Audit sequence numbers and tree sizes: what the log's BigInteger column holds.
+SEQ = {"type": "integer", "minimum": 0, "maximum": INT64_MAX}
+SIZE = {**SEQ, "minimum": 1}
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +125,7 @@ def _schemas(platforms: list[str]) -> dict[str, Any]:
         "min_severity": {"type": "string", "enum": _codes(vocab.SEVERITIES)},
         "senders": {"type": "array", "items": ID},
         "timing": {"type": "string", "enum": [t.value for t in Timing]},
-        "digest_time": _nullable({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}),
+        "digest_time": _nullable({"type": "string", "pattern": TIME_OF_DAY}),
         "created_at": TIME,
         "updated_at": TIME,
     }
@@ -147,7 +152,7 @@ def _schemas(platforms: list[str]) -> dict[str, Any]:
             "description": "Empty: every school.",
         },
         "timing": {"type": "string", "enum": [t.value for t in Timing]},
-        "digest_time": {"type": "string", "format": "time", "example": "07:30"},
+        "digest_time": {"type": "string", "pattern": TIME_OF_DAY, "example": "07:30"},
     }
     checkpoint = _obj(
         {
@@ -493,9 +498,13 @@ def _op(
     body_required: bool = True,
     idempotent: bool = False,
     public: bool = False,
+    links: dict[str, Any] | None = None,
     tag: str,
     operation_id: str,
 ) -> dict[str, Any]:
+    if links:
+        success = next(code for code in responses if code.startswith("2"))
+        responses = {**responses, success: {**responses[success], "links": links}}
     operation: dict[str, Any] = {
         "operationId": operation_id,
         "summary": summary,
@@ -536,6 +545,22 @@ def _op(
     return operation
 
 
+def _links(source: str, parameter: str, *operation_ids: str) -> dict[str, Any]:
+    """OpenAPI links: the value at ``source`` (a runtime expression, like
+    ``$response.body#/id``) is ``parameter`` of each of ``operation_ids``, so a
+    client (and schemathesis's stateful run) can follow one call with the next."""
+    return {
+        operation_id[0].upper() + operation_id[1:]: {
+            "operationId": operation_id,
+            "parameters": {parameter: source},
+        }
+        for operation_id in operation_ids
+    }
+
+
+_ON_AN_ALERT = ("readAlert", "acknowledge", "reply", "recordAction", "resolve", "forward")
+
+
 def _path(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "name": name,
@@ -549,13 +574,17 @@ def _path(name: str, description: str, schema: dict[str, Any] | None = None) -> 
 def _query(
     name: str, schema: dict[str, Any], description: str, *, required: bool = False
 ) -> dict[str, Any]:
-    return {
+    parameter: dict[str, Any] = {
         "name": name,
         "in": "query",
         "required": required,
         "description": description,
         "schema": schema,
     }
+    if not required:
+        # As the views read them: an empty value is the parameter left out.
+        parameter["allowEmptyValue"] = True
+    return parameter
 
 
 def _inbox_parameters(platforms: list[str]) -> list[dict[str, Any]]:
@@ -606,6 +635,7 @@ def _paths(platforms: list[str]) -> dict[str, Any]:
                 Scope.INBOX_READ,
                 {"200": _json("InboxPage", "One page; follow next_cursor for the next.")},
                 parameters=_inbox_parameters(platforms),
+                links=_links("$response.body#/alerts/0/id", "alert_id", *_ON_AN_ALERT),
                 tag=alerts,
                 operation_id="inbox",
             ),
@@ -621,6 +651,7 @@ def _paths(platforms: list[str]) -> dict[str, Any]:
                 problems=_WRITE,
                 body="NewAlert",
                 idempotent=True,
+                links=_links("$response.body#/id", "alert_id", *_ON_AN_ALERT),
                 tag=alerts,
                 operation_id="postAlert",
             ),
@@ -631,6 +662,7 @@ def _paths(platforms: list[str]) -> dict[str, Any]:
                 Scope.INBOX_READ,
                 {"200": _json("InboxPage", "One page.")},
                 parameters=_inbox_parameters(platforms),
+                links=_links("$response.body#/alerts/0/id", "alert_id", *_ON_AN_ALERT),
                 tag=alerts,
                 operation_id="sentAlerts",
             )
@@ -736,6 +768,7 @@ def _paths(platforms: list[str]) -> dict[str, Any]:
                 problems=_WRITE,
                 body="Forward",
                 idempotent=True,
+                links=_links("$response.body#/id", "alert_id", *_ON_AN_ALERT),
                 tag=alerts,
                 operation_id="forward",
             )
@@ -759,6 +792,13 @@ def _paths(platforms: list[str]) -> dict[str, Any]:
                 },
                 problems=_WRITE,
                 body="NewSubscription",
+                links=_links(
+                    "$response.body#/subscription/id",
+                    "subscription_id",
+                    "getSubscription",
+                    "changeSubscription",
+                    "deleteSubscription",
+                ),
                 tag=subs,
                 operation_id="createSubscription",
             ),
@@ -797,6 +837,7 @@ def _paths(platforms: list[str]) -> dict[str, Any]:
                 "Your cluster's schools and office, with public keys and fingerprints",
                 Scope.DIRECTORY_READ,
                 {"200": _json("SchoolList", "The directory.")},
+                links=_links("$response.body#/schools/0/id", "school_id", "getSchool"),
                 tag=schools,
                 operation_id="listSchools",
             )
@@ -827,6 +868,7 @@ def _paths(platforms: list[str]) -> dict[str, Any]:
                 "The latest signed checkpoint",
                 Scope.AUDIT_READ,
                 {"200": _json("Checkpoint", "The signed note and its fields.")},
+                links=_links("$response.body#/size", "from", "auditConsistency"),
                 tag=audit,
                 operation_id="auditCheckpoint",
             )
@@ -837,10 +879,8 @@ def _paths(platforms: list[str]) -> dict[str, Any]:
                 Scope.AUDIT_READ,
                 {"200": _json("InclusionProof", "The proof and the checkpoint it is against.")},
                 parameters=[
-                    _query(
-                        "seq", {"type": "integer", "minimum": 0}, "The entry's seq.", required=True
-                    ),
-                    _query("size", {"type": "integer", "minimum": 1}, "Tree size."),
+                    _query("seq", SEQ, "The entry's seq.", required=True),
+                    _query("size", SIZE, "Tree size."),
                 ],
                 tag=audit,
                 operation_id="auditInclusion",
@@ -852,10 +892,8 @@ def _paths(platforms: list[str]) -> dict[str, Any]:
                 Scope.AUDIT_READ,
                 {"200": _json("ConsistencyProof", "The proof and both roots.")},
                 parameters=[
-                    _query(
-                        "from", {"type": "integer", "minimum": 1}, "Older tree size.", required=True
-                    ),
-                    _query("to", {"type": "integer", "minimum": 1}, "Newer tree size."),
+                    _query("from", SIZE, "Older tree size.", required=True),
+                    _query("to", SIZE, "Newer tree size."),
                 ],
                 tag=audit,
                 operation_id="auditConsistency",
@@ -866,9 +904,12 @@ def _paths(platforms: list[str]) -> dict[str, Any]:
                 "Audit entries in your scope (heads, coordinators)",
                 Scope.AUDIT_READ,
                 {"200": _json("AuditEntries", "Entries, oldest first.")},
+                links=_links(
+                    "$response.body#/entries/0/seq", "seq", "auditEntry", "auditInclusion"
+                ),
                 parameters=[
-                    _query("start", {"type": "integer", "minimum": 0}, "First seq."),
-                    _query("end", {"type": "integer", "minimum": 0}, "Stop before this seq."),
+                    _query("start", SEQ, "First seq."),
+                    _query("end", SEQ, "Stop before this seq."),
                     _query(
                         "limit",
                         {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
@@ -891,7 +932,7 @@ def _paths(platforms: list[str]) -> dict[str, Any]:
                 "One audit entry in your scope",
                 Scope.AUDIT_READ,
                 {"200": _json("AuditEntry", "The entry.")},
-                parameters=[_path("seq", "Sequence number.", {"type": "integer", "minimum": 0})],
+                parameters=[_path("seq", "Sequence number.", SEQ)],
                 tag=audit,
                 operation_id="auditEntry",
             )

@@ -166,7 +166,10 @@ def _alert_draft(body: Fields) -> ops.AlertDraft:
         ("description", "description", MAX_DESCRIPTION, False),
         ("recommended_action", "recommended action", MAX_NOTE, False),
     ):
+        refused = len(body.errors)
         raw = body.text(name, limit=limit, required=required)
+        if len(body.errors) > refused:
+            continue  # already named, once is enough
         try:
             texts[name] = clean_text(raw, name, label, limit, required=required and body.has(name))
         except InvalidInput as error:
@@ -228,9 +231,7 @@ def read_alert(alert_id: uuid.UUID) -> Any:
 @operation(Permission.READ_ALERTS, Scope.INBOX_READ)
 def attachment(alert_id: uuid.UUID, item_id: uuid.UUID) -> Any:
     evidence = ops.download(db(), auth.actor(), auth.school_keys(), alert_id, item_id)
-    response = Response(evidence.data, mimetype=evidence.content_type)
-    response.headers.set("Content-Disposition", "attachment", filename=evidence.filename)
-    return response
+    return security.evidence_download(evidence)
 
 
 @bp.route("/alerts/<uuid:alert_id>/acknowledge", methods=["POST"])

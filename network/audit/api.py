@@ -17,7 +17,7 @@ from flask import Response, g, request
 from werkzeug.exceptions import BadRequest
 
 from network import audit as hub
-from network import auth
+from network import auth, bounds
 from network.api import gate
 from network.api.problems import problem
 from network.db import db
@@ -46,15 +46,9 @@ def _domain_problem(error: DomainError) -> Response:
 
 
 def _int(name: str, default: int | None = None, *, minimum: int = 0) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
-        raise BadRequest(f"'{name}' must be a whole number, got {raw[:40]!r}.")
-    value = int(raw)
-    if value < minimum:
-        raise BadRequest(f"'{name}' must be at least {minimum}.")
-    return value
+    # Sequence numbers and sizes: at most a BigInteger, so no query overflows.
+    value = bounds.whole_number(request.args.get(name), name, minimum=minimum)
+    return default if value is None else value
 
 
 def _required_int(name: str, *, minimum: int = 0) -> int:
@@ -213,7 +207,7 @@ def entries() -> Any:
 @auth.requires(Permission.VIEW_AUDIT_LOG)
 @gate.scoped(Scope.AUDIT_READ)
 def entry(seq: str) -> Any:
-    if not seq.isascii() or not seq.isdigit() or len(seq) > 19:
-        raise BadRequest(f"The sequence number must be a whole number, got {seq[:40]!r}.")
+    number = bounds.whole_number(seq, "seq")
+    assert number is not None  # the route needs a non-empty segment
     scope = policy.audit_scope(auth.actor())
-    return hub.entry_document(audit.entry_in_scope(db(), scope, int(seq)))
+    return hub.entry_document(audit.entry_in_scope(db(), scope, number))

@@ -13,12 +13,13 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 
 from network import audit as hub
-from network import auth
+from network import auth, bounds
 from network.audit import export
 from network.audit.forms import AuditFilterForm
 from network.db import db, own_transaction
 from schools import audit, policy
 from schools.audit import EntryFilter, Page
+from schools.errors import InvalidInput
 from schools.policy import AuditScope, Permission
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -27,12 +28,10 @@ PAGE_SIZE = 50
 
 
 def _cursor(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+    try:
+        return bounds.whole_number(request.args.get(name), name)
+    except InvalidInput:
         abort(400, f"The page link is not valid ('{name}' must be a whole number).")
-    return int(raw)
 
 
 def _page(scope: AuditScope, filters: EntryFilter) -> Page:

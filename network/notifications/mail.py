@@ -13,13 +13,14 @@ import re
 import secrets
 import smtplib
 import ssl
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import SMTP as SMTP_POLICY
 from email.policy import default as default_policy
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, getaddresses, parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -162,15 +163,28 @@ class CaughtMail:
     date: str
     text: str
 
+    def addressed_to(self, addresses: Collection[str]) -> bool:
+        """Whether any of its recipients is one of ``addresses`` (lower case)."""
+        return any(address.lower() in addresses for _, address in getaddresses([self.to]))
+
 
 _NAME = re.compile(r"[0-9T]{21}-[0-9a-f]{8}\.eml")
 
 
-def caught(folder: Path, limit: int = 200) -> list[CaughtMail]:
+def caught(folder: Path, addresses: Collection[str], limit: int = 200) -> list[CaughtMail]:
+    """The caught mail addressed to one of ``addresses`` (lower case), newest
+    first, at most ``limit``."""
     if not folder.is_dir():
         return []
     names = sorted((p.name for p in folder.glob("*.eml") if _NAME.fullmatch(p.name)), reverse=True)
-    return [read_caught(folder, name) for name in names[:limit]]
+    found: list[CaughtMail] = []
+    for name in names:
+        if len(found) == limit:
+            break
+        message = read_caught(folder, name)
+        if message.addressed_to(addresses):
+            found.append(message)
+    return found
 
 
 def read_caught(folder: Path, name: str) -> CaughtMail:

@@ -23,7 +23,7 @@ from network.alerts import operations as alert_ops
 from network.alerts import vocab
 from network.db import db
 from network.errors import FormRejected, form_errors
-from network.notifications import mail, render
+from network.notifications import mailbox, render
 from network.notifications import operations as ops
 from network.notifications.forms import CHANNEL_HINTS, DeadlinesForm, SubscriptionForm, WatchForm
 from network.notifications.models import Channel, Subscription
@@ -324,18 +324,14 @@ def _mail_folder() -> Any:
 @bp.route("/mail", methods=["GET"])
 @auth.requires(None)
 def caught_mail() -> Any:
-    folder = _mail_folder()
+    messages = mailbox.caught_for(db(), auth.actor(), _mail_folder())
     return render_template(
-        "notifications/mail.html", messages=mail.caught(folder), smtp=bool(_settings().smtp_url)
+        "notifications/mail.html", messages=messages, smtp=bool(_settings().smtp_url)
     )
 
 
 @bp.route("/mail/<name>", methods=["GET"])
 @auth.requires(None)
 def caught_message(name: str) -> Any:
-    folder = _mail_folder()
-    try:
-        message = mail.read_caught(folder, name)
-    except FileNotFoundError:
-        abort(404)
+    message = mailbox.message_for(db(), auth.actor(), _mail_folder(), name)
     return render_template("notifications/mail_message.html", message=message)

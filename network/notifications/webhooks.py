@@ -153,7 +153,12 @@ class Target:
 def check_url(url: str, allow: Sequence[str]) -> str:
     """Validate a webhook URL a head entered (InvalidInput names the field)."""
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed or invalid [IPv6] host, like http://[::1
+        raise InvalidInput(
+            "That address is not valid: check the part after //.", field="target"
+        ) from None
     if len(url) > MAX_URL or parts.scheme not in ("https", "http") or not parts.hostname:
         raise InvalidInput(
             "Enter the full address of your receiver, starting with https://.", field="target"
@@ -174,7 +179,10 @@ def check_url(url: str, allow: Sequence[str]) -> str:
 def resolve_target(url: str, allow: Sequence[str]) -> Target:
     """Resolve the URL's host now and pick the address to connect to; refuse the
     whole target if any address it resolves to is not allowed."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:
+        raise TargetRefused("not a valid address") from error
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise TargetRefused("not an http(s) address")
     try:

@@ -126,6 +126,24 @@ def test_evidence_goes_in_as_base64_and_comes_back_as_the_file(app, heads, apis)
     assert _entries(app, "alert.attachment_downloaded")
 
 
+def test_evidence_downloads_carry_the_same_sandbox_policy_from_the_api_and_the_page(
+    app, heads, apis
+):
+    b = heads["Beech"]
+    posted = _post(apis["Ash"], [b.school], attachments=[attachment("shot.png", png_bytes())])
+    opened = apis["Beech"].get(f"/api/v1/alerts/{posted['id']}").get_json()
+    [item] = [i for i in opened["thread"] if i["attachment"]]
+    from_api = apis["Beech"].get(item["attachment"]["url"])
+    from_page = b.client.get(f"/alerts/{posted['id']}/attachments/{item['id']}")
+    for response in (from_api, from_page):
+        assert response.status_code == 200
+        # Rendered by a browser anyway, the file runs nothing, in an origin of its own.
+        assert response.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert from_api.headers["Content-Disposition"] == from_page.headers["Content-Disposition"]
+    assert from_api.data == from_page.data
+
+
 def test_a_school_that_is_not_a_recipient_gets_404_for_everything(app, world, heads, apis):
     b = heads["Beech"]
     posted = _post(apis["Ash"], [b.school], attachments=[attachment("s.png", png_bytes())])
@@ -495,6 +513,12 @@ def test_subscriptions_are_listed_made_changed_and_deleted_through_the_services(
     assert ash.delete(f"/api/v1/subscriptions/{saved['id']}").status_code == 204
     assert_problem(ash.get(f"/api/v1/subscriptions/{saved['id']}"), 404)
     assert [e.action for e in _entries(app, "subscription.deleted")] == ["subscription.deleted"]
+
+
+@pytest.mark.parametrize("digest_time", ["7:30", "07:30:00", "0730", "24:00", "07:30+01:00"])
+def test_a_digest_time_is_hours_and_minutes_as_the_document_says(apis, digest_time):
+    body = {"channel": "in_app", "digest_time": digest_time}
+    assert_problem(apis["Ash"].post("/api/v1/subscriptions", body), 422, field="digest_time")
 
 
 def test_the_directory_lists_the_cluster_with_keys_and_fingerprints(app, world, heads, apis):

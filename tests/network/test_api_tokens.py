@@ -17,8 +17,8 @@ from network.cli import main
 from network.db import own_transaction
 from schools.audit import AuditEvent
 from schools.db import utcnow
-from schools.models import CredentialKind, KeyWrap, Member, Role
-from schools.tokens import ApiToken
+from schools.models import CredentialKind, KeyWrap, Member, MemberStatus, Role
+from schools.tokens import NOT_VALID, ApiToken
 from tests.conftest import PASSWORD, csrf_token, sign_in
 from tests.network.alerts_helpers import make_head
 from tests.network.api_helpers import (
@@ -167,11 +167,49 @@ def test_unknown_malformed_and_wrong_tokens_get_a_401_problem(app, ash):
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
         assert "Location" not in response.headers  # never a redirect to the sign-in page
         if presented:
-            assert "not valid" in body["detail"]
+            assert body["detail"] == NOT_VALID
     response = app.test_client().get("/api/v1/alerts", headers={"Authorization": "Basic eDp5"})
     assert_problem(response, 401, "Bearer")
     rejected = _actions(app, "token.rejected")
     assert {e.detail["reason"] for e in rejected} == {"malformed", "unknown", "wrong_secret"}
+
+
+def test_every_refused_token_gets_the_same_answer_without_its_dates(app, ash):
+    """Unknown, wrong secret, expired, revoked or its member gone: the same
+    401 and the same words, so a refusal says neither that the id exists nor
+    when it expired or was revoked (the reason is in the audit log)."""
+    presented = {
+        "unknown": custody.new_api_token(uuid.uuid4().hex),
+        "wrong_secret": issue_token(app, ash.person.email).partition(".")[0]
+        + "."
+        + custody.new_api_token("x").partition(".")[2],
+    }
+    for state in ("expired", "revoked", "orphaned"):
+        presented[state] = issue_token(app, ash.person.email)
+    with own_transaction(app) as session:
+        expired = session.get(ApiToken, uuid.UUID(token_id(presented["expired"])))
+        expired.expires_at = utcnow() - timedelta(days=3)
+        revoked = session.get(ApiToken, uuid.UUID(token_id(presented["revoked"])))
+        revoked.revoked_at = utcnow() - timedelta(days=3)
+    answers = {}
+    for reason, token in presented.items():
+        if reason == "orphaned":
+            with own_transaction(app) as session:
+                member = session.get(Member, ash.person.member.id)
+                member.status = MemberStatus.REMOVED
+        response = Api(app.test_client(), token).get("/api/v1/alerts")
+        assert response.status_code == 401, reason
+        answers[reason] = (response.get_data(as_text=True), response.headers["WWW-Authenticate"])
+    assert len(set(answers.values())) == 1, answers
+    body = assert_problem(response, 401)
+    assert body == {
+        "type": "about:blank",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "Invalid or expired token. Check you copied all of it, or make a new one.",
+    }
+    reasons = [e.detail["reason"] for e in _actions(app, "token.rejected")]
+    assert reasons == ["unknown", "wrong_secret", "expired", "revoked", "orphaned"]
 
 
 def test_a_revoked_token_stops_at_once_and_loses_its_keys(app, ash):
@@ -181,7 +219,7 @@ def test_a_revoked_token_stops_at_once_and_loses_its_keys(app, ash):
     page = "/account/tokens"
     response = ash.post(f"/account/tokens/{token_id(token)}/revoke", {}, page=page)
     assert response.status_code == 303
-    assert_problem(api.get("/api/v1/alerts"), 401, "revoked")
+    assert_problem(api.get("/api/v1/alerts"), 401, NOT_VALID)
     assert _wraps(app, token) == []
     [revoked] = _actions(app, "token.revoked")
     assert revoked.actor_id == ash.person.member.id
@@ -246,7 +284,7 @@ def test_a_token_stops_when_its_member_leaves_the_school(app, world, ash):
         data={"csrf_token": csrf_token(second, "/school")},
     )
     assert response.status_code == 302
-    assert_problem(Api(app.test_client(), token).get("/api/v1/me"), 401, "left the school")
+    assert_problem(Api(app.test_client(), token).get("/api/v1/me"), 401, NOT_VALID)
     assert _wraps(app, token) == []
 
 
@@ -300,7 +338,7 @@ def test_the_command_line_makes_lists_and_revokes_tokens(app, runner, ash):
     assert "live" in listed.output
     revoked = runner.invoke(main, ["token", "revoke", token_id(token)])
     assert revoked.exit_code == 0, revoked.output
-    assert_problem(api.get("/api/v1/me"), 401, "revoked")
+    assert_problem(api.get("/api/v1/me"), 401, NOT_VALID)
     [entry] = _actions(app, "token.revoked")
     assert entry.actor_id is None  # the operator
 
