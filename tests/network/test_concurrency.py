@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import re
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -151,3 +152,66 @@ def test_serve_runs_one_worker_unless_limits_are_shared(monkeypatch, storage, wo
     (argv,) = started
     assert argv[argv.index("--workers") + 1] == workers
     assert argv[argv.index("--threads") + 1] == threads
+
+
+def test_ten_simultaneous_acknowledgements_through_two_workers_make_one(
+    database_url: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import func, select
+
+    from network.alerts.models import AlertRecipient
+    from network.db import own_transaction
+    from schools.audit import AuditEvent
+    from tests.network.api_helpers import issue_token
+
+    with hub(database_url, tmp_path) as app:
+        world = World(app)
+        cluster = world.cluster()
+        ash, beech = world.school(cluster, "Ash"), world.school(cluster, "Beech")
+        world.person(Role.HEAD, "head@ash.example.org", school=ash)
+        world.person(Role.HEAD, "head@beech.example.org", school=beech)
+        sender = issue_token(app, "head@ash.example.org")
+        reader = issue_token(app, "head@beech.example.org")
+        with live_hub(database_url, tmp_path, workers=2, threads=4) as live:
+            posted = _acknowledge_ten_times(live, sender, reader, beech)
+        with own_transaction(app) as session:
+            acknowledged = session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "alert.acknowledged")
+            )
+            assert acknowledged == 1
+            copy = session.get(AlertRecipient, (uuid.UUID(posted), beech.id))
+            assert copy is not None
+            assert copy.acknowledged_at is not None
+
+
+def _acknowledge_ten_times(live: LiveHub, sender: str, reader: str, beech: Any) -> str:
+    """Post as one school, then acknowledge ten times at once as the other."""
+    import json
+
+    from tests.network.api_helpers import alert_body
+
+    def call(token: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        status, _, data = live.request(
+            "POST",
+            path,
+            json.dumps(body).encode(),
+            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        return status, json.loads(data)
+
+    status, posted = call(sender, "/api/v1/alerts", alert_body([beech]))
+    assert status == 201, posted
+    start = threading.Barrier(10)
+
+    def acknowledge(n: int) -> int:
+        start.wait(30)
+        path = f"/api/v1/alerts/{posted['id']}/acknowledge"
+        return call(reader, path, {"comment": f"seen {n}"})[0]
+
+    with ThreadPoolExecutor(10) as pool:
+        statuses = sorted(pool.map(acknowledge, range(10), timeout=120))
+    assert statuses == [200] + [409] * 9
+    _no_crash(live)
+    return str(posted["id"])
