@@ -215,3 +215,34 @@ def _acknowledge_ten_times(live: LiveHub, sender: str, reader: str, beech: Any) 
     assert statuses == [200] + [409] * 9
     _no_crash(live)
     return str(posted["id"])
+
+
+def test_sign_in_beyond_the_hashing_budget_is_asked_to_retry_not_a_500(app, monkeypatch):
+    from crypto import custody
+    from crypto.custody import HashingBudget
+    from tests.conftest import sign_in
+
+    world = World(app)
+    school = world.school(world.cluster())
+    world.person(Role.HEAD, "head@busy.example.org", school=school)
+    monkeypatch.setattr(custody, "_budget", HashingBudget(8, wait_seconds=0))
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with custody._budget.hold(8):
+            holding.set()
+            release.wait(10)
+
+    other = threading.Thread(target=hold)
+    other.start()
+    try:
+        holding.wait(5)
+        response = sign_in(app.test_client(), "head@busy.example.org")
+    finally:
+        release.set()
+        other.join(5)
+    assert response.status_code == 503
+    # At least the hashing wait; Flask-Limiter raises it to the sign-in window's reset.
+    assert int(response.headers["Retry-After"]) >= 1
+    assert "Try again in a few seconds" in response.get_data(as_text=True)
+    assert sign_in(app.test_client(), "head@busy.example.org").status_code == 302
