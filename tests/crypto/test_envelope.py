@@ -622,7 +622,7 @@ def test_header_recipients_are_sorted_and_unique() -> None:
 @pytest.mark.parametrize(
     ("change", "error"),
     [
-        ({"version": 2}, UnknownVersion),
+        ({"version": 9}, UnknownVersion),
         ({"alert_id": b"short"}, MalformedEnvelope),
         ({"parent": b"short"}, MalformedEnvelope),
         ({"created_at": datetime(2026, 1, 1)}, MalformedEnvelope),
@@ -688,7 +688,7 @@ def test_non_canonical_or_oversize_header_bytes_are_refused(pool: dict[str, Scho
     with pytest.raises(MalformedEnvelope):
         Header.from_bytes(good + b"\0")
     with pytest.raises(UnknownVersion):
-        Header.from_bytes(b"AH\x02" + good[3:])
+        Header.from_bytes(b"AH\x09" + good[3:])
     with pytest.raises(MalformedEnvelope):
         Header.from_bytes(b"XX" + good[2:])
     flag_at = good.index(b"\x01" + bytes(16))
@@ -757,7 +757,7 @@ def test_every_truncation_of_an_envelope_is_malformed(two: Envelope) -> None:
 def test_envelope_versions_and_tags_are_checked(two: Envelope) -> None:
     wire = two.to_bytes()
     with pytest.raises(UnknownVersion):
-        Envelope.from_bytes(b"AE\x02" + wire[3:])
+        Envelope.from_bytes(b"AE\x09" + wire[3:])
     with pytest.raises(MalformedEnvelope):
         Envelope.from_bytes(b"AH" + wire[2:])
     with pytest.raises(MalformedEnvelope):
