@@ -87,7 +87,7 @@ def build(app: Any) -> dict[str, Any]:
     """A cluster: the sender, a reader with a head, 29 more schools with keys;
     a token for each head, and 200 alerts in the reader's inbox."""
     from crypto.keys import SchoolKeys
-    from network.alerts import operations as ops
+    from network.alerts import posting
     from network.alerts.content import AlertContent
     from network.db import own_transaction
     from schools import accounts, directory, keyring, tokens
@@ -123,11 +123,11 @@ def build(app: Any) -> dict[str, Any]:
         member, credential = accounts.authenticate(session, heads["Sender"], PASSWORD, params)
         keys = keyring.unlock_for_member(session, member, credential)
         for number in range(INBOX_SIZE):
-            ops.post_alert(
+            posting.post_alert(
                 session,
                 member,
                 keys,
-                ops.AlertDraft(
+                posting.AlertDraft(
                     "harassment",
                     "high",
                     "instagram",

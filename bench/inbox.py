@@ -29,7 +29,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql
 
 from crypto.keys import SchoolKeys
-from network.alerts import operations as ops
+from network.alerts import inbox, posting
 from network.alerts.content import AlertContent
 from network.db import engine, own_transaction
 from schools import directory, keyring
@@ -154,11 +154,11 @@ def build(app, n_alerts: int, n_real: int) -> tuple[str, uuid.UUID]:
             member_id, credential, _ = people[1 + number % 9]
             member = session.get(Member, member_id)
             keys = keyring.unlock_for_member(session, member, credential)
-            ops.post_alert(
+            posting.post_alert(
                 session,
                 member,
                 keys,
-                ops.AlertDraft(
+                posting.AlertDraft(
                     "harassment",
                     "high",
                     "instagram",
@@ -190,7 +190,7 @@ def main() -> None:
     client.post("/sign-in", data={"email": email, "password": PASSWORD, "csrf_token": token})
     assert "Real alert" in client.get("/alerts").get_data(as_text=True)
 
-    query = ops.inbox_query(school_id, ops.InboxFilters())
+    query = inbox.inbox_query(school_id, inbox.InboxFilters())
     compiled = query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     sql = str(compiled)
 

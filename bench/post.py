@@ -1,7 +1,7 @@
 """Posting an alert to 1, 30 and 500 schools, beside the cryptography alone.
 
 For each audience size it prints the median and p95 time of
-``network.alerts.operations.post_alert`` in its own committed transaction
+``network.alerts.posting.post_alert`` in its own committed transaction
 (validation, sealing, one wrap row and one inbox row per school, the audit
 entry, the commit), beside ``crypto.envelope.seal`` to the same schools with
 their public keys parsed from bytes as the hub does, and the ratio.
@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from crypto import envelope
 from crypto.keys import SchoolKeys, SchoolPublicKeys
-from network.alerts import operations as ops
+from network.alerts import posting
 from network.alerts.content import AlertContent
 from network.db import engine, own_transaction
 from schools import directory, keyring
@@ -88,10 +88,10 @@ def main() -> None:
             with own_transaction(app) as session:
                 member = session.get(Member, member_id)
                 keys = keyring.unlock_for_member(session, member, credential)
-                draft = ops.AlertDraft(
+                draft = posting.AlertDraft(
                     "harassment", "high", "instagram", "AMBER", draft_content, "schools", school_ids
                 )
-                ops.post_alert(session, member, keys, draft)
+                posting.post_alert(session, member, keys, draft)
 
         def seal_only(
             school_ids: tuple[uuid.UUID, ...] = school_ids, blobs: dict[uuid.UUID, bytes] = blobs

@@ -253,7 +253,7 @@ _STORIES: list[tuple[Any, ...]] = [
 
 
 def _demo_alerts(session: Session, heads: dict[str, tuple[Member, SchoolKeys]]) -> None:
-    from network.alerts import operations as ops
+    from network.alerts import posting, reading, thread
     from network.alerts.content import AlertContent, Link
 
     now = utcnow().replace(minute=0, second=0, microsecond=0)
@@ -274,7 +274,7 @@ def _demo_alerts(session: Session, heads: dict[str, tuple[Member, SchoolKeys]]) 
         member, keys = heads[sender]
         posted = (now - timedelta(days=days)).replace(hour=hour)
         schools = () if audience == "cluster" else tuple(heads[s][0].school_id for s in audience)
-        draft = ops.AlertDraft(
+        draft = posting.AlertDraft(
             category,
             severity,
             platform,
@@ -293,19 +293,19 @@ def _demo_alerts(session: Session, heads: dict[str, tuple[Member, SchoolKeys]]) 
             audience="cluster" if audience == "cluster" else "schools",
             school_ids=tuple(s for s in schools if s is not None),
         )
-        alert = ops.post_alert(session, member, keys, draft, now=posted).alert
+        alert = posting.post_alert(session, member, keys, draft, now=posted).alert
         for school, hours, ack, reply, action in responses:
             responder, their_keys = heads[school]
             at = posted + timedelta(hours=hours)
             if at > now:
                 continue
-            ops.open_alert(session, responder, their_keys, alert.id, now=at)
+            reading.open_alert(session, responder, their_keys, alert.id, now=at)
             if ack:
-                ops.acknowledge(session, responder, their_keys, alert.id, ack, now=at)
+                thread.acknowledge(session, responder, their_keys, alert.id, ack, now=at)
             if reply:
-                ops.reply(session, responder, their_keys, alert.id, reply, now=at)
+                thread.reply(session, responder, their_keys, alert.id, reply, now=at)
             if action:
-                ops.record_action(
+                thread.record_action(
                     session,
                     responder,
                     their_keys,

@@ -9,8 +9,11 @@ if TYPE_CHECKING:
 
 
 def init_app(app: Flask) -> None:
+    # Imported here rather than above: this module runs first whenever any of
+    # the package is imported, and `alertnet client` imports network.alerts.vocab
+    # without Flask or SQLAlchemy.
     from network import auth
-    from network.alerts import operations, views
+    from network.alerts import inbox, views
     from network.db import db
 
     app.register_blueprint(views.bp)
@@ -21,4 +24,4 @@ def init_app(app: Flask) -> None:
         member = auth.current_member()
         if member is None or member.school is None:
             return {"unread_alerts": None}
-        return {"unread_alerts": operations.unread_count(db(), member.school.id)}
+        return {"unread_alerts": inbox.unread_count(db(), member.school.id)}

@@ -1,9 +1,11 @@
-"""May this member see this alert? Decided here, for pages, API and CLI alike.
+"""Every rule about who may do what to an alert, decided here for pages, API,
+CLI and notifications alike.
 
 A member of a recipient school (or of the sender's school) sees content. A
 coordinator sees the metadata of every alert in their cluster, and content only
 when their office is a recipient. Everyone else is told the alert does not
-exist: a 404, whether they guessed the URL or followed a link.
+exist: a 404, whether they guessed the URL or followed a link. Posting,
+replying, acting, resolving and forwarding each add their own rule below.
 """
 
 from __future__ import annotations
@@ -11,15 +13,31 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, and_
+from sqlalchemy.orm import Session
 
 from network.alerts.models import Alert, AlertRecipient
+from network.alerts.vocab import NOT_FORWARDABLE, AlertStatus
 from schools import policy
-from schools.errors import NotFound
+from schools.errors import Conflict, DomainError, Forbidden, NotFound
 from schools.models import Member
 
 NOT_FOUND = "No such alert, or it was not sent to your school."
+
+
+def visible_to_school(
+    school_id: uuid.UUID | ColumnExpressionArgument[uuid.UUID],
+    alert_id: uuid.UUID | ColumnExpressionArgument[uuid.UUID],
+) -> ColumnElement[bool]:
+    """SQL for "the school may read the alert": it holds a copy, an
+    ``alert_recipients`` row (the sender's own school holds one too, for its
+    Sent box). Either side may be a value or a column. The condition is on
+    ``alert_recipients``, so a query joins by it to list a school's alerts
+    (``join(Alert, visible_to_school(school_id, Alert.id))``, as the inbox does,
+    a range scan of its index) or asks it of many schools at once inside
+    ``exists()`` (``exists().where(visible_to_school(Member.school_id, alert.id))``).
+    ``alert_for`` asks the same of one member's school by primary key."""
+    return and_(AlertRecipient.alert_id == alert_id, AlertRecipient.school_id == school_id)
 
 
 @dataclass(frozen=True)
@@ -32,8 +50,14 @@ class AlertView:
     def may_read_content(self) -> bool:
         return self.copy is not None
 
+    @property
+    def is_sender(self) -> bool:
+        """The member's school sent the alert."""
+        return self.copy is not None and self.copy.is_sender
+
 
 def alert_for(session: Session, actor: Member, alert_id: uuid.UUID) -> AlertView:
+    """The alert, if the member may see at least its metadata."""
     alert = session.get(Alert, alert_id)
     if alert is None or not actor.is_active:
         raise NotFound(NOT_FOUND)
@@ -55,18 +79,91 @@ def content_for(session: Session, actor: Member, alert_id: uuid.UUID) -> AlertVi
     return view
 
 
-def copies_of(session: Session, alert: Alert) -> list[AlertRecipient]:
-    """Every school's copy, the sender's first, with what the alert page shows
-    of each: the school and who read and acknowledged it."""
-    return list(
-        session.scalars(
-            select(AlertRecipient)
-            .where(AlertRecipient.alert_id == alert.id)
-            .order_by(AlertRecipient.is_sender.desc())
-            .options(
-                joinedload(AlertRecipient.school),
-                selectinload(AlertRecipient.first_read_by),
-                selectinload(AlertRecipient.acknowledged_by),
-            )
+def check_may_post(actor: Member) -> None:
+    """Heads post alerts; staff when their head allows it; a suspended school
+    not at all (schools.policy decides, as for every member's role)."""
+    policy.check_may_post(actor)
+
+
+def may_post(actor: Member) -> bool:
+    try:
+        check_may_post(actor)
+    except DomainError:
+        return False
+    return True
+
+
+def forwarding_allowed(alert: Alert) -> bool:
+    """The handling label lets recipients pass the alert on (TLP:RED and
+    TLP:AMBER+STRICT do not)."""
+    return alert.tlp not in NOT_FORWARDABLE
+
+
+def may_forward(actor: Member, alert: Alert) -> bool:
+    """Whether the alert page offers forwarding."""
+    return may_post(actor) and forwarding_allowed(alert)
+
+
+def forwardable(session: Session, actor: Member, alert_id: uuid.UUID) -> Alert:
+    """The alert, if the member may forward it: their school may post, they
+    may see it, and its handling label allows it."""
+    policy.check_school_may_act(actor, "forward alerts")
+    check_may_post(actor)
+    alert = alert_for(session, actor, alert_id).alert
+    if not forwarding_allowed(alert):
+        raise Forbidden(f"This alert is labelled TLP:{alert.tlp}: it must not be forwarded.")
+    return alert
+
+
+def writable(session: Session, actor: Member, alert_id: uuid.UUID, doing: str) -> Alert:
+    """The alert, if the member may add to its thread (``doing`` completes "it
+    cannot ..."): their school may act and holds a copy, and the alert still
+    takes replies and actions (locked as ``_still_open`` says)."""
+    policy.check_school_may_act(actor, doing)
+    return _still_open(session, content_for(session, actor, alert_id).alert)
+
+
+def resolvable(session: Session, actor: Member, alert_id: uuid.UUID) -> Alert:
+    """The alert, if the member's school sent it and it is still open."""
+    policy.check_school_may_act(actor, "resolve alerts")
+    view = content_for(session, actor, alert_id)
+    if not view.is_sender:
+        raise Forbidden("Only the school that sent an alert can resolve it.")
+    return _still_open(session, view.alert, resolving=True)
+
+
+def _still_open(session: Session, alert: Alert, resolving: bool = False) -> Alert:
+    """The alert, if it still takes replies and actions. Its row stays locked
+    until the commit (on PostgreSQL; SQLite has one writer at a time): shared by
+    replies, exclusive for resolving, so a resolution waits for the replies in
+    flight, a reply after it sees it, and of two resolutions the second sees the first."""
+    session.refresh(alert, ["status", "resolved_at"], with_for_update={"read": not resolving})
+    if alert.status == AlertStatus.SHREDDED:
+        raise Conflict("This alert has passed its retention period and was shredded.")
+    if alert.status == AlertStatus.RESOLVED and resolving and alert.resolved_at is not None:
+        raise Conflict(
+            f"This alert was already resolved on {alert.resolved_at:%d %b %Y at %H:%M} UTC."
         )
-    )
+    if alert.status == AlertStatus.RESOLVED:
+        raise Conflict("This alert is resolved; it takes no more replies or actions.")
+    return alert
+
+
+def acknowledgeable(session: Session, actor: Member, alert_id: uuid.UUID) -> AlertView:
+    """The alert and the member's school's copy, if the school may acknowledge
+    it: a recipient, not the sender, of an alert not shredded (a resolved alert
+    may still be acknowledged)."""
+    policy.check_school_may_act(actor, "acknowledge alerts")
+    view = content_for(session, actor, alert_id)
+    assert view.copy is not None
+    if view.is_sender:
+        raise Conflict("Your school sent this alert; recipients acknowledge it.")
+    if view.alert.status == AlertStatus.SHREDDED:
+        raise Conflict("This alert was shredded.")
+    return view
+
+
+def check_has_receipt(session: Session, actor: Member, alert_id: uuid.UUID) -> None:
+    """Only the sending school has an alert's receipt; to anyone else it does not exist."""
+    if not content_for(session, actor, alert_id).is_sender:
+        raise NotFound("Only the school that sent an alert has its receipt.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from network.alerts import operations
+from network.alerts.retention import shred_expired
 from network.db import own_transaction
 
 
@@ -24,5 +24,5 @@ def run() -> None:
     entries stay. Safe to run as often as you like, e.g. nightly from cron.
     """
     with own_transaction() as session:
-        shredded = operations.shred_expired(session)
+        shredded = shred_expired(session)
     click.echo(f"Shredded {len(shredded)} alert{'s' if len(shredded) != 1 else ''}.")

@@ -20,6 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from network.alerts import vocab
 from network.alerts.content import MAX_DESCRIPTION, MAX_NOTE, MAX_TITLE
 from network.alerts.evidence import ACCEPT, MAX_FILE_BYTES, MAX_FILES
+from network.alerts.vocab import InboxStatus, SendTo
 
 
 def _choices(terms: tuple[vocab.Term, ...]) -> list[SelectChoice]:
@@ -79,11 +80,11 @@ class PostAlertForm(FlaskForm):
     audience = RadioField(
         "Send to",
         choices=[
-            SelectChoice("schools", "Chosen schools in my cluster"),
-            SelectChoice("cluster", "Every school in my cluster"),
-            SelectChoice("hub", "Every school on the hub, in every cluster"),
+            SelectChoice(SendTo.SCHOOLS, "Chosen schools in my cluster"),
+            SelectChoice(SendTo.CLUSTER, "Every school in my cluster"),
+            SelectChoice(SendTo.HUB, "Every school on the hub, in every cluster"),
         ],
-        default="schools",
+        default=SendTo.SCHOOLS,
         validate_choice=False,
     )
     schools = MultiCheckboxField(
@@ -148,11 +149,11 @@ class InboxFilterForm(FlaskForm):
         "Status",
         choices=[
             SelectChoice("", "All"),
-            SelectChoice("unread", "Unread"),
-            SelectChoice("unacknowledged", "Not acknowledged"),
-            SelectChoice("acknowledged", "Acknowledged"),
-            SelectChoice("open", "Open"),
-            SelectChoice("resolved", "Resolved"),
+            SelectChoice(InboxStatus.UNREAD, "Unread"),
+            SelectChoice(InboxStatus.UNACKNOWLEDGED, "Not acknowledged"),
+            SelectChoice(InboxStatus.ACKNOWLEDGED, "Acknowledged"),
+            SelectChoice(InboxStatus.OPEN, "Open"),
+            SelectChoice(InboxStatus.RESOLVED, "Resolved"),
         ],
         validate_choice=False,
     )

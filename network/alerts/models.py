@@ -4,6 +4,7 @@ envelopes it cannot open."""
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 
@@ -20,8 +21,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from network.alerts.vocab import AlertStatus, ItemKind
 from schools.db import Base, UTCDateTime, utcnow
 from schools.models import Member, School
+
+
+def _one_of(column: str, values: type[enum.StrEnum]) -> str:
+    """A CHECK constraint's text: the column holds one of the enum's values."""
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 class Platform(Base):
@@ -62,7 +69,7 @@ class SealedWrap(Base):
 class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'resolved', 'shredded')", name="status"),
+        CheckConstraint(_one_of("status", AlertStatus), name="status"),
         Index("ix_alerts_cluster_created", "cluster_id", "created_at"),
         Index("ix_alerts_expires", "expires_at"),
     )
@@ -77,7 +84,7 @@ class Alert(Base):
     severity: Mapped[str] = mapped_column(String(16))
     platform: Mapped[str] = mapped_column(String(32))
     tlp: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=AlertStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     shredded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -95,7 +102,7 @@ class Alert(Base):
 
     @property
     def shredded(self) -> bool:
-        return self.status == "shredded"
+        return self.status == AlertStatus.SHREDDED
 
 
 def not_senders_copy() -> TextClause:
@@ -146,7 +153,7 @@ class AlertRecipient(Base):
     acknowledged_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
 
     # Loaded when asked for: a copy is read far more often than these, and the
-    # alert's and members' rows bring their own joins. access.copies_of loads
+    # alert's and members' rows bring their own joins. reading.copies_of loads
     # what the alert page shows.
     alert: Mapped[Alert] = relationship()
     school: Mapped[School] = relationship()
@@ -160,9 +167,7 @@ class ThreadItem(Base):
 
     __tablename__ = "thread_items"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('reply', 'acknowledgement', 'action', 'attachment')", name="kind"
-        ),
+        CheckConstraint(_one_of("kind", ItemKind), name="kind"),
         Index("ix_thread_items_alert", "alert_id", "created_at"),
     )
 

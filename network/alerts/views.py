@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -16,18 +17,21 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import FileStorage
 from wtforms.fields.choices import SelectChoice
 
 from network import auth, security
 from network.alerts import evidence as evidence_files
-from network.alerts import operations as ops
-from network.alerts import vocab
+from network.alerts import forwarding, receipts, thread, vocab
+from network.alerts import platforms as platform_ops
+from network.alerts.audience import schools_to_choose
 from network.alerts.content import (
     MAX_DESCRIPTION,
     MAX_NOTE,
     MAX_TITLE,
     AlertContent,
+    Evidence,
     clean_text,
     parse_links,
 )
@@ -40,11 +44,13 @@ from network.alerts.forms import (
     PostAlertForm,
     ReplyForm,
 )
+from network.alerts.inbox import InboxFilters, InboxPage, inbox_choices, inbox_for
 from network.alerts.keychain import unlocked
+from network.alerts.posting import AlertDraft, PostingChoices, post_alert, posting_choices
+from network.alerts.reading import alert_page, download
 from network.db import db
 from network.errors import FormRejected, form_errors
-from schools import policy
-from schools.errors import DomainError, InvalidInput
+from schools.errors import InvalidInput
 from schools.policy import Permission
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -60,37 +66,36 @@ def _parse_uuid(value: str, field: str) -> uuid.UUID:
 # --- inbox ------------------------------------------------------------------------------
 
 
-def _box(sent: bool) -> Any:
+def _box(sent: bool) -> ResponseReturnValue:
     actor = auth.actor()
-    school = policy.check_reads_alerts(actor)
+    choices = inbox_choices(db(), actor)
     form = InboxFilterForm(request.args)
     form.platform.choices = [
         SelectChoice("", "All"),
-        *[SelectChoice(p.code, p.name) for p in ops.platforms(db())],
+        *[SelectChoice(p.code, p.name) for p in choices.platforms],
     ]
-    senders = ops.possible_senders(db(), school)
     form.sender.choices = [
         SelectChoice("", "Any school"),
-        *[SelectChoice(str(s.id), s.name) for s in senders],
+        *[SelectChoice(str(s.id), s.name) for s in choices.senders],
     ]
     status = 200
-    page = ops.InboxPage([], None)
+    page = InboxPage([], None)
     try:
         with form_errors(form):
             sender = _parse_uuid(form.sender.data, "sender") if form.sender.data else None
-            filters = ops.InboxFilters(
+            filters = InboxFilters(
                 form.status.data or "",
                 form.category.data or "",
                 form.severity.data or "",
                 form.platform.data or "",
                 sender,
             )
-            page = ops.inbox_for(
+            page = inbox_for(
                 db(), actor, auth.school_keys(), filters, request.args.get("cursor"), sent=sent
             )
     except FormRejected:
         status = 400
-    args = {k: v for k, v in request.args.items() if k != "cursor" and v}
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "cursor" and v}
     next_url = (
         url_for(request.endpoint or "alerts.inbox", cursor=page.next_cursor, **args)
         if page.next_cursor
@@ -101,55 +106,45 @@ def _box(sent: bool) -> Any:
         form=form,
         page=page,
         sent=sent,
-        school=school,
+        school=choices.school,
         next_url=next_url,
         filtered=bool(args),
         vocab=vocab,
-        may_post=_may_post(),
+        may_post=choices.may_post,
     ), status
-
-
-def _may_post() -> bool:
-    try:
-        policy.check_may_post(auth.actor())
-    except DomainError:
-        return False
-    return True
 
 
 @bp.route("", methods=["GET"])
 @auth.requires(Permission.READ_ALERTS)
-def inbox() -> Any:
+def inbox() -> ResponseReturnValue:
     return _box(sent=False)
 
 
 @bp.route("/sent", methods=["GET"])
 @auth.requires(Permission.POST_ALERTS)
-def sent() -> Any:
+def sent() -> ResponseReturnValue:
     return _box(sent=True)
 
 
 # --- posting ----------------------------------------------------------------------------
 
 
-def _post_form(form: PostAlertForm | None = None) -> PostAlertForm:
-    form = form or PostAlertForm()
+def _post_form(choices: PostingChoices) -> PostAlertForm:
+    form = PostAlertForm()
     form.platform.choices = [
         SelectChoice("", "Choose the platform"),
         *[
             SelectChoice(
                 p.code, p.name if not p.minimum_age else f"{p.name} (minimum age {p.minimum_age})"
             )
-            for p in ops.platforms(db())
+            for p in choices.platforms
         ],
     ]
-    form.schools.choices = [
-        SelectChoice(str(s.id), s.name) for s in ops.schools_to_choose(db(), auth.actor())
-    ]
+    form.schools.choices = [SelectChoice(str(s.id), s.name) for s in choices.schools]
     return form
 
 
-def _evidence(files: list[FileStorage]) -> tuple[Any, ...]:
+def _evidence(files: list[FileStorage]) -> tuple[Evidence, ...]:
     files = [f for f in files if f and f.filename]
     if len(files) > evidence_files.MAX_FILES:
         raise InvalidInput(f"Attach at most {evidence_files.MAX_FILES} files.", field="evidence")
@@ -160,7 +155,7 @@ def _evidence(files: list[FileStorage]) -> tuple[Any, ...]:
     return tuple(prepared)
 
 
-def _draft(form: PostAlertForm) -> ops.AlertDraft:
+def _draft(form: PostAlertForm) -> AlertDraft:
     content = AlertContent(
         title=clean_text(form.title.data, "title", "title", MAX_TITLE, required=True),
         description=clean_text(
@@ -171,7 +166,7 @@ def _draft(form: PostAlertForm) -> ops.AlertDraft:
             form.recommended_action.data, "recommended_action", "recommended action", MAX_NOTE
         ),
     )
-    return ops.AlertDraft(
+    return AlertDraft(
         category=form.category.data or "",
         severity=form.severity.data or "",
         platform=form.platform.data or "",
@@ -186,14 +181,14 @@ def _draft(form: PostAlertForm) -> ops.AlertDraft:
 
 @bp.route("/new", methods=["GET", "POST"])
 @auth.requires(Permission.POST_ALERTS)
-def new() -> Any:
-    policy.check_may_post(auth.actor())
-    form = _post_form()
+def new() -> ResponseReturnValue:
+    actor = auth.actor()
+    form = _post_form(posting_choices(db(), actor))
     if form.validate_on_submit():
         try:
             with form_errors(form):
                 keys = unlocked(auth.school_keys())
-                alert = ops.post_alert(db(), auth.actor(), keys, _draft(form)).alert
+                alert = post_alert(db(), actor, keys, _draft(form)).alert
         except FormRejected:
             return render_template("alerts/new.html", form=form, vocab=vocab), 422
         flash(
@@ -208,34 +203,33 @@ def new() -> Any:
 # --- reading and the thread ------------------------------------------------------------------
 
 
-def _show(alert_id: uuid.UUID, status: int = 200, **forms: Any) -> Any:
-    opened = ops.open_alert(db(), auth.actor(), auth.school_keys(), alert_id)
+def _show(alert_id: uuid.UUID, status: int = 200, **forms: Any) -> ResponseReturnValue:
+    page = alert_page(db(), auth.actor(), auth.school_keys(), alert_id)
     forward = forms.get("forward") or ForwardForm(formdata=None)
-    # Forwarding to a school that already has the alert would only duplicate it.
-    forward.schools.choices = [
-        SelectChoice(str(s.id), s.name)
-        for s in ops.forward_choices(db(), auth.actor(), opened.view.alert)
-    ]
+    forward.schools.choices = [SelectChoice(str(s.id), s.name) for s in page.forward_to]
     return render_template(
         "alerts/show.html",
-        opened=opened,
-        alert=opened.view.alert,
+        opened=page.opened,
+        alert=page.opened.view.alert,
         vocab=vocab,
         ack=forms.get("ack") or AcknowledgeForm(formdata=None),
         reply=forms.get("reply") or ReplyForm(formdata=None),
         action=forms.get("action") or ActionForm(formdata=None),
         forward=forward,
-        may_post=_may_post(),
+        forwarding_allowed=page.forwarding_allowed,
+        may_forward=page.may_forward,
     ), status
 
 
 @bp.route("/<uuid:alert_id>", methods=["GET"])
 @auth.requires(Permission.READ_ALERTS)
-def show(alert_id: uuid.UUID) -> Any:
+def show(alert_id: uuid.UUID) -> ResponseReturnValue:
     return _show(alert_id)
 
 
-def _thread_action(alert_id: uuid.UUID, name: str, form: Any, action: Any, done: str) -> Any:
+def _thread_action(
+    alert_id: uuid.UUID, name: str, form: Any, action: Callable[[], object], done: str
+) -> ResponseReturnValue:
     """Validate a thread form, run the operation, and come back to the alert."""
     if not form.validate_on_submit():
         return _show(alert_id, 422, **{name: form})
@@ -250,13 +244,13 @@ def _thread_action(alert_id: uuid.UUID, name: str, form: Any, action: Any, done:
 
 @bp.route("/<uuid:alert_id>/acknowledge", methods=["POST"])
 @auth.requires(Permission.READ_ALERTS)
-def acknowledge(alert_id: uuid.UUID) -> Any:
+def acknowledge(alert_id: uuid.UUID) -> ResponseReturnValue:
     form = AcknowledgeForm()
     return _thread_action(
         alert_id,
         "ack",
         form,
-        lambda: ops.acknowledge(
+        lambda: thread.acknowledge(
             db(), auth.actor(), auth.school_keys(), alert_id, form.comment.data or ""
         ),
         "Acknowledged. The sender can see that your school has it in hand.",
@@ -265,13 +259,13 @@ def acknowledge(alert_id: uuid.UUID) -> Any:
 
 @bp.route("/<uuid:alert_id>/reply", methods=["POST"])
 @auth.requires(Permission.READ_ALERTS)
-def reply(alert_id: uuid.UUID) -> Any:
+def reply(alert_id: uuid.UUID) -> ResponseReturnValue:
     form = ReplyForm()
     return _thread_action(
         alert_id,
         "reply",
         form,
-        lambda: ops.reply(
+        lambda: thread.reply(
             db(), auth.actor(), unlocked(auth.school_keys()), alert_id, form.text.data or ""
         ),
         "Reply sent to every school that received the alert.",
@@ -280,13 +274,13 @@ def reply(alert_id: uuid.UUID) -> Any:
 
 @bp.route("/<uuid:alert_id>/actions", methods=["POST"])
 @auth.requires(Permission.READ_ALERTS)
-def record_action(alert_id: uuid.UUID) -> Any:
+def record_action(alert_id: uuid.UUID) -> ResponseReturnValue:
     form = ActionForm()
     return _thread_action(
         alert_id,
         "action",
         form,
-        lambda: ops.record_action(
+        lambda: thread.record_action(
             db(),
             auth.actor(),
             unlocked(auth.school_keys()),
@@ -300,29 +294,29 @@ def record_action(alert_id: uuid.UUID) -> Any:
 
 @bp.route("/<uuid:alert_id>/resolve", methods=["POST"])
 @auth.requires(Permission.POST_ALERTS)
-def resolve(alert_id: uuid.UUID) -> Any:
+def resolve(alert_id: uuid.UUID) -> ResponseReturnValue:
     form = AcknowledgeForm()  # any bare form: it carries the CSRF token
     return _thread_action(
         alert_id,
         "ack",
         form,
-        lambda: ops.resolve(db(), auth.actor(), alert_id),
+        lambda: thread.resolve(db(), auth.actor(), alert_id),
         "Marked as resolved. Recipients can no longer reply.",
     )
 
 
 @bp.route("/<uuid:alert_id>/forward", methods=["POST"])
 @auth.requires(Permission.POST_ALERTS)
-def forward(alert_id: uuid.UUID) -> Any:
+def forward(alert_id: uuid.UUID) -> ResponseReturnValue:
     form = ForwardForm()
     form.schools.choices = [
-        SelectChoice(str(s.id), s.name) for s in ops.schools_to_choose(db(), auth.actor())
+        SelectChoice(str(s.id), s.name) for s in schools_to_choose(db(), auth.actor())
     ]
     if not form.validate_on_submit():
         abort(400)
     try:
         with form_errors(form):
-            forwarded = ops.forward(
+            forwarded = forwarding.forward(
                 db(),
                 auth.actor(),
                 unlocked(auth.school_keys()),
@@ -338,13 +332,9 @@ def forward(alert_id: uuid.UUID) -> Any:
 
 @bp.route("/<uuid:alert_id>/receipt.json", methods=["GET"])
 @auth.requires(Permission.POST_ALERTS)
-def receipt(alert_id: uuid.UUID) -> Any:
-    """The sender's receipt: the signed checkpoint and the inclusion proof of
-    the alert's "posted" entry, checkable with `alertnet audit verify`."""
-    from network.audit import receipt_for
-
-    document = receipt_for(db(), ops.posted_entry(db(), auth.actor(), alert_id))
-    response = jsonify(document)
+def receipt(alert_id: uuid.UUID) -> ResponseReturnValue:
+    """The sender's receipt, to download."""
+    response = jsonify(receipts.receipt(db(), auth.actor(), alert_id))
     response.headers.set(
         "Content-Disposition", "attachment", filename=f"alertnet-receipt-{alert_id}.json"
     )
@@ -353,8 +343,8 @@ def receipt(alert_id: uuid.UUID) -> Any:
 
 @bp.route("/<uuid:alert_id>/attachments/<uuid:item_id>", methods=["GET"])
 @auth.requires(Permission.READ_ALERTS)
-def attachment(alert_id: uuid.UUID, item_id: uuid.UUID) -> Any:
-    evidence = ops.download(db(), auth.actor(), auth.school_keys(), alert_id, item_id)
+def attachment(alert_id: uuid.UUID, item_id: uuid.UUID) -> ResponseReturnValue:
+    evidence = download(db(), auth.actor(), auth.school_keys(), alert_id, item_id)
     return security.evidence_download(evidence)
 
 
@@ -365,10 +355,10 @@ platforms_bp = Blueprint("platforms", __name__, url_prefix="/admin/platforms")
 
 @platforms_bp.route("", methods=["GET"])
 @auth.requires(Permission.MANAGE_PLATFORMS)
-def platforms() -> Any:
+def platforms() -> ResponseReturnValue:
     return render_template(
         "alerts/platforms.html",
-        platforms=ops.platforms(db()),
+        platforms=platform_ops.platforms(db()),
         form=MinimumAgeForm(formdata=None),
         errors={},
     )
@@ -376,16 +366,16 @@ def platforms() -> Any:
 
 @platforms_bp.route("/<code>", methods=["POST"])
 @auth.requires(Permission.MANAGE_PLATFORMS)
-def set_minimum_age(code: str) -> Any:
+def set_minimum_age(code: str) -> ResponseReturnValue:
     form = MinimumAgeForm()
     try:
         if not form.validate_on_submit():
             raise InvalidInput(" ".join(form.minimum_age.errors), field="minimum_age")
-        ops.set_minimum_age(db(), auth.actor(), code, form.minimum_age.data or 0)
+        platform_ops.set_minimum_age(db(), auth.actor(), code, form.minimum_age.data or 0)
     except InvalidInput as error:
         return render_template(
             "alerts/platforms.html",
-            platforms=ops.platforms(db()),
+            platforms=platform_ops.platforms(db()),
             form=MinimumAgeForm(formdata=None),
             errors={code: error.message},
         ), 422

@@ -1,7 +1,9 @@
-"""The words alerts are filed under. Codes are stored; labels are shown."""
+"""The words alerts are filed under, and the states and kinds they pass
+through. Codes are stored; labels are shown."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 
@@ -73,7 +75,48 @@ ACTIONS = (
     Term("other", "Other"),
 )
 
-STATUSES = ("open", "resolved", "shredded")
+
+class AlertStatus(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    # Past its retention period: content destroyed, metadata kept as a tombstone.
+    SHREDDED = "shredded"
+
+
+class ItemKind(enum.StrEnum):
+    """What a thread item is, stored and signed as its envelope's kind."""
+
+    REPLY = "reply"
+    ACKNOWLEDGEMENT = "acknowledgement"
+    ACTION = "action"
+    ATTACHMENT = "attachment"
+
+
+# The envelope kind of an alert itself; its thread items carry an ItemKind.
+ALERT_KIND = "alert"
+
+
+class SendTo(enum.StrEnum):
+    """Who an alert goes to: chosen schools of the sender's cluster, the whole
+    cluster, or every school on the hub."""
+
+    SCHOOLS = "schools"
+    CLUSTER = "cluster"
+    HUB = "hub"
+
+
+class InboxStatus(enum.StrEnum):
+    """The inbox's status filters: a copy's own state, or its alert's."""
+
+    UNREAD = "unread"
+    UNACKNOWLEDGED = "unacknowledged"
+    ACKNOWLEDGED = "acknowledged"
+    OPEN = AlertStatus.OPEN.value
+    RESOLVED = AlertStatus.RESOLVED.value
+
+
+# Plain strings for documents and command-line choices.
+STATUSES = tuple(s.value for s in AlertStatus)
 
 
 def codes(terms: tuple[Term, ...]) -> frozenset[str]:
@@ -91,6 +134,6 @@ SEVERITY_RANK = {t.code: i for i, t in enumerate(SEVERITIES)}
 
 # Who an alert goes to, the inbox's status filters and its page size: shared by
 # the hub, the API's documents and `alertnet client` (which imports only this).
-AUDIENCES = ("schools", "cluster", "hub")
-FILTER_STATUSES = ("unread", "unacknowledged", "acknowledged", "open", "resolved")
+AUDIENCES = tuple(s.value for s in SendTo)
+FILTER_STATUSES = tuple(s.value for s in InboxStatus)
 PAGE_SIZE = 25

@@ -13,8 +13,9 @@ from typing import Any
 
 from flask import url_for
 
+from network.alerts.inbox import InboxPage
 from network.alerts.models import Alert, AlertRecipient, ThreadItem
-from network.alerts.operations import InboxPage, OpenedAlert
+from network.alerts.reading import OpenedAlert
 from network.notifications.models import Subscription
 from schools.audit import timestamp
 from schools.models import Member, School, SchoolKeyGeneration

@@ -21,8 +21,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from network import auth, security
 from network.alerts import evidence as evidence_files
-from network.alerts import operations as ops
-from network.alerts import vocab
+from network.alerts import forwarding, posting, thread, vocab
 from network.alerts.content import (
     MAX_DESCRIPTION,
     MAX_LINKS,
@@ -34,7 +33,10 @@ from network.alerts.content import (
     clean_text,
     parse_link,
 )
+from network.alerts.inbox import InboxFilters, inbox_for
 from network.alerts.keychain import unlocked
+from network.alerts.platforms import platforms
+from network.alerts.reading import download, open_alert
 from network.api import directory, documents, gate, idempotency, inputs, openapi
 from network.api.gate import ANY_SCOPE, operation
 from network.api.inputs import Fields
@@ -61,7 +63,7 @@ def _principal_id() -> uuid.UUID:
 @bp.route("/openapi.json", methods=["GET"])
 @auth.public
 def openapi_document() -> Any:
-    return jsonify(openapi.document([p.code for p in ops.platforms(db())]))
+    return jsonify(openapi.document([p.code for p in platforms(db())]))
 
 
 @bp.route("/me", methods=["GET"])
@@ -79,21 +81,19 @@ def me() -> Any:
 def _box(sent: bool) -> Any:
     actor = auth.actor()
     args = inputs.query()
-    platform_codes = {p.code for p in ops.platforms(db())}
-    filters = ops.InboxFilters(
-        status=args.choice("status", ops.FILTER_STATUSES),
+    platform_codes = {p.code for p in platforms(db())}
+    filters = InboxFilters(
+        status=args.choice("status", vocab.FILTER_STATUSES),
         category=args.choice("category", vocab.codes(vocab.CATEGORIES)),
         severity=args.choice("severity", vocab.codes(vocab.SEVERITIES)),
         platform=args.choice("platform", platform_codes),
         sender=args.identifier("sender"),
     )
     cursor = args.text("cursor", limit=200) or None
-    limit = args.integer("limit", minimum=1, maximum=PAGE_LIMIT, default=ops.PAGE_SIZE)
+    limit = args.integer("limit", minimum=1, maximum=PAGE_LIMIT, default=vocab.PAGE_SIZE)
     args.done()
     with inputs.as_bad_request():
-        page = ops.inbox_for(
-            db(), actor, auth.school_keys(), filters, cursor, sent=sent, limit=limit
-        )
+        page = inbox_for(db(), actor, auth.school_keys(), filters, cursor, sent=sent, limit=limit)
     kept = {k: v for k, v in request.args.items() if k != "cursor" and v}
     next_url = (
         url_for(request.endpoint or "api.inbox", cursor=page.next_cursor, **kept)
@@ -153,9 +153,9 @@ def _attachments(body: Fields) -> tuple[Any, ...]:
     return tuple(files)
 
 
-def _alert_draft(body: Fields) -> ops.AlertDraft:
+def _alert_draft(body: Fields) -> posting.AlertDraft:
     """The same fields as the form; each problem names its field."""
-    platform_codes = {p.code for p in ops.platforms(db())}
+    platform_codes = {p.code for p in platforms(db())}
     category = body.choice("category", vocab.codes(vocab.CATEGORIES), required=True)
     severity = body.choice("severity", vocab.codes(vocab.SEVERITIES), default="medium")
     platform = body.choice("platform", platform_codes, required=True)
@@ -175,12 +175,12 @@ def _alert_draft(body: Fields) -> ops.AlertDraft:
         except InvalidInput as error:
             body.fail(name, error.message)
     links = _links(body, date.today())
-    audience = body.choice("audience", ops.AUDIENCES, default="schools")
+    audience = body.choice("audience", vocab.AUDIENCES, default="schools")
     school_ids = body.identifiers("schools", limit=MAX_RECIPIENTS)
     include_coordinator = body.boolean("include_coordinator")
     evidence = _attachments(body)
     body.done()
-    return ops.AlertDraft(
+    return posting.AlertDraft(
         category=category,
         severity=severity,
         platform=platform,
@@ -198,7 +198,7 @@ def _alert_draft(body: Fields) -> ops.AlertDraft:
     )
 
 
-def _posted(posted: ops.Posted) -> tuple[dict[str, Any], int, str]:
+def _posted(posted: posting.Posted) -> tuple[dict[str, Any], int, str]:
     location = url_for("api.read_alert", alert_id=posted.alert.id)
     return documents.posted(posted.alert, list(posted.recipients)), 201, location
 
@@ -212,7 +212,7 @@ def post_alert() -> Any:
 
     def post() -> tuple[dict[str, Any], int, str]:
         draft = _alert_draft(inputs.json_body())
-        return _posted(ops.post_alert(db(), actor, unlocked(auth.school_keys()), draft))
+        return _posted(posting.post_alert(db(), actor, unlocked(auth.school_keys()), draft))
 
     return idempotency.once(db(), _principal_id(), post)
 
@@ -224,13 +224,13 @@ def post_alert() -> Any:
 @operation(Permission.READ_ALERTS, Scope.INBOX_READ)
 def read_alert(alert_id: uuid.UUID) -> Any:
     """Decrypt, verify and return an alert and its thread; the opening is audited."""
-    return documents.opened(ops.open_alert(db(), auth.actor(), auth.school_keys(), alert_id))
+    return documents.opened(open_alert(db(), auth.actor(), auth.school_keys(), alert_id))
 
 
 @bp.route("/alerts/<uuid:alert_id>/attachments/<uuid:item_id>", methods=["GET"])
 @operation(Permission.READ_ALERTS, Scope.INBOX_READ)
 def attachment(alert_id: uuid.UUID, item_id: uuid.UUID) -> Any:
-    evidence = ops.download(db(), auth.actor(), auth.school_keys(), alert_id, item_id)
+    evidence = download(db(), auth.actor(), auth.school_keys(), alert_id, item_id)
     return security.evidence_download(evidence)
 
 
@@ -240,7 +240,7 @@ def acknowledge(alert_id: uuid.UUID) -> Any:
     body = inputs.json_body(optional=True)
     comment = body.text("comment", limit=MAX_NOTE)
     body.done()
-    copy = ops.acknowledge(db(), auth.actor(), auth.school_keys(), alert_id, comment)
+    copy = thread.acknowledge(db(), auth.actor(), auth.school_keys(), alert_id, comment)
     return documents.acknowledged(copy)
 
 
@@ -253,7 +253,7 @@ def reply(alert_id: uuid.UUID) -> Any:
         body = inputs.json_body()
         text = body.text("text", limit=MAX_NOTE, required=True)
         body.done()
-        item = ops.reply(db(), actor, unlocked(auth.school_keys()), alert_id, text)
+        item = thread.reply(db(), actor, unlocked(auth.school_keys()), alert_id, text)
         return documents.thread_item(item), 201, None
 
     return idempotency.once(db(), _principal_id(), add)
@@ -269,7 +269,7 @@ def record_action(alert_id: uuid.UUID) -> Any:
         action_type = body.choice("action_type", vocab.codes(vocab.ACTIONS), required=True)
         note = body.text("note", limit=MAX_NOTE)
         body.done()
-        item = ops.record_action(
+        item = thread.record_action(
             db(), actor, unlocked(auth.school_keys()), alert_id, action_type, note
         )
         return documents.thread_item(item), 201, None
@@ -281,7 +281,7 @@ def record_action(alert_id: uuid.UUID) -> Any:
 @operation(Permission.POST_ALERTS, Scope.ALERTS_WRITE)
 def resolve(alert_id: uuid.UUID) -> Any:
     inputs.json_body(optional=True).done()
-    return documents.resolved(ops.resolve(db(), auth.actor(), alert_id))
+    return documents.resolved(thread.resolve(db(), auth.actor(), alert_id))
 
 
 @bp.route("/alerts/<uuid:alert_id>/forward", methods=["POST"])
@@ -295,7 +295,9 @@ def forward(alert_id: uuid.UUID) -> Any:
         note = body.text("note", limit=MAX_NOTE)
         body.done()
         return _posted(
-            ops.forward(db(), actor, unlocked(auth.school_keys()), alert_id, school_ids, note)
+            forwarding.forward(
+                db(), actor, unlocked(auth.school_keys()), alert_id, school_ids, note
+            )
         )
 
     return idempotency.once(db(), _principal_id(), send)

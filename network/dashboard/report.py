@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from network.alerts import vocab
-from network.alerts.operations import platforms
+from network.alerts.platforms import platforms
 from network.dashboard import charts, figures, health, snapshots
 from network.dashboard.figures import Activity, Period, ResponseTimes
 from network.settings import Settings

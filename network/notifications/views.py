@@ -19,8 +19,8 @@ from flask import (
 from wtforms.fields.choices import SelectChoice
 
 from network import auth
-from network.alerts import operations as alert_ops
 from network.alerts import vocab
+from network.alerts.inbox import unread_count
 from network.db import db
 from network.errors import FormRejected, form_errors
 from network.notifications import mailbox, render
@@ -60,7 +60,7 @@ def unread() -> Any:
     school = policy.check_reads_alerts(member)
     latest = ops.latest_in_inbox(db(), school.id)
     return jsonify(
-        unread=alert_ops.unread_count(db(), school.id),
+        unread=unread_count(db(), school.id),
         latest=latest.isoformat() if latest else None,
         notifications=ops.unread_in_app(db(), member.id),
     )

@@ -528,7 +528,7 @@ class Worker:
                     session, now, self.settings.dashboard_max_age
                 )
         if maintenance:
-            from network.alerts.operations import shred_expired
+            from network.alerts.retention import shred_expired
 
             with self._transaction() as session:
                 if _periodic_lock(session):

@@ -8,8 +8,8 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from network import auth
-from network.alerts import operations as alert_ops
 from network.alerts import vocab
+from network.alerts.cluster_list import cluster_alerts
 from network.db import db
 from network.errors import FormRejected, form_errors
 from network.forms import AdmitSchoolForm, RetentionForm, SuspendForm
@@ -146,7 +146,7 @@ def settings() -> Any:
 @bp.route("/alerts", methods=["GET"])
 @auth.requires(Permission.MANAGE_SCHOOLS)
 def alerts() -> Any:
-    rows, next_cursor = alert_ops.cluster_alerts(db(), auth.actor(), request.args.get("cursor"))
+    rows, next_cursor = cluster_alerts(db(), auth.actor(), request.args.get("cursor"))
     return render_template(
         "cluster/alerts.html",
         rows=rows,

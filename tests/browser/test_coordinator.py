@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from crypto.custody import FAST_FOR_TESTS
-from network.alerts import operations as ops
+from network.alerts import posting
 from network.alerts.content import AlertContent
 from network.db import own_transaction
 from schools import accounts, keyring
@@ -26,11 +26,13 @@ def test_dashboard_then_suspension_seen_by_the_head(live_world, live_app, visito
         )
         keys = keyring.unlock_for_member(session, member, credential)
         for days, category in ((20, "harassment"), (9, "defamation"), (2, "safeguarding")):
-            ops.post_alert(
+            posting.post_alert(
                 session,
                 member,
                 keys,
-                ops.AlertDraft(category, "high", "tiktok", "AMBER", AlertContent("t"), "cluster"),
+                posting.AlertDraft(
+                    category, "high", "tiktok", "AMBER", AlertContent("t"), "cluster"
+                ),
                 now=datetime.now(UTC) - timedelta(days=days),
             )
 

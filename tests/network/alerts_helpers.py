@@ -114,11 +114,11 @@ def post_as(
     coordinator: bool = False,
 ) -> Any:
     """Post an alert at a chosen time, without the web layer (known histories)."""
-    from network.alerts import operations as ops
+    from network.alerts import posting
     from network.alerts.content import AlertContent
 
     member, keys = keys_of(session, email)
-    draft = ops.AlertDraft(
+    draft = posting.AlertDraft(
         category,
         severity,
         platform,
@@ -128,14 +128,14 @@ def post_as(
         tuple(recipients),
         include_coordinator=coordinator,
     )
-    return ops.post_alert(session, member, keys, draft, now=posted).alert
+    return posting.post_alert(session, member, keys, draft, now=posted).alert
 
 
 def acknowledge_as(session: Any, email: str, alert_id: Any, at: Any) -> None:
-    from network.alerts import operations as ops
+    from network.alerts import thread
 
     member, keys = keys_of(session, email)
-    ops.acknowledge(session, member, keys, alert_id, now=at)
+    thread.acknowledge(session, member, keys, alert_id, now=at)
 
 
 PHONE_MAKE = "PhoneMaker X1"

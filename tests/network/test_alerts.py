@@ -273,13 +273,13 @@ def test_forwarding_respects_the_handling_label(app, heads):
 
 def test_inbox_filters_and_pages(app, heads):
     a, b = heads["Ash"], heads["Beech"]
-    from network.alerts import operations
+    from network.alerts import vocab
 
-    for i in range(operations.PAGE_SIZE + 3):
+    for i in range(vocab.PAGE_SIZE + 3):
         a.post_alert([b.school], title=f"Alert number {i}", severity="urgent" if i % 2 else "low")
     first = b.client.get("/alerts").get_data(as_text=True)
-    assert first.count('<li class="alert-row') == operations.PAGE_SIZE
-    assert f"Alert number {operations.PAGE_SIZE + 2}" in first
+    assert first.count('<li class="alert-row') == vocab.PAGE_SIZE
+    assert f"Alert number {vocab.PAGE_SIZE + 2}" in first
     assert "Older alerts" in first
     import re
 
@@ -533,7 +533,7 @@ def test_an_inbox_across_rotations_opens_each_older_generation_once(app, world, 
 def test_retention_shreds_in_batches_with_their_threads(app, heads, monkeypatch):
     from datetime import timedelta
 
-    from network.alerts import operations as ops
+    from network.alerts import retention
     from schools.db import utcnow
 
     a, b = heads["Ash"], heads["Beech"]
@@ -546,9 +546,9 @@ def test_retention_shreds_in_batches_with_their_threads(app, heads, monkeypatch)
     with own_transaction(app) as session:
         for alert in session.scalars(select(Alert)):
             alert.expires_at = utcnow() - timedelta(seconds=1)
-    monkeypatch.setattr(ops, "SHRED_BATCH", 2)
+    monkeypatch.setattr(retention, "SHRED_BATCH", 2)
     with own_transaction(app) as session:
-        shredded = ops.shred_expired(session)
+        shredded = retention.shred_expired(session)
     assert sorted(str(i) for i in shredded) == sorted(ids)
     assert _count(app, Sealed) == 0
     assert _count(app, SealedWrap) == 0

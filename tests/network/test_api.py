@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from network.alerts.models import Alert, Sealed, ThreadItem
-from network.alerts.operations import encode_cursor
+from network.alerts.paging import encode_cursor
 from network.api.models import IdempotentRequest
 from network.db import own_transaction
 from schools.audit import AuditEvent

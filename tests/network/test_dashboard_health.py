@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from network.alerts import operations as ops
+from network.alerts import thread
 from network.dashboard import health, report
 from network.dashboard.figures import Period
 from network.db import own_transaction
@@ -142,7 +142,7 @@ def story(app, world):
         )
     with own_transaction(app) as session:
         member, _ = keys_of(session, "head@beech.example.org")
-        ops.resolve(session, member, alerts["A6"])
+        thread.resolve(session, member, alerts["A6"])
         directory.suspend_school(session, None, session.get(School, ids["Damson"]), "Unpaid.")
     return {"cluster": riverside.id, "west": west.id, "alerts": alerts}
 
@@ -453,7 +453,7 @@ def live(app, world):
         )
     with own_transaction(app) as session:
         member, _ = keys_of(session, "head@ash.example.org")
-        ops.resolve(session, member, done)
+        thread.resolve(session, member, done)
     return {"cluster": cluster.id, "first": first, "second": second, "done": done}
 
 

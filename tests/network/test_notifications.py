@@ -269,7 +269,7 @@ def test_a_digest_groups_a_days_alerts_by_category_and_severity(app, world, clus
 
 
 def test_nothing_is_written_when_the_alert_rolls_back(app, world, cluster):
-    from network.alerts import operations as alert_ops
+    from network.alerts import posting
     from network.alerts.content import AlertContent
     from schools import accounts, keyring
 
@@ -281,7 +281,7 @@ def test_nothing_is_written_when_the_alert_rolls_back(app, world, cluster):
                 session, ash.person.email, ash.person.password, FAST_FOR_TESTS
             )
             keys = keyring.unlock_for_member(session, member, credential)
-            draft = alert_ops.AlertDraft(
+            draft = posting.AlertDraft(
                 "harassment",
                 "urgent",
                 "facebook",
@@ -289,7 +289,7 @@ def test_nothing_is_written_when_the_alert_rolls_back(app, world, cluster):
                 AlertContent("t", "", (), ""),
                 school_ids=(beech.school.id,),
             )
-            alert_ops.post_alert(session, member, keys, draft)
+            posting.post_alert(session, member, keys, draft)
             session.flush()
             assert session.scalars(select(Notification)).first() is not None
             raise RuntimeError("the request failed after posting")

@@ -1,0 +1,82 @@
+"""Forwarding: an alert sent on to other schools as a new alert from the
+forwarding school, with its attachments, when its handling label allows."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from crypto.keys import SchoolKeys
+from network.alerts.access import forwardable
+from network.alerts.audience import schools_holding
+from network.alerts.auditing import record_for_alert
+from network.alerts.content import MAX_NOTE, AlertContent, Evidence, clean_text
+from network.alerts.posting import AlertDraft, Posted, post_alert
+from network.alerts.reading import open_alert, record_download
+from network.alerts.vocab import SendTo
+from schools.errors import Conflict
+from schools.models import Member
+
+
+def forward(
+    session: Session,
+    actor: Member,
+    keys: SchoolKeys,
+    alert_id: uuid.UUID,
+    school_ids: Sequence[uuid.UUID],
+    note: str = "",
+) -> Posted:
+    """Send an alert on to other schools as a new alert from this school,
+    unless its handling label forbids it. Refusals come before anything is
+    decrypted, audited or marked read."""
+    original = forwardable(session, actor, alert_id)
+    note = clean_text(note, "note", "note", MAX_NOTE)
+    # Forwards of one alert are made one at a time (the alert's row is locked
+    # until the commit; SQLite has one writer at a time anyway), so two at once
+    # cannot both find that a school does not have it yet.
+    session.refresh(original, ["status"], with_for_update=True)
+    holding = schools_holding(session, original, school_ids)
+    if holding:
+        names = " and ".join(sorted(s.name for s in holding))
+        verb = "has" if len(holding) == 1 else "have"
+        raise Conflict(f"{names} already {verb} this alert.", field="schools")
+    # Each attachment is opened and verified once, with the alert.
+    opened = open_alert(session, actor, keys, alert_id, keep_evidence=True)
+    if opened.content is None:
+        raise Conflict(opened.problem or "This alert's content is not available to forward.")
+    evidence: list[Evidence] = []
+    for item in opened.items:
+        if item.evidence is not None:
+            evidence.append(item.evidence)
+            record_download(session, actor, original, item.item)
+    content = AlertContent(
+        opened.content.title,
+        opened.content.description,
+        opened.content.links,
+        opened.content.recommended_action,
+        forwarded_note=note,
+    )
+    draft = AlertDraft(
+        original.category,
+        original.severity,
+        original.platform,
+        original.tlp,
+        content,
+        SendTo.SCHOOLS,
+        tuple(school_ids),
+        False,
+        tuple(evidence),
+    )
+    forwarded = post_alert(session, actor, keys, draft, forwarded_from=original)
+    record_for_alert(
+        session,
+        "alert.forwarded",
+        actor,
+        original,
+        original.envelope_hash,
+        new_alert=str(forwarded.alert.id),
+        recipients=[str(s) for s in school_ids],
+    )
+    return forwarded

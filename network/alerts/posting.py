@@ -1,0 +1,190 @@
+"""Posting an alert: check the draft, seal it to its audience and file it in
+every recipient's inbox."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypedDict
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from crypto.envelope import new_alert_id
+from crypto.keys import SchoolKeys
+from network.alerts import signals, vocab
+from network.alerts.access import check_may_post
+from network.alerts.audience import resolve_audience, schools_to_choose
+from network.alerts.auditing import record_for_alert
+from network.alerts.content import AlertContent, Evidence
+from network.alerts.models import Alert, AlertRecipient, Platform
+from network.alerts.platforms import platforms
+from network.alerts.sealing import seal_and_store
+from network.alerts.thread import add_item
+from network.alerts.vocab import ALERT_KIND, AUDIENCES, ItemKind, SendTo
+from schools.db import utcnow
+from schools.errors import Conflict, InvalidInput
+from schools.models import Member, School
+
+
+class Filing(TypedDict):
+    """What an alert is filed under: signed in its header, kept in clear on the
+    hub and in its audit entry."""
+
+    category: str
+    severity: str
+    platform: str
+    tlp: str
+
+
+@dataclass(frozen=True)
+class AlertDraft:
+    category: str
+    severity: str
+    platform: str
+    tlp: str
+    content: AlertContent
+    audience: str = SendTo.SCHOOLS
+    school_ids: tuple[uuid.UUID, ...] = ()
+    include_coordinator: bool = False
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def filing(self) -> Filing:
+        return Filing(
+            category=self.category, severity=self.severity, platform=self.platform, tlp=self.tlp
+        )
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A posted (or forwarded) alert and the schools it went to, the sender's
+    own school left out."""
+
+    alert: Alert
+    recipients: tuple[School, ...]
+
+
+@dataclass(frozen=True)
+class PostingChoices:
+    """What the form for a new alert offers."""
+
+    platforms: list[Platform]
+    schools: list[School]
+
+
+def posting_choices(session: Session, actor: Member) -> PostingChoices:
+    """The platforms and schools to choose from, for a member who may post."""
+    check_may_post(actor)
+    return PostingChoices(platforms(session), schools_to_choose(session, actor))
+
+
+def _check_terms(session: Session, draft: AlertDraft) -> None:
+    if draft.category not in vocab.codes(vocab.CATEGORIES):
+        raise InvalidInput("Choose what kind of alert this is.", field="category")
+    if draft.severity not in vocab.codes(vocab.SEVERITIES):
+        raise InvalidInput("Choose how serious it is.", field="severity")
+    if draft.tlp not in vocab.codes(vocab.TLP):
+        raise InvalidInput("Choose a handling label.", field="tlp")
+    if session.get(Platform, draft.platform) is None:
+        raise InvalidInput("Choose the platform.", field="platform")
+    if draft.audience not in AUDIENCES:
+        raise InvalidInput("Choose who receives the alert.", field="audience")
+
+
+def post_alert(
+    session: Session,
+    actor: Member,
+    keys: SchoolKeys,
+    draft: AlertDraft,
+    now: datetime | None = None,
+    forwarded_from: Alert | None = None,
+) -> Posted:
+    """Seal an alert to its audience and file it in every recipient's inbox;
+    hands back the alert and whom it went to."""
+    check_may_post(actor)
+    _check_terms(session, draft)
+    if not draft.content.title:
+        raise InvalidInput("Enter a title.", field="title")
+    school = actor.school
+    assert school is not None
+    if keys.generation != school.key_generation:
+        raise Conflict("Your school's keys changed since you signed in. Sign in again.")
+    audience = resolve_audience(
+        session, actor, draft.audience, draft.school_ids, draft.include_coordinator
+    )
+    now = now or utcnow()
+    alert_id = uuid.UUID(bytes=new_alert_id())
+    sealed_envelope, sealed = seal_and_store(
+        session,
+        alert_id=alert_id,
+        kind=ALERT_KIND,
+        parent=None,
+        sender=actor,
+        sender_keys=keys,
+        audience=audience,
+        created_at=now,
+        **draft.filing,
+        plaintext=draft.content.to_bytes(),
+    )
+    cluster = school.cluster
+    alert = Alert(
+        id=alert_id,
+        cluster_id=school.cluster_id,
+        sender_school_id=school.id,
+        sender_member_id=actor.id,
+        sender_generation=keys.generation,
+        **draft.filing,
+        created_at=now,
+        expires_at=now + timedelta(days=cluster.retention_days),
+        forwarded_from_id=forwarded_from.id if forwarded_from else None,
+        recipient_count=len(audience.schools) - 1,
+        attachment_count=len(draft.evidence),
+        size=len(sealed_envelope.ciphertext),
+        envelope_hash=sealed_envelope.envelope_hash(),
+        sealed_id=sealed.id,
+    )
+    session.add(alert)
+    session.flush()
+    session.execute(
+        insert(AlertRecipient),
+        [
+            {
+                "alert_id": alert.id,
+                "school_id": s.id,
+                "is_sender": s.id == school.id,
+                "created_at": now,
+                "cluster_id": school.cluster_id,
+                "severity": draft.severity,
+                "first_read_at": now if s.id == school.id else None,
+                "first_read_by_id": actor.id if s.id == school.id else None,
+            }
+            for s in audience.schools
+        ],
+    )
+    record_for_alert(
+        session,
+        "alert.posted",
+        actor,
+        alert,
+        alert.envelope_hash,
+        **draft.filing,
+        recipients=[str(s.id) for s in audience.schools[1:]],
+        forwarded_from=str(forwarded_from.id) if forwarded_from else None,
+    )
+    for evidence in draft.evidence:
+        add_item(
+            session,
+            actor,
+            keys,
+            alert,
+            ItemKind.ATTACHMENT,
+            evidence.to_bytes(),
+            audience,
+            created_at=now,
+            announce=False,
+        )
+    session.flush()
+    signals.alert_posted.send(None, session=session, alert=alert, actor=actor)
+    return Posted(alert, audience.schools[1:])

@@ -1,0 +1,213 @@
+"""An alert's thread: replies, recorded actions, acknowledgements (with their
+comments), attachments, and the sender resolving it. Each item is sealed to the
+alert's audience as the alert was."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from crypto.envelope import new_alert_id
+from crypto.keys import SchoolKeys
+from network.alerts import signals, vocab
+from network.alerts.access import acknowledgeable, resolvable, writable
+from network.alerts.auditing import record_for_alert
+from network.alerts.content import MAX_NOTE, Note, clean_text
+from network.alerts.models import Alert, AlertRecipient, ThreadItem
+from network.alerts.sealing import Audience, seal_and_store
+from network.alerts.vocab import AlertStatus, ItemKind
+from schools.db import utcnow
+from schools.errors import Conflict, Forbidden, InvalidInput
+from schools.models import Member, School, SchoolStatus
+
+AUDITED_AS = {
+    ItemKind.REPLY: "alert.replied",
+    ItemKind.ACKNOWLEDGEMENT: "alert.ack_comment",
+    ItemKind.ACTION: "alert.actioned",
+    ItemKind.ATTACHMENT: "alert.attachment_added",
+}
+
+
+def _thread_audience(session: Session, alert: Alert, author_school: School) -> Audience:
+    """Replies go to the alert's audience, at each school's current keys;
+    suspended schools and shredded copies are left out."""
+    schools = list(
+        session.scalars(
+            select(School)
+            .join(AlertRecipient, AlertRecipient.school_id == School.id)
+            .where(AlertRecipient.alert_id == alert.id, School.status == SchoolStatus.ACTIVE)
+        )
+    )
+    others = [s for s in schools if s.id != author_school.id]
+    return Audience((author_school, *others))
+
+
+def add_item(
+    session: Session,
+    actor: Member,
+    keys: SchoolKeys,
+    alert: Alert,
+    kind: ItemKind,
+    plaintext: bytes,
+    audience: Audience | None = None,
+    action_type: str | None = None,
+    created_at: datetime | None = None,
+    announce: bool = True,
+) -> ThreadItem:
+    """Seal an item to the alert's audience (or the one given) and audit it;
+    ``announce`` tells other features (notifications) it was added."""
+    school = actor.school
+    assert school is not None
+    audience = audience or _thread_audience(session, alert, school)
+    item_id = uuid.UUID(bytes=new_alert_id())
+    now = created_at or utcnow()
+    sealed_envelope, sealed = seal_and_store(
+        session,
+        alert_id=item_id,
+        kind=kind,
+        parent=alert.id,
+        sender=actor,
+        sender_keys=keys,
+        audience=audience,
+        created_at=now,
+        category=action_type or "",
+        plaintext=plaintext,
+    )
+    item = ThreadItem(
+        id=item_id,
+        alert_id=alert.id,
+        kind=kind,
+        author_school_id=school.id,
+        author_member_id=actor.id,
+        author_generation=keys.generation,
+        action_type=action_type,
+        size=len(sealed_envelope.ciphertext),
+        created_at=now,
+        envelope_hash=sealed_envelope.envelope_hash(),
+        sealed_id=sealed.id,
+    )
+    session.add(item)
+    session.flush()
+    record_for_alert(
+        session,
+        AUDITED_AS[kind],
+        actor,
+        alert,
+        item.envelope_hash,
+        item=str(item.id),
+        action_type=action_type,
+        size=item.size,
+    )
+    if announce:
+        signals.thread_item_added.send(None, session=session, alert=alert, actor=actor, item=item)
+    return item
+
+
+def reply(
+    session: Session,
+    actor: Member,
+    keys: SchoolKeys,
+    alert_id: uuid.UUID,
+    text: str,
+    now: datetime | None = None,
+) -> ThreadItem:
+    alert = writable(session, actor, alert_id, "reply to alerts")
+    text = clean_text(text, "text", "reply", MAX_NOTE, required=True)
+    return add_item(
+        session, actor, keys, alert, ItemKind.REPLY, Note(text).to_bytes(), created_at=now
+    )
+
+
+def record_action(
+    session: Session,
+    actor: Member,
+    keys: SchoolKeys,
+    alert_id: uuid.UUID,
+    action_type: str,
+    note: str,
+    now: datetime | None = None,
+) -> ThreadItem:
+    alert = writable(session, actor, alert_id, "record actions")
+    if action_type not in vocab.codes(vocab.ACTIONS):
+        raise InvalidInput("Choose the action you took.", field="action_type")
+    note = clean_text(note, "note", "note", MAX_NOTE)
+    return add_item(
+        session,
+        actor,
+        keys,
+        alert,
+        ItemKind.ACTION,
+        Note(note).to_bytes(),
+        action_type=action_type,
+        created_at=now,
+    )
+
+
+def acknowledge(
+    session: Session,
+    actor: Member,
+    keys: SchoolKeys | None,
+    alert_id: uuid.UUID,
+    comment: str = "",
+    now: datetime | None = None,
+) -> AlertRecipient:
+    view = acknowledgeable(session, actor, alert_id)
+    copy = view.copy
+    assert copy is not None
+    if copy.acknowledged_at is not None:
+        raise _already_acknowledged(copy)
+    comment = clean_text(comment, "comment", "comment", MAX_NOTE)
+    now = now or utcnow()
+    # Check and write in one statement: of simultaneous acknowledgements, only
+    # one finds the copy unacknowledged (on PostgreSQL the others wait for its
+    # commit, then match no row).
+    claimed = session.execute(
+        update(AlertRecipient)
+        .where(
+            AlertRecipient.alert_id == copy.alert_id,
+            AlertRecipient.school_id == copy.school_id,
+            AlertRecipient.acknowledged_at.is_(None),
+        )
+        .values(acknowledged_at=now, acknowledged_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(copy)
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise _already_acknowledged(copy)
+    if copy.first_read_at is None:
+        copy.first_read_at, copy.first_read_by = now, actor
+    record_for_alert(session, "alert.acknowledged", actor, view.alert, view.alert.envelope_hash)
+    if comment:
+        if keys is None:
+            raise Forbidden("Your session cannot open the school's keys to seal the comment.")
+        add_item(
+            session,
+            actor,
+            keys,
+            view.alert,
+            ItemKind.ACKNOWLEDGEMENT,
+            Note(comment).to_bytes(),
+            created_at=now,
+        )
+    signals.alert_acknowledged.send(None, session=session, alert=view.alert, actor=actor, copy=copy)
+    session.flush()
+    return copy
+
+
+def _already_acknowledged(copy: AlertRecipient) -> Conflict:
+    who = copy.acknowledged_by.name if copy.acknowledged_by else "a colleague"
+    when = f" on {copy.acknowledged_at:%d %b %Y at %H:%M} UTC" if copy.acknowledged_at else ""
+    return Conflict(f"Already acknowledged by {who}{when}.")
+
+
+def resolve(session: Session, actor: Member, alert_id: uuid.UUID) -> Alert:
+    alert = resolvable(session, actor, alert_id)
+    alert.status = AlertStatus.RESOLVED
+    alert.resolved_at = utcnow()
+    record_for_alert(session, "alert.resolved", actor, alert, alert.envelope_hash)
+    signals.alert_resolved.send(None, session=session, alert=alert, actor=actor)
+    session.flush()
+    return alert
