@@ -49,7 +49,7 @@ from sqlalchemy import insert, make_url  # noqa: E402
 from network import create_app  # noqa: E402
 from network.db import own_transaction  # noqa: E402
 from network.migrate import upgrade  # noqa: E402
-from network.notifications import operations, webhooks  # noqa: E402
+from network.notifications import outbox, webhooks  # noqa: E402
 from network.notifications.models import Notification, Subscription  # noqa: E402
 from network.settings import Settings  # noqa: E402
 from schools.db import utcnow  # noqa: E402
@@ -259,7 +259,7 @@ def commit_rows(app: Any, ids: dict[str, Any], count: int) -> tuple[set[str], fl
         )
     with own_transaction(app) as session:
         session.execute(insert(Notification), rows)
-        operations.wake_workers(session)  # as the hub's fan-out does
+        outbox.wake_workers(session)  # as the hub's fan-out does
     committed = time.time()
     return {r["id"].hex if r["channel"] == "webhook" else str(r["id"]) for r in rows}, committed
 

@@ -8,6 +8,7 @@ import os
 from alembic import context
 
 # Every module that defines tables, so autogenerate sees them all.
+import network.alerts.deadlines
 import network.alerts.models
 import network.api.models
 import network.dashboard.models

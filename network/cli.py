@@ -267,7 +267,7 @@ def _register_feature_commands() -> None:
     from network.api.cli import token_cli
     from network.api.client import client_cli
     from network.audit.cli import audit_cli
-    from network.notifications.cli import worker_cli
+    from network.worker import worker_cli
 
     main.add_command(retention_cli)
     main.add_command(audit_cli)

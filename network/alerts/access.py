@@ -13,14 +13,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, ColumnExpressionArgument, and_
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, and_, exists, or_
 from sqlalchemy.orm import Session
 
 from network.alerts.models import Alert, AlertRecipient
 from network.alerts.vocab import NOT_FORWARDABLE, AlertStatus
 from schools import policy
 from schools.errors import Conflict, DomainError, Forbidden, NotFound
-from schools.models import Member
+from schools.models import Member, Role
 
 NOT_FOUND = "No such alert, or it was not sent to your school."
 
@@ -38,6 +38,16 @@ def visible_to_school(
     ``exists()`` (``exists().where(visible_to_school(Member.school_id, alert.id))``).
     ``alert_for`` asks the same of one member's school by primary key."""
     return and_(AlertRecipient.alert_id == alert_id, AlertRecipient.school_id == school_id)
+
+
+def visible_to_member(alert: Alert) -> ColumnElement[bool]:
+    """SQL on ``Member`` for ``alert_for``'s rule: the member's school holds a
+    copy (``visible_to_school``), or the member coordinates the alert's
+    cluster (metadata). Notifications ask it of every member at once."""
+    return or_(
+        exists().where(visible_to_school(Member.school_id, alert.id)),
+        and_(Member.role == Role.COORDINATOR, Member.cluster_id == alert.cluster_id),
+    )
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from network.api.gate import ANY_SCOPE, operation
 from network.api.inputs import Fields
 from network.api.limits import MAX_RECIPIENTS, PAGE_LIMIT
 from network.db import db
-from network.notifications import operations as notify
+from network.notifications import subscriptions as notify
 from network.notifications.models import Channel, Subscription, Timing
 from schools.db import utcnow
 from schools.errors import InvalidInput

@@ -17,12 +17,12 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from network.alerts import vocab
+from network.alerts.deadlines import CHASE_WINDOW, local_zone, rule_for, rules, waiting_copies
 from network.alerts.models import Alert, AlertRecipient
 from network.dashboard import charts
 from network.dashboard.figures import Period
-from network.notifications import operations
+from network.notifications.delivery_log import DELIVERY_LOG_DAYS
 from network.notifications.models import Channel, Notification, Status
-from network.notifications.operations import CHASE_WINDOW, DELIVERY_LOG_DAYS
 from network.settings import Settings
 from schools.db import utcnow
 from schools.models import School, SchoolKind
@@ -100,27 +100,27 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
 
     A copy counts when its school has not acknowledged it, the alert is still
     open, the school is receiving (not suspended), the severity has a deadline
-    (operations.rule_for) and that deadline, measured from the alert's
-    creation, is at or before ``now``. Only copies created within CHASE_WINDOW
+    (network.alerts.deadlines.rule_for) and that deadline, measured from the
+    alert's creation, is at or before ``now``. Only copies created within CHASE_WINDOW
     count: the worker chases no older ones. The coordinators' office is
     included, as the worker chases it too.
 
     Each severity's deadline is turned into a creation-time cutoff in Python
-    (operations.past_deadline), so the database only compares ``created_at`` with a
+    (past_deadline), so the database only compares ``created_at`` with a
     constant per severity: one query for the rules, one grouped query for the
     counts, one for the list.
     """
-    tz = operations.zone(settings)
-    chosen = operations.rules(session, cluster_id)
+    tz = local_zone(settings)
+    chosen = rules(session, cluster_id)
     deadlines = {
         term.code: rule
         for term in vocab.SEVERITIES
-        if (rule := operations.rule_for(chosen, cluster_id, term.code)).is_set
+        if (rule := rule_for(chosen, cluster_id, term.code)).is_set
     }
     described = {code: rule.describe() for code, rule in deadlines.items()}
     empty = Overdue(now, CHASE_WINDOW, 0, [], [], described)
-    # The worker's rule (operations.waiting_copies): the same copies it chases.
-    conditions = operations.waiting_copies(now, tz, chosen, cluster_id)
+    # The chase's rule (waiting_copies): the same copies it chases.
+    conditions = waiting_copies(now, tz, chosen, cluster_id)
     if conditions is None:
         return empty
 

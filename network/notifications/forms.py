@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import time
-from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -22,6 +21,7 @@ from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from network.alerts import vocab
+from network.alerts.deadlines import Deadline
 
 CHANNEL_HINTS = {
     "email": "An email to an address",
@@ -96,7 +96,7 @@ class DeadlinesForm(FlaskForm):
     """One amount and unit per severity, added in ``for_severities``."""
 
     @classmethod
-    def for_severities(cls, current: dict[str, Any], **kwargs: Any) -> DeadlinesForm:
+    def for_severities(cls, current: dict[str, Deadline], **kwargs: object) -> DeadlinesForm:
         class Bound(cls):  # type: ignore[valid-type,misc]
             pass
 

@@ -127,17 +127,16 @@ def send_smtp(config: SmtpConfig, message: EmailMessage, timeout: float) -> None
         raise MailError(_describe(error)) from error
 
 
+def _text(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+
+
 def _describe(error: Exception) -> str:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        codes = sorted(
-            {
-                f"{code} {reply.decode(errors='replace')}"
-                for code, reply in error.recipients.values()
-            }
-        )
+        codes = sorted({f"{code} {_text(reply)}" for code, reply in error.recipients.values()})
         return f"recipient refused: {'; '.join(codes)}"[:280]
     if isinstance(error, smtplib.SMTPResponseException):
-        return f"SMTP {error.smtp_code} {error.smtp_error.decode(errors='replace')}"[:280]
+        return f"SMTP {error.smtp_code} {_text(error.smtp_error)}"[:280]
     return f"{type(error).__name__}: {error}"[:280]
 
 
@@ -191,7 +190,7 @@ def read_caught(folder: Path, name: str) -> CaughtMail:
     if not _NAME.fullmatch(name) or not (folder / name).is_file():
         raise FileNotFoundError(name)
     parsed = BytesParser(policy=default_policy).parsebytes((folder / name).read_bytes())
-    body = parsed.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+    body = parsed.get_body(preferencelist=("plain",))
     return CaughtMail(
         name,
         str(parsed["Subject"] or ""),

@@ -1,4 +1,5 @@
-"""Subscriptions, the notification outbox, watches and acknowledgement deadlines.
+"""Subscriptions, the notification outbox, watches and the chase of overdue
+acknowledgements (the deadlines themselves: network/alerts/deadlines.py).
 
 Everything here is metadata the hub may see (design.md, "What the hub may
 see"): a notification names an alert's category, severity, platform, sender
@@ -11,7 +12,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime, time
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from sqlalchemy import (
     JSON,
@@ -114,6 +115,68 @@ class Subscription(Base):
     def is_personal(self) -> bool:
         return self.owner_id is not None
 
+    @property
+    def destination(self) -> str | None:
+        """Where its notifications go: an in-hub one nowhere outside the hub; a
+        member's own email subscription to the member's current address."""
+        if self.channel == Channel.IN_APP:
+            return None
+        if self.channel == Channel.EMAIL and self.owner is not None:
+            return self.owner.email
+        return self.target
+
+
+class SchoolRef(TypedDict):
+    id: str
+    name: str
+
+
+class SubscriptionRef(TypedDict):
+    id: str
+    name: str
+
+
+class AlertRef(TypedDict):
+    """What a notification may say about an alert: never its content."""
+
+    id: str
+    category: str
+    category_label: str
+    severity: str
+    severity_label: str
+    platform: str
+    platform_label: str
+    sender_school: SchoolRef
+    created_at: str
+    path: str
+
+
+class ItemRef(TypedDict):
+    """A reply, action or attachment added to an alert's thread."""
+
+    kind: str
+    at: str
+    action_type: NotRequired[str]
+    action_label: NotRequired[str]
+
+
+class Payload(TypedDict, total=False):
+    """A notification's metadata (docs/notifications.md, "Payloads"), stored as
+    JSON: ``type`` (its event) says which of the other keys it has."""
+
+    type: str
+    alert: AlertRef
+    alerts: list[AlertRef]  # a digest's
+    school: SchoolRef | None  # the school it is for, or about
+    by: SchoolRef | None  # the school that did what a watcher hears of
+    subscription: SubscriptionRef | None
+    item: ItemRef
+    deadline: str
+    acknowledged_at: str
+    resolved_at: str
+    requested_by: str
+    path: str
+
 
 class Notification(Base):
     """One delivery: a row of the transactional outbox.
@@ -156,7 +219,7 @@ class Notification(Base):
     # Where it goes, as it was when written: an address or a URL (None in-app).
     target: Mapped[str | None] = mapped_column(String(500))
     # Metadata only (docs/notifications.md, "Payloads"); rendered at delivery.
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    payload: Mapped[Payload] = mapped_column(JSON, default=dict)
     # SHA-256 of what makes it unique: the same notification cannot be written twice.
     dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     digest_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -190,23 +253,6 @@ class Watch(Base):
     )
     by_email: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class AckDeadline(Base):
-    """How soon a cluster's schools should acknowledge an alert of one severity.
-
-    No row: the default (docs/notifications.md). ``amount`` 0: no deadline.
-    """
-
-    __tablename__ = "ack_deadlines"
-    __table_args__ = (CheckConstraint("unit IN ('hours', 'school_days')", name="unit"),)
-
-    cluster_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
-    )
-    severity: Mapped[str] = mapped_column(String(16), primary_key=True)
-    amount: Mapped[int] = mapped_column(Integer)
-    unit: Mapped[str] = mapped_column(String(16))
 
 
 class AckChase(Base):

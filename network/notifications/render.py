@@ -9,7 +9,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -17,6 +16,7 @@ from jinja2 import Template
 
 from network.alerts import vocab
 from network.notifications import mail
+from network.notifications.models import AlertRef, Payload, SchoolRef
 
 # Most severe first: the reverse of the severities' rank.
 SEVERITY_ORDER = {
@@ -58,7 +58,7 @@ def _when(iso: str, tz: ZoneInfo) -> str:
     return moment.strftime("%a %-d %b %Y, %H:%M %Z")
 
 
-def _line(ref: dict[str, Any], base: str, tz: ZoneInfo) -> AlertLine:
+def _line(ref: AlertRef, base: str, tz: ZoneInfo) -> AlertLine:
     return AlertLine(
         ref["severity_label"],
         ref["category_label"],
@@ -69,7 +69,7 @@ def _line(ref: dict[str, Any], base: str, tz: ZoneInfo) -> AlertLine:
     )
 
 
-def _alert_facts(ref: dict[str, Any], tz: ZoneInfo) -> list[tuple[str, str]]:
+def _alert_facts(ref: AlertRef, tz: ZoneInfo) -> list[tuple[str, str]]:
     return [
         ("Severity", ref["severity_label"]),
         ("Category", ref["category_label"]),
@@ -79,11 +79,15 @@ def _alert_facts(ref: dict[str, Any], tz: ZoneInfo) -> list[tuple[str, str]]:
     ]
 
 
-def describe(payload: dict[str, Any], base: str, tz: ZoneInfo) -> Rendered:
+def _name(ref: SchoolRef | None, default: str) -> str:
+    return ref["name"] if ref else default
+
+
+def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
     """Subject, headline and facts for any kind of notification."""
     kind = payload["type"]
     ref = payload.get("alert")
-    school = (payload.get("school") or {}).get("name", "your school")
+    school = _name(payload.get("school"), "your school")
     link = base + payload.get("path", "/notifications")
     if kind == "test":
         return Rendered(
@@ -116,7 +120,7 @@ def describe(payload: dict[str, Any], base: str, tz: ZoneInfo) -> Rendered:
     severity, sender = ref["severity_label"], ref["sender_school"]["name"]
     category = ref["category_label"]
     facts = _alert_facts(ref, tz)
-    by = (payload.get("by") or {}).get("name", "A school")
+    by = _name(payload.get("by"), "A school")
     if kind == "alert.received":
         return Rendered(
             f"[alertnet] {severity} alert from {sender}: {category}",
@@ -143,12 +147,13 @@ def describe(payload: dict[str, Any], base: str, tz: ZoneInfo) -> Rendered:
             link,
             link_label="See the alert's acknowledgements",
         )
-    item = payload.get("item") or {}
+    item = payload.get("item")
+    action = item.get("action_label", "") if item else ""
     headlines = {
         "alert.replied": (f"New reply from {by}", f"{by} replied to an alert you watch."),
         "alert.action_recorded": (
             f"{by} recorded an action",
-            f"{by} recorded an action on an alert you watch: {item.get('action_label', '')}.",
+            f"{by} recorded an action on an alert you watch: {action}.",
         ),
         "alert.attachment_added": (
             f"{by} added an attachment",
@@ -171,7 +176,7 @@ def describe(payload: dict[str, Any], base: str, tz: ZoneInfo) -> Rendered:
 def email(
     *,
     notification_id: str,
-    payload: dict[str, Any],
+    payload: Payload,
     to: str,
     subscription_id: str | None,
     subscription_name: str,
@@ -207,7 +212,7 @@ def _template(name: str) -> Template:
     return current_app.jinja_env.get_template(name)
 
 
-def _with_links(value: Any, base: str) -> Any:
+def _with_links(value: object, base: str) -> object:
     if isinstance(value, dict):
         out = {k: _with_links(v, base) for k, v in value.items() if k != "path"}
         if "path" in value:
@@ -218,7 +223,7 @@ def _with_links(value: Any, base: str) -> Any:
     return value
 
 
-def webhook_body(payload: dict[str, Any], created_at: datetime, base: str) -> bytes:
+def webhook_body(payload: Payload, created_at: datetime, base: str) -> bytes:
     """Standard Webhooks' suggested shape: {type, timestamp, data}. The same
     bytes on every attempt: sorted keys, no whitespace."""
     data = _with_links({k: v for k, v in payload.items() if k != "type"}, base)

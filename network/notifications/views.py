@@ -4,7 +4,8 @@ acknowledgement deadlines, the live unread count and the demo's mail catcher."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -16,17 +17,20 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from network import auth
 from network.alerts import vocab
+from network.alerts.deadlines import Deadline, deadlines_for, local_zone, set_deadlines
 from network.alerts.inbox import unread_count
 from network.db import db
 from network.errors import FormRejected, form_errors
-from network.notifications import mailbox, render
-from network.notifications import operations as ops
+from network.notifications import delivery_log, feed, mailbox, render, subscriptions, watches
+from network.notifications.digests import DEFAULT_DIGEST_TIME
 from network.notifications.forms import CHANNEL_HINTS, DeadlinesForm, SubscriptionForm, WatchForm
-from network.notifications.models import Channel, Subscription
+from network.notifications.models import Channel, Subscription, Watch
 from network.settings import current as _settings
 from schools import policy
 from schools.errors import InvalidInput
@@ -35,14 +39,36 @@ from schools.policy import Permission
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 
+@dataclass(frozen=True)
+class WatchPanel:
+    """The alert page's watch panel (templates/notifications/_watch.html)."""
+
+    form: WatchForm
+    watching: Watch | None
+
+
+def page_context() -> dict[str, object]:
+    """For every page: the unread count in the header, and the watch panel."""
+    member = auth.current_member()
+
+    def watch_form_for(alert_id: uuid.UUID) -> WatchPanel:
+        existing = watches.watch_of(db(), member, alert_id) if member else None
+        return WatchPanel(WatchForm(formdata=None), existing)
+
+    unread = None
+    if member is not None and member.school is not None:
+        unread = feed.unread_in_app(db(), member.id)
+    return {"unread_notifications": unread, "watch_form_for": watch_form_for}
+
+
 # --- in the hub ---------------------------------------------------------------------------
 
 
 @bp.route("", methods=["GET"])
 @auth.requires(Permission.MANAGE_OWN_NOTIFICATIONS)
-def index() -> Any:
-    rows, unread = ops.in_app_for(db(), auth.actor())
-    tz = ops.zone(_settings())
+def index() -> ResponseReturnValue:
+    rows, unread = feed.in_app_for(db(), auth.actor())
+    tz = local_zone(_settings())
     return render_template(
         "notifications/index.html",
         items=[(row, render.describe(row.payload, "", tz)) for row in rows],
@@ -54,26 +80,26 @@ def index() -> Any:
 
 @bp.route("/unread.json", methods=["GET"])
 @auth.requires(Permission.READ_ALERTS)
-def unread() -> Any:
+def unread() -> ResponseReturnValue:
     """Polled by static/notifications.js every 25 seconds while the tab is visible."""
     member = auth.actor()
     school = policy.check_reads_alerts(member)
-    latest = ops.latest_in_inbox(db(), school.id)
+    latest = feed.latest_in_inbox(db(), school.id)
     return jsonify(
         unread=unread_count(db(), school.id),
         latest=latest.isoformat() if latest else None,
-        notifications=ops.unread_in_app(db(), member.id),
+        notifications=feed.unread_in_app(db(), member.id),
     )
 
 
 # --- subscriptions ---------------------------------------------------------------------------
 
 
-@bp.route("/subscriptions", methods=["GET"])
+@bp.route("/subscriptions", methods=["GET"], endpoint="subscriptions")
 @auth.requires(Permission.MANAGE_OWN_NOTIFICATIONS)
-def subscriptions() -> Any:
-    listed = ops.subscriptions_of(db(), auth.actor())
-    names = {str(s.id): s.name for s in ops.sender_choices(db(), auth.actor())}
+def subscription_list() -> ResponseReturnValue:
+    listed = subscriptions.subscriptions_of(db(), auth.actor())
+    names = {str(s.id): s.name for s in subscriptions.sender_choices(db(), auth.actor())}
     return render_template(
         "notifications/subscriptions.html",
         listed=listed,
@@ -83,16 +109,18 @@ def subscriptions() -> Any:
     )
 
 
-def _form(personal: bool, form: SubscriptionForm | None = None, **kwargs: Any) -> SubscriptionForm:
+def _form(
+    personal: bool, form: SubscriptionForm | None = None, **kwargs: object
+) -> SubscriptionForm:
     form = form or SubscriptionForm(**kwargs)
     form.set_channels(personal)
     form.senders.choices = [
-        SelectChoice(str(s.id), s.name) for s in ops.sender_choices(db(), auth.actor())
+        SelectChoice(str(s.id), s.name) for s in subscriptions.sender_choices(db(), auth.actor())
     ]
     return form
 
 
-def _draft(form: SubscriptionForm) -> ops.SubscriptionDraft:
+def _draft(form: SubscriptionForm) -> subscriptions.SubscriptionDraft:
     senders = []
     for value in form.senders.data or []:
         try:
@@ -100,7 +128,7 @@ def _draft(form: SubscriptionForm) -> ops.SubscriptionDraft:
         except ValueError:
             raise InvalidInput("Choose schools from the list.", field="senders") from None
     channel = form.channel.data or ""
-    return ops.SubscriptionDraft(
+    return subscriptions.SubscriptionDraft(
         channel=channel,
         name=form.name.data or "",
         target=(form.target_url.data if channel == "webhook" else form.target_email.data) or "",
@@ -112,7 +140,9 @@ def _draft(form: SubscriptionForm) -> ops.SubscriptionDraft:
     )
 
 
-def _render_form(form: SubscriptionForm, personal: bool, subscription: Any, status: int) -> Any:
+def _render_form(
+    form: SubscriptionForm, personal: bool, subscription: Subscription | None, status: int
+) -> ResponseReturnValue:
     return render_template(
         "notifications/subscription_form.html",
         form=form,
@@ -123,7 +153,7 @@ def _render_form(form: SubscriptionForm, personal: bool, subscription: Any, stat
     ), status
 
 
-def _secret_page(subscription: Subscription, secret: str, status: int) -> Any:
+def _secret_page(subscription: Subscription, secret: str, status: int) -> ResponseReturnValue:
     return render_template(
         "notifications/secret.html", subscription=subscription, secret=secret
     ), status
@@ -131,7 +161,7 @@ def _secret_page(subscription: Subscription, secret: str, status: int) -> Any:
 
 @bp.route("/subscriptions/new", methods=["GET", "POST"])
 @auth.requires(Permission.MANAGE_OWN_NOTIFICATIONS)
-def new_subscription() -> Any:
+def new_subscription() -> ResponseReturnValue:
     personal = request.args.get("for") != "school"
     if not personal and not policy.may(auth.actor(), Permission.MANAGE_SCHOOL_NOTIFICATIONS):
         abort(403)
@@ -139,7 +169,7 @@ def new_subscription() -> Any:
     if form.validate_on_submit():
         try:
             with form_errors(form):
-                subscription, secret = ops.create_subscription(
+                subscription, secret = subscriptions.create_subscription(
                     db(), auth.actor(), _draft(form), personal=personal, settings=_settings()
                 )
         except FormRejected as rejected:
@@ -153,8 +183,8 @@ def new_subscription() -> Any:
 
 @bp.route("/subscriptions/<uuid:subscription_id>", methods=["GET", "POST"])
 @auth.requires(Permission.MANAGE_OWN_NOTIFICATIONS)
-def edit_subscription(subscription_id: uuid.UUID) -> Any:
-    subscription = ops.subscription_for(db(), auth.actor(), subscription_id)
+def edit_subscription(subscription_id: uuid.UUID) -> ResponseReturnValue:
+    subscription = subscriptions.subscription_for(db(), auth.actor(), subscription_id)
     personal = subscription.is_personal
     if request.method == "GET":
         form = _form(
@@ -168,7 +198,7 @@ def edit_subscription(subscription_id: uuid.UUID) -> Any:
             min_severity=subscription.min_severity,
             senders=list(subscription.sender_school_ids or []),
             timing=subscription.timing,
-            digest_time=subscription.digest_time or ops.DEFAULT_DIGEST_TIME,
+            digest_time=subscription.digest_time or DEFAULT_DIGEST_TIME,
         )
         return _render_form(form, personal, subscription, 200)
     form = _form(personal)
@@ -176,7 +206,7 @@ def edit_subscription(subscription_id: uuid.UUID) -> Any:
         return _render_form(form, personal, subscription, 422)
     try:
         with form_errors(form):
-            subscription, secret = ops.update_subscription(
+            subscription, secret = subscriptions.update_subscription(
                 db(), auth.actor(), subscription_id, _draft(form), _settings()
             )
     except FormRejected as rejected:
@@ -193,16 +223,16 @@ def edit_subscription(subscription_id: uuid.UUID) -> Any:
 
 @bp.route("/subscriptions/<uuid:subscription_id>/delete", methods=["POST"])
 @auth.requires(Permission.MANAGE_OWN_NOTIFICATIONS)
-def delete_subscription(subscription_id: uuid.UUID) -> Any:
-    ops.delete_subscription(db(), auth.actor(), subscription_id)
+def delete_subscription(subscription_id: uuid.UUID) -> ResponseReturnValue:
+    subscriptions.delete_subscription(db(), auth.actor(), subscription_id)
     flash("Subscription deleted. Nothing more will be sent for it.", "info")
     return redirect(url_for("notifications.subscriptions"), 303)
 
 
 @bp.route("/subscriptions/<uuid:subscription_id>/test", methods=["POST"])
 @auth.requires(Permission.MANAGE_OWN_NOTIFICATIONS)
-def test_subscription(subscription_id: uuid.UUID) -> Any:
-    sent = ops.send_test(db(), auth.actor(), subscription_id)
+def test_subscription(subscription_id: uuid.UUID) -> ResponseReturnValue:
+    sent = subscriptions.send_test(db(), auth.actor(), subscription_id)
     if sent.channel == Channel.IN_APP:
         flash("Test notice added to your notifications.", "success")
     else:
@@ -216,8 +246,10 @@ def test_subscription(subscription_id: uuid.UUID) -> Any:
 
 @bp.route("/subscriptions/<uuid:subscription_id>/rotate", methods=["POST"])
 @auth.requires(Permission.MANAGE_SCHOOL_NOTIFICATIONS)
-def rotate_secret(subscription_id: uuid.UUID) -> Any:
-    subscription, secret = ops.rotate_secret(db(), auth.actor(), subscription_id, _settings())
+def rotate_secret(subscription_id: uuid.UUID) -> ResponseReturnValue:
+    subscription, secret = subscriptions.rotate_secret(
+        db(), auth.actor(), subscription_id, _settings()
+    )
     return _secret_page(subscription, secret, 200)
 
 
@@ -226,30 +258,30 @@ def rotate_secret(subscription_id: uuid.UUID) -> Any:
 
 @bp.route("/deliveries", methods=["GET"])
 @auth.requires(Permission.MANAGE_OWN_NOTIFICATIONS)
-def deliveries() -> Any:
+def deliveries() -> ResponseReturnValue:
     channel = request.args.get("channel", "")
-    log = ops.delivery_log(db(), auth.actor(), channel)
+    log = delivery_log.delivery_log(db(), auth.actor(), channel)
     return render_template(
         "notifications/deliveries.html",
         log=log,
         channel=channel,
-        tz=ops.zone(_settings()),
+        tz=local_zone(_settings()),
     )
 
 
 # --- watching ---------------------------------------------------------------------------------
 
 
-def _back(alert_id: uuid.UUID) -> Any:
+def _back(alert_id: uuid.UUID) -> Response:
     target = auth.safe_next(request.form.get("next")) or url_for("alerts.show", alert_id=alert_id)
     return redirect(target, 303)
 
 
 @bp.route("/watch/<uuid:alert_id>", methods=["POST"])
 @auth.requires(Permission.READ_ALERTS)
-def watch(alert_id: uuid.UUID) -> Any:
+def watch(alert_id: uuid.UUID) -> ResponseReturnValue:
     form = WatchForm()  # its CSRF token was checked by CSRFProtect
-    ops.watch(db(), auth.actor(), alert_id, bool(form.by_email.data))
+    watches.watch(db(), auth.actor(), alert_id, bool(form.by_email.data))
     flash(
         "You are watching this alert: you will hear of replies, actions and its resolution.",
         "success",
@@ -259,18 +291,18 @@ def watch(alert_id: uuid.UUID) -> Any:
 
 @bp.route("/unwatch/<uuid:alert_id>", methods=["POST"])
 @auth.requires(Permission.READ_ALERTS)
-def unwatch(alert_id: uuid.UUID) -> Any:
-    ops.unwatch(db(), auth.actor(), alert_id)
+def unwatch(alert_id: uuid.UUID) -> ResponseReturnValue:
+    watches.unwatch(db(), auth.actor(), alert_id)
     flash("You no longer watch this alert.", "info")
     return _back(alert_id)
 
 
 @bp.route("/watching", methods=["GET"])
 @auth.requires(Permission.READ_ALERTS)
-def watching() -> Any:
+def watching() -> ResponseReturnValue:
     return render_template(
         "notifications/watching.html",
-        rows=ops.watching(db(), auth.actor()),
+        rows=watches.watching(db(), auth.actor()),
         vocab=vocab,
     )
 
@@ -280,17 +312,17 @@ def watching() -> Any:
 
 @bp.route("/deadlines", methods=["GET", "POST"])
 @auth.requires(Permission.SET_ACK_DEADLINES)
-def deadlines() -> Any:
+def deadlines() -> ResponseReturnValue:
     member = auth.actor()
     cluster_id = member.cluster_id
     if cluster_id is None:
         abort(404)
-    current = ops.deadlines_for(db(), cluster_id)
+    current = deadlines_for(db(), cluster_id)
     form = DeadlinesForm.for_severities(current)
     status = 200
     if form.validate_on_submit():
         rules = {
-            t.code: ops.Deadline(
+            t.code: Deadline(
                 int(getattr(form, f"amount_{t.code}").data or 0),
                 getattr(form, f"unit_{t.code}").data or "",
             )
@@ -298,7 +330,7 @@ def deadlines() -> Any:
         }
         try:
             with form_errors(form):
-                ops.set_deadlines(db(), member, cluster_id, rules)
+                set_deadlines(db(), member, cluster_id, rules)
         except FormRejected as rejected:
             status = rejected.status
         else:
@@ -314,7 +346,7 @@ def deadlines() -> Any:
 # --- the demo's mail catcher ------------------------------------------------------------------
 
 
-def _mail_folder() -> Any:
+def _mail_folder() -> Path:
     settings = _settings()
     if not settings.demo:
         abort(404)
@@ -323,7 +355,7 @@ def _mail_folder() -> Any:
 
 @bp.route("/mail", methods=["GET"])
 @auth.requires(None)
-def caught_mail() -> Any:
+def caught_mail() -> ResponseReturnValue:
     messages = mailbox.caught_for(db(), auth.actor(), _mail_folder())
     return render_template(
         "notifications/mail.html", messages=messages, smtp=bool(_settings().smtp_url)
@@ -332,6 +364,6 @@ def caught_mail() -> Any:
 
 @bp.route("/mail/<name>", methods=["GET"])
 @auth.requires(None)
-def caught_message(name: str) -> Any:
+def caught_message(name: str) -> ResponseReturnValue:
     message = mailbox.message_for(db(), auth.actor(), _mail_folder(), name)
     return render_template("notifications/mail_message.html", message=message)

@@ -1,5 +1,6 @@
-"""A real SMTP server and a real webhook receiver on 127.0.0.1, for the
-notification tests. Import the fixtures into a test module to use them."""
+"""A real SMTP server and a real webhook receiver on 127.0.0.1, a cluster with
+two heads, and subscribing through the pages, for the notification tests.
+Import the fixtures into a test module to use them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -25,9 +27,12 @@ from standardwebhooks import Webhook
 
 from network import create_app
 from network.db import engine, own_transaction
-from network.notifications.models import Notification, Status
-from network.notifications.worker import Worker
-from tests.conftest import settings_for_tests, truncate_postgres
+from network.notifications.models import Notification, Status, Subscription
+from network.worker import Worker
+from schools.audit import AuditEvent
+from schools.models import Cluster
+from tests.conftest import World, settings_for_tests, truncate_postgres
+from tests.network.alerts_helpers import Head, make_head
 
 SECRET_ON_PAGE = re.compile(r"<code>(whsec_[A-Za-z0-9+/=]+)</code>")
 
@@ -253,3 +258,57 @@ def notifications(app: Flask, *where: Any) -> list[Notification]:
         return list(
             session.scalars(select(Notification).where(*where).order_by(Notification.created_at))
         )
+
+
+def actions(app: Flask) -> list[str]:
+    """The audit log's actions, oldest first."""
+    with own_transaction(app) as session:
+        return [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+
+
+# --- a cluster, and subscribing through the pages ------------------------------------------
+
+
+@pytest.fixture
+def cluster(world: World) -> Cluster:
+    return world.cluster("Riverside")
+
+
+@pytest.fixture
+def pair(app: Flask, world: World, cluster: Cluster) -> tuple[Head, Head]:
+    return make_head(app, world, cluster, "Ash"), make_head(app, world, cluster, "Beech")
+
+
+def subscriptions_of(
+    app: Flask, member_id: uuid.UUID | None = None, school_id: uuid.UUID | None = None
+) -> list[Subscription]:
+    with own_transaction(app) as session:
+        query = select(Subscription).order_by(Subscription.created_at)
+        if member_id is not None:
+            query = query.where(Subscription.owner_id == member_id)
+        if school_id is not None:
+            query = query.where(
+                Subscription.school_id == school_id, Subscription.owner_id.is_(None)
+            )
+        return list(session.scalars(query))
+
+
+def subscribe(head: Head, *, school: bool = False, **fields: Any) -> Any:
+    data = {
+        "name": "",
+        "channel": "email",
+        "min_severity": "info",
+        "timing": "immediate",
+        "digest_time": "07:30",
+    }
+    data.update(fields)
+    url = "/notifications/subscriptions/new" + ("?for=school" if school else "")
+    return head.post(url, data)
+
+
+def webhook(head: Head, receiver: Receiver, **fields: Any) -> str:
+    response = subscribe(head, school=True, channel="webhook", target_url=receiver.url(), **fields)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    secret = SECRET_ON_PAGE.search(response.get_data(as_text=True))
+    assert secret, "the secret is shown once"
+    return secret.group(1)

@@ -277,7 +277,7 @@ def test_behind_a_proxy_each_client_has_its_own_limit_and_address(database_url, 
 def test_the_worker_deletes_expired_sessions_whose_cookie_never_returns(world, client, app):
     from datetime import timedelta
 
-    from network.notifications.worker import Worker
+    from network.worker import Worker
     from schools.models import utcnow
 
     _admin(world)

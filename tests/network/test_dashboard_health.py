@@ -14,12 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from network.alerts import thread
+from network.alerts.deadlines import CHASE_WINDOW, Deadline, set_deadlines
 from network.dashboard import health, report
 from network.dashboard.figures import Period
 from network.db import own_transaction
 from network.notifications.models import Channel, Notification, Status
-from network.notifications.operations import Deadline, set_deadlines
-from network.notifications.worker import CHASE_WINDOW
 from schools import directory
 from schools.db import utcnow
 from schools.models import Cluster, Role, School, SchoolKind
@@ -33,48 +32,6 @@ MICROSECOND = timedelta(microseconds=1)
 def _nov(day: int, hour: int, minute: int = 0) -> datetime:
     """November 2026 (GMT, so London time is UTC): the 16th is a Monday."""
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
-
-
-# --- the cutoff: the latest creation time already overdue -----------------------------------
-
-
-@pytest.mark.parametrize(
-    ("now", "amount", "cutoff"),
-    [
-        # One school day: Thursday's copies fall due on Friday; Friday's on Monday.
-        (_nov(14, 10), 1, _nov(13, 0) - MICROSECOND),  # Saturday
-        (_nov(15, 10), 1, _nov(13, 0) - MICROSECOND),  # Sunday
-        (_nov(16, 0, 30), 1, _nov(13, 0, 30)),  # Monday, just after midnight
-        (_nov(16, 10), 1, _nov(13, 10)),  # Monday
-        (_nov(17, 10), 1, _nov(16, 10)),  # Tuesday
-        (_nov(14, 10), 2, _nov(12, 0) - MICROSECOND),  # Saturday: Wednesday's are due
-        (_nov(16, 10), 2, _nov(12, 10)),  # Monday, two school days: Thursday's
-        # The clocks went forward on Sunday 29 March 2026: Friday 10:00 GMT
-        # falls due on Monday 10:00 BST, which is 09:00 UTC.
-        (datetime(2026, 3, 30, 9, tzinfo=UTC), 1, datetime(2026, 3, 27, 10, tzinfo=UTC)),
-    ],
-)
-def test_school_day_cutoffs_skip_the_weekend(now, amount, cutoff):
-    rule = Deadline(amount, "school_days")
-    assert rule.latest_start(now, LONDON) == cutoff
-    assert rule.due(cutoff, LONDON) <= now < rule.due(cutoff + MICROSECOND, LONDON)
-
-
-def test_hour_cutoffs_are_exact():
-    assert Deadline(2, "hours").latest_start(_nov(14, 10), LONDON) == _nov(14, 8)
-
-
-def test_cutoffs_hold_at_every_hour_of_a_fortnight():
-    for rule in (Deadline(1, "school_days"), Deadline(3, "school_days"), Deadline(5, "hours")):
-        for step in range(0, 14 * 24 * 4):
-            now = _nov(9, 0) + timedelta(minutes=15 * step, seconds=7)
-            cutoff = rule.latest_start(now, LONDON)
-            assert rule.due(cutoff, LONDON) <= now < rule.due(cutoff + MICROSECOND, LONDON)
-
-
-def test_no_deadline_has_no_cutoff():
-    with pytest.raises(ValueError, match="no deadline"):
-        Deadline(0, "hours").latest_start(_nov(14, 10), LONDON)
 
 
 # --- overdue acknowledgements: a known history --------------------------------------------

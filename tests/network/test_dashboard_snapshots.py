@@ -13,7 +13,7 @@ from network.dashboard import figures, snapshots
 from network.dashboard.figures import Period
 from network.dashboard.models import FigureSnapshot
 from network.db import own_transaction
-from network.notifications.worker import Worker
+from network.worker import Worker
 from schools.models import Member
 from tests.conftest import post_form, sign_in
 from tests.network.alerts_helpers import post_as

@@ -1,7 +1,7 @@
 """Subscriptions and what they deliver: the right people, by the right
 channel, at the right time, with metadata only."""
 
-# The SMTP server, webhook receiver and app fixtures are imported from notify_helpers.
+# The SMTP server, webhook receiver, app and cluster fixtures are imported from notify_helpers.
 # ruff: noqa: F811
 
 from __future__ import annotations
@@ -12,58 +12,34 @@ import pytest
 from sqlalchemy import select
 
 from crypto.custody import FAST_FOR_TESTS
+from network.alerts import posting
+from network.alerts.content import AlertContent
 from network.db import own_transaction
 from network.notifications.models import (
     Notification,
     NotificationDefaults,
     Status,
-    Subscription,
     Watch,
 )
-from network.notifications.worker import Worker
+from network.worker import Worker
+from schools import accounts, keyring
 from schools.audit import AuditEvent
 from schools.db import utcnow
 from schools.models import Role
-from tests.conftest import sign_in
+from tests.conftest import csrf_token, sign_in
 from tests.network.alerts_helpers import make_head
 from tests.network.notify_helpers import (  # noqa: F401  (fixtures)
-    SECRET_ON_PAGE,
+    actions,
     app,
+    cluster,
     deliver_all,
     notifications,
     receiver,
     smtp,
+    subscribe,
+    subscriptions_of,
+    webhook,
 )
-
-
-@pytest.fixture
-def cluster(world):
-    return world.cluster("Riverside")
-
-
-def subscriptions_of(app, member_id=None, school_id=None):
-    with own_transaction(app) as session:
-        query = select(Subscription).order_by(Subscription.created_at)
-        if member_id is not None:
-            query = query.where(Subscription.owner_id == member_id)
-        if school_id is not None:
-            query = query.where(
-                Subscription.school_id == school_id, Subscription.owner_id.is_(None)
-            )
-        return list(session.scalars(query))
-
-
-def subscribe(head, *, school=False, **fields):
-    data = {
-        "name": "",
-        "channel": "email",
-        "min_severity": "info",
-        "timing": "immediate",
-        "digest_time": "07:30",
-    }
-    data.update(fields)
-    url = "/notifications/subscriptions/new" + ("?for=school" if school else "")
-    return head.post(url, data)
 
 
 def change(head, subscription, **fields):
@@ -81,19 +57,6 @@ def change(head, subscription, **fields):
     data.update(fields)
     url = f"/notifications/subscriptions/{subscription.id}"
     return head.post(url, data)
-
-
-def webhook(head, receiver, **fields):
-    response = subscribe(head, school=True, channel="webhook", target_url=receiver.url(), **fields)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    secret = SECRET_ON_PAGE.search(response.get_data(as_text=True))
-    assert secret, "the secret is shown once"
-    return secret.group(1)
-
-
-def actions(app):
-    with own_transaction(app) as session:
-        return [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
 
 
 # --- defaults -----------------------------------------------------------------------------
@@ -233,7 +196,6 @@ def test_an_alert_reaches_exactly_the_subscribed_people_in_a_cluster_of_five(
 
 
 def _csrf(client):
-    from tests.conftest import csrf_token
 
     return csrf_token(client, "/notifications/subscriptions/new")
 
@@ -269,9 +231,6 @@ def test_a_digest_groups_a_days_alerts_by_category_and_severity(app, world, clus
 
 
 def test_nothing_is_written_when_the_alert_rolls_back(app, world, cluster):
-    from network.alerts import posting
-    from network.alerts.content import AlertContent
-    from schools import accounts, keyring
 
     ash, beech = make_head(app, world, cluster, "Ash"), make_head(app, world, cluster, "Beech")
 

@@ -1,14 +1,14 @@
 """The outbox and its worker: retries, dead letters, crashes, several workers,
-signed webhooks, email format, reminders, the delivery log and the demo mailbox."""
+signed webhooks, email format and the delivery log."""
 
-# The SMTP server, webhook receiver and app fixtures are imported from notify_helpers.
+# The SMTP server, webhook receiver, app, cluster and pair fixtures are imported from
+# notify_helpers.
 # ruff: noqa: F811
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -19,49 +19,34 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from network.db import engine, own_transaction
-from network.notifications import mail, operations, webhooks
+from network.notifications import mail, webhooks
+from network.notifications.delivery import backoff, claim_due
 from network.notifications.models import Notification, Subscription
-from network.notifications.worker import Worker, backoff
+from network.notifications.subscriptions import send_test
 from network.settings import Settings
-from schools.audit import AuditEvent
-from schools.models import Role
-from tests.conftest import sign_in
-from tests.network.alerts_helpers import make_head
+from schools.db import utcnow
 from tests.network.notify_helpers import (  # noqa: F401  (fixtures)
+    actions,
     app,
+    cluster,
     deliver_all,
-    make_notify_app,
     notifications,
+    pair,
     receiver,
     smtp,
+    subscriptions_of,
+    webhook,
 )
-from tests.network.test_notifications import subscribe, subscriptions_of, webhook
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def cluster(world):
-    return world.cluster("Riverside")
-
-
-@pytest.fixture
-def pair(app, world, cluster):
-    return make_head(app, world, cluster, "Ash"), make_head(app, world, cluster, "Beech")
-
-
 def _settings(app, **changes):
     app.config["ALERTNET"] = dataclasses.replace(app.config["ALERTNET"], **changes)
-
-
-def _actions(app):
-    with own_transaction(app) as session:
-        return [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
 
 
 # --- retries and dead letters ------------------------------------------------------------
@@ -108,7 +93,7 @@ def test_after_the_last_attempt_a_delivery_is_dead_lettered_and_shown(app, pair,
     [row] = notifications(app, Notification.channel == "webhook")
     assert (row.status, row.attempts) == ("dead", 3)
     assert row.last_error == "HTTP 500 Internal Server Error"
-    assert "notification.dead_lettered" in _actions(app)
+    assert "notification.dead_lettered" in actions(app)
     log = beech.client.get("/notifications/deliveries").get_data(as_text=True)
     assert "Dead" in log
     assert "HTTP 500 Internal Server Error" in log
@@ -191,7 +176,7 @@ def test_two_workers_at_once_send_everything_exactly_once(app, pair, receiver, s
     with own_transaction(app) as session:
         member = session.get(type(beech.person.member), beech.person.member.id)
         for _ in range(60):
-            operations.send_test(session, member, subscription.id)
+            send_test(session, member, subscription.id)
     receiver.delay = 0.02
     workers = [
         _spawn_worker(app, smtp.url, "--once", "--batch", "3", "--concurrency", "1")
@@ -214,8 +199,6 @@ def test_two_workers_at_once_send_everything_exactly_once(app, pair, receiver, s
 def test_concurrent_claims_are_disjoint(app, pair, receiver):
     """A claim in progress holds its rows: a second claimer skips them (PostgreSQL),
     or waits for it (SQLite); either way the two claims never overlap."""
-    from network.notifications.worker import claim_due
-    from schools.db import utcnow
 
     _ash, beech = pair
     webhook(beech, receiver)
@@ -223,7 +206,7 @@ def test_concurrent_claims_are_disjoint(app, pair, receiver):
     with own_transaction(app) as session:
         member = session.get(type(beech.person.member), beech.person.member.id)
         for _ in range(10):
-            operations.send_test(session, member, subscription.id)
+            send_test(session, member, subscription.id)
     settings = app.config["ALERTNET"]
     sessions = app.extensions["alertnet.db"]
     with app.app_context():
@@ -393,100 +376,7 @@ def test_smtp_urls(tmp_path):
     assert "u:p" not in repr(good)
 
 
-# --- acknowledgement deadlines -------------------------------------------------------------------
-
-
-def test_overdue_acknowledgements_remind_the_school_then_the_coordinator(
-    app, world, cluster, pair, smtp
-):
-    ash, beech = pair
-    world.person(Role.COORDINATOR, "coord@riverside.example.org", cluster=cluster)
-    coordinator = app.test_client()
-    sign_in(coordinator, "coord@riverside.example.org")
-    ash.post_alert([beech.school], severity="urgent")
-    acknowledged = ash.post_alert([beech.school], severity="urgent").headers["Location"]
-    beech.post(f"{acknowledged}/acknowledge", {}, page=acknowledged)
-    deliver_all(app)
-    smtp.mails.clear()
-    [alert] = [
-        n.alert_id for n in notifications(app, Notification.member_id == beech.person.member.id)
-    ][:1]
-    posted = notifications(app, Notification.alert_id == alert)[0].created_at
-    worker = Worker(app)
-
-    assert worker.periodic(posted + timedelta(minutes=119)) == {
-        "digests": 0,
-        "reminded": 0,
-        "escalated": 0,
-        "dashboards": 2,  # the cluster's default dashboard periods, computed ahead
-    }
-    assert worker.periodic(posted + timedelta(hours=2, minutes=1))["reminded"] == 1
-    assert worker.periodic(posted + timedelta(hours=3))["reminded"] == 0
-    deliver_all(app)
-    [reminder] = smtp.mails
-    assert reminder.to == [beech.person.email]
-    assert "Reminder: please acknowledge" in reminder.subject
-
-    done = worker.periodic(posted + timedelta(hours=4, minutes=1))
-    assert (done["reminded"], done["escalated"]) == (0, 1)
-    assert worker.periodic(posted + timedelta(hours=5))["escalated"] == 0
-    deliver_all(app)
-    overdue = smtp.to("coord@riverside.example.org")
-    assert len(overdue) == 1
-    assert "Overdue: Beech has not acknowledged" in overdue[0].subject
-    assert "Overdue" in coordinator.get("/notifications").get_data(as_text=True)
-    assert {"alert.ack_reminder_sent", "alert.ack_overdue_escalated"} <= set(_actions(app))
-
-
-def test_the_coordinator_sets_the_deadlines_and_school_days_skip_weekends(
-    app, world, cluster, pair
-):
-    ash, beech = pair
-    world.person(Role.COORDINATOR, "coord@riverside.example.org", cluster=cluster)
-    coordinator = app.test_client()
-    sign_in(coordinator, "coord@riverside.example.org")
-    page = coordinator.get("/notifications/deadlines").get_data(as_text=True)
-    assert "Within 2 hours" in page
-    assert "Within 1 school day" in page
-    from tests.conftest import csrf_token
-
-    form = {f"amount_{s}": "0" for s in ("info", "low", "medium", "high", "urgent")}
-    form.update({f"unit_{s}": "hours" for s in ("info", "low", "medium", "high", "urgent")})
-    bad = {**form, "amount_urgent": "999"}
-    token = csrf_token(coordinator, "/notifications/deadlines")
-    assert (
-        coordinator.post("/notifications/deadlines", data={**bad, "csrf_token": token}).status_code
-        == 422
-    )
-    form.update({"amount_urgent": "1", "amount_high": "2", "unit_high": "school_days"})
-    response = coordinator.post("/notifications/deadlines", data={**form, "csrf_token": token})
-    assert response.status_code == 303
-    assert "ack_deadlines.changed" in _actions(app)
-    assert "Within 2 school days" in coordinator.get("/notifications/deadlines").get_data(
-        as_text=True
-    )
-    assert beech.client.get("/notifications/deadlines").status_code == 403
-
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    london = ZoneInfo("Europe/London")
-    friday = datetime(2026, 11, 27, 15, 0, tzinfo=london)
-    rule = operations.Deadline(2, "school_days")
-    assert rule.due(friday, london).astimezone(london) == datetime(
-        2026, 12, 1, 15, 0, tzinfo=london
-    )
-    ash.post_alert([beech.school], severity="high")
-    with own_transaction(app) as session:
-        from network.alerts.models import Alert
-
-        posted = session.scalars(select(Alert.created_at)).one()
-    worker = Worker(app)
-    assert worker.periodic(posted + timedelta(hours=30))["reminded"] == 0  # not 2 school days
-    assert worker.periodic(posted + timedelta(days=5))["reminded"] == 1
-
-
-# --- the delivery log, tests and the demo mailbox ----------------------------------------------
+# --- the delivery log and tests ----------------------------------------------------------------
 
 
 def test_a_school_sees_its_delivery_log_and_can_send_a_test(app, pair, receiver, smtp):
@@ -510,189 +400,3 @@ def test_a_school_sees_its_delivery_log_and_can_send_a_test(app, pair, receiver,
     deliver_all(app)
     assert "Test notification" in smtp.to(beech.person.email)[0].subject
     assert beech.client.get("/notifications/deliveries?channel=sms").status_code == 422
-
-
-def test_the_demo_writes_mail_to_a_folder_and_shows_it(database_url, tmp_path):
-    demo = make_notify_app(tmp_path / "demo", database_url, "", demo=True)
-    try:
-        from tests.conftest import World
-
-        demo_world = World(demo)
-        cluster = demo_world.cluster("Demo")
-        ash = make_head(demo, demo_world, cluster, "Ash")
-        beech = make_head(demo, demo_world, cluster, "Beech")
-        ash.post_alert([beech.school], severity="urgent")
-        deliver_all(demo)
-        files = list((tmp_path / "demo" / "mail").glob("*.eml"))
-        assert len(files) == 1
-        listing = beech.client.get("/notifications/mail").get_data(as_text=True)
-        assert "Urgent alert from Ash" in listing
-        name = files[0].name
-        message = beech.client.get(f"/notifications/mail/{name}").get_data(as_text=True)
-        assert "Sign in to read it" in message
-        assert beech.client.get("/notifications/mail/..%2Fsecret_key").status_code == 404
-    finally:
-        engine(demo).dispose()
-
-
-def _mailbox(client):
-    """The subjects listed on a member's demo mailbox, and the names of the files."""
-    page = client.get("/notifications/mail")
-    assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    return html, re.findall(r"/notifications/mail/([0-9T]{21}-[0-9a-f]{8}\.eml)", html)
-
-
-def test_the_demo_mailbox_shows_a_member_only_mail_sent_to_them_or_their_school(
-    database_url, tmp_path
-):
-    demo = make_notify_app(tmp_path / "demo", database_url, "", demo=True)
-    try:
-        from tests.conftest import World
-
-        world = World(demo)
-        riverside, hillside = world.cluster("Riverside"), world.cluster("Hillside")
-        ash = make_head(demo, world, riverside, "Ash")
-        beech = make_head(demo, world, riverside, "Beech")
-        oak = make_head(demo, world, hillside, "Oak")
-        elm = make_head(demo, world, hillside, "Elm")
-        shared = subscribe(beech, school=True, target_email="DSL@beech.example.org")
-        assert shared.status_code == 303
-        staff = world.person(Role.STAFF, "staff@beech.example.org", school=beech.school)
-        coordinator = world.person(
-            Role.COORDINATOR, "coord@riverside.example.org", cluster=riverside
-        )
-        clients = {}
-        for person in (staff, coordinator):
-            clients[person.email] = demo.test_client()
-            assert sign_in(clients[person.email], person.email).status_code == 302
-        ash.post_alert([beech.school], severity="urgent")
-        oak.post_alert([elm.school], severity="urgent")
-        deliver_all(demo)
-        caught = {
-            path.name: mail.read_caught(path.parent, path.name).to
-            for path in (tmp_path / "demo" / "mail").glob("*.eml")
-        }
-        assert sorted(caught.values()) == [
-            "DSL@beech.example.org",
-            beech.person.email,
-            elm.person.email,
-        ]
-        sent_to = {to: name for name, to in caught.items()}
-
-        html, listed = _mailbox(beech.client)
-        assert sorted(listed) == sorted(
-            [sent_to[beech.person.email], sent_to["DSL@beech.example.org"]]
-        )
-        assert "Urgent alert from Ash" in html
-        _, listed = _mailbox(clients[staff.email])
-        assert listed == [sent_to["DSL@beech.example.org"]]
-        _, listed = _mailbox(elm.client)
-        assert listed == [sent_to[elm.person.email]]
-        for client in (ash.client, oak.client, clients[coordinator.email]):
-            html, listed = _mailbox(client)
-            assert listed == []
-            assert "Urgent alert" not in html
-        # Nor can another member open a message by its name.
-        for name in caught:
-            assert elm.client.get(f"/notifications/mail/{name}").status_code == (
-                200 if caught[name] == elm.person.email else 404
-            )
-        assert (
-            clients[coordinator.email]
-            .get(f"/notifications/mail/{sent_to['DSL@beech.example.org']}")
-            .status_code
-            == 404
-        )
-    finally:
-        engine(demo).dispose()
-
-
-def test_the_mailbox_page_exists_only_in_demo_mode(app, pair):
-    assert pair[0].client.get("/notifications/mail").status_code == 404
-
-
-def test_the_worker_command(app, runner, pair, smtp):
-    from network.cli import main
-
-    result = runner.invoke(main, ["worker", "--help"])
-    assert result.exit_code == 0
-    assert "--once" in result.output
-    assert "--concurrency" in result.output
-    ash, beech = pair
-    ash.post_alert([beech.school], severity="urgent")
-    result = runner.invoke(main, ["worker", "--once"])
-    assert result.exit_code == 0, result.output
-    assert "Delivered 1, failed 0." in result.output
-    assert len(smtp.mails) == 1
-
-
-def test_a_reminder_reaches_the_heads_when_no_subscription_asks_for_it(app, pair, smtp):
-    ash, beech = pair
-    for subscription in subscriptions_of(app, beech.person.member.id):
-        page = f"/notifications/subscriptions/{subscription.id}"
-        assert beech.post(f"{page}/delete", {}, page=page).status_code == 303
-    ash.post_alert([beech.school], severity="urgent")
-    deliver_all(app)
-    assert smtp.mails == []
-    posted = notifications(app, Notification.event == "alert.received")
-    assert posted == []
-    with own_transaction(app) as session:
-        from network.alerts.models import Alert
-
-        created = session.scalars(select(Alert.created_at)).one()
-    assert Worker(app).periodic(created + timedelta(hours=3))["reminded"] == 1
-    deliver_all(app)
-    assert [m.to for m in smtp.mails] == [[beech.person.email]]
-    assert "Reminder" in smtp.mails[0].subject
-
-
-def test_the_chase_and_the_fan_out_cost_the_same_statements_for_any_number_of_schools(
-    app, world, cluster, pair
-):
-    """One INSERT writes an alert's notifications, in-hub and email rows alike;
-    the chase's statements do not grow with the overdue copies: what its
-    notices need is loaded once, and all of them are written together."""
-    from sqlalchemy import event
-
-    from network.notifications.worker import chase_acknowledgements
-
-    ash, beech = pair
-    world.person(Role.COORDINATOR, "coord@riverside.example.org", cluster=cluster)
-    others = []
-    for name in ("Cedar", "Damson", "Elm"):
-        school = world.school(cluster, name)
-        for n in range(3):  # never signed in: their defaults come with the alert
-            world.person(Role.HEAD, f"head{n}@{name.lower()}.example.org", school=school)
-        others.append(school)
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    eng = engine(app)
-    event.listen(eng, "before_cursor_execute", count)
-    try:
-        ash.post_alert([beech.school, *others], severity="urgent")
-        inserts = [s for s in statements if s.startswith("INSERT INTO notifications")]
-        defaults = [s for s in statements if s.startswith("INSERT INTO subscriptions")]
-        with own_transaction(app) as session:
-            from network.alerts.models import Alert
-
-            created = session.scalars(select(Alert.created_at)).one()
-        with own_transaction(app) as session:
-            statements.clear()
-            done = chase_acknowledgements(
-                session, app.config["ALERTNET"], created + timedelta(hours=4, minutes=1)
-            )
-            chase = list(statements)
-    finally:
-        event.remove(eng, "before_cursor_execute", count)
-    assert len(inserts) == 1
-    assert len(defaults) == 1  # nine heads' defaults, in-hub and email, in one statement
-    assert done == (4, 4)
-    assert len([s for s in chase if s.startswith("INSERT INTO notifications")]) == 1
-    assert len([s for s in chase if s.startswith("INSERT INTO ack_chases")]) == 1
-    # The rules, the copies, platforms, subscriptions, heads, coordinators, the
-    # writes: not one per copy.
-    assert len([s for s in chase if s.lstrip().upper().startswith("SELECT")]) <= 6

@@ -20,7 +20,8 @@ from sqlalchemy import MetaData, select
 from werkzeug.routing import Rule
 
 from network.db import engine, own_transaction
-from network.notifications import operations as notify
+from network.notifications import subscriptions as notify
+from network.notifications import watches
 from schools import directory, policy, tokens
 from schools.errors import Forbidden
 from schools.models import Cluster, Invitation, Member, Role, School
@@ -145,7 +146,7 @@ def suspended(app: Flask, world: Any) -> Suspended:
         hook, _ = notify.create_subscription(
             session, member, draft, personal=False, settings=settings
         )
-        notify.watch(session, member, uuid.UUID(received), by_email=False)
+        watches.watch(session, member, uuid.UUID(received), by_email=False)
         invited = directory.invite(
             session, member, Role.STAFF, "later@ash.example.org", school=member.school
         )

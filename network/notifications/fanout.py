@@ -1,0 +1,139 @@
+"""Fan-out: who hears of what happened to an alert. A new alert reaches every
+matching subscription of every recipient school; a reply, action,
+attachment, acknowledgement or resolution reaches the alert's watchers.
+
+Called by the receivers of the alert signals (receivers.py), inside the
+transaction of what they announce: the rows are written, never sent, here.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, lazyload
+
+from network.alerts import access, vocab
+from network.alerts.deadlines import local_zone
+from network.alerts.models import Alert, AlertRecipient, Platform, ThreadItem
+from network.notifications.models import Payload, Watch
+from network.notifications.outbox import Outbox
+from network.notifications.payloads import alert_ref, school_ref
+from network.notifications.routing import add_for_subscriptions, live_subscriptions, matches
+from network.notifications.subscriptions import defaults_for_schools
+from network.settings import Settings
+from schools.db import utcnow
+from schools.models import Member, MemberStatus, School
+
+THREAD_EVENTS = {
+    "reply": "alert.replied",
+    "action": "alert.action_recorded",
+    "attachment": "alert.attachment_added",
+}
+
+
+def alert_posted(session: Session, alert: Alert, actor: Member, settings: Settings) -> int:
+    """Every matching subscription of every recipient school; the poster watches it."""
+    now = utcnow()
+    ref = alert_ref(session, alert)
+    schools = {
+        s.id: s
+        for s in session.scalars(
+            select(School)
+            .join(AlertRecipient, AlertRecipient.school_id == School.id)
+            .where(AlertRecipient.alert_id == alert.id, AlertRecipient.is_sender.is_(False))
+            .options(lazyload("*"))
+        )
+    }
+    outbox = Outbox(now)
+    defaults_for_schools(session, list(schools))
+    matching = [s for s in live_subscriptions(session, list(schools)) if matches(s, alert)]
+    add_for_subscriptions(
+        outbox,
+        matching,
+        event="alert.received",
+        alert=alert,
+        ref=ref,
+        schools=schools,
+        key=f"alert.received:{alert.id}",
+        honour_digest=True,
+        tz=local_zone(settings),
+    )
+    if session.get(Watch, (actor.id, alert.id)) is None:
+        session.add(Watch(member_id=actor.id, alert_id=alert.id, by_email=False))
+    written = outbox.write(session)
+    session.flush()
+    return written
+
+
+def alert_followed_up(
+    session: Session,
+    alert: Alert,
+    actor: Member,
+    event: str,
+    detail: Payload,
+    key: str,
+) -> int:
+    """Tell the alert's watchers (not the one who did it) who still see it
+    (alert_visible_to_member), asked of all the watchers in the one query."""
+    now = utcnow()
+    platform = select(Platform.name).where(Platform.code == alert.platform).scalar_subquery()
+    watchers = session.execute(
+        select(Watch.by_email, Member, platform)
+        .join(Member, Member.id == Watch.member_id)
+        .where(
+            Watch.alert_id == alert.id,
+            Watch.member_id != actor.id,
+            Member.status == MemberStatus.ACTIVE,
+            Member.school_id.is_not(None),
+            access.visible_to_member(alert),
+        )
+        .options(lazyload("*"))
+    ).all()
+    if not watchers:
+        return 0
+    platform_name = watchers[0][2]
+    ref = alert_ref(
+        session, alert, {alert.platform: platform_name} if platform_name is not None else {}
+    )
+    outbox = Outbox(now)
+    by = school_ref(actor.school) if actor.school is not None else None
+    payload: Payload = {**detail, "type": event, "alert": ref, "by": by, "path": ref["path"]}
+    for by_email, member, _ in watchers:
+        outbox.add_for_member(
+            member, event=event, alert=alert, payload=payload, key=key, by_email=by_email
+        )
+    written = outbox.write(session)
+    session.flush()
+    return written
+
+
+def thread_item_added(session: Session, alert: Alert, actor: Member, item: ThreadItem) -> int:
+    event = THREAD_EVENTS.get(item.kind)
+    if event is None:
+        return 0  # an acknowledgement's comment: alert_acknowledged tells of it
+    detail: Payload = {"item": {"kind": item.kind, "at": item.created_at.isoformat()}}
+    if item.action_type:
+        detail["item"]["action_type"] = item.action_type
+        detail["item"]["action_label"] = vocab.label(vocab.ACTIONS, item.action_type)
+    return alert_followed_up(session, alert, actor, event, detail, f"{event}:{item.id}")
+
+
+def alert_acknowledged(session: Session, alert: Alert, actor: Member, copy: AlertRecipient) -> int:
+    return alert_followed_up(
+        session,
+        alert,
+        actor,
+        "alert.acknowledged",
+        {"acknowledged_at": (copy.acknowledged_at or utcnow()).isoformat()},
+        f"alert.acknowledged:{alert.id}:{copy.school_id}",
+    )
+
+
+def alert_resolved(session: Session, alert: Alert, actor: Member) -> int:
+    return alert_followed_up(
+        session,
+        alert,
+        actor,
+        "alert.resolved",
+        {"resolved_at": (alert.resolved_at or utcnow()).isoformat()},
+        f"alert.resolved:{alert.id}",
+    )

@@ -1,0 +1,65 @@
+"""The in-hub feed: a member's notifications shown in the hub, the unread
+count in the header, and what the page polls to update without reloading."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from network.alerts.models import AlertRecipient
+from network.notifications.models import Channel, Notification
+from schools.db import utcnow
+from schools.models import Member
+
+IN_APP_PAGE = 50
+
+
+def in_app_for(session: Session, actor: Member) -> tuple[list[Notification], set[uuid.UUID]]:
+    """The member's newest in-hub notifications; showing them marks them read
+    (the rows keep whether they were unread when shown)."""
+    rows = list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.member_id == actor.id, Notification.channel == Channel.IN_APP)
+            .order_by(Notification.created_at.desc())
+            .limit(IN_APP_PAGE)
+        )
+    )
+    unread = [r.id for r in rows if r.read_at is None]
+    if unread:
+        session.execute(
+            update(Notification)
+            .where(Notification.id.in_(unread))
+            .values(read_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    return rows, set(unread)
+
+
+def unread_in_app(session: Session, member_id: uuid.UUID) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.member_id == member_id,
+                Notification.channel == Channel.IN_APP,
+                Notification.read_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def latest_in_inbox(session: Session, school_id: uuid.UUID) -> datetime | None:
+    moment: datetime | None = session.scalar(
+        select(func.max(AlertRecipient.created_at)).where(
+            AlertRecipient.school_id == school_id, AlertRecipient.is_sender.is_(False)
+        )
+    )
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
