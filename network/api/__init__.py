@@ -1,7 +1,11 @@
 """The JSON API (/api/v1), its API tokens and its command-line client.
 
-- ``views``: the endpoints; ``gate``: authentication by token or session,
-  scopes, rate limits; ``problems``: RFC 9457 errors; ``openapi``: the document.
+- ``views``: the endpoints, each declaring its contract (``contract``): the
+  models of what it takes (``inputs``) and answers (``documents``), made of
+  the kinds of field in ``fields``; ``openapi`` writes /api/v1/openapi.json
+  from them (and ``audit_contract``, for network/audit/api.py's views).
+- ``gate``: authentication by token or session, scopes, rate limits;
+  ``problems``: RFC 9457 errors; ``idempotency``: Idempotency-Key.
 - ``pages``: where members make and revoke tokens; ``cli``: ``alertnet token``;
   ``client``: ``alertnet client``, which talks to a hub over HTTP.
 
@@ -17,6 +21,7 @@ if TYPE_CHECKING:
 
 
 def init_app(app: Flask) -> None:
+    # Here, not above: `alertnet client` imports this package without Flask.
     from network import auth
     from network.api import gate, pages, views
     from network.audit import api as audit_api

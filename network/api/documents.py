@@ -1,237 +1,397 @@
-"""The JSON shapes the API answers with (network/api/openapi.py describes them).
+"""What the API answers with: one model a shape, read from what the services
+return and described by openapi.py from the same model.
 
-Times are RFC 3339 UTC with microseconds (``2026-11-26T12:08:07.257640Z``),
-ids are UUIDs, hashes hex. Content (titles, bodies, notes, file names) appears
-only in what a reader of the alert gets back: the inbox and one alert.
+A document reads the attributes of the hub's rows by its field names
+(``Copy.model_validate(copy)``); where the API names a field otherwise, the
+field says which attribute it reads (``validation_alias``). Times are RFC 3339
+UTC with microseconds (``2026-11-26T12:08:07.257640Z``), ids are UUIDs, hashes
+hex. Content (titles, bodies, notes, file names) appears only in what a reader
+of the alert gets back: the inbox and one alert.
 """
 
 from __future__ import annotations
 
-import base64
-from datetime import datetime
-from typing import Any
+import uuid
+from datetime import date, datetime, time
+from typing import Annotated, Any, Self
 
 from flask import url_for
+from pydantic import Field
 
-from network.alerts.inbox import InboxPage
-from network.alerts.models import Alert, AlertRecipient, ThreadItem
-from network.alerts.reading import OpenedAlert
-from network.notifications.models import Subscription
-from schools.audit import timestamp
-from schools.models import Member, School, SchoolKeyGeneration
+from network.alerts import inbox, posting, reading, vocab
+from network.api.fields import (
+    DAY,
+    TIME_OF_DAY,
+    Base64Data,
+    Choice,
+    Document,
+    Hex,
+    Identifier,
+    Moment,
+)
+from network.notifications.models import Channel, Timing
+from network.notifications.models import Subscription as SubscriptionRow
+from schools.models import Member, Role, SchoolKeyGeneration, SchoolKind, SchoolStatus
+from schools.models import School as SchoolRow
+from schools.policy import Scope
 from schools.tokens import ApiToken
 
-
-def when(moment: datetime | None) -> str | None:
-    return timestamp(moment) if moment is not None else None
-
-
-def school_ref(school: School) -> dict[str, Any]:
-    return {"id": str(school.id), "name": school.name}
+Id = Annotated[uuid.UUID, Identifier()]
+When = Annotated[datetime, Moment()]
+Count = Annotated[int, Field(ge=0)]
+Kind = Annotated[str, Choice.of(SchoolKind)]
+Hash = Annotated[bytes, Hex()]
 
 
-def member_ref(member: Member | None) -> dict[str, Any] | None:
-    return {"id": str(member.id), "name": member.name} if member is not None else None
+def _read(name: str) -> Any:
+    """The row's attribute this field reads, where it is named otherwise."""
+    return Field(validation_alias=name)
 
 
-def token_document(token: ApiToken, now: datetime) -> dict[str, Any]:
-    return {
-        "id": str(token.id),
-        "name": token.name,
-        "scopes": token.scope_list,
-        "created_at": when(token.created_at),
-        "expires_at": when(token.expires_at),
-        "last_used_at": when(token.last_used_at),
-        "state": token.state(now),
-    }
+def _alert_url(alert_id: uuid.UUID) -> str:
+    return url_for("api.read_alert", alert_id=alert_id)
 
 
-def me(
-    member: Member, token: ApiToken | None, keys_unlocked: bool, now: datetime
-) -> dict[str, Any]:
-    return {
-        "member": {
-            "id": str(member.id),
-            "name": member.name,
-            "email": member.email,
-            "role": member.role,
-        },
-        "school": (
-            {**school_ref(member.school), "kind": member.school.kind}
-            if member.school is not None
-            else None
-        ),
-        "token": token_document(token, now) if token is not None else None,
-        "keys_unlocked": keys_unlocked,
-    }
+class SchoolRef(Document):
+    """A school (or a cluster's office), named."""
+
+    id: Id
+    name: str
 
 
-def _metadata(alert: Alert) -> dict[str, Any]:
-    return {
-        "id": str(alert.id),
-        "created_at": when(alert.created_at),
-        "category": alert.category,
-        "severity": alert.severity,
-        "platform": alert.platform,
-        "tlp": alert.tlp,
-        "status": alert.status,
-        "sender": school_ref(alert.sender_school),
-        "recipient_count": alert.recipient_count,
-        "attachment_count": alert.attachment_count,
-    }
+class MemberRef(Document):
+    """A member of a school, named."""
+
+    id: Id
+    name: str
 
 
-def posted(alert: Alert, recipients: list[School]) -> dict[str, Any]:
-    """What posting (or forwarding) answers: metadata only, never content."""
-    return {
-        **_metadata(alert),
-        "envelope_hash": alert.envelope_hash.hex(),
-        "forwarded_from": str(alert.forwarded_from_id) if alert.forwarded_from_id else None,
-        "recipients": [school_ref(s) for s in recipients],
-        "url": url_for("api.read_alert", alert_id=alert.id),
-    }
+# --- who am I -----------------------------------------------------------------------------
 
 
-def inbox(page: InboxPage, next_url: str | None) -> dict[str, Any]:
-    return {
-        "alerts": [
-            {
-                **_metadata(row.alert),
-                "title": row.title or None,
-                "problem": row.problem or None,
-                "read_at": when(row.copy.first_read_at),
-                "acknowledged_at": when(row.copy.acknowledged_at),
-                "url": url_for("api.read_alert", alert_id=row.alert.id),
-            }
-            for row in page.rows
-        ],
-        "next_cursor": page.next_cursor,
-        "next": next_url,
-    }
+class Token(Document):
+    """An API token: never its secret."""
+
+    id: Id
+    name: str
+    scopes: Annotated[list[Annotated[str, Choice.of(Scope)]], _read("scope_list")]
+    created_at: When
+    expires_at: When
+    last_used_at: When | None
+    state: Annotated[str, Choice(("live", "expired", "revoked", "orphaned"))]
 
 
-def _copy(copy: AlertRecipient) -> dict[str, Any]:
-    return {
-        "school": school_ref(copy.school),
-        "is_sender": copy.is_sender,
-        "read_at": when(copy.first_read_at),
-        "read_by": member_ref(copy.first_read_by),
-        "acknowledged_at": when(copy.acknowledged_at),
-        "acknowledged_by": member_ref(copy.acknowledged_by),
-    }
+class MeMember(Document):
+    """The member the token (or session) acts as."""
+
+    id: Id
+    name: str
+    email: str
+    role: Annotated[str, Choice.of(Role)]
 
 
-def acknowledged(copy: AlertRecipient) -> dict[str, Any]:
-    return {"alert_id": str(copy.alert_id), **_copy(copy)}
+class MeSchool(Document):
+    """The member's school, or the office of their cluster."""
+
+    id: Id
+    name: str
+    kind: Kind
 
 
-def thread_item(item: ThreadItem) -> dict[str, Any]:
-    return {
-        "id": str(item.id),
-        "alert_id": str(item.alert_id),
-        "kind": item.kind,
-        "created_at": when(item.created_at),
-        "author_school": school_ref(item.author_school),
-        "author": member_ref(item.author_member),
-        "action_type": item.action_type,
-    }
+class Me(Document):
+    """The member, their school and the token."""
 
+    member: MeMember
+    school: MeSchool | None
+    token: Token | None
+    keys_unlocked: bool
 
-def opened(opened: OpenedAlert) -> dict[str, Any]:
-    alert = opened.view.alert
-    content = opened.content
-    items = []
-    for entry in opened.items:
-        document = thread_item(entry.item)
-        document["text"] = entry.text if entry.evidence is None and not entry.problem else None
-        document["attachment"] = (
-            {
-                "filename": entry.evidence.filename,
-                "content_type": entry.evidence.content_type,
-                "size": entry.item.size,
-                "url": url_for("api.attachment", alert_id=alert.id, item_id=entry.item.id),
-            }
-            if entry.evidence is not None
-            else None
+    @classmethod
+    def of(cls, member: Member, token: ApiToken | None, keys_unlocked: bool, now: datetime) -> Me:
+        return cls(
+            member=MeMember.model_validate(member),
+            school=MeSchool.model_validate(member.school) if member.school is not None else None,
+            token=Token.read(token, state=token.state(now)) if token is not None else None,
+            keys_unlocked=keys_unlocked,
         )
-        document["problem"] = entry.problem or None
-        items.append(document)
-    return {
-        **_metadata(alert),
-        "sender_member": member_ref(alert.sender_member),
-        "resolved_at": when(alert.resolved_at),
-        "shredded_at": when(alert.shredded_at),
-        "forwarded_from": str(alert.forwarded_from_id) if alert.forwarded_from_id else None,
-        "envelope_hash": alert.envelope_hash.hex(),
-        "sender_fingerprint": opened.sender_fingerprint,
-        "content_visible": opened.view.may_read_content,
-        "verified": content is not None,
-        "problem": opened.problem or None,
-        "content": (
-            {
-                "title": content.title,
-                "description": content.description,
-                "links": [
-                    {
-                        "url": link.url,
-                        "seen_on": link.seen_on.isoformat() if link.seen_on else None,
-                    }
-                    for link in content.links
-                ],
-                "recommended_action": content.recommended_action,
-                "forwarded_note": content.forwarded_note,
-            }
-            if content is not None
-            else None
+
+
+# --- alerts -------------------------------------------------------------------------------
+
+
+class AlertMetadata(Document):
+    """What the hub knows of an alert without opening it."""
+
+    id: Id
+    created_at: When
+    category: Annotated[str, Choice.of(vocab.CATEGORIES)]
+    severity: Annotated[str, Choice.of(vocab.SEVERITIES)]
+    platform: str
+    tlp: Annotated[str, Choice.of(vocab.TLP)]
+    status: Annotated[str, Choice(vocab.STATUSES)]
+    sender: Annotated[SchoolRef, _read("sender_school")]
+    recipient_count: Count
+    attachment_count: Count
+
+
+class InboxRow(AlertMetadata):
+    """An alert in the inbox or Sent box, its title decrypted."""
+
+    title: Annotated[str | None, Field(description="Decrypted; null if not shown.")]
+    problem: Annotated[str | None, Field(description="Why the title is not shown.")]
+    read_at: When | None
+    acknowledged_at: When | None
+    url: str
+
+
+class InboxPage(Document):
+    """One page of alerts, newest first; follow ``next`` (or pass ``next_cursor``)."""
+
+    alerts: list[InboxRow]
+    next_cursor: str | None
+    next: str | None
+
+    @classmethod
+    def of(cls, page: inbox.InboxPage, next_url: str | None) -> InboxPage:
+        rows = [
+            InboxRow.read(
+                row.alert,
+                title=row.title or None,
+                problem=row.problem or None,
+                read_at=row.copy.first_read_at,
+                acknowledged_at=row.copy.acknowledged_at,
+                url=_alert_url(row.alert.id),
+            )
+            for row in page.rows
+        ]
+        return cls(alerts=rows, next_cursor=page.next_cursor, next=next_url)
+
+
+class Posted(AlertMetadata):
+    """The alert posted (or forwarded): metadata only, never content."""
+
+    envelope_hash: Hash
+    forwarded_from: Annotated[Id | None, _read("forwarded_from_id")]
+    recipients: list[SchoolRef]
+    url: str
+
+    @classmethod
+    def of(cls, posted: posting.Posted) -> Posted:
+        alert = posted.alert
+        return cls.read(alert, recipients=list(posted.recipients), url=_alert_url(alert.id))
+
+
+class Copy(Document):
+    """A school's copy of an alert: read and acknowledged, when and by whom."""
+
+    school: SchoolRef
+    is_sender: bool
+    read_at: Annotated[When | None, _read("first_read_at")]
+    read_by: Annotated[MemberRef | None, _read("first_read_by")]
+    acknowledged_at: When | None
+    acknowledged_by: MemberRef | None
+
+
+class Acknowledged(Copy):
+    """The school's copy, acknowledged."""
+
+    alert_id: Id
+
+
+class ThreadItem(Document):
+    """A reply, an acknowledgement, an action or an evidence file: who added
+    it, when (its content is sealed)."""
+
+    id: Id
+    alert_id: Id
+    kind: Annotated[str, Choice(("reply", "acknowledgement", "action", "attachment"))]
+    created_at: When
+    author_school: SchoolRef
+    author: Annotated[MemberRef | None, _read("author_member")]
+    action_type: Annotated[str, Choice.of(vocab.ACTIONS)] | None
+
+
+class EvidenceFile(Document):
+    """An evidence file of the thread: download it from ``url``."""
+
+    filename: str
+    content_type: str
+    size: int
+    url: str
+
+
+class OpenedItem(ThreadItem):
+    """An item of the thread, opened: its text, or its file."""
+
+    text: str | None
+    attachment: EvidenceFile | None
+    problem: str | None
+
+    @classmethod
+    def of(cls, alert_id: uuid.UUID, entry: reading.OpenedItem) -> OpenedItem:
+        evidence, item = entry.evidence, entry.item
+        attachment = None
+        if evidence is not None:
+            url = url_for("api.download_attachment", alert_id=alert_id, item_id=item.id)
+            attachment = EvidenceFile(
+                filename=evidence.filename,
+                content_type=evidence.content_type,
+                size=item.size,
+                url=url,
+            )
+        return cls.read(
+            item,
+            text=entry.text if evidence is None and not entry.problem else None,
+            attachment=attachment,
+            problem=entry.problem or None,
+        )
+
+
+class SeenLink(Document):
+    """A web address where it was seen, and the day it was seen."""
+
+    url: str
+    seen_on: Annotated[date, DAY] | None
+
+
+class Content(Document):
+    """What the sender sealed."""
+
+    title: str
+    description: str
+    links: list[SeenLink]
+    recommended_action: str
+    forwarded_note: str
+
+
+class Alert(AlertMetadata):
+    """The alert, its thread and its recipients."""
+
+    sender_member: MemberRef | None
+    resolved_at: When | None
+    shredded_at: When | None
+    forwarded_from: Annotated[Id | None, _read("forwarded_from_id")]
+    envelope_hash: Hash
+    sender_fingerprint: str
+    content_visible: Annotated[
+        bool, Field(description="False for a coordinator whose office is not a recipient.")
+    ]
+    verified: Annotated[
+        bool,
+        Field(
+            description="Both signatures, the key commitment and the header checked: "
+            "content is present only then."
         ),
-        "thread": items,
-        "recipients": [_copy(c) for c in opened.copies],
-    }
+    ]
+    problem: str | None
+    content: Content | None
+    thread: list[OpenedItem]
+    recipients: list[Copy]
+
+    @classmethod
+    def of(cls, opened: reading.OpenedAlert) -> Alert:
+        alert, sealed = opened.view.alert, opened.content
+        return cls.read(
+            alert,
+            sender_fingerprint=opened.sender_fingerprint,
+            content_visible=opened.view.may_read_content,
+            verified=sealed is not None,
+            problem=opened.problem or None,
+            content=Content.read(sealed, links=list(sealed.links)) if sealed is not None else None,
+            thread=[OpenedItem.of(alert.id, entry) for entry in opened.items],
+            recipients=opened.copies,
+        )
 
 
-def resolved(alert: Alert) -> dict[str, Any]:
-    return {"id": str(alert.id), "status": alert.status, "resolved_at": when(alert.resolved_at)}
+class Resolved(Document):
+    """The alert, resolved."""
+
+    id: Id
+    status: Annotated[str, Choice(vocab.STATUSES)]
+    resolved_at: When | None
 
 
-def subscription(row: Subscription) -> dict[str, Any]:
-    return {
-        "id": str(row.id),
-        "name": row.name,
-        "personal": row.is_personal,
-        "channel": row.channel,
-        "target": row.target,
-        "categories": list(row.categories or []),
-        "min_severity": row.min_severity,
-        "senders": list(row.sender_school_ids or []),
-        "timing": row.timing,
-        "digest_time": row.digest_time.strftime("%H:%M") if row.digest_time else None,
-        "created_at": when(row.created_at),
-        "updated_at": when(row.updated_at),
-    }
+# --- subscriptions ----------------------------------------------------------------------------
 
 
-def key_generation(row: SchoolKeyGeneration) -> dict[str, Any]:
-    return {
-        "generation": row.generation,
-        "fingerprint": row.fingerprint,
-        "public_keys": base64.b64encode(row.public_keys).decode(),
-        "created_at": when(row.created_at),
-        "verified_at": when(row.verified_at),
-    }
+class Subscription(Document):
+    """What a member (or their school) is told about, how and when."""
+
+    id: Id
+    name: str
+    personal: Annotated[bool, _read("is_personal")]
+    channel: Annotated[str, Choice.of(Channel)]
+    target: str | None
+    categories: list[str]
+    min_severity: Annotated[str, Choice.of(vocab.SEVERITIES)]
+    senders: Annotated[list[Id], _read("sender_school_ids")]
+    timing: Annotated[str, Choice.of(Timing)]
+    digest_time: Annotated[time, TIME_OF_DAY] | None
+    created_at: When
+    updated_at: When
 
 
-def school(
-    row: School, current: SchoolKeyGeneration | None, history: list[SchoolKeyGeneration] | None
-) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        **school_ref(row),
-        "kind": row.kind,
-        "urn": row.urn,
-        "status": row.status,
-        "receives_alerts": row.status == "active" and row.key_generation > 0,
-        "key_generation": row.key_generation,
-        "keys": key_generation(current) if current is not None else None,
-    }
-    if history is not None:
-        document["history"] = [key_generation(h) for h in history]
-    return document
+class SubscriptionList(Document):
+    """The member's subscriptions and, for a head, the school's."""
+
+    subscriptions: list[Subscription]
+
+
+class SubscriptionSaved(Document):
+    """The subscription, saved; a new webhook's secret is shown this once."""
+
+    subscription: Subscription
+    secret: Annotated[str | None, Field(description="A new webhook's whsec_ secret: shown once.")]
+
+    @classmethod
+    def of(cls, row: SubscriptionRow, secret: str | None) -> SubscriptionSaved:
+        return cls(subscription=Subscription.model_validate(row), secret=secret)
+
+
+# --- the directory ----------------------------------------------------------------------------
+
+
+class KeyGeneration(Document):
+    """One generation of a school's public keys."""
+
+    generation: Annotated[int, Field(ge=1)]
+    fingerprint: Annotated[
+        str, Field(description="60 digits in 12 groups of 5: read it aloud to compare.")
+    ]
+    public_keys: Annotated[
+        bytes,
+        Base64Data(),
+        Field(description="SchoolPublicKeys.to_bytes() (docs/crypto.md), base64."),
+    ]
+    created_at: When
+    verified_at: When | None
+
+
+class School(Document):
+    """A school of the cluster (or its office) with its current public keys."""
+
+    id: Id
+    name: str
+    kind: Kind
+    urn: str | None
+    status: Annotated[str, Choice.of(SchoolStatus)]
+    receives_alerts: bool
+    key_generation: Count
+    keys: KeyGeneration | None
+
+    @classmethod
+    def of(cls, row: SchoolRow, keys: SchoolKeyGeneration | None, **more: Any) -> Self:
+        receives = row.status == SchoolStatus.ACTIVE and row.key_generation > 0
+        return cls.read(row, receives_alerts=receives, keys=keys, **more)
+
+
+class SchoolWithHistory(School):
+    """A school of the cluster with every generation of its keys."""
+
+    history: list[KeyGeneration]
+
+
+class SchoolList(Document):
+    """The cluster's schools and office, with their current public keys."""
+
+    schools: list[School]

@@ -14,6 +14,7 @@ request does not (a browser cannot attach that header cross-site).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -29,7 +30,7 @@ from network.settings import current as settings
 from schools import audit, policy, tokens
 from schools.errors import KeysLocked
 from schools.models import Member
-from schools.policy import Permission, Scope
+from schools.policy import Scope
 from schools.tokens import ApiToken, TokenRejected
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,20 +63,9 @@ class TokenPrincipal:
         return self._keys
 
 
-def operation(permission: Permission | None, scope: Scope | str) -> Callable[[F], F]:
-    """Declare what an API view needs: the member's permission (None: any signed-in
-    member) and the token scope (``ANY_SCOPE``: any token)."""
-
-    def mark(view: F) -> F:
-        view = auth.requires(permission)(view)
-        view._alertnet_scope = scope  # type: ignore[attr-defined]
-        return view
-
-    return mark
-
-
 def scoped(scope: Scope | str) -> Callable[[F], F]:
-    """Add a token scope to a view that already declares ``auth.requires``."""
+    """Declare the token scope a view needs (``ANY_SCOPE``: any token); the view
+    also declares the member's permission (``auth.requires``)."""
 
     def mark(view: F) -> F:
         view._alertnet_scope = scope  # type: ignore[attr-defined]
@@ -120,6 +110,13 @@ def token_principal() -> TokenPrincipal | None:
 def current_token() -> ApiToken | None:
     principal = g.get(_AUTHENTICATED)
     return principal.token if isinstance(principal, TokenPrincipal) else None
+
+
+def principal_id() -> uuid.UUID:
+    """Who the request is from, for what it keeps per caller: its token, or
+    the member of a signed-in browser."""
+    token = current_token()
+    return token.id if token is not None else auth.actor().id
 
 
 def rate_limit_key() -> str:

@@ -89,10 +89,11 @@ def _answer_of(row: IdempotentRequest, digest: bytes) -> Response:
 def once(
     session: Session,
     principal_id: uuid.UUID,
+    key: str | None,
     handler: Callable[[], tuple[dict[str, Any], int, str | None]],
 ) -> Response:
-    """Run ``handler`` (returning body, status, Location) at most once per key."""
-    key = key_of_request()
+    """Run ``handler`` (returning body, status, Location) at most once per key
+    (``key_of_request``; None: no key, so every time)."""
     if key is None:
         body, status, location = handler()
         return _response(body, status, location)

@@ -1,244 +1,308 @@
-"""Reading JSON bodies and query strings into typed values, naming every field
-that is wrong. Nothing here decides what is allowed (the services do); it
-checks shapes and types, so a service never sees a list where it wants text.
+"""What the API's operations take: their JSON bodies and query strings.
+
+A view names the model of its body (``body: NewAlert``) or query string
+(``query: InboxQuery``); contract.py parses the request into it, refusing it
+with every field at fault, and openapi.py describes it from the same model.
+Nothing here decides what is allowed (the services do): a model checks shapes,
+types and limits, then hands its service what it takes (``draft()``).
 """
 
 from __future__ import annotations
 
-import json
-import re
+import dataclasses
+import math
 import uuid
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager, suppress
 from datetime import date, time
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
-from flask import request
-from werkzeug.exceptions import UnsupportedMediaType
+from pydantic import Field, PrivateAttr, model_validator
 
-from network.api.problems import FieldError, ValidationFailed
-from network.bounds import whole_number
-from network.text import unstorable
+from network.alerts import content, inbox, posting, vocab
+from network.alerts import evidence as evidence_files
+from network.alerts.content import MAX_DESCRIPTION, MAX_LINKS, MAX_NOTE, MAX_TITLE, MAX_URL
+from network.api.fields import (
+    DAY,
+    TIME_OF_DAY,
+    Base64Data,
+    Body,
+    Choice,
+    CleanText,
+    Identifier,
+    Query,
+    Text,
+    WholeNumber,
+    refused,
+)
+from network.api.limits import DEFAULT_PAGE, MAX_RECIPIENTS, PAGE_LIMIT
+from network.notifications import subscriptions as notify
+from network.notifications.models import Channel, Subscription, Timing
 from schools.errors import InvalidInput
 
-_MISSING = object()
-# A time of day as the API writes it (network/api/openapi.py): 24-hour HH:MM.
-TIME_OF_DAY = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
-_HOURS_MINUTES = re.compile(TIME_OF_DAY)
+# Base64 of the largest evidence file, and a little room for line breaks.
+MAX_ATTACHMENT_CHARS = math.ceil(evidence_files.MAX_FILE_BYTES / 3) * 4 + 1024
+EVIDENCE_TYPES = tuple(t for t in evidence_files.ACCEPT.split(",") if "/" in t)
+
+Id = Annotated[uuid.UUID, Identifier()]
+Note = Annotated[str, Text(MAX_NOTE)]
+Category = Annotated[str, Choice.of(vocab.CATEGORIES)]
+Severity = Annotated[str, Choice.of(vocab.SEVERITIES)]
+Platform = Annotated[str, Choice(vocabulary="platforms")]
 
 
-class Fields:
-    """Typed access to a JSON object's members or a query string's parameters;
-    problems are collected and raised together by ``done()``."""
+def _schools(description: str) -> Any:
+    return Field(max_length=MAX_RECIPIENTS, description=description)
 
-    def __init__(
-        self, values: Mapping[str, Any], *, status: int, where: str = "", strict: bool = True
-    ) -> None:
-        self.values = values
-        self.status = status
-        self.where = where
-        self.strict = strict
-        self.errors: list[FieldError] = []
-        self._read: set[str] = set()
 
-    def name(self, member: str) -> str:
-        return f"{self.where}{member}"
+def _distinct(ids: list[uuid.UUID]) -> tuple[uuid.UUID, ...]:
+    return tuple(dict.fromkeys(ids))
 
-    def fail(self, member: str, message: str) -> None:
-        self.errors.append(FieldError(self.name(member), message))
 
-    def _get(self, member: str) -> Any:
-        self._read.add(member)
-        return self.values.get(member, _MISSING)
+# --- the inbox ------------------------------------------------------------------------------
 
-    def has(self, member: str) -> bool:
-        return member in self.values
 
-    def text(self, member: str, *, limit: int, required: bool = False, default: str = "") -> str:
-        value = self._get(member)
-        if value is _MISSING or value is None:
-            if required:
-                self.fail(member, f"'{member}' is required.")
-            return default
-        if not isinstance(value, str):
-            self.fail(member, f"'{member}' must be a string.")
-            return default
-        refused = unstorable(value)
-        if refused is not None:
-            self.fail(member, f"'{member}' must not contain {refused}.")
-            return default
-        if len(value) > limit:
-            self.fail(member, f"'{member}' must be at most {limit:,} characters.")
-            return default
-        return value
+class InboxQuery(Query):
+    """The inbox's (or Sent box's) filters and page."""
 
-    def choice(
-        self, member: str, choices: Collection[str], *, required: bool = False, default: str = ""
-    ) -> str:
-        value = self.text(member, limit=64, required=required, default=default)
-        if value and value not in choices:
-            self.fail(member, f"'{member}' must be one of: {', '.join(sorted(choices))}.")
-            return default
-        return value
+    status: Annotated[
+        str, Choice(vocab.FILTER_STATUSES), Field(description="Filter by status.")
+    ] = ""
+    category: Annotated[Category, Field(description="Category.")] = ""
+    severity: Annotated[Severity, Field(description="Severity.")] = ""
+    platform: Annotated[Platform, Field(description="Platform.")] = ""
+    sender: Annotated[Id | None, Field(description="Only alerts from this school.")] = None
+    cursor: Annotated[str, Text(200), Field(description="next_cursor of the last page.")] = ""
+    limit: Annotated[int, WholeNumber(1, PAGE_LIMIT), Field(description="Alerts per page.")] = (
+        DEFAULT_PAGE
+    )
 
-    def boolean(self, member: str, *, default: bool = False) -> bool:
-        value = self._get(member)
-        if value is _MISSING or value is None:
-            return default
-        if self.status == 400 and isinstance(value, str):  # a query string
-            if value in ("true", "1"):
-                return True
-            if value in ("false", "0"):
-                return False
-        if not isinstance(value, bool):
-            self.fail(member, f"'{member}' must be true or false.")
-            return default
-        return value
+    def filters(self) -> inbox.InboxFilters:
+        return inbox.InboxFilters(**self.model_dump(exclude={"cursor", "limit"}))
 
-    def integer(self, member: str, *, minimum: int, maximum: int, default: int) -> int:
-        value = self._get(member)
-        if value is _MISSING or value is None or value == "":
-            return default
-        if isinstance(value, str):  # a query string's; refused just below if not a number
-            with suppress(InvalidInput):
-                value = whole_number(value, member)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(member, f"'{member}' must be a whole number.")
-            return default
-        if not minimum <= value <= maximum:
-            self.fail(member, f"'{member}' must be from {minimum} to {maximum}.")
-            return default
-        return value
 
-    def identifier(self, member: str, *, required: bool = False) -> uuid.UUID | None:
-        value = self.text(member, limit=64, required=required)
-        if not value:
-            return None
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            self.fail(member, f"'{member}' must be an id like 3f2b1c9e-....")
-            return None
+# --- posting --------------------------------------------------------------------------------
 
-    def _list(self, member: str, limit: int) -> list[Any]:
-        value = self._get(member)
-        if value is _MISSING or value is None:
-            return []
-        if not isinstance(value, list):
-            self.fail(member, f"'{member}' must be a list.")
-            return []
-        if len(value) > limit:
-            self.fail(member, f"'{member}' has at most {limit} items.")
-            return []
-        return value
 
-    def identifiers(self, member: str, *, limit: int) -> tuple[uuid.UUID, ...]:
-        found = []
-        for index, value in enumerate(self._list(member, limit)):
+class Link(Body):
+    """A web address where it was seen and, optionally, the day it was seen."""
+
+    url: Annotated[str, Text(MAX_URL)]
+    seen_on: Annotated[date, DAY] | None = None
+
+    @model_validator(mode="after")
+    def _checked(self) -> Link:
+        # As each line of the page's form is: the address, then the date.
+        if self.url:
             try:
-                if not isinstance(value, str):
-                    raise ValueError
-                found.append(uuid.UUID(value))
-            except ValueError:
-                self.fail(f"{member}[{index}]", "Each item must be an id like 3f2b1c9e-....")
-        return tuple(dict.fromkeys(found))
-
-    def choices(self, member: str, choices: Collection[str], *, limit: int) -> tuple[str, ...]:
-        found = []
-        for index, value in enumerate(self._list(member, limit)):
-            if not isinstance(value, str) or value not in choices:
-                self.fail(
-                    f"{member}[{index}]", f"Each item must be one of: {', '.join(sorted(choices))}."
-                )
-            else:
-                found.append(value)
-        return tuple(dict.fromkeys(found))
-
-    def objects(self, member: str, *, limit: int) -> Iterator[tuple[int, Fields]]:
-        for index, value in enumerate(self._list(member, limit)):
-            if not isinstance(value, dict):
-                self.fail(f"{member}[{index}]", "Each item must be an object.")
-                continue
-            nested = Fields(value, status=self.status, where=self.name(f"{member}[{index}]."))
-            yield index, nested
-            self.errors.extend(nested.unknown_members())
-            self.errors.extend(nested.errors)
-
-    def day(self, member: str) -> date | None:
-        value = self.text(member, limit=10)
-        if not value:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            self.fail(member, f"'{member}' must be a date like 2026-11-20.")
-            return None
-
-    def time_of_day(self, member: str) -> time | None:
-        value = self.text(member, limit=5)
-        if not value:
-            return None
-        if not _HOURS_MINUTES.fullmatch(value):
-            self.fail(member, f"'{member}' must be a time of day like 07:30.")
-            return None
-        return time.fromisoformat(value)
-
-    def unknown_members(self) -> list[FieldError]:
-        if not self.strict:
-            return []
-        return [
-            FieldError(self.name(member), f"'{member}' is not a field of this request.")
-            for member in self.values
-            if member not in self._read
-        ]
-
-    def done(self) -> None:
-        problems = [*self.errors, *self.unknown_members()]
-        if problems:
-            raise ValidationFailed(problems, status=self.status)
+                content.parse_link(self.url, self.seen_on, date.today())
+            except InvalidInput as error:
+                raise refused(error, part=error.field) from None
+        return self
 
 
-def json_body(*, optional: bool = False) -> Fields:
-    """The request's JSON object. 415 if it is not JSON, 400 if it does not
-    parse, 422 if it is not an object. ``optional``: an empty body is ``{}``."""
-    data = request.get_data(cache=True)
-    if optional and not data.strip():
-        return Fields({}, status=422)
-    if not request.is_json:
-        raise UnsupportedMediaType("Send the body as JSON, with Content-Type: application/json.")
-    try:
-        value = json.loads(data)
-    except RecursionError:
-        raise ValidationFailed(
-            [FieldError("body", "The body nests too deeply.")], status=400
-        ) from None
-    except ValueError as error:
-        where = (
-            f" (line {error.lineno}, column {error.colno})"
-            if isinstance(error, json.JSONDecodeError)
-            else ""
+class Attachment(Body):
+    """An evidence file, as base64: a screenshot (PNG, JPEG, WebP) or a PDF."""
+
+    filename: Annotated[str, Text(255), Field(description=".png, .jpg, .jpeg, .webp or .pdf")]
+    content_type: Annotated[
+        str, Text(100), Field(description="Optional; must agree with the file name.")
+    ] = ""
+    data: Annotated[
+        bytes,
+        Base64Data(MAX_ATTACHMENT_CHARS),
+        Field(
+            description="The file, base64; at most "
+            f"{evidence_files.MAX_FILE_BYTES // (1024 * 1024)} MB decoded."
+        ),
+    ]
+    _evidence: content.Evidence | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _prepared(self) -> Attachment:
+        # Checked for what it really is, and images re-encoded without their metadata.
+        if self.filename and self.data:
+            try:
+                self._evidence = evidence_files.prepare(self.filename, self.content_type, self.data)
+            except InvalidInput as error:
+                raise refused(error) from None
+        return self
+
+    @property
+    def evidence(self) -> content.Evidence | None:
+        return self._evidence
+
+
+class NewAlert(Body):
+    """An alert to post: the page's form, in JSON (docs/alerts.md)."""
+
+    category: Category
+    severity: Severity = "medium"
+    platform: Platform
+    tlp: Annotated[str, Choice.of(vocab.TLP)] = "AMBER"
+    title: Annotated[str, CleanText(MAX_TITLE, "title", required=True)]
+    description: Annotated[str, CleanText(MAX_DESCRIPTION, "description")] = ""
+    links: Annotated[list[Link], Field(max_length=MAX_LINKS)] = []
+    recommended_action: Annotated[str, CleanText(MAX_NOTE, "recommended action")] = ""
+    audience: Annotated[str, Choice(vocab.AUDIENCES)] = "schools"
+    schools: Annotated[
+        list[Id], _schools("Recipient schools of your cluster (audience 'schools').")
+    ] = []
+    include_coordinator: bool = False
+    attachments: Annotated[list[Attachment], Field(max_length=evidence_files.MAX_FILES)] = []
+
+    def draft(self) -> posting.AlertDraft:
+        return posting.AlertDraft(
+            category=self.category,
+            severity=self.severity,
+            platform=self.platform,
+            tlp=self.tlp,
+            content=content.AlertContent(
+                title=self.title,
+                description=self.description,
+                links=tuple(
+                    content.Link(link.url, link.seen_on) for link in self.links if link.url
+                ),
+                recommended_action=self.recommended_action,
+            ),
+            audience=self.audience,
+            school_ids=_distinct(self.schools),
+            include_coordinator=self.include_coordinator,
+            evidence=tuple(a.evidence for a in self.attachments if a.evidence is not None),
         )
-        raise ValidationFailed(
-            [FieldError("body", f"The body is not valid JSON{where}.")], status=400
-        ) from None
-    if not isinstance(value, dict):
-        raise ValidationFailed([FieldError("body", "The body must be a JSON object.")])
-    return Fields(value, status=422)
 
 
-def query() -> Fields:
-    """The query string: wrong values are a 400 naming the parameter; parameters
-    this operation does not know are ignored."""
-    return Fields(request.args, status=400, strict=False)
+# --- one alert ------------------------------------------------------------------------------
 
 
-@contextmanager
-def as_bad_request() -> Iterator[None]:
-    """A service refusing a query parameter (an unknown platform, a bad cursor)
-    is a 400 naming it, not a form to fix (422)."""
-    try:
-        yield
-    except InvalidInput as error:
-        raise ValidationFailed(
-            [FieldError(error.field or "query", error.message)], status=400
-        ) from None
+class Acknowledgement(Body):
+    """An acknowledgement's optional comment (sealed)."""
+
+    may_be_empty: ClassVar[bool] = True
+
+    comment: Note = ""
+
+
+class Reply(Body):
+    """A reply (sealed) to every school that received the alert."""
+
+    text: Annotated[str, CleanText(MAX_NOTE, "reply", required=True)]
+
+
+class Action(Body):
+    """An action taken: its type in clear, its note sealed."""
+
+    action_type: Annotated[str, Choice.of(vocab.ACTIONS)]
+    note: Note = ""
+
+
+class Forward(Body):
+    """The schools to forward the alert to, and a note for them."""
+
+    schools: Annotated[list[Id], _schools("Schools of your cluster.")] = []
+    note: Note = ""
+
+    @property
+    def school_ids(self) -> tuple[uuid.UUID, ...]:
+        return _distinct(self.schools)
+
+
+class Empty(Body):
+    """Nothing: an empty object, or no body at all."""
+
+    may_be_empty: ClassVar[bool] = True
+
+
+# --- subscriptions ----------------------------------------------------------------------------
+
+
+class _SubscriptionFields(Body):
+    """A subscription's fields; a field not sent is left as it is (or, for a new
+    one, takes its default)."""
+
+    # Sent as null, these are emptied (every category, every school, no time
+    # of day) rather than left as they are.
+    _EMPTIED_BY_NULL: ClassVar[dict[str, Any]] = {
+        "categories": [],
+        "senders": [],
+        "digest_time": "",
+    }
+
+    name: Annotated[str, Text(100)] | None = None
+    channel: Annotated[str, Choice.of(Channel)] | None = None
+    target: (
+        Annotated[
+            str,
+            Text(500),
+            Field(
+                description="A webhook's https URL, or a shared email address (school "
+                "subscriptions); leave out for a personal email (your own address)."
+            ),
+        ]
+        | None
+    ) = None
+    categories: (
+        Annotated[
+            list[Annotated[str, Choice.of(vocab.CATEGORIES, only_codes=True)]],
+            Field(max_length=len(vocab.CATEGORIES), description="Empty: every category."),
+        ]
+        | None
+    ) = None
+    min_severity: Severity | None = None
+    senders: Annotated[list[Id], _schools("Empty: every school.")] | None = None
+    timing: Annotated[str, Choice.of(Timing)] | None = None
+    digest_time: Annotated[time, TIME_OF_DAY] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_empties(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {
+                name: cls._EMPTIED_BY_NULL.get(name) if value is None else value
+                for name, value in data.items()
+            }
+        return data
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent, named as notify.SubscriptionDraft names them."""
+        sent = {name: getattr(self, name) for name in self.model_fields_set - {"personal"}}
+        if "categories" in sent:
+            sent["categories"] = tuple(dict.fromkeys(sent["categories"]))
+        if "senders" in sent:
+            sent["sender_school_ids"] = _distinct(sent.pop("senders"))
+        return sent
+
+
+class NewSubscription(_SubscriptionFields):
+    """A new subscription; the fields left out take their defaults."""
+
+    personal: Annotated[bool, Field(description="False: the school's own (heads only).")] = True
+    channel: Annotated[str, Choice.of(Channel)]
+
+    def draft(self) -> notify.SubscriptionDraft:
+        return notify.SubscriptionDraft(**self.changes())
+
+
+class SubscriptionChange(_SubscriptionFields):
+    """A change to a subscription: only the fields sent change."""
+
+    def applied_to(self, current: Subscription) -> notify.SubscriptionDraft:
+        return dataclasses.replace(
+            notify.SubscriptionDraft(
+                channel=current.channel,
+                name=current.name,
+                target=current.target or "",
+                categories=tuple(current.categories or ()),
+                min_severity=current.min_severity,
+                sender_school_ids=tuple(uuid.UUID(s) for s in current.sender_school_ids or ()),
+                timing=current.timing,
+                digest_time=current.digest_time,
+            ),
+            **self.changes(),
+        )
+
+
+# --- what a path names ------------------------------------------------------------------------
+
+AlertId = Annotated[uuid.UUID, Identifier(), Field(description="The alert's id.")]
+ItemId = Annotated[uuid.UUID, Identifier(), Field(description="The attachment's id.")]
+SubscriptionId = Annotated[uuid.UUID, Identifier(), Field(description="The subscription's id.")]
+SchoolId = Annotated[uuid.UUID, Identifier(), Field(description="The school's id.")]

@@ -1,8 +1,8 @@
 """RFC 9457 problem documents: every refusal under /api/ is one, never a page.
 
 ``network/errors.py`` renders every error of a request under /api/ with
-``problem_for``; the API's own validation raises ``ValidationFailed`` to name
-each field it refuses, in an ``errors`` member:
+``domain_problem`` or ``http_problem``; the API's own validation raises
+``ValidationFailed`` to name each field it refuses, in an ``errors`` member:
 ``{"errors": [{"field": "title", "message": "Enter the title."}]}``.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from flask import Response, request
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.dataclasses import dataclass
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -23,10 +23,24 @@ MEDIA_TYPE = "application/problem+json"
 API_PREFIX = "/api/"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(strict=True, extra="forbid"))
 class FieldError:
+    """One field at fault and what is wrong with it."""
+
     field: str
     message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document; ``errors`` names each field at fault."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = Field(default_factory=list)
 
 
 class ValidationFailed(DomainError):
@@ -57,15 +71,19 @@ def problem(
     errors: Sequence[FieldError] = (),
     title: str | None = None,
 ) -> Response:
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": title or HTTP_STATUS_CODES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-    }
-    if errors:
-        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
-    return Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE, headers=headers)
+    body = Problem(
+        type="about:blank",
+        title=title or HTTP_STATUS_CODES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        errors=list(errors),
+    )
+    return Response(
+        json.dumps(body.model_dump(mode="json", exclude_defaults=True)),
+        status=status,
+        mimetype=MEDIA_TYPE,
+        headers=headers,
+    )
 
 
 def domain_problem(error: DomainError, status: int | None = None) -> Response:

@@ -5,6 +5,10 @@ response (problems included) matches the document."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -12,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import FlakyStrategyDefinition
 
 from network.api import openapi
+from network.audit import api as audit_api
 from network.db import engine
 from network.notifications import webhooks
 from tests.conftest import World
@@ -105,8 +110,8 @@ def test_the_documents_links_lead_to_operations_it_describes(client):
 
 
 # The platforms migration 0003 seeds: the document served by a fresh hub is
-# exactly this one (checked by the fixture below), so the generated requests
-# are the served document's.
+# exactly the one kept in docs/openapi.json (checked below and by the fixture),
+# so the generated requests are the served document's.
 SEEDED_PLATFORMS = [
     "facebook",
     "whatsapp",
@@ -117,7 +122,47 @@ SEEDED_PLATFORMS = [
     "youtube",
     "other",
 ]
-schema = schemathesis.openapi.from_dict(openapi.document(SEEDED_PLATFORMS))
+KEPT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+REWRITE = "ALERTNET_REWRITE_OPENAPI"
+
+
+def _kept_text(document):
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_the_served_document_is_the_one_written_from_the_code_and_kept_in_docs(app, client):
+    """The hub serves the document openapi.py writes from the views, their models
+    and the URL map; docs/openapi.json is that document (so a change to the API
+    shows in review as a diff of it); every API route is in it, with its scope."""
+    served = client.get(f"{API}/openapi.json").get_json()
+    written = openapi.document(app, SEEDED_PLATFORMS)
+    assert served == written
+    if os.environ.get(REWRITE):
+        KEPT.write_text(_kept_text(written), encoding="utf-8")
+    assert KEPT.read_text(encoding="utf-8") == _kept_text(written), (
+        f"docs/openapi.json is not what the code writes: rewrite it with {REWRITE}=1 "
+        "pytest tests/network/test_api_openapi.py -k kept_in_docs, and review its diff"
+    )
+    declared = _declared_scopes(app)
+    assert _documented(served) == set(declared)
+    for (path, method), scope in declared.items():
+        operation = served["paths"][path.removeprefix(API)][method.lower()]
+        if scope is None:  # a public operation
+            assert operation["security"] == [], (method, path)
+        assert operation.get("x-alertnet-scope") == (scope and str(scope)), (method, path)
+
+
+def test_the_audit_entries_are_paged_as_the_document_says(client):
+    document = client.get(f"{API}/openapi.json").get_json()
+    parameters = document["paths"]["/audit/entries"]["get"]["parameters"]
+    [limit] = [p for p in parameters if p["name"] == "limit"]
+    assert (limit["schema"]["maximum"], limit["schema"]["default"]) == (
+        audit_api.MAX_ENTRIES,
+        audit_api.DEFAULT_ENTRIES,
+    )
+
+
+schema = schemathesis.openapi.from_dict(json.loads(KEPT.read_text(encoding="utf-8")))
 
 
 class _ThisTestsHub:
@@ -214,7 +259,7 @@ def hub(database_url, tmp_path, monkeypatch):
     cluster = world.cluster("Riverside")
     heads = [make_head(app, world, cluster, name) for name in ("Ash", "Beech", "Cedar")]
     served = app.test_client().get(f"{API}/openapi.json").get_json()
-    assert served == openapi.document(SEEDED_PLATFORMS)
+    assert served == openapi.document(app, SEEDED_PLATFORMS) == json.loads(KEPT.read_text())
     _hub.app = app
     _hub.token = issue_token(app, heads[0].person.email)
     _hub.recipients = [str(head.school.id) for head in heads[1:]]
