@@ -12,7 +12,7 @@ import network.alerts.models
 import network.api.models
 import network.dashboard.models
 import network.notifications.models  # noqa: F401
-import schools.audit
+import schools.audit.models
 import schools.models
 import schools.tokens  # noqa: F401
 from schools.db import Base, UTCDateTime, make_engine

@@ -7,39 +7,25 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy.orm import Session
 
 from network import create_app
-from network.db import own_transaction
+from network.alerts.cli import retention_cli
+from network.api.cli import token_cli
+from network.audit.cli import audit_cli
+from network.client.commands import client_cli
+from network.commands import transaction
+from network.demo import DEMO_PASSWORD, load_demo
+from network.migrate import current_revision, upgrade
+from network.notifications.cli import worker_cli
 from network.settings import Settings
 from network.settings import current as _settings
 from schools import directory
-from schools.errors import DomainError
 from schools.models import Role
-
-
-class BadInput(click.ClickException):
-    exit_code = 2
-
-    def format_message(self) -> str:
-        return self.message
-
-
-@contextmanager
-def transaction() -> Iterator[Session]:
-    """One transaction per command; a domain error becomes exit code 2."""
-    try:
-        with own_transaction() as session:
-            yield session
-    except DomainError as error:
-        raise BadInput(error.message) from None
 
 
 def _echo_invitation(invited: Any) -> None:
@@ -80,8 +66,6 @@ def db() -> None:
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Apply every migration up to REVISION (safe to run on an up-to-date database)."""
-    from network.migrate import current_revision, upgrade
-
     upgrade(current_app, revision)
     click.echo(f"Database is at revision {current_revision(current_app)}.")
 
@@ -90,8 +74,6 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def db_current() -> None:
     """Show the revision the database is at."""
-    from network.migrate import current_revision
-
     click.echo(current_revision(current_app) or "(empty: run 'alertnet db upgrade')")
 
 
@@ -201,8 +183,6 @@ def member_invite(
 @with_appcontext
 def demo(password: str | None) -> None:
     """Load a demo cluster with schools and members, and print the logins."""
-    from network.demo import DEMO_PASSWORD, load_demo
-
     with transaction() as session:
         logins = load_demo(session, _settings(), password or DEMO_PASSWORD)
     click.echo("Demo logins (password for all: %s):" % (password or DEMO_PASSWORD))
@@ -262,18 +242,8 @@ def serve(bind: str, workers: int | None, threads: int | None) -> None:
     os.execv(sys.executable, argv)  # noqa: S606  (replace this process with gunicorn)
 
 
-def _register_feature_commands() -> None:
-    from network.alerts.cli import retention_cli
-    from network.api.cli import token_cli
-    from network.api.client import client_cli
-    from network.audit.cli import audit_cli
-    from network.notifications.cli import worker_cli
-
-    main.add_command(retention_cli)
-    main.add_command(audit_cli)
-    main.add_command(worker_cli)
-    main.add_command(token_cli)
-    main.add_command(client_cli)
-
-
-_register_feature_commands()
+main.add_command(retention_cli)
+main.add_command(audit_cli)
+main.add_command(worker_cli)
+main.add_command(token_cli)
+main.add_command(client_cli)

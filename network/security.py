@@ -12,8 +12,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
 from network.alerts.content import Evidence
-from network.api.problems import wants_problem
 from network.bounds import WholeNumberConverter
+from network.problems import wants_problem
 from network.settings import current as current_settings
 from network.text import unstorable
 

@@ -1,5 +1,5 @@
 """The school-identity domain: clusters, schools, members, invitations, keys
-and sessions. The audit trail's tables are in schools/audit.py.
+and sessions. The audit trail's tables are in schools/audit/models.py.
 
 Everything here is metadata the hub may see (design.md, "What the hub may
 see"), plus key material that is only ever stored wrapped or public.

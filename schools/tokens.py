@@ -27,6 +27,7 @@ from crypto import custody
 from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys
 from schools import audit, keyring, policy
+from schools.audit.leaf import timestamp
 from schools.db import Base, UTCDateTime, utcnow
 from schools.errors import Conflict, DomainError, InvalidInput, KeysLocked, NotFound
 from schools.models import CredentialKind, Member, MemberStatus, School
@@ -210,7 +211,7 @@ def create_token(
         object_type="api_token",
         object_id=token.id,
         scopes=[s.value for s in chosen],
-        expires_at=audit.timestamp(token.expires_at),
+        expires_at=timestamp(token.expires_at),
         generation=keys.generation,
     )
     session.flush()

@@ -31,7 +31,7 @@ from network.alerts.sealing import (
 )
 from network.alerts.vocab import AUDIENCES, FILTER_STATUSES, PAGE_SIZE
 from schools import audit, policy
-from schools.audit import AuditEvent
+from schools.audit.models import AuditEvent
 from schools.db import utcnow
 from schools.errors import Conflict, Forbidden, InvalidInput, NotFound
 from schools.models import Member, School, SchoolKeyGeneration, SchoolKind, SchoolStatus

@@ -341,7 +341,7 @@ def forward(alert_id: uuid.UUID) -> Any:
 def receipt(alert_id: uuid.UUID) -> Any:
     """The sender's receipt: the signed checkpoint and the inclusion proof of
     the alert's "posted" entry, checkable with `alertnet audit verify`."""
-    from network.audit import receipt_for
+    from network.audit.receipts import receipt_for
 
     document = receipt_for(db(), ops.posted_entry(db(), auth.actor(), alert_id))
     response = jsonify(document)

@@ -19,15 +19,13 @@ if TYPE_CHECKING:
 def init_app(app: Flask) -> None:
     from network import auth
     from network.api import gate, pages, views
-    from network.audit import api as audit_api
     from network.extensions import csrf
 
     app.register_blueprint(views.bp)
     app.register_blueprint(pages.bp)
-    for blueprint in (views.bp, audit_api.bp):
-        # The gate checks CSRF itself, for session-authenticated unsafe requests
-        # only: a bearer token cannot be sent by a browser cross-site.
-        csrf.exempt(blueprint)
-        auth.gate_blueprint(blueprint.name, gate.gate)
+    # The gate checks CSRF itself, for session-authenticated unsafe requests
+    # only: a bearer token cannot be sent by a browser cross-site.
+    csrf.exempt(views.bp)
+    auth.gate_blueprint(views.bp.name, gate.gate)
     # Runs before network/db.py's commit (after_request runs newest first).
     app.after_request(gate.attribute_to_token)

@@ -16,7 +16,7 @@ from flask import url_for
 from network.alerts.models import Alert, AlertRecipient, ThreadItem
 from network.alerts.operations import InboxPage, OpenedAlert
 from network.notifications.models import Subscription
-from schools.audit import timestamp
+from schools.audit.leaf import timestamp
 from schools.models import Member, School, SchoolKeyGeneration
 from schools.tokens import ApiToken
 

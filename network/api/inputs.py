@@ -16,8 +16,8 @@ from typing import Any
 from flask import request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from network.api.problems import FieldError, ValidationFailed
 from network.bounds import whole_number
+from network.problems import FieldError, ValidationFailed
 from network.text import unstorable
 from schools.errors import InvalidInput
 

@@ -16,8 +16,8 @@ from werkzeug.serving import make_server
 
 from network import create_app
 from network.alerts.models import Alert
-from network.api import client as client_module
 from network.cli import main
+from network.client import hub as client_module
 from network.db import engine, own_transaction
 from tests.conftest import World, settings_for_tests
 from tests.network.alerts_helpers import make_head, png_bytes

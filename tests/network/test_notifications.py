@@ -21,7 +21,7 @@ from network.notifications.models import (
     Watch,
 )
 from network.notifications.worker import Worker
-from schools.audit import AuditEvent
+from schools.audit.models import AuditEvent
 from schools.db import utcnow
 from schools.models import Role
 from tests.conftest import sign_in

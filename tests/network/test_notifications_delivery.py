@@ -28,7 +28,7 @@ from network.notifications import mail, operations, webhooks
 from network.notifications.models import Notification, Subscription
 from network.notifications.worker import Worker, backoff
 from network.settings import Settings
-from schools.audit import AuditEvent
+from schools.audit.models import AuditEvent
 from schools.models import Role
 from tests.conftest import sign_in
 from tests.network.alerts_helpers import make_head

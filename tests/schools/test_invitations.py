@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from crypto.custody import FAST_FOR_TESTS
 from schools import audit, directory
+from schools.audit import models
 from schools.errors import Conflict, NotFound
 from schools.models import Invitation, Role
 
@@ -21,7 +22,7 @@ def _withdrawals(session) -> int:
     audit.append_pending(session)
     return len(
         session.scalars(
-            select(audit.AuditEvent).where(audit.AuditEvent.action == "invitation.withdrawn")
+            select(models.AuditEvent).where(models.AuditEvent.action == "invitation.withdrawn")
         ).all()
     )
 

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from crypto.custody import FAST_FOR_TESTS
-from schools import accounts, audit, directory, keyring, tokens
+from schools import accounts, directory, keyring, tokens
+from schools.audit import models
 from schools.db import utcnow
 from schools.errors import Conflict
 from schools.models import CredentialKind, KeyWrap, Role
@@ -104,7 +105,7 @@ def test_forgetting_an_unusable_tokens_wraps_is_audited_once(session, school, he
     assert not tokens.forget_expired(session, token_id, later)  # nothing left to forget
     session.commit()
     forgotten = session.scalars(
-        select(audit.AuditEvent).where(audit.AuditEvent.action == "token.wraps_forgotten")
+        select(models.AuditEvent).where(models.AuditEvent.action == "token.wraps_forgotten")
     ).all()
     assert [(e.object_id, e.detail) for e in forgotten] == [
         (str(token_id), {"state": "expired", "wraps": 1})
