@@ -17,8 +17,7 @@ from network.alerts.models import Alert, AlertRecipient, ThreadItem
 from network.alerts.operations import InboxPage, OpenedAlert
 from network.notifications.models import Subscription
 from schools.audit.leaf import timestamp
-from schools.models import Member, School, SchoolKeyGeneration
-from schools.tokens import ApiToken
+from schools.models import ApiToken, Member, School, SchoolKeyGeneration
 
 
 def when(moment: datetime | None) -> str | None:

@@ -21,9 +21,9 @@ from werkzeug.routing import Rule
 
 from network.db import engine, own_transaction
 from network.notifications import operations as notify
-from schools import directory, policy, tokens
+from schools import directory, policy
 from schools.errors import Forbidden
-from schools.models import Cluster, Invitation, Member, Role, School
+from schools.models import ApiToken, Cluster, Invitation, Member, Role, School
 from tests.conftest import PASSWORD, csrf_token, post_form, sign_in
 from tests.network.alerts_helpers import Head, keys_of, make_head
 from tests.network.api_helpers import Api, alert_body, api_for, token_id
@@ -301,7 +301,7 @@ def test_the_allowed_routes_exist_and_still_work_for_a_suspended_school(app, sus
     )
     assert changed.status_code == 302
     with own_transaction(app) as session:
-        token = session.get(tokens.ApiToken, suspended.token)
+        token = session.get(ApiToken, suspended.token)
         assert token is not None
         assert token.revoked_at is not None
         invitation = session.get(Invitation, suspended.invitation)

@@ -10,7 +10,7 @@ from crypto import custody
 from crypto.custody import FAST_FOR_TESTS, Argon2Params
 from crypto.errors import UnwrapError
 from schools import accounts, directory, keyring
-from schools.audit import models
+from schools.audit.models import AuditEvent
 from schools.errors import (
     Conflict,
     InvalidInput,
@@ -395,7 +395,7 @@ def test_a_removed_head_keeps_nothing_that_opens_the_new_generation(session, sch
 
     session.commit()
     withdrawn = session.scalars(
-        select(models.AuditEvent).where(models.AuditEvent.action == "invitation.withdrawn")
+        select(AuditEvent).where(AuditEvent.action == "invitation.withdrawn")
     ).all()
     assert sorted(e.object_id for e in withdrawn) == sorted(
         str(i.invitation.id) for i in (kept, kept_locked)
@@ -444,7 +444,7 @@ def test_sign_in_rewraps_a_password_blob_made_with_other_parameters(session, sch
     assert member.password_blob == blob
     session.commit()
     rewrapped = session.scalars(
-        select(models.AuditEvent).where(models.AuditEvent.action == "member.password_rewrapped")
+        select(AuditEvent).where(AuditEvent.action == "member.password_rewrapped")
     ).one()
     assert rewrapped.actor_id == head.member.id
     assert rewrapped.detail == {"before": "t=1 m=8KiB p=1", "after": "t=2 m=16KiB p=1"}

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from crypto.custody import FAST_FOR_TESTS
 from schools import audit, directory
-from schools.audit import models
+from schools.audit.models import AuditEvent
 from schools.errors import Conflict, NotFound
 from schools.models import Invitation, Role
 
@@ -21,9 +21,7 @@ def _join(session, token, name="Someone"):
 def _withdrawals(session) -> int:
     audit.append_pending(session)
     return len(
-        session.scalars(
-            select(models.AuditEvent).where(models.AuditEvent.action == "invitation.withdrawn")
-        ).all()
+        session.scalars(select(AuditEvent).where(AuditEvent.action == "invitation.withdrawn")).all()
     )
 
 

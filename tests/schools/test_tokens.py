@@ -9,12 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from crypto.custody import FAST_FOR_TESTS
-from schools import accounts, directory, keyring, tokens
-from schools.audit import models
+from schools import accounts, credentials, directory, keyring, tokens
+from schools.audit.models import AuditEvent
 from schools.db import utcnow
 from schools.errors import Conflict
-from schools.models import CredentialKind, KeyWrap, Role
-from schools.tokens import ApiToken
+from schools.models import ApiToken, CredentialKind, KeyWrap, Role
 
 PASSWORD = "a long enough test passphrase"
 
@@ -72,7 +71,7 @@ def test_the_python_and_sql_rules_for_a_live_token_agree(session, school, heads)
         orphan.token.id: "orphaned",
     }
     assert sql == {i for i, state in python.items() if state == "live"}
-    assert [i for i, _ in tokens.live_credentials(session, school.id, later)] == [live.token.id]
+    assert [i for i, _ in credentials.live_tokens(session, school.id, later)] == [live.token.id]
 
 
 def test_the_live_token_limit_does_not_count_a_removed_members_tokens(
@@ -85,7 +84,7 @@ def test_the_live_token_limit_does_not_count_a_removed_members_tokens(
         tokens.create_token(session, b.member, keys, "B's script", ["inbox:read"])
     keys = accounts.remove_member(session, b.member, a.member.id, keys).keys
     # A's token is orphaned: rotation did not wrap to it, and it is not counted.
-    assert tokens.live_credentials(session, school.id, utcnow()) == []
+    assert credentials.live_tokens(session, school.id, utcnow()) == []
     tokens.create_token(session, b.member, keys, "B's script", ["inbox:read"])
 
 
@@ -105,7 +104,7 @@ def test_forgetting_an_unusable_tokens_wraps_is_audited_once(session, school, he
     assert not tokens.forget_expired(session, token_id, later)  # nothing left to forget
     session.commit()
     forgotten = session.scalars(
-        select(models.AuditEvent).where(models.AuditEvent.action == "token.wraps_forgotten")
+        select(AuditEvent).where(AuditEvent.action == "token.wraps_forgotten")
     ).all()
     assert [(e.object_id, e.detail) for e in forgotten] == [
         (str(token_id), {"state": "expired", "wraps": 1})
