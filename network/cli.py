@@ -24,11 +24,11 @@ from network.migrate import current_revision, upgrade
 from network.notifications.cli import worker_cli
 from network.settings import Settings
 from network.settings import current as _settings
-from schools import directory
+from schools import directory, invitations
 from schools.models import Role
 
 
-def _echo_invitation(invited: Any) -> None:
+def _echo_invitation(invited: invitations.Invited) -> None:
     link = _settings().invitation_link(invited.token)
     click.echo(f"Invitation for {invited.invitation.email}: {link}")
 
@@ -96,7 +96,7 @@ def cluster_create(name: str, coordinator_email: str | None, coordinator_name: s
         created = directory.create_cluster(session, None, name)
         invited = None
         if coordinator_email:
-            invited = directory.invite(
+            invited = invitations.invite(
                 session,
                 None,
                 Role.COORDINATOR,
@@ -140,7 +140,7 @@ def school_create(
         created = directory.admit_school(session, None, found, name, urn, address)
         invited = None
         if head_email:
-            invited = directory.invite(
+            invited = invitations.invite(
                 session, None, Role.HEAD, head_email, head_name, school=created
             )
     click.echo(f"Admitted {created.name} (URN {created.urn}) to {found.name}.")
@@ -172,7 +172,7 @@ def member_invite(
     with transaction() as session:
         target_school = directory.find_school(session, school_key) if school_key else None
         target_cluster = directory.find_cluster(session, cluster_key) if cluster_key else None
-        invited = directory.invite(
+        invited = invitations.invite(
             session, None, Role(role), email, name, school=target_school, cluster=target_cluster
         )
     _echo_invitation(invited)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto.keys import SchoolKeys
-from schools import directory, keyring
+from schools import directory, invitations, keyring
 from schools.db import utcnow
 from schools.models import Cluster, Member, Role
 
@@ -32,7 +32,7 @@ STAFF = {"oakfield": "Grace Lewis", "riverside": "Sam Patel"}
 
 
 def _accept(session: Session, token: str, name: str, password: str, settings: Any) -> Any:
-    return directory.accept_invitation(
+    return invitations.accept_invitation(
         session, token, name, password, password, settings.password_params
     )
 
@@ -57,12 +57,12 @@ def load_demo(session: Session, settings: Any, password: str) -> list[tuple[str,
 
 
 def _create(session: Session, settings: Any, password: str) -> None:
-    admin = directory.invite(
+    admin = invitations.invite(
         session, None, Role.HUB_ADMIN, "admin@demo.alertnet.example", "Hub Administrator"
     )
     _accept(session, admin.token, "Hub Administrator", password, settings)
     cluster = directory.create_cluster(session, None, CLUSTER)
-    coordinator = directory.invite(
+    coordinator = invitations.invite(
         session,
         None,
         Role.COORDINATOR,
@@ -74,14 +74,14 @@ def _create(session: Session, settings: Any, password: str) -> None:
     heads: dict[str, tuple[Member, SchoolKeys]] = {}
     for name, urn, address, head_name, slug in SCHOOLS:
         school = directory.admit_school(session, None, cluster, name, urn, address)
-        head_invite = directory.invite(
+        head_invite = invitations.invite(
             session, None, Role.HEAD, f"head.{slug}@demo.alertnet.example", head_name, school=school
         )
         head = _accept(session, head_invite.token, head_name, password, settings)
         keys = keyring.unlock_for_member(session, head.member, head.credential)
         heads[slug] = (head.member, keys)
         if slug in STAFF:
-            staff = directory.invite(
+            staff = invitations.invite(
                 session,
                 head.member,
                 Role.STAFF,

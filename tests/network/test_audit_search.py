@@ -7,7 +7,7 @@ import uuid
 from crypto.custody import FAST_FOR_TESTS
 from network.audit.search import member_in_scope
 from network.db import own_transaction
-from schools import directory
+from schools import directory, invitations
 from schools.models import Role
 from schools.policy import AuditScope
 
@@ -16,9 +16,11 @@ def test_member_in_scope_matches_the_stored_normalised_address(app):
     with own_transaction(app) as session:
         cluster = directory.create_cluster(session, None, "Cluster")
         school = directory.admit_school(session, None, cluster, "Oakfield", "123456", "")
-        invited = directory.invite(session, None, Role.HEAD, " Head@Oak.Example.org", school=school)
+        invited = invitations.invite(
+            session, None, Role.HEAD, " Head@Oak.Example.org", school=school
+        )
         password = "a long enough test passphrase"
-        head = directory.accept_invitation(
+        head = invitations.accept_invitation(
             session, invited.token, "Amara", password, password, FAST_FOR_TESTS
         ).member
         assert head.email == "head@oak.example.org"

@@ -21,7 +21,7 @@ from werkzeug.routing import Rule
 
 from network.db import engine, own_transaction
 from network.notifications import operations as notify
-from schools import directory, policy
+from schools import directory, invitations, policy
 from schools.errors import Forbidden
 from schools.models import ApiToken, Cluster, Invitation, Member, Role, School
 from tests.conftest import PASSWORD, csrf_token, post_form, sign_in
@@ -146,7 +146,7 @@ def suspended(app: Flask, world: Any) -> Suspended:
             session, member, draft, personal=False, settings=settings
         )
         notify.watch(session, member, uuid.UUID(received), by_email=False)
-        invited = directory.invite(
+        invited = invitations.invite(
             session, member, Role.STAFF, "later@ash.example.org", school=member.school
         )
         directory.suspend_school(
@@ -327,7 +327,7 @@ def test_a_coordinator_cannot_invite_into_a_suspended_school(app, world, suspend
         school = session.get(School, suspended.head.school.id)
         member = session.get(Member, coordinator.member.id)
         with pytest.raises(Forbidden, match="Ash is suspended from the network"):
-            directory.invite(session, member, Role.HEAD, "head2@ash.example.org", school=school)
+            invitations.invite(session, member, Role.HEAD, "head2@ash.example.org", school=school)
     response = post_form(
         app.test_client(),
         f"/invitations/{suspended.invitation_token}",

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from crypto.custody import FAST_FOR_TESTS
-from schools import accounts, credentials, directory, keyring, tokens
+from schools import accounts, credentials, directory, invitations, keyring, tokens
 from schools.audit.models import AuditEvent
 from schools.db import utcnow
 from schools.errors import Conflict
@@ -19,7 +19,7 @@ PASSWORD = "a long enough test passphrase"
 
 
 def _join(session, token, name):
-    return directory.accept_invitation(session, token, name, PASSWORD, PASSWORD, FAST_FOR_TESTS)
+    return invitations.accept_invitation(session, token, name, PASSWORD, PASSWORD, FAST_FOR_TESTS)
 
 
 @pytest.fixture
@@ -32,13 +32,13 @@ def school(session):
 def heads(session, school):
     a = _join(
         session,
-        directory.invite(session, None, Role.HEAD, "a@oak.example.org", school=school).token,
+        invitations.invite(session, None, Role.HEAD, "a@oak.example.org", school=school).token,
         "Amara",
     )
     keys = keyring.unlock_for_member(session, a.member, a.credential)
     b = _join(
         session,
-        directory.invite(
+        invitations.invite(
             session, a.member, Role.HEAD, "b@oak.example.org", school=school, actor_keys=keys
         ).token,
         "Bola",
