@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto.keys import SchoolKeys
+from network.alerts import operations as ops
+from network.alerts.content import AlertContent, Link
 from schools import directory, invitations, keyring
 from schools.db import utcnow
 from schools.models import Cluster, Member, Role
@@ -253,9 +255,6 @@ _STORIES: list[tuple[Any, ...]] = [
 
 
 def _demo_alerts(session: Session, heads: dict[str, tuple[Member, SchoolKeys]]) -> None:
-    from network.alerts import operations as ops
-    from network.alerts.content import AlertContent, Link
-
     now = utcnow().replace(minute=0, second=0, microsecond=0)
     for story in _STORIES:
         (

@@ -36,6 +36,13 @@ def test_make_test_installs_the_browser_and_runs_lint_types_and_pytest():
     assert "pytest" in steps
 
 
+def test_make_test_checks_the_import_contracts():
+    steps = subprocess.run(
+        ["make", "-n", "-B", "test"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert "lint-imports" in steps
+
+
 def test_ci_runs_make_test_against_postgresql():
     script = (ROOT / ".ci" / "run").read_text()
     assert "make test" in script

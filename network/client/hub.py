@@ -153,7 +153,7 @@ class Hub:
 def _wait(retry_after: str | None, attempt: int) -> float:
     if retry_after and retry_after.isdigit():
         return min(float(retry_after), 30.0)
-    return min(0.5 * 2 ** (attempt - 1), 5.0)
+    return min(0.5 * 2.0 ** (attempt - 1), 5.0)
 
 
 def _refuse(status: int, payload: bytes) -> NoReturn:
