@@ -1,11 +1,12 @@
-"""The JSON API (/api/v1), its API tokens and its command-line client.
+"""The JSON API (/api/v1) and its API tokens.
 
 - ``views``: the endpoints; ``gate``: authentication by token or session,
-  scopes, rate limits; ``problems``: RFC 9457 errors; ``openapi``: the document.
-- ``pages``: where members make and revoke tokens; ``cli``: ``alertnet token``;
-  ``client``: ``alertnet client``, which talks to a hub over HTTP.
+  scopes, rate limits; ``openapi``: the document. Errors are RFC 9457 problem
+  documents (network/problems.py).
+- ``pages``: where members make and revoke tokens; ``cli``: ``alertnet token``.
+  The command-line client, ``alertnet client``, is network/client/.
 
-The tokens themselves (model, custody, checks) are schools/tokens.py.
+The tokens themselves (custody, checks) are schools/tokens.py.
 """
 
 from __future__ import annotations
