@@ -41,6 +41,7 @@ from network.alerts.forms import (
     ReplyForm,
 )
 from network.alerts.keychain import unlocked
+from network.audit.receipts import receipt_for
 from network.db import db
 from network.errors import FormRejected, form_errors
 from schools import policy
@@ -341,8 +342,6 @@ def forward(alert_id: uuid.UUID) -> Any:
 def receipt(alert_id: uuid.UUID) -> Any:
     """The sender's receipt: the signed checkpoint and the inclusion proof of
     the alert's "posted" entry, checkable with `alertnet audit verify`."""
-    from network.audit.receipts import receipt_for
-
     document = receipt_for(db(), ops.posted_entry(db(), auth.actor(), alert_id))
     response = jsonify(document)
     response.headers.set(
