@@ -101,6 +101,8 @@ def _uuid_text(value: uuid.UUID | None) -> str | None:
 
 
 def check_json(value: object, where: str) -> None:
+    """Refuse what JSON readers would not all read back the same: only str (valid
+    Unicode), int (within 2**53), bool, None, lists and dicts of simple keys."""
     if value is None or isinstance(value, bool | str):
         if isinstance(value, str):
             try:

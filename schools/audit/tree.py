@@ -120,6 +120,8 @@ def stored_subtrees(
 
 
 def reader(nodes: dict[tuple[int, int], bytes]) -> merkle.Getter:
+    """A getter over subtrees already read; a missing one means a damaged log."""
+
     def read(level: int, start: int) -> bytes:
         try:
             return nodes[level, start]
