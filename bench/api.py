@@ -90,7 +90,7 @@ def build(app: Any) -> dict[str, Any]:
     from network.alerts import posting
     from network.alerts.content import AlertContent
     from network.db import own_transaction
-    from schools import accounts, directory, keyring, tokens
+    from schools import accounts, directory, invitations, keyring, tokens
     from schools.models import Role
 
     params = app.config["ALERTNET"].password_params
@@ -99,10 +99,10 @@ def build(app: Any) -> dict[str, Any]:
         cluster = directory.create_cluster(session, None, "Bench cluster")
         for name, urn in (("Sender", "800000"), ("Reader", "800001")):
             school = directory.admit_school(session, None, cluster, name, urn, "")
-            invited = directory.invite(
+            invited = invitations.invite(
                 session, None, Role.HEAD, f"head@{name.lower()}.example.org", school=school
             )
-            heads[name] = directory.accept_invitation(
+            heads[name] = invitations.accept_invitation(
                 session, invited.token, f"{name} Head", PASSWORD, PASSWORD, params
             ).member.email
         for number in range(SCHOOLS - 1):

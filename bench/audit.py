@@ -2,12 +2,12 @@
 the raw SHA-256 cost of the hashes involved, measured in the same run.
 
 For each size the log is grown to that many entries through the bulk path
-(``schools.audit.append``, 10,000 entries per transaction), then:
+(``schools.audit.tree.append``, 10,000 entries per transaction), then:
 
 - ``record()`` throughput: entries per second through the real ``record()`` +
   commit, one entry per transaction and 100 per transaction;
 - proof time: median of many inclusion and consistency proofs served from the
-  database (``schools.audit.inclusion`` / ``consistency``: the log's size, then
+  database (``schools.audit.proofs.inclusion`` / ``consistency``: the log's size, then
   every stored subtree the proof needs in one query);
 - the raw cost of the SHA-256 hashes involved: per appended entry, its leaf
   hash plus the node hashes of the subtrees it completes; per proof, the node
@@ -44,7 +44,9 @@ from sqlalchemy.orm import Session
 from crypto import merkle
 from network.db import engine as app_engine
 from schools import audit
-from schools.audit import AuditEvent
+from schools.audit import proofs, tree
+from schools.audit.leaf import leaf_bytes
+from schools.audit.models import AuditEvent
 
 SIZES = (1_000, 100_000, 1_000_000)
 BULK_BATCH = 10_000
@@ -78,7 +80,7 @@ def grow(engine: Engine, size: int, target: int) -> float:
     while size < target:
         count = min(BULK_BATCH, target - size)
         with Session(engine) as session:
-            audit.append(session, [entry(size + i) for i in range(count)])
+            tree.append(session, [entry(size + i) for i in range(count)])
             session.commit()
         size += count
     return time.perf_counter() - start
@@ -152,18 +154,18 @@ def proof_row(engine: Engine, size: int) -> dict[str, float]:
         position = iter(range(10**9))
 
         def one_inclusion() -> None:
-            audit.inclusion(session, seqs[next(position) % PROOFS], size)
+            proofs.inclusion(session, seqs[next(position) % PROOFS], size)
 
         def one_consistency() -> None:
-            audit.consistency(session, olds[next(position) % PROOFS], size)
+            proofs.consistency(session, olds[next(position) % PROOFS], size)
 
         inclusion = median_seconds(one_inclusion, PROOFS)
         consistency = median_seconds(one_consistency, PROOFS)
         inclusion_hashes = statistics.median(
-            node_hashes_in(lambda s=s: audit.inclusion(session, s, size)) for s in seqs[:51]
+            node_hashes_in(lambda s=s: proofs.inclusion(session, s, size)) for s in seqs[:51]
         )
         consistency_hashes = statistics.median(
-            node_hashes_in(lambda o=o: audit.consistency(session, o, size)) for o in olds[:51]
+            node_hashes_in(lambda o=o: proofs.consistency(session, o, size)) for o in olds[:51]
         )
         session.rollback()
     node_input = 1 + 2 * merkle.HASH_SIZE
@@ -180,7 +182,7 @@ def proof_row(engine: Engine, size: int) -> dict[str, float]:
 def append_raw_per_entry() -> float:
     """SHA-256 cost of appending one entry: its leaf hash (over its ~380-byte
     encoding) and, on average, one node hash (an append completes < 2 subtrees)."""
-    leaf_length = 1 + len(audit.leaf_bytes(_numbered(entry(12345))))
+    leaf_length = 1 + len(leaf_bytes(_numbered(entry(12345))))
     return raw_sha256_seconds(1, leaf_length, 2001) + raw_sha256_seconds(1, 65, 2001)
 
 
@@ -223,7 +225,7 @@ def main() -> None:
             one = record_rate(engine, 1, 300)
             hundred = record_rate(engine, 100, 3000)
             with Session(engine) as session:
-                size = audit.tree_size(session)
+                size = tree.tree_size(session)
             rows.append((target, bulk, one, hundred, proofs))
         print()
         print(

@@ -32,7 +32,7 @@ from crypto.keys import SchoolKeys
 from network.alerts import inbox, posting
 from network.alerts.content import AlertContent
 from network.db import engine, own_transaction
-from schools import directory, keyring
+from schools import directory, invitations, keyring
 from schools.models import Member, Role, School
 
 PASSWORD = "bench passphrase 1234"
@@ -50,10 +50,10 @@ def build(app, n_alerts: int, n_real: int) -> tuple[str, uuid.UUID]:
             school = directory.admit_school(
                 session, None, cluster, f"Keyed {number}", f"{700000 + number}", ""
             )
-            invited = directory.invite(
+            invited = invitations.invite(
                 session, None, Role.HEAD, f"head{number}@bench.example.org", school=school
             )
-            accepted = directory.accept_invitation(
+            accepted = invitations.accept_invitation(
                 session,
                 invited.token,
                 f"Head {number}",
@@ -67,10 +67,10 @@ def build(app, n_alerts: int, n_real: int) -> tuple[str, uuid.UUID]:
                 session, None, cluster, f"School {number:03d}", f"{710000 + number}", ""
             )
             keyring.publish_generation(session, school, SchoolKeys.generate(1), None, None, "bench")
-        invited = directory.invite(
+        invited = invitations.invite(
             session, None, Role.COORDINATOR, "coordinator@bench.example.org", cluster=cluster
         )
-        directory.accept_invitation(
+        invitations.accept_invitation(
             session,
             invited.token,
             "Coordinator",

@@ -25,7 +25,7 @@ from crypto.keys import SchoolKeys, SchoolPublicKeys
 from network.alerts import posting
 from network.alerts.content import AlertContent
 from network.db import engine, own_transaction
-from schools import directory, keyring
+from schools import directory, invitations, keyring
 from schools.models import Member, Role, School, SchoolKeyGeneration
 
 SIZES = (1, 30, 500)
@@ -36,10 +36,10 @@ def build(app, schools: int):
     with own_transaction(app) as session:
         cluster = directory.create_cluster(session, None, "Bench cluster")
         sender_school = directory.admit_school(session, None, cluster, "Sender", "800000", "")
-        invited = directory.invite(
+        invited = invitations.invite(
             session, None, Role.HEAD, "head@sender.example.org", school=sender_school
         )
-        accepted = directory.accept_invitation(
+        accepted = invitations.accept_invitation(
             session,
             invited.token,
             "Sender Head",

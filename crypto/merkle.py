@@ -67,7 +67,7 @@ def reference_root(leaves: Sequence[bytes]) -> bytes:
     Slow (it rehashes everything) and kept only as an independent check on the
     O(log n) path in tests. (``alertnet audit verify`` does not use it: it
     recomputes the tree with ``subtrees_completed_by_append`` in
-    schools.audit.verify_log.)
+    schools.audit.verify.verify_log.)
     """
     n = len(leaves)
     if n == 0:
@@ -326,7 +326,7 @@ class MemoryStore:
 
     Used by tests, as an independent model of the rows the database holds;
     ``reads`` counts ``get`` calls so tests can hold the O(log n) promise.
-    ``alertnet audit verify`` does not use it (schools.audit.verify_log reads
+    ``alertnet audit verify`` does not use it (schools.audit.verify.verify_log reads
     the database in batches).
     """
 

@@ -13,9 +13,8 @@ import network.alerts.models
 import network.api.models
 import network.dashboard.models
 import network.notifications.models  # noqa: F401
-import schools.audit
-import schools.models
-import schools.tokens  # noqa: F401
+import schools.audit.models
+import schools.models  # noqa: F401
 from schools.db import Base, UTCDateTime, make_engine
 
 target_metadata = Base.metadata

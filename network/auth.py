@@ -72,7 +72,7 @@ class SignedInMember(UserMixin):  # type: ignore[misc]
         return self._token
 
 
-@login_manager.user_loader
+@login_manager.user_loader  # type: ignore[untyped-decorator]  # flask-login ships no types
 def _load(token: str) -> SignedInMember | None:
     login = accounts.resume_session(db(), token)
     return SignedInMember(login, token) if login is not None else None

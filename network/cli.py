@@ -7,42 +7,28 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy.orm import Session
 
 from network import create_app
-from network.db import own_transaction
+from network.alerts.cli import retention_cli
+from network.api.cli import token_cli
+from network.audit.cli import audit_cli
+from network.client.commands import client_cli
+from network.commands import transaction
+from network.demo import DEMO_PASSWORD, load_demo
+from network.migrate import current_revision, upgrade
 from network.settings import Settings
 from network.settings import current as _settings
-from schools import directory
-from schools.errors import DomainError
+from network.worker import worker_cli
+from schools import directory, invitations
 from schools.models import Role
 
 
-class BadInput(click.ClickException):
-    exit_code = 2
-
-    def format_message(self) -> str:
-        return self.message
-
-
-@contextmanager
-def transaction() -> Iterator[Session]:
-    """One transaction per command; a domain error becomes exit code 2."""
-    try:
-        with own_transaction() as session:
-            yield session
-    except DomainError as error:
-        raise BadInput(error.message) from None
-
-
-def _echo_invitation(invited: Any) -> None:
+def _echo_invitation(invited: invitations.Invited) -> None:
     link = _settings().invitation_link(invited.token)
     click.echo(f"Invitation for {invited.invitation.email}: {link}")
 
@@ -59,7 +45,8 @@ def _make_app(*_args: Any, **_kwargs: Any) -> Flask:
     set_debug_flag=False,
 )
 def main() -> None:
-    """alertnet: the shared, end-to-end encrypted alert network for schools.
+    """alertnet: the shared alert network for schools; alert content is stored
+    encrypted to the recipient schools' keys.
 
     Configuration comes from the environment: DATABASE_URL (default: SQLite in
     ./instance), SECRET_KEY (default: generated into ./instance/secret_key),
@@ -80,8 +67,6 @@ def db() -> None:
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Apply every migration up to REVISION (safe to run on an up-to-date database)."""
-    from network.migrate import current_revision, upgrade
-
     upgrade(current_app, revision)
     click.echo(f"Database is at revision {current_revision(current_app)}.")
 
@@ -90,8 +75,6 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def db_current() -> None:
     """Show the revision the database is at."""
-    from network.migrate import current_revision
-
     click.echo(current_revision(current_app) or "(empty: run 'alertnet db upgrade')")
 
 
@@ -114,7 +97,7 @@ def cluster_create(name: str, coordinator_email: str | None, coordinator_name: s
         created = directory.create_cluster(session, None, name)
         invited = None
         if coordinator_email:
-            invited = directory.invite(
+            invited = invitations.invite(
                 session,
                 None,
                 Role.COORDINATOR,
@@ -158,7 +141,7 @@ def school_create(
         created = directory.admit_school(session, None, found, name, urn, address)
         invited = None
         if head_email:
-            invited = directory.invite(
+            invited = invitations.invite(
                 session, None, Role.HEAD, head_email, head_name, school=created
             )
     click.echo(f"Admitted {created.name} (URN {created.urn}) to {found.name}.")
@@ -190,7 +173,7 @@ def member_invite(
     with transaction() as session:
         target_school = directory.find_school(session, school_key) if school_key else None
         target_cluster = directory.find_cluster(session, cluster_key) if cluster_key else None
-        invited = directory.invite(
+        invited = invitations.invite(
             session, None, Role(role), email, name, school=target_school, cluster=target_cluster
         )
     _echo_invitation(invited)
@@ -201,8 +184,6 @@ def member_invite(
 @with_appcontext
 def demo(password: str | None) -> None:
     """Load a demo cluster with schools and members, and print the logins."""
-    from network.demo import DEMO_PASSWORD, load_demo
-
     with transaction() as session:
         logins = load_demo(session, _settings(), password or DEMO_PASSWORD)
     click.echo("Demo logins (password for all: %s):" % (password or DEMO_PASSWORD))
@@ -262,18 +243,8 @@ def serve(bind: str, workers: int | None, threads: int | None) -> None:
     os.execv(sys.executable, argv)  # noqa: S606  (replace this process with gunicorn)
 
 
-def _register_feature_commands() -> None:
-    from network.alerts.cli import retention_cli
-    from network.api.cli import token_cli
-    from network.api.client import client_cli
-    from network.audit.cli import audit_cli
-    from network.worker import worker_cli
-
-    main.add_command(retention_cli)
-    main.add_command(audit_cli)
-    main.add_command(worker_cli)
-    main.add_command(token_cli)
-    main.add_command(client_cli)
-
-
-_register_feature_commands()
+main.add_command(retention_cli)
+main.add_command(audit_cli)
+main.add_command(worker_cli)
+main.add_command(token_cli)
+main.add_command(client_cli)

@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto.keys import SchoolKeys
-from schools import directory, keyring
+from network.alerts import posting, reading, thread
+from network.alerts.content import AlertContent, Link
+from schools import directory, invitations, keyring
 from schools.db import utcnow
 from schools.models import Cluster, Member, Role
 
@@ -32,7 +34,7 @@ STAFF = {"oakfield": "Grace Lewis", "riverside": "Sam Patel"}
 
 
 def _accept(session: Session, token: str, name: str, password: str, settings: Any) -> Any:
-    return directory.accept_invitation(
+    return invitations.accept_invitation(
         session, token, name, password, password, settings.password_params
     )
 
@@ -57,12 +59,12 @@ def load_demo(session: Session, settings: Any, password: str) -> list[tuple[str,
 
 
 def _create(session: Session, settings: Any, password: str) -> None:
-    admin = directory.invite(
+    admin = invitations.invite(
         session, None, Role.HUB_ADMIN, "admin@demo.alertnet.example", "Hub Administrator"
     )
     _accept(session, admin.token, "Hub Administrator", password, settings)
     cluster = directory.create_cluster(session, None, CLUSTER)
-    coordinator = directory.invite(
+    coordinator = invitations.invite(
         session,
         None,
         Role.COORDINATOR,
@@ -74,14 +76,14 @@ def _create(session: Session, settings: Any, password: str) -> None:
     heads: dict[str, tuple[Member, SchoolKeys]] = {}
     for name, urn, address, head_name, slug in SCHOOLS:
         school = directory.admit_school(session, None, cluster, name, urn, address)
-        head_invite = directory.invite(
+        head_invite = invitations.invite(
             session, None, Role.HEAD, f"head.{slug}@demo.alertnet.example", head_name, school=school
         )
         head = _accept(session, head_invite.token, head_name, password, settings)
         keys = keyring.unlock_for_member(session, head.member, head.credential)
         heads[slug] = (head.member, keys)
         if slug in STAFF:
-            staff = directory.invite(
+            staff = invitations.invite(
                 session,
                 head.member,
                 Role.STAFF,
@@ -253,9 +255,6 @@ _STORIES: list[tuple[Any, ...]] = [
 
 
 def _demo_alerts(session: Session, heads: dict[str, tuple[Member, SchoolKeys]]) -> None:
-    from network.alerts import posting, reading, thread
-    from network.alerts.content import AlertContent, Link
-
     now = utcnow().replace(minute=0, second=0, microsecond=0)
     for story in _STORIES:
         (

@@ -1,5 +1,5 @@
 """The one place domain errors and HTTP errors become responses: a page, or
-under /api/ an RFC 9457 problem document (network/api/problems.py)."""
+under /api/ an RFC 9457 problem document (network/problems.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from crypto.errors import HashingBusy
-from network.api import problems
+from network import problems
 from schools.errors import DomainError
 
 log = logging.getLogger("alertnet")

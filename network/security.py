@@ -5,15 +5,14 @@ evidence file is sent (``evidence_download``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from flask import Flask, Request, Response, abort, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
-from network.alerts.content import Evidence
-from network.api.problems import wants_problem
 from network.bounds import WholeNumberConverter
+from network.problems import wants_problem
 from network.settings import current as current_settings
 from network.text import unstorable
 
@@ -40,7 +39,18 @@ CSP = "; ".join(
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 
-def evidence_download(evidence: Evidence) -> Response:
+class Download(Protocol):
+    """What is sent as a download: an alert's evidence file (network/alerts/content.py)."""
+
+    @property
+    def filename(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+
+
+def evidence_download(evidence: Download) -> Response:
     """An evidence file as a download, for the page's route and the API's alike."""
     response = Response(evidence.data, mimetype=evidence.content_type)
     response.headers.set("Content-Disposition", "attachment", filename=evidence.filename)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 import secrets
@@ -13,6 +14,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from flask import current_app
+from limits import parse_many
 
 from crypto.custody import FAST_FOR_TESTS, RFC9106, Argon2Params
 
@@ -187,8 +191,6 @@ class Settings:
 
 def _check_rate_limits(settings: Settings) -> None:
     """A malformed limit or storage stops the hub at startup, not at the first request."""
-    from limits import parse_many
-
     for name, value in (
         ("ALERTNET_RATELIMIT_SIGN_IN", settings.ratelimit_sign_in),
         ("ALERTNET_RATELIMIT_API", settings.ratelimit_api),
@@ -209,8 +211,6 @@ def _check_rate_limits(settings: Settings) -> None:
 
 def _check_notifications(settings: Settings) -> None:
     """Stop at startup on a malformed notification setting, not at the first send."""
-    import ipaddress
-
     if settings.smtp_url:
         scheme = urlsplit(settings.smtp_url).scheme
         if scheme not in ("smtp", "smtps") or not urlsplit(settings.smtp_url).hostname:
@@ -282,7 +282,5 @@ def _instance_secret(instance: Path) -> str:
 
 def current() -> Settings:
     """The running hub's settings (in a request, a CLI command or an app context)."""
-    from flask import current_app
-
     configured: Settings = current_app.config["ALERTNET"]
     return configured

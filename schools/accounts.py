@@ -18,7 +18,7 @@ from crypto import custody
 from crypto.custody import Argon2Params
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
-from schools import audit, directory, keyring, policy
+from schools import audit, directory, invitations, keyring, policy
 from schools.db import utcnow
 from schools.errors import Conflict, InvalidInput, KeysLocked, NotFound, SignInFailed
 from schools.models import (
@@ -341,7 +341,7 @@ def remove_member(
             Invitation.invited_by_id == member.id, Invitation.is_open(utcnow())
         )
     ).all():
-        directory.withdraw(session, actor, invitation, reason="inviter removed")
+        invitations.withdraw(session, actor, invitation, reason="inviter removed")
     # Likewise the recovery code they made: spent before rotating.
     withdrawn = directory.spend_recovery_codes(session, school, made_by=member.id) > 0
     if withdrawn:

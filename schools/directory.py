@@ -1,38 +1,32 @@
-"""Clusters, schools and invitations: how people come to be on the hub."""
+"""Clusters and schools: admitting, finding, suspending and listing them; the
+school's recovery code. Invitations, how people join them, are schools/invitations.py."""
 
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crypto import custody
-from crypto.custody import Argon2Params
-from crypto.keys import CredentialKey, SchoolKeys
+from crypto.keys import SchoolKeys
 from schools import audit, keyring, policy
 from schools.db import utcnow
-from schools.errors import Conflict, InvalidInput, InvitationUnusable, NotFound
+from schools.errors import Conflict, InvalidInput, NotFound
 from schools.models import (
     Cluster,
     CredentialKind,
     Invitation,
     Member,
     RecoveryCode,
-    Role,
     School,
     SchoolKeyGeneration,
     SchoolKind,
     SchoolStatus,
 )
-from schools.passwords import check_new_password
 
-INVITATION_LIFETIME = timedelta(days=7)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URN = re.compile(r"^\d{6}$")
 
@@ -46,7 +40,10 @@ def normalise_email(email: str, field: str = "email") -> str:
     return email
 
 
-def _text(value: str, field: str, label: str, max_length: int = 200, required: bool = True) -> str:
+def clean_text(
+    value: str, field: str, label: str, max_length: int = 200, required: bool = True
+) -> str:
+    """One line of text: runs of whitespace become one space, and its length is checked."""
     value = " ".join(value.split())
     if required and not value:
         raise InvalidInput(f"Enter the {label}.", field=field)
@@ -59,7 +56,7 @@ def _text(value: str, field: str, label: str, max_length: int = 200, required: b
 
 
 def create_cluster(session: Session, actor: Member | None, name: str) -> Cluster:
-    name = _text(name, "name", "cluster name")
+    name = clean_text(name, "name", "cluster name")
     if session.scalar(select(Cluster.id).where(func.lower(Cluster.name) == name.lower())):
         raise Conflict(f"A cluster called {name!r} already exists.", field="name")
     cluster = Cluster(name=name)
@@ -120,11 +117,11 @@ def admit_school(
     session: Session, actor: Member | None, cluster: Cluster, name: str, urn: str, address: str
 ) -> School:
     policy.check_cluster(actor, cluster)
-    name = _text(name, "name", "school name")
+    name = clean_text(name, "name", "school name")
     urn = urn.strip()
     if not _URN.match(urn):
         raise InvalidInput("The URN is the six-digit DfE Unique Reference Number.", field="urn")
-    address = _text(address, "address", "address", max_length=500, required=False)
+    address = clean_text(address, "address", "address", max_length=500, required=False)
     existing = session.scalars(select(School).where(School.urn == urn)).one_or_none()
     if existing is not None:
         raise Conflict(f"URN {urn} is already registered ({existing.name}).", field="urn")
@@ -192,236 +189,6 @@ def members_of(session: Session, school: School) -> list[Member]:
     )
 
 
-def open_invitations(
-    session: Session, school: School | None = None, cluster: Cluster | None = None
-) -> list[Invitation]:
-    query = select(Invitation).where(Invitation.is_open(utcnow()))
-    if school is not None:
-        query = query.where(Invitation.school_id == school.id)
-    if cluster is not None:
-        query = query.where(
-            Invitation.cluster_id == cluster.id, Invitation.role == Role.COORDINATOR
-        )
-    return list(session.scalars(query.order_by(Invitation.created_at)))
-
-
-# --- invitations --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Invited:
-    invitation: Invitation
-    token: str  # shown once; only its hash is stored
-
-
-def invite(
-    session: Session,
-    actor: Member | None,
-    role: Role,
-    email: str,
-    name: str = "",
-    *,
-    school: School | None = None,
-    cluster: Cluster | None = None,
-    actor_keys: SchoolKeys | None = None,
-    lifetime: timedelta = INVITATION_LIFETIME,
-) -> Invited:
-    """Invite someone into a role. ``actor_keys`` is the school's bundle when
-    the inviter's session holds it: it is then wrapped to a credential derived
-    from the invitation token, so the new member receives the keys on accepting."""
-    policy.check_school_may_act(actor, "invite people")
-    if role not in policy.invitable_roles(actor):
-        raise InvalidInput("You cannot invite someone into that role.", field="role")
-    email = normalise_email(email)
-    name = _text(name, "name", "name", required=False)
-    if role.is_school_role:
-        if school is None or school.is_office:
-            raise InvalidInput("Choose the school.", field="school")
-        policy.check_invites_to_school(actor, school)
-        policy.check_school_may_act(actor, "take new members", school=school)
-        cluster = None
-    elif role is Role.COORDINATOR:
-        if cluster is None:
-            raise InvalidInput("Choose the cluster.", field="cluster")
-        policy.check_cluster(actor, cluster)
-        # Coordinators hold the keys of their cluster's office.
-        school = office_of(session, cluster)
-    else:
-        school = cluster = None
-    if session.scalar(select(Member.id).where(Member.email == email)):
-        raise Conflict(f"{email} already has an account on this hub.", field="email")
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    invitation = Invitation(
-        token_hash=custody.token_secret_hash(token),
-        email=email,
-        name=name,
-        role=role,
-        school_id=school.id if school else None,
-        cluster_id=cluster.id if cluster else None,
-        invited_by_id=actor.id if actor else None,
-        created_at=now,
-        expires_at=now + lifetime,
-    )
-    session.add(invitation)
-    session.flush()
-    if (
-        school is not None
-        and actor_keys is not None
-        # The actor's keys are their own school's: never wrap them into another.
-        and actor is not None
-        and actor.school_id == school.id
-        and actor_keys.generation == school.key_generation
-    ):
-        credential = custody.token_credential(token)
-        invitation.credential_public = credential.public_bytes()
-        keyring.add_wrap(
-            session,
-            school.id,
-            actor_keys,
-            CredentialKind.INVITATION,
-            invitation.id,
-            invitation.credential_public,
-        )
-    audit.record(
-        session,
-        "invitation.created",
-        actor=actor,
-        school_id=school.id if school else None,
-        cluster_id=cluster.id if cluster else school.cluster_id if school else None,
-        object_type="invitation",
-        object_id=invitation.id,
-        role=role.value,
-    )
-    session.flush()
-    return Invited(invitation, token)
-
-
-def open_invitation(session: Session, token: str) -> Invitation:
-    """The invitation a token names, or a plain reason why it cannot be used."""
-    invitation = session.scalars(
-        select(Invitation).where(Invitation.token_hash == custody.token_secret_hash(token))
-    ).one_or_none()
-    if invitation is None:
-        raise InvitationUnusable("This invitation link is not valid. Check you copied all of it.")
-    if invitation.accepted_at is not None:
-        raise InvitationUnusable("This invitation has already been used. Sign in instead.")
-    if invitation.revoked_at is not None:
-        raise InvitationUnusable("This invitation was withdrawn. Ask for a new one.")
-    if utcnow() >= invitation.expires_at:
-        raise InvitationUnusable(
-            "This invitation has expired. Ask whoever invited you for a new one."
-        )
-    return invitation
-
-
-@dataclass(frozen=True)
-class Accepted:
-    member: Member
-    credential: CredentialKey
-    recovery_code: str | None  # for a school's first head: shown once
-
-
-def accept_invitation(
-    session: Session, token: str, name: str, password: str, confirm: str, params: Argon2Params
-) -> Accepted:
-    invitation = open_invitation(session, token)
-    policy.check_school_may_act(None, "take new members", school=invitation.school)
-    name = _text(name or invitation.name, "name", "name")
-    password = check_new_password(password, confirm, email=invitation.email, name=name)
-    if session.scalar(select(Member.id).where(Member.email == invitation.email)):
-        raise Conflict(f"{invitation.email} already has an account on this hub.")
-    # Single use even under a race: only one transaction can flip accepted_at,
-    # and not once the invitation is withdrawn.
-    now = utcnow()
-    claimed = session.execute(
-        update(Invitation)
-        .where(
-            Invitation.id == invitation.id,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-        )
-        .values(accepted_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(invitation)
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        if invitation.revoked_at is not None:
-            raise InvitationUnusable("This invitation was withdrawn. Ask for a new one.")
-        raise InvitationUnusable("This invitation has already been used. Sign in instead.")
-    role = Role(invitation.role)
-    credential = CredentialKey.generate()
-    member = Member(
-        email=invitation.email,
-        name=name,
-        role=role,
-        school_id=invitation.school_id,
-        cluster_id=invitation.cluster_id,
-        may_post=role is Role.HEAD,
-        password_blob=custody.wrap_seed_with_password(credential.seed, password, params),
-        credential_public=credential.public_bytes(),
-    )
-    session.add(member)
-    session.flush()
-    recovery_code = None
-    school = invitation.school
-    if school is not None:
-        recovery_code = _hand_over_keys(session, invitation, token, school, member, credential)
-    audit.record(
-        session,
-        "invitation.accepted",
-        actor=member,
-        object_type="invitation",
-        object_id=invitation.id,
-    )
-    audit.record(
-        session,
-        "member.joined",
-        actor=member,
-        object_type="member",
-        object_id=member.id,
-        role=role.value,
-        keys_pending=member.keys_pending or None,
-    )
-    session.flush()
-    return Accepted(member, credential, recovery_code)
-
-
-def _hand_over_keys(
-    session: Session,
-    invitation: Invitation,
-    token: str,
-    school: School,
-    member: Member,
-    credential: CredentialKey,
-) -> str | None:
-    if school.key_generation == 0:
-        if not member.role_enum.leads_keyholder:
-            member.keys_pending = True
-            return None
-        keys = keyring.create_school_keys(session, school, member)
-        keyring.add_wrap(
-            session, school.id, keys, CredentialKind.MEMBER, member.id, member.credential_public
-        )
-        return issue_recovery_code(session, school, keys, member)
-    handed = keyring.unwrap(
-        session,
-        school.id,
-        school.key_generation,
-        CredentialKind.INVITATION,
-        invitation.id,
-        custody.token_credential(token),
-    )
-    keyring.delete_wraps_of(session, CredentialKind.INVITATION, invitation.id)
-    if handed is None:
-        member.keys_pending = True
-        return None
-    keyring.add_wrap(
-        session, school.id, handed, CredentialKind.MEMBER, member.id, member.credential_public
-    )
-    return None
-
-
 def issue_recovery_code(
     session: Session, school: School, keys: SchoolKeys, actor: Member | None
 ) -> str:
@@ -467,53 +234,6 @@ def spend_recovery_codes(session: Session, school: School, made_by: uuid.UUID | 
     return spent
 
 
-def withdraw_invitation(session: Session, actor: Member | None, invitation_id: uuid.UUID) -> None:
-    invitation = session.get(Invitation, invitation_id)
-    if invitation is None or invitation.accepted_at is not None:
-        raise NotFound("No such open invitation.")
-    policy.check_manages_invitation(actor, invitation)
-    if not withdraw(session, actor, invitation):
-        if invitation.accepted_at is not None:
-            raise Conflict("This invitation has just been accepted; remove the member instead.")
-        raise Conflict("This invitation was already withdrawn; its link no longer works.")
-    session.flush()
-
-
-def withdraw(
-    session: Session, actor: Member | None, invitation: Invitation, reason: str | None = None
-) -> bool:
-    """Withdraw an invitation without a policy check (callers make theirs): its
-    link stops working and its key wraps go, in the caller's transaction. False
-    if it was no longer open to withdraw (already withdrawn or used)."""
-    # Check and write in one statement, so two withdrawals at once (or one racing
-    # the acceptance) cannot both go ahead.
-    claimed = session.execute(
-        update(Invitation)
-        .where(
-            Invitation.id == invitation.id,
-            Invitation.revoked_at.is_(None),
-            Invitation.accepted_at.is_(None),
-        )
-        .values(revoked_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(invitation)
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    keyring.delete_wraps_of(session, CredentialKind.INVITATION, invitation.id)
-    audit.record(
-        session,
-        "invitation.withdrawn",
-        actor=actor,
-        school_id=invitation.school_id,
-        cluster_id=invitation.cluster_id,
-        object_type="invitation",
-        object_id=invitation.id,
-        reason=reason,
-    )
-    return True
-
-
 def key_generations(session: Session, school: School) -> list[SchoolKeyGeneration]:
     return list(
         session.scalars(
@@ -548,7 +268,7 @@ MAX_RETENTION_DAYS = 3650
 def suspend_school(session: Session, actor: Member | None, school: School, reason: str) -> None:
     """A suspended school neither posts nor receives alerts; its members see why."""
     policy.check_school_admin(actor, school)
-    reason = _text(reason, "reason", "reason for the suspension", max_length=500)
+    reason = clean_text(reason, "reason", "reason for the suspension", max_length=500)
     if school.status == SchoolStatus.SUSPENDED:
         raise Conflict(f"{school.name} is already suspended.")
     school.status = SchoolStatus.SUSPENDED

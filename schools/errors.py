@@ -45,3 +45,9 @@ class KeysLocked(DomainError):
     """The action needs the school's keys and this session does not hold them."""
 
     status = 403
+
+
+class LogIntegrityError(DomainError):
+    """The stored audit log is not what it should be: a row is missing or malformed."""
+
+    status = 500

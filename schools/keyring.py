@@ -19,16 +19,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from crypto import custody
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
-from schools import audit
+from schools import audit, credentials
 from schools.db import utcnow
 from schools.errors import KeysLocked, NotFound
 from schools.models import (
     CredentialKind,
-    Invitation,
     KeyWrap,
     Member,
     MemberStatus,
-    RecoveryCode,
     School,
     SchoolKeyGeneration,
 )
@@ -246,39 +244,8 @@ def rotate(
     """
     new = SchoolKeys.generate(current.generation + 1)
     publish_generation(session, school, new, current, actor, reason)
-    for member in session.scalars(
-        select(Member).where(
-            Member.school_id == school.id,
-            Member.status == MemberStatus.ACTIVE,
-            Member.keys_pending.is_(False),
-        )
-    ):
-        add_wrap(
-            session, school.id, new, CredentialKind.MEMBER, member.id, member.credential_public
-        )
-    for code in session.scalars(
-        select(RecoveryCode).where(
-            RecoveryCode.school_id == school.id, RecoveryCode.used_at.is_(None)
-        )
-    ):
-        add_wrap(session, school.id, new, CredentialKind.RECOVERY, code.id, code.credential_public)
-    now = utcnow()
-    for invitation_id, invitation_public in session.execute(
-        select(Invitation.id, Invitation.credential_public).where(
-            Invitation.school_id == school.id,
-            Invitation.credential_public.is_not(None),
-            Invitation.is_open(now),
-        )
-    ).all():
-        if invitation_public is not None:
-            add_wrap(
-                session, school.id, new, CredentialKind.INVITATION, invitation_id, invitation_public
-            )
-    # Imported here: schools.tokens builds on this module.
-    from schools.tokens import live_credentials
-
-    for token_id, token_public in live_credentials(session, school.id, now):
-        add_wrap(session, school.id, new, CredentialKind.TOKEN, token_id, token_public)
+    for credential in credentials.live_credentials(session, school.id, utcnow()):
+        add_wrap(session, school.id, new, credential.kind, credential.id, credential.public)
     session.execute(
         delete(KeyWrap).where(
             KeyWrap.school_id == school.id, KeyWrap.generation <= current.generation

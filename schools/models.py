@@ -1,5 +1,5 @@
 """The school-identity domain: clusters, schools, members, invitations, keys
-and sessions. The audit trail's tables are in schools/audit.py.
+and sessions. The audit trail's tables are in schools/audit/models.py.
 
 Everything here is metadata the hub may see (design.md, "What the hub may
 see"), plus key material that is only ever stored wrapped or public.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    exists,
 )
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -285,3 +287,64 @@ class LoginSession(Base):
     user_agent: Mapped[str] = mapped_column(String(200), default="")
 
     member: Mapped[Member] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """A credential a member makes for a script or a school's own systems
+    (schools/tokens.py issues and checks them)."""
+
+    __tablename__ = "api_tokens"
+    MAX_NAME: ClassVar[int] = 100
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # The key holder whose bundle the token may open (a school, or a cluster's office).
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), index=True)
+    # Who made it: everything the token does is attributed to this member.
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), index=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
+    # Space-separated schools.policy.Scope values.
+    scopes: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    credential_public: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
+
+    member: Mapped[Member] = relationship(lazy="joined", foreign_keys=[member_id])
+    school: Mapped[School] = relationship(lazy="joined")
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+    @property
+    def scope_list(self) -> list[str]:
+        return sorted(self.scope_set)
+
+    def _is_live(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.member.is_active and now < self.expires_at
+
+    @classmethod
+    def _is_live_clause(cls, now: datetime) -> ColumnElement[bool]:
+        return and_(
+            cls.revoked_at.is_(None),
+            cls.expires_at > now,
+            exists().where(Member.id == cls.member_id, Member.status == MemberStatus.ACTIVE),
+        )
+
+    #: The one rule for a token that may still be used (not revoked, not
+    #: expired, its member still active): ``token.is_live(now)`` in Python,
+    #: ``ApiToken.is_live(now)`` as a SQL clause.
+    is_live = hybrid_method(_is_live, _is_live_clause)
+
+    def state(self, now: datetime) -> str:
+        """live, expired, revoked, or orphaned (its member was removed)."""
+        if self.is_live(now):
+            return "live"
+        if self.revoked_at is not None:
+            return "revoked"
+        if not self.member.is_active:
+            return "orphaned"
+        return "expired"

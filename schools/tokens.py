@@ -18,21 +18,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, LargeBinary, String, and_, exists, func, select
-from sqlalchemy.ext.hybrid import hybrid_method
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from crypto import custody
 from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys
 from schools import audit, keyring, policy
-from schools.db import Base, UTCDateTime, utcnow
+from schools.audit.leaf import timestamp
+from schools.db import utcnow
 from schools.errors import Conflict, DomainError, InvalidInput, KeysLocked, NotFound
-from schools.models import CredentialKind, Member, MemberStatus, School
+from schools.models import ApiToken, CredentialKind, Member
 from schools.policy import Permission, Scope
 
-MAX_NAME = 100
+MAX_NAME = ApiToken.MAX_NAME
 DEFAULT_LIFETIME_DAYS = 90
 MAX_LIFETIME_DAYS = 365
 # Every live token costs one HPKE wrap at each key rotation; a school needs a handful.
@@ -50,63 +49,6 @@ class TokenRejected(DomainError):
         super().__init__(message)
         self.reason = reason
         self.token_id = token_id
-
-
-class ApiToken(Base):
-    __tablename__ = "api_tokens"
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    # The key holder whose bundle the token may open (a school, or a cluster's office).
-    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), index=True)
-    # Who made it: everything the token does is attributed to this member.
-    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), index=True)
-    name: Mapped[str] = mapped_column(String(MAX_NAME))
-    # Space-separated schools.policy.Scope values.
-    scopes: Mapped[str] = mapped_column(String(200))
-    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    credential_public: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    revoked_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
-
-    member: Mapped[Member] = relationship(lazy="joined", foreign_keys=[member_id])
-    school: Mapped[School] = relationship(lazy="joined")
-
-    @property
-    def scope_set(self) -> frozenset[str]:
-        return frozenset(self.scopes.split())
-
-    @property
-    def scope_list(self) -> list[str]:
-        return sorted(self.scope_set)
-
-    def _is_live(self, now: datetime) -> bool:
-        return self.revoked_at is None and self.member.is_active and now < self.expires_at
-
-    @classmethod
-    def _is_live_clause(cls, now: datetime) -> ColumnElement[bool]:
-        return and_(
-            cls.revoked_at.is_(None),
-            cls.expires_at > now,
-            exists().where(Member.id == cls.member_id, Member.status == MemberStatus.ACTIVE),
-        )
-
-    #: The one rule for a token that may still be used (not revoked, not
-    #: expired, its member still active): ``token.is_live(now)`` in Python,
-    #: ``ApiToken.is_live(now)`` as a SQL clause.
-    is_live = hybrid_method(_is_live, _is_live_clause)
-
-    def state(self, now: datetime) -> str:
-        """live, expired, revoked, or orphaned (its member was removed)."""
-        if self.is_live(now):
-            return "live"
-        if self.revoked_at is not None:
-            return "revoked"
-        if not self.member.is_active:
-            return "orphaned"
-        return "expired"
 
 
 @dataclass(frozen=True)
@@ -210,7 +152,7 @@ def create_token(
         object_type="api_token",
         object_id=token.id,
         scopes=[s.value for s in chosen],
-        expires_at=audit.timestamp(token.expires_at),
+        expires_at=timestamp(token.expires_at),
         generation=keys.generation,
     )
     session.flush()
@@ -311,19 +253,6 @@ def unlock(session: Session, token: ApiToken, secret: str) -> SchoolKeys:
     if keys is None:
         raise KeysLocked("This token holds no copy of the school's current keys. Make a new token.")
     return keys
-
-
-def live_credentials(
-    session: Session, school_id: uuid.UUID, now: datetime
-) -> list[tuple[uuid.UUID, bytes]]:
-    """(token id, credential public key) of every token that may still be used:
-    key rotation wraps the new generation to these."""
-    rows = session.execute(
-        select(ApiToken.id, ApiToken.credential_public)
-        .where(ApiToken.school_id == school_id, ApiToken.is_live(now))
-        .order_by(ApiToken.created_at)
-    ).all()
-    return [(token_id, public) for token_id, public in rows]
 
 
 def forget_expired(session: Session, token_id: uuid.UUID, now: datetime | None = None) -> bool:

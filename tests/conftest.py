@@ -22,7 +22,7 @@ from network import create_app
 from network.db import engine, own_transaction
 from network.migrate import upgrade
 from network.settings import Settings
-from schools import directory
+from schools import directory, invitations
 from schools.models import Cluster, Member, Role, School
 
 PG_URL = os.environ.get("ALERTNET_TEST_DATABASE_URL", "")
@@ -197,7 +197,7 @@ class World:
                 school = session.get(School, school.id)
             if cluster is not None:
                 cluster = session.get(Cluster, cluster.id)
-            return directory.invite(
+            return invitations.invite(
                 session, None, role, email, "", school=school, cluster=cluster
             ).token
 
@@ -212,7 +212,7 @@ class World:
     ) -> Person:
         token = self.invite(role, email, school=school, cluster=cluster)
         with own_transaction(self.app) as session:
-            accepted = directory.accept_invitation(
+            accepted = invitations.accept_invitation(
                 session, token, name, PASSWORD, PASSWORD, self._settings().password_params
             )
             return Person(accepted.member, email)

@@ -32,6 +32,7 @@ def test_make_test_installs_the_browser_and_runs_lint_types_and_pytest():
     assert "requirements-dev.lock" in steps
     assert "chromium" in steps
     assert "ruff check" in steps
+    assert "lint-imports" in steps
     assert "mypy" in steps
     assert "pytest" in steps
 

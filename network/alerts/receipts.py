@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from network.alerts.access import check_has_receipt
-from network.audit import receipt_for
-from schools.audit import AuditEvent
+from network.audit.receipts import receipt_for
+from schools.audit.models import AuditEvent
 from schools.errors import NotFound
 from schools.models import Member
 

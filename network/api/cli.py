@@ -14,9 +14,10 @@ import uuid
 import click
 from flask.cli import with_appcontext
 
-from network.cli import BadInput, transaction
+from network.commands import BadInput, transaction
 from network.settings import current
-from schools import accounts, audit, keyring, tokens
+from schools import accounts, directory, keyring, tokens
+from schools.audit.leaf import timestamp
 from schools.db import utcnow
 from schools.errors import SignInFailed
 from schools.policy import Scope
@@ -87,16 +88,14 @@ def token_create(
 @with_appcontext
 def token_list(school_key: str | None) -> None:
     """List tokens: id, state, school, member, scopes, expiry and last use."""
-    from schools import directory
-
     now = utcnow()
     with transaction() as session:
         school = directory.find_school(session, school_key) if school_key else None
         rows = tokens.all_tokens(session, school.id if school else None)
         lines = [
             f"{t.id}  {t.state(now):<8} {t.school.name} / {t.member.email}  "
-            f"{t.name!r}  [{' '.join(t.scope_list)}]  expires {audit.timestamp(t.expires_at)}  "
-            f"last used {audit.timestamp(t.last_used_at) if t.last_used_at else 'never'}"
+            f"{t.name!r}  [{' '.join(t.scope_list)}]  expires {timestamp(t.expires_at)}  "
+            f"last used {timestamp(t.last_used_at) if t.last_used_at else 'never'}"
             for t in rows
         ]
     for line in lines or ["No API tokens."]:

@@ -39,8 +39,8 @@ from network import auth
 from network.alerts import platforms
 from network.api import gate, idempotency
 from network.api.fields import Body, Document, Query, field_errors
-from network.api.problems import FieldError, ValidationFailed
 from network.db import db
+from network.problems import FieldError, ValidationFailed
 from schools.errors import InvalidInput
 from schools.policy import Permission, Scope
 

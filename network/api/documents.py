@@ -31,10 +31,9 @@ from network.api.fields import (
 )
 from network.notifications.models import Channel, Timing
 from network.notifications.models import Subscription as SubscriptionRow
-from schools.models import Member, Role, SchoolKeyGeneration, SchoolKind, SchoolStatus
+from schools.models import ApiToken, Member, Role, SchoolKeyGeneration, SchoolKind, SchoolStatus
 from schools.models import School as SchoolRow
 from schools.policy import Scope
-from schools.tokens import ApiToken
 
 Id = Annotated[uuid.UUID, Identifier()]
 When = Annotated[datetime, Moment()]

@@ -27,10 +27,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, mod
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from network.alerts.content import clean_text
-from network.api.problems import FieldError
 from network.bounds import whole_number
+from network.problems import FieldError
 from network.text import unstorable
-from schools.audit import timestamp
+from schools.audit.leaf import timestamp
 from schools.errors import InvalidInput
 
 # A time of day as the API writes it: 24-hour HH:MM.

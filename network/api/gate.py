@@ -29,9 +29,9 @@ from network.extensions import csrf, limiter
 from network.settings import current as settings
 from schools import audit, policy, tokens
 from schools.errors import KeysLocked
-from schools.models import Member
+from schools.models import ApiToken, Member
 from schools.policy import Scope
-from schools.tokens import ApiToken, TokenRejected
+from schools.tokens import TokenRejected
 
 F = TypeVar("F", bound=Callable[..., Any])
 

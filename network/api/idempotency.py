@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from network.api.models import IdempotentRequest
-from network.api.problems import FieldError, ValidationFailed
+from network.problems import FieldError, ValidationFailed
 from schools.db import utcnow
 from schools.errors import Conflict, InvalidInput
 

@@ -27,7 +27,7 @@ from network.api import audit_contract
 from network.api.contract import Contract, Created, contract_of, docstring_parts, is_an_operation
 from network.api.fields import VOCABULARY, Document
 from network.api.gate import ANY_SCOPE
-from network.api.problems import Problem
+from network.problems import Problem
 from schools.policy import Scope
 
 VERSION = "1.0.0"

@@ -2,7 +2,7 @@
 
 Callers are signed-in members or API tokens with the ``audit:read`` scope; the
 API's gate (network/api/gate.py) authenticates both. Every refusal is an RFC
-9457 problem document (network/api/problems.py), never an HTML page: a script
+9457 problem document (network/problems.py), never an HTML page: a script
 reads ``status`` and ``detail``. Hashes are standard base64, as in checkpoints;
 envelope hashes are hex, as in the leaf encoding.
 """
@@ -16,13 +16,19 @@ from typing import Any
 from flask import Response, g, request
 from werkzeug.exceptions import BadRequest
 
-from network import audit as hub
 from network import auth, bounds
 from network.api import gate
-from network.api.problems import problem
+from network.audit import search
+from network.audit.documents import b64, checkpoint_document, entry_document
+from network.audit.search import EntryFilter
+from network.audit.signer import current_checkpoint, signer
 from network.db import db
-from schools import audit, policy
-from schools.audit import EntryFilter
+from network.problems import problem
+from network.settings import current as settings
+from schools import policy
+from schools.audit import proofs
+from schools.audit.checkpoints import checkpoint_of_size
+from schools.audit.tree import tree_size
 from schools.errors import DomainError, InvalidInput
 from schools.policy import Permission, Scope
 
@@ -111,13 +117,13 @@ def _filters() -> EntryFilter:
 @auth.public
 def key() -> Any:
     """The log's public key: pin the vkey to check checkpoints (public, like the key page)."""
-    signer = hub.signer()
+    hub_signer = signer()
     return {
-        "origin": hub.settings().log_origin,
-        "vkey": signer.verifier_key(),
+        "origin": settings().log_origin,
+        "vkey": hub_signer.verifier_key(),
         "algorithm": "Ed25519",
-        "key_id": f"{signer.key_id:08x}",
-        "public_key": hub.b64(signer.public_key),
+        "key_id": f"{hub_signer.key_id:08x}",
+        "public_key": b64(hub_signer.public_key),
     }
 
 
@@ -126,7 +132,7 @@ def key() -> Any:
 @gate.scoped(Scope.AUDIT_READ)
 def checkpoint() -> Any:
     """The latest signed checkpoint: the note text and its parsed fields."""
-    return hub.checkpoint_document(hub.current_checkpoint(db()))
+    return checkpoint_document(current_checkpoint(db()))
 
 
 @bp.route("/proofs/inclusion", methods=["GET"])
@@ -139,17 +145,17 @@ def inclusion_proof() -> Any:
     size = _int("size", minimum=1)
     signed = None
     if size is None:
-        signed = hub.current_checkpoint(db(), covering=seq)
+        signed = current_checkpoint(db(), covering=seq)
         size = signed.size
-    proof = audit.inclusion(db(), seq, size)
-    signed = signed or audit.checkpoint_of_size(db(), size)
+    proof = proofs.inclusion(db(), seq, size)
+    signed = signed or checkpoint_of_size(db(), size)
     return {
         "seq": seq,
         "tree_size": size,
-        "leaf_hash": hub.b64(proof.leaf_hash),
-        "proof": [hub.b64(h) for h in proof.proof],
-        "root": hub.b64(proof.root),
-        "checkpoint": hub.checkpoint_document(signed) if signed is not None else None,
+        "leaf_hash": b64(proof.leaf_hash),
+        "proof": [b64(h) for h in proof.proof],
+        "root": b64(proof.root),
+        "checkpoint": checkpoint_document(signed) if signed is not None else None,
     }
 
 
@@ -163,17 +169,17 @@ def consistency_proof() -> Any:
     new = _int("to", minimum=1)
     signed = None
     if new is None:
-        signed = hub.current_checkpoint(db())
+        signed = current_checkpoint(db())
         new = signed.size
-    proof = audit.consistency(db(), old, new)
-    signed = signed or audit.checkpoint_of_size(db(), new)
+    proof = proofs.consistency(db(), old, new)
+    signed = signed or checkpoint_of_size(db(), new)
     return {
         "from": old,
         "to": new,
-        "from_root": hub.b64(proof.old_root),
-        "to_root": hub.b64(proof.new_root),
-        "proof": [hub.b64(h) for h in proof.proof],
-        "checkpoint": hub.checkpoint_document(signed) if signed is not None else None,
+        "from_root": b64(proof.old_root),
+        "to_root": b64(proof.new_root),
+        "proof": [b64(h) for h in proof.proof],
+        "checkpoint": checkpoint_document(signed) if signed is not None else None,
     }
 
 
@@ -185,7 +191,7 @@ def entries() -> Any:
     at most ``limit`` (default 100, at most 1000); ``next`` starts the next page."""
     scope = policy.audit_scope(auth.actor())
     filters = _filters()
-    size = audit.tree_size(db())
+    size = tree_size(db())
     start = _int("start", 0) or 0
     end = min(_int("end", size) or 0, size)
     limit = _int("limit", DEFAULT_ENTRIES, minimum=1) or DEFAULT_ENTRIES
@@ -193,12 +199,12 @@ def entries() -> Any:
         raise BadRequest(f"'limit' is at most {MAX_ENTRIES}.")
     if end < start:
         end = start
-    rows, following = audit.entries_in_range(db(), scope, filters, start, end, limit)
+    rows, following = search.entries_in_range(db(), scope, filters, start, end, limit)
     return {
         "tree_size": size,
         "start": start,
         "end": end,
-        "entries": [hub.entry_document(e) for e in rows],
+        "entries": [entry_document(e) for e in rows],
         "next": following,
     }
 
@@ -210,4 +216,4 @@ def entry(seq: str) -> Any:
     number = bounds.whole_number(seq, "seq")
     assert number is not None  # the route needs a non-empty segment
     scope = policy.audit_scope(auth.actor())
-    return hub.entry_document(audit.entry_in_scope(db(), scope, number))
+    return entry_document(search.entry_in_scope(db(), scope, number))

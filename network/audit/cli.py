@@ -16,17 +16,15 @@ from flask.cli import with_appcontext
 
 from crypto.checkpoint import Checkpoint, NoteError, open_checkpoint
 from crypto.merkle import ProofError, verify_consistency
-from network import audit as hub
+from network.audit.signer import signer, verifier
+from network.commands import BadInput
 from network.db import own_transaction
-from schools import audit
+from schools.audit import checkpoints, proofs
+from schools.audit.integrity import record_verification
+from schools.audit.tree import tree_size
+from schools.audit.verify import verify_log
 from schools.db import utcnow
-
-
-class BadInput(click.ClickException):
-    exit_code = 2
-
-    def format_message(self) -> str:
-        return self.message
+from schools.errors import LogIntegrityError
 
 
 def _fail(message: str) -> None:
@@ -45,7 +43,7 @@ def checkpoint() -> None:
     """Sign a checkpoint of the log now (unless the latest already covers every
     entry) and print the signed note, e.g. to save it to a file."""
     with own_transaction() as session:
-        row = audit.current_checkpoint(session, hub.signer(), max_age=timedelta(0), covering=None)
+        row = checkpoints.current_checkpoint(session, signer(), max_age=timedelta(0), covering=None)
         note = row.note
     click.echo(note, nl=False)
 
@@ -54,7 +52,7 @@ def checkpoint() -> None:
 @with_appcontext
 def key() -> None:
     """Print the log's verifier key (vkey), for schools to pin."""
-    click.echo(hub.signer().verifier_key())
+    click.echo(signer().verifier_key())
 
 
 @audit_cli.command("verify")
@@ -81,9 +79,9 @@ def verify(saved: Path | None) -> None:
         if show_progress and (done % (1 << 20) < 1 << 13 or done == total):
             click.echo(f"  {done:,} of {total:,} entries", err=True)
 
-    report = audit.verify_log(own_transaction, hub.verifier(), progress=progress)
+    report = verify_log(own_transaction, verifier(), progress=progress)
     with own_transaction() as session:
-        audit.record_verification(session, report, started)
+        record_verification(session, report, started)
     if not report.ok:
         where = f" at entry {report.seq}" if report.seq is not None else ""
         _fail(f"audit log verification failed{where}: {report.problem}")
@@ -111,14 +109,14 @@ def _verify_saved(path: Path) -> None:
         Checkpoint.parse(body + b"\n")
     except NoteError as error:
         raise BadInput(f"{path} is not a signed checkpoint: {error}.") from None
-    verifier = hub.verifier()
+    hub_verifier = verifier()
     try:
-        saved = open_checkpoint(note, verifier, verifier.name)
+        saved = open_checkpoint(note, hub_verifier, hub_verifier.name)
     except NoteError as error:
-        _fail(f"{path} was not signed by this hub's log key {verifier.verifier_key()}: {error}")
+        _fail(f"{path} was not signed by this hub's log key {hub_verifier.verifier_key()}: {error}")
         return
     with own_transaction() as session:
-        size = audit.tree_size(session)
+        size = tree_size(session)
         if saved.size > size:
             _fail(
                 f"the saved checkpoint signs {saved.size:,} entries but the log has only "
@@ -128,8 +126,8 @@ def _verify_saved(path: Path) -> None:
             click.echo("the saved checkpoint is of the empty log; there is nothing to check")
             return
         try:
-            proof = audit.consistency(session, saved.size, size)
-        except audit.LogIntegrityError as error:
+            proof = proofs.consistency(session, saved.size, size)
+        except LogIntegrityError as error:
             _fail(f"the stored tree is damaged: {error.message}")
             return
     try:

@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from network.audit import entry_document
+from network.audit.documents import entry_document
+from network.audit.search import EntryFilter, entries_in_range
 from network.spreadsheet import cell
-from schools import audit
-from schools.audit import AuditEvent, EntryFilter
+from schools.audit.models import AuditEvent
 from schools.policy import AuditScope
 
 #: The columns of the CSV export, in order: the entry's fields and its leaf hash.
@@ -49,7 +49,7 @@ def _batches(
     start: int | None = 0
     while start is not None:
         with transaction() as session:
-            rows, start = audit.entries_in_range(session, scope, filters, start, upto, BATCH)
+            rows, start = entries_in_range(session, scope, filters, start, upto, BATCH)
             yield [_document(e) for e in rows]
 
 

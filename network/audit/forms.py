@@ -11,12 +11,11 @@ from wtforms import DateField, EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from schools import audit
-from schools.audit import EntryFilter
+from network.audit.search import EntryFilter, member_in_scope
 from schools.policy import AuditScope
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(FlaskForm):  # type: ignore[misc]  # flask-wtf ships no types
     class Meta:
         csrf = False
 
@@ -50,7 +49,7 @@ class AuditFilterForm(FlaskForm):
             return None
         actor_id = None
         if self.member.data:
-            member = audit.member_in_scope(session, scope, self.member.data)
+            member = member_in_scope(session, scope, self.member.data)
             if member is None:
                 where = "your school" if scope.school_id else "your cluster"
                 if scope.everything:

@@ -12,13 +12,17 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 
-from network import audit as hub
 from network import auth, bounds
-from network.audit import export
+from network.audit import export, search
 from network.audit.forms import AuditFilterForm
+from network.audit.search import EntryFilter, Page
+from network.audit.signer import integrity, signer
 from network.db import db, own_transaction
+from network.settings import current as settings
 from schools import audit, policy
-from schools.audit import EntryFilter, Page
+from schools.audit.leaf import timestamp
+from schools.audit.tree import tree_size
+from schools.db import utcnow
 from schools.errors import InvalidInput
 from schools.policy import AuditScope, Permission
 
@@ -38,7 +42,7 @@ def _page(scope: AuditScope, filters: EntryFilter) -> Page:
     before, after = _cursor("before"), _cursor("after")
     if before is not None and after is not None:
         abort(400, "The page link is not valid (it asks for both older and newer entries).")
-    return audit.entries_page(db(), scope, filters, before=before, after=after, limit=PAGE_SIZE)
+    return search.entries_page(db(), scope, filters, before=before, after=after, limit=PAGE_SIZE)
 
 
 def _form(scope: AuditScope) -> AuditFilterForm:
@@ -50,7 +54,7 @@ def _form(scope: AuditScope) -> AuditFilterForm:
 
 
 def _schools(scope: AuditScope) -> list[Any]:
-    return audit.schools_in_scope(db(), scope)
+    return search.schools_in_scope(db(), scope)
 
 
 @bp.route("", methods=["GET"])
@@ -64,8 +68,8 @@ def log() -> Any:
         "audit/log.html",
         form=form,
         page=page,
-        names=audit.names_for(db(), page.entries),
-        integrity=hub.integrity(db(), page.entries),
+        names=search.names_for(db(), page.entries),
+        integrity=integrity(db(), page.entries),
         link_args=form.active(),
         nav_args=form.active(),
         scope=scope,
@@ -77,7 +81,7 @@ def log() -> Any:
 @auth.requires(Permission.VIEW_AUDIT_LOG)
 def object_history(object_type: str, object_id: str) -> Any:
     """Who opened or changed this object, and when: linkable from its own page."""
-    if not audit.valid_object_type(object_type) or not 0 < len(object_id) <= 64:
+    if not search.valid_object_type(object_type) or not 0 < len(object_id) <= 64:
         abort(404)
     scope = policy.audit_scope(auth.actor())
     filters = EntryFilter(object_type=object_type, object_id=object_id)
@@ -86,8 +90,8 @@ def object_history(object_type: str, object_id: str) -> Any:
         "audit/log.html",
         form=None,
         page=page,
-        names=audit.names_for(db(), page.entries),
-        integrity=hub.integrity(db(), page.entries),
+        names=search.names_for(db(), page.entries),
+        integrity=integrity(db(), page.entries),
         link_args={},
         nav_args={"object_type": object_type, "object_id": object_id},
         scope=scope,
@@ -108,7 +112,7 @@ def export_view(fmt: str) -> Any:
     filters = form.to_filter(db(), scope)
     if filters is None:
         abort(400, "The filters are not valid; correct them on the audit log page.")
-    upto = audit.tree_size(db())
+    upto = tree_size(db())
     described = _describe(filters)
     audit.record(
         db(), "audit.exported", actor=actor, object_type="audit_log", format=fmt, **described
@@ -119,7 +123,7 @@ def export_view(fmt: str) -> Any:
         body = export.csv_lines(transaction, scope, filters, upto)
         mimetype = "text/csv"
     else:
-        header = {"exported_at": audit.timestamp(audit.utcnow()), "tree_size": upto}
+        header = {"exported_at": timestamp(utcnow()), "tree_size": upto}
         body = export.json_chunks(transaction, scope, filters, upto, {**header, **described})
         mimetype = "application/json"
     return Response(
@@ -140,7 +144,6 @@ def _describe(filters: EntryFilter) -> dict[str, Any]:
 @auth.public
 def key() -> Any:
     """The log's public key, published for anyone to pin (it is public by nature)."""
-    signer = hub.signer()
     return render_template(
-        "audit/key.html", origin=hub.settings().log_origin, vkey=signer.verifier_key()
+        "audit/key.html", origin=settings().log_origin, vkey=signer().verifier_key()
     )

@@ -10,7 +10,7 @@ from network import auth
 from network.db import db
 from network.forms import ClusterForm
 from network.views import submit
-from schools import directory
+from schools import directory, invitations
 from schools.models import Role
 from schools.policy import Permission
 
@@ -20,9 +20,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.route("/clusters", methods=["GET", "POST"])
 @auth.requires(Permission.MANAGE_CLUSTERS)
 def clusters() -> Any:
-    def create() -> directory.Invited:
+    def create() -> invitations.Invited:
         cluster = directory.create_cluster(db(), auth.actor(), form.name.data or "")
-        return directory.invite(
+        return invitations.invite(
             db(),
             auth.actor(),
             Role.COORDINATOR,

@@ -25,7 +25,7 @@ from network.forms import (
     SignInForm,
 )
 from network.settings import current as _settings
-from schools import accounts, directory
+from schools import accounts, invitations
 from schools.errors import SignInFailed
 from schools.policy import Permission
 
@@ -100,12 +100,12 @@ def sign_out() -> Any:
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
 @auth.public
 def accept(token: str) -> Any:
-    invitation = directory.open_invitation(db(), token)
+    invitation = invitations.open_invitation(db(), token)
     form = AcceptInvitationForm(name=invitation.name)
     if form.validate_on_submit():
         try:
             with form_errors(form):
-                accepted = directory.accept_invitation(
+                accepted = invitations.accept_invitation(
                     db(),
                     token,
                     form.name.data or "",

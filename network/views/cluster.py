@@ -14,7 +14,7 @@ from network.db import db
 from network.errors import FormRejected, form_errors
 from network.forms import AdmitSchoolForm, RetentionForm, SuspendForm
 from network.views import submit
-from schools import directory, policy
+from schools import directory, invitations, policy
 from schools.models import Cluster, Role, School
 from schools.policy import Permission
 
@@ -34,7 +34,7 @@ def _cluster() -> Cluster:
 def schools() -> Any:
     cluster = _cluster()
 
-    def admit() -> directory.Invited:
+    def admit() -> invitations.Invited:
         school = directory.admit_school(
             db(),
             auth.actor(),
@@ -43,7 +43,7 @@ def schools() -> Any:
             form.urn.data or "",
             form.address.data or "",
         )
-        return directory.invite(
+        return invitations.invite(
             db(),
             auth.actor(),
             Role.HEAD,
@@ -76,7 +76,7 @@ def _school_page(school: School, status: int = 200, suspend: SuspendForm | None 
         "cluster/school.html",
         school=school,
         members=directory.members_of(db(), school),
-        invitations=directory.open_invitations(db(), school=school),
+        invitations=invitations.open_invitations(db(), school=school),
         suspend=suspend or SuspendForm(formdata=None),
         keys=directory.key_generations(db(), school),
         last_activity=directory.last_activity(db(), [school.id]).get(school.id),
@@ -159,6 +159,6 @@ def alerts() -> Any:
 @bp.route("/invitations/<uuid:invitation_id>/withdraw", methods=["POST"])
 @auth.requires(Permission.MANAGE_SCHOOLS)
 def withdraw(invitation_id: uuid.UUID) -> Any:
-    directory.withdraw_invitation(db(), auth.actor(), invitation_id)
+    invitations.withdraw_invitation(db(), auth.actor(), invitation_id)
     flash("The invitation was withdrawn; its link no longer works.", "info")
     return redirect(url_for("cluster.schools"))

@@ -11,7 +11,7 @@ from network import auth
 from network.db import db
 from network.forms import InviteForm
 from network.views import submit
-from schools import accounts, directory
+from schools import accounts, directory, invitations
 from schools.errors import KeysLocked
 from schools.models import Role, School
 from schools.policy import Permission
@@ -35,7 +35,7 @@ def _overview(form: InviteForm, status: int = 200, invited: Any = None) -> Any:
         members=members,
         form=form,
         invited=invited,
-        invitations=directory.open_invitations(db(), school=school),
+        invitations=invitations.open_invitations(db(), school=school),
         keys=directory.key_generations(db(), school),
         keys_unlocked=auth.school_keys() is not None,
         pending=[m for m in members if m.keys_pending],
@@ -51,8 +51,8 @@ def overview() -> Any:
 @bp.route("/invite", methods=["POST"])
 @auth.requires(Permission.MANAGE_MEMBERS)
 def invite() -> Any:
-    def send() -> directory.Invited:
-        return directory.invite(
+    def send() -> invitations.Invited:
+        return invitations.invite(
             db(),
             auth.actor(),
             Role(form.role.data),
@@ -91,7 +91,7 @@ def remove(member_id: uuid.UUID) -> Any:
 @bp.route("/invitations/<uuid:invitation_id>/withdraw", methods=["POST"])
 @auth.requires(Permission.MANAGE_MEMBERS)
 def withdraw(invitation_id: uuid.UUID) -> Any:
-    directory.withdraw_invitation(db(), auth.actor(), invitation_id)
+    invitations.withdraw_invitation(db(), auth.actor(), invitation_id)
     flash("The invitation was withdrawn; its link no longer works.", "info")
     return redirect(url_for("school.overview"))
 

@@ -29,7 +29,7 @@ from network import create_app
 from network.db import engine, own_transaction
 from network.notifications.models import Notification, Status, Subscription
 from network.worker import Worker
-from schools.audit import AuditEvent
+from schools.audit.models import AuditEvent
 from schools.models import Cluster
 from tests.conftest import World, settings_for_tests, truncate_postgres
 from tests.network.alerts_helpers import Head, make_head

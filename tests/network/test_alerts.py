@@ -9,7 +9,7 @@ from sqlalchemy import event, func, select
 
 from network.alerts.models import Alert, AlertRecipient, Sealed, SealedWrap, ThreadItem
 from network.db import engine, own_transaction
-from schools.audit import AuditEvent
+from schools.audit.models import AuditEvent
 from schools.models import Role, School
 from tests.conftest import sign_in
 from tests.network.alerts_helpers import make_head, png_bytes

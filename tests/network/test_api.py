@@ -15,7 +15,7 @@ from network.alerts.models import Alert, Sealed, ThreadItem
 from network.alerts.paging import encode_cursor
 from network.api.models import IdempotentRequest
 from network.db import own_transaction
-from schools.audit import AuditEvent
+from schools.audit.models import AuditEvent
 from schools.models import Role, School
 from tests.conftest import sign_in
 from tests.network.alerts_helpers import make_head, png_bytes

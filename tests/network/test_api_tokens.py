@@ -15,10 +15,10 @@ from crypto import custody
 from network.alerts.models import Alert
 from network.cli import main
 from network.db import own_transaction
-from schools.audit import AuditEvent
+from schools.audit.models import AuditEvent
 from schools.db import utcnow
-from schools.models import CredentialKind, KeyWrap, Member, MemberStatus, Role
-from schools.tokens import NOT_VALID, ApiToken
+from schools.models import ApiToken, CredentialKind, KeyWrap, Member, MemberStatus, Role
+from schools.tokens import NOT_VALID
 from tests.conftest import PASSWORD, csrf_token, sign_in
 from tests.network.alerts_helpers import make_head
 from tests.network.api_helpers import (

@@ -10,10 +10,14 @@ import pytest
 
 from crypto import merkle
 from crypto.checkpoint import NoteVerifier, open_checkpoint
-from network import audit as hub
+from network.audit import signer
+from network.audit.receipts import receipt_for
+from network.audit.search import EntryFilter, entries_page
 from network.cli import main
 from network.db import engine, own_transaction
 from schools import audit
+from schools.audit import leaf, tree, verify
+from schools.policy import AuditScope
 from tests.network.test_audit_pages import build_riverside, client_for
 from tests.schools.test_audit import build_large_log, counting_statements, tamper
 
@@ -50,7 +54,7 @@ def test_the_key_is_public_and_pins_the_checkpoints(app, client, riverside):
     checkpoint = head.get("/api/v1/audit/checkpoint").get_json()
     signed = open_checkpoint(checkpoint["note"].encode(), verifier, origin)
     with own_transaction(app) as session:
-        size = audit.tree_size(session)
+        size = tree.tree_size(session)
     assert (signed.size, base64.b64encode(signed.root).decode()) == (size, checkpoint["root"])
     assert checkpoint["size"] == size
     assert checkpoint["origin"] == origin
@@ -171,9 +175,7 @@ def test_entries_of_another_cluster_never_reach_a_coordinator(app, riverside):
     assert {e["cluster"] for e in seen} == {str(riverside.other.id)}
     with own_transaction(app) as session:
         oak_seq = (
-            audit.entries_page(
-                session, audit.AuditScope(school_id=riverside.oak.id), audit.EntryFilter()
-            )
+            entries_page(session, AuditScope(school_id=riverside.oak.id), EntryFilter())
             .entries[0]
             .seq
         )
@@ -205,12 +207,12 @@ def test_the_receipt_proves_the_posted_entry_is_in_a_signed_checkpoint(app, rive
             envelope_hash=hashlib.sha256(b"e").digest(),
         )
         audit.append_pending(session)
-        receipt = hub.receipt_for(session, posted.seq)
-        verifier = hub.verifier()
+        receipt = receipt_for(session, posted.seq)
+        verifier = signer.verifier()
     signed = open_checkpoint(receipt["checkpoint"]["note"].encode(), verifier, verifier.name)
     assert signed.size == posted.seq + 1  # signed in the posting transaction, for it
     merkle.verify_inclusion(
-        audit.entry_leaf_hash(posted),
+        leaf.entry_leaf_hash(posted),
         posted.seq,
         signed.size,
         [b64(h) for h in receipt["inclusion_proof"]],
@@ -218,7 +220,7 @@ def test_the_receipt_proves_the_posted_entry_is_in_a_signed_checkpoint(app, rive
     )
     assert receipt["key"] == verifier.verifier_key()
     with app.app_context():
-        assert audit.verify_log(lambda: own_transaction(app), verifier).ok
+        assert verify.verify_log(lambda: own_transaction(app), verifier).ok
 
 
 def test_serving_a_proof_costs_the_same_few_queries_at_any_size(app, riverside):
@@ -250,7 +252,7 @@ def test_serving_a_proof_costs_the_same_few_queries_at_any_size(app, riverside):
 def test_every_recorded_action_is_a_leaf_of_the_tree(app, client, riverside):
     from sqlalchemy import func, select
 
-    from schools.audit import AuditEvent, AuditSubtree
+    from schools.audit.models import AuditEvent, AuditSubtree
     from tests.conftest import sign_in
     from tests.schools.test_audit import stored_leaves
 
@@ -259,12 +261,12 @@ def test_every_recorded_action_is_a_leaf_of_the_tree(app, client, riverside):
     with own_transaction(app) as session:
         actions = set(session.scalars(select(AuditEvent.action)))
         leaves = stored_leaves(session)
-        size = audit.tree_size(session)
+        size = tree.tree_size(session)
         level_zero = session.scalar(
             select(func.count()).select_from(AuditSubtree).where(AuditSubtree.level == 0)
         )
         assert size == len(leaves) == level_zero
-        assert audit.root_at(session, size) == merkle.reference_root(leaves)
+        assert tree.root_at(session, size) == merkle.reference_root(leaves)
     assert {
         "cluster.created",
         "school.admitted",

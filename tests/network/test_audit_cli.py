@@ -8,11 +8,13 @@ from sqlalchemy import func, select
 
 from crypto import merkle
 from crypto.checkpoint import Checkpoint, NoteSigner, open_checkpoint, sign_checkpoint
-from network import audit as hub
+from network.audit.signer import signer, verifier
 from network.cli import main
 from network.db import engine, own_transaction
+from network.settings import current as settings
 from schools import audit
-from schools.audit import AuditVerification
+from schools.audit import integrity, models, tree
+from schools.audit.models import AuditVerification
 from tests.network.test_audit_pages import build_riverside
 from tests.schools.test_audit import stored_leaves, tamper
 
@@ -28,7 +30,7 @@ def run(runner, *args: str):
 
 def size_of(app) -> int:
     with own_transaction(app) as session:
-        return audit.tree_size(session)
+        return tree.tree_size(session)
 
 
 def add(app, count: int) -> None:
@@ -55,7 +57,7 @@ def test_verify_passes_on_an_untouched_log_and_is_remembered(app, runner, rivers
         result.output
     )
     with own_transaction(app) as session:
-        last = audit.last_verification(session)
+        last = integrity.last_verification(session)
         assert last is not None
         assert (last.ok, last.entries) == (True, size)
 
@@ -92,7 +94,7 @@ def test_verify_names_the_first_divergence_and_exits_1(app, runner, riverside, s
     assert "FAILED: audit log verification failed" in result.output
     assert message in result.output
     with own_transaction(app) as session:
-        last = audit.last_verification(session)
+        last = integrity.last_verification(session)
         assert last is not None
         assert not last.ok
 
@@ -102,7 +104,7 @@ def test_a_saved_checkpoint_stays_consistent_as_the_log_grows(app, runner, river
     note = run(runner, "checkpoint").output
     saved.write_text(note)
     with app.app_context():
-        opened = open_checkpoint(note.encode(), hub.verifier(), hub.settings().log_origin)
+        opened = open_checkpoint(note.encode(), verifier(), settings().log_origin)
     add(app, 11)
     result = run(runner, "verify", "--from-checkpoint", str(saved))
     assert result.exit_code == 0, result.output
@@ -121,7 +123,7 @@ def test_a_forged_checkpoint_fails(app, runner, riverside, tmp_path):
     assert "was not signed by this hub's log key" in result.output
     # A checkpoint signed by some other key for this log's name fails the same way.
     with app.app_context():
-        origin = hub.settings().log_origin
+        origin = settings().log_origin
     other = NoteSigner(origin, Ed25519PrivateKey.generate())
     stranger = tmp_path / "stranger.txt"
     stranger.write_bytes(sign_checkpoint(Checkpoint(origin, 3, b"\1" * 32), other))
@@ -197,8 +199,8 @@ def test_checkpoint_prints_a_note_that_opens_with_the_published_key(app, runner,
     note = run(runner, "checkpoint").output
     vkey = run(runner, "key").output.strip()
     with app.app_context():
-        assert vkey == hub.signer().verifier_key()
-        origin = hub.settings().log_origin
+        assert vkey == signer().verifier_key()
+        origin = settings().log_origin
     from crypto.checkpoint import NoteVerifier
 
     signed = open_checkpoint(note.encode(), NoteVerifier.from_vkey(vkey), origin)
@@ -206,5 +208,5 @@ def test_checkpoint_prints_a_note_that_opens_with_the_published_key(app, runner,
     # Asking again without new entries prints the same checkpoint, not a new one.
     assert run(runner, "checkpoint").output == note
     with own_transaction(app) as session:
-        assert session.scalar(select(func.count()).select_from(audit.AuditCheckpoint)) == 1
+        assert session.scalar(select(func.count()).select_from(models.AuditCheckpoint)) == 1
         assert session.scalar(select(func.count()).select_from(AuditVerification)) == 0

@@ -11,12 +11,13 @@ from alembic import command
 from sqlalchemy import inspect, select
 
 from crypto import merkle
-from network import audit as hub
 from network import create_app
+from network.audit.signer import verifier
 from network.db import engine, own_transaction
 from network.migrate import config, current_revision, upgrade
 from schools import audit
-from schools.audit import AuditEvent
+from schools.audit import tree, verify
+from schools.audit.models import AuditEvent
 from tests.conftest import settings_for_tests
 from tests.schools.test_audit import stored_leaves
 
@@ -78,10 +79,10 @@ def test_old_entries_are_renumbered_from_zero_and_hashed_into_the_tree(tmp_path,
             (1, "member.signed_in"),
             (2, "member.signed_out"),
         ]
-        assert audit.root_at(session, 3) == merkle.reference_root(stored_leaves(session))
+        assert tree.root_at(session, 3) == merkle.reference_root(stored_leaves(session))
         audit.record(session, "test.after_migration")
     with app.app_context():
-        report = audit.verify_log(lambda: own_transaction(app), hub.verifier())
+        report = verify.verify_log(lambda: own_transaction(app), verifier())
     assert report.ok, report.problem
     assert report.entries == 4
 

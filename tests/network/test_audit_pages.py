@@ -13,10 +13,12 @@ import pytest
 from sqlalchemy import select
 
 from network.audit.export import COLUMNS
+from network.audit.signer import signer
 from network.cli import main
 from network.db import engine, own_transaction
 from schools import audit
-from schools.audit import AuditEvent
+from schools.audit import leaf
+from schools.audit.models import AuditEvent
 from schools.models import Role
 from tests.conftest import sign_in
 from tests.schools.test_audit import tamper
@@ -297,7 +299,7 @@ def test_the_json_export_is_the_filtered_view_with_leaf_hashes(app, riverside):
         assert stored is not None
         assert (
             document["entries"][0]["leaf_hash"]
-            == __import__("base64").b64encode(audit.entry_leaf_hash(stored)).decode()
+            == __import__("base64").b64encode(leaf.entry_leaf_hash(stored)).decode()
         )
 
 
@@ -356,10 +358,8 @@ def test_the_banner_shows_the_last_full_check_and_turns_red_when_it_failed(app, 
 
 
 def test_the_key_page_is_public_and_shows_the_vkey(app, client):
-    from network import audit as hub
-
     with app.app_context():
-        vkey = hub.signer().verifier_key()
+        vkey = signer().verifier_key()
     html = client.get("/audit/key").get_data(as_text=True)
     assert vkey in html
     assert "127.0.0.1:5000/audit" in html

@@ -7,7 +7,7 @@ from dataclasses import replace
 from sqlalchemy import func, select
 
 from network.db import own_transaction
-from schools.audit import AuditEvent
+from schools.audit.models import AuditEvent
 from schools.models import LoginSession, Role
 from tests.conftest import PASSWORD, csrf_token, post_form, sign_in
 

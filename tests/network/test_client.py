@@ -7,6 +7,8 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -16,8 +18,9 @@ from werkzeug.serving import make_server
 
 from network import create_app
 from network.alerts.models import Alert
-from network.api import client as client_module
 from network.cli import main
+from network.client import hub as client_module
+from network.client.commands import client_cli
 from network.db import engine, own_transaction
 from tests.conftest import World, settings_for_tests
 from tests.network.alerts_helpers import make_head, png_bytes
@@ -334,6 +337,35 @@ def test_every_client_command_has_help(terminal):
         assert "Usage:" in result.output
     result = CliRunner().invoke(main, ["token", "create", "--help"])
     assert "--password-stdin" in result.output
+
+
+# Run in a fresh interpreter: the console script `alertnet-client` installs, shows
+# its commands, and has loaded neither Flask nor SQLAlchemy by then.
+_ENTRY_POINT = """
+import sys
+from importlib.metadata import entry_points
+
+(script,) = entry_points(group="console_scripts", name="alertnet-client")
+try:
+    script.load()(["--help"], prog_name="alertnet-client")
+except SystemExit as done:
+    assert done.code == 0, done.code
+heavy = {"flask", "flask_login", "flask_wtf", "werkzeug", "sqlalchemy"}
+print("loaded:", sorted(m for m in sys.modules if m.partition(".")[0] in heavy))
+"""
+
+
+def test_alertnet_client_starts_without_flask_or_the_database():
+    result = subprocess.run(
+        [sys.executable, "-c", _ENTRY_POINT], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Usage: alertnet-client" in result.stdout
+    assert "loaded: []" in result.stdout
+
+
+def test_the_alertnet_client_script_and_alertnet_client_are_one_command():
+    assert main.commands["client"] is client_cli
 
 
 def test_scripts_use_environment_variables_instead_of_the_file(live, riverside):

@@ -161,7 +161,7 @@ def test_ten_simultaneous_acknowledgements_through_two_workers_make_one(
 
     from network.alerts.models import AlertRecipient
     from network.db import own_transaction
-    from schools.audit import AuditEvent
+    from schools.audit.models import AuditEvent
     from tests.network.api_helpers import issue_token
 
     with hub(database_url, tmp_path) as app:

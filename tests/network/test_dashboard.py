@@ -202,7 +202,7 @@ def test_suspending_a_school_stops_it_and_tells_its_members(app, world, history)
 def test_coordinator_verifies_a_fingerprint_and_sets_retention(app, world, history):
     from sqlalchemy import select
 
-    from schools.audit import AuditEvent
+    from schools.audit.models import AuditEvent
     from schools.models import School, SchoolKeyGeneration
     from tests.conftest import post_form
 

@@ -23,7 +23,7 @@ from network.notifications.models import (
 )
 from network.worker import Worker
 from schools import accounts, keyring
-from schools.audit import AuditEvent
+from schools.audit.models import AuditEvent
 from schools.db import utcnow
 from schools.models import Role
 from tests.conftest import csrf_token, sign_in

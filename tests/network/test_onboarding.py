@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from network.db import own_transaction
-from schools.audit import AuditEvent
+from schools.audit.models import AuditEvent
 from schools.models import Cluster, Invitation, Member, Role, School, utcnow
 from tests.conftest import PASSWORD, post_form, sign_in
 

@@ -18,7 +18,7 @@ from network.alerts.models import Alert, AlertRecipient, ThreadItem
 from network.api.models import IdempotentRequest
 from network.db import own_transaction
 from schools import directory
-from schools.audit import AuditEvent
+from schools.audit.models import AuditEvent
 from schools.models import Invitation, Member, RecoveryCode, Role
 from tests.conftest import PASSWORD, csrf_token, post_form, sign_in
 from tests.network.alerts_helpers import keys_of, make_head

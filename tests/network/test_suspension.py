@@ -22,9 +22,9 @@ from werkzeug.routing import Rule
 from network.db import engine, own_transaction
 from network.notifications import subscriptions as notify
 from network.notifications import watches
-from schools import directory, policy, tokens
+from schools import directory, invitations, policy
 from schools.errors import Forbidden
-from schools.models import Cluster, Invitation, Member, Role, School
+from schools.models import ApiToken, Cluster, Invitation, Member, Role, School
 from tests.conftest import PASSWORD, csrf_token, post_form, sign_in
 from tests.network.alerts_helpers import Head, keys_of, make_head
 from tests.network.api_helpers import Api, alert_body, api_for, token_id
@@ -147,7 +147,7 @@ def suspended(app: Flask, world: Any) -> Suspended:
             session, member, draft, personal=False, settings=settings
         )
         watches.watch(session, member, uuid.UUID(received), by_email=False)
-        invited = directory.invite(
+        invited = invitations.invite(
             session, member, Role.STAFF, "later@ash.example.org", school=member.school
         )
         directory.suspend_school(
@@ -302,7 +302,7 @@ def test_the_allowed_routes_exist_and_still_work_for_a_suspended_school(app, sus
     )
     assert changed.status_code == 302
     with own_transaction(app) as session:
-        token = session.get(tokens.ApiToken, suspended.token)
+        token = session.get(ApiToken, suspended.token)
         assert token is not None
         assert token.revoked_at is not None
         invitation = session.get(Invitation, suspended.invitation)
@@ -328,7 +328,7 @@ def test_a_coordinator_cannot_invite_into_a_suspended_school(app, world, suspend
         school = session.get(School, suspended.head.school.id)
         member = session.get(Member, coordinator.member.id)
         with pytest.raises(Forbidden, match="Ash is suspended from the network"):
-            directory.invite(session, member, Role.HEAD, "head2@ash.example.org", school=school)
+            invitations.invite(session, member, Role.HEAD, "head2@ash.example.org", school=school)
     response = post_form(
         app.test_client(),
         f"/invitations/{suspended.invitation_token}",

@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session
 from crypto import merkle
 from crypto.checkpoint import NoteSigner, NoteVerifier, open_checkpoint
 from schools import audit
-from schools.audit import AuditCheckpoint, AuditEvent, AuditSubtree
-from schools.errors import InvalidInput, NotFound
+from schools.audit import checkpoints, leaf, proofs, tree, verify
+from schools.audit.models import AuditCheckpoint, AuditEvent, AuditSubtree
+from schools.errors import InvalidInput, LogIntegrityError, NotFound
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_SIGNER = NoteSigner(
@@ -83,7 +84,7 @@ def add_entries(engine: Engine, count: int, *, per_transaction: int = 1, tag: st
 
 def stored_leaves(session: Session) -> list[bytes]:
     return [
-        audit.leaf_bytes(e) for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))
+        leaf.leaf_bytes(e) for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))
     ]
 
 
@@ -149,7 +150,7 @@ def test_leaf_encoding_is_exactly_the_documented_bytes():
         '"object_id":"4f0c","object_type":"alert",'
         '"school":"00000000-0000-4000-8000-000000000003","seq":7,"v":1}'
     ).encode()
-    assert audit.leaf_bytes(entry) == expected
+    assert leaf.leaf_bytes(entry) == expected
     assert (
         hashlib.sha256(b"\x00" + expected).hexdigest()
         == "eb898a63ae532a6d964a89355ceb5b77fd0802371fc7b65a2aaaede810787b51"
@@ -160,7 +161,7 @@ def test_an_entry_of_nothing_but_an_action_still_has_every_member():
     entry = AuditEvent(
         seq=0, at=datetime(2026, 1, 1, tzinfo=UTC), action="x.y", detail={}, leaf_version=1
     )
-    assert audit.leaf_bytes(entry) == (
+    assert leaf.leaf_bytes(entry) == (
         b'{"action":"x.y","actor":null,"actor_role":null,"at":"2026-01-01T00:00:00.000000Z",'
         b'"cluster":null,"detail":{},"envelope_hash":null,"object_id":null,'
         b'"object_type":null,"school":null,"seq":0,"v":1}'
@@ -201,7 +202,7 @@ def test_entries_get_their_sequence_numbers_when_the_transaction_commits(session
     session.commit()
     assert (first.seq, second.seq) == (0, 1)
     assert session.scalar(select(func.count()).select_from(AuditSubtree)) == 3  # 2 leaves + root
-    assert audit.tree_size(session) == 2
+    assert tree.tree_size(session) == 2
 
 
 def test_a_rolled_back_action_leaves_no_entry(session):
@@ -241,7 +242,7 @@ def test_the_root_after_many_appends_is_the_rfc_root_of_the_leaves(session, engi
     leaves = stored_leaves(session)
     assert len(leaves) == 41
     for size in (1, 2, 3, 8, 16, 17, 40, 41):
-        assert audit.root_at(session, size) == merkle.reference_root(leaves[:size])
+        assert tree.root_at(session, size) == merkle.reference_root(leaves[:size])
     rows = {(s.level, s.start): s.hash for s in session.scalars(select(AuditSubtree))}
     assert rows == merkle.MemoryStore.from_entries(leaves).rows()
 
@@ -252,13 +253,13 @@ def test_proofs_served_from_the_database_verify_against_the_rfc_roots(session, e
     for size in (1, 5, 16, 23):
         root = merkle.reference_root(leaves[:size])
         for seq in range(size):
-            proof = audit.inclusion(session, seq, size)
+            proof = proofs.inclusion(session, seq, size)
             assert proof.root == root
             assert proof.leaf_hash == merkle.leaf_hash(leaves[seq])
             merkle.verify_inclusion(proof.leaf_hash, seq, size, proof.proof, root)
     for old in range(1, 24):
         for new in (old, 23):
-            proof = audit.consistency(session, old, new)
+            proof = proofs.consistency(session, old, new)
             merkle.verify_consistency(old, new, proof.old_root, proof.new_root, proof.proof)
             assert proof.old_root == merkle.reference_root(leaves[:old])
 
@@ -266,13 +267,13 @@ def test_proofs_served_from_the_database_verify_against_the_rfc_roots(session, e
 @pytest.mark.parametrize(
     ("call", "error"),
     [
-        (lambda s: audit.inclusion(s, 5, 5), NotFound),
-        (lambda s: audit.inclusion(s, -1, 3), InvalidInput),
-        (lambda s: audit.inclusion(s, 2, 2), InvalidInput),
-        (lambda s: audit.inclusion(s, 0, 9), InvalidInput),
-        (lambda s: audit.consistency(s, 0, 3), InvalidInput),
-        (lambda s: audit.consistency(s, 4, 3), InvalidInput),
-        (lambda s: audit.consistency(s, 1, 6), InvalidInput),
+        (lambda s: proofs.inclusion(s, 5, 5), NotFound),
+        (lambda s: proofs.inclusion(s, -1, 3), InvalidInput),
+        (lambda s: proofs.inclusion(s, 2, 2), InvalidInput),
+        (lambda s: proofs.inclusion(s, 0, 9), InvalidInput),
+        (lambda s: proofs.consistency(s, 0, 3), InvalidInput),
+        (lambda s: proofs.consistency(s, 4, 3), InvalidInput),
+        (lambda s: proofs.consistency(s, 1, 6), InvalidInput),
     ],
 )
 def test_proofs_out_of_range_are_refused_clearly(session, engine, call, error):
@@ -286,10 +287,10 @@ def test_proofs_out_of_range_are_refused_clearly(session, engine, call, error):
 
 def test_a_checkpoint_is_a_signed_note_of_the_tree(session, engine):
     add_entries(engine, 6, per_transaction=3)
-    row = audit.sign_new_checkpoint(session, TEST_SIGNER)
+    row = checkpoints.sign_new_checkpoint(session, TEST_SIGNER)
     signed = open_checkpoint(row.note.encode(), TEST_VERIFIER, TEST_SIGNER.name)
     assert (signed.size, signed.root) == (6, merkle.reference_root(stored_leaves(session)))
-    assert audit.check_checkpoint(row, TEST_VERIFIER) is None
+    assert checkpoints.check_checkpoint(row, TEST_VERIFIER) is None
 
 
 def test_checkpoints_are_signed_lazily_at_most_once_per_interval(session, engine):
@@ -297,7 +298,7 @@ def test_checkpoints_are_signed_lazily_at_most_once_per_interval(session, engine
 
     def current(**kwargs: Any) -> AuditCheckpoint:
         # Each in its own transaction: on SQLite an open one holds the write lock.
-        row = audit.current_checkpoint(session, TEST_SIGNER, **kwargs)
+        row = checkpoints.current_checkpoint(session, TEST_SIGNER, **kwargs)
         session.commit()
         return row
 
@@ -318,16 +319,16 @@ def test_checkpoints_are_signed_lazily_at_most_once_per_interval(session, engine
 # --- full verification --------------------------------------------------------------------
 
 
-def _verify(engine: Engine, **kwargs: Any) -> audit.VerifyReport:
-    return audit.verify_log(transactions(engine), TEST_VERIFIER, **kwargs)
+def _verify(engine: Engine, **kwargs: Any) -> verify.VerifyReport:
+    return verify.verify_log(transactions(engine), TEST_VERIFIER, **kwargs)
 
 
 def _log_with_checkpoints(session: Session, engine: Engine, size: int = 40) -> None:
     add_entries(engine, size // 2, per_transaction=7)
-    audit.sign_new_checkpoint(session, TEST_SIGNER)
+    checkpoints.sign_new_checkpoint(session, TEST_SIGNER)
     session.commit()
     add_entries(engine, size - size // 2, per_transaction=3, tag="b")
-    audit.sign_new_checkpoint(session, TEST_SIGNER)
+    checkpoints.sign_new_checkpoint(session, TEST_SIGNER)
     session.commit()
 
 
@@ -441,7 +442,7 @@ def test_a_missing_subtree_row_stops_appends_rather_than_forking_the_log(session
     add_entries(engine, 6, per_transaction=6)
     tamper(engine, ("DELETE FROM audit_subtrees WHERE level = 2", {}))
     audit.record(session, "test.after_damage")
-    with pytest.raises(audit.LogIntegrityError, match="level 2, start 0"):
+    with pytest.raises(LogIntegrityError, match="level 2, start 0"):
         session.commit()
 
 
@@ -461,18 +462,18 @@ def test_a_missing_subtree_row_stops_appends_rather_than_forking_the_log(session
 )
 def test_the_database_refuses_to_update_or_delete_the_log(session, engine, statement):
     add_entries(engine, 2, per_transaction=2)
-    audit.sign_new_checkpoint(session, TEST_SIGNER)
+    checkpoints.sign_new_checkpoint(session, TEST_SIGNER)
     session.commit()
     with pytest.raises(Exception, match="append-only") as refused, engine.begin() as connection:
         connection.execute(text(statement))
     assert "IntegrityError" in type(refused.value).__name__
     assert _verify(engine).ok
-    assert audit.tree_size(session) == 2
+    assert tree.tree_size(session) == 2
 
 
 def test_inserting_into_the_log_is_allowed(session, engine):
     add_entries(engine, 3)
-    assert audit.tree_size(session) == 3
+    assert tree.tree_size(session) == 3
 
 
 # --- concurrency --------------------------------------------------------------------------
@@ -483,7 +484,7 @@ def _assert_gap_free_and_consistent(session: Session, engine: Engine, count: int
     seqs = session.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)).all()
     assert seqs == list(range(count))
     leaves = stored_leaves(session)
-    assert audit.root_at(session, count) == merkle.reference_root(leaves)
+    assert tree.root_at(session, count) == merkle.reference_root(leaves)
     session.rollback()
     report = _verify(engine)
     assert report.ok, report.problem
@@ -551,9 +552,9 @@ def test_proofs_cost_a_bounded_number_of_queries_however_large_the_log(session, 
         store = build_large_log(engine, size)
         seq, old = size // 3, size // 2 + 1
         with counting_statements(engine) as statements:
-            proof = audit.inclusion(session, seq, size)
-            consistency = audit.consistency(session, old, size)
-            root = audit.root_at(session, size)
+            proof = proofs.inclusion(session, seq, size)
+            consistency = proofs.consistency(session, old, size)
+            root = tree.root_at(session, size)
         assert proof.root == root == store.root()
         merkle.verify_inclusion(store.get(0, seq), seq, size, proof.proof, root)
         merkle.verify_consistency(old, size, store.root(old), root, consistency.proof)
@@ -569,7 +570,7 @@ def test_check_checkpoint_refuses_another_logs_or_another_keys_checkpoint(sessio
     from crypto.checkpoint import Checkpoint, sign_checkpoint
 
     add_entries(engine, 3, per_transaction=3)
-    good = audit.sign_new_checkpoint(session, TEST_SIGNER)
+    good = checkpoints.sign_new_checkpoint(session, TEST_SIGNER)
     other_log = sign_checkpoint(Checkpoint("other.example/log", good.size, good.root), TEST_SIGNER)
     stranger = NoteSigner(TEST_SIGNER.name, Ed25519PrivateKey.from_private_bytes(bytes(32)))
     other_key = sign_checkpoint(Checkpoint(TEST_SIGNER.name, good.size, good.root), stranger)
@@ -577,32 +578,13 @@ def test_check_checkpoint_refuses_another_logs_or_another_keys_checkpoint(sessio
         row = AuditCheckpoint(
             id=good.id, size=good.size, root=good.root, note=note.decode(), signed_at=good.signed_at
         )
-        problem = audit.check_checkpoint(row, TEST_VERIFIER)
+        problem = checkpoints.check_checkpoint(row, TEST_VERIFIER)
         assert problem is not None
         assert "does not verify as this log's checkpoint with the hub's key" in problem
         assert reason in problem
     moved = AuditCheckpoint(
         id=good.id, size=good.size + 1, root=good.root, note=good.note, signed_at=good.signed_at
     )
-    assert "its stored size or root differs" in (audit.check_checkpoint(moved, TEST_VERIFIER) or "")
-
-
-def test_member_in_scope_matches_the_stored_normalised_address(session):
-    from crypto.custody import FAST_FOR_TESTS
-    from schools import directory
-    from schools.models import Role
-    from schools.policy import AuditScope
-
-    cluster = directory.create_cluster(session, None, "Cluster")
-    school = directory.admit_school(session, None, cluster, "Oakfield", "123456", "")
-    invited = directory.invite(session, None, Role.HEAD, " Head@Oak.Example.org", school=school)
-    password = "a long enough test passphrase"
-    head = directory.accept_invitation(
-        session, invited.token, "Amara", password, password, FAST_FOR_TESTS
-    ).member
-    assert head.email == "head@oak.example.org"
-    scope = AuditScope(school_id=school.id, cluster_id=cluster.id)
-    assert audit.member_in_scope(session, scope, "  HEAD@oak.example.ORG ") is head
-    assert audit.member_in_scope(session, scope, "nobody@oak.example.org") is None
-    elsewhere = AuditScope(school_id=uuid.uuid4(), cluster_id=cluster.id)
-    assert audit.member_in_scope(session, elsewhere, "head@oak.example.org") is None
+    assert "its stored size or root differs" in (
+        checkpoints.check_checkpoint(moved, TEST_VERIFIER) or ""
+    )

@@ -9,7 +9,8 @@ from sqlalchemy.exc import NoResultFound
 from crypto import custody
 from crypto.custody import FAST_FOR_TESTS, Argon2Params
 from crypto.errors import UnwrapError
-from schools import accounts, audit, directory, keyring
+from schools import accounts, directory, invitations, keyring
+from schools.audit.models import AuditEvent
 from schools.errors import (
     Conflict,
     InvalidInput,
@@ -31,7 +32,7 @@ PASSWORD = "a long enough test passphrase"
 
 
 def _join(session, token, name="Someone"):
-    return directory.accept_invitation(session, token, name, PASSWORD, PASSWORD, FAST_FOR_TESTS)
+    return invitations.accept_invitation(session, token, name, PASSWORD, PASSWORD, FAST_FOR_TESTS)
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def school(session):
 
 @pytest.fixture
 def head(session, school):
-    invited = directory.invite(session, None, Role.HEAD, "head@oak.example.org", school=school)
+    invited = invitations.invite(session, None, Role.HEAD, "head@oak.example.org", school=school)
     return _join(session, invited.token, "Amara")
 
 
@@ -60,7 +61,7 @@ def test_first_head_creates_the_school_keys_and_gets_a_recovery_code(session, sc
 
 def test_staff_invited_by_an_unlocked_head_receive_the_keys_on_joining(session, school, head):
     keys = keyring.unlock_for_member(session, head.member, head.credential)
-    invited = directory.invite(
+    invited = invitations.invite(
         session, head.member, Role.STAFF, "dsl@oak.example.org", school=school, actor_keys=keys
     )
     staff = _join(session, invited.token, "Grace")
@@ -73,7 +74,7 @@ def test_staff_invited_by_an_unlocked_head_receive_the_keys_on_joining(session, 
 
 
 def test_members_invited_from_the_cli_wait_until_a_colleague_signs_in(session, school, head):
-    invited = directory.invite(session, None, Role.STAFF, "dsl@oak.example.org", school=school)
+    invited = invitations.invite(session, None, Role.STAFF, "dsl@oak.example.org", school=school)
     staff = _join(session, invited.token, "Grace")
     assert staff.member.keys_pending
     with pytest.raises(KeysLocked, match="waiting for confirmation"):
@@ -88,11 +89,11 @@ def test_members_invited_from_the_cli_wait_until_a_colleague_signs_in(session, s
 
 def test_removing_a_member_rotates_the_keys_and_keeps_history_readable(session, school, head):
     old = keyring.unlock_for_member(session, head.member, head.credential)
-    invited = directory.invite(
+    invited = invitations.invite(
         session, head.member, Role.STAFF, "dsl@oak.example.org", school=school, actor_keys=old
     )
     staff = _join(session, invited.token, "Grace")
-    stayer_invite = directory.invite(
+    stayer_invite = invitations.invite(
         session, head.member, Role.STAFF, "t@oak.example.org", school=school, actor_keys=old
     )
     stayer = _join(session, stayer_invite.token, "Tom")
@@ -141,7 +142,7 @@ def test_removing_a_member_rotates_the_keys_and_keeps_history_readable(session, 
 
 
 def test_removing_a_member_needs_unlocked_keys(session, school, head):
-    invited = directory.invite(session, None, Role.STAFF, "dsl@oak.example.org", school=school)
+    invited = invitations.invite(session, None, Role.STAFF, "dsl@oak.example.org", school=school)
     staff = _join(session, invited.token, "Grace")
     with pytest.raises(KeysLocked):
         accounts.remove_member(session, head.member, staff.member.id, None)
@@ -149,7 +150,7 @@ def test_removing_a_member_needs_unlocked_keys(session, school, head):
 
 def test_a_head_cannot_remove_themselves(session, school, head):
     keys = keyring.unlock_for_member(session, head.member, head.credential)
-    invited = directory.invite(
+    invited = invitations.invite(
         session, head.member, Role.STAFF, "dsl@oak.example.org", school=school, actor_keys=keys
     )
     _join(session, invited.token, "Grace")
@@ -211,7 +212,7 @@ def test_recovery_code_restores_access_exactly_once(session, school, head):
 
 def test_recovery_code_is_refused_for_staff_and_other_schools(session, school, head):
     keys = keyring.unlock_for_member(session, head.member, head.credential)
-    invited = directory.invite(
+    invited = invitations.invite(
         session, head.member, Role.STAFF, "dsl@oak.example.org", school=school, actor_keys=keys
     )
     _join(session, invited.token, "Grace")
@@ -296,17 +297,17 @@ def test_a_removed_head_keeps_nothing_that_opens_the_new_generation(session, sch
     longer makes a member who would be confirmed at B's next sign-in."""
     a = head
     a_keys = keyring.unlock_for_member(session, a.member, a.credential)
-    b_invite = directory.invite(
+    b_invite = invitations.invite(
         session, a.member, Role.HEAD, "b@oak.example.org", school=school, actor_keys=a_keys
     )
     b = _join(session, b_invite.token, "Bola")
-    kept = directory.invite(
+    kept = invitations.invite(
         session, a.member, Role.STAFF, "friend@oak.example.org", school=school, actor_keys=a_keys
     )
-    kept_locked = directory.invite(  # made without keys: would join keys_pending
+    kept_locked = invitations.invite(  # made without keys: would join keys_pending
         session, a.member, Role.STAFF, "other@oak.example.org", school=school
     )
-    b_own = directory.invite(
+    b_own = invitations.invite(
         session, b.member, Role.STAFF, "new@oak.example.org", school=school, actor_keys=a_keys
     )
     a_code_row = session.scalars(
@@ -394,7 +395,7 @@ def test_a_removed_head_keeps_nothing_that_opens_the_new_generation(session, sch
 
     session.commit()
     withdrawn = session.scalars(
-        select(audit.AuditEvent).where(audit.AuditEvent.action == "invitation.withdrawn")
+        select(AuditEvent).where(AuditEvent.action == "invitation.withdrawn")
     ).all()
     assert sorted(e.object_id for e in withdrawn) == sorted(
         str(i.invitation.id) for i in (kept, kept_locked)
@@ -407,7 +408,7 @@ def test_removing_the_last_head_is_refused_even_with_removed_heads_around(sessio
     keys = keyring.unlock_for_member(session, head.member, head.credential)
     other = _join(
         session,
-        directory.invite(
+        invitations.invite(
             session, head.member, Role.HEAD, "b@oak.example.org", school=school, actor_keys=keys
         ).token,
         "Bola",
@@ -415,7 +416,7 @@ def test_removing_the_last_head_is_refused_even_with_removed_heads_around(sessio
     keys = accounts.remove_member(session, other.member, head.member.id, keys).keys
     staff = _join(
         session,
-        directory.invite(
+        invitations.invite(
             session, other.member, Role.STAFF, "s@oak.example.org", school=school, actor_keys=keys
         ).token,
         "Sam",
@@ -443,7 +444,7 @@ def test_sign_in_rewraps_a_password_blob_made_with_other_parameters(session, sch
     assert member.password_blob == blob
     session.commit()
     rewrapped = session.scalars(
-        select(audit.AuditEvent).where(audit.AuditEvent.action == "member.password_rewrapped")
+        select(AuditEvent).where(AuditEvent.action == "member.password_rewrapped")
     ).one()
     assert rewrapped.actor_id == head.member.id
     assert rewrapped.detail == {"before": "t=1 m=8KiB p=1", "after": "t=2 m=16KiB p=1"}
@@ -476,7 +477,7 @@ def test_sign_in_unwraps_the_school_keys_only_when_someone_waits(
     monkeypatch.setattr(keyring, "unlock_for_member", spy)
     assert accounts.start_session(session, head.member, head.credential).confirmed == []
     assert calls == []
-    invited = directory.invite(session, None, Role.STAFF, "dsl@oak.example.org", school=school)
+    invited = invitations.invite(session, None, Role.STAFF, "dsl@oak.example.org", school=school)
     staff = _join(session, invited.token, "Grace")
     signed = accounts.start_session(session, head.member, head.credential)
     assert [m.id for m in signed.confirmed] == [staff.member.id]
@@ -488,10 +489,10 @@ def test_an_invitation_into_another_school_never_carries_the_inviters_keys(sessi
     (policy keeps a head out of other schools; an operator has no school)."""
     oak_keys = keyring.unlock_for_member(session, head.member, head.credential)
     elm = directory.admit_school(session, None, school.cluster, "Elm", "654321", "")
-    elm_head = directory.invite(session, None, Role.HEAD, "head@elm.example.org", school=elm)
+    elm_head = invitations.invite(session, None, Role.HEAD, "head@elm.example.org", school=elm)
     _join(session, elm_head.token, "Bo")
     assert elm.key_generation == oak_keys.generation  # the same number, another school
-    invited = directory.invite(
+    invited = invitations.invite(
         session, None, Role.STAFF, "x@elm.example.org", school=elm, actor_keys=oak_keys
     )
     assert invited.invitation.credential_public is None

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from crypto.custody import FAST_FOR_TESTS
-from schools import audit, directory
+from schools import audit, directory, invitations
+from schools.audit.models import AuditEvent
 from schools.errors import Conflict, NotFound
 from schools.models import Invitation, Role
 
@@ -14,15 +15,13 @@ PASSWORD = "a long enough test passphrase"
 
 
 def _join(session, token, name="Someone"):
-    return directory.accept_invitation(session, token, name, PASSWORD, PASSWORD, FAST_FOR_TESTS)
+    return invitations.accept_invitation(session, token, name, PASSWORD, PASSWORD, FAST_FOR_TESTS)
 
 
 def _withdrawals(session) -> int:
     audit.append_pending(session)
     return len(
-        session.scalars(
-            select(audit.AuditEvent).where(audit.AuditEvent.action == "invitation.withdrawn")
-        ).all()
+        session.scalars(select(AuditEvent).where(AuditEvent.action == "invitation.withdrawn")).all()
     )
 
 
@@ -32,15 +31,17 @@ def people(session):
     cluster = directory.create_cluster(session, None, "Riverside")
     school = directory.admit_school(session, None, cluster, "Oakfield", "123456", "")
     admin = _join(
-        session, directory.invite(session, None, Role.HUB_ADMIN, "a@hub.example.org").token
+        session, invitations.invite(session, None, Role.HUB_ADMIN, "a@hub.example.org").token
     )
     coordinator = _join(
         session,
-        directory.invite(session, None, Role.COORDINATOR, "c@r.example.org", cluster=cluster).token,
+        invitations.invite(
+            session, None, Role.COORDINATOR, "c@r.example.org", cluster=cluster
+        ).token,
     )
     head = _join(
         session,
-        directory.invite(session, None, Role.HEAD, "h@oak.example.org", school=school).token,
+        invitations.invite(session, None, Role.HEAD, "h@oak.example.org", school=school).token,
     )
     return {"admin": admin.member, "coordinator": coordinator.member, "head": head.member}
 
@@ -48,7 +49,9 @@ def people(session):
 @pytest.fixture
 def hub_admin_invitation(session) -> Invitation:
     """A pending invitation with neither school nor cluster: a future hub administrator's."""
-    invitation = directory.invite(session, None, Role.HUB_ADMIN, "next@hub.example.org").invitation
+    invitation = invitations.invite(
+        session, None, Role.HUB_ADMIN, "next@hub.example.org"
+    ).invitation
     assert invitation.school_id is None
     assert invitation.cluster_id is None
     return invitation
@@ -60,7 +63,7 @@ def test_only_hub_administrators_withdraw_a_hub_administrators_invitation(
 ):
     before = _withdrawals(session)
     with pytest.raises(NotFound, match="No such open invitation"):
-        directory.withdraw_invitation(session, people[who], hub_admin_invitation.id)
+        invitations.withdraw_invitation(session, people[who], hub_admin_invitation.id)
     session.refresh(hub_admin_invitation)
     assert hub_admin_invitation.revoked_at is None
     assert _withdrawals(session) == before
@@ -70,46 +73,46 @@ def test_a_hub_administrator_withdraws_it_once_and_a_second_time_is_refused(
     session, people, hub_admin_invitation
 ):
     before = _withdrawals(session)
-    directory.withdraw_invitation(session, people["admin"], hub_admin_invitation.id)
+    invitations.withdraw_invitation(session, people["admin"], hub_admin_invitation.id)
     assert hub_admin_invitation.revoked_at is not None
     with pytest.raises(Conflict, match="already withdrawn"):
-        directory.withdraw_invitation(session, people["admin"], hub_admin_invitation.id)
+        invitations.withdraw_invitation(session, people["admin"], hub_admin_invitation.id)
     assert _withdrawals(session) == before + 1
 
 
 def test_the_operator_at_the_command_line_may_withdraw_it(session, hub_admin_invitation):
-    directory.withdraw_invitation(session, None, hub_admin_invitation.id)
+    invitations.withdraw_invitation(session, None, hub_admin_invitation.id)
     assert hub_admin_invitation.revoked_at is not None
 
 
 def test_a_head_withdraws_their_schools_invitation_only_once(session, people):
     head = people["head"]
-    invitation = directory.invite(
+    invitation = invitations.invite(
         session, head, Role.STAFF, "dsl@oak.example.org", school=head.school
     ).invitation
-    directory.withdraw_invitation(session, head, invitation.id)
+    invitations.withdraw_invitation(session, head, invitation.id)
     with pytest.raises(Conflict, match="already withdrawn"):
-        directory.withdraw_invitation(session, head, invitation.id)
+        invitations.withdraw_invitation(session, head, invitation.id)
     # Neither the hub administrator nor a coordinator of another cluster manages it.
     other = directory.create_cluster(session, None, "Elsewhere")
     stranger = _join(
         session,
-        directory.invite(session, None, Role.COORDINATOR, "c@e.example.org", cluster=other).token,
+        invitations.invite(session, None, Role.COORDINATOR, "c@e.example.org", cluster=other).token,
     )
-    fresh = directory.invite(
+    fresh = invitations.invite(
         session, head, Role.STAFF, "dsl2@oak.example.org", school=head.school
     ).invitation
     for outsider in (people["admin"], stranger.member):
         with pytest.raises(NotFound):
-            directory.withdraw_invitation(session, outsider, fresh.id)
+            invitations.withdraw_invitation(session, outsider, fresh.id)
 
 
 def test_a_coordinator_withdraws_a_heads_invitation_to_their_cluster(session, people):
     coordinator = people["coordinator"]
     school = people["head"].school
-    invitation = directory.invite(
+    invitation = invitations.invite(
         session, coordinator, Role.HEAD, "deputy@oak.example.org", school=school
     ).invitation
-    directory.withdraw_invitation(session, coordinator, invitation.id)
+    invitations.withdraw_invitation(session, coordinator, invitation.id)
     with pytest.raises(Conflict, match="already withdrawn"):
-        directory.withdraw_invitation(session, coordinator, invitation.id)
+        invitations.withdraw_invitation(session, coordinator, invitation.id)

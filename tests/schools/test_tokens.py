@@ -9,17 +9,17 @@ import pytest
 from sqlalchemy import select
 
 from crypto.custody import FAST_FOR_TESTS
-from schools import accounts, audit, directory, keyring, tokens
+from schools import accounts, credentials, directory, invitations, keyring, tokens
+from schools.audit.models import AuditEvent
 from schools.db import utcnow
 from schools.errors import Conflict
-from schools.models import CredentialKind, KeyWrap, Role
-from schools.tokens import ApiToken
+from schools.models import ApiToken, CredentialKind, KeyWrap, Role
 
 PASSWORD = "a long enough test passphrase"
 
 
 def _join(session, token, name):
-    return directory.accept_invitation(session, token, name, PASSWORD, PASSWORD, FAST_FOR_TESTS)
+    return invitations.accept_invitation(session, token, name, PASSWORD, PASSWORD, FAST_FOR_TESTS)
 
 
 @pytest.fixture
@@ -32,13 +32,13 @@ def school(session):
 def heads(session, school):
     a = _join(
         session,
-        directory.invite(session, None, Role.HEAD, "a@oak.example.org", school=school).token,
+        invitations.invite(session, None, Role.HEAD, "a@oak.example.org", school=school).token,
         "Amara",
     )
     keys = keyring.unlock_for_member(session, a.member, a.credential)
     b = _join(
         session,
-        directory.invite(
+        invitations.invite(
             session, a.member, Role.HEAD, "b@oak.example.org", school=school, actor_keys=keys
         ).token,
         "Bola",
@@ -71,7 +71,7 @@ def test_the_python_and_sql_rules_for_a_live_token_agree(session, school, heads)
         orphan.token.id: "orphaned",
     }
     assert sql == {i for i, state in python.items() if state == "live"}
-    assert [i for i, _ in tokens.live_credentials(session, school.id, later)] == [live.token.id]
+    assert [i for i, _ in credentials.live_tokens(session, school.id, later)] == [live.token.id]
 
 
 def test_the_live_token_limit_does_not_count_a_removed_members_tokens(
@@ -84,7 +84,7 @@ def test_the_live_token_limit_does_not_count_a_removed_members_tokens(
         tokens.create_token(session, b.member, keys, "B's script", ["inbox:read"])
     keys = accounts.remove_member(session, b.member, a.member.id, keys).keys
     # A's token is orphaned: rotation did not wrap to it, and it is not counted.
-    assert tokens.live_credentials(session, school.id, utcnow()) == []
+    assert credentials.live_tokens(session, school.id, utcnow()) == []
     tokens.create_token(session, b.member, keys, "B's script", ["inbox:read"])
 
 
@@ -104,7 +104,7 @@ def test_forgetting_an_unusable_tokens_wraps_is_audited_once(session, school, he
     assert not tokens.forget_expired(session, token_id, later)  # nothing left to forget
     session.commit()
     forgotten = session.scalars(
-        select(audit.AuditEvent).where(audit.AuditEvent.action == "token.wraps_forgotten")
+        select(AuditEvent).where(AuditEvent.action == "token.wraps_forgotten")
     ).all()
     assert [(e.object_id, e.detail) for e in forgotten] == [
         (str(token_id), {"state": "expired", "wraps": 1})

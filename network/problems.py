@@ -1,8 +1,9 @@
 """RFC 9457 problem documents: every refusal under /api/ is one, never a page.
 
-``network/errors.py`` renders every error of a request under /api/ with
-``domain_problem`` or ``http_problem``; the API's own validation raises
-``ValidationFailed`` to name each field it refuses, in an ``errors`` member:
+Below both the error handlers and the API: ``network/errors.py`` renders every
+error of a request under /api/ with ``domain_problem`` or ``http_problem``; the
+API's own validation (network/api/) raises ``ValidationFailed`` to name each
+field it refuses, in an ``errors`` member:
 ``{"errors": [{"field": "title", "message": "Enter the title."}]}``.
 """
 

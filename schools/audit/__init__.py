@@ -1,0 +1,148 @@
+"""The audit trail: an append-only, verifiable log of every state change.
+
+``record()`` is the one place an action is recorded. Call it inside the action's
+own transaction: the entry is appended to the log when that transaction
+commits, so no action commits without its entry and no entry survives an
+action that was rolled back (design.md, "The audit trail").
+
+The log is an RFC 9162 Merkle tree whose leaves are the entries:
+
+- ``models``: the tables; ``leaf``: the exact bytes of an entry that are hashed;
+- ``tree``: appending under the log lock, and roots from the stored subtrees;
+- ``proofs``: inclusion and consistency proofs; ``checkpoints``: signed heads;
+- ``verify``: ``alertnet audit verify``; ``integrity``: the pages' quick checks.
+
+docs/audit-log.md describes the leaf encoding byte by byte and the locking.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from schools.audit import tree
+from schools.audit.leaf import LEAF_VERSION, check_json, normalised
+from schools.audit.models import AuditEvent
+from schools.db import utcnow
+from schools.models import Member, School
+
+_PENDING = "alertnet.audit.pending"
+_SERIAL = "alertnet.audit.serial"
+_SAVEPOINTS = "alertnet.audit.savepoints"
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    actor: Member | None = None,
+    school_id: uuid.UUID | None = None,
+    cluster_id: uuid.UUID | None = None,
+    object_type: str | None = None,
+    object_id: object = None,
+    envelope_hash: bytes | None = None,
+    **detail: Any,
+) -> AuditEvent:
+    """Record an entry: who, which school, what, which object; never content.
+
+    The entry joins the log when the session's transaction commits (or at
+    ``append_pending``); until then its ``seq`` is None. Detail values must be
+    JSON: str, int, bool, list or dict (None values are left out).
+    """
+    if actor is not None:
+        school_id = school_id or actor.school_id
+        cluster_id = cluster_id or actor.effective_cluster_id
+    if school_id is not None and cluster_id is None:
+        # Scoping relies on it: a coordinator sees entries by their cluster.
+        school = session.get(School, school_id)
+        cluster_id = school.cluster_id if school is not None else None
+    object_text = str(object_id) if object_id is not None else None
+    _check_field(action, "action", 64)
+    _check_field(object_type, "object type", 32)
+    _check_field(object_text, "object id", 64)
+    if envelope_hash is not None and len(envelope_hash) > 64:
+        raise ValueError("an envelope hash is at most 64 bytes")
+    kept = normalised({k: v for k, v in detail.items() if v is not None})
+    check_json(kept, "detail")
+    entry = AuditEvent(
+        at=utcnow(),
+        action=action,
+        actor_id=actor.id if actor is not None else None,
+        actor_role=actor.role if actor is not None else None,
+        school_id=school_id,
+        cluster_id=cluster_id,
+        object_type=object_type,
+        object_id=object_text,
+        envelope_hash=envelope_hash,
+        detail=kept,
+        leaf_version=LEAF_VERSION,
+    )
+    if session.get_transaction() is None:
+        # The entry belongs to a transaction, whose end (commit or rollback) must
+        # be seen: begin one now if the session has not autobegun yet.
+        session.begin()
+    serial = session.info.get(_SERIAL, 0) + 1
+    session.info[_SERIAL] = serial
+    session.info.setdefault(_PENDING, []).append((serial, entry))
+    return entry
+
+
+def _check_field(value: str | None, what: str, limit: int) -> None:
+    if value is not None and not 0 < len(value) <= limit:
+        raise ValueError(f"an audit {what} is 1 to {limit} characters, got {value!r}")
+
+
+def pending(session: Session) -> list[AuditEvent]:
+    """Entries recorded in this transaction and not yet appended."""
+    return [entry for _, entry in session.info.get(_PENDING, [])]
+
+
+def append_pending(session: Session) -> list[AuditEvent]:
+    """Append this transaction's recorded entries now, giving them their ``seq``.
+
+    Commit does this by itself. Call it only to learn a ``seq`` inside the
+    transaction (a receipt, say): the log lock is then held until the commit.
+    """
+    queued = session.info.pop(_PENDING, None)
+    if not queued:
+        return []
+    entries = [entry for _, entry in queued]
+    # Everything else the transaction writes goes first, so the lock is taken
+    # last and held only for the inserts below and the commit.
+    session.flush()
+    tree.append(session, entries)
+    return entries
+
+
+@event.listens_for(Session, "before_commit")
+def _append_before_commit(session: Session) -> None:
+    if session.info.get(_PENDING):
+        append_pending(session)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINTS, {})[transaction] = session.info.get(_SERIAL, 0)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Entries recorded inside a rolled-back savepoint are forgotten with it."""
+    if previous_transaction.nested:
+        mark = session.info.get(_SAVEPOINTS, {}).pop(previous_transaction, None)
+        queued = session.info.get(_PENDING)
+        if mark is not None and queued:
+            queued[:] = [item for item in queued if item[0] <= mark]
+    elif previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed (and appended) or abandoned
+        session.info.pop(_PENDING, None)
+        session.info.pop(_SAVEPOINTS, None)
