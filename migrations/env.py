@@ -11,7 +11,8 @@ from alembic import context
 import network.alerts.models
 import network.api.models
 import network.dashboard.models
-import network.notifications.models  # noqa: F401
+import network.notifications.models
+import network.operations.heartbeat  # noqa: F401
 import schools.audit
 import schools.models
 import schools.tokens  # noqa: F401

@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the hub. Everything is wired here and nowhere else."""
     from flask import Flask  # here: `alertnet client` imports this package without Flask
 
+    import network.operations
     from crypto import custody
     from network import alerts, api, auth, dashboard, db, errors, notifications, security
     from network.audit import api as audit_api
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(audit_api.bp)
     api.init_app(app)
+    network.operations.init_app(app)  # readiness, metrics, request ids
 
     app.add_template_global(settings.invitation_link, "invitation_link")
 

@@ -256,6 +256,8 @@ def serve(bind: str, workers: int | None, threads: int | None) -> None:
         "-",
         "--logger-class",
         "network.access_log.RedactingLogger",
+        "--config",  # metrics across workers, JSON access lines (network/operations)
+        "python:network.operations.gunicorn_config",
         "--forwarded-allow-ips",
         os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
     ]
@@ -263,6 +265,7 @@ def serve(bind: str, workers: int | None, threads: int | None) -> None:
 
 
 def _register_feature_commands() -> None:
+    from network import operations
     from network.alerts.cli import retention_cli
     from network.api.cli import token_cli
     from network.api.client import client_cli
@@ -274,6 +277,7 @@ def _register_feature_commands() -> None:
     main.add_command(worker_cli)
     main.add_command(token_cli)
     main.add_command(client_cli)
+    operations.register_commands(main)  # backup, restore (network/operations)
 
 
 _register_feature_commands()

@@ -49,6 +49,9 @@ ENVIRONMENT = {
     "dashboard_max_age_seconds": "ALERTNET_DASHBOARD_MAX_AGE",
     "proxy_hops": "ALERTNET_PROXY_HOPS",
     "password_hashing_mib": "ALERTNET_PASSWORD_HASHING_MIB",
+    "log_format": "ALERTNET_LOG_FORMAT",
+    "metrics_token": "ALERTNET_METRICS_TOKEN",
+    "metrics_allow": "ALERTNET_METRICS_ALLOW",
 }
 
 
@@ -90,6 +93,11 @@ class Settings:
     ratelimit_sign_in: str = "10 per minute"
     ratelimit_api: str = "300 per minute"
     log_level: str = "INFO"
+    # "text", or "json": one JSON object per log line, with the request id.
+    log_format: str = "text"
+    # Who may read /metrics: a bearer token, or addresses in these CIDR ranges.
+    metrics_token: str = field(default="", repr=False)
+    metrics_allow: tuple[str, ...] = ()
     # The audit log's Ed25519 checkpoint key (base64 of its 32-byte seed) and the
     # log's origin (its name in checkpoints); both have defaults, see resolved().
     log_key: str = field(default="", repr=False)
@@ -182,7 +190,23 @@ class Settings:
             settings = replace(settings, mail_from=f"alertnet <alerts@{host}>")
         _check_notifications(settings)
         _check_rate_limits(settings)
+        _check_operations(settings)
         return settings
+
+
+def _check_operations(settings: Settings) -> None:
+    """Logs and metrics: a typo stops the hub at startup."""
+    import ipaddress
+
+    if settings.log_format not in ("text", "json"):
+        raise ValueError(f"ALERTNET_LOG_FORMAT must be text or json; got {settings.log_format!r}")
+    for network in settings.metrics_allow:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"ALERTNET_METRICS_ALLOW must list CIDR ranges like 10.1.2.0/24; got {network!r}"
+            ) from None
 
 
 def _check_rate_limits(settings: Settings) -> None:

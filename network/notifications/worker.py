@@ -50,6 +50,7 @@ from network.notifications.models import (
     Subscription,
 )
 from network.notifications.operations import CHASE_WINDOW, DELIVERY_LOG_DAYS
+from network.operations import heartbeat
 
 __all__ = ["CHASE_WINDOW", "Worker"]  # CHASE_WINDOW: the chase's, from operations
 from network.settings import Settings
@@ -564,6 +565,7 @@ class Worker:
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 try:
+                    heartbeat.beat(self)  # for /readyz and /metrics (network/operations)
                     self._tick()
                     claimed = self.deliver_batch()
                 except Exception:  # the database went away: wait and try again
