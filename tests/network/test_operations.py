@@ -230,3 +230,52 @@ def test_with_json_logs_a_request_logs_json_and_no_alert_content(database_url, t
     for handler in list(logging.getLogger().handlers):
         if getattr(handler, "_alertnet", False):
             logging.getLogger().removeHandler(handler)
+
+
+# --- rotating the audit log key ------------------------------------------------------------
+
+
+def test_after_rotating_the_log_key_old_checkpoints_verify_with_the_retired_key(
+    database_url, tmp_path
+):
+    import base64
+    import os
+
+    from network.cli import main
+    from tests.conftest import World
+
+    with hub(database_url, tmp_path) as app:
+        World(app).cluster("Riverside")
+        runner = app.test_cli_runner()
+        assert runner.invoke(main, ["audit", "checkpoint"]).exit_code == 0
+        old_vkey = runner.invoke(main, ["audit", "key"]).output.strip()
+        new_key = base64.b64encode(os.urandom(32)).decode()
+
+        def verify(**overrides):
+            rotated = create_app(settings_for_tests(tmp_path, database_url, **overrides))
+            try:
+                rotated_runner = rotated.test_cli_runner()
+                World(rotated).cluster(f"After {len(overrides)}")  # a new entry...
+                signed = rotated_runner.invoke(main, ["audit", "checkpoint"])
+                assert signed.exit_code == 0  # ...and a checkpoint with the new key
+                return rotated_runner.invoke(main, ["audit", "verify"])
+            finally:
+                engine(rotated).dispose()
+
+        # A new key alone: the checkpoints the old key signed no longer verify.
+        refused = verify(log_key=new_key)
+        assert refused.exit_code == 1
+        assert "does not verify" in refused.output
+        # Listed as retired, they do, beside the new key's.
+        passed = verify(log_key=new_key, log_retired_keys=(old_vkey,))
+        assert passed.exit_code == 0, passed.output
+
+
+def test_a_retired_key_of_another_log_is_refused_at_startup(tmp_path):
+    from network.settings import Settings
+
+    with pytest.raises(ValueError, match="ALERTNET_LOG_RETIRED_KEYS"):
+        Settings.from_env(
+            {"ALERTNET_INSTANCE": str(tmp_path), "SECRET_KEY": "x"},
+            log_retired_keys=("elsewhere.example/audit+01234567+AQ==",),
+        )
