@@ -104,7 +104,8 @@ def live_hub(
         _wait_until_serving(hub, process)
         yield hub
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
