@@ -24,7 +24,7 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time
 from typing import Any, Protocol
 
@@ -56,7 +56,7 @@ def encode_value(value: Any) -> Any:
     raise ArchiveError(f"cannot back up a value of type {type(value).__name__}")
 
 
-_DECODERS = {
+_DECODERS: dict[str, Callable[[Any], Any]] = {
     "b": lambda v: base64.b64decode(v, validate=True),
     "u": uuid.UUID,
     "t": datetime.fromisoformat,

@@ -169,6 +169,7 @@ def restore_cli(
     that no checkpoint given with --checkpoint is newer than the backup.
     """
     from network.operations import restore
+    from network.operations.backup import BackupRefused
 
     if reason is not None and not reason.strip():
         raise Refused('--accept-rollback needs a reason, e.g. "server lost; last backup".')
@@ -183,7 +184,7 @@ def restore_cli(
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         checked = restore.check(app, file, identity, list(checkpoints), reason)
-    except restore.BackupRefused as error:
+    except BackupRefused as error:
         raise Refused(error.message) from None
     if not checkpoints:
         click.echo(
@@ -193,7 +194,7 @@ def restore_cli(
         )
     try:
         done = restore.load(app, file, identity, checked, reason)
-    except restore.BackupRefused as error:
+    except BackupRefused as error:
         raise Refused(error.message) from None
     click.echo(
         f"Restored {done.rows:,} rows from the backup made {checked.manifest['created_at']}; "

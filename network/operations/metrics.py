@@ -199,6 +199,6 @@ def _request_registry() -> CollectorRegistry:
         from prometheus_client import multiprocess
 
         combined = CollectorRegistry()
-        multiprocess.MultiProcessCollector(combined)
+        multiprocess.MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
         return combined
     return _PROCESS

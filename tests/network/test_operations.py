@@ -279,3 +279,39 @@ def test_a_retired_key_of_another_log_is_refused_at_startup(tmp_path):
             {"ALERTNET_INSTANCE": str(tmp_path), "SECRET_KEY": "x"},
             log_retired_keys=("elsewhere.example/audit+01234567+AQ==",),
         )
+
+
+# --- under alertnet serve ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_under_serve_metrics_add_up_every_worker_and_access_lines_are_json(app, tmp_path):
+    from tests.network.live_hub import live_hub
+
+    environment = {"ALERTNET_METRICS_TOKEN": TOKEN, "ALERTNET_LOG_FORMAT": "json"}
+    with live_hub(
+        app.config["ALERTNET"].database_url, tmp_path, workers=2, threads=2, environment=environment
+    ) as live:
+        for n in range(20):
+            status, headers, _ = live.request("GET", "/sign-in", headers={"X-Request-Id": f"r{n}"})
+            assert (status, headers["X-Request-Id"]) == (200, f"r{n}")
+        counted = set()
+        for _ in range(6):  # whichever gunicorn worker answers, the count is the total
+            status, _, body = live.request(
+                "GET", "/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
+            )
+            assert status == 200
+            line = next(
+                line
+                for line in body.decode().splitlines()
+                if line.startswith("alertnet_http_requests_total")
+                and 'route="/sign-in"' in line
+                and 'status="200"' in line
+            )
+            counted.add(float(line.rsplit(" ", 1)[1]))
+        assert counted == {20.0}
+        log = live.log.read_text()
+    access = [json.loads(line) for line in log.splitlines() if '"gunicorn.access"' in line]
+    assert {"request_id": "r7", "path": "/sign-in", "status": 200}.items() <= next(
+        a for a in access if a.get("request_id") == "r7"
+    ).items()
