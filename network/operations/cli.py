@@ -62,8 +62,9 @@ def _recipient(value: str) -> BackupPublicKey:
 def backup_cli(ctx: click.Context, target: Path | None, recipient: str | None) -> None:
     """Back up the database and the hub's secrets, encrypted to your public key.
 
-    alertnet backup --to FILE --recipient KEY   makes a backup;
-    alertnet backup keygen --out KEY_FILE       makes the key pair (once).
+    \b
+    alertnet backup --to FILE --recipient KEY   makes a backup
+    alertnet backup keygen --out KEY_FILE       makes the key pair (once)
     """
     if ctx.invoked_subcommand is not None:
         return

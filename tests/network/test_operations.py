@@ -315,3 +315,27 @@ def test_under_serve_metrics_add_up_every_worker_and_access_lines_are_json(app, 
     assert {"request_id": "r7", "path": "/sign-in", "status": 200}.items() <= next(
         a for a in access if a.get("request_id") == "r7"
     ).items()
+
+
+def test_the_hub_answers_again_at_once_after_the_database_dropped_its_connections(
+    postgres_migrated, tmp_path
+):
+    """As after a PostgreSQL restart: pooled connections are dead, and the next
+    request gets a fresh one (pool_pre_ping) instead of an error."""
+    import psycopg
+    from sqlalchemy import make_url
+
+    with hub(postgres_migrated, tmp_path) as app:
+        _run_worker_once(app)
+        client = app.test_client()
+        assert client.get("/readyz").status_code == 200
+        dsn = make_url(postgres_migrated).render_as_string(hide_password=False)
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            dropped = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+        assert dropped is not None
+        assert dropped[0] >= 1
+        assert client.get("/readyz").status_code == 200
+        _run_worker_once(app)  # the worker's own connections recover too
