@@ -68,10 +68,6 @@ class Checked:
     empty_schema: bool = False
     secret_files: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def created_at(self) -> datetime:
-        return datetime.fromisoformat(self.manifest["created_at"])
-
 
 @dataclass(frozen=True)
 class Restored:
@@ -118,9 +114,8 @@ def check(
         manifest, secrets_ = payload.manifest, payload.secrets
         _check_origin(settings, manifest)
         _check_revision(app, manifest)
-        log = manifest.get("audit_log") or {}
-        size, root = int(log.get("size", -1)), bytes.fromhex(str(log.get("root", "")))
-        signer = _signer(secrets_, manifest["hub_origin"])
+        size, root = _log_of(manifest)
+        signer = _signer(secrets_, str(manifest["hub_origin"]))
         verifier = NoteVerifier.from_vkey(signer.verifier_key())
         saved = [_read_checkpoint(p, verifier) for p in checkpoint_files]
         # Subtree hashes the saved checkpoints' roots need, caught as the rows pass.
@@ -141,7 +136,7 @@ def check(
                         found[position] = row[index["hash"]]
         assert payload.end is not None
         _check_signature(signer, payload)
-    if size < 0 or _root(size, found) != root:
+    if _root(size, found) != root:
         raise BackupRefused("The backup's audit log does not match its own manifest.")
     for cp in saved:
         if cp.size <= size and _root(cp.size, found) != cp.root:
@@ -166,6 +161,19 @@ def check(
     checked.empty_schema = _check_empty(app)
     checked.secret_files = _secret_files(settings, secrets_)
     return checked
+
+
+def _log_of(manifest: dict[str, Any]) -> tuple[int, bytes]:
+    """The audit log's size and root as the manifest states them."""
+    try:
+        log = manifest["audit_log"]
+        size, root = int(log["size"]), bytes.fromhex(log["root"])
+        datetime.fromisoformat(manifest["created_at"])
+    except (KeyError, TypeError, ValueError):
+        raise BackupRefused("The backup's manifest is not complete.") from None
+    if size < 0 or len(root) != merkle.HASH_SIZE:
+        raise BackupRefused("The backup's manifest is not complete.")
+    return size, root
 
 
 def _check_origin(settings: Settings, manifest: dict[str, Any]) -> None:
