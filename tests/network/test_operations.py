@@ -127,7 +127,7 @@ def test_metrics_show_the_outbox_the_audit_log_and_requests_by_route(metered, wo
     assert response.content_type.startswith("text/plain; version=0.0.4")
     text = response.get_data(as_text=True)
     figures = {
-        line.split(" ")[0]: float(line.split(" ")[1])
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
         for line in text.splitlines()
         if line and not line.startswith("#")
     }
