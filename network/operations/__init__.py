@@ -15,12 +15,13 @@ if TYPE_CHECKING:
 
 
 def init_app(app: Flask) -> None:
-    from network.operations import health, logs, metrics, restoration
+    from network.operations import health, logs, metrics, outage, restoration
     from network.settings import Settings
 
     settings: Settings = app.config["ALERTNET"]
     logs.init_app(app, settings.log_format, settings.log_level)
     metrics.init_app(app)
+    outage.init_app(app)
     app.register_blueprint(health.bp)
     app.add_template_global(restoration.for_banner, "hub_restorations")
 

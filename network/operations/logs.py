@@ -72,7 +72,8 @@ class JsonFormatter(logging.Formatter):
             if "path" in line:
                 line["path"] = _SECRET_IN_PATH.sub(r"\1…", str(line["path"]))
         else:
-            line["message"] = record.getMessage()
+            # Flask's own error lines quote the path, which can hold an invitation token.
+            line["message"] = _SECRET_IN_PATH.sub(r"\1…", record.getMessage())
             if has_request_context():
                 line["request_id"] = request_id()
                 line["method"] = request.method

@@ -339,3 +339,41 @@ def test_the_hub_answers_again_at_once_after_the_database_dropped_its_connection
         assert dropped[0] >= 1
         assert client.get("/readyz").status_code == 200
         _run_worker_once(app)  # the worker's own connections recover too
+
+
+# --- when the database does not answer ---------------------------------------------------------
+
+
+@pytest.fixture
+def cut_off(tmp_path):
+    # Nothing listens on port 9 of loopback: every connection is refused at once.
+    app = create_app(settings_for_tests(tmp_path, "postgresql://nobody@127.0.0.1:9/none"))
+    yield app
+    engine(app).dispose()
+
+
+def test_without_its_database_the_api_asks_to_retry_with_503(cut_off):
+    response = cut_off.test_client().get(
+        "/api/v1/alerts",
+        headers={"Authorization": "Bearer 0123456789abcdef0123456789abcdef.secret"},
+    )
+    assert response.status_code == 503
+    # At least our 5 seconds; Flask-Limiter may raise it to its window's reset.
+    assert int(response.headers["Retry-After"]) >= 5
+    assert response.mimetype == "application/problem+json"
+    assert "cannot reach its database" in response.get_json()["detail"]
+
+
+def test_without_its_database_a_page_says_to_try_again(cut_off):
+    response = cut_off.test_client().get("/invitations/a-token-that-is-never-logged")
+    assert response.status_code == 503
+    assert "try again in a moment" in response.get_data(as_text=True)
+
+
+def test_json_lines_cut_invitation_tokens_out_of_any_message(app):
+    record = logging.LogRecord(
+        "network", logging.ERROR, __file__, 1, "Exception on %s [GET]", ("/invitations/tok",), None
+    )
+    assert json.loads(logs.JsonFormatter().format(record))["message"] == (
+        "Exception on /invitations/… [GET]"
+    )
