@@ -1,4 +1,7 @@
 # alertnet hub: multi-stage build, runs as a non-root user under gunicorn.
+# The image runs the hub (the CMD below: upgrade the schema, then serve) or,
+# given the command `alertnet worker`, a notification worker; compose.yaml
+# runs both beside PostgreSQL and Redis (docs/operations.md).
 # scripts/docker-steps.sh runs these same steps without a Docker engine, and the
 # test suite runs that script, so this file stays true.
 
@@ -27,5 +30,6 @@ USER alertnet
 ENV PATH=/venv/bin:$PATH ALERTNET_INSTANCE=/data PYTHONDONTWRITEBYTECODE=1
 VOLUME /data
 EXPOSE 8000
+# Liveness of the web process; a load balancer should ask /readyz instead.
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
 CMD ["sh", "-c", "alertnet db upgrade && exec alertnet serve --bind 0.0.0.0:8000"]

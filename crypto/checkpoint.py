@@ -221,6 +221,30 @@ class NoteVerifier:
         return text
 
 
+class RotatedVerifier(NoteVerifier):
+    """The current key and the keys it replaced: a note verifies if the current
+    key signed it or, for notes signed before a rotation, a retired one did.
+    Everything else about it (its name, its vkey) is the current key's."""
+
+    def __init__(self, current: NoteVerifier, retired: list[NoteVerifier]) -> None:
+        super().__init__(current.name, current.public_key)
+        for old in retired:
+            if old.name != current.name:
+                raise NoteError(f"a retired key is named {old.name!r}, not {current.name!r}")
+        self.retired = list(retired)
+
+    def verify(self, note: bytes) -> bytes:
+        try:
+            return super().verify(note)
+        except NoteError as error:
+            for old in self.retired:
+                try:
+                    return old.verify(note)
+                except NoteError:
+                    continue
+            raise error from None
+
+
 def _parse_signature_line(line: str) -> tuple[str, int, bytes]:
     if not line.startswith(_SIG_PREFIX):
         raise NoteError("malformed note: signature lines must start with an em dash and a space")

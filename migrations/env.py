@@ -8,11 +8,6 @@ import os
 from alembic import context
 
 # Every module that defines tables, so autogenerate sees them all.
-import network.alerts.deadlines
-import network.alerts.models
-import network.api.models
-import network.dashboard.models
-import network.notifications.models  # noqa: F401
 import schools.audit.models
 import schools.models  # noqa: F401
 from schools.db import Base, UTCDateTime, make_engine

@@ -13,7 +13,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from network import create_app
+from network import create_app, operations
 from network.alerts.cli import retention_cli
 from network.api.cli import token_cli
 from network.audit.cli import audit_cli
@@ -237,6 +237,8 @@ def serve(bind: str, workers: int | None, threads: int | None) -> None:
         "-",
         "--logger-class",
         "network.access_log.RedactingLogger",
+        "--config",  # metrics across workers, JSON access lines (network/operations)
+        "python:network.operations.gunicorn_config",
         "--forwarded-allow-ips",
         os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
     ]
@@ -248,3 +250,4 @@ main.add_command(audit_cli)
 main.add_command(worker_cli)
 main.add_command(token_cli)
 main.add_command(client_cli)
+operations.register_commands(main)  # backup, restore (network/operations)

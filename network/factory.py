@@ -9,7 +9,18 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crypto import custody
-from network import alerts, api, audit, auth, dashboard, db, errors, notifications, security
+from network import (
+    alerts,
+    api,
+    audit,
+    auth,
+    dashboard,
+    db,
+    errors,
+    notifications,
+    operations,
+    security,
+)
 from network.extensions import csrf, limiter
 from network.settings import Settings
 from network.views import admin, cluster, school
@@ -78,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     dashboard.init_app(app)
     audit.init_app(app)
     api.init_app(app)
+    operations.init_app(app)  # readiness, metrics, request ids
 
     app.add_template_global(settings.invitation_link, "invitation_link")
 

@@ -53,6 +53,10 @@ ENVIRONMENT = {
     "dashboard_max_age_seconds": "ALERTNET_DASHBOARD_MAX_AGE",
     "proxy_hops": "ALERTNET_PROXY_HOPS",
     "password_hashing_mib": "ALERTNET_PASSWORD_HASHING_MIB",
+    "log_retired_keys": "ALERTNET_LOG_RETIRED_KEYS",
+    "log_format": "ALERTNET_LOG_FORMAT",
+    "metrics_token": "ALERTNET_METRICS_TOKEN",
+    "metrics_allow": "ALERTNET_METRICS_ALLOW",
 }
 
 
@@ -94,10 +98,18 @@ class Settings:
     ratelimit_sign_in: str = "10 per minute"
     ratelimit_api: str = "300 per minute"
     log_level: str = "INFO"
+    # "text", or "json": one JSON object per log line, with the request id.
+    log_format: str = "text"
+    # Who may read /metrics: a bearer token, or addresses in these CIDR ranges.
+    metrics_token: str = field(default="", repr=False)
+    metrics_allow: tuple[str, ...] = ()
     # The audit log's Ed25519 checkpoint key (base64 of its 32-byte seed) and the
     # log's origin (its name in checkpoints); both have defaults, see resolved().
     log_key: str = field(default="", repr=False)
     log_origin: str = ""
+    # Public keys (vkeys) the log was signed with before ALERTNET_LOG_KEY was
+    # rotated: checkpoints they signed still verify (docs/operations.md).
+    log_retired_keys: tuple[str, ...] = ()
     # A checkpoint is signed on request at most this often (receipts excepted).
     checkpoint_interval_seconds: int = 60
     # --- notifications (docs/notifications.md) ---
@@ -186,7 +198,38 @@ class Settings:
             settings = replace(settings, mail_from=f"alertnet <alerts@{host}>")
         _check_notifications(settings)
         _check_rate_limits(settings)
+        _check_operations(settings)
         return settings
+
+
+def _check_operations(settings: Settings) -> None:
+    """Logs, metrics and retired log keys: a typo stops the hub at startup."""
+    import ipaddress
+
+    from crypto.checkpoint import NoteError, NoteVerifier
+
+    for vkey in settings.log_retired_keys:
+        try:
+            retired = NoteVerifier.from_vkey(vkey)
+        except NoteError as error:
+            raise ValueError(
+                f"ALERTNET_LOG_RETIRED_KEYS: {vkey!r} is not a vkey: {error}"
+            ) from None
+        if retired.name != settings.log_origin:
+            raise ValueError(
+                f"ALERTNET_LOG_RETIRED_KEYS: {vkey!r} is a key of {retired.name!r}, not of "
+                f"this log ({settings.log_origin!r})"
+            )
+
+    if settings.log_format not in ("text", "json"):
+        raise ValueError(f"ALERTNET_LOG_FORMAT must be text or json; got {settings.log_format!r}")
+    for network in settings.metrics_allow:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"ALERTNET_METRICS_ALLOW must list CIDR ranges like 10.1.2.0/24; got {network!r}"
+            ) from None
 
 
 def _check_rate_limits(settings: Settings) -> None:

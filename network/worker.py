@@ -35,6 +35,7 @@ from network.db import own_transaction
 from network.notifications import chase, delivery_log, digests
 from network.notifications.delivery import Courier
 from network.notifications.outbox import WAKE_CHANNEL
+from network.operations import heartbeat
 from network.settings import Settings
 from schools import accounts
 from schools.db import utcnow
@@ -182,6 +183,7 @@ class Worker:
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 try:
+                    heartbeat.beat(self)  # for /readyz and /metrics
                     self._tick()
                     claimed = self.deliver_batch()
                 except Exception:  # the database went away: wait and try again

@@ -6,7 +6,9 @@
 #   scripts/docker-steps.sh [WORKDIR]     (default: a fresh temporary folder)
 #
 # Builds /venv and /app under WORKDIR, starts the CMD with ALERTNET_INSTANCE in
-# WORKDIR/data on a free 127.0.0.1 port, waits for /healthz and stops it.
+# WORKDIR/data on a free 127.0.0.1 port and waits for /healthz; then runs the
+# image's other command, `alertnet worker` (once), and waits for /readyz to say
+# ready (schema at head, a worker's heartbeat); then stops the hub.
 set -euo pipefail
 project=$(cd "$(dirname "$0")/.." && pwd)
 root=${1:-$(mktemp -d)}
@@ -45,13 +47,32 @@ cmd=${cmd//0.0.0.0:8000/127.0.0.1:$port}
    PYTHONDONTWRITEBYTECODE=1 HOME="$root" sh -c "$cmd" >"$root/server.log" 2>&1) &
 server=$!
 trap 'kill $server 2>/dev/null; pkill -f "127.0.0.1:$port" 2>/dev/null || true' EXIT
+answers() {
+  "$python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/$1')" 2>/dev/null
+}
+serving=0
 for _ in $(seq 1 60); do
-  if "$python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/healthz')" 2>/dev/null; then
-    echo "docker-steps: the image's start command serves /healthz on 127.0.0.1:$port"
-    exit 0
-  fi
+  if answers healthz; then serving=1; break; fi
   sleep 1
 done
-echo "docker-steps: the hub did not start; its log:" >&2
-cat "$root/server.log" >&2
+if [ "$serving" != 1 ]; then
+  echo "docker-steps: the hub did not start; its log:" >&2
+  cat "$root/server.log" >&2
+  exit 1
+fi
+echo "docker-steps: the image's start command serves /healthz on 127.0.0.1:$port"
+(cd "$root/app" && env -i PATH="$root/venv/bin:/usr/bin:/bin" ALERTNET_INSTANCE="$root/data" \
+   PYTHONDONTWRITEBYTECODE=1 HOME="$root" sh -c "alertnet worker --once" >"$root/worker.log" 2>&1) || {
+  echo "docker-steps: 'alertnet worker' failed; its log:" >&2
+  cat "$root/worker.log" >&2
+  exit 1
+}
+if answers readyz; then
+  echo "docker-steps: the image's 'alertnet worker' ran and /readyz says ready"
+  exit 0
+fi
+echo "docker-steps: /readyz is not ready after the worker ran:" >&2
+"$python" -c "import urllib.request
+try: urllib.request.urlopen('http://127.0.0.1:$port/readyz')
+except Exception as e: print(e.read().decode())" >&2
 exit 1

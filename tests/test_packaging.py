@@ -55,6 +55,7 @@ def test_dockerfile_steps_install_and_start_the_hub(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "serves /healthz" in result.stdout
+    assert "'alertnet worker' ran and /readyz says ready" in result.stdout
 
 
 def test_dockerfile_runs_as_a_non_root_user_through_alertnet_serve():

@@ -13,7 +13,7 @@ from datetime import timedelta
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
-from crypto.checkpoint import NoteSigner, NoteVerifier
+from crypto.checkpoint import NoteSigner, NoteVerifier, RotatedVerifier
 from network.settings import Settings, log_key_seed
 from network.settings import current as settings
 from schools.audit import checkpoints
@@ -33,7 +33,13 @@ def signer(configured: Settings | None = None) -> NoteSigner:
 
 
 def verifier(configured: Settings | None = None) -> NoteVerifier:
-    return NoteVerifier.from_vkey(signer(configured).verifier_key())
+    configured = configured or settings()
+    current = NoteVerifier.from_vkey(signer(configured).verifier_key())
+    if not configured.log_retired_keys:
+        return current
+    # After a rotation, checkpoints the retired keys signed still verify.
+    retired = [NoteVerifier.from_vkey(vkey) for vkey in configured.log_retired_keys]
+    return RotatedVerifier(current, retired)
 
 
 def current_checkpoint(session: Session, covering: int | None = None) -> AuditCheckpoint:

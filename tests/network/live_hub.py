@@ -1,5 +1,6 @@
 """The hub as it runs in production: `alertnet serve` (gunicorn, gthread) on
-127.0.0.1, for tests of what only several processes and threads show."""
+127.0.0.1, and `alertnet worker` beside it, for tests of what only several
+processes and threads show (and bench/load.py)."""
 
 from __future__ import annotations
 
@@ -77,17 +78,11 @@ def live_hub(
     """
     port = free_port()
     log = instance / f"gunicorn-{port}.log"
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(instance),
-        "ALERTNET_INSTANCE": str(instance),
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "live-hub-test-secret",
-        "ALERTNET_PROXY_HOPS": "1",
-        "ALERTNET_LOG_LEVEL": "WARNING",
-        "RATELIMIT_STORAGE_URI": REDIS_URL if workers > 1 else "memory://",
-        **(environment or {}),
-    }
+    env = _environment(
+        database_url,
+        instance,
+        {"RATELIMIT_STORAGE_URI": REDIS_URL if workers > 1 else "memory://", **(environment or {})},
+    )
     command = [
         sys.executable,
         "-m",
@@ -109,12 +104,78 @@ def live_hub(
         _wait_until_serving(hub, process)
         yield hub
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+
+def _environment(database_url: str, instance: Path, extra: dict[str, str]) -> dict[str, str]:
+    """What every process of one test hub shares: database, instance folder, secret."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(instance),
+        "ALERTNET_INSTANCE": str(instance),
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "live-hub-test-secret",
+        "ALERTNET_PROXY_HOPS": "1",
+        "ALERTNET_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+@dataclass
+class LiveWorker:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def kill(self) -> None:
+        """SIGKILL: the worker gets no chance to finish what it holds."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+def start_worker(
+    database_url: str, instance: Path, environment: dict[str, str] | None = None
+) -> LiveWorker:
+    """Start `alertnet worker` for the hub on ``database_url``; stop it with
+    ``stop_worker`` (or ``kill``)."""
+    log = instance / f"worker-{free_port()}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "network", "worker"],
+            env=_environment(database_url, instance, environment or {}),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return LiveWorker(process, log)
+
+
+def stop_worker(worker: LiveWorker) -> None:
+    if worker.process.poll() is not None:
+        return
+    os.killpg(worker.process.pid, signal.SIGTERM)
+    try:
+        worker.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+
+
+@contextmanager
+def live_workers(
+    database_url: str, instance: Path, count: int, environment: dict[str, str] | None = None
+) -> Iterator[list[LiveWorker]]:
+    """Run ``count`` `alertnet worker` processes until the block ends."""
+    workers = [start_worker(database_url, instance, environment) for _ in range(count)]
+    try:
+        yield workers
+    finally:
+        for worker in workers:
+            stop_worker(worker)
 
 
 def _wait_until_serving(hub: LiveHub, process: subprocess.Popen[bytes]) -> None:
