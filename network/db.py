@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from network.settings import Settings
 from schools import audit
 from schools.db import make_engine
+from schools.models import Member
 
 _KEY = "alertnet.db"
 
@@ -84,9 +85,14 @@ def own_transaction(app: Flask | None = None) -> Iterator[Session]:
 
 def record_security_event(action: str, **fields: Any) -> None:
     """Commit a security event on its own. The request's transaction is ended
-    first: its work is abandoned anyway, and on SQLite it would hold the lock."""
+    first: its work is abandoned anyway, and on SQLite it would hold the lock.
+    An ``actor`` is read again in the event's own session (touching the
+    request's, once rolled back, would begin a transaction there)."""
+    actor = fields.pop("actor", None)
+    actor_id = actor.id if actor is not None else None
     request_session = g.get("db")
     if request_session is not None:
         request_session.rollback()
     with own_transaction() as session:
-        audit.record(session, action, **fields)
+        who = session.get(Member, actor_id) if actor_id is not None else None
+        audit.record(session, action, actor=who, **fields)

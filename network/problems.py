@@ -42,6 +42,11 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[FieldError] = Field(default_factory=list)
+    verified: bool | None = Field(
+        default=None,
+        description="false when what was asked for failed its integrity check "
+        "(a signature, the key commitment, or the hub's record against the signed header).",
+    )
 
 
 class ValidationFailed(DomainError):
@@ -71,6 +76,7 @@ def problem(
     headers: dict[str, str] | None = None,
     errors: Sequence[FieldError] = (),
     title: str | None = None,
+    verified: bool | None = None,
 ) -> Response:
     body = Problem(
         type="about:blank",
@@ -78,6 +84,7 @@ def problem(
         status=status,
         detail=detail,
         errors=list(errors),
+        verified=verified,
     )
     return Response(
         json.dumps(body.model_dump(mode="json", exclude_defaults=True)),
@@ -93,7 +100,14 @@ def domain_problem(error: DomainError, status: int | None = None) -> Response:
         return problem(status, error.message, errors=error.errors)
     errors = [FieldError(error.field, error.message)] if error.field else []
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return problem(status, error.message, errors=errors, headers=headers)
+    verified = error.problem_extensions.get("verified")
+    return problem(
+        status,
+        error.message,
+        errors=errors,
+        headers=headers,
+        verified=verified if isinstance(verified, bool) else None,
+    )
 
 
 # Werkzeug's stock descriptions talk about browsers and "the server"; these say

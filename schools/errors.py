@@ -8,6 +8,8 @@ class DomainError(Exception):
     """Something the person asked for cannot be done; the message says why."""
 
     status = 400
+    # Members an API problem document adds for this kind of error (RFC 9457 extensions).
+    problem_extensions: dict[str, object] = {}
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)

@@ -26,7 +26,7 @@ NOT_FOUND = "No such alert, or it was not sent to your school."
 
 
 def visible_to_school(
-    school_id: uuid.UUID | ColumnExpressionArgument[uuid.UUID],
+    school_id: uuid.UUID | ColumnExpressionArgument[uuid.UUID | None],
     alert_id: uuid.UUID | ColumnExpressionArgument[uuid.UUID],
 ) -> ColumnElement[bool]:
     """SQL for "the school may read the alert": it holds a copy, an
@@ -104,8 +104,9 @@ def may_post(actor: Member) -> bool:
 
 
 def forwarding_allowed(alert: Alert) -> bool:
-    """The handling label lets recipients pass the alert on (TLP:RED and
-    TLP:AMBER+STRICT do not)."""
+    """The handling label lets recipients pass the alert on to other schools:
+    TLP:CLEAR and TLP:GREEN do; TLP:AMBER (the recipient's own school only),
+    TLP:AMBER+STRICT and TLP:RED do not."""
     return alert.tlp not in NOT_FORWARDABLE
 
 

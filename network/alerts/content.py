@@ -6,6 +6,7 @@ Validation happens before sealing, so bad input never reaches the database.
 
 from __future__ import annotations
 
+import base64
 import json
 import struct
 from dataclasses import dataclass, field
@@ -34,21 +35,42 @@ class AlertContent:
     links: tuple[Link, ...] = ()
     recommended_action: str = ""
     forwarded_note: str = ""
+    # A forward's: the original envelope's content key, so that the forward's
+    # readers open the original and check its sender's signatures themselves.
+    original_key: bytes = field(default=b"", repr=False)
+    # How many files the sender attached: the hub cannot drop one unseen.
+    attachments: int | None = None
 
     def to_bytes(self) -> bytes:
-        return _json(
-            {
-                "v": 1,
-                "title": self.title,
-                "description": self.description,
-                "links": [
-                    {"url": link.url, "seen_on": link.seen_on.isoformat() if link.seen_on else None}
-                    for link in self.links
-                ],
-                "recommended_action": self.recommended_action,
-                "forwarded_note": self.forwarded_note,
-            }
+        value: dict[str, object] = {
+            "v": 1,
+            "title": self.title,
+            "description": self.description,
+            "links": [
+                {"url": link.url, "seen_on": link.seen_on.isoformat() if link.seen_on else None}
+                for link in self.links
+            ],
+            "recommended_action": self.recommended_action,
+            "forwarded_note": self.forwarded_note,
+        }
+        if self.original_key:
+            value["original_key"] = base64.b64encode(self.original_key).decode("ascii")
+        if self.attachments is not None:
+            value["attachments"] = self.attachments
+        return _json(value)
+
+    def same_report_as(self, other: AlertContent) -> bool:
+        """Whether two alerts say the same (a forward and its original)."""
+        return (self.title, self.description, self.links, self.recommended_action) == (
+            other.title,
+            other.description,
+            other.links,
+            other.recommended_action,
         )
+
+    def summary(self) -> bytes:
+        """What a list shows, sealed apart from the rest (the envelope's summary)."""
+        return _json({"v": 1, "title": self.title})
 
     @classmethod
     def from_bytes(cls, data: bytes) -> AlertContent:
@@ -62,6 +84,8 @@ class AlertContent:
             ),
             recommended_action=value["recommended_action"],
             forwarded_note=value.get("forwarded_note", ""),
+            original_key=base64.b64decode(value.get("original_key", "")),
+            attachments=value.get("attachments"),
         )
 
 

@@ -1,5 +1,11 @@
 """Forwarding: an alert sent on to other schools as a new alert from the
-forwarding school, with its attachments, when its handling label allows."""
+forwarding school, with its attachments, when its handling label allows.
+
+A forward is its own envelope, signed by the forwarding school. Its header
+names the original (alert, sending school, envelope hash) and its sealed
+content carries the original's content key, so that its readers open the
+original and check the original sender's signatures themselves: "forwarded by
+X, originally from Y" is proved, not claimed (network/alerts/reading.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from crypto.keys import SchoolKeys
+from network.alerts import signals
 from network.alerts.access import forwardable
 from network.alerts.audience import schools_holding
 from network.alerts.auditing import record_for_alert
@@ -57,6 +64,8 @@ def forward(
         opened.content.links,
         opened.content.recommended_action,
         forwarded_note=note,
+        # Its readers open the original with it and check its sender's signatures.
+        original_key=opened.content_key,
     )
     draft = AlertDraft(
         original.category,
@@ -70,6 +79,9 @@ def forward(
         tuple(evidence),
     )
     forwarded = post_alert(session, actor, keys, draft, forwarded_from=original)
+    signals.alert_forwarded.send(
+        None, session=session, alert=original, actor=actor, forward=forwarded.alert
+    )
     record_for_alert(
         session,
         "alert.forwarded",

@@ -13,11 +13,11 @@ from crypto.keys import SchoolKeys
 from network.alerts import vocab
 from network.alerts.access import may_post, visible_to_school
 from network.alerts.content import AlertContent
+from network.alerts.integrity import check_alert
 from network.alerts.keychain import Keychain, parse_public_keys
 from network.alerts.models import Alert, AlertRecipient, Platform, Sealed, SealedWrap
 from network.alerts.paging import after_cursor, encode_cursor
 from network.alerts.platforms import platforms
-from network.alerts.reading import check_header_matches
 from network.alerts.sealing import IntegrityFailure, Stored, open_stored
 from network.alerts.vocab import FILTER_STATUSES, PAGE_SIZE, InboxStatus
 from schools import audit, policy
@@ -198,14 +198,15 @@ def inbox_for(
             row.problem = "Content unavailable."
         else:
             try:
-                header, plaintext = open_stored(
+                sealed = open_stored(
                     Stored(body, wrap, generation),
                     school.id,
                     keychain,
                     parse_public_keys(public) if public else None,
                 )
-                check_header_matches(header, alert)
-                row.title = AlertContent.from_bytes(plaintext).title
+                check_alert(sealed.header, alert)
+                assert sealed.body is not None
+                row.title = AlertContent.from_bytes(sealed.body).title
             except IntegrityFailure:
                 row.problem = "Failed its integrity check: not shown."
         page.append(row)

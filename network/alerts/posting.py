@@ -4,14 +4,14 @@ every recipient's inbox."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypedDict
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from crypto.envelope import new_alert_id
+from crypto.envelope import Origin, new_alert_id
 from crypto.keys import SchoolKeys
 from network.alerts import signals, vocab
 from network.alerts.access import check_may_post
@@ -126,7 +126,17 @@ def post_alert(
         audience=audience,
         created_at=now,
         **draft.filing,
-        plaintext=draft.content.to_bytes(),
+        forwarded_from=(
+            Origin(
+                forwarded_from.id.bytes,
+                str(forwarded_from.sender_school_id),
+                forwarded_from.envelope_hash,
+            )
+            if forwarded_from
+            else None
+        ),
+        plaintext=replace(draft.content, attachments=len(draft.evidence)).to_bytes(),
+        summary=draft.content.summary(),
     )
     cluster = school.cluster
     alert = Alert(
@@ -173,7 +183,7 @@ def post_alert(
         recipients=[str(s.id) for s in audience.schools[1:]],
         forwarded_from=str(forwarded_from.id) if forwarded_from else None,
     )
-    for evidence in draft.evidence:
+    for position, evidence in enumerate(draft.evidence):
         add_item(
             session,
             actor,
@@ -184,6 +194,7 @@ def post_alert(
             audience,
             created_at=now,
             announce=False,
+            position=position,
         )
     session.flush()
     signals.alert_posted.send(None, session=session, alert=alert, actor=actor)

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from crypto.envelope import Header
+from crypto.envelope import Header, Opened
 from crypto.keys import SchoolKeys, SchoolPublicKeys
 from network.alerts.access import (
     AlertView,
@@ -23,10 +23,23 @@ from network.alerts.access import (
 from network.alerts.audience import forward_choices
 from network.alerts.auditing import record_for_alert
 from network.alerts.content import AlertContent, Evidence, Note
+from network.alerts.integrity import (
+    EARLIER_FORMAT,
+    check_alert,
+    check_attachment_places,
+    check_item,
+)
 from network.alerts.keychain import Keychain, public_keys_of
-from network.alerts.models import Alert, AlertRecipient, Platform, ThreadItem
-from network.alerts.sealing import IntegrityFailure, Stored, load_for, open_stored, require
-from network.alerts.vocab import ALERT_KIND, ItemKind
+from network.alerts.models import Alert, AlertRecipient, Platform, Sealed, ThreadItem
+from network.alerts.sealing import (
+    IntegrityFailure,
+    Stored,
+    load_for,
+    open_shared,
+    open_stored,
+    require,
+)
+from network.alerts.vocab import ItemKind
 from schools.db import utcnow
 from schools.errors import NotFound
 from schools.models import Member, School, SchoolKeyGeneration
@@ -38,6 +51,21 @@ class OpenedItem:
     text: str = ""
     evidence: Evidence | None = None
     problem: str = ""
+    # The verified header: what the page shows of the item is what it says.
+    signed: Header | None = None
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a forward came from, as its readers could check it."""
+
+    alert_id: uuid.UUID
+    sender: School | None
+    sent_at: datetime | None
+    # Both signatures checked: the forwarder's, and the original sender's over
+    # the original, opened with the content key the forward carries.
+    checked: bool
+    note: str = ""
 
 
 @dataclass
@@ -49,6 +77,20 @@ class OpenedAlert:
     copies: list[AlertRecipient] = field(default_factory=list)
     platform: Platform | None = None
     problem: str = ""
+    # The verified header (None until it verified): pages show its values.
+    signed: Header | None = None
+    origin: Provenance | None = None
+    # The envelope's content key, kept in memory only: a forward hands it on.
+    content_key: bytes = field(default=b"", repr=False)
+
+    @property
+    def earlier_format(self) -> bool:
+        return self.signed is not None and self.signed.version < 2
+
+    @property
+    def integrity_failed(self) -> bool:
+        """The member's school holds the alert, but it failed its checks."""
+        return self.view.may_read_content and self.content is None and bool(self.problem)
 
 
 def copies_of(session: Session, alert: Alert) -> list[AlertRecipient]:
@@ -93,7 +135,7 @@ class _Envelopes:
         signers = public_keys_of(session, {_signer(row) for row in rows})
         return cls(keychain, stored, signers)
 
-    def open(self, row: Alert | ThreadItem) -> tuple[Header, bytes]:
+    def open(self, row: Alert | ThreadItem) -> Opened:
         """Verify and decrypt; an IntegrityFailure (or NotFound once shredded)."""
         return open_stored(
             require(self.stored, row.sealed_id),
@@ -151,18 +193,27 @@ def open_alert(
     envelopes = _Envelopes.load(session, keychain, [alert, *items])
     keychain.require_current()
     try:
-        header, plaintext = envelopes.open(alert)
-        check_header_matches(header, alert)
-        opened.content = AlertContent.from_bytes(plaintext)
+        sealed = envelopes.open(alert)
+        check_alert(sealed.header, alert, opened.copies)
+        assert sealed.body is not None
+        content = AlertContent.from_bytes(sealed.body)
+        if alert.forwarded_from_id is not None:
+            opened.origin = _provenance(session, sealed.header, alert, content)
+        opened.content, opened.signed = content, sealed.header
+        opened.content_key = sealed.content_key
     except IntegrityFailure as failure:
         opened.problem = failure.message
+    attachments: list[Header] = []
+    failed: list[uuid.UUID] = []
     for item in items:
         entry = OpenedItem(item)
         try:
-            item_header, data = envelopes.open(item)
-            if item_header.parent != alert.id.bytes or item_header.kind != item.kind:
-                raise IntegrityFailure("This item does not belong to this alert.")
+            item_sealed = envelopes.open(item)
+            check_item(item_sealed.header, item, alert)
+            data = item_sealed.body
+            assert data is not None
             if item.kind == ItemKind.ATTACHMENT:
+                attachments.append(item_sealed.header)
                 evidence = Evidence.from_bytes(data)
                 entry.evidence = (
                     evidence
@@ -171,32 +222,86 @@ def open_alert(
                 )
             else:
                 entry.text = Note.from_bytes(data).text
-        except (IntegrityFailure, NotFound) as failure:
+            entry.signed = item_sealed.header
+        except IntegrityFailure as failure:
             entry.problem = failure.message
+            failed.append(item.id)
+        except NotFound as gone:
+            entry.problem = gone.message
         opened.items.append(entry)
+    if opened.content is not None:
+        try:
+            check_attachment_places(attachments, opened.content.attachments)
+        except IntegrityFailure as failure:
+            opened.content, opened.signed, opened.problem = None, None, failure.message
     now = now or utcnow()
     if view.copy.first_read_at is None:
         view.copy.first_read_at, view.copy.first_read_by = now, actor
-    record_for_alert(session, "alert.opened", actor, alert, alert.envelope_hash, items=len(items))
+    if opened.integrity_failed or failed:
+        # For the coordinator: a record on the hub no longer matches what was signed.
+        record_for_alert(
+            session,
+            "alert.integrity_failed",
+            actor,
+            alert,
+            alert.envelope_hash,
+            alert_failed=opened.integrity_failed,
+            items=[str(i) for i in failed],
+        )
+    if not opened.integrity_failed:
+        record_for_alert(
+            session, "alert.opened", actor, alert, alert.envelope_hash, items=len(items)
+        )
     session.flush()
     return opened
 
 
-def check_header_matches(header: Header, alert: Alert) -> None:
-    """The signed header must say what the hub's clear columns say."""
+def _provenance(
+    session: Session, header: Header, alert: Alert, content: AlertContent
+) -> Provenance:
+    """Check a forward against its original: the forward names the original
+    (alert, sending school, envelope hash) in its signed header and carries the
+    original's content key, so the reader opens the original's shared part,
+    checks its sender's signatures and key commitment, and that the forward
+    reports what the original said."""
+    original_id = alert.forwarded_from_id
+    assert original_id is not None
+    original = session.get(Alert, original_id)
+    origin = header.forwarded_from
+    sender = original.sender_school if original is not None else None
+    sent_at = original.created_at if original is not None else None
+
+    def unchecked(note: str) -> Provenance:
+        return Provenance(original_id, sender, sent_at, False, note)
+
+    if origin is None:  # version 1: the origin is the hub's word only
+        return unchecked(EARLIER_FORMAT)
+    if original is None or original.shredded or original.sealed_id is None:
+        return unchecked("The original has since been shredded, so it could not be checked.")
+    if not content.original_key:
+        raise IntegrityFailure("This forward does not carry the key of its original.")
+    body = session.scalar(select(Sealed.body).where(Sealed.id == original.sealed_id))
+    signer = public_keys_of(session, {_signer(original)}).get(_signer(original))
+    if body is None:
+        return unchecked("The original has since been shredded, so it could not be checked.")
+    opened = open_shared(body, content.original_key, signer)
+    check_alert(opened.header, original)
     if (
-        header.alert_id != alert.id.bytes
-        or header.kind != ALERT_KIND
-        or header.category != alert.category
-        or header.severity != alert.severity
-        or header.platform != alert.platform
-        or header.tlp != alert.tlp
-        or header.sender_school != str(alert.sender_school_id)
+        origin.alert_id != original.id.bytes
+        or origin.sender_school != str(original.sender_school_id)
+        or origin.envelope_hash != original.envelope_hash
     ):
         raise IntegrityFailure(
-            "The hub's record of this alert does not match what the sender "
-            "signed. It is not shown; tell your coordinator."
+            "This forward names another original than the one the hub holds. "
+            "It is not shown; tell your coordinator."
         )
+    assert opened.body is not None
+    if not content.same_report_as(AlertContent.from_bytes(opened.body)):
+        raise IntegrityFailure(
+            "This forward does not say what its original said. It is not shown; "
+            "tell your coordinator."
+        )
+    return Provenance(original.id, sender, opened.header.created_at, True)
 
 
 @dataclass(frozen=True)
@@ -238,11 +343,11 @@ def download(
     assert view.copy is not None
     keychain = Keychain(session, view.copy.school_id, keys)
     keychain.require_current()
-    header, data = _Envelopes.load(session, keychain, [item]).open(item)
-    if header.parent != view.alert.id.bytes:
-        raise IntegrityFailure("This attachment does not belong to this alert.")
+    sealed = _Envelopes.load(session, keychain, [item]).open(item)
+    check_item(sealed.header, item, view.alert)
+    assert sealed.body is not None
     record_download(session, actor, view.alert, item)
-    return Evidence.from_bytes(data)
+    return Evidence.from_bytes(sealed.body)
 
 
 def record_download(session: Session, actor: Member, alert: Alert, item: ThreadItem) -> None:

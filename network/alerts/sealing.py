@@ -12,8 +12,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from crypto import envelope as env
-from crypto.envelope import Envelope, Header, Recipient
-from crypto.errors import CryptoError
+from crypto.envelope import Envelope, Header, Opened, Origin, Recipient
+from crypto.errors import CryptoError, MalformedEnvelope
 from crypto.keys import SchoolKeys, SchoolPublicKeys
 from network.alerts.keychain import Keychain, public_keys_of
 from network.alerts.models import Sealed, SealedWrap
@@ -25,6 +25,8 @@ class IntegrityFailure(DomainError):
     """An envelope failed verification: shown as such, never partially."""
 
     status = 409
+    # The API's problem document says so in a member of its own.
+    problem_extensions = {"verified": False}
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,19 @@ def seal_and_store(
     severity: str = "",
     platform: str = "",
     tlp: str = "",
+    action_type: str = "",
+    attached_to: uuid.UUID | None = None,
+    position: int = 0,
+    forwarded_from: Origin | None = None,
     plaintext: bytes,
+    summary: bytes = b"",
 ) -> tuple[Envelope, Sealed]:
+    """Seal to the audience and store the shared part and one wrap per school.
+
+    Everything the hub also keeps in clear about the item (ids, sender, time,
+    filing, action type, an attachment's place, a forward's origin) goes into
+    the signed header, so that readers can check the hub's columns against it
+    (network/alerts/integrity.py)."""
     school = sender.school
     assert school is not None
     recipients = audience.recipients()
@@ -75,12 +88,17 @@ def seal_and_store(
         platform=platform,
         tlp=tlp,
         recipients=recipients,
+        action_type=action_type,
+        attached_to=attached_to.bytes if attached_to else None,
+        position=position,
+        forwarded_from=forwarded_from,
     )
     sealed_envelope = env.seal(
         header,
         plaintext,
         {r: public[(uuid.UUID(r.school), r.generation)] for r in recipients},
         sender_keys,
+        summary if header.version >= 2 else b"",
     )
     row = Sealed(body=sealed_envelope.without_wraps().to_bytes())
     session.add(row)
@@ -110,6 +128,20 @@ class Stored:
     generation: int
 
 
+def open_shared(body: bytes, content_key: bytes, sender_public: SchoolPublicKeys | None) -> Opened:
+    """Open an envelope's shared part with a content key handed on by a
+    forward: the original sender's signatures and the key commitment are
+    checked as for a recipient."""
+    if sender_public is None:
+        raise IntegrityFailure("The original sender's public keys are missing.")
+    try:
+        return env.open_with_content_key(Envelope.from_bytes(body), content_key, sender_public)
+    except CryptoError as error:
+        raise IntegrityFailure(
+            f"The original alert failed its integrity check ({type(error).__name__})."
+        ) from error
+
+
 def load_for(
     session: Session, sealed_ids: Sequence[int], school_id: uuid.UUID
 ) -> dict[int, Stored]:
@@ -126,7 +158,7 @@ def load_for(
 
 def open_stored(
     stored: Stored, school_id: uuid.UUID, keychain: Keychain, sender_public: SchoolPublicKeys | None
-) -> tuple[Header, bytes]:
+) -> Opened:
     """Verify and decrypt; any failure is an IntegrityFailure, never partial text."""
     if sender_public is None:
         raise IntegrityFailure(
@@ -136,9 +168,15 @@ def open_stored(
         sealed = Envelope.from_bytes(stored.body).with_wraps(
             [(Recipient(str(school_id), stored.generation), stored.wrap)]
         )
-        return env.open_(
-            sealed, str(school_id), keychain.for_generation(stored.generation), sender_public
+        opened = env.open_envelope(
+            sealed,
+            Recipient(str(school_id), stored.generation),
+            keychain.for_generation(stored.generation),
+            sender_public,
         )
+        if opened.body is None:
+            raise MalformedEnvelope("the hub stored this envelope without its body")
+        return opened
     except CryptoError as error:
         raise IntegrityFailure(
             f"This item failed its integrity check ({type(error).__name__}) and is not shown. "

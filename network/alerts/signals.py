@@ -68,7 +68,14 @@ def _resolved(sender: None, /, *, session: Session, alert: Alert, actor: Member)
     """``actor`` resolved ``alert``."""
 
 
+def _forwarded(
+    sender: None, /, *, session: Session, alert: Alert, actor: Member, forward: Alert
+) -> None:
+    """``actor`` forwarded ``alert`` to other schools as ``forward``."""
+
+
 alert_posted = Signal("alert-posted", _posted)
+alert_forwarded = Signal("alert-forwarded", _forwarded)
 alert_acknowledged = Signal("alert-acknowledged", _acknowledged)
 thread_item_added = Signal("thread-item-added", _thread_item)
 alert_resolved = Signal("alert-resolved", _resolved)

@@ -56,9 +56,12 @@ def add_item(
     action_type: str | None = None,
     created_at: datetime | None = None,
     announce: bool = True,
+    position: int = 0,
 ) -> ThreadItem:
     """Seal an item to the alert's audience (or the one given) and audit it;
-    ``announce`` tells other features (notifications) it was added."""
+    ``announce`` tells other features (notifications) it was added. An
+    attachment's header names the alert it is attached to and its
+    ``position`` among the alert's files."""
     school = actor.school
     assert school is not None
     audience = audience or _thread_audience(session, alert, school)
@@ -73,7 +76,9 @@ def add_item(
         sender_keys=keys,
         audience=audience,
         created_at=now,
-        category=action_type or "",
+        action_type=action_type or "",
+        attached_to=alert.id if kind == ItemKind.ATTACHMENT else None,
+        position=position,
         plaintext=plaintext,
     )
     item = ThreadItem(

@@ -58,11 +58,19 @@ SEVERITIES = (
 TLP = (
     Term("CLEAR", "TLP:CLEAR", "May be shared freely."),
     Term("GREEN", "TLP:GREEN", "May be shared within the wider community, not publicly."),
-    Term("AMBER", "TLP:AMBER", "Recipients' schools only, on a need-to-know basis."),
+    Term(
+        "AMBER",
+        "TLP:AMBER",
+        "Recipients' own schools only, on a need-to-know basis. Not to be forwarded to "
+        "other schools.",
+    ),
     Term("AMBER+STRICT", "TLP:AMBER+STRICT", "Recipients' own school only. Not to be forwarded."),
     Term("RED", "TLP:RED", "For the named recipients only. Not to be forwarded."),
 )
-NOT_FORWARDABLE = frozenset({"RED", "AMBER+STRICT"})
+# TLP 2.0: CLEAR and GREEN may be passed on within the community (the
+# cluster); AMBER only within the recipient's own organisation, so never to
+# another school; AMBER+STRICT and RED never.
+NOT_FORWARDABLE = frozenset({"AMBER", "AMBER+STRICT", "RED"})
 
 ACTIONS = (
     Term("reported_platform", "Reported to the platform"),

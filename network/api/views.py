@@ -19,6 +19,7 @@ from network import auth, security
 from network.alerts import forwarding, platforms, posting, reading, thread
 from network.alerts.inbox import inbox_for
 from network.alerts.keychain import unlocked
+from network.alerts.sealing import IntegrityFailure
 from network.api import directory, gate, openapi
 from network.api.contract import Created, follow, not_an_operation, operation
 from network.api.documents import (
@@ -53,7 +54,7 @@ from network.api.inputs import (
     SubscriptionChange,
     SubscriptionId,
 )
-from network.db import db
+from network.db import db, record_security_event
 from network.notifications import subscriptions as notify
 from network.settings import current as settings
 from schools.db import utcnow
@@ -137,8 +138,21 @@ def post_alert(body: NewAlert) -> Created[Posted]:
 @bp.route("/alerts/<uuid:alert_id>", methods=["GET"])
 @operation(Permission.READ_ALERTS, Scope.INBOX_READ, also=(409,))
 def read_alert(alert_id: AlertId) -> Alert:
-    """Read an alert: decrypted, both signatures verified, the opening audited."""
-    return Alert.of(reading.open_alert(db(), auth.actor(), auth.school_keys(), alert_id))
+    """Read an alert: decrypted, both signatures verified, the opening audited.
+    An alert whose record on the hub does not match what its sender signed is a
+    409 problem with `"verified": false`."""
+    opened = reading.open_alert(db(), auth.actor(), auth.school_keys(), alert_id)
+    if opened.integrity_failed:
+        # The refusal rolls the request back: its audit entry is committed on its own.
+        record_security_event(
+            "alert.integrity_failed",
+            actor=auth.actor(),
+            object_type="alert",
+            object_id=alert_id,
+            alert_failed=True,
+        )
+        raise IntegrityFailure(opened.problem)
+    return Alert.of(opened)
 
 
 @bp.route("/alerts/<uuid:alert_id>/attachments/<uuid:item_id>", methods=["GET"])

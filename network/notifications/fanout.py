@@ -128,6 +128,19 @@ def alert_acknowledged(session: Session, alert: Alert, actor: Member, copy: Aler
     )
 
 
+def alert_forwarded(session: Session, alert: Alert, actor: Member, forward: Alert) -> int:
+    """The original's watchers (its sender among them) hear that it went on
+    to other schools, and to how many; not which, nor the forward itself."""
+    return alert_followed_up(
+        session,
+        alert,
+        actor,
+        "alert.forwarded",
+        {"schools": forward.recipient_count},
+        f"alert.forwarded:{forward.id}",
+    )
+
+
 def alert_resolved(session: Session, alert: Alert, actor: Member) -> int:
     return alert_followed_up(
         session,

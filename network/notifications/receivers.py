@@ -42,6 +42,12 @@ def _on_resolved(_sender: None, /, *, session: Session, alert: Alert, actor: Mem
     fanout.alert_resolved(session, alert, actor)
 
 
+def _on_forwarded(
+    _sender: None, /, *, session: Session, alert: Alert, actor: Member, forward: Alert
+) -> None:
+    fanout.alert_forwarded(session, alert, actor, forward)
+
+
 def _on_signed_in(_app: Flask, *, user: SignedInMember, **_: object) -> None:
     """flask-login's user_logged_in: a member's default subscriptions, at first sign-in."""
     ensure_defaults(db(), user.member)
@@ -54,6 +60,7 @@ def connect() -> None:
     signals.thread_item_added.connect(_on_thread_item)
     signals.alert_acknowledged.connect(_on_acknowledged)
     signals.alert_resolved.connect(_on_resolved)
+    signals.alert_forwarded.connect(_on_forwarded)
     user_logged_in.connect(_on_signed_in, weak=False)
 
 
@@ -63,4 +70,5 @@ def disconnect() -> None:
     signals.thread_item_added.disconnect(_on_thread_item)
     signals.alert_acknowledged.disconnect(_on_acknowledged)
     signals.alert_resolved.disconnect(_on_resolved)
+    signals.alert_forwarded.disconnect(_on_forwarded)
     user_logged_in.disconnect(_on_signed_in)

@@ -161,6 +161,15 @@ def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
         ),
         "alert.acknowledged": (f"{by} acknowledged", f"{by} acknowledged an alert you watch."),
         "alert.resolved": ("Resolved", f"{sender} marked an alert you watch as resolved."),
+        "alert.forwarded": (
+            f"Forwarded by {by}",
+            f"{by} forwarded an alert you watch to "
+            + (
+                "1 other school."
+                if payload.get("schools") == 1
+                else f"{payload.get('schools', 'other')} other schools."
+            ),
+        ),
     }
     title, headline = headlines.get(kind, ("Update", "An alert you watch has changed."))
     return Rendered(

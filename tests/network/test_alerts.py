@@ -248,27 +248,37 @@ def test_forwarding_respects_the_handling_label(app, heads):
     )
     assert response.status_code == 403
     assert "must not be forwarded" in response.get_data(as_text=True)
-    amber = (
+    # TLP:AMBER is for the recipients' own schools: not forwarded to another.
+    amber = a.post_alert([b.school], tlp="AMBER").headers["Location"].rsplit("/", 1)[1]
+    response = b.post(
+        f"/alerts/{amber}/forward", {"schools": [str(c.school.id)]}, page=f"/alerts/{amber}"
+    )
+    assert response.status_code == 403
+    assert "must not be forwarded" in response.get_data(as_text=True)
+    green = (
         a.post_alert(
             [b.school],
-            title="Amber one",
-            tlp="AMBER",
+            title="Green one",
+            tlp="GREEN",
             evidence=(io.BytesIO(png_bytes()), "shot.png", "image/png"),
         )
         .headers["Location"]
         .rsplit("/", 1)[1]
     )
     response = b.post(
-        f"/alerts/{amber}/forward",
+        f"/alerts/{green}/forward",
         {"schools": [str(c.school.id)], "note": "From Ash, via us"},
-        page=f"/alerts/{amber}",
+        page=f"/alerts/{green}",
     )
     assert response.status_code == 303
     page = c.client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Amber one" in page
+    assert "Green one" in page
     assert "From Ash, via us" in page
     assert "shot.png" in page
     assert "Beech" in page
+    # Forwarded by Beech, originally from Ash: both signatures checked.
+    assert "originally from <strong>Ash</strong>" in page
+    assert "both signatures checked" in page
 
 
 def test_inbox_filters_and_pages(app, heads):
@@ -464,7 +474,7 @@ def test_the_sender_gets_a_verifiable_receipt_from_the_audit_log(app, heads):
 
 def test_the_forward_form_offers_only_schools_without_the_alert(app, heads):
     a, b = heads["Ash"], heads["Beech"]
-    alert_id = a.post_alert([b.school]).headers["Location"].rsplit("/", 1)[1]
+    alert_id = a.post_alert([b.school], tlp="GREEN").headers["Location"].rsplit("/", 1)[1]
     page = b.client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     forward = page[page.index('id="forward-heading"') :]
     assert "Cedar" in forward

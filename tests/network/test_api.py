@@ -184,7 +184,7 @@ def test_a_coordinator_gets_metadata_only_unless_named(app, world, cluster, head
 
 def test_acknowledge_reply_act_resolve_and_forward(app, heads, apis):
     b, c = heads["Beech"], heads["Cedar"]
-    posted = _post(apis["Ash"], [b.school])
+    posted = _post(apis["Ash"], [b.school], tlp="GREEN")
     alert = f"/api/v1/alerts/{posted['id']}"
     beech = apis["Beech"]
 

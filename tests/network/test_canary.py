@@ -72,6 +72,7 @@ def everything_posted(app, world, caplog, receiver, smtp):
         links=f"https://example.org/{CANARY} 2026-11-20",
         recommended_action=f"Do {CANARY}",
         evidence=(io.BytesIO(pdf), f"{CANARY}.pdf", "application/pdf"),
+        tlp="GREEN",  # may be forwarded, so the forward's note is written too
     )
     assert response.status_code == 303, response.get_data(as_text=True)
     alert = response.headers["Location"]
@@ -154,6 +155,7 @@ def posted_through_the_api(app, world, caplog):
             "category": "harassment",
             "platform": "facebook",
             "severity": "high",
+            "tlp": "GREEN",
             "title": f"Title {CANARY}",
             "description": f"Body {CANARY}",
             "links": [{"url": f"https://example.org/{CANARY}", "seen_on": "2026-11-20"}],

@@ -187,7 +187,7 @@ def test_replies_racing_a_resolution_land_before_it_or_are_refused(app, heads):
 
 def test_two_simultaneous_forwards_to_one_school_make_one(app, heads):
     ash, beech, cedar = heads["Ash"], heads["Beech"], heads["Cedar"]
-    alert_id = _posted(ash, [beech.school])
+    alert_id = _posted(ash, [beech.school], tlp="GREEN")
     api = api_for(app, beech.person.email)
     _warm(api)
     body = {"schools": [str(cedar.school.id)], "note": "via Beech"}

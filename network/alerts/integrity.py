@@ -1,0 +1,110 @@
+"""Shown means signed: the hub's clear columns checked against the signed header.
+
+The hub keeps in clear what it routes and audits with (design.md, "What the
+hub may see"), and pages show those values: who sent an alert, when, to whom,
+what action was recorded, which alert a forward came from. Each of them is
+also in the sender's signed header, and a reader's school compares the two
+every time it opens an envelope. A value that differs means the hub's record
+was changed after signing: the item is shown as failing its integrity check,
+never as verified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from crypto.envelope import Header
+from network.alerts.models import Alert, AlertRecipient, ThreadItem
+from network.alerts.sealing import IntegrityFailure
+from network.alerts.vocab import ALERT_KIND, ItemKind
+
+#: Shown on an alert or item signed before version 2 of the envelope.
+EARLIER_FORMAT = (
+    "Signed under the earlier format: its sender, time, recipients and content are "
+    "checked, but not which alert it was forwarded from."
+)
+
+_ALERT_FAILED = (
+    "The hub's record of this alert does not match what the sender signed ({fields}). "
+    "It is not shown; tell your coordinator."
+)
+_ITEM_FAILED = (
+    "The hub's record of this item does not match what its author signed ({fields}). "
+    "It is not shown; tell your coordinator."
+)
+
+
+def _differing(pairs: Sequence[tuple[str, object, object]]) -> list[str]:
+    return [name for name, signed, kept in pairs if signed != kept]
+
+
+def check_alert(
+    header: Header, alert: Alert, copies: Sequence[AlertRecipient] | None = None
+) -> None:
+    """Every column of ``alert`` a page shows equals its signed value, and,
+    given the alert's copies, the schools holding one are exactly the signed
+    recipients (with the sender's copy the sender's school)."""
+    forwarded = header.forwarded_from.alert_id if header.forwarded_from else None
+    pairs: list[tuple[str, object, object]] = [
+        ("its id", header.alert_id, alert.id.bytes),
+        ("its kind", header.kind, ALERT_KIND),
+        ("its cluster", header.cluster, str(alert.cluster_id)),
+        ("the sending school", header.sender_school, str(alert.sender_school_id)),
+        ("the sender", header.sender_member, str(alert.sender_member_id)),
+        ("the sending school's keys", header.sender_generation, alert.sender_generation),
+        ("when it was sent", header.created_at, alert.created_at),
+        ("its category", header.category, alert.category),
+        ("its severity", header.severity, alert.severity),
+        ("its platform", header.platform, alert.platform),
+        ("its handling label", header.tlp, alert.tlp),
+        ("its parent", header.parent, None),
+    ]
+    if header.version >= 2:
+        pairs.append(
+            (
+                "the alert it was forwarded from",
+                forwarded,
+                alert.forwarded_from_id.bytes if alert.forwarded_from_id else None,
+            )
+        )
+    if copies is not None:
+        signed = sorted({r.school for r in header.recipients})
+        pairs.append(("its recipients", signed, sorted({str(c.school_id) for c in copies})))
+        senders = [str(c.school_id) for c in copies if c.is_sender]
+        pairs.append(("the sender's copy", [header.sender_school], senders))
+    wrong = _differing(pairs)
+    if wrong:
+        raise IntegrityFailure(_ALERT_FAILED.format(fields=", ".join(wrong)))
+
+
+def check_item(header: Header, item: ThreadItem, alert: Alert) -> None:
+    """Every column of a thread item a page shows equals its signed value; an
+    attachment also names the item it is attached to (its place there is
+    checked across the alert's attachments, by ``check_attachment_places``)."""
+    # Version 1 carried an action's type in the category field.
+    action_type = header.action_type if header.version >= 2 else header.category
+    pairs: list[tuple[str, object, object]] = [
+        ("its id", header.alert_id, item.id.bytes),
+        ("its kind", header.kind, str(item.kind)),
+        ("the alert it belongs to", header.parent, alert.id.bytes),
+        ("its cluster", header.cluster, str(alert.cluster_id)),
+        ("its school", header.sender_school, str(item.author_school_id)),
+        ("its author", header.sender_member, str(item.author_member_id)),
+        ("its school's keys", header.sender_generation, item.author_generation),
+        ("when it was written", header.created_at, item.created_at),
+        ("the action recorded", action_type, item.action_type or ""),
+    ]
+    if header.version >= 2 and item.kind == ItemKind.ATTACHMENT:
+        pairs.append(("the item it is attached to", header.attached_to, alert.id.bytes))
+    wrong = _differing(pairs)
+    if wrong:
+        raise IntegrityFailure(_ITEM_FAILED.format(fields=", ".join(wrong)))
+
+
+def check_attachment_places(headers: Sequence[Header], attached: int | None) -> None:
+    """An alert's version 2 attachments are numbered 0, 1, 2... by the sender,
+    each once, and as many as its sealed content says (``attached``): none
+    added, removed, swapped or duplicated by the hub."""
+    places = sorted(h.position for h in headers if h.version >= 2)
+    if places != list(range(len(places))) or attached not in (None, len(headers)):
+        raise IntegrityFailure(_ALERT_FAILED.format(fields="its attachments"))
