@@ -4,7 +4,7 @@ titles decrypted for one page at a time."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, aliased, joinedload, raiseload
@@ -295,9 +295,13 @@ class _RecordKeys:
             title = AlertContent.title_of(summary)
         except (ValueError, KeyError) as error:
             raise IntegrityFailure("The envelope's summary cannot be read.") from error
-        record = seal_read_record(
-            self.key(stored.generation), envelope_hash, opened.header, summary
+        # A list never shows the recipients: the record keeps only this school's
+        # own entry of them (parsing 31 recipients back costs more than the rest).
+        listed = replace(
+            opened.header,
+            recipients=tuple(r for r in opened.header.recipients if r.school == str(school_id)),
         )
+        record = seal_read_record(self.key(stored.generation), envelope_hash, listed, summary)
         return title, record
 
 
