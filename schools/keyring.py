@@ -10,6 +10,7 @@ readable through a chain encrypted under the new one.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 
 from sqlalchemy import and_, delete, select, update
@@ -81,9 +82,43 @@ def unwrap(
             credential,
             custody.keywrap_context(school_id, generation, kind, credential_id),
         )
-        return SchoolKeys.from_bytes(plain)
+        keys = SchoolKeys.from_bytes(plain)
     except CryptoError:
         return None
+    if not _matches_published(session, school_id, generation, keys):
+        # Someone wrapped keys the school never published (or altered the
+        # published ones): using them would seal and sign with keys nobody
+        # can check against the fingerprint. Refuse, and say so in the log.
+        audit.record(
+            session,
+            "school.keys_mismatch",
+            school_id=school_id,
+            object_type="school",
+            object_id=school_id,
+            generation=generation,
+            credential_kind=str(kind),
+            credential_id=str(credential_id),
+        )
+        return None
+    return keys
+
+
+def _matches_published(
+    session: Session, school_id: uuid.UUID, generation: int, keys: SchoolKeys
+) -> bool:
+    """Whether an unwrapped bundle is the one whose public keys the school
+    published for that generation (what fingerprints are compared against)."""
+    published = session.scalar(
+        select(SchoolKeyGeneration.public_keys).where(
+            SchoolKeyGeneration.school_id == school_id,
+            SchoolKeyGeneration.generation == generation,
+        )
+    )
+    return (
+        published is not None
+        and keys.generation == generation
+        and hmac.compare_digest(published, keys.public().to_bytes())
+    )
 
 
 def publish_generation(

@@ -112,6 +112,7 @@ def inbox_query(
             SealedWrap.wrap,
             SealedWrap.generation,
             sender_keys.public_keys,
+            sender_keys.retired_at,
         )
         .join(Alert, visible_to_school(school_id, Alert.id))
         .outerjoin(Sealed, Sealed.id == Alert.sealed_id)
@@ -188,7 +189,7 @@ def inbox_for(
     rows = rows[:limit]
     keychain = Keychain(session, school.id, keys)
     page = []
-    for copy, alert, body, wrap, generation, public in rows:
+    for copy, alert, body, wrap, generation, public, retired_at in rows:
         row = InboxRow(copy, alert)
         if alert.shredded:
             row.problem = "Shredded after its retention period."
@@ -204,7 +205,7 @@ def inbox_for(
                     keychain,
                     parse_public_keys(public) if public else None,
                 )
-                check_alert(sealed.header, alert)
+                check_alert(sealed.header, alert, retired_at=retired_at)
                 assert sealed.body is not None
                 row.title = AlertContent.from_bytes(sealed.body).title
             except IntegrityFailure:
