@@ -183,7 +183,7 @@ def account() -> Any:
         except FormRejected:
             return _account_page(form, SignOutEverywhereForm(formdata=None), 422)
         auth.renew_session(keys)
-        flash("Your password has been changed.", "info")
+        flash("Your password has been changed, and your other devices are signed out.", "info")
         return redirect(url_for("auth.account"))
     return _account_page(form, SignOutEverywhereForm(formdata=None), 422 if form.errors else 200)
 

@@ -172,7 +172,9 @@ def test_an_old_cookie_and_row_open_nothing_after_a_password_change_and_rotation
     )
     assert response.status_code == 302
     # The member carries on in a new session; the stolen row is gone from the hub.
-    assert staff_client.get("/alerts").status_code == 200
+    page = staff_client.get("/alerts")
+    assert page.status_code == 200
+    assert "your other devices are signed out" in page.get_data(as_text=True)
     with own_transaction(app) as session:
         assert session.get(LoginSession, row.id_hash) is None
     oak.post(f"/school/members/{leaver.member.id}/remove", {}, page="/school")
