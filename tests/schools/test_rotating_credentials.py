@@ -184,3 +184,31 @@ def test_replacing_the_credential_is_audited(session, school, staff):
     ).all()
     assert [e.detail for e in replaced] == [{"generation": 1}, {"generation": 1}]
     assert {e.object_id for e in replaced} == {str(staff.member.id)}
+
+
+def test_a_member_waiting_for_confirmation_is_confirmed_to_the_new_credential(
+    session, school, head
+):
+    invited = invitations.invite(session, None, Role.STAFF, "new@oak.example.org", school=school)
+    waiting = invitations.accept_invitation(
+        session, invited.token, "Nia", PASSWORD, PASSWORD, FAST_FOR_TESTS
+    )
+    assert waiting.member.keys_pending
+    assert (
+        accounts.change_password(session, waiting.member, PASSWORD, NEW, NEW, FAST_FOR_TESTS)
+        is None
+    )
+    assert waiting.member.keys_pending
+    accounts.start_session(session, head.member, head.credential)  # confirms them
+    member, credential = accounts.authenticate(session, "new@oak.example.org", NEW, FAST_FOR_TESTS)
+    assert keyring.unlock_for_member(session, member, credential).generation == 1
+    _opens_nothing(session, waiting.credential)
+
+
+def test_a_session_holding_a_generation_no_longer_current_is_ended_on_sight(session, school, head):
+    signed = accounts.start_session(session, head.member, head.credential)
+    assert accounts.resume_session(session, signed.token) is not None
+    school.key_generation = 2  # as after a rotation that left this row behind
+    session.flush()
+    assert accounts.resume_session(session, signed.token) is None
+    assert session.get(LoginSession, signed.login.id_hash) is None
