@@ -128,17 +128,22 @@ def start_session(
     keys = _unlock(session, member, credential)
     signed = _open_session(session, member, keys, user_agent, lifetime)
     member.last_sign_in_at = signed.login.created_at
-    confirmed: list[Member] = []
-    school = member.school
-    if school is not None and keys is not None and keyring.has_pending_members(session, school):
-        # A member who can open the keys confirms colleagues who joined while
-        # nobody's keys were unlocked (invitations made from the CLI).
-        confirmed = keyring.confirm_pending_members(session, school, keys, member)
+    confirmed = confirm_colleagues(session, member, keys)
     audit.record(
         session, "member.signed_in", actor=member, object_type="member", object_id=member.id
     )
     session.flush()
     return SignedIn(signed.login, signed.token, signed.vault_key, confirmed)
+
+
+def confirm_colleagues(session: Session, member: Member, keys: SchoolKeys | None) -> list[Member]:
+    """A member who holds the keys (``keys``, as their session does) confirms
+    colleagues who joined while nobody's keys were unlocked (invitations made
+    from the CLI)."""
+    school = member.school
+    if school is None or keys is None or not keyring.has_pending_members(session, school):
+        return []
+    return keyring.confirm_pending_members(session, school, keys, member)
 
 
 def renew_session(
