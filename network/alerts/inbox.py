@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, aliased, joinedload, raiseload
@@ -30,8 +31,9 @@ from schools.models import Member, School, SchoolKeyGeneration, SchoolKind
 
 # A row of the inbox's query: the copy, its alert, this school's read record of
 # the envelope and the record's generation (None until the school first listed
-# it), and the sender's public keys (None when missing).
-InboxQuery = Select[AlertRecipient, Alert, bytes | None, int | None, bytes | None]
+# it), and the sender's public keys and when that generation was retired (None
+# when missing, or still current).
+InboxQuery = Select[AlertRecipient, Alert, bytes | None, int | None, bytes | None, datetime | None]
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ def inbox_query(
             ReadRecord.record,
             ReadRecord.generation,
             sender_keys.public_keys,
+            sender_keys.retired_at,
         )
         .join(Alert, visible_to_school(school_id, Alert.id))
         .outerjoin(
@@ -196,13 +199,13 @@ def inbox_for(
     records = _RecordKeys(keychain)
     first_time = [
         alert.sealed_id
-        for _copy, alert, record, _gen, _public in rows
+        for _copy, alert, record, _gen, _public, _retired in rows
         if record is None and alert.sealed_id is not None and not alert.shredded
     ]
     stored = load_for(session, first_time, school.id) if keys is not None else {}
     page = []
     written: list[dict[str, object]] = []
-    for copy, alert, record, record_generation, public in rows:
+    for copy, alert, record, record_generation, public, retired_at in rows:
         row = InboxRow(copy, alert)
         page.append(row)
         if alert.shredded:
@@ -213,10 +216,10 @@ def inbox_for(
             continue
         try:
             if record is not None and record_generation is not None:
-                row.title = records.title(alert, record, record_generation)
+                row.title = records.title(alert, record, record_generation, retired_at)
             elif alert.sealed_id is not None and alert.sealed_id in stored:
                 row.title, new_record = records.first_listing(
-                    alert, stored[alert.sealed_id], school.id, public
+                    alert, stored[alert.sealed_id], school.id, public, retired_at
                 )
                 written.append(
                     {
@@ -266,7 +269,9 @@ class _RecordKeys:
             self._keys[generation] = read_key(self.keychain.for_generation(generation), TIER_ALL)
         return self._keys[generation]
 
-    def title(self, alert: Alert, record: bytes, generation: int) -> str:
+    def title(
+        self, alert: Alert, record: bytes, generation: int, retired_at: datetime | None
+    ) -> str:
         """The title from the school's record, which must open under its key
         for this alert's envelope hash and hold a header matching the alert."""
         try:
@@ -274,17 +279,22 @@ class _RecordKeys:
             title = AlertContent.title_of(summary)
         except (CryptoError, ValueError, KeyError) as error:
             raise IntegrityFailure("The school's read record does not open.") from error
-        check_alert(header, alert)
+        check_alert(header, alert, retired_at=retired_at)
         return title
 
     def first_listing(
-        self, alert: Alert, stored: Stored, school_id: uuid.UUID, public: bytes | None
+        self,
+        alert: Alert,
+        stored: Stored,
+        school_id: uuid.UUID,
+        public: bytes | None,
+        retired_at: datetime | None,
     ) -> tuple[str, bytes]:
         """Verify the envelope, decrypt its summary, and seal a record of both."""
         opened, envelope_hash = open_summary(
             stored, school_id, self.keychain, parse_public_keys(public) if public else None
         )
-        check_alert(opened.header, alert)
+        check_alert(opened.header, alert, retired_at=retired_at)
         if envelope_hash != alert.envelope_hash:
             raise IntegrityFailure("The hub's envelope hash is not the envelope's.")
         summary = opened.summary

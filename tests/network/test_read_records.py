@@ -189,7 +189,7 @@ def test_a_tampered_record_is_refused_by_the_listing_the_api_shares(app, heads):
         records = inbox._RecordKeys(inbox.Keychain(session, beech.school.id, keys))
         alert = session.get(Alert, alert_id)
         with pytest.raises(IntegrityFailure):
-            records.title(alert, record, keys.generation)
+            records.title(alert, record, keys.generation, None)
 
 
 def test_shredding_deletes_the_schools_records(app, heads):
