@@ -135,8 +135,7 @@ def _verify_saved(path: Path) -> None:
         _fail_saved(
             f"the saved checkpoint signs {saved.size:,} entries but the log has only "
             f"{size:,}: entries were deleted and history rewritten",
-            cut,
-            saved.size,
+            restores.explain(cut, saved.size, size),
         )
     replay = replay_checkpoint(own_transaction, saved.size, saved.root)
     if not replay.ok:
@@ -144,8 +143,7 @@ def _verify_saved(path: Path) -> None:
         _fail_saved(
             f"the log's first {saved.size:,} entries are not the ones the saved checkpoint "
             f"signed{where}: {replay.problem()}",
-            cut,
-            saved.size,
+            restores.explain(cut, saved.size, replay.first_bad),
         )
     recomputed = (
         f"Recomputed {saved.size:,} entries (0 to {saved.size - 1}) from their fields: "
@@ -163,11 +161,10 @@ def _verify_saved(path: Path) -> None:
     try:
         verify_consistency(saved.size, size, saved.root, proof.new_root, proof.proof)
     except ProofError as error:
-        _fail_saved(
-            f"history was rewritten: the stored tree of {size:,} entries does not extend the "
-            f"saved checkpoint of {saved.size:,} ({error})",
-            cut,
-            saved.size,
+        _fail(
+            f"the stored tree of {size:,} entries does not extend the saved checkpoint of "
+            f"{saved.size:,} ({error}), although its entries rebuild the checkpoint's root: "
+            "the stored subtrees were changed (run 'alertnet audit verify')"
         )
     click.echo(
         f"{recomputed}\nConsistency proof {saved.size:,} → {size:,} verified: the stored "
@@ -177,7 +174,5 @@ def _verify_saved(path: Path) -> None:
     )
 
 
-def _fail_saved(message: str, cut: list[restores.Restore], size: int) -> None:
-    if cut:
-        message += "\n" + restores.explain(cut, size)
-    _fail(message)
+def _fail_saved(message: str, explained: str) -> None:
+    _fail(f"{message}\n{explained}" if explained else message)

@@ -46,15 +46,19 @@ def restores_cutting(session: Session, size: int) -> list[Restore]:
     return found
 
 
-def explain(restores: list[Restore], size: int) -> str:
-    """One sentence per restore, for the output of a failed check."""
+def explain(restores: list[Restore], size: int, first_bad: int | None) -> str:
+    """The restores that can explain why a checkpoint of ``size`` entries stopped
+    matching at ``first_bad`` (those that kept fewer entries), one line each."""
     lines = []
     for restore in restores:
-        because = f" (reason given: {restore.reason})" if restore.reason else ""
+        if first_bad is not None and restore.restored_size > first_bad:
+            continue
+        because = f"; reason given: {restore.reason}" if restore.reason else ""
         lines.append(
             f"The log was restored from a backup on {restore.at:%Y-%m-%d %H:%M} UTC to its "
-            f"first {restore.restored_size:,} entries (entry {restore.seq} records it{because}): "
-            f"entries {restore.restored_size} to {size - 1} that the checkpoint covers were "
-            "lost in that restore, so the checkpoint cannot match the log."
+            f"first {restore.restored_size:,} entries (entry {restore.seq} records it"
+            f"{because}). A checkpoint saved before that restore covers entries "
+            f"{restore.restored_size} to {size - 1}, which the restored log lost, so it "
+            "cannot match."
         )
     return "\n".join(lines)

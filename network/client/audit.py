@@ -105,15 +105,19 @@ def _rebuild(hub: Hub, old: Checkpoint) -> _Rebuilt:
     return _Rebuilt(replay.result(), here, from_hub, restorations)
 
 
-def _restored(restorations: list[dict[str, Any]], size: int) -> list[str]:
+def _restored(restorations: list[dict[str, Any]], size: int, first_bad: int | None) -> list[str]:
+    """The hub's restores that can explain a failure at ``first_bad``: those that
+    kept fewer entries than that (as network/audit/restores.py says it)."""
     lines = []
     for cut in restorations:
-        because = f" (reason given: {cut['reason']})" if cut.get("reason") else ""
+        if first_bad is not None and cut["restored_size"] > first_bad:
+            continue
+        because = f"; reason given: {cut['reason']}" if cut.get("reason") else ""
         lines.append(
-            f"The hub's log was restored from a backup on {when(cut['at'])} UTC to its first "
-            f"{cut['restored_size']:,} entries (entry {cut['seq']} records it{because}): "
-            f"entries {cut['restored_size']} to {size - 1} that the checkpoint covers were "
-            "lost in that restore, so the checkpoint cannot match the log."
+            f"The log was restored from a backup on {when(cut['at'])} UTC to its first "
+            f"{cut['restored_size']:,} entries (entry {cut['seq']} records it{because}). "
+            f"A checkpoint saved before that restore covers entries {cut['restored_size']} "
+            f"to {size - 1}, which the restored log lost, so it cannot match."
         )
     return lines
 
@@ -156,7 +160,7 @@ def audit_verify(saved: Path, update: bool, as_json: bool) -> None:
             seq,
             f"the hub's first {old.size:,} entries are not the ones the checkpoint signed"
             f"{where}: {problem}",
-            _restored(rebuilt.restorations, old.size),
+            _restored(rebuilt.restorations, old.size, seq),
         )
     proof = hub.json("GET", "/audit/proofs/consistency", query={"from": old.size}, retry=True)
     try:
@@ -172,7 +176,7 @@ def audit_verify(saved: Path, update: bool, as_json: bool) -> None:
             old.size,
             None,
             f"the hub's log does not extend the checkpoint of {old.size:,} entries: {error}",
-            _restored(rebuilt.restorations, old.size),
+            [],
         )
     if update:
         saved.write_text(proof["checkpoint"]["note"])
