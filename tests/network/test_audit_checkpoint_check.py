@@ -6,6 +6,7 @@ entry or two swapped entries fail both and are named."""
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crypto.checkpoint import open_checkpoint
+from network import create_app
 from network.audit import api as audit_api
 from network.audit import restores
 from network.audit.signer import verifier
@@ -23,10 +25,11 @@ from network.settings import current as settings
 from schools import audit
 from schools.audit import tree
 from schools.audit.models import AuditEvent
-from tests.conftest import World
+from tests.conftest import World, settings_for_tests
 from tests.network.alerts_helpers import make_head
 from tests.network.api_helpers import issue_token
-from tests.network.test_client import Terminal, live, terminal  # noqa: F401 (fixtures)
+from tests.network.test_backup import empty_url  # noqa: F401 (fixture)
+from tests.network.test_client import Terminal, _serve, live, terminal  # noqa: F401 (fixtures)
 from tests.schools.test_audit import tamper
 
 SAVED_SIZE = 201
@@ -156,3 +159,72 @@ def test_leaves_are_paged_as_the_contract_says():
 
 def test_the_restore_action_is_the_one_restore_records():
     assert restores.RESTORED == restoration.RESTORED
+
+
+def test_after_a_restore_of_an_older_backup_both_checks_name_the_restore(
+    live,  # noqa: F811
+    runner,
+    terminal,  # noqa: F811
+    empty_url,  # noqa: F811
+    tmp_path,
+):
+    """A checkpoint saved after the backup covers entries the restore lost: both
+    checks fail, and say it was the restore (with the operator's reason)."""
+    world = World(live)
+    ash = make_head(live, world, world.cluster("Riverside"), "Ash")
+    head = terminal("ash")
+    head.login(live, issue_token(live, ash.person.email))
+    keygen = runner.invoke(main, ["backup", "keygen", "--out", str(tmp_path / "identity.txt")])
+    assert keygen.exit_code == 0, keygen.output
+    backup = tmp_path / "hub.backup"
+    made = runner.invoke(
+        main, ["backup", "--to", str(backup), "--recipient", keygen.stdout.strip().split()[-1]]
+    )
+    assert made.exit_code == 0, made.output
+    with own_transaction(live) as session:
+        backed_up = tree.tree_size(session)
+    _fill(live, backed_up + 30, ash.school.id)
+    hub_file, client_file = tmp_path / "hub-checkpoint.txt", tmp_path / "client-checkpoint.txt"
+    hub_file.write_text(runner.invoke(main, ["audit", "checkpoint"]).output)
+    head("audit", "checkpoint", "--out", str(client_file))
+    assert hub_file.read_text() == client_file.read_text()
+    saved_size = backed_up + 30
+
+    restored = create_app(settings_for_tests(tmp_path / "restored", empty_url))
+    reason = "The disk failed; this is the last backup."
+    put_back = restored.test_cli_runner().invoke(
+        main,
+        [
+            "restore",
+            str(backup),
+            "--identity",
+            str(tmp_path / "identity.txt"),
+            "--checkpoint",
+            str(hub_file),
+            "--accept-rollback",
+            reason,
+        ],
+    )
+    assert put_back.exit_code == 0, put_back.output
+    restored = create_app(settings_for_tests(tmp_path / "restored", empty_url))
+    server, thread, url = _serve(restored)
+    try:
+        named = (
+            f"to its first {backed_up:,} entries (entry {backed_up} records it; reason given: "
+            f"{reason}). A checkpoint saved before that restore covers entries {backed_up} to "
+            f"{saved_size - 1}, which the restored log lost, so it cannot match."
+        )
+        on_hub = restored.test_cli_runner().invoke(
+            main, ["audit", "verify", "--from-checkpoint", str(hub_file)]
+        )
+        assert on_hub.exit_code == 1, on_hub.output
+        assert named in on_hub.output
+        config = json.loads(head.config.read_text())
+        head.config.write_text(json.dumps({**config, "hub": url}))
+        at_school = head("audit", "verify", str(client_file), code=1)
+        assert named in at_school.output
+        assert "FAILED: the hub's first" in at_school.output
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        engine(restored).dispose()
