@@ -190,22 +190,25 @@ def test_after_a_restore_of_an_older_backup_both_checks_name_the_restore(
     assert hub_file.read_text() == client_file.read_text()
     saved_size = backed_up + 30
 
-    restored = create_app(settings_for_tests(tmp_path / "restored", empty_url))
+    target = create_app(settings_for_tests(tmp_path / "restored", empty_url))
     reason = "The disk failed; this is the last backup."
-    put_back = restored.test_cli_runner().invoke(
-        main,
-        [
-            "restore",
-            str(backup),
-            "--identity",
-            str(tmp_path / "identity.txt"),
-            "--checkpoint",
-            str(hub_file),
-            "--accept-rollback",
-            reason,
-        ],
-    )
-    assert put_back.exit_code == 0, put_back.output
+    try:
+        put_back = target.test_cli_runner().invoke(
+            main,
+            [
+                "restore",
+                str(backup),
+                "--identity",
+                str(tmp_path / "identity.txt"),
+                "--checkpoint",
+                str(hub_file),
+                "--accept-rollback",
+                reason,
+            ],
+        )
+        assert put_back.exit_code == 0, put_back.output
+    finally:
+        engine(target).dispose()
     restored = create_app(settings_for_tests(tmp_path / "restored", empty_url))
     server, thread, url = _serve(restored)
     try:
