@@ -461,13 +461,20 @@ class ReplayResult:
         if self.ok:
             return None
         first = self.first_bad
+        # Without the signed leaves, an entry before ``first`` may have changed unseen.
+        caveat = (
+            ""
+            if self.stored_signed
+            else "; the stored leaf hashes do not rebuild the checkpoint's root either, so "
+            "an earlier entry may have changed too"
+        )
         if first is not None and first == self.missing:
             return (
                 f"entry {first} is missing: the checkpoint covers entries 0 to {self.size - 1} "
-                f"but the log has no entry {first} (deleted)"
+                f"but the log has no entry {first} (deleted){caveat}"
             )
         if first is not None and first == self.unreadable:
-            return f"entry {first} cannot be encoded as a leaf (its fields were changed)"
+            return f"entry {first} cannot be encoded as a leaf (its fields were changed){caveat}"
         if self.entries_root == self.signed_root:
             return (
                 f"entry {first} matches the checkpoint, but its stored leaf hash was changed "

@@ -131,18 +131,19 @@ def _verify_saved(path: Path) -> None:
     if saved.size == 0:
         click.echo("the saved checkpoint is of the empty log; there is nothing to check")
         return
-    if saved.size > size:
-        _fail_saved(
-            f"the saved checkpoint signs {saved.size:,} entries but the log has only "
-            f"{size:,}: entries were deleted and history rewritten",
-            restores.explain(cut, saved.size, size),
-        )
+    # Positions past the log's end count as missing entries, so a log cut short
+    # is named at its first lost entry too.
     replay = replay_checkpoint(own_transaction, saved.size, saved.root)
     if not replay.ok:
         where = f" at entry {replay.first_bad}" if replay.first_bad is not None else ""
+        shorter = (
+            f" (the checkpoint signs {saved.size:,} entries but the log has only {size:,})"
+            if saved.size > size
+            else ""
+        )
         _fail_saved(
             f"the log's first {saved.size:,} entries are not the ones the saved checkpoint "
-            f"signed{where}: {replay.problem()}",
+            f"signed{where}: {replay.problem()}{shorter}",
             restores.explain(cut, saved.size, replay.first_bad),
         )
     recomputed = (

@@ -171,6 +171,7 @@ def test_a_saved_checkpoint_larger_than_the_log_means_entries_were_deleted(
     tamper(engine(app), ("DELETE FROM audit_events WHERE seq >= :n", {"n": size - 2}))
     result = run(runner, "verify", "--from-checkpoint", str(saved))
     assert result.exit_code == 1
+    assert f"at entry {size - 2}: entry {size - 2} is missing" in result.output
     assert f"signs {size:,} entries but the log has only {size - 2:,}" in result.output
 
 
