@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from crypto import merkle
 from crypto.checkpoint import NoteVerifier, open_checkpoint
+from network.api.audit_contract import AuditLeaves
 from network.audit import signer
 from network.audit.receipts import receipt_for
 from network.audit.search import EntryFilter, entries_page
@@ -305,6 +306,7 @@ def test_leaves_give_every_position_with_leaf_text_only_in_the_readers_scope(app
         seen, url = [], "/api/v1/audit/leaves?limit=7"
         while url:
             page = client.get(url).get_json()
+            AuditLeaves.model_validate(page)  # the answer is what the contract says
             assert page["tree_size"] == size
             assert page["restorations"] == []
             seen.extend(page["leaves"])
