@@ -4,12 +4,15 @@ and an engine factory that sets SQLite up the way the hub needs it."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session
 from sqlalchemy.types import TypeDecorator
 
 # A stable naming convention keeps Alembic migrations identical on SQLite and
@@ -33,6 +36,30 @@ def utcnow() -> datetime:
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def insert_new(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Sequence[str],
+    returning: InstrumentedAttribute[Any],
+) -> set[Any]:
+    """Insert the rows whose ``key`` is not taken yet, skipping the others even
+    when another transaction wrote them a moment ago (INSERT ... ON CONFLICT DO
+    NOTHING on both databases): check-then-insert without a race or an
+    IntegrityError. Returns ``returning`` of the rows this call inserted."""
+    if not rows:
+        return set()
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(model)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=list(key))
+        .returning(returning)
+    )
+    return set(session.scalars(statement))
 
 
 class UTCDateTime(TypeDecorator[datetime]):

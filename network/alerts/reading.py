@@ -177,7 +177,7 @@ def open_alert(
         platform=session.get(Platform, alert.platform),
     )
     if not view.may_read_content:
-        record_for_alert(session, "alert.metadata_viewed", actor, alert, None)
+        record_for_alert(session, "alert.metadata_viewed", actor, alert, None, read=True)
         return opened
     if alert.shredded:
         return opened
@@ -250,7 +250,7 @@ def open_alert(
         )
     if not opened.integrity_failed:
         record_for_alert(
-            session, "alert.opened", actor, alert, alert.envelope_hash, items=len(items)
+            session, "alert.opened", actor, alert, alert.envelope_hash, read=True, items=len(items)
         )
     session.flush()
     return opened
@@ -352,5 +352,11 @@ def download(
 
 def record_download(session: Session, actor: Member, alert: Alert, item: ThreadItem) -> None:
     record_for_alert(
-        session, "alert.attachment_downloaded", actor, alert, item.envelope_hash, item=str(item.id)
+        session,
+        "alert.attachment_downloaded",
+        actor,
+        alert,
+        item.envelope_hash,
+        read=True,
+        item=str(item.id),
     )
