@@ -157,7 +157,12 @@ def test_unsafe_methods_get_a_405_problem(app, riverside):
 
 
 def test_signed_out_callers_get_a_401_problem_not_a_redirect(client, riverside):
-    for url in ("/api/v1/audit/checkpoint", "/api/v1/audit/entries", "/api/v1/audit/x"):
+    for url in (
+        "/api/v1/audit/checkpoint",
+        "/api/v1/audit/entries",
+        "/api/v1/audit/leaves",
+        "/api/v1/audit/x",
+    ):
         assert_problem(client.get(url), 401)
 
 
