@@ -108,8 +108,10 @@ def test_a_saved_checkpoint_stays_consistent_as_the_log_grows(app, runner, river
     add(app, 11)
     result = run(runner, "verify", "--from-checkpoint", str(saved))
     assert result.exit_code == 0, result.output
-    assert f"the saved checkpoint (size {opened.size:,}) is consistent" in result.output
-    assert f"(size {opened.size + 11:,})" in result.output
+    assert f"Recomputed {opened.size} entries (0 to {opened.size - 1}) from their fields" in (
+        result.output
+    )
+    assert f"Consistency proof {opened.size} → {opened.size + 11} verified" in result.output
 
 
 def test_a_forged_checkpoint_fails(app, runner, riverside, tmp_path):
@@ -169,6 +171,7 @@ def test_a_saved_checkpoint_larger_than_the_log_means_entries_were_deleted(
     tamper(engine(app), ("DELETE FROM audit_events WHERE seq >= :n", {"n": size - 2}))
     result = run(runner, "verify", "--from-checkpoint", str(saved))
     assert result.exit_code == 1
+    assert f"at entry {size - 2}: entry {size - 2} is missing" in result.output
     assert f"signs {size:,} entries but the log has only {size - 2:,}" in result.output
 
 
