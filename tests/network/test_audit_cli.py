@@ -14,6 +14,7 @@ from network.db import engine, own_transaction
 from network.settings import current as settings
 from schools import audit
 from schools.audit import integrity, models, tree
+from schools.audit import queue as audit_queue
 from schools.audit.models import AuditVerification
 from tests.network.test_audit_pages import build_riverside
 from tests.schools.test_audit import stored_leaves, tamper
@@ -60,6 +61,19 @@ def test_verify_passes_on_an_untouched_log_and_is_remembered(app, runner, rivers
         last = integrity.last_verification(session)
         assert last is not None
         assert (last.ok, last.entries) == (True, size)
+
+
+def test_verify_says_which_reads_are_still_queued_and_not_covered(app, runner, riverside):
+    with own_transaction(app) as session:
+        audit.record_read(session, "alert.opened", object_type="alert", object_id="a1")
+        audit.record_read(session, "alert.opened", object_type="alert", object_id="a2")
+    result = run(runner, "verify")
+    assert result.exit_code == 0, result.output
+    assert "read events queued and not yet in the log: 2" in result.output
+    assert "this check does not cover them" in result.output
+    with own_transaction(app) as session:
+        assert audit_queue.integrate_all(session) == 2
+    assert "queued" not in run(runner, "verify").output
 
 
 @pytest.mark.parametrize(
