@@ -429,7 +429,7 @@ def test_the_dashboard_shows_what_is_overdue_now(app, live):
         '<span class="stat">2</span> <a href="#overdue-h">acknowledgements overdue now</a>' in html
     )
     assert '<h2 id="overdue-h">Overdue now</h2>' in html
-    assert "<strong>2</strong> copies are overdue at 1 school." in html
+    assert "<strong>2</strong> deliveries are overdue at 1 school." in html
     assert "last 14 days" in html
     assert '<tr><th scope="row">Beech</th><td class="num">2</td>' in html
     assert f'href="/alerts/{live["first"]}">Harassment or bullying</a>' in html
