@@ -58,7 +58,8 @@ def _fits(person, path: str) -> None:
         assert viewport == width
         assert scroll <= viewport, f"{path} scrolls sideways at {width} px ({scroll} px wide)"
         person.assert_accessible()
-        person.snap(f"{path.strip('/').replace('/', '-') or 'home'}-{width}")
+        name = path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-")
+        person.snap(f"{name or 'home'}-{width}")
 
 
 def test_main_pages_fit_a_phone_and_a_desktop(live_world, live_app, visitor):
@@ -83,11 +84,21 @@ def test_main_pages_fit_a_phone_and_a_desktop(live_world, live_app, visitor):
         f"/audit/objects/alert/{alert_id}",
         "/school",
         "/account",
+        "/account/tokens",
         "/notifications",
+        "/notifications/subscriptions",
+        "/alerts/new",
     ):
         _fits(head, path)
 
     coordinator = visitor("coordinator")
     coordinator.sign_in("coord@riverside.example.org", PASSWORD)
-    for path in ("/cluster/dashboard", "/audit", "/cluster/schools", "/cluster/alerts"):
+    for path in (
+        "/cluster/dashboard",
+        "/audit",
+        "/audit?view=technical",
+        "/cluster/schools",
+        f"/cluster/schools/{beech.id}",
+        "/cluster/alerts",
+    ):
         _fits(coordinator, path)
