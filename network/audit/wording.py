@@ -152,7 +152,11 @@ GROUPS = (
         "Invitations",
         (
             _a("invitation.created", "Invited someone", "invited someone to join"),
-            _a("invitation.resent", "Resent an invitation", "resent an invitation"),
+            _a(
+                "invitation.resent",
+                "Resent an invitation",
+                "sent someone a new invitation link to join",
+            ),
             _a("invitation.accepted", "Accepted an invitation", "accepted an invitation"),
             _a("invitation.withdrawn", "Withdrew an invitation", "withdrew an invitation"),
         ),

@@ -69,6 +69,8 @@ def test_a_head_resends_and_only_the_new_link_works(app, world):
         assert entry.object_id == str(invitation.id)
         assert entry.school_id == school.id
         assert entry.detail == {"role": "staff"}
+    log = client.get("/audit").get_data(as_text=True)
+    assert "sent someone a new invitation link to join as a member of staff." in log
     # The head's session held the keys: the newcomer gets them with the new link.
     accepted = post_form(
         app.test_client(),
