@@ -1,10 +1,11 @@
 /* Copy buttons. The link or code is on the page as text whatever happens, to
    select and copy by hand; with JavaScript and a clipboard, each element
-   marked data-copy="what it is" also gets a button that copies its <code>. */
+   marked data-copy="what it is" also gets a button that copies its <code>,
+   and each link in an element of class copy-link one that copies the link. */
 (function () {
   "use strict";
   if (!navigator.clipboard || !window.isSecureContext) { return; }
-  var holders = document.querySelectorAll("[data-copy]");
+  var holders = document.querySelectorAll("[data-copy], .copy-link");
   if (!holders.length) { return; }
   var status = document.createElement("p");
   status.className = "visually-hidden";
@@ -12,8 +13,8 @@
   document.body.appendChild(status);
 
   holders.forEach(function (holder) {
-    var source = holder.querySelector("code") || holder;
-    var what = holder.getAttribute("data-copy");
+    var source = holder.querySelector("code") || holder.querySelector("a") || holder;
+    var what = holder.getAttribute("data-copy") || "the link";
     var button = document.createElement("button");
     var label = document.createElement("span");
     var hidden = document.createElement("span");

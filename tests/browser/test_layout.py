@@ -73,9 +73,14 @@ def test_main_pages_fit_a_phone_and_a_desktop(live_world, live_app, visitor):
     alert_id = _post_long_alert(live_app, "head@ash.example.org", [beech])
 
     head = visitor("head-beech")
+    head.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=head.base)
     head.sign_in("head@beech.example.org", PASSWORD)
     head.goto(f"/alerts/{alert_id}")  # read: the audit log gets an opening
     assert LONG_TITLE in head.page.content()
+    # Each link of the alert has its copy button.
+    head.page.get_by_role("button", name="Copy the link").first.click()
+    head.page.get_by_role("status").filter(has_text="Copied the link.").wait_for()
+    assert head.page.evaluate("navigator.clipboard.readText()") == LONG_LINK
     for path in (
         "/alerts",
         f"/alerts/{alert_id}",
