@@ -60,7 +60,7 @@ class AckDeadline(Base):
 
 
 def local_zone(settings: Settings) -> ZoneInfo:
-    """The hub's clock (ALERTNET_TIMEZONE): school days, digest times and the
+    """The hub's clock (ALERTNET_TIME_ZONE): school days, digest times and the
     times people read are counted on it."""
     try:
         return ZoneInfo(settings.timezone)

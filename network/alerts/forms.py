@@ -70,7 +70,7 @@ class PostAlertForm(FlaskForm):
     links = TextAreaField(
         "Links to the posts",
         validators=[Length(max=50_000, message="That is too many links.")],
-        description="One a line, optionally followed by the date you saw it, e.g. "
+        description="One per line, optionally followed by the date you saw it, e.g. "
         "https://example.com/post/123 2026-11-20",
     )
     recommended_action = TextAreaField(

@@ -371,7 +371,9 @@ def set_minimum_age(code: str) -> ResponseReturnValue:
     try:
         if not form.validate_on_submit():
             raise InvalidInput(" ".join(form.minimum_age.errors), field="minimum_age")
-        platform_ops.set_minimum_age(db(), auth.actor(), code, form.minimum_age.data or 0)
+        platform = platform_ops.set_minimum_age(
+            db(), auth.actor(), code, form.minimum_age.data or 0
+        )
     except InvalidInput as error:
         return render_template(
             "alerts/platforms.html",
@@ -379,5 +381,5 @@ def set_minimum_age(code: str) -> ResponseReturnValue:
             form=MinimumAgeForm(formdata=None),
             errors={code: error.message},
         ), 422
-    flash("Minimum age saved.", "success")
+    flash(f"Minimum age for {platform.name} saved: {platform.minimum_age}.", "success")
     return redirect(url_for("platforms.platforms"), 303)

@@ -24,7 +24,7 @@ from network.alerts import vocab
 from network.alerts.deadlines import Deadline
 
 CHANNEL_HINTS = {
-    "email": "An email to an address",
+    "email": "Email to an address you choose",
     "webhook": "A signed POST to your school's own system",
     "in_app": "A notice in the hub, beside the inbox",
 }

@@ -71,10 +71,17 @@ def _school(school_id: uuid.UUID) -> School:
     return school
 
 
-def _school_page(school: School, status: int = 200, suspend: SuspendForm | None = None) -> Any:
+def _school_page(
+    school: School,
+    status: int = 200,
+    suspend: SuspendForm | None = None,
+    invited: invitations.Invited | None = None,
+) -> Any:
     return render_template(
         "cluster/school.html",
         school=school,
+        invited=invited,
+        resent=invited is not None,
         members=directory.members_of(db(), school),
         invitations=invitations.open_invitations(db(), school=school),
         suspend=suspend or SuspendForm(formdata=None),
@@ -154,6 +161,17 @@ def alerts() -> Any:
         vocab=vocab,
         next_url=url_for("cluster.alerts", cursor=next_cursor) if next_cursor else None,
     )
+
+
+@bp.route("/invitations/<uuid:invitation_id>/resend", methods=["POST"])
+@auth.requires(Permission.MANAGE_SCHOOLS)
+def resend(invitation_id: uuid.UUID) -> Any:
+    """A new link for a head's open invitation; the old one stops working."""
+    invited = invitations.resend_invitation(db(), auth.actor(), invitation_id)
+    school = invited.invitation.school
+    if school is None:
+        abort(404)
+    return _school_page(school, 200, invited=invited)
 
 
 @bp.route("/invitations/<uuid:invitation_id>/withdraw", methods=["POST"])

@@ -26,7 +26,9 @@ def _school() -> School:
     return school
 
 
-def _overview(form: InviteForm, status: int = 200, invited: Any = None) -> Any:
+def _overview(
+    form: InviteForm, status: int = 200, invited: Any = None, resent: bool = False
+) -> Any:
     school = _school()
     members = directory.members_of(db(), school)
     return render_template(
@@ -35,6 +37,7 @@ def _overview(form: InviteForm, status: int = 200, invited: Any = None) -> Any:
         members=members,
         form=form,
         invited=invited,
+        resent=resent,
         invitations=invitations.open_invitations(db(), school=school),
         keys=directory.key_generations(db(), school),
         keys_unlocked=auth.school_keys() is not None,
@@ -99,6 +102,16 @@ def withdraw(invitation_id: uuid.UUID) -> Any:
     invitations.withdraw_invitation(db(), auth.actor(), invitation_id)
     flash("The invitation was withdrawn; its link no longer works.", "info")
     return redirect(url_for("school.overview"))
+
+
+@bp.route("/invitations/<uuid:invitation_id>/resend", methods=["POST"])
+@auth.requires(Permission.MANAGE_MEMBERS)
+def resend(invitation_id: uuid.UUID) -> Any:
+    """A new link for an open invitation; the old one stops working."""
+    invited = invitations.resend_invitation(
+        db(), auth.actor(), invitation_id, actor_keys=auth.school_keys()
+    )
+    return _overview(InviteForm(formdata=None), 200, invited, resent=True)
 
 
 @bp.route("/recovery-code", methods=["POST"])

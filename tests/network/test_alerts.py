@@ -482,6 +482,17 @@ def test_the_forward_form_offers_only_schools_without_the_alert(app, heads):
     assert "Ash" not in forward.split("</form>")[0]
 
 
+def test_forwarding_to_no_school_asks_for_one_without_offering_the_cluster(app, heads):
+    """The forward form has no "whole cluster" option, so its error names none."""
+    a, b = heads["Ash"], heads["Beech"]
+    alert_id = a.post_alert([b.school], tlp="GREEN").headers["Location"].rsplit("/", 1)[1]
+    response = b.post(f"/alerts/{alert_id}/forward", {"note": "x"}, page=f"/alerts/{alert_id}")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Choose at least one school to forward it to." in html
+    assert "whole cluster" not in html
+
+
 def test_every_error_in_the_summary_links_to_its_field(app, heads):
     """The error summary links to each field by id; groups of radios and
     checkboxes are fieldsets carrying the field's id."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -155,6 +156,7 @@ def test_another_clusters_coordinator_sees_none_of_it(app, world, history):
         ("start=2026-11-15&end=2026-11-02", "start date is after the end date"),
         ("start=1990-01-01&end=2026-11-02", "at most three years"),
         ("start=yesterday", "Write the start date like"),
+        ("start=2026-11-01&end=2026-11-31", "Write the end date like"),
     ],
 )
 def test_absurd_periods_get_a_clear_message(app, history, query, message):
@@ -162,8 +164,15 @@ def test_absurd_periods_get_a_clear_message(app, history, query, message):
     sign_in(client, "coord@riverside.example.org")
     response = client.get(f"/cluster/dashboard?{query}")
     assert response.status_code == 400
-    assert message in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert message in html
+    # Beside the date it is about, never silently replaced by the default period.
+    wrong = "end" if "end date like" in message else "start"
+    assert f'id="{wrong}" name="{wrong}"' in html
+    assert re.search(rf'id="{wrong}" name="{wrong}" value="[^"]*" aria-invalid="true"', html)
+    assert "alerts in the period" not in html
     assert client.get(f"/cluster/report.csv?{query}").status_code == 400
+    assert client.get(f"/cluster/report?{query}").status_code == 400
 
 
 def test_suspending_a_school_stops_it_and_tells_its_members(app, world, history):
