@@ -21,6 +21,7 @@ from network.audit.signer import integrity, signer
 from network.db import db, own_transaction
 from network.settings import current as settings
 from schools import audit, policy
+from schools.audit import queue as audit_queue
 from schools.audit.leaf import timestamp
 from schools.audit.tree import tree_size
 from schools.db import utcnow
@@ -92,6 +93,7 @@ def log() -> Any:
         object_view=None,
         technical=technical,
         wording=wording,
+        queued=audit_queue.queued_count(db(), scope.cluster_id, scope.school_id),
     ), (200 if filters is not None else 400)
 
 

@@ -483,3 +483,29 @@ def test_every_known_action_has_words_and_an_unknown_one_is_still_readable():
     assert str(unknown) == "Priya Shah (Elmwood) did “alert withdrawn” on an alert"
     by_hub = wording.sentence(entry("member.signed_in", actor_id=None), names)
     assert str(by_hub) == "The hub (for Elmwood) signed in"
+
+
+def test_reads_waiting_for_the_log_are_shown_as_queued_in_their_scope(app, riverside):
+    from schools.audit import queue as audit_queue
+
+    # Signed in first: a sign-in is a change, and a change integrates the queue.
+    coordinator = client_for(app, riverside.coordinator)
+    others = [client_for(app, p) for p in (riverside.far_coordinator, riverside.elm_head)]
+    with own_transaction(app) as session:
+        audit.record_read(
+            session,
+            "alert.opened",
+            actor=session.merge(riverside.staff.member),
+            object_type="alert",
+            object_id="q1",
+        )
+    assert "1 recent opening, listing or download is queued for the log" in (
+        coordinator.get("/audit").get_data(as_text=True)
+    )
+    # Another cluster's coordinator and another school's head have none queued.
+    for other in others:
+        assert "queued for the log" not in other.get("/audit").get_data(as_text=True)
+    with own_transaction(app) as session:
+        audit_queue.integrate_all(session)
+    assert "queued for the log" not in coordinator.get("/audit").get_data(as_text=True)
+    assert "q1" in coordinator.get("/audit?view=technical").get_data(as_text=True)
