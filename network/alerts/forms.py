@@ -152,8 +152,10 @@ class InboxFilterForm(FlaskForm):
             SelectChoice(InboxStatus.UNREAD, "Unread"),
             SelectChoice(InboxStatus.UNACKNOWLEDGED, "Not acknowledged"),
             SelectChoice(InboxStatus.ACKNOWLEDGED, "Acknowledged"),
-            SelectChoice(InboxStatus.OPEN, "Open"),
-            SelectChoice(InboxStatus.RESOLVED, "Resolved"),
+            SelectChoice(InboxStatus.OPEN, "Open for your school"),
+            SelectChoice(InboxStatus.CLOSED, "Closed by your school"),
+            SelectChoice(InboxStatus.RESOLVED, "Resolved by the sender"),
+            SelectChoice(InboxStatus.WITHDRAWN, "Withdrawn by the sender"),
         ],
         validate_choice=False,
     )

@@ -31,6 +31,7 @@ from network.api.fields import (
 )
 from network.notifications.models import Channel, Timing
 from network.notifications.models import Subscription as SubscriptionRow
+from schools import roles
 from schools.models import ApiToken, Member, Role, SchoolKeyGeneration, SchoolKind, SchoolStatus
 from schools.models import School as SchoolRow
 from schools.policy import Scope
@@ -113,6 +114,35 @@ class Me(Document):
             token=Token.read(token, state=token.state(now)) if token is not None else None,
             keys_unlocked=keys_unlocked,
         )
+
+
+# --- the school's members -----------------------------------------------------------------
+
+
+class SchoolMember(Document):
+    """A member of your school: their role, and whether they may post alerts now."""
+
+    id: Id
+    name: str
+    email: str
+    role: Annotated[str, Choice.of(Role)]
+    may_post: Annotated[
+        bool,
+        Field(
+            description="Heads always may; safeguarding leads unless their head withdrew it; "
+            "staff once their head allows it."
+        ),
+    ]
+
+    @classmethod
+    def of(cls, member: Member) -> SchoolMember:
+        return cls.read(member, may_post=roles.posts_alerts(member))
+
+
+class MemberList(Document):
+    """The members of your school."""
+
+    members: list[SchoolMember]
 
 
 # --- alerts -------------------------------------------------------------------------------

@@ -205,6 +205,12 @@ class Forward(Body):
         return _distinct(self.schools)
 
 
+class MayPost(Body):
+    """Whether the member may post alerts (heads always may)."""
+
+    may_post: bool
+
+
 class Empty(Body):
     """Nothing: an empty object, or no body at all."""
 
@@ -305,4 +311,5 @@ class SubscriptionChange(_SubscriptionFields):
 AlertId = Annotated[uuid.UUID, Identifier(), Field(description="The alert's id.")]
 ItemId = Annotated[uuid.UUID, Identifier(), Field(description="The attachment's id.")]
 SubscriptionId = Annotated[uuid.UUID, Identifier(), Field(description="The subscription's id.")]
+MemberId = Annotated[uuid.UUID, Identifier(), Field(description="The member's id.")]
 SchoolId = Annotated[uuid.UUID, Identifier(), Field(description="The school's id.")]

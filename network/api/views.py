@@ -27,9 +27,11 @@ from network.api.documents import (
     Alert,
     InboxPage,
     Me,
+    MemberList,
     Posted,
     Resolved,
     SchoolList,
+    SchoolMember,
     SchoolWithHistory,
     Subscription,
     SubscriptionList,
@@ -47,6 +49,8 @@ from network.api.inputs import (
     Forward,
     InboxQuery,
     ItemId,
+    MayPost,
+    MemberId,
     NewAlert,
     NewSubscription,
     Reply,
@@ -57,6 +61,7 @@ from network.api.inputs import (
 from network.db import db, record_security_event
 from network.notifications import subscriptions as notify
 from network.settings import current as settings
+from schools import roles
 from schools.db import utcnow
 from schools.policy import Permission, Scope
 
@@ -287,6 +292,25 @@ def get_school(school_id: SchoolId) -> SchoolWithHistory:
     """One school of your cluster with every generation of its keys."""
     row, current, history = directory.school_entry(db(), auth.actor(), school_id)
     return SchoolWithHistory.of(row, current, history=history)
+
+
+# --- the school's members ----------------------------------------------------------------------
+
+
+@bp.route("/members", methods=["GET"])
+@operation(Permission.VIEW_SCHOOL, Scope.DIRECTORY_READ)
+def list_members() -> MemberList:
+    """Your school's members: their roles and whether they may post alerts."""
+    return MemberList(members=[SchoolMember.of(m) for m in roles.members_for(db(), auth.actor())])
+
+
+@bp.route("/members/<uuid:member_id>/may-post", methods=["PUT"])
+@operation(Permission.MANAGE_MEMBERS, Scope.MEMBERS_WRITE)
+def set_may_post(member_id: MemberId, body: MayPost) -> SchoolMember:
+    """Allow a member of your school to post alerts, or stop them (heads only).
+
+    Heads always post; a safeguarding lead posts unless a head withdrew it."""
+    return SchoolMember.of(roles.set_may_post(db(), auth.actor(), member_id, body.may_post))
 
 
 # --- anything else under /api/v1 ----------------------------------------------------------
