@@ -51,6 +51,8 @@ def set_may_post(
     if member is None or member.school is None or not member.is_active:
         raise NotFound("No such member.")
     policy.check_manages_members(actor, member.school)
+    if allowed:  # withdrawing only takes access away, so a suspended school may
+        policy.check_school_may_act(actor, "let members post", school=member.school)
     if member.role_enum is Role.HEAD:
         raise Conflict("Heads always post alerts; there is nothing to allow or withdraw.")
     if member.may_post == allowed:

@@ -205,6 +205,34 @@ class Forward(Body):
         return _distinct(self.schools)
 
 
+class Closing(Body):
+    """Your school's note on closing the alert on its side (sealed)."""
+
+    note: Annotated[str, CleanText(MAX_NOTE, "note", required=True)]
+
+
+class Resolution(Body):
+    """How the sender resolved it (sealed), and the sender's confirmation."""
+
+    note: Annotated[str, CleanText(MAX_NOTE, "note", required=True)]
+    confirm: Annotated[
+        bool,
+        Field(description="true: the matter is dealt with for your school (required)."),
+    ]
+
+
+class Withdrawal(Body):
+    """Why the alert is withdrawn (sealed to its recipients)."""
+
+    reason: Annotated[str, CleanText(MAX_NOTE, "reason", required=True)]
+
+
+class Correction(Body):
+    """A correction (sealed and signed), shown above the alert."""
+
+    text: Annotated[str, CleanText(MAX_NOTE, "correction", required=True)]
+
+
 class MayPost(Body):
     """Whether the member may post alerts (heads always may)."""
 
