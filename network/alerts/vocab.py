@@ -65,7 +65,12 @@ TLP = (
         "other schools.",
     ),
     Term("AMBER+STRICT", "TLP:AMBER+STRICT", "Recipients' own school only. Not to be forwarded."),
-    Term("RED", "TLP:RED", "For the named recipients only. Not to be forwarded."),
+    Term(
+        "RED",
+        "TLP:RED",
+        "For the named recipients only: choose the schools, not every school of the cluster "
+        "or hub. Not to be forwarded.",
+    ),
 )
 # TLP 2.0: CLEAR and GREEN may be passed on within the community (the
 # cluster); AMBER only within the recipient's own organisation, so never to

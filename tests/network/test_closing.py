@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from network.alerts.models import AlertRecipient, ThreadItem
 from network.db import own_transaction
+from network.notifications.models import Notification
 from schools.audit.models import AuditEvent
 from tests.network.alerts_helpers import make_head
 from tests.network.api_helpers import api_for, assert_problem
@@ -36,6 +37,11 @@ def test_each_school_closes_and_reopens_its_own_side_only(app, world):
     assert "resolve it instead" in sender_closing.get_data(as_text=True)
     assert beech.post(f"{page}/close", {"close_note": "Pupils spoken to."}, page=page).status_code
     assert _copies(app, alert_id) == {"Ash": False, "Beech": True, "Cedar": False}
+    with own_transaction(app) as session:  # the poster watches it, and hears of the closing
+        told = session.scalars(
+            select(Notification.member_id).where(Notification.event == "alert.closed")
+        ).all()
+    assert told == [ash.person.member.id]
     shown = cedar.client.get(page).get_data(as_text=True)
     assert "Pupils spoken to." in shown  # the note is sealed to every school of the alert
     assert "closed it for their school" in shown
