@@ -183,3 +183,16 @@ def test_a_dsl_or_the_author_may_withdraw_other_staff_may_not(app, world, cluste
     )
     assert by_dsl.status_code == 303
     assert _count(app, Alert, Alert.status == "withdrawn") == 2
+
+
+def test_a_forward_of_a_withdrawn_alert_stays_and_says_its_original_is_gone(app, world, cluster):
+    ash, beech, cedar = _heads(app, world, cluster, "Ash", "Beech", "Cedar")
+    alert_id = _post(ash, [beech], tlp="GREEN")
+    page = f"/alerts/{alert_id}"
+    forwarded = beech.post(f"{page}/forward", {"schools": [str(cedar.school.id)]}, page=page)
+    assert forwarded.status_code == 303
+    forward = forwarded.headers["Location"]
+    assert ash.post(f"{page}/withdraw", {"reason": REASON}, page=page).status_code == 303
+    shown = cedar.client.get(forward).get_data(as_text=True)
+    assert "A page names two teachers." in shown
+    assert "The original has since been shredded, so it could not be checked." in shown
