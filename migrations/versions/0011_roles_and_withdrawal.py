@@ -106,9 +106,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("alert_recipients", schema=None) as batch_op:
-        batch_op.drop_constraint(
-            batch_op.f("fk_alert_recipients_closed_by_id_members"), type_="foreignkey"
-        )
+        if op.get_bind().dialect.name != "sqlite":
+            # SQLite reflects the inline constraint unnamed; the rebuild drops it with its column.
+            batch_op.drop_constraint(
+                batch_op.f("fk_alert_recipients_closed_by_id_members"), type_="foreignkey"
+            )
         batch_op.drop_column("closed_by_id")
         batch_op.drop_column("closed_at")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
