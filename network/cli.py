@@ -24,7 +24,7 @@ from network.migrate import current_revision, upgrade
 from network.settings import Settings
 from network.settings import current as _settings
 from network.worker import worker_cli
-from schools import directory, invitations
+from schools import directory, invitations, roles
 from schools.models import Role
 
 
@@ -177,6 +177,30 @@ def member_invite(
             session, None, Role(role), email, name, school=target_school, cluster=target_cluster
         )
     _echo_invitation(invited)
+
+
+@member.command("set")
+@click.option(
+    "--may-post/--no-may-post",
+    "may_post",
+    default=None,
+    help="Allow the member to post alerts, or withdraw it (heads always may).",
+)
+@click.argument("email")
+@with_appcontext
+def member_set(email: str, may_post: bool | None) -> None:
+    """Change what a member of a school may do (audited)."""
+    if may_post is None:
+        raise click.UsageError("Say what to change: --may-post or --no-may-post.")
+    with transaction() as session:
+        changed = roles.set_may_post(
+            session, None, roles.member_by_email(session, email).id, may_post
+        )
+        name, school = changed.name or changed.email, changed.school
+        assert school is not None
+        school_name = school.name
+    verb = "may now post alerts" if may_post else "may no longer post alerts"
+    click.echo(f"{name} ({school_name}) {verb}.")
 
 
 @main.command("demo")

@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from schools.models import Role
 from schools.passwords import MAX_LENGTH, MIN_LENGTH
 
 _password_hint = f"At least {MIN_LENGTH} characters. Three random words work well."
@@ -67,7 +68,10 @@ class InviteForm(FlaskForm):
     )
     role = SelectField(
         "Role",
-        choices=[SelectChoice("staff", "Staff"), SelectChoice("head", "Head")],
+        choices=[
+            SelectChoice(role.value, role.label)
+            for role in (Role.STAFF, Role.DSL, Role.DEPUTY_DSL, Role.HEAD)
+        ],
         default="staff",
     )
 

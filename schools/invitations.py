@@ -244,7 +244,7 @@ def accept_invitation(
         role=role,
         school_id=invitation.school_id,
         cluster_id=invitation.cluster_id,
-        may_post=role is Role.HEAD,
+        may_post=role.posts_by_default,
         password_blob=custody.wrap_seed_with_password(
             credential.seed,
             password,

@@ -36,6 +36,10 @@ class Role(enum.StrEnum):
     HUB_ADMIN = "hub_admin"
     COORDINATOR = "coordinator"
     HEAD = "head"
+    # The designated safeguarding lead and their deputy (Keeping Children Safe
+    # in Education): staff who post by default.
+    DSL = "dsl"
+    DEPUTY_DSL = "deputy_dsl"
     STAFF = "staff"
 
     @property
@@ -44,12 +48,20 @@ class Role(enum.StrEnum):
             Role.HUB_ADMIN: "Hub administrator",
             Role.COORDINATOR: "Cluster coordinator",
             Role.HEAD: "Head",
+            Role.DSL: "Designated safeguarding lead",
+            Role.DEPUTY_DSL: "Deputy designated safeguarding lead",
             Role.STAFF: "Staff",
         }[self]
 
     @property
     def is_school_role(self) -> bool:
-        return self in (Role.HEAD, Role.STAFF)
+        return self in (Role.HEAD, Role.DSL, Role.DEPUTY_DSL, Role.STAFF)
+
+    @property
+    def posts_by_default(self) -> bool:
+        """Heads and safeguarding leads may post from the day they join; other
+        staff when their head allows it (``Member.may_post``)."""
+        return self in (Role.HEAD, Role.DSL, Role.DEPUTY_DSL)
 
     @property
     def leads_keyholder(self) -> bool:
@@ -149,7 +161,8 @@ class Member(Base):
     cluster_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clusters.id"), index=True)
     school_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schools.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=MemberStatus.ACTIVE)
-    # Staff may post alerts only when their head allows it; heads always may.
+    # Whether a member other than a head may post alerts: set when they join
+    # (Role.posts_by_default), then granted or withdrawn by a head. Heads always may.
     may_post: Mapped[bool] = mapped_column(Boolean, default=False)
     # The member's credential: an X-Wing key pair whose seed is sealed under a
     # key derived from the password (crypto.custody). The blob doubles as the

@@ -133,6 +133,45 @@ class ActionForm(FlaskForm):
     )
 
 
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(
+        "Why are you withdrawing it?",
+        validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
+        description="Every school that received it sees this reason. The alert's content, "
+        "evidence and thread are destroyed at every school; this cannot be undone.",
+    )
+
+
+class CorrectionForm(FlaskForm):
+    correction = TextAreaField(
+        "Correction",
+        validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
+        description="Signed by your school and shown above the original to every school "
+        "that received it.",
+    )
+
+
+class CloseForm(FlaskForm):
+    close_note = TextAreaField(
+        "Note",
+        validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
+        description="What your school did. Encrypted; every school that received the alert "
+        "sees it.",
+    )
+
+
+class ResolveForm(FlaskForm):
+    resolve_note = TextAreaField(
+        "How was it resolved?",
+        validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
+        description="Encrypted; every school that received the alert sees it.",
+    )
+    confirm = BooleanField(
+        "I confirm the matter is dealt with for our school",
+        description="Other schools can still acknowledge, reply and record actions.",
+    )
+
+
 class ForwardForm(FlaskForm):
     schools = MultiCheckboxField("Forward to", validate_choice=False)
     note = TextAreaField(
@@ -152,8 +191,10 @@ class InboxFilterForm(FlaskForm):
             SelectChoice(InboxStatus.UNREAD, "Unread"),
             SelectChoice(InboxStatus.UNACKNOWLEDGED, "Not acknowledged"),
             SelectChoice(InboxStatus.ACKNOWLEDGED, "Acknowledged"),
-            SelectChoice(InboxStatus.OPEN, "Open"),
-            SelectChoice(InboxStatus.RESOLVED, "Resolved"),
+            SelectChoice(InboxStatus.OPEN, "Open for your school"),
+            SelectChoice(InboxStatus.CLOSED, "Closed by your school"),
+            SelectChoice(InboxStatus.RESOLVED, "Resolved by the sender"),
+            SelectChoice(InboxStatus.WITHDRAWN, "Withdrawn by the sender"),
         ],
         validate_choice=False,
     )

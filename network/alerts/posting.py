@@ -80,6 +80,10 @@ def posting_choices(session: Session, actor: Member) -> PostingChoices:
     return PostingChoices(platforms(session), schools_to_choose(session, actor))
 
 
+# TLP 2.0: RED is "for the eyes and ears of individual recipients only".
+NAMED_RECIPIENTS_ONLY = frozenset({"RED"})
+
+
 def _check_terms(session: Session, draft: AlertDraft) -> None:
     if draft.category not in vocab.codes(vocab.CATEGORIES):
         raise InvalidInput("Choose what kind of alert this is.", field="category")
@@ -91,6 +95,13 @@ def _check_terms(session: Session, draft: AlertDraft) -> None:
         raise InvalidInput("Choose the platform.", field="platform")
     if draft.audience not in AUDIENCES:
         raise InvalidInput("Choose who receives the alert.", field="audience")
+    if draft.tlp in NAMED_RECIPIENTS_ONLY and draft.audience != SendTo.SCHOOLS:
+        raise InvalidInput(
+            f"A TLP:{draft.tlp} alert is for named recipients only, so it cannot go to "
+            f"every school of the {'hub' if draft.audience == SendTo.HUB else 'cluster'}. "
+            "Choose the schools it goes to.",
+            field="audience",
+        )
 
 
 def post_alert(

@@ -1,11 +1,13 @@
-"""Retention: alerts past their cluster's retention period are crypto-shredded."""
+"""Retention: alerts past their cluster's retention period are crypto-shredded
+(and ``shred``, the shredding itself, serves a sender withdrawing an alert)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from network.alerts.models import Alert, ReadRecord, Sealed, SealedWrap, ThreadItem
@@ -31,20 +33,8 @@ def shred_expired(session: Session, now: datetime | None = None) -> list[uuid.UU
             .limit(SHRED_BATCH)
         )
     ):
-        ids = [alert.id for alert in expired]
-        items = ThreadItem.alert_id.in_(ids)
-        sealed_ids = [alert.sealed_id for alert in expired if alert.sealed_id is not None]
-        sealed_ids += session.scalars(
-            select(ThreadItem.sealed_id).where(items, ThreadItem.sealed_id.is_not(None))
-        )
-        session.execute(
-            update(ThreadItem)
-            .where(items)
-            .values(sealed_id=None)
-            .execution_options(synchronize_session=False)
-        )
+        shred(session, expired)
         for alert in expired:
-            alert.sealed_id = None
             alert.status = AlertStatus.SHREDDED
             alert.shredded_at = now
             audit.record(
@@ -57,17 +47,45 @@ def shred_expired(session: Session, now: datetime | None = None) -> list[uuid.UU
                 envelope_hash=alert.envelope_hash,
             )
         session.flush()
-        if sealed_ids:
-            for held in (SealedWrap, ReadRecord):
-                session.execute(
-                    delete(held)
-                    .where(held.sealed_id.in_(sealed_ids))
-                    .execution_options(synchronize_session=False)
-                )
+        shredded += [alert.id for alert in expired]
+    return shredded
+
+
+def shred(session: Session, alerts: Sequence[Alert], keep: Collection[uuid.UUID] = ()) -> None:
+    """Delete the sealed envelopes of these alerts and of their threads' items,
+    with every school's wrap of them: no school can open them again, whatever
+    it kept. Items named in ``keep`` stay (a withdrawal keeps its own signed
+    reason). The rows stay as tombstones; the caller sets their status and
+    audits. Used by retention and by a sender withdrawing an alert."""
+    ids = [alert.id for alert in alerts]
+    items = and_(ThreadItem.alert_id.in_(ids), ThreadItem.id.not_in(list(keep)))
+    sealed_ids = [alert.sealed_id for alert in alerts if alert.sealed_id is not None]
+    sealed_ids += session.scalars(
+        select(ThreadItem.sealed_id).where(items, ThreadItem.sealed_id.is_not(None))
+    )
+    session.execute(
+        update(ThreadItem)
+        .where(items)
+        .values(sealed_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    for alert in alerts:
+        alert.sealed_id = None
+    session.flush()
+    if sealed_ids:
+        # Schools' read records go too: they hold the titles.
+        for held in (SealedWrap, ReadRecord):
             session.execute(
-                delete(Sealed)
-                .where(Sealed.id.in_(sealed_ids))
+                delete(held)
+                .where(held.sealed_id.in_(sealed_ids))
                 .execution_options(synchronize_session=False)
             )
-        shredded += ids
-    return shredded
+        session.execute(
+            delete(Sealed)
+            .where(Sealed.id.in_(sealed_ids))
+            .execution_options(synchronize_session=False)
+        )
+    # Rows loaded before the bulk update still name their envelope.
+    for item in session.identity_map.values():
+        if isinstance(item, ThreadItem) and item.alert_id in ids and item.id not in keep:
+            session.expire(item, ["sealed_id"])

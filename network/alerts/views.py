@@ -22,8 +22,8 @@ from werkzeug.datastructures import FileStorage
 from wtforms.fields.choices import SelectChoice
 
 from network import auth, security
+from network.alerts import closing, forwarding, receipts, thread, vocab, withdrawal
 from network.alerts import evidence as evidence_files
-from network.alerts import forwarding, receipts, thread, vocab
 from network.alerts import platforms as platform_ops
 from network.alerts.audience import schools_to_choose
 from network.alerts.content import (
@@ -38,11 +38,15 @@ from network.alerts.content import (
 from network.alerts.forms import (
     AcknowledgeForm,
     ActionForm,
+    CloseForm,
+    CorrectionForm,
     ForwardForm,
     InboxFilterForm,
     MinimumAgeForm,
     PostAlertForm,
     ReplyForm,
+    ResolveForm,
+    WithdrawForm,
 )
 from network.alerts.inbox import InboxFilters, InboxPage, inbox_choices, inbox_for
 from network.alerts.keychain import unlocked
@@ -216,8 +220,13 @@ def _show(alert_id: uuid.UUID, status: int = 200, **forms: Any) -> ResponseRetur
         reply=forms.get("reply") or ReplyForm(formdata=None),
         action=forms.get("action") or ActionForm(formdata=None),
         forward=forward,
+        withdraw=forms.get("withdraw") or WithdrawForm(formdata=None),
+        correction=forms.get("correction") or CorrectionForm(formdata=None),
+        close=forms.get("close") or CloseForm(formdata=None),
+        resolve=forms.get("resolve") or ResolveForm(formdata=None),
         forwarding_allowed=page.forwarding_allowed,
         may_forward=page.may_forward,
+        may_amend=page.may_amend,
     ), status
 
 
@@ -293,15 +302,80 @@ def record_action(alert_id: uuid.UUID) -> ResponseReturnValue:
 
 
 @bp.route("/<uuid:alert_id>/resolve", methods=["POST"])
-@auth.requires(Permission.POST_ALERTS)
+@auth.requires(Permission.READ_ALERTS)
 def resolve(alert_id: uuid.UUID) -> ResponseReturnValue:
+    form = ResolveForm()
+    return _thread_action(
+        alert_id,
+        "resolve",
+        form,
+        lambda: closing.resolve(
+            db(),
+            auth.actor(),
+            unlocked(auth.school_keys()),
+            alert_id,
+            form.resolve_note.data or "",
+            bool(form.confirm.data),
+        ),
+        "Resolved for your school. Recipients can still acknowledge, reply and record actions.",
+    )
+
+
+@bp.route("/<uuid:alert_id>/close", methods=["POST"])
+@auth.requires(Permission.READ_ALERTS)
+def close(alert_id: uuid.UUID) -> ResponseReturnValue:
+    form = CloseForm()
+    return _thread_action(
+        alert_id,
+        "close",
+        form,
+        lambda: closing.close(
+            db(), auth.actor(), unlocked(auth.school_keys()), alert_id, form.close_note.data or ""
+        ),
+        "Closed for your school. Other schools' status is unchanged; you can reopen it.",
+    )
+
+
+@bp.route("/<uuid:alert_id>/reopen", methods=["POST"])
+@auth.requires(Permission.READ_ALERTS)
+def reopen(alert_id: uuid.UUID) -> ResponseReturnValue:
     form = AcknowledgeForm()  # any bare form: it carries the CSRF token
     return _thread_action(
         alert_id,
         "ack",
         form,
-        lambda: thread.resolve(db(), auth.actor(), alert_id),
-        "Marked as resolved. Recipients can no longer reply.",
+        lambda: closing.reopen(db(), auth.actor(), alert_id),
+        "Reopened for your school.",
+    )
+
+
+@bp.route("/<uuid:alert_id>/withdraw", methods=["POST"])
+@auth.requires(Permission.READ_ALERTS)
+def withdraw(alert_id: uuid.UUID) -> ResponseReturnValue:
+    form = WithdrawForm()
+    return _thread_action(
+        alert_id,
+        "withdraw",
+        form,
+        lambda: withdrawal.withdraw(
+            db(), auth.actor(), unlocked(auth.school_keys()), alert_id, form.reason.data or ""
+        ),
+        "Withdrawn. Its content was destroyed at every school; they see your reason.",
+    )
+
+
+@bp.route("/<uuid:alert_id>/corrections", methods=["POST"])
+@auth.requires(Permission.READ_ALERTS)
+def correct(alert_id: uuid.UUID) -> ResponseReturnValue:
+    form = CorrectionForm()
+    return _thread_action(
+        alert_id,
+        "correction",
+        form,
+        lambda: withdrawal.correct(
+            db(), auth.actor(), unlocked(auth.school_keys()), alert_id, form.correction.data or ""
+        ),
+        "Correction sent to every school that received the alert.",
     )
 
 

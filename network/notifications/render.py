@@ -132,6 +132,22 @@ def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
             facts,
             link,
         )
+    if kind == "alert.withdrawn":
+        return Rendered(
+            f"[alertnet] Withdrawn by {sender}: {severity.lower()} alert, {category}",
+            f"{sender} withdrew an alert it sent {school}. Its content can no longer be "
+            "opened; sign in to read their reason.",
+            facts,
+            link,
+        )
+    if kind == "alert.corrected":
+        return Rendered(
+            f"[alertnet] Corrected by {sender}: {severity.lower()} alert, {category}",
+            f"{sender} added a correction to an alert it sent {school}. Sign in to read it: "
+            "it is end-to-end encrypted and is never sent by email or webhook.",
+            facts,
+            link,
+        )
     if kind == "alert.acknowledgement_due":
         deadline = _when(payload["deadline"], tz)
         return Rendered(
@@ -165,6 +181,10 @@ def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
         ),
         "alert.acknowledged": (f"{by} acknowledged", f"{by} acknowledged an alert you watch."),
         "alert.resolved": ("Resolved", f"{sender} marked an alert you watch as resolved."),
+        "alert.closed": (
+            f"Closed by {by}",
+            f"{by} closed an alert you watch on its side.",
+        ),
         "alert.forwarded": (
             f"Forwarded by {by}",
             f"{by} forwarded an alert you watch to "

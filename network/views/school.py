@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from network import auth
 from network.db import db
 from network.forms import InviteForm
 from network.views import submit
-from schools import accounts, directory, invitations
-from schools.errors import KeysLocked
+from schools import accounts, directory, invitations, roles
+from schools.errors import InvalidInput, KeysLocked
 from schools.models import Role, School
 from schools.policy import Permission
 
@@ -94,6 +94,22 @@ def remove(member_id: uuid.UUID) -> Any:
             "error",
         )
     return redirect(url_for("school.overview"))
+
+
+@bp.route("/members/<uuid:member_id>/may-post", methods=["POST"])
+@auth.requires(Permission.MANAGE_MEMBERS)
+def set_may_post(member_id: uuid.UUID) -> Any:
+    choice = request.form.get("may_post", "")
+    if choice not in ("yes", "no"):
+        raise InvalidInput("Choose whether they may post alerts.", field="may_post")
+    member = roles.set_may_post(db(), auth.actor(), member_id, choice == "yes")
+    flash(
+        f"{member.name} may now post alerts."
+        if member.may_post
+        else f"{member.name} may no longer post alerts.",
+        "info",
+    )
+    return redirect(url_for("school.overview"), 303)
 
 
 @bp.route("/invitations/<uuid:invitation_id>/withdraw", methods=["POST"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from crypto.custody import FAST_FOR_TESTS
 from network.db import own_transaction
-from schools import accounts, keyring, tokens
+from schools import accounts, keyring, policy, tokens
 from schools.models import Member
 from schools.policy import Scope
 from tests.conftest import PASSWORD
@@ -21,13 +21,20 @@ PROBLEM = "application/problem+json"
 
 
 def issue_token(
-    app: Flask, email: str, scopes: tuple[str, ...] = EVERY_SCOPE, days: int = 30, name: str = "t"
+    app: Flask,
+    email: str,
+    scopes: tuple[str, ...] | None = None,
+    days: int = 30,
+    name: str = "t",
 ) -> str:
     """Make a token as the member would at the command line: their password
-    unlocks the school's keys, which are wrapped to the token."""
+    unlocks the school's keys, which are wrapped to the token. Without
+    ``scopes``, every scope the member's role may grant."""
     with own_transaction(app) as session:
         member, credential = accounts.authenticate(session, email, PASSWORD, FAST_FOR_TESTS)
         keys = keyring.unlock_for_member(session, member, credential)
+        if scopes is None:
+            scopes = tuple(s.value for s in Scope if s in policy.grantable_scopes(member))
         return tokens.create_token(session, member, keys, name, scopes, days).secret_token
 
 
@@ -39,14 +46,16 @@ def token_id(token: str) -> str:
 
 @dataclass
 class Api:
-    """A test client that sends one bearer token with every request."""
+    """A test client that sends one bearer token with every request (or, for a
+    signed-in session, the headers given, such as its CSRF token)."""
 
     client: FlaskClient
     token: str | None
+    headers: dict[str, str] = field(default_factory=dict)
 
     def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
         sent = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        return {**sent, **(headers or {})}
+        return {**self.headers, **sent, **(headers or {})}
 
     def get(self, url: str, **kw: Any) -> Any:
         return self.client.get(url, headers=self._headers(kw.pop("headers", None)), **kw)
@@ -61,11 +70,14 @@ class Api:
             url, json=body, headers=self._headers(kw.pop("headers", None)), **kw
         )
 
+    def put(self, url: str, body: Any = None, **kw: Any) -> Any:
+        return self.client.put(url, json=body, headers=self._headers(kw.pop("headers", None)), **kw)
+
     def delete(self, url: str, **kw: Any) -> Any:
         return self.client.delete(url, headers=self._headers(kw.pop("headers", None)), **kw)
 
 
-def api_for(app: Flask, email: str, scopes: tuple[str, ...] = EVERY_SCOPE) -> Api:
+def api_for(app: Flask, email: str, scopes: tuple[str, ...] | None = None) -> Api:
     return Api(app.test_client(), issue_token(app, email, scopes))
 
 

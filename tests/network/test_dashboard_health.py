@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from network.alerts import thread
+from network.alerts import closing
 from network.alerts.deadlines import CHASE_WINDOW, Deadline, set_deadlines
 from network.dashboard import health, report
 from network.dashboard.figures import Period
@@ -98,8 +98,8 @@ def story(app, world):
             session, "head@elm.example.org", [west_ids["Fir"]], _nov(16, 5), "urgent"
         )
     with own_transaction(app) as session:
-        member, _ = keys_of(session, "head@beech.example.org")
-        thread.resolve(session, member, alerts["A6"])
+        member, keys = keys_of(session, "head@beech.example.org")
+        closing.resolve(session, member, keys, alerts["A6"], "Dealt with.", confirmed=True)
         directory.suspend_school(session, None, session.get(School, ids["Damson"]), "Unpaid.")
     return {"cluster": riverside.id, "west": west.id, "alerts": alerts}
 
@@ -409,8 +409,8 @@ def live(app, world):
             session, "head@ash.example.org", [ids["Beech"]], now - timedelta(hours=6), "urgent"
         )
     with own_transaction(app) as session:
-        member, _ = keys_of(session, "head@ash.example.org")
-        thread.resolve(session, member, done)
+        member, keys = keys_of(session, "head@ash.example.org")
+        closing.resolve(session, member, keys, done, "Dealt with.", confirmed=True)
     return {"cluster": cluster.id, "first": first, "second": second, "done": done}
 
 

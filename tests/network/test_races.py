@@ -152,7 +152,10 @@ def test_five_simultaneous_resolutions_make_one(app, heads):
     alert_id = _posted(ash, [beech.school])
     api = api_for(app, ash.person.email)
     _warm(api)
-    responses = at_once([lambda: api.post(f"/api/v1/alerts/{alert_id}/resolve") for _ in range(5)])
+    resolution = {"note": "Dealt with.", "confirm": True}
+    responses = at_once(
+        [lambda: api.post(f"/api/v1/alerts/{alert_id}/resolve", resolution) for _ in range(5)]
+    )
     assert statuses(responses) == [200] + [409] * 4
     for response in responses:
         if response.status_code == 409:
@@ -160,7 +163,7 @@ def test_five_simultaneous_resolutions_make_one(app, heads):
     assert len(entries(app, "alert.resolved")) == 1
 
 
-def test_replies_racing_a_resolution_land_before_it_or_are_refused(app, heads):
+def test_replies_racing_a_resolution_all_land_it_closes_only_the_senders_side(app, heads):
     ash, beech = heads["Ash"], heads["Beech"]
     alert_id = _posted(ash, [beech.school])
     sender, recipient = api_for(app, ash.person.email), api_for(app, beech.person.email)
@@ -170,16 +173,37 @@ def test_replies_racing_a_resolution_land_before_it_or_are_refused(app, heads):
         lambda n=n: recipient.post(f"/api/v1/alerts/{alert_id}/replies", {"text": f"r{n}"})
         for n in range(4)
     ]
-    responses = at_once([lambda: sender.post(f"/api/v1/alerts/{alert_id}/resolve"), *replies])
+    resolution = {"note": "Dealt with.", "confirm": True}
+    responses = at_once(
+        [lambda: sender.post(f"/api/v1/alerts/{alert_id}/resolve", resolution), *replies]
+    )
+    assert statuses(responses) == [200] + [201] * 4
+    assert len(entries(app, "alert.resolved")) == 1
+    assert len(entries(app, "alert.replied")) == 4
+
+
+def test_a_withdrawal_racing_replies_leaves_no_reply_readable(app, heads):
+    """Replies that land before the withdrawal are shredded with it; the rest are refused."""
+    ash, beech = heads["Ash"], heads["Beech"]
+    alert_id = _posted(ash, [beech.school])
+    sender, recipient = api_for(app, ash.person.email), api_for(app, beech.person.email)
+    _warm(sender)
+    _warm(recipient)
+    replies = [
+        lambda n=n: recipient.post(f"/api/v1/alerts/{alert_id}/replies", {"text": f"r{n}"})
+        for n in range(4)
+    ]
+    reason = {"reason": "Sent to the wrong schools."}
+    responses = at_once(
+        [lambda: sender.post(f"/api/v1/alerts/{alert_id}/withdraw", reason), *replies]
+    )
     assert responses[0].status_code == 200
     refused = [r for r in responses[1:] if r.status_code != 201]
     assert all(r.status_code == 409 for r in refused), [r.status_code for r in refused]
-    assert all("resolved" in r.get_json()["detail"] for r in refused)
-    # The log's order is the commit order: every accepted reply came first.
-    [resolved] = entries(app, "alert.resolved")
-    replied = entries(app, "alert.replied")
-    assert len(replied) == 4 - len(refused)
-    assert all(entry.seq < resolved.seq for entry in replied)
+    assert all("withdrawn" in r.get_json()["detail"] for r in refused)
+    [withdrawn] = entries(app, "alert.withdrawn")
+    assert all(entry.seq < withdrawn.seq for entry in entries(app, "alert.replied"))
+    assert count(app, ThreadItem, ThreadItem.sealed_id.is_not(None)) == 1  # the withdrawal
 
 
 # --- forwarding ---------------------------------------------------------------------------
