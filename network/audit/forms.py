@@ -15,7 +15,7 @@ from network.audit.search import EntryFilter, member_in_scope
 from schools.policy import AuditScope
 
 
-class AuditFilterForm(FlaskForm):  # type: ignore[misc]  # flask-wtf ships no types
+class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
