@@ -15,13 +15,7 @@ from network.settings import current as settings
 from schools import audit
 from schools.audit import integrity, models, tree
 from schools.audit.models import AuditVerification
-from tests.network.test_audit_pages import build_riverside
 from tests.schools.test_audit import stored_leaves, tamper
-
-
-@pytest.fixture
-def riverside(world):
-    return build_riverside(world)
 
 
 def run(runner, *args: str):

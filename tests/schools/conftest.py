@@ -5,7 +5,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session
 
+from schools import directory
 from schools.db import make_engine
+from schools.models import School
 from tests.conftest import truncate_postgres
 
 
@@ -18,3 +20,10 @@ def session(database_url: str) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
     engine.dispose()
+
+
+@pytest.fixture
+def school(session: Session) -> School:
+    """Oakfield, alone in its cluster."""
+    cluster = directory.create_cluster(session, None, "Cluster")
+    return directory.admit_school(session, None, cluster, "Oakfield", "123456", "")
