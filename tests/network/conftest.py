@@ -33,7 +33,8 @@ def heads(
     request: pytest.FixtureRequest, app: Flask, world: World, cluster: Cluster
 ) -> dict[str, Head]:
     """Signed-in heads of schools in the cluster, by school: Ash, Beech and
-    Cedar, or those a ``@pytest.mark.heads("Ash", ...)`` names."""
+    Cedar, or those a ``@pytest.mark.heads("Ash", ...)`` names. A test uses
+    either these or ``ash``/``beech``/``pair``: each makes its own Ash."""
     marker = request.node.get_closest_marker("heads")
     names = marker.args if marker else HEADS
     return {name: make_head(app, world, cluster, name) for name in names}
