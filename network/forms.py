@@ -9,16 +9,25 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from schools.models import Role
 from schools.passwords import MAX_LENGTH, MIN_LENGTH
 
 _password_hint = f"At least {MIN_LENGTH} characters. Three random words work well."
+
+
+class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]  # WTForms 3.3 has no types
+    """A list of checkboxes, one per choice, rather than a multiple select."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class SignInForm(FlaskForm):

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -254,6 +255,11 @@ def _check_rate_limits(settings: Settings) -> None:
         raise ValueError(
             "RATELIMIT_STORAGE_URI must be memory:// or redis://host:6379/0; "
             f"got {settings.ratelimit_storage_uri!r}"
+        )
+    if scheme != "memory" and find_spec("redis") is None:
+        raise ValueError(
+            "RATELIMIT_STORAGE_URI names Redis, but its client is not installed: "
+            "pip install 'alertnet[redis]' (requirements.lock has it)"
         )
 
 

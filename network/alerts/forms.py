@@ -9,27 +9,21 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from network.alerts import vocab
 from network.alerts.content import MAX_DESCRIPTION, MAX_NOTE, MAX_TITLE
 from network.alerts.evidence import ACCEPT, MAX_FILE_BYTES, MAX_FILES
 from network.alerts.vocab import InboxStatus, SendTo
+from network.forms import MultiCheckboxField
 
 
 def _choices(terms: tuple[vocab.Term, ...]) -> list[SelectChoice]:
     return [SelectChoice(t.code, t.label) for t in terms]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class PostAlertForm(FlaskForm):

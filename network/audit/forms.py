@@ -24,7 +24,7 @@ from schools.models import Member
 from schools.policy import AuditScope
 
 
-class AuditFilterForm(FlaskForm):  # type: ignore[misc]  # flask-wtf ships no types
+class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 

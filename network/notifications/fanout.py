@@ -169,7 +169,7 @@ def thread_item_added(
     if item.kind == ItemKind.CORRECTION:
         # Every school that received the alert, as for the alert itself.
         return _amended(session, alert, actor, item, settings, "alert.corrected")
-    event = THREAD_EVENTS.get(item.kind)
+    event = THREAD_EVENTS.get(ItemKind(item.kind))
     if event is None:
         return 0  # an acknowledgement's comment: alert_acknowledged tells of it
     detail: Payload = {"item": {"kind": item.kind, "at": item.created_at.isoformat()}}

@@ -15,6 +15,7 @@ from schools import accounts, keyring, policy, tokens
 from schools.models import Member
 from schools.policy import Scope
 from tests.conftest import PASSWORD
+from tests.conftest import app_with as app_with  # kept importable from here
 
 EVERY_SCOPE = tuple(s.value for s in Scope)
 PROBLEM = "application/problem+json"
@@ -105,11 +106,21 @@ def attachment(filename: str, data: bytes, content_type: str | None = None) -> d
     return item
 
 
-def assert_problem(response: Any, status: int, fragment: str = "", field: str | None = None) -> Any:
+def assert_problem(
+    response: Any,
+    status: int,
+    fragment: str = "",
+    field: str | None = None,
+    keys: set[str] | None = None,
+) -> Any:
+    """A problem document (RFC 9457) of this status whose detail or errors say
+    ``fragment``; with ``keys``, it has exactly those."""
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == PROBLEM, response.get_data(as_text=True)[:300]
     body = response.get_json(force=True)
     assert {"type", "title", "status", "detail"} <= set(body)
+    if keys is not None:
+        assert set(body) == keys, body
     assert body["status"] == status
     assert fragment in body["detail"] or any(
         fragment in e["message"] for e in body.get("errors", [])
@@ -124,15 +135,3 @@ def member_named(app: Flask, email: str) -> Member:
 
     with own_transaction(app) as session:
         return session.scalars(select(Member).where(Member.email == email)).one()
-
-
-def app_with(database_url: str, folder: Any, **overrides: Any) -> Flask:
-    """A hub with settings of its own (the ``app`` fixture's, plus overrides)."""
-    from network import create_app
-    from network.db import engine
-    from tests.conftest import settings_for_tests, truncate_postgres
-
-    app = create_app(settings_for_tests(folder, database_url, **overrides))
-    if database_url.startswith("postgresql"):
-        truncate_postgres(engine(app))
-    return app

@@ -9,14 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from network.alerts.deadlines import Deadline
+from tests.network.alerts_helpers import nov as _nov
 
 LONDON = ZoneInfo("Europe/London")
 MICROSECOND = timedelta(microseconds=1)
-
-
-def _nov(day: int, hour: int, minute: int = 0) -> datetime:
-    """November 2026 (GMT, so London time is UTC): the 16th is a Monday."""
-    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
 # --- the cutoff: the latest creation time already overdue -----------------------------------

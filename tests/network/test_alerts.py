@@ -9,31 +9,15 @@ from sqlalchemy import event, func, select
 
 from network.alerts.models import Alert, AlertRecipient, Sealed, SealedWrap, ThreadItem
 from network.db import engine, own_transaction
-from schools.audit.models import AuditEvent
 from schools.models import Role, School
 from tests.conftest import sign_in
-from tests.network.alerts_helpers import integrate_queued_reads, make_head, png_bytes
-
-
-@pytest.fixture
-def cluster(world):
-    return world.cluster("Riverside")
-
-
-@pytest.fixture
-def heads(app, world, cluster):
-    return {name: make_head(app, world, cluster, name) for name in ("Ash", "Beech", "Cedar")}
+from tests.network.alerts_helpers import make_head, png_bytes
+from tests.network.notify_helpers import actions as _actions
 
 
 def _count(app, model, *where):
     with own_transaction(app) as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def _actions(app):
-    integrate_queued_reads(app)
-    with own_transaction(app) as session:
-        return [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
 
 
 def test_a_head_posts_and_the_recipients_read_acknowledge_and_reply(app, heads):

@@ -32,16 +32,6 @@ from tests.network.api_helpers import (
 
 
 @pytest.fixture
-def cluster(world):
-    return world.cluster("Riverside")
-
-
-@pytest.fixture
-def heads(app, world, cluster):
-    return {name: make_head(app, world, cluster, name) for name in ("Ash", "Beech", "Cedar")}
-
-
-@pytest.fixture
 def apis(app, heads):
     return {name: api_for(app, head.person.email) for name, head in heads.items()}
 

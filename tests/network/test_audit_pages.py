@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import uuid
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,47 +20,12 @@ from network.db import engine, own_transaction
 from schools import audit
 from schools.audit import leaf
 from schools.audit.models import AuditEvent
-from schools.models import Role
-from tests.conftest import sign_in
+from tests.factories import build_riverside, client_for  # noqa: F401  (imported from here too)
 from tests.schools.test_audit import tamper
 
 SEQ = re.compile(
     r'<th scope="row" class="audit-seq"><span class="visually-hidden">Entry </span>(\d+)</th>'
 )
-
-
-def build_riverside(world: Any) -> SimpleNamespace:
-    """Two schools in Riverside, one school in Hillside, and everyone who reads logs."""
-    cluster = world.cluster("Riverside")
-    oak = world.school(cluster, "Oakfield")
-    elm = world.school(cluster, "Elmwood")
-    other = world.cluster("Hillside")
-    far = world.school(other, "Far Away")
-    return SimpleNamespace(
-        cluster=cluster,
-        oak=oak,
-        elm=elm,
-        other=other,
-        far=far,
-        coordinator=world.person(Role.COORDINATOR, "coord@riverside.example.org", cluster=cluster),
-        head=world.person(Role.HEAD, "head@oak.example.org", school=oak),
-        staff=world.person(Role.STAFF, "staff@oak.example.org", school=oak),
-        elm_head=world.person(Role.HEAD, "head@elm.example.org", school=elm),
-        far_coordinator=world.person(Role.COORDINATOR, "coord@hillside.example.org", cluster=other),
-        far_head=world.person(Role.HEAD, "head@far.example.org", school=far),
-        admin=world.person(Role.HUB_ADMIN, "admin@hub.example.org"),
-    )
-
-
-@pytest.fixture
-def riverside(world):
-    return build_riverside(world)
-
-
-def client_for(app, person):
-    client = app.test_client()
-    assert sign_in(client, person.email).status_code == 302
-    return client
 
 
 def seqs_on(html: str) -> list[int]:
@@ -460,7 +426,6 @@ def test_the_history_of_an_alert_names_it_by_its_sender(app, riverside):
 
 
 def test_every_known_action_has_words_and_an_unknown_one_is_still_readable():
-    import uuid
 
     from network.audit import wording
     from network.audit.search import Names

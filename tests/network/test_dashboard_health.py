@@ -24,14 +24,10 @@ from schools.db import utcnow
 from schools.models import Cluster, Role, School, SchoolKind
 from tests.conftest import World, sign_in
 from tests.network.alerts_helpers import acknowledge_as, keys_of, post_as
+from tests.network.alerts_helpers import nov as _nov
 
 LONDON = ZoneInfo("Europe/London")
 MICROSECOND = timedelta(microseconds=1)
-
-
-def _nov(day: int, hour: int, minute: int = 0) -> datetime:
-    """November 2026 (GMT, so London time is UTC): the 16th is a Monday."""
-    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
 # --- overdue acknowledgements: a known history --------------------------------------------

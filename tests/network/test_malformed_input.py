@@ -16,26 +16,10 @@ from network.notifications.models import Subscription
 from schools.errors import InvalidInput
 from schools.models import Role
 from tests.conftest import csrf_token, post_form, sign_in
-from tests.network.alerts_helpers import make_head
 from tests.network.api_helpers import alert_body, api_for, assert_problem
 
 LONE_SURROGATE = "\ud800"
 JSON = {"Content-Type": "application/json"}
-
-
-@pytest.fixture
-def cluster(world):
-    return world.cluster("Riverside")
-
-
-@pytest.fixture
-def ash(app, world, cluster):
-    return make_head(app, world, cluster, "Ash")
-
-
-@pytest.fixture
-def beech(app, world, cluster):
-    return make_head(app, world, cluster, "Beech")
 
 
 def _rows(app):

@@ -21,7 +21,7 @@ from schools import directory
 from schools.audit.models import AuditEvent
 from schools.models import Invitation, Member, RecoveryCode, Role
 from tests.conftest import PASSWORD, csrf_token, post_form, sign_in
-from tests.network.alerts_helpers import keys_of, make_head
+from tests.network.alerts_helpers import keys_of
 from tests.network.api_helpers import alert_body, api_for
 
 # Every test here finishes in a few seconds; a hung request fails it instead.
@@ -64,16 +64,6 @@ def count(app, model, *where) -> int:
 def entries(app, action: str) -> list[AuditEvent]:
     with own_transaction(app) as session:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
-
-
-@pytest.fixture
-def cluster(world):
-    return world.cluster("Riverside")
-
-
-@pytest.fixture
-def heads(app, world, cluster):
-    return {name: make_head(app, world, cluster, name) for name in ("Ash", "Beech", "Cedar")}
 
 
 def _posted(head, recipients, **fields) -> str:
