@@ -19,7 +19,7 @@ from network.alerts.audience import resolve_audience, schools_to_choose
 from network.alerts.auditing import record_for_alert
 from network.alerts.content import AlertContent, Evidence
 from network.alerts.models import Alert, AlertRecipient, Platform
-from network.alerts.platforms import platforms
+from network.alerts.platforms import offered, platforms
 from network.alerts.sealing import seal_and_store
 from network.alerts.thread import add_item
 from network.alerts.vocab import ALERT_KIND, AUDIENCES, ItemKind, SendTo
@@ -87,7 +87,7 @@ def _check_terms(session: Session, draft: AlertDraft) -> None:
         raise InvalidInput("Choose how serious it is.", field="severity")
     if draft.tlp not in vocab.codes(vocab.TLP):
         raise InvalidInput("Choose a handling label.", field="tlp")
-    if session.get(Platform, draft.platform) is None:
+    if offered(session, draft.platform) is None:  # unknown, or retired
         raise InvalidInput("Choose the platform.", field="platform")
     if draft.audience not in AUDIENCES:
         raise InvalidInput("Choose who receives the alert.", field="audience")

@@ -40,7 +40,7 @@ from network.alerts.forms import (
     ActionForm,
     ForwardForm,
     InboxFilterForm,
-    MinimumAgeForm,
+    PlatformForm,
     PostAlertForm,
     ReplyForm,
 )
@@ -165,6 +165,7 @@ def _draft(form: PostAlertForm) -> AlertDraft:
         recommended_action=clean_text(
             form.recommended_action.data, "recommended_action", "recommended action", MAX_NOTE
         ),
+        year_group=platform_ops.check_year_group(form.year_group.data, form.category.data or ""),
     )
     return AlertDraft(
         category=form.category.data or "",
@@ -190,14 +191,36 @@ def new() -> ResponseReturnValue:
                 keys = unlocked(auth.school_keys())
                 alert = post_alert(db(), actor, keys, _draft(form)).alert
         except FormRejected:
-            return render_template("alerts/new.html", form=form, vocab=vocab), 422
+            return _new_page(form, 422)
         flash(
             f"Alert sent to {alert.recipient_count} "
             f"{'school' if alert.recipient_count == 1 else 'schools'}.",
             "success",
         )
+        warning = platform_ops.under_age_warning(
+            form.year_group.data or "", platform_ops.offered(db(), alert.platform)
+        )
+        if warning:
+            flash(warning, "warning")
         return redirect(url_for("alerts.show", alert_id=alert.id), 303)
-    return render_template("alerts/new.html", form=form, vocab=vocab), 422 if form.errors else 200
+    return _new_page(form, 422 if form.errors else 200)
+
+
+def _new_page(form: PostAlertForm, status: int) -> ResponseReturnValue:
+    """The post form, with every offered platform's reporting links beside it."""
+    return render_template(
+        "alerts/new.html", form=form, vocab=vocab, platforms=platform_ops.platforms(db())
+    ), status
+
+
+@bp.app_template_global()
+def year_group_label(code: str) -> str:
+    return platform_ops.year_group_label(code)
+
+
+@bp.app_template_global()
+def under_age_warning(year_group: str, platform: Any) -> str:
+    return platform_ops.under_age_warning(year_group, platform)
 
 
 # --- reading and the thread ------------------------------------------------------------------
@@ -353,31 +376,63 @@ def attachment(alert_id: uuid.UUID, item_id: uuid.UUID) -> ResponseReturnValue:
 platforms_bp = Blueprint("platforms", __name__, url_prefix="/admin/platforms")
 
 
-@platforms_bp.route("", methods=["GET"])
-@auth.requires(Permission.MANAGE_PLATFORMS)
-def platforms() -> ResponseReturnValue:
-    return render_template(
-        "alerts/platforms.html",
-        platforms=platform_ops.platforms(db()),
-        form=MinimumAgeForm(formdata=None),
-        errors={},
+def _details(form: PlatformForm) -> platform_ops.PlatformDetails:
+    return platform_ops.PlatformDetails(
+        name=form.name.data or "",
+        minimum_age=form.minimum_age.data if form.minimum_age.data is not None else -1,
+        reporting_url=form.reporting_url.data or "",
+        underage_reporting_url=form.underage_reporting_url.data or "",
     )
 
 
-@platforms_bp.route("/<code>", methods=["POST"])
+def _platforms_page(form: PlatformForm, status: int = 200) -> ResponseReturnValue:
+    return render_template(
+        "alerts/platforms.html",
+        platforms=platform_ops.platforms(db(), include_retired=True),
+        form=form,
+    ), status
+
+
+@platforms_bp.route("", methods=["GET", "POST"])
 @auth.requires(Permission.MANAGE_PLATFORMS)
-def set_minimum_age(code: str) -> ResponseReturnValue:
-    form = MinimumAgeForm()
+def platforms() -> ResponseReturnValue:
+    form = PlatformForm()
+    if not form.validate_on_submit():
+        return _platforms_page(form, 422 if form.errors else 200)
     try:
-        if not form.validate_on_submit():
-            raise InvalidInput(" ".join(form.minimum_age.errors), field="minimum_age")
-        platform_ops.set_minimum_age(db(), auth.actor(), code, form.minimum_age.data or 0)
-    except InvalidInput as error:
-        return render_template(
-            "alerts/platforms.html",
-            platforms=platform_ops.platforms(db()),
-            form=MinimumAgeForm(formdata=None),
-            errors={code: error.message},
-        ), 422
-    flash("Minimum age saved.", "success")
+        with form_errors(form):
+            added = platform_ops.add_platform(
+                db(), auth.actor(), form.code.data or "", _details(form)
+            )
+    except FormRejected as rejected:
+        return _platforms_page(form, rejected.status)
+    flash(f"{added.name} added.", "success")
+    return redirect(url_for("platforms.platforms"), 303)
+
+
+@platforms_bp.route("/<code>", methods=["GET", "POST"])
+@auth.requires(Permission.MANAGE_PLATFORMS)
+def edit(code: str) -> ResponseReturnValue:
+    platform = platform_ops.platform_named(db(), code)
+    form = PlatformForm(obj=platform)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with form_errors(form):
+                platform_ops.edit_platform(db(), auth.actor(), code, _details(form))
+        except FormRejected as rejected:
+            status = rejected.status
+        else:
+            flash(f"{platform.name} saved.", "success")
+            return redirect(url_for("platforms.platforms"), 303)
+    elif form.errors:
+        status = 422
+    return render_template("alerts/platform.html", platform=platform, form=form), status
+
+
+@platforms_bp.route("/<code>/retire", methods=["POST"])
+@auth.requires(Permission.MANAGE_PLATFORMS)
+def retire(code: str) -> ResponseReturnValue:
+    retired = platform_ops.retire_platform(db(), auth.actor(), code)
+    flash(f"{retired.name} is retired: new alerts can no longer be filed under it.", "info")
     return redirect(url_for("platforms.platforms"), 303)
