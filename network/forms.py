@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from schools.models import Nation
 from schools.passwords import MAX_LENGTH, MIN_LENGTH
 
 _password_hint = f"At least {MIN_LENGTH} characters. Three random words work well."
@@ -109,3 +110,23 @@ class RetentionForm(FlaskForm):
         "for good; the record that they existed and the audit trail stay.",
         validators=[InputRequired("Enter a number of days.")],
     )
+
+
+class NationForm(FlaskForm):
+    nation = SelectField(
+        "Which nation is the school in?",
+        choices=[SelectChoice(n.value, n.label) for n in Nation],
+        validate_choice=False,
+        description="Its bank holidays are not school days when acknowledgement deadlines "
+        "are counted in school days.",
+    )
+
+
+class TermForm(FlaskForm):
+    name = StringField("Term", description="Like Autumn 2027.", validators=[Length(max=100)])
+    starts_on = StringField("First day", description="Like 2027-09-02.")
+    ends_on = StringField("Last day", description="Like 2027-12-17.")
+
+
+class InsetForm(FlaskForm):
+    day = StringField("INSET day", description="A training day, like 2027-09-01.")

@@ -20,7 +20,9 @@ from schools.models import (
     CredentialKind,
     Invitation,
     Member,
+    Nation,
     RecoveryCode,
+    Role,
     School,
     SchoolKeyGeneration,
     SchoolKind,
@@ -319,6 +321,26 @@ def verify_fingerprint(
     )
     session.flush()
     return row
+
+
+def set_nation(session: Session, actor: Member | None, school: School, nation: str) -> None:
+    """The school says which nation it is in: its bank holidays are that nation's.
+    Its head, or its cluster's coordinator."""
+    if not (
+        actor is not None
+        and actor.role_enum is Role.HEAD
+        and actor.school_id == school.id
+        and actor.is_active
+    ):
+        policy.check_school_admin(actor, school)
+    if nation not in {n.value for n in Nation}:
+        raise InvalidInput(
+            "Choose England and Wales, Scotland or Northern Ireland.", field="nation"
+        )
+    before = school.nation
+    school.nation = nation
+    _school_event(session, "school.nation_changed", actor, school, before=before, after=nation)
+    session.flush()
 
 
 def set_retention(session: Session, actor: Member | None, cluster: Cluster, days: int) -> None:

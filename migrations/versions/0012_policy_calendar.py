@@ -1,5 +1,6 @@
 """Policy as data: platforms with reporting links that the hub admin adds,
-edits and retires (seeded with current UK minimum ages).
+edits and retires (seeded with current UK minimum ages); each school's nation
+and each cluster's terms and INSET days, for deadlines in school days.
 
 Revision ID: 0012
 Revises: 0008
@@ -91,8 +92,46 @@ def upgrade() -> None:
         else:
             op.execute(platforms.update().where(platforms.c.code == code).values(**values))
 
+    with op.batch_alter_table("schools", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "nation", sa.String(length=24), server_default="england_wales", nullable=False
+            )
+        )
+        batch_op.create_check_constraint(
+            op.f("ck_schools_nation"), "nation IN ('england_wales', 'scotland', 'northern_ireland')"
+        )
+    op.create_table(
+        "calendar_entries",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("cluster_id", sa.Uuid(), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("starts_on", sa.Date(), nullable=False),
+        sa.Column("ends_on", sa.Date(), nullable=False),
+        sa.CheckConstraint(
+            "ends_on >= starts_on", name=op.f("ck_calendar_entries_ends_after_start")
+        ),
+        sa.CheckConstraint("kind IN ('term', 'inset')", name=op.f("ck_calendar_entries_kind")),
+        sa.ForeignKeyConstraint(
+            ["cluster_id"],
+            ["clusters.id"],
+            name=op.f("fk_calendar_entries_cluster_id_clusters"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_entries")),
+    )
+    op.create_index(
+        "ix_calendar_entries_cluster", "calendar_entries", ["cluster_id", "starts_on"], unique=False
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_calendar_entries_cluster", table_name="calendar_entries")
+    op.drop_table("calendar_entries")
+    with op.batch_alter_table("schools", schema=None) as batch_op:
+        batch_op.drop_constraint("ck_schools_nation", type_="check")
+        batch_op.drop_column("nation")
     platforms = sa.table("platforms", sa.column("code", sa.String))
     op.execute(platforms.delete().where(platforms.c.code.in_(ADDED)))
     with op.batch_alter_table("platforms", schema=None) as batch_op:
