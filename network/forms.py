@@ -6,14 +6,13 @@ from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     HiddenField,
-    IntegerField,
     PasswordField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, Length
 
 from schools.models import Nation
 from schools.passwords import MAX_LENGTH, MIN_LENGTH
@@ -100,15 +99,6 @@ class SuspendForm(FlaskForm):
     reason = TextAreaField(
         "Reason, shown to the school's members",
         validators=[DataRequired("Say why the school is suspended."), Length(max=500)],
-    )
-
-
-class RetentionForm(FlaskForm):
-    retention_days = IntegerField(
-        "Keep alerts for (days)",
-        description="Alerts older than this are crypto-shredded: their content is destroyed "
-        "for good; the record that they existed and the audit trail stay.",
-        validators=[InputRequired("Enter a number of days.")],
     )
 
 

@@ -264,9 +264,6 @@ def _school_event(
     )
 
 
-MAX_RETENTION_DAYS = 3650
-
-
 def suspend_school(session: Session, actor: Member | None, school: School, reason: str) -> None:
     """A suspended school neither posts nor receives alerts; its members see why."""
     policy.check_school_admin(actor, school)
@@ -340,27 +337,6 @@ def set_nation(session: Session, actor: Member | None, school: School, nation: s
     before = school.nation
     school.nation = nation
     _school_event(session, "school.nation_changed", actor, school, before=before, after=nation)
-    session.flush()
-
-
-def set_retention(session: Session, actor: Member | None, cluster: Cluster, days: int) -> None:
-    policy.check_cluster(actor, cluster)
-    if not 30 <= days <= MAX_RETENTION_DAYS:
-        raise InvalidInput(
-            f"Keep alerts between 30 and {MAX_RETENTION_DAYS} days.", field="retention_days"
-        )
-    before = cluster.retention_days
-    cluster.retention_days = days
-    audit.record(
-        session,
-        "cluster.retention_changed",
-        actor=actor,
-        cluster_id=cluster.id,
-        object_type="cluster",
-        object_id=cluster.id,
-        before=before,
-        after=days,
-    )
     session.flush()
 
 

@@ -1,6 +1,8 @@
 """Policy as data: platforms with reporting links that the hub admin adds,
 edits and retires (seeded with current UK minimum ages); each school's nation
-and each cluster's terms and INSET days, for deadlines in school days.
+and each cluster's terms and INSET days, for deadlines in school days;
+retention periods per category (a cluster's one period, where it chose one,
+becomes its period for every category) and legal holds on alerts.
 
 Revision ID: 0012
 Revises: 0008
@@ -56,6 +58,15 @@ PLATFORMS = [
     ("threads", "Threads", 13, 11, "https://help.instagram.com/", ""),
 ]
 ADDED = ("roblox", "discord", "telegram", "threads")
+CATEGORIES = (
+    "defamation",
+    "staff_named",
+    "harassment",
+    "safeguarding",
+    "under_age",
+    "staff_conduct",
+    "other",
+)
 
 
 def upgrade() -> None:
@@ -125,8 +136,68 @@ def upgrade() -> None:
         "ix_calendar_entries_cluster", "calendar_entries", ["cluster_id", "starts_on"], unique=False
     )
 
+    retention_periods = op.create_table(
+        "retention_periods",
+        sa.Column("cluster_id", sa.Uuid(), nullable=False),
+        sa.Column("category", sa.String(length=32), nullable=False),
+        sa.Column("days", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["cluster_id"],
+            ["clusters.id"],
+            name=op.f("fk_retention_periods_cluster_id_clusters"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("cluster_id", "category", name=op.f("pk_retention_periods")),
+    )
+    # A cluster that chose its one period keeps it, now for every category.
+    chosen = op.get_bind().execute(
+        sa.text("SELECT id, retention_days FROM clusters WHERE retention_days <> 365")
+    )
+    rows = [
+        {"cluster_id": cluster_id, "category": category, "days": days}
+        for cluster_id, days in chosen
+        for category in CATEGORIES
+    ]
+    if rows:
+        op.bulk_insert(retention_periods, rows)
+    with op.batch_alter_table("clusters", schema=None) as batch_op:
+        batch_op.drop_column("retention_days")
+
+    op.create_table(
+        "legal_holds",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("alert_id", sa.Uuid(), nullable=False),
+        sa.Column("placed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("placed_by_id", sa.Uuid(), nullable=True),
+        sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("released_by_id", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["alert_id"],
+            ["alerts.id"],
+            name=op.f("fk_legal_holds_alert_id_alerts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["placed_by_id"], ["members.id"], name=op.f("fk_legal_holds_placed_by_id_members")
+        ),
+        sa.ForeignKeyConstraint(
+            ["released_by_id"], ["members.id"], name=op.f("fk_legal_holds_released_by_id_members")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_legal_holds")),
+    )
+    op.create_index(
+        "ix_legal_holds_alert", "legal_holds", ["alert_id", "released_at"], unique=False
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_legal_holds_alert", table_name="legal_holds")
+    op.drop_table("legal_holds")
+    with op.batch_alter_table("clusters", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("retention_days", sa.Integer(), server_default="365", nullable=False)
+        )
+    op.drop_table("retention_periods")
     op.drop_index("ix_calendar_entries_cluster", table_name="calendar_entries")
     op.drop_table("calendar_entries")
     with op.batch_alter_table("schools", schema=None) as batch_op:

@@ -206,3 +206,32 @@ class PlatformForm(FlaskForm):
         "Where to report an under-age user (web address)",
         validators=[Length(max=2000, message="That web address is too long.")],
     )
+
+
+class RetentionForm(FlaskForm):
+    """One period in days per category, added in ``for_periods``."""
+
+    @classmethod
+    def for_periods(cls, current: dict[str, int], **kwargs: object) -> RetentionForm:
+        class Bound(cls):  # type: ignore[valid-type,misc]
+            pass
+
+        for term in vocab.CATEGORIES:
+            setattr(
+                Bound,
+                f"days_{term.code}",
+                IntegerField(
+                    f"{term.label} (days)",
+                    default=current[term.code],
+                    validators=[InputRequired("Enter a number of days.")],
+                ),
+            )
+        form: RetentionForm = Bound(**kwargs)
+        return form
+
+    def periods(self) -> dict[str, int]:
+        return {term.code: int(self[f"days_{term.code}"].data or 0) for term in vocab.CATEGORIES}
+
+
+class HoldForm(FlaskForm):
+    """Placing or releasing a legal hold: a button, with CSRF."""

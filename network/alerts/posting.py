@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypedDict
 
 from sqlalchemy import insert
@@ -20,6 +20,7 @@ from network.alerts.auditing import record_for_alert
 from network.alerts.content import AlertContent, Evidence
 from network.alerts.models import Alert, AlertRecipient, Platform
 from network.alerts.platforms import offered, platforms
+from network.alerts.retention import expiry
 from network.alerts.sealing import seal_and_store
 from network.alerts.thread import add_item
 from network.alerts.vocab import ALERT_KIND, AUDIENCES, ItemKind, SendTo
@@ -138,7 +139,6 @@ def post_alert(
         plaintext=replace(draft.content, attachments=len(draft.evidence)).to_bytes(),
         summary=draft.content.summary(),
     )
-    cluster = school.cluster
     alert = Alert(
         id=alert_id,
         cluster_id=school.cluster_id,
@@ -147,7 +147,7 @@ def post_alert(
         sender_generation=keys.generation,
         **draft.filing,
         created_at=now,
-        expires_at=now + timedelta(days=cluster.retention_days),
+        expires_at=expiry(session, school.cluster_id, draft.category, now),
         forwarded_from_id=forwarded_from.id if forwarded_from else None,
         recipient_count=len(audience.schools) - 1,
         attachment_count=len(draft.evidence),

@@ -23,7 +23,7 @@ from wtforms.fields.choices import SelectChoice
 
 from network import auth, security
 from network.alerts import evidence as evidence_files
-from network.alerts import forwarding, receipts, thread, vocab
+from network.alerts import forwarding, receipts, retention, thread, vocab
 from network.alerts import platforms as platform_ops
 from network.alerts.audience import schools_to_choose
 from network.alerts.content import (
@@ -39,6 +39,7 @@ from network.alerts.forms import (
     AcknowledgeForm,
     ActionForm,
     ForwardForm,
+    HoldForm,
     InboxFilterForm,
     PlatformForm,
     PostAlertForm,
@@ -228,6 +229,7 @@ def under_age_warning(year_group: str, platform: Any) -> str:
 
 def _show(alert_id: uuid.UUID, status: int = 200, **forms: Any) -> ResponseReturnValue:
     page = alert_page(db(), auth.actor(), auth.school_keys(), alert_id)
+    alert = page.opened.view.alert
     forward = forms.get("forward") or ForwardForm(formdata=None)
     forward.schools.choices = [SelectChoice(str(s.id), s.name) for s in page.forward_to]
     return render_template(
@@ -241,6 +243,7 @@ def _show(alert_id: uuid.UUID, status: int = 200, **forms: Any) -> ResponseRetur
         forward=forward,
         forwarding_allowed=page.forwarding_allowed,
         may_forward=page.may_forward,
+        hold=retention.hold_state(db(), auth.actor(), alert),
     ), status
 
 
@@ -263,6 +266,27 @@ def _thread_action(
         return _show(alert_id, rejected.status, **{name: form})
     flash(done, "success")
     return redirect(url_for("alerts.show", alert_id=alert_id, _anchor="thread"), 303)
+
+
+@bp.route("/<uuid:alert_id>/hold", methods=["POST"])
+@auth.requires(Permission.READ_ALERTS)
+def place_hold(alert_id: uuid.UUID) -> ResponseReturnValue:
+    """The coordinator keeps the alert whatever its retention period."""
+    if not HoldForm().validate_on_submit():
+        abort(400)
+    retention.place_hold(db(), auth.actor(), alert_id)
+    flash("Legal hold placed: the alert will not be shredded until it is released.", "info")
+    return redirect(url_for("alerts.show", alert_id=alert_id), 303)
+
+
+@bp.route("/<uuid:alert_id>/release-hold", methods=["POST"])
+@auth.requires(Permission.READ_ALERTS)
+def release_hold(alert_id: uuid.UUID) -> ResponseReturnValue:
+    if not HoldForm().validate_on_submit():
+        abort(400)
+    retention.release_hold(db(), auth.actor(), alert_id)
+    flash("Legal hold released: the alert follows its retention period again.", "info")
+    return redirect(url_for("alerts.show", alert_id=alert_id), 303)
 
 
 @bp.route("/<uuid:alert_id>/acknowledge", methods=["POST"])

@@ -9,11 +9,12 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from network import auth
-from network.alerts import school_calendar, vocab
+from network.alerts import retention, school_calendar, vocab
 from network.alerts.cluster_list import cluster_alerts
+from network.alerts.forms import RetentionForm
 from network.db import db
 from network.errors import FormRejected, form_errors
-from network.forms import AdmitSchoolForm, InsetForm, RetentionForm, SuspendForm, TermForm
+from network.forms import AdmitSchoolForm, InsetForm, SuspendForm, TermForm
 from network.views import submit
 from schools import directory, invitations, policy
 from schools.db import utcnow
@@ -129,20 +130,27 @@ def verify(school_id: uuid.UUID, generation: int) -> Any:
 @auth.requires(Permission.MANAGE_SCHOOLS)
 def settings() -> Any:
     cluster = _cluster()
-    form = RetentionForm(retention_days=cluster.retention_days)
+    form = RetentionForm.for_periods(retention.periods_for(db(), cluster.id))
     status = 200
     if form.validate_on_submit():
         try:
             with form_errors(form):
-                directory.set_retention(db(), auth.actor(), cluster, form.retention_days.data or 0)
+                retention.set_retention(db(), auth.actor(), cluster, form.periods())
         except FormRejected as rejected:
             status = rejected.status
         else:
-            flash("Retention period saved.", "info")
+            flash("Retention periods saved.", "info")
             return redirect(url_for("cluster.settings"), 303)
     elif form.errors:
         status = 422
-    return render_template("cluster/settings.html", cluster=cluster, form=form), status
+    return render_template(
+        "cluster/settings.html",
+        cluster=cluster,
+        form=form,
+        vocab=vocab,
+        defaults=retention.DEFAULT_RETENTION_DAYS,
+        limits=(retention.MIN_RETENTION_DAYS, retention.MAX_RETENTION_DAYS),
+    ), status
 
 
 @bp.route("/alerts", methods=["GET"])
