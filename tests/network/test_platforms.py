@@ -13,6 +13,7 @@ from network.db import own_transaction
 from schools.models import Role
 from tests.conftest import sign_in
 from tests.network.alerts_helpers import make_head
+from tests.network.api_helpers import alert_body, api_for, assert_problem
 from tests.network.notify_helpers import actions
 
 SEEDED = {
@@ -199,6 +200,13 @@ def test_a_retired_platform_is_not_offered_for_new_alerts(app, world, seeded_pla
     response = ash.post_alert([beech.school], platform="x")
     assert response.status_code == 422
     assert "Choose the platform." in response.get_data(as_text=True)
+    # The API refuses it too; the inbox filter still offers it, for older alerts.
+    api = api_for(app, ash.person.email)
+    refused = api.post("/api/v1/alerts", alert_body([beech.school], platform="x"))
+    assert_problem(refused, 422, "must be one of", field="platform")
+    assert '<option value="x">X (Twitter)</option>' in ash.client.get("/alerts").get_data(
+        as_text=True
+    )
     with own_transaction(app) as session:
         assert session.scalar(select(func.count()).select_from(Alert)) == 0
 

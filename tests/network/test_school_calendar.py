@@ -143,6 +143,10 @@ def test_school_days_skip_each_kind_of_day_off():
     assert one.due(_utc(8, 28, 10), london, scotland) == _utc(8, 31, 10)
     assert one.due(_utc(11, 27, 10), london, scotland) == _utc(12, 1, 10)  # St Andrew's Day
     assert one.due(_utc(12, 3, 10), london, england) == _utc(12, 7, 10)  # INSET day
+    # Arriving on a day off, a copy starts at the next school day: posted on
+    # Saturday 14 November, due at the end of Monday, never before Friday's.
+    assert one.due(_utc(11, 14, 10), london, england) == _utc(11, 17, 0)
+    assert one.due(_utc(11, 13, 15), london, england) == _utc(11, 16, 15)
     # Christmas: the term ends on 18 December; after the last recorded term,
     # weekdays count except bank holidays (25, 28 December, 1 January).
     assert one.due(_utc(12, 24, 10), london, england) == _utc(12, 29, 10)
@@ -261,3 +265,8 @@ def test_the_head_says_which_nation_the_school_is_in(app, world):
     with own_transaction(app) as session:
         assert session.get(School, head.school.id).nation == "scotland"
     assert "school.nation_changed" in actions(app)
+    world.person(Role.COORDINATOR, "coord@riverside.example.org", cluster=cluster)
+    coordinator = app.test_client()
+    assert sign_in(coordinator, "coord@riverside.example.org").status_code == 302
+    page = coordinator.get(f"/cluster/schools/{head.school.id}").get_data(as_text=True)
+    assert "<dt>Nation (bank holidays)</dt><dd>Scotland</dd>" in page
