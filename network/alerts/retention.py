@@ -14,10 +14,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Interval,
     String,
     delete,
     exists,
     func,
+    literal,
     select,
     text,
     update,
@@ -118,7 +120,7 @@ def _plus_days(session: Session, days: int) -> ColumnElement[datetime]:
         # SQLite stores the timestamp as text; datetime() keeps whole seconds,
         # so the recomputed expiry is at most a second early.
         return func.datetime(Alert.created_at, text(f"'+{int(days)} days'"))
-    return Alert.created_at + timedelta(days=days)
+    return Alert.created_at + literal(timedelta(days=days), Interval())
 
 
 def set_retention(
