@@ -58,6 +58,7 @@ PLATFORMS = [
     ("threads", "Threads", 13, 11, "https://help.instagram.com/", ""),
 ]
 ADDED = ("roblox", "discord", "telegram", "threads")
+NATION_CHECK = "nation IN ('england_wales', 'scotland', 'northern_ireland')"
 CATEGORIES = (
     "defamation",
     "staff_named",
@@ -103,15 +104,24 @@ def upgrade() -> None:
         else:
             op.execute(platforms.update().where(platforms.c.code == code).values(**values))
 
-    with op.batch_alter_table("schools", schema=None) as batch_op:
-        batch_op.add_column(
+    # In place on both databases: rebuilding `schools` or `clusters` (Alembic's
+    # batch mode on SQLite) would drop a table other rows refer to, which
+    # SQLite's enforced foreign keys refuse or cascade. SQLite adds a column
+    # with its CHECK and drops one (3.35+) without a rebuild.
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        op.execute(
+            "ALTER TABLE schools ADD COLUMN nation VARCHAR(24) DEFAULT 'england_wales' NOT NULL "
+            f"CONSTRAINT ck_schools_nation CHECK ({NATION_CHECK})"
+        )
+    else:
+        op.add_column(
+            "schools",
             sa.Column(
                 "nation", sa.String(length=24), server_default="england_wales", nullable=False
-            )
+            ),
         )
-        batch_op.create_check_constraint(
-            op.f("ck_schools_nation"), "nation IN ('england_wales', 'scotland', 'northern_ireland')"
-        )
+        op.create_check_constraint(op.f("ck_schools_nation"), "schools", NATION_CHECK)
     op.create_table(
         "calendar_entries",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -136,7 +146,7 @@ def upgrade() -> None:
         "ix_calendar_entries_cluster", "calendar_entries", ["cluster_id", "starts_on"], unique=False
     )
 
-    retention_periods = op.create_table(
+    op.create_table(
         "retention_periods",
         sa.Column("cluster_id", sa.Uuid(), nullable=False),
         sa.Column("category", sa.String(length=32), nullable=False),
@@ -150,18 +160,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("cluster_id", "category", name=op.f("pk_retention_periods")),
     )
     # A cluster that chose its one period keeps it, now for every category.
-    chosen = op.get_bind().execute(
-        sa.text("SELECT id, retention_days FROM clusters WHERE retention_days <> 365")
-    )
-    rows = [
-        {"cluster_id": cluster_id, "category": category, "days": days}
-        for cluster_id, days in chosen
-        for category in CATEGORIES
-    ]
-    if rows:
-        op.bulk_insert(retention_periods, rows)
-    with op.batch_alter_table("clusters", schema=None) as batch_op:
-        batch_op.drop_column("retention_days")
+    for category in CATEGORIES:
+        op.execute(
+            sa.text(
+                "INSERT INTO retention_periods (cluster_id, category, days) "
+                "SELECT id, :category, retention_days FROM clusters WHERE retention_days <> 365"
+            ).bindparams(category=category)
+        )
+    if sqlite:
+        op.execute("ALTER TABLE clusters DROP COLUMN retention_days")
+    else:
+        op.drop_column("clusters", "retention_days")
 
     op.create_table(
         "legal_holds",
@@ -193,16 +202,18 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_legal_holds_alert", table_name="legal_holds")
     op.drop_table("legal_holds")
-    with op.batch_alter_table("clusters", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("retention_days", sa.Integer(), server_default="365", nullable=False)
-        )
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    op.add_column(
+        "clusters", sa.Column("retention_days", sa.Integer(), server_default="365", nullable=False)
+    )
     op.drop_table("retention_periods")
     op.drop_index("ix_calendar_entries_cluster", table_name="calendar_entries")
     op.drop_table("calendar_entries")
-    with op.batch_alter_table("schools", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_schools_nation", type_="check")
-        batch_op.drop_column("nation")
+    if sqlite:
+        op.execute("ALTER TABLE schools DROP COLUMN nation")
+    else:
+        op.drop_constraint(op.f("ck_schools_nation"), "schools", type_="check")
+        op.drop_column("schools", "nation")
     platforms = sa.table("platforms", sa.column("code", sa.String))
     op.execute(platforms.delete().where(platforms.c.code.in_(ADDED)))
     with op.batch_alter_table("platforms", schema=None) as batch_op:
