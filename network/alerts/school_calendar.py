@@ -101,10 +101,6 @@ class ClusterCalendar:
     def for_nation(self, nation: str) -> SchoolCalendar:
         return SchoolCalendar(nation, self.terms, self.inset)
 
-    @property
-    def is_empty(self) -> bool:
-        return not self.terms and not self.inset
-
 
 def cluster_calendars(
     session: Session, cluster_id: uuid.UUID | None = None
