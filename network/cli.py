@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from network import create_app, operations
-from network.alerts.cli import retention_cli
+from network.alerts.cli import platform_cli, retention_cli
 from network.api.cli import token_cli
 from network.audit.cli import audit_cli
 from network.client.commands import client_cli
@@ -270,6 +270,7 @@ def serve(bind: str, workers: int | None, threads: int | None) -> None:
 
 
 main.add_command(retention_cli)
+main.add_command(platform_cli)
 main.add_command(audit_cli)
 main.add_command(worker_cli)
 main.add_command(token_cli)

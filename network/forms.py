@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     HiddenField,
-    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -14,10 +13,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from schools.models import Role
+from schools.models import Nation, Role
 from schools.passwords import MAX_LENGTH, MIN_LENGTH
 
 _password_hint = f"At least {MIN_LENGTH} characters. Three random words work well."
@@ -120,10 +119,21 @@ class SuspendForm(FlaskForm):
     )
 
 
-class RetentionForm(FlaskForm):
-    retention_days = IntegerField(
-        "Keep alerts for (days)",
-        description="Alerts older than this are crypto-shredded: their content is destroyed "
-        "for good; the record that they existed and the audit trail stay.",
-        validators=[InputRequired("Enter a number of days.")],
+class NationForm(FlaskForm):
+    nation = SelectField(
+        "Which nation is the school in?",
+        choices=[SelectChoice(n.value, n.label) for n in Nation],
+        validate_choice=False,
+        description="Its bank holidays are not school days when acknowledgement deadlines "
+        "are counted in school days.",
     )
+
+
+class TermForm(FlaskForm):
+    name = StringField("Term", description="Like Autumn 2027.", validators=[Length(max=100)])
+    starts_on = StringField("First day", description="Like 2027-09-02.")
+    ends_on = StringField("Last day", description="Like 2027-12-17.")
+
+
+class InsetForm(FlaskForm):
+    day = StringField("INSET day", description="A training day, like 2027-09-01.")

@@ -94,6 +94,23 @@ class CredentialKind(enum.StrEnum):
     TOKEN = "token"  # noqa: S105
 
 
+class Nation(enum.StrEnum):
+    """Which UK nation a school is in: its bank holidays differ (Scotland's and
+    Northern Ireland's from England and Wales')."""
+
+    ENGLAND_WALES = "england_wales"
+    SCOTLAND = "scotland"
+    NORTHERN_IRELAND = "northern_ireland"
+
+    @property
+    def label(self) -> str:
+        return {
+            "england_wales": "England and Wales",
+            "scotland": "Scotland",
+            "northern_ireland": "Northern Ireland",
+        }[self.value]
+
+
 def _enum_check(column: str, values: type[enum.StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
@@ -103,7 +120,6 @@ class Cluster(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    retention_days: Mapped[int] = mapped_column(Integer, default=365)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     schools: Mapped[list[School]] = relationship(
@@ -117,6 +133,7 @@ class School(Base):
         CheckConstraint(_enum_check("status", SchoolStatus), name="status"),
         CheckConstraint(_enum_check("kind", SchoolKind), name="kind"),
         CheckConstraint("kind = 'office' OR urn IS NOT NULL", name="school_has_urn"),
+        CheckConstraint(_enum_check("nation", Nation), name="nation"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -132,6 +149,10 @@ class School(Base):
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Shown to the school's members, so they know why and whom to ask.
     suspension_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Whose bank holidays close it (acknowledgement deadlines in school days).
+    nation: Mapped[str] = mapped_column(
+        String(24), default=Nation.ENGLAND_WALES, server_default=Nation.ENGLAND_WALES.value
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     cluster: Mapped[Cluster] = relationship(back_populates="schools", lazy="joined")
@@ -139,6 +160,10 @@ class School(Base):
     @property
     def is_office(self) -> bool:
         return self.kind == SchoolKind.OFFICE
+
+    @property
+    def nation_label(self) -> str:
+        return Nation(self.nation).label
 
 
 class Member(Base):

@@ -13,11 +13,12 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms.validators import InputRequired, Length
 
 from network.alerts import vocab
 from network.alerts.content import MAX_DESCRIPTION, MAX_NOTE, MAX_TITLE
 from network.alerts.evidence import ACCEPT, MAX_FILE_BYTES, MAX_FILES
+from network.alerts.platforms import YEAR_GROUPS, year_group_label
 from network.alerts.vocab import InboxStatus, SendTo
 from network.forms import MultiCheckboxField
 
@@ -43,6 +44,16 @@ class PostAlertForm(FlaskForm):
         default="AMBER",
         validate_choice=False,
         description="Who the recipients may share it with (FIRST TLP 2.0).",
+    )
+    year_group = SelectField(
+        "Year group (under-age use only)",
+        choices=[
+            SelectChoice("", "Not given"),
+            *[SelectChoice(code, year_group_label(code)) for code in YEAR_GROUPS],
+        ],
+        validate_choice=False,
+        description="The pupils' year group, never a pupil's name. You are warned if "
+        "pupils of that year are under the platform's minimum age.",
     )
     title = StringField(
         "Title",
@@ -206,11 +217,56 @@ class InboxFilterForm(FlaskForm):
     sender = SelectField("From", validate_choice=False)
 
 
-class MinimumAgeForm(FlaskForm):
+class PlatformForm(FlaskForm):
+    """A platform's details (network/alerts/platforms.py checks their meaning)."""
+
+    code = StringField(
+        "Code",
+        validators=[Length(max=32, message="Enter a code of at most 32 characters.")],
+        description="Lower-case letters, digits and underscores, e.g. bereal. Fixed once added.",
+    )
+    name = StringField(
+        "Name", validators=[Length(max=100, message="Enter at most 100 characters.")]
+    )
     minimum_age = IntegerField(
         "Minimum age",
-        validators=[
-            InputRequired("Enter an age."),
-            NumberRange(0, 21, "Enter an age from 0 to 21."),
-        ],
+        validators=[InputRequired("Enter an age from 0 to 21.")],
+        description="As the platform's terms state it for the UK; 0 if it sets none.",
     )
+    reporting_url = StringField(
+        "Where to report a post (web address)",
+        validators=[Length(max=2000, message="That web address is too long.")],
+    )
+    underage_reporting_url = StringField(
+        "Where to report an under-age user (web address)",
+        validators=[Length(max=2000, message="That web address is too long.")],
+    )
+
+
+class RetentionForm(FlaskForm):
+    """One period in days per category, added in ``for_periods``."""
+
+    @classmethod
+    def for_periods(cls, current: dict[str, int], **kwargs: object) -> RetentionForm:
+        class Bound(cls):  # type: ignore[valid-type,misc]
+            pass
+
+        for term in vocab.CATEGORIES:
+            setattr(
+                Bound,
+                f"days_{term.code}",
+                IntegerField(
+                    f"{term.label} (days)",
+                    default=current[term.code],
+                    validators=[InputRequired("Enter a number of days.")],
+                ),
+            )
+        form: RetentionForm = Bound(**kwargs)
+        return form
+
+    def periods(self) -> dict[str, int]:
+        return {term.code: int(self[f"days_{term.code}"].data or 0) for term in vocab.CATEGORIES}
+
+
+class HoldForm(FlaskForm):
+    """Placing or releasing a legal hold: a button, with CSRF."""

@@ -83,7 +83,10 @@ class InboxChoices:
 def inbox_choices(session: Session, actor: Member) -> InboxChoices:
     school = policy.check_reads_alerts(actor)
     return InboxChoices(
-        school, platforms(session), possible_senders(session, school), may_post(actor)
+        school,
+        platforms(session, include_retired=True),
+        possible_senders(session, school),
+        may_post(actor),
     )
 
 

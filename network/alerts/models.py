@@ -32,7 +32,8 @@ def _one_of(column: str, values: type[enum.StrEnum]) -> str:
 
 
 class Platform(Base):
-    """A social platform and its minimum age: data the hub admin keeps current."""
+    """A social platform, its minimum age and where to report to it: data the
+    hub admin keeps current (network/alerts/platforms.py)."""
 
     __tablename__ = "platforms"
 
@@ -40,6 +41,16 @@ class Platform(Base):
     name: Mapped[str] = mapped_column(String(100))
     minimum_age: Mapped[int] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Where a school reports a post, and where it reports an under-age user;
+    # "" when the hub admin has recorded none.
+    reporting_url: Mapped[str] = mapped_column(String(2000), default="", server_default="")
+    underage_reporting_url: Mapped[str] = mapped_column(String(2000), default="", server_default="")
+    # Retired: no longer offered for new alerts; alerts filed under it keep it.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class Sealed(Base):

@@ -9,7 +9,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from network import auth
 from network.db import db
-from network.forms import InviteForm
+from network.errors import FormRejected, form_errors
+from network.forms import InviteForm, NationForm
 from network.views import submit
 from schools import accounts, directory, invitations, roles
 from schools.errors import InvalidInput, KeysLocked
@@ -27,7 +28,11 @@ def _school() -> School:
 
 
 def _overview(
-    form: InviteForm, status: int = 200, invited: Any = None, resent: bool = False
+    form: InviteForm,
+    status: int = 200,
+    invited: Any = None,
+    resent: bool = False,
+    nation: NationForm | None = None,
 ) -> Any:
     school = _school()
     members = directory.members_of(db(), school)
@@ -42,6 +47,7 @@ def _overview(
         keys=directory.key_generations(db(), school),
         keys_unlocked=auth.school_keys() is not None,
         pending=[m for m in members if m.keys_pending],
+        nation=nation or NationForm(formdata=None, nation=school.nation),
     ), status
 
 
@@ -138,3 +144,18 @@ def recovery_code() -> Any:
         raise KeysLocked("Your session does not hold the school's keys; sign in again.")
     code = directory.issue_recovery_code(db(), _school(), keys, auth.actor())
     return render_template("recovery_code.html", code=code, first=False, member=auth.actor())
+
+
+@bp.route("/nation", methods=["POST"])
+@auth.requires(Permission.MANAGE_MEMBERS)
+def nation() -> Any:
+    form = NationForm()
+    try:
+        with form_errors(form):
+            if not form.validate_on_submit():
+                return _overview(InviteForm(formdata=None), 422, nation=form)
+            directory.set_nation(db(), auth.actor(), _school(), form.nation.data or "")
+    except FormRejected as rejected:
+        return _overview(InviteForm(formdata=None), rejected.status, nation=form)
+    flash("Saved: the school's bank holidays are its nation's.", "success")
+    return redirect(url_for("school.overview"), 303)

@@ -7,14 +7,17 @@ A test that asks for ``smtp`` gets a hub (``app``) that mails it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
-from schools.models import Cluster
-from tests.factories import World, build_riverside
+from schools.models import Cluster, Role
+from tests.conftest import _worker_database
+from tests.factories import World, build_riverside, sign_in
 from tests.network.alerts_helpers import Head, make_head
 
 if TYPE_CHECKING:
@@ -75,3 +78,22 @@ def receiver() -> Iterator[Receiver]:
 
     with running_receiver() as hook:
         yield hook
+
+
+@pytest.fixture
+def coordinator(app: Flask, world: World, cluster: Cluster) -> FlaskClient:
+    """The cluster's coordinator, signed in."""
+    person = world.person(Role.COORDINATOR, "coord@riverside.example.org", cluster=cluster)
+    client = app.test_client()
+    assert sign_in(client, person.email).status_code == 302
+    return client
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database with no tables, for a migration test to upgrade step by step:
+    a file on SQLite, or a PostgreSQL database of the test module's own."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    request.getfixturevalue("postgres_migrated")  # skips without PostgreSQL
+    return _worker_database(request.module.__name__.rsplit(".", 1)[-1])

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from network.alerts.retention import periods_for
 from network.dashboard import report
 from network.dashboard.figures import Period
 from network.db import own_transaction
@@ -223,16 +224,18 @@ def test_coordinator_verifies_a_fingerprint_and_sets_retention(app, world, histo
     assert "The head confirmed it matches" in client.get(page).get_data(as_text=True)
     assert post_form(client, f"{page}/verify/1", {}, page=page).status_code == 303
     assert "Verified" in client.get(page).get_data(as_text=True)
-    response = post_form(client, "/cluster/settings", {"retention_days": "5"})
+    periods = {f"days_{c}": "730" for c in ("defamation", "staff_named", "harassment")}
+    periods |= {f"days_{c}": "365" for c in ("safeguarding", "under_age", "staff_conduct", "other")}
+    response = post_form(client, "/cluster/settings", {**periods, "days_other": "5"})
     assert response.status_code == 422
-    assert "between 30 and 3650" in response.get_data(as_text=True)
-    assert post_form(client, "/cluster/settings", {"retention_days": "730"}).status_code == 303
+    assert "between 30 and 9,150 days" in response.get_data(as_text=True)
+    assert post_form(client, "/cluster/settings", periods).status_code == 303
     with own_transaction(app) as session:
         row = session.scalars(
             select(SchoolKeyGeneration).where(SchoolKeyGeneration.school_id == ash.id)
         ).one()
         assert row.verified_at is not None
-        assert session.get(Cluster, history).retention_days == 730
+        assert periods_for(session, history)["harassment"] == 730
         actions = set(session.scalars(select(AuditEvent.action)))
     assert {"school.fingerprint_verified", "cluster.retention_changed"} <= actions
 
