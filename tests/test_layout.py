@@ -14,19 +14,9 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
 
-# Fixtures private to their modules that happen to share a name while meaning
-# different things. Each is to be renamed once the tests now being written
-# against these names have landed; no other name may join this list, and a
-# name leaves it as soon as it is defined only once.
-HOMONYMS = {
-    "heads": {"network/conftest.py", "schools/test_tokens.py"},
-    "hub": {"crypto/test_checkpoint.py", "network/test_api_openapi.py"},
-    "keys": {"crypto/test_envelope_v2.py", "crypto/test_keys.py"},
-    "live": {"network/test_client.py", "network/test_dashboard_health.py"},
-    "people": {"network/test_access.py", "schools/test_invitations.py"},
-    "riverside": {"network/conftest.py", "network/test_client.py"},
-    "story": {"network/test_dashboard_health.py", "network/test_integrity.py"},
-}
+# Fixtures private to their modules that would share a name while meaning
+# different things: none. A name joins this list only with a reason.
+HOMONYMS: dict[str, set[str]] = {}
 
 # Modules whose top-level functions are the shared helpers.
 HELPER_HOMES = [

@@ -32,17 +32,17 @@ FAST = settings(
 
 
 @pytest.fixture(scope="module")
-def keys() -> SchoolKeys:
+def bundle() -> SchoolKeys:
     return SchoolKeys.generate(3)
 
 
-def test_bundle_round_trips_through_its_fixed_layout(keys: SchoolKeys) -> None:
-    raw = keys.to_bytes()
+def test_bundle_round_trips_through_its_fixed_layout(bundle: SchoolKeys) -> None:
+    raw = bundle.to_bytes()
     assert len(raw) == 103
     assert raw[:3] == b"KB\x01"
     assert raw[3:7] == (3).to_bytes(4, "big")
-    assert raw[7:] == keys.kem_seed + keys.ed25519_seed + keys.mldsa_seed
-    assert SchoolKeys.from_bytes(raw) == keys
+    assert raw[7:] == bundle.kem_seed + bundle.ed25519_seed + bundle.mldsa_seed
+    assert SchoolKeys.from_bytes(raw) == bundle
 
 
 def test_generated_bundles_are_distinct_and_seeds_are_32_bytes() -> None:
@@ -53,9 +53,9 @@ def test_generated_bundles_are_distinct_and_seeds_are_32_bytes() -> None:
     assert len({a.kem_seed, a.ed25519_seed, a.mldsa_seed}) == 3
 
 
-def test_repr_of_secret_keys_shows_no_seed(keys: SchoolKeys) -> None:
-    text = repr(keys) + repr(CredentialKey(keys.kem_seed))
-    for seed in (keys.kem_seed, keys.ed25519_seed, keys.mldsa_seed):
+def test_repr_of_secret_keys_shows_no_seed(bundle: SchoolKeys) -> None:
+    text = repr(bundle) + repr(CredentialKey(bundle.kem_seed))
+    for seed in (bundle.kem_seed, bundle.ed25519_seed, bundle.mldsa_seed):
         assert repr(seed) not in text
         assert seed.hex() not in text
 
@@ -73,10 +73,10 @@ def test_repr_of_secret_keys_shows_no_seed(keys: SchoolKeys) -> None:
     ids=["truncated", "trailing", "empty", "wrong-tag", "version-2", "str"],
 )
 def test_bad_bundle_bytes_raise_typed_errors(
-    keys: SchoolKeys, mutate: Callable[[bytes], bytes], error: type[CryptoError]
+    bundle: SchoolKeys, mutate: Callable[[bytes], bytes], error: type[CryptoError]
 ) -> None:
     with pytest.raises(error):
-        SchoolKeys.from_bytes(mutate(keys.to_bytes()))
+        SchoolKeys.from_bytes(mutate(bundle.to_bytes()))
 
 
 def test_bundle_construction_checks_seeds_and_generation() -> None:
@@ -90,8 +90,8 @@ def test_bundle_construction_checks_seeds_and_generation() -> None:
         CredentialKey(bytes(31))
 
 
-def test_public_keys_have_the_documented_sizes_and_round_trip(keys: SchoolKeys) -> None:
-    public = keys.public()
+def test_public_keys_have_the_documented_sizes_and_round_trip(bundle: SchoolKeys) -> None:
+    public = bundle.public()
     assert public.generation == 3
     assert len(public.kem) == KEM_PUBLIC_LEN == 1216
     assert len(public.ed25519) == 32
@@ -103,30 +103,30 @@ def test_public_keys_have_the_documented_sizes_and_round_trip(keys: SchoolKeys) 
     assert SchoolPublicKeys.from_bytes(raw) == public
 
 
-def test_kem_public_key_is_the_xwing_expansion_of_the_seed(keys: SchoolKeys) -> None:
+def test_kem_public_key_is_the_xwing_expansion_of_the_seed(bundle: SchoolKeys) -> None:
     """X-Wing: SHAKE256(seed, 96) -> ML-KEM-768 from [:64], X25519 from [64:]."""
     from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
-    expanded = hashlib.shake_256(keys.kem_seed).digest(96)
+    expanded = hashlib.shake_256(bundle.kem_seed).digest(96)
     mlkem_pub = mlkem.MLKEM768PrivateKey.from_seed_bytes(expanded[:64]).public_key()
     x_pub = x25519.X25519PrivateKey.from_private_bytes(expanded[64:]).public_key()
-    assert keys.public().kem == mlkem_pub.public_bytes_raw() + x_pub.public_bytes_raw()
-    assert CredentialKey(keys.kem_seed).public_bytes() == keys.public().kem
+    assert bundle.public().kem == mlkem_pub.public_bytes_raw() + x_pub.public_bytes_raw()
+    assert CredentialKey(bundle.kem_seed).public_bytes() == bundle.public().kem
 
 
 @pytest.mark.parametrize("field", ["kem", "ed25519", "mldsa"])
-def test_public_keys_of_wrong_length_are_malformed(keys: SchoolKeys, field: str) -> None:
-    public = keys.public()
+def test_public_keys_of_wrong_length_are_malformed(bundle: SchoolKeys, field: str) -> None:
+    public = bundle.public()
     values = {"kem": public.kem, "ed25519": public.ed25519, "mldsa": public.mldsa}
     values[field] = values[field][:-1]
     with pytest.raises(MalformedKey):
         SchoolPublicKeys(generation=1, **values)
 
 
-def test_an_mlkem_key_failing_the_modulus_check_is_malformed(keys: SchoolKeys) -> None:
-    bad_kem = b"\xff" * 1184 + keys.public().kem[1184:]
+def test_an_mlkem_key_failing_the_modulus_check_is_malformed(bundle: SchoolKeys) -> None:
+    bad_kem = b"\xff" * 1184 + bundle.public().kem[1184:]
     with pytest.raises(MalformedKey):
-        SchoolPublicKeys(1, bad_kem, keys.public().ed25519, keys.public().mldsa)
+        SchoolPublicKeys(1, bad_kem, bundle.public().ed25519, bundle.public().mldsa)
     with pytest.raises(MalformedKey):
         xwing_public_key(bad_kem)
 
@@ -139,10 +139,10 @@ def test_arbitrary_bytes_never_escape_as_untyped_errors(data: bytes) -> None:
             parse(data)
 
 
-def test_fingerprint_is_twelve_groups_of_five_digits(keys: SchoolKeys) -> None:
-    fingerprint = keys.public().fingerprint()
+def test_fingerprint_is_twelve_groups_of_five_digits(bundle: SchoolKeys) -> None:
+    fingerprint = bundle.public().fingerprint()
     assert re.fullmatch(r"\d{5}( \d{5}){11}", fingerprint)
-    assert fingerprint == SchoolPublicKeys.from_bytes(keys.public().to_bytes()).fingerprint()
+    assert fingerprint == SchoolPublicKeys.from_bytes(bundle.public().to_bytes()).fingerprint()
 
 
 def test_fingerprint_follows_its_documented_definition() -> None:
@@ -169,10 +169,10 @@ def test_fingerprint_changes_when_any_key_or_the_generation_changes() -> None:
     assert len(prints) == 5
 
 
-def test_both_signatures_are_required(keys: SchoolKeys) -> None:
-    public = keys.public()
+def test_both_signatures_are_required(bundle: SchoolKeys) -> None:
+    public = bundle.public()
     message = b"alertnet/v1/test\0message"
-    ed_sig, ml_sig = keys.sign(message, b"ctx")
+    ed_sig, ml_sig = bundle.sign(message, b"ctx")
     public.verify(message, ed_sig, ml_sig, b"ctx")
     flipped_ed = bytes([ed_sig[0] ^ 1]) + ed_sig[1:]
     flipped_ml = ml_sig[:-1] + bytes([ml_sig[-1] ^ 1])

@@ -251,7 +251,7 @@ schema.config.phases.update(phases=["examples", "coverage", "fuzzing", "stateful
 
 
 @pytest.fixture
-def hub(database_url, tmp_path, monkeypatch):
+def fuzzed_hub(database_url, tmp_path, monkeypatch):
     """A hub with a cluster of three schools and a token with every scope. The
     rate limit is lifted (one token makes every call); webhook addresses are
     never resolved (no DNS lookups for generated host names)."""
@@ -287,12 +287,12 @@ def hub(database_url, tmp_path, monkeypatch):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_every_operation_conforms_to_the_document(case, hub):
+def test_every_operation_conforms_to_the_document(case, fuzzed_hub):
     case.call_and_validate()
 
 
 @pytest.mark.slow
-def test_chains_of_calls_along_the_documents_links_conform(hub):
+def test_chains_of_calls_along_the_documents_links_conform(fuzzed_hub):
     """Stateful: each scenario chains calls along the document's links (post an
     alert, then read, acknowledge, reply to, act on, resolve or forward it; make
     a subscription, then read, change or delete it; ...) with the ids the hub

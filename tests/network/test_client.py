@@ -44,7 +44,7 @@ def live(app):
 
 
 @pytest.fixture
-def riverside(live):
+def live_riverside(live):
     world = World(live)
     cluster = world.cluster("Riverside")
     return {name: make_head(live, world, cluster, name) for name in ("Ash", "Beech", "Cedar")}
@@ -81,9 +81,9 @@ def terminal(tmp_path):
     return make
 
 
-def test_a_head_logs_in_and_the_token_is_saved_for_them_alone(live, riverside, terminal):
+def test_a_head_logs_in_and_the_token_is_saved_for_them_alone(live, live_riverside, terminal):
     ash = terminal("ash")
-    token = issue_token(live, riverside["Ash"].person.email)
+    token = issue_token(live, live_riverside["Ash"].person.email)
     result = ash.login(live, token)
     assert "Logged in" in result.output
     assert "Head of Ash" in result.output
@@ -99,7 +99,7 @@ def test_a_head_logs_in_and_the_token_is_saved_for_them_alone(live, riverside, t
     assert "Not logged in" in ash("inbox", code=2).output
 
 
-def test_a_bad_token_or_an_unreachable_hub_is_refused_clearly(live, riverside, terminal):
+def test_a_bad_token_or_an_unreachable_hub_is_refused_clearly(live, live_riverside, terminal):
     someone = terminal("someone")
     for token in ("0" * 32 + "." + "A" * 43, "nope"):
         refused = someone(
@@ -111,10 +111,12 @@ def test_a_bad_token_or_an_unreachable_hub_is_refused_clearly(live, riverside, t
     assert "Cannot reach the hub" in closed.output
 
 
-def test_post_read_acknowledge_and_reply_from_the_terminal(live, riverside, terminal, tmp_path):
+def test_post_read_acknowledge_and_reply_from_the_terminal(
+    live, live_riverside, terminal, tmp_path
+):
     ash, beech = terminal("ash"), terminal("beech")
-    ash.login(live, issue_token(live, riverside["Ash"].person.email))
-    beech.login(live, issue_token(live, riverside["Beech"].person.email))
+    ash.login(live, issue_token(live, live_riverside["Ash"].person.email))
+    beech.login(live, issue_token(live, live_riverside["Beech"].person.email))
     shot = tmp_path / "shot.png"
     shot.write_bytes(png_bytes())
     description = tmp_path / "what.txt"
@@ -132,7 +134,7 @@ def test_post_read_acknowledge_and_reply_from_the_terminal(live, riverside, term
         "--to",
         "Beech",
         "--to",
-        riverside["Cedar"].school.urn,
+        live_riverside["Cedar"].school.urn,
         "--description-file",
         str(description),
         "--link",
@@ -173,9 +175,9 @@ def test_post_read_acknowledge_and_reply_from_the_terminal(live, riverside, term
     assert "read" in ash("inbox", "--sent").output
 
 
-def test_a_retried_post_with_the_same_key_posts_once(live, riverside, terminal):
+def test_a_retried_post_with_the_same_key_posts_once(live, live_riverside, terminal):
     ash = terminal("ash")
-    ash.login(live, issue_token(live, riverside["Ash"].person.email))
+    ash.login(live, issue_token(live, live_riverside["Ash"].person.email))
     arguments = (
         "post",
         "--title",
@@ -196,10 +198,10 @@ def test_a_retried_post_with_the_same_key_posts_once(live, riverside, terminal):
         assert session.scalar(select(func.count()).select_from(Alert)) == 1
 
 
-def test_the_client_retries_a_timeout_with_the_same_key(live, riverside, monkeypatch):
+def test_the_client_retries_a_timeout_with_the_same_key(live, live_riverside, monkeypatch):
     """The first attempt reaches the hub but its answer is lost; the retry
     replays the hub's answer instead of posting again."""
-    token = issue_token(live, riverside["Ash"].person.email)
+    token = issue_token(live, live_riverside["Ash"].person.email)
     hub = client_module.Hub(live.config["LIVE_URL"], token)
     real = client_module.urllib.request.urlopen
     calls = []
@@ -223,9 +225,9 @@ def test_the_client_retries_a_timeout_with_the_same_key(live, riverside, monkeyp
         assert str(session.scalars(select(Alert.id)).one()) == posted["id"]
 
 
-def test_refusals_name_the_field_and_exit_1(live, riverside, terminal):
+def test_refusals_name_the_field_and_exit_1(live, live_riverside, terminal):
     ash = terminal("ash")
-    ash.login(live, issue_token(live, riverside["Ash"].person.email))
+    ash.login(live, issue_token(live, live_riverside["Ash"].person.email))
     result = ash(
         "post", "--title", "x", "--category", "other", "--platform", "myspace", "--cluster", code=1
     )
@@ -254,10 +256,10 @@ def test_refusals_name_the_field_and_exit_1(live, riverside, terminal):
 
 
 def test_audit_verify_checks_the_log_against_a_saved_checkpoint(
-    live, riverside, terminal, tmp_path
+    live, live_riverside, terminal, tmp_path
 ):
     ash = terminal("ash")
-    ash.login(live, issue_token(live, riverside["Ash"].person.email))
+    ash.login(live, issue_token(live, live_riverside["Ash"].person.email))
     saved = tmp_path / "riverside.txt"
     assert "Saved the checkpoint" in ash("audit", "checkpoint", "--out", str(saved)).output
     ash("post", "--title", "More history", "--category", "other", "--platform", "x", "--cluster")
@@ -369,8 +371,8 @@ def test_the_alertnet_client_script_and_alertnet_client_are_one_command():
     assert main.commands["client"] is client_cli
 
 
-def test_scripts_use_environment_variables_instead_of_the_file(live, riverside):
-    token = issue_token(live, riverside["Ash"].person.email)
+def test_scripts_use_environment_variables_instead_of_the_file(live, live_riverside):
+    token = issue_token(live, live_riverside["Ash"].person.email)
     result = CliRunner().invoke(
         main,
         ["client", "schools", "--json"],

@@ -382,7 +382,7 @@ def test_a_period_older_than_the_delivery_log_is_flagged(app, deliveries):
 
 
 @pytest.fixture
-def live(app, world):
+def overdue_now(app, world):
     """Overdue copies as of the real clock: two urgent alerts from Ash, posted
     five and four hours ago, that Beech has not acknowledged; a third resolved."""
     cluster = world.cluster("Riverside")
@@ -419,7 +419,7 @@ def _coordinator(app):
     return client
 
 
-def test_the_dashboard_shows_what_is_overdue_now(app, live):
+def test_the_dashboard_shows_what_is_overdue_now(app, overdue_now):
     html = _coordinator(app).get("/cluster/dashboard").get_data(as_text=True)
     assert (
         '<span class="stat">2</span> <a href="#overdue-h">acknowledgements overdue now</a>' in html
@@ -428,25 +428,27 @@ def test_the_dashboard_shows_what_is_overdue_now(app, live):
     assert "<strong>2</strong> deliveries are overdue at 1 school." in html
     assert "last 14 days" in html
     assert '<tr><th scope="row">Beech</th><td class="num" data-label="Overdue">2</td>' in html
-    assert f'href="/alerts/{live["first"]}">Harassment or bullying</a>' in html
-    assert f'href="/alerts/{live["second"]}">A school defamed online</a>' in html
-    assert f"/alerts/{live['done']}" not in html  # resolved
-    assert html.index(str(live["first"])) < html.index(str(live["second"]))  # most overdue first
+    assert f'href="/alerts/{overdue_now["first"]}">Harassment or bullying</a>' in html
+    assert f'href="/alerts/{overdue_now["second"]}">A school defamed online</a>' in html
+    assert f"/alerts/{overdue_now['done']}" not in html  # resolved
+    assert html.index(str(overdue_now["first"])) < html.index(
+        str(overdue_now["second"])
+    )  # most overdue first
     assert "3.0 h" in html  # overdue by (the deadline is 2 hours)
     assert "2.0 h" in html
     assert 'aria-labelledby="overdue-t overdue-d"' in html  # the chart, beside its table
     assert "and 1 more" not in html
 
 
-def test_the_list_says_how_many_more(app, live, monkeypatch):
+def test_the_list_says_how_many_more(app, overdue_now, monkeypatch):
     monkeypatch.setattr(health, "OVERDUE_LISTED", 1)
     html = _coordinator(app).get("/cluster/dashboard").get_data(as_text=True)
     assert "The most overdue: the first 1 of 2" in html
     assert "<p>and 1 more.</p>" in html
-    assert f"/alerts/{live['second']}" not in html
+    assert f"/alerts/{overdue_now['second']}" not in html
 
 
-def test_the_report_and_its_csv_show_what_is_overdue(app, live):
+def test_the_report_and_its_csv_show_what_is_overdue(app, overdue_now):
     client = _coordinator(app)
     html = client.get("/cluster/report").get_data(as_text=True)
     assert '<h3 id="overdue-h">Overdue now</h3>' in html

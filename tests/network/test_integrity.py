@@ -45,7 +45,7 @@ def _alert_id(response) -> uuid.UUID:
 
 
 @pytest.fixture
-def story(app, heads) -> Story:
+def signed_story(app, heads) -> Story:
     ash, beech, cedar = heads["Ash"], heads["Beech"], heads["Cedar"]
     shots = [(io.BytesIO(png_bytes((8 + i, 8))), f"shot{i}.png", "image/png") for i in (1, 2)]
     alert = _alert_id(ash.post_alert([beech.school, cedar.school], tlp="GREEN", evidence=shots))
@@ -217,8 +217,8 @@ CASES: dict[str, tuple[str, str, str, Change]] = {
 }
 
 
-def test_an_untouched_thread_is_verified_everywhere(app, heads, story):
-    for name, alert in (("Beech", story.alert), ("Cedar", story.forward)):
+def test_an_untouched_thread_is_verified_everywhere(app, heads, signed_story):
+    for name, alert in (("Beech", signed_story.alert), ("Cedar", signed_story.forward)):
         page = heads[name].client.get(f"/alerts/{alert}").get_data(as_text=True)
         assert VERIFIED in page
         assert "integrity check" not in page
@@ -228,11 +228,11 @@ def test_an_untouched_thread_is_verified_everywhere(app, heads, story):
 
 
 @pytest.mark.parametrize("changed", list(CASES))
-def test_a_changed_column_is_refused_by_the_page_and_the_api(app, heads, story, changed):
+def test_a_changed_column_is_refused_by_the_page_and_the_api(app, heads, signed_story, changed):
     reader, which, level, change = CASES[changed]
-    alert = story.forward if which == "forward" else story.alert
+    alert = signed_story.forward if which == "forward" else signed_story.alert
     with own_transaction(app) as session:
-        change(session, story, heads)
+        change(session, signed_story, heads)
     page = heads[reader].client.get(f"/alerts/{alert}")
     html = page.get_data(as_text=True)
     response = api_for(app, heads[reader].person.email).get(f"/api/v1/alerts/{alert}")
@@ -291,7 +291,7 @@ def test_an_envelope_of_the_earlier_format_is_checked_as_far_as_it_goes(app, hea
     assert "does not match what the sender signed (the sender)" in html
 
 
-def test_the_original_sender_is_told_of_a_forward(app, heads, story):
+def test_the_original_sender_is_told_of_a_forward(app, heads, signed_story):
     from network.notifications.models import Notification
 
     ash = heads["Ash"].person.member
@@ -302,9 +302,9 @@ def test_the_original_sender_is_told_of_a_forward(app, heads, story):
             )
         ).all()
         assert told
-        assert all(n.alert_id == story.other for n in told)
+        assert all(n.alert_id == signed_story.other for n in told)
         assert told[0].payload["schools"] == 1
         forwarded = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "alert.forwarded")
         ).one()
-        assert forwarded.object_id == str(story.other)
+        assert forwarded.object_id == str(signed_story.other)

@@ -20,7 +20,7 @@ def _withdrawals(session) -> int:
 
 
 @pytest.fixture
-def people(session):
+def hub_people(session):
     """A hub admin, a cluster with its coordinator and a school with its head."""
     cluster = directory.create_cluster(session, None, "Riverside")
     school = directory.admit_school(session, None, cluster, "Oakfield", "123456", "")
@@ -53,24 +53,24 @@ def hub_admin_invitation(session) -> Invitation:
 
 @pytest.mark.parametrize("who", ["coordinator", "head"])
 def test_only_hub_administrators_withdraw_a_hub_administrators_invitation(
-    session, people, hub_admin_invitation, who
+    session, hub_people, hub_admin_invitation, who
 ):
     before = _withdrawals(session)
     with pytest.raises(NotFound, match="No such open invitation"):
-        invitations.withdraw_invitation(session, people[who], hub_admin_invitation.id)
+        invitations.withdraw_invitation(session, hub_people[who], hub_admin_invitation.id)
     session.refresh(hub_admin_invitation)
     assert hub_admin_invitation.revoked_at is None
     assert _withdrawals(session) == before
 
 
 def test_a_hub_administrator_withdraws_it_once_and_a_second_time_is_refused(
-    session, people, hub_admin_invitation
+    session, hub_people, hub_admin_invitation
 ):
     before = _withdrawals(session)
-    invitations.withdraw_invitation(session, people["admin"], hub_admin_invitation.id)
+    invitations.withdraw_invitation(session, hub_people["admin"], hub_admin_invitation.id)
     assert hub_admin_invitation.revoked_at is not None
     with pytest.raises(Conflict, match="already withdrawn"):
-        invitations.withdraw_invitation(session, people["admin"], hub_admin_invitation.id)
+        invitations.withdraw_invitation(session, hub_people["admin"], hub_admin_invitation.id)
     assert _withdrawals(session) == before + 1
 
 
@@ -79,8 +79,8 @@ def test_the_operator_at_the_command_line_may_withdraw_it(session, hub_admin_inv
     assert hub_admin_invitation.revoked_at is not None
 
 
-def test_a_head_withdraws_their_schools_invitation_only_once(session, people):
-    head = people["head"]
+def test_a_head_withdraws_their_schools_invitation_only_once(session, hub_people):
+    head = hub_people["head"]
     invitation = invitations.invite(
         session, head, Role.STAFF, "dsl@oak.example.org", school=head.school
     ).invitation
@@ -96,14 +96,14 @@ def test_a_head_withdraws_their_schools_invitation_only_once(session, people):
     fresh = invitations.invite(
         session, head, Role.STAFF, "dsl2@oak.example.org", school=head.school
     ).invitation
-    for outsider in (people["admin"], stranger.member):
+    for outsider in (hub_people["admin"], stranger.member):
         with pytest.raises(NotFound):
             invitations.withdraw_invitation(session, outsider, fresh.id)
 
 
-def test_a_coordinator_withdraws_a_heads_invitation_to_their_cluster(session, people):
-    coordinator = people["coordinator"]
-    school = people["head"].school
+def test_a_coordinator_withdraws_a_heads_invitation_to_their_cluster(session, hub_people):
+    coordinator = hub_people["coordinator"]
+    school = hub_people["head"].school
     invitation = invitations.invite(
         session, coordinator, Role.HEAD, "deputy@oak.example.org", school=school
     ).invitation

@@ -17,7 +17,7 @@ from tests.factories import join as _join
 
 
 @pytest.fixture
-def heads(session, school):
+def two_heads(session, school):
     a = _join(
         session,
         invitations.invite(session, None, Role.HEAD, "a@oak.example.org", school=school).token,
@@ -41,8 +41,8 @@ def _states(session, now):
     return python, sql
 
 
-def test_the_python_and_sql_rules_for_a_live_token_agree(session, school, heads):
-    a, b, keys = heads
+def test_the_python_and_sql_rules_for_a_live_token_agree(session, school, two_heads):
+    a, b, keys = two_heads
     now = utcnow()
     live = tokens.create_token(session, b.member, keys, "live", ["inbox:read"], now=now)
     revoked = tokens.create_token(session, b.member, keys, "revoked", ["inbox:read"], now=now)
@@ -63,10 +63,10 @@ def test_the_python_and_sql_rules_for_a_live_token_agree(session, school, heads)
 
 
 def test_the_live_token_limit_does_not_count_a_removed_members_tokens(
-    session, school, heads, monkeypatch
+    session, school, two_heads, monkeypatch
 ):
     monkeypatch.setattr(tokens, "MAX_LIVE_PER_SCHOOL", 1)
-    a, b, keys = heads
+    a, b, keys = two_heads
     tokens.create_token(session, a.member, keys, "A's script", ["inbox:read"])
     with pytest.raises(Conflict, match="already has 1 live tokens"):
         tokens.create_token(session, b.member, keys, "B's script", ["inbox:read"])
@@ -76,8 +76,8 @@ def test_the_live_token_limit_does_not_count_a_removed_members_tokens(
     tokens.create_token(session, b.member, keys, "B's script", ["inbox:read"])
 
 
-def test_forgetting_an_unusable_tokens_wraps_is_audited_once(session, school, heads):
-    _, b, keys = heads
+def test_forgetting_an_unusable_tokens_wraps_is_audited_once(session, school, two_heads):
+    _, b, keys = two_heads
     now = utcnow()
     issued = tokens.create_token(session, b.member, keys, "short", ["inbox:read"], 1, now=now)
     token_id = issued.token.id
