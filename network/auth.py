@@ -14,19 +14,21 @@ request acts as the token's member: ``act_as`` makes ``current_member()`` and
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, request, session, url_for
+from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from crypto.keys import CredentialKey, SchoolKeys
 from network.db import db
 from network.settings import current as current_settings
-from schools import accounts, keyring, policy
+from schools import accounts, factors, keyring, policy
+from schools.db import utcnow
 from schools.errors import KeysLocked
-from schools.models import LoginSession, Member
+from schools.models import LoginSession, Member, SessionState
 from schools.policy import Permission
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,12 +63,21 @@ def act_as(principal: Principal) -> None:
 
 
 class SignedInMember(UserMixin):  # type: ignore[misc]
-    """The flask-login user: one login session of one member."""
+    """The flask-login user: one login session of one member.
+
+    A session that still waits for its second factor is not authenticated:
+    every check of ``is_authenticated`` (both gates, ``current_member``,
+    ``school_keys``) refuses it. Only views marked ``during`` that state see it,
+    through ``waiting_login``."""
 
     def __init__(self, login: LoginSession, token: str) -> None:
         self.login = login
         self.member: Member = login.member
         self._token = token
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.login.state_enum is SessionState.COMPLETE
 
     def get_id(self) -> str:
         return self._token
@@ -81,6 +92,47 @@ def _load(token: str) -> SignedInMember | None:
 def public(view: F) -> F:
     view._alertnet_public = True  # type: ignore[attr-defined]
     return view
+
+
+def during(*states: SessionState) -> Callable[[F], F]:
+    """Let a session in these waiting states reach the view (the second-factor
+    and enrolment pages); everything else refuses them."""
+
+    def mark(view: F) -> F:
+        view._alertnet_during = frozenset(states)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def waiting_login() -> LoginSession | None:
+    """The cookie's login session whatever its state, for the pages that
+    finish a sign-in; None when nobody has even given a password."""
+    user = current_user._get_current_object() if current_user else None
+    return user.login if isinstance(user, SignedInMember) else None
+
+
+def _waiting_redirect(login: LoginSession) -> Any:
+    if login.state_enum is SessionState.ENROL_PENDING:
+        return redirect(url_for("factors.enrol"))
+    return redirect(url_for("factors.second_factor"))
+
+
+def recently_confirmed(view: F) -> F:
+    """A dangerous action: the member must have given their password (and
+    second factor) within the last few minutes (schools.factors.STEP_UP), or is
+    sent to confirm it is them first."""
+
+    @functools.wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if not factors.recently_confirmed(waiting_login(), utcnow()):
+            flash("For your safety, confirm it is you before doing that.", "info")
+            referrer = urlsplit(request.referrer or "")
+            back = safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
+            return redirect(url_for("factors.confirm", next=back or ""), 303)
+        return view(*args, **kwargs)
+
+    return checked  # type: ignore[return-value]
 
 
 def requires(permission: Permission | None) -> Callable[[F], F]:
@@ -103,6 +155,12 @@ def init_app(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint)
         if request.endpoint == "static" or getattr(view, "_alertnet_public", False):
             return None
+        waiting = waiting_login()
+        if waiting is not None and waiting.state_enum is not SessionState.COMPLETE:
+            if waiting.state_enum in getattr(view, "_alertnet_during", ()):
+                return None
+            if request.blueprint not in _BLUEPRINT_GATES:
+                return _waiting_redirect(waiting)
         own_gate = _BLUEPRINT_GATES.get(request.blueprint or "")
         if own_gate is not None:
             return own_gate(view)
@@ -133,15 +191,20 @@ def actor() -> Member:
     return member
 
 
-def sign_in(member: Member, credential: CredentialKey) -> accounts.SignedIn:
+def sign_in(
+    member: Member, credential: CredentialKey, state: SessionState = SessionState.COMPLETE
+) -> accounts.SignedIn:
     """Start a login session for this request's browser and a fresh Flask
-    session: nothing from before sign-in survives it."""
+    session: nothing from before sign-in survives it. A session in a waiting
+    ``state`` reaches only the second-factor pages until schools.factors
+    finishes it."""
     signed = accounts.start_session(
         db(),
         member,
         credential,
         request.user_agent.string,
         lifetime=current_settings().session_lifetime,
+        state=state,
     )
     session.clear()
     login_user(SignedInMember(signed.login, signed.token))
@@ -151,7 +214,7 @@ def sign_in(member: Member, credential: CredentialKey) -> accounts.SignedIn:
 
 
 def sign_out() -> None:
-    if current_user.is_authenticated:
+    if waiting_login() is not None:
         accounts.end_session(db(), current_user.get_id())
     logout_user()
     session.clear()
@@ -161,12 +224,22 @@ def session_credential() -> CredentialKey | None:
     """The member's credential, opened with the key half held in the cookie."""
     if not current_user.is_authenticated:
         return None
+    return _vault_credential(current_user.login)
+
+
+def _vault_credential(login: LoginSession) -> CredentialKey | None:
     if "credential" not in g:
         raw = session.get(_VAULT_KEY)
         key = base64.urlsafe_b64decode(raw) if raw else b""
-        g.credential = accounts.session_credential(current_user.login, key) if key else None
+        g.credential = accounts.session_credential(login, key) if key else None
     credential: CredentialKey | None = g.credential
     return credential
+
+
+def finish_sign_in(login: LoginSession, how: str) -> list[Member]:
+    """The waiting session's factor was accepted: it becomes a full session.
+    The credential comes from the session's own vault: no password hashing."""
+    return factors.complete_sign_in(db(), login, _vault_credential(login), how)
 
 
 def school_keys() -> SchoolKeys | None:

@@ -31,6 +31,7 @@ from schools.models import (
     Role,
     School,
     SchoolStatus,
+    SessionState,
 )
 from schools.passwords import check_new_password
 
@@ -106,12 +107,17 @@ def start_session(
     credential: CredentialKey,
     user_agent: str = "",
     lifetime: timedelta = SESSION_LIFETIME,
+    state: SessionState = SessionState.COMPLETE,
 ) -> SignedIn:
     """Open a login session. The credential seed is sealed under a fresh key that
-    only the browser keeps; the row holds the ciphertext alone."""
+    only the browser keeps; the row holds the ciphertext alone.
+
+    A session that still waits for a second factor (``state``) opens nothing:
+    schools.factors finishes it without hashing the password again."""
     token = secrets.token_urlsafe(32)
     vault_key, vault = custody.seal_for_session(credential.seed)
     now = utcnow()
+    complete = state is SessionState.COMPLETE
     login = LoginSession(
         id_hash=_token_hash(token),
         member_id=member.id,
@@ -120,30 +126,39 @@ def start_session(
         expires_at=now + lifetime,
         vault=vault,
         user_agent=user_agent[:200],
+        state=state,
+        confirmed_at=now if complete else None,
     )
     session.add(login)
     member.last_sign_in_at = now
-    confirmed: list[Member] = []
-    school = member.school
-    if (
-        school is not None
-        and school.key_generation
-        and not member.keys_pending
-        and keyring.has_pending_members(session, school)
-    ):
-        # A member who can open the keys confirms colleagues who joined while
-        # nobody's keys were unlocked (invitations made from the CLI).
-        try:
-            keys = keyring.unlock_for_member(session, member, credential)
-        except KeysLocked:
-            keys = None
-        if keys is not None:
-            confirmed = keyring.confirm_pending_members(session, school, keys, member)
+    confirmed = confirm_colleagues(session, member, credential) if complete else []
     audit.record(
-        session, "member.signed_in", actor=member, object_type="member", object_id=member.id
+        session,
+        "member.signed_in" if complete else "member.password_accepted",
+        actor=member,
+        object_type="member",
+        object_id=member.id,
     )
     session.flush()
     return SignedIn(login, token, vault_key, confirmed)
+
+
+def confirm_colleagues(session: Session, member: Member, credential: CredentialKey) -> list[Member]:
+    """A member who can open the keys confirms colleagues who joined while
+    nobody's keys were unlocked (invitations made from the CLI)."""
+    school = member.school
+    if (
+        school is None
+        or not school.key_generation
+        or member.keys_pending
+        or not keyring.has_pending_members(session, school)
+    ):
+        return []
+    try:
+        keys = keyring.unlock_for_member(session, member, credential)
+    except KeysLocked:
+        return []
+    return keyring.confirm_pending_members(session, school, keys, member)
 
 
 def resume_session(session: Session, token: str) -> LoginSession | None:

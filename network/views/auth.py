@@ -25,8 +25,9 @@ from network.forms import (
     SignInForm,
 )
 from network.settings import current as _settings
-from schools import accounts, invitations
+from schools import accounts, factors, invitations
 from schools.errors import SignInFailed
+from schools.models import Member, SessionState
 from schools.policy import Permission
 
 bp = Blueprint("auth", __name__)
@@ -77,7 +78,16 @@ def sign_in() -> Any:
             record_security_event("member.sign_in_failed", ip=auth.client_ip())
             form.email.errors = [failed.message]
             return render_template("sign_in.html", form=form), 401
-        signed = auth.sign_in(member, credential)
+        state = factors.state_after_password(db(), member)
+        signed = auth.sign_in(member, credential, state)
+        if state is not SessionState.COMPLETE:
+            # The password alone opens nothing: the factor (or setting one up) next.
+            target = (
+                "factors.second_factor"
+                if state is SessionState.FACTOR_PENDING
+                else ("factors.enrol")
+            )
+            return redirect(url_for(target, next=auth.safe_next(form.next.data) or None))
         if signed.confirmed:
             flash(
                 f"You confirmed {len(signed.confirmed)} new colleague(s): they can now read "
@@ -116,7 +126,11 @@ def accept(token: str) -> Any:
         except FormRejected as rejected:
             # 422 for what was entered; 410 if the invitation was used meanwhile.
             return render_template("accept.html", form=form, invitation=invitation), rejected.status
-        auth.sign_in(accepted.member, accepted.credential)
+        auth.sign_in(
+            accepted.member,
+            accepted.credential,
+            factors.state_after_password(db(), accepted.member),
+        )
         if accepted.recovery_code:
             return render_template(
                 "recovery_code.html",
@@ -153,7 +167,11 @@ def recover() -> Any:
         except FormRejected:
             record_security_event("member.recovery_failed", ip=auth.client_ip())
             return render_template("recover.html", form=form), 422
-        auth.sign_in(recovered.member, recovered.credential)
+        auth.sign_in(
+            recovered.member,
+            recovered.credential,
+            factors.state_after_password(db(), recovered.member),
+        )
         return render_template(
             "recovery_code.html",
             code=recovered.new_recovery_code,
@@ -180,10 +198,20 @@ def account() -> Any:
                     _settings().password_params,
                 )
         except FormRejected:
-            return render_template("account.html", form=form, member=member), 422
+            return _account_page(form, member, 422)
         flash("Your password has been changed.", "info")
         return redirect(url_for("auth.account"))
-    return render_template("account.html", form=form, member=member), (422 if form.errors else 200)
+    return _account_page(form, member, 422 if form.errors else 200)
+
+
+def _account_page(form: ChangePasswordForm, member: Member, status: int) -> Any:
+    return render_template(
+        "account.html",
+        form=form,
+        member=member,
+        second_factors=factors.factors_of(db(), member),
+        factor_required=factors.must_have_factor(member),
+    ), status
 
 
 @bp.route("/account/sign-out-everywhere", methods=["POST"])

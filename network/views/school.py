@@ -69,6 +69,7 @@ def invite() -> Any:
 
 @bp.route("/members/<uuid:member_id>/remove", methods=["POST"])
 @auth.requires(Permission.MANAGE_MEMBERS)
+@auth.recently_confirmed
 def remove(member_id: uuid.UUID) -> Any:
     try:
         removed = accounts.remove_member(db(), auth.actor(), member_id, auth.school_keys())
@@ -98,6 +99,7 @@ def withdraw(invitation_id: uuid.UUID) -> Any:
 
 @bp.route("/recovery-code", methods=["POST"])
 @auth.requires(Permission.MANAGE_MEMBERS)
+@auth.recently_confirmed
 def recovery_code() -> Any:
     keys = auth.school_keys()
     if keys is None:
