@@ -164,12 +164,6 @@ class Member(Base):
     keys_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Per-account throttling (schools/throttle.py): wrong passwords since the
-    # last sign-in, no attempt is heard before sign_in_wait_until, and a lock
-    # that only time or a head or coordinator lifts.
-    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    sign_in_wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     school: Mapped[School | None] = relationship(lazy="joined")
     cluster: Mapped[Cluster | None] = relationship(lazy="joined")
@@ -371,21 +365,6 @@ class BackupCode(Base):
     code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class KnownDevice(Base):
-    """A browser a member has signed in from: only a hash of its cookie."""
-
-    __tablename__ = "known_devices"
-    __table_args__ = (UniqueConstraint("member_id", "device_hash"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    member_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("members.id", ondelete="CASCADE"), index=True
-    )
-    device_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    user_agent: Mapped[str] = mapped_column(String(200), default="")
 
 
 class ApiToken(Base):
