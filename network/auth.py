@@ -121,14 +121,21 @@ def _waiting_redirect(login: LoginSession) -> Any:
 def recently_confirmed(view: F) -> F:
     """A dangerous action: the member must have given their password (and
     second factor) within the last few minutes (schools.factors.STEP_UP), or is
-    sent to confirm it is them first."""
+    sent to confirm it is them first, then back to the page they came from. A
+    session setting up its first factor right after the password needs no more."""
 
     @functools.wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        if not factors.recently_confirmed(waiting_login(), utcnow()):
+        login = waiting_login()
+        enrolling = login is not None and login.state_enum is SessionState.ENROL_PENDING
+        if not enrolling and not factors.recently_confirmed(login, utcnow()):
             flash("For your safety, confirm it is you before doing that.", "info")
-            referrer = urlsplit(request.referrer or "")
-            back = safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
+            if request.method == "GET":
+                back = safe_next(request.full_path.rstrip("?"))
+            else:
+                referrer = urlsplit(request.referrer or "")
+                query = f"?{referrer.query}" if referrer.query else ""
+                back = safe_next(referrer.path + query)
             return redirect(url_for("factors.confirm", next=back or ""), 303)
         return view(*args, **kwargs)
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from crypto import custody, factors
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey
-from schools import audit, policy
+from schools import audit, policy, throttle
 from schools.db import utcnow
 from schools.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from schools.models import (
@@ -331,6 +331,7 @@ def complete_sign_in(
         object_id=member.id,
         second_factor=how,
     )
+    throttle.note_success(member)
     confirmed = confirm_colleagues(session, member, credential) if credential else []
     session.flush()
     return confirmed
@@ -354,6 +355,16 @@ def count_refusal(session: Session, login_hash: bytes) -> bool:
         return True
     session.flush()
     return False
+
+
+def end_waiting_sessions(session: Session, member: Member) -> None:
+    """The account was locked: sessions still waiting for a factor end too."""
+    session.execute(
+        delete(LoginSession).where(
+            LoginSession.member_id == member.id,
+            LoginSession.state != SessionState.COMPLETE,
+        )
+    )
 
 
 # --- removing and resetting ---------------------------------------------------------
@@ -385,13 +396,20 @@ def remove_factor(
     return ended
 
 
-def reset_factors(session: Session, actor: Member | None, member_id: uuid.UUID) -> int:
-    """A head resets a staff member's second factors (a lost phone): all go, and
-    every session of theirs ends; they set one up again at their next sign-in."""
+def member_to_manage(session: Session, actor: Member | None, member_id: uuid.UUID) -> Member:
+    """A member of a school whose head the actor is (for the pages that ask
+    before removing them or resetting their factors)."""
     member = session.get(Member, member_id)
     if member is None or member.school is None or not member.is_active:
         raise NotFound("No such member.")
     policy.check_manages_members(actor, member.school)
+    return member
+
+
+def reset_factors(session: Session, actor: Member | None, member_id: uuid.UUID) -> int:
+    """A head resets a staff member's second factors (a lost phone): all go, and
+    every session of theirs ends; they set one up again at their next sign-in."""
+    member = member_to_manage(session, actor, member_id)
     if actor is not None and actor.id == member.id:
         raise Forbidden("Remove your own second factors on your account page.")
     removed = session.execute(
@@ -411,6 +429,27 @@ def reset_factors(session: Session, actor: Member | None, member_id: uuid.UUID) 
     )
     session.flush()
     return ended
+
+
+def clear_after_recovery(session: Session, member: Member) -> None:
+    """A head who used the school's recovery code may have lost their phone
+    with their password: the code proves enough, so their factors go and they
+    set one up again (when required) right away."""
+    removed = session.execute(
+        delete(SecondFactor).where(SecondFactor.member_id == member.id)
+    ).rowcount  # type: ignore[attr-defined]
+    session.execute(delete(BackupCode).where(BackupCode.member_id == member.id))
+    if removed:
+        audit.record(
+            session,
+            "member.second_factors_reset",
+            actor=member,
+            object_type="member",
+            object_id=member.id,
+            factors=int(removed),
+            reason="recovery code",
+        )
+    session.flush()
 
 
 def _end_other_sessions(session: Session, member: Member, keep: LoginSession | None) -> int:

@@ -164,6 +164,12 @@ class Member(Base):
     keys_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Per-account throttling (schools/throttle.py): wrong passwords since the
+    # last sign-in; no attempt is heard before sign_in_wait_until; a lock that
+    # time or a head or coordinator lifts.
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sign_in_wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     school: Mapped[School | None] = relationship(lazy="joined")
     cluster: Mapped[Cluster | None] = relationship(lazy="joined")
@@ -175,6 +181,10 @@ class Member(Base):
     @property
     def is_active(self) -> bool:
         return self.status == MemberStatus.ACTIVE
+
+    @property
+    def sign_in_locked(self) -> bool:
+        return self.locked_until is not None and utcnow() < self.locked_until
 
     @property
     def effective_cluster_id(self) -> uuid.UUID | None:
@@ -426,3 +436,18 @@ class ApiToken(Base):
         if not self.member.is_active:
             return "orphaned"
         return "expired"
+
+
+class KnownDevice(Base):
+    """A browser a member has signed in from: only a hash of its cookie."""
+
+    __tablename__ = "known_devices"
+    __table_args__ = (UniqueConstraint("member_id", "device_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+    device_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")

@@ -27,6 +27,11 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
       body: JSON.stringify(body || {})
     }).then(function (response) {
+      if (response.redirected) {
+        // Sent elsewhere first (to confirm it is you): go there.
+        window.location.assign(response.url);
+        return new Promise(function () {});
+      }
       return response.json().catch(function () { return {}; }).then(function (data) {
         if (!response.ok) { throw new Error(data.error || data.detail || "The hub refused this passkey."); }
         return data;

@@ -25,10 +25,13 @@ from network.forms import (
     SignInForm,
 )
 from network.settings import current as _settings
-from schools import accounts, factors, invitations
+from network.views import account_safety
+from schools import accounts, factors, invitations, throttle
+from schools.db import utcnow
 from schools.errors import SignInFailed
 from schools.models import Member, SessionState
 from schools.policy import Permission
+from schools.throttle import SignInThrottled
 
 bp = Blueprint("auth", __name__)
 
@@ -66,16 +69,25 @@ def healthz() -> Any:
 def sign_in() -> Any:
     form = SignInForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
+        email = form.email.data or ""
+        try:
+            # A waiting or locked account is refused before any password hashing.
+            throttle.check(db(), email, utcnow())
+        except SignInThrottled as throttled:
+            record_security_event("member.sign_in_throttled", ip=auth.client_ip(), per="account")
+            form.email.errors = [throttled.message]
+            return render_template("sign_in.html", form=form), 429
         try:
             member, credential = accounts.authenticate(
                 db(),
-                form.email.data or "",
+                email,
                 form.password.data or "",
                 _settings().password_params,
             )
         except SignInFailed as failed:
             # Committed on its own: the request's rollback must not erase it.
             record_security_event("member.sign_in_failed", ip=auth.client_ip())
+            account_safety.note_wrong_password(email)
             form.email.errors = [failed.message]
             return render_template("sign_in.html", form=form), 401
         state = factors.state_after_password(db(), member)
@@ -88,6 +100,8 @@ def sign_in() -> Any:
                 else ("factors.enrol")
             )
             return redirect(url_for(target, next=auth.safe_next(form.next.data) or None))
+        throttle.note_success(member)
+        account_safety.note_browser(member)
         if signed.confirmed:
             flash(
                 f"You confirmed {len(signed.confirmed)} new colleague(s): they can now read "
@@ -167,6 +181,7 @@ def recover() -> Any:
         except FormRejected:
             record_security_event("member.recovery_failed", ip=auth.client_ip())
             return render_template("recover.html", form=form), 422
+        factors.clear_after_recovery(db(), recovered.member)
         auth.sign_in(
             recovered.member,
             recovered.credential,

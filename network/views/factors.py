@@ -26,12 +26,13 @@ from markupsafe import Markup
 
 from crypto.factors import seal_key
 from network import auth
-from network.db import db, own_transaction, record_security_event
+from network.db import db, record_security_event
 from network.errors import FormRejected, form_errors
 from network.extensions import limiter
 from network.forms import BackupCodeForm, ConfirmIdentityForm, FactorRuleForm, SecondFactorForm
 from network.settings import current as _settings
-from schools import factors, passkeys
+from network.views import account_safety
+from schools import factors, passkeys, throttle
 from schools.db import utcnow
 from schools.factors import FactorRefused
 from schools.models import LoginSession, Member, SessionState
@@ -61,21 +62,23 @@ def _holder() -> Member:
 
 def refused(login: LoginSession, error: FactorRefused) -> bool:
     """A refused code or passkey: audited on its own (the request rolls back)
-    and counted against a waiting session. True when that session was ended."""
+    and counted against the session and the account. True when a waiting
+    session was ended for it."""
     # Read before the rollback: afterwards the rows would be read again.
     login_hash, member = login.id_hash, login.member
+    member_id = member.id
     record_security_event(
         "member.second_factor_refused",
         actor=member,
         object_type="member",
-        object_id=member.id,
+        object_id=member_id,
         reason=error.reason,
     )
-    with own_transaction() as session:
-        return factors.count_refusal(session, login_hash)
+    return account_safety.note_refused_factor(login_hash, member_id)
 
 
 def _after_sign_in(member: Member) -> Any:
+    account_safety.note_browser(member)
     target = auth.safe_next(request.args.get("next"))
     return redirect(target or auth.home_url(member), 303)
 
@@ -155,6 +158,7 @@ def passkey_sign_in() -> Any:
     except FactorRefused as error:
         return _passkey_refused(login, error)
     auth.finish_sign_in(login, "passkey")
+    account_safety.note_browser(login.member)
     target = auth.safe_next(request.args.get("next"))
     return jsonify(redirect=target or auth.home_url(login.member))
 
@@ -186,6 +190,7 @@ def _qr(uri: str) -> Markup:
 @bp.route("/account/second-factors/app", methods=["GET", "POST"])
 @auth.during(_ENROLLING)
 @auth.requires(Permission.MANAGE_OWN_ACCOUNT)
+@auth.recently_confirmed
 def enrol_app() -> Any:
     login = _login()
     member = login.member
@@ -204,6 +209,7 @@ def enrol_app() -> Any:
         else:
             if login.state_enum is _ENROLLING:
                 auth.finish_sign_in(login, "enrolled")
+                account_safety.note_browser(member)
             if codes:
                 return render_template("factors/backup_codes.html", codes=codes, first=True)
             flash("Your authenticator app is set up.", "info")
@@ -227,6 +233,7 @@ def _base32(secret: bytes) -> str:
 @bp.route("/account/second-factors/passkey/options", methods=["POST"])
 @auth.during(_ENROLLING)
 @auth.requires(Permission.MANAGE_OWN_ACCOUNT)
+@auth.recently_confirmed
 def passkey_register_options() -> Any:
     login = _login()
     return jsonify(passkeys.registration_options(db(), login, _settings().passkey_rp_id))
@@ -235,6 +242,7 @@ def passkey_register_options() -> Any:
 @bp.route("/account/second-factors/passkey", methods=["POST"])
 @auth.during(_ENROLLING)
 @auth.requires(Permission.MANAGE_OWN_ACCOUNT)
+@auth.recently_confirmed
 def passkey_register() -> Any:
     login = _login()
     settings = _settings()
@@ -255,6 +263,7 @@ def passkey_register() -> Any:
         return _passkey_refused(login, error)
     if login.state_enum is _ENROLLING:
         auth.finish_sign_in(login, "enrolled")
+        account_safety.note_browser(login.member)
     if codes:
         # Shown once, on the page the script goes to next.
         session["backup_codes"] = codes
@@ -338,6 +347,13 @@ def confirm() -> Any:
 # --- a head's reset, the coordinator's rule ------------------------------------------
 
 
+@bp.route("/school/members/<uuid:member_id>/reset-second-factor", methods=["GET"])
+@auth.requires(Permission.MANAGE_MEMBERS)
+def confirm_reset(member_id: uuid.UUID) -> Any:
+    member = factors.member_to_manage(db(), auth.actor(), member_id)
+    return render_template("factors/confirm_reset.html", member=member)
+
+
 @bp.route("/school/members/<uuid:member_id>/reset-second-factor", methods=["POST"])
 @auth.requires(Permission.MANAGE_MEMBERS)
 @auth.recently_confirmed
@@ -349,6 +365,15 @@ def reset(member_id: uuid.UUID) -> Any:
         "info",
     )
     return redirect(url_for("school.overview"), 303)
+
+
+@bp.route("/members/<uuid:member_id>/unlock", methods=["POST"])
+@auth.requires(None)
+def unlock(member_id: uuid.UUID) -> Any:
+    member = throttle.unlock(db(), auth.actor(), member_id)
+    flash(f"{member.name} can sign in again.", "info")
+    back = auth.safe_next(request.form.get("next"))
+    return redirect(back or auth.home_url(auth.actor()), 303)
 
 
 @bp.route("/cluster/second-factors", methods=["GET", "POST"])

@@ -11,7 +11,7 @@ from network import auth
 from network.db import db
 from network.forms import InviteForm
 from network.views import submit
-from schools import accounts, directory, invitations
+from schools import accounts, directory, factors, invitations
 from schools.errors import KeysLocked
 from schools.models import Role, School
 from schools.policy import Permission
@@ -65,6 +65,13 @@ def invite() -> Any:
     form = InviteForm()
     form, invited, status = submit(form, send, lambda: InviteForm(formdata=None))
     return _overview(form, 201 if invited else status, invited)
+
+
+@bp.route("/members/<uuid:member_id>/remove", methods=["GET"])
+@auth.requires(Permission.MANAGE_MEMBERS)
+def confirm_remove(member_id: uuid.UUID) -> Any:
+    member = factors.member_to_manage(db(), auth.actor(), member_id)
+    return render_template("school/confirm_remove.html", member=member)
 
 
 @bp.route("/members/<uuid:member_id>/remove", methods=["POST"])

@@ -7,10 +7,12 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crypto import custody
 from network.db import own_transaction
+from network.notifications.models import Notification
+from schools import factors, invitations, throttle
 from schools.audit.models import AuditEvent
 from schools.models import BackupCode, LoginSession, Member, Role, SecondFactor
 from tests.conftest import PASSWORD, post_form, sign_in
@@ -268,3 +270,55 @@ def test_dangerous_actions_need_the_password_and_factor_within_five_minutes(worl
         member = session.scalars(select(Member).where(Member.email == HEAD)).one()
         assert session.scalars(select(LoginSession)).one().confirmed_at is not None
     assert _events(app, "member.identity_confirmed")[0].object_id == str(member.id)
+
+
+def test_codes_guessed_after_the_password_count_towards_the_account_lock(world, client, app):
+    secret, _codes = _enrolled_head(world, client)
+    wrong = "000000" if totp(secret) != "000000" else "111111"
+    for _round in range(2):
+        with own_transaction(app) as session:
+            session.execute(update(Member).values(sign_in_wait_until=None))
+        assert sign_in(client, HEAD).status_code == 302
+        for _ in range(factors.MAX_FACTOR_FAILURES):
+            post_form(client, "/sign-in/second-factor", {"app-code": wrong})
+    assert throttle.LOCK_AFTER == 2 * factors.MAX_FACTOR_FAILURES
+    assert _events(app, "member.sign_in_locked")
+    locked = sign_in(client, HEAD)
+    assert locked.status_code == 429
+    with own_transaction(app) as session:
+        mails = session.scalars(
+            select(Notification).where(Notification.event == "account.locked")
+        ).all()
+    assert [m.target for m in mails] == [HEAD]
+
+
+def test_the_recovery_code_removes_a_heads_second_factors(world, client, app):
+    cluster = world.cluster(second_factors=True)
+    school = world.school(cluster, "Oakfield Primary")
+    token = world.invite(Role.HEAD, HEAD, school=school)
+    with own_transaction(app) as session:
+        accepted = invitations.accept_invitation(
+            session, token, "Amara", PASSWORD, PASSWORD, app.config["ALERTNET"].password_params
+        )
+        code = accepted.recovery_code
+    sign_in(client, HEAD)
+    enrol_app(client)
+    post_form(client, "/sign-out", {}, page="/account")
+    fresh = client.__class__(app)
+    recovered = post_form(
+        fresh,
+        "/recover",
+        {
+            "email": HEAD,
+            "code": code,
+            "password": "a new long passphrase",
+            "confirm": "a new long passphrase",
+        },
+    )
+    assert recovered.status_code == 200
+    with own_transaction(app) as session:
+        assert session.scalar(select(func.count()).select_from(SecondFactor)) == 0
+    [event] = _events(app, "member.second_factors_reset")
+    assert event.detail["reason"] == "recovery code"
+    # A factor is required of heads here: the recovered head sets one up next.
+    assert fresh.get("/school").headers["Location"] == "/account/second-factors"

@@ -53,6 +53,7 @@ ALLOWED = {
     "factors.remove": "removing a second factor ends the member's other sessions",
     "factors.confirm": "confirming one's identity changes nothing of the school's",
     "factors.reset": "a head's reset takes a member's access away until they set one up",
+    "factors.unlock": "lets a member sign in again to read, as a suspended school's members may",
 }
 # The API's catch-all: it only says an operation does not exist (404) or which
 # methods a path answers (405); it changes nothing.
