@@ -468,6 +468,13 @@ def recently_confirmed(login: LoginSession | None, now: datetime) -> bool:
     )
 
 
+def check_password(member: Member, password: str) -> None:
+    try:
+        custody.unwrap_seed_with_password(member.password_blob, password)
+    except CryptoError:
+        raise InvalidInput("That password is not right.", field="password") from None
+
+
 def confirm_identity(
     session: Session,
     login: LoginSession,
@@ -477,13 +484,10 @@ def confirm_identity(
     now: datetime,
 ) -> None:
     """Before a dangerous action: the password again, and a code from the app
-    or a backup code when the member has a factor (a passkey confirms through
-    schools.passkeys instead of a code)."""
+    or a backup code when the member has a factor (with a passkey instead of a
+    code: schools.passkeys.confirm_identity)."""
     member = login.member
-    try:
-        custody.unwrap_seed_with_password(member.password_blob, password)
-    except CryptoError:
-        raise InvalidInput("That password is not right.", field="password") from None
+    check_password(member, password)
     if has_factor(session, member):
         if not code.strip():
             raise InvalidInput("Enter a code from your authenticator app.", field="code")

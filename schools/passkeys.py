@@ -40,7 +40,14 @@ from webauthn.helpers.structs import (
 )
 
 from schools import audit
-from schools.factors import FactorRefused, factors_of, has_factor, issue_backup_codes
+from schools.factors import (
+    FactorRefused,
+    check_password,
+    factors_of,
+    has_factor,
+    issue_backup_codes,
+    mark_confirmed,
+)
 from schools.models import FactorKind, LoginSession, Member, SecondFactor
 
 RP_NAME = "alertnet"
@@ -181,7 +188,7 @@ def authentication_options(session: Session, login: LoginSession, rp_id: str) ->
 def authenticate(
     session: Session, login: LoginSession, response: str, rp_id: str, origin: str, now: datetime
 ) -> SecondFactor:
-    """Check a passkey's answer for this waiting session's challenge."""
+    """Check a passkey's answer for this session's challenge."""
     challenge = _take_challenge(login)
     try:
         credential = parse_authentication_credential_json(response)
@@ -228,3 +235,19 @@ def authenticate(
     factor.last_used_at = now
     session.flush()
     return factor
+
+
+def confirm_identity(
+    session: Session,
+    login: LoginSession,
+    password: str,
+    response: str,
+    rp_id: str,
+    origin: str,
+    now: datetime,
+) -> None:
+    """Before a dangerous action: the password again, and one of the member's
+    passkeys answering this session's challenge."""
+    check_password(login.member, password)
+    authenticate(session, login, response, rp_id, origin, now)
+    mark_confirmed(session, login, now, how="passkey")

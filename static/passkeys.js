@@ -85,7 +85,10 @@
       }).then(function (credential) {
         var next = box.getAttribute("data-next");
         var url = box.getAttribute("data-verify") + (next ? "?next=" + encodeURIComponent(next) : "");
-        return post(url, { credential: credentialJSON(credential), name: "Passkey" }, csrf);
+        var body = { credential: credentialJSON(credential), name: "Passkey" };
+        var passwordField = box.getAttribute("data-password");
+        if (passwordField) { body.password = document.getElementById(passwordField).value; }
+        return post(url, body, csrf);
       }).then(function (data) {
         window.location.assign(data.redirect);
       }).catch(function (failure) {
@@ -98,4 +101,5 @@
 
   document.querySelectorAll("[data-passkey-register]").forEach(function (box) { wire(box, "create"); });
   document.querySelectorAll("[data-passkey-sign-in]").forEach(function (box) { wire(box, "get"); });
+  document.querySelectorAll("[data-passkey-confirm]").forEach(function (box) { wire(box, "get"); });
 }());

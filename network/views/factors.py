@@ -34,8 +34,9 @@ from network.settings import current as _settings
 from network.views import account_safety
 from schools import factors, passkeys, throttle
 from schools.db import utcnow
+from schools.errors import DomainError
 from schools.factors import FactorRefused
-from schools.models import LoginSession, Member, SessionState
+from schools.models import FactorKind, LoginSession, Member, SessionState
 from schools.policy import Permission
 
 bp = Blueprint("factors", __name__)
@@ -315,7 +316,6 @@ def confirm() -> Any:
     login = _login()
     member = login.member
     form = ConfirmIdentityForm(next=request.args.get("next", ""))
-    has_factor = factors.has_factor(db(), member)
     status = 200
     if form.validate_on_submit():
         try:
@@ -341,7 +341,61 @@ def confirm() -> Any:
             return redirect(auth.safe_next(form.next.data) or url_for("auth.account"), 303)
     elif form.errors:
         status = 422
-    return render_template("factors/confirm.html", form=form, has_factor=has_factor), status
+    return _confirm_page(form, member, status)
+
+
+def _confirm_page(form: ConfirmIdentityForm, member: Member, status: int) -> Any:
+    kinds = {f.kind_enum for f in factors.factors_of(db(), member)}
+    return render_template(
+        "factors/confirm.html",
+        form=form,
+        has_factor=bool(kinds),
+        has_app=FactorKind.TOTP in kinds,
+        has_passkey=FactorKind.PASSKEY in kinds,
+    ), status
+
+
+@bp.route("/account/confirm/passkey/options", methods=["POST"])
+@auth.requires(Permission.MANAGE_OWN_ACCOUNT)
+@limiter.limit(lambda: _settings().ratelimit_sign_in)
+def confirm_passkey_options() -> Any:
+    return jsonify(passkeys.authentication_options(db(), _login(), _settings().passkey_rp_id))
+
+
+@bp.route("/account/confirm/passkey", methods=["POST"])
+@auth.requires(Permission.MANAGE_OWN_ACCOUNT)
+@limiter.limit(lambda: _settings().ratelimit_sign_in)
+def confirm_passkey() -> Any:
+    login = _login()
+    settings = _settings()
+    body = request.get_json(silent=True)
+    password = body.get("password") if isinstance(body, dict) else None
+    answer = _passkey_answer()
+    try:
+        with form_errors(ConfirmIdentityForm(formdata=None)):
+            passkeys.confirm_identity(
+                db(),
+                login,
+                password if isinstance(password, str) else "",
+                answer,
+                settings.passkey_rp_id,
+                settings.passkey_origin,
+                utcnow(),
+            )
+    except FormRejected as rejected:
+        cause = rejected.__cause__
+        if isinstance(cause, FactorRefused):
+            return _passkey_refused(login, cause)
+        record_security_event(
+            "member.identity_confirmation_refused",
+            actor=login.member,
+            object_type="member",
+            object_id=login.member_id,
+        )
+        message = cause.message if isinstance(cause, DomainError) else "Not confirmed."
+        return jsonify(error=message), rejected.status
+    target = auth.safe_next(request.args.get("next"))
+    return jsonify(redirect=target or url_for("auth.account"))
 
 
 # --- a head's reset, the coordinator's rule ------------------------------------------

@@ -5,12 +5,14 @@ authenticator and a passkey asked by another origin. A software authenticator
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from network.db import own_transaction
 from schools.audit.models import AuditEvent
 from schools.models import LoginSession, Role, SecondFactor
-from tests.conftest import csrf_token, post_form, sign_in
+from tests.conftest import PASSWORD, csrf_token, post_form, sign_in
 from tests.network.factor_helpers import BACKUP, SoftPasskey
 
 HEAD = "head@oakfield.example.org"
@@ -130,3 +132,37 @@ def test_a_challenge_is_used_once(world, client, app):
     replay = _post_json(client, "/sign-in/second-factor/passkey", {"credential": answer}, page)
     assert replay.status_code == 401
     assert "expired" in replay.get_json()["error"]
+
+
+def test_a_passkey_and_the_password_confirm_it_is_you_before_a_dangerous_action(world, client, app):
+    passkey = _head_with_passkey(world, client, app)
+    sign_in(client, HEAD)
+    _authenticate(client, passkey)
+    with own_transaction(app) as session:
+        login = session.scalars(select(LoginSession)).one()
+        login.confirmed_at = login.confirmed_at - timedelta(minutes=6)
+    stale = post_form(client, "/account/second-factors/backup-codes", {}, page="/account")
+    assert stale.headers["Location"].startswith("/account/confirm")
+    page = "/account/confirm"
+    assert "Confirm with your passkey" in client.get(page).get_data(as_text=True)
+    options = _post_json(client, "/account/confirm/passkey/options", {}, page).get_json()
+    wrong = _post_json(
+        client,
+        "/account/confirm/passkey",
+        {"credential": passkey.get(options), "password": "not my password at all"},
+        page,
+    )
+    assert wrong.status_code == 422
+    assert "password is not right" in wrong.get_json()["error"]
+    options = _post_json(client, "/account/confirm/passkey/options", {}, page).get_json()
+    confirmed = _post_json(
+        client,
+        "/account/confirm/passkey?next=/account",
+        {"credential": passkey.get(options), "password": PASSWORD},
+        page,
+    )
+    assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
+    assert confirmed.get_json()["redirect"] == "/account"
+    made = post_form(client, "/account/second-factors/backup-codes", {}, page="/account")
+    assert made.status_code == 200
+    assert "Your new backup codes" in made.get_data(as_text=True)

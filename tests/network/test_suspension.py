@@ -52,6 +52,8 @@ ALLOWED = {
     "factors.new_backup_codes": "new backup codes spend the old ones",
     "factors.remove": "removing a second factor ends the member's other sessions",
     "factors.confirm": "confirming one's identity changes nothing of the school's",
+    "factors.confirm_passkey_options": "confirming one's identity changes nothing of the school's",
+    "factors.confirm_passkey": "confirming one's identity changes nothing of the school's",
     "factors.reset": "a head's reset takes a member's access away until they set one up",
     "factors.unlock": "lets a member sign in again to read, as a suspended school's members may",
 }
