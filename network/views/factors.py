@@ -432,6 +432,7 @@ def unlock(member_id: uuid.UUID) -> Any:
 
 @bp.route("/cluster/second-factors", methods=["GET", "POST"])
 @auth.requires(Permission.MANAGE_SCHOOLS)
+@auth.recently_confirmed
 def cluster_rule() -> Any:
     member = auth.actor()
     cluster = member.cluster
