@@ -56,11 +56,6 @@ def _login() -> LoginSession:
     return login
 
 
-def _holder() -> Member:
-    """The member setting up factors: fully signed in, or made to enrol."""
-    return _login().member
-
-
 def refused(login: LoginSession, error: FactorRefused) -> bool:
     """A refused code or passkey: audited on its own (the request rolls back)
     and counted against the session and the account. True when a waiting
