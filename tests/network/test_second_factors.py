@@ -103,6 +103,8 @@ def test_sign_in_with_an_app_waits_for_the_code_then_opens_the_school(world, cli
     assert done.status_code == 303
     assert done.headers["Location"] == "/school"
     assert client.get("/school").status_code == 200
+    # The waiting pages serve only a waiting session: deny by default otherwise.
+    assert client.get("/sign-in/second-factor").status_code == 403
 
 
 def test_the_second_step_does_not_hash_the_password_again(world, client, monkeypatch):
