@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import uuid
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -25,9 +26,8 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from crypto.keys import CredentialKey, SchoolKeys
 from network.db import db
 from network.settings import current as current_settings
-from schools import accounts, factors, keyring, policy
+from schools import accounts, factors, policy
 from schools.db import utcnow
-from schools.errors import KeysLocked
 from schools.models import LoginSession, Member, SessionState
 from schools.policy import Permission
 
@@ -38,6 +38,9 @@ login_manager.login_message = "Please sign in to continue."
 login_manager.session_protection = "basic"
 
 _VAULT_KEY = "vk"
+# "school id:generation" of the bundle the session holds (not secret).
+_KEYS_HELD = "kg"
+KEYS_CHANGED = "Your school's keys changed: sign in again."
 _PRINCIPAL = "alertnet_principal"
 # Blueprint name -> its own gate, called with the view instead of the one below.
 _BLUEPRINT_GATES: dict[str, Callable[[Callable[..., Any] | None], Any]] = {}
@@ -172,6 +175,10 @@ def init_app(app: Flask) -> None:
         if own_gate is not None:
             return own_gate(view)
         if not current_user.is_authenticated:
+            if _keys_changed():
+                session.clear()
+                flash(KEYS_CHANGED, "info")
+                return redirect(url_for(str(login_manager.login_view), next=request.full_path))
             return login_manager.unauthorized()
         needed = getattr(view, "_alertnet_permission", None)
         if needed is None:
@@ -213,11 +220,33 @@ def sign_in(
         lifetime=current_settings().session_lifetime,
         state=state,
     )
+    _hold(signed)
+    return signed
+
+
+def renew_session(keys: SchoolKeys | None) -> None:
+    """After the signed-in member's own action ended their sessions (a key
+    rotation, a password change), carry on in a new one holding ``keys``."""
+    signed = accounts.renew_session(
+        db(),
+        actor(),
+        keys,
+        request.user_agent.string,
+        lifetime=current_settings().session_lifetime,
+    )
+    _hold(signed)
+    g.school_keys = keys
+
+
+def _hold(signed: accounts.SignedIn) -> None:
+    """Put a session in this browser's cookie: its token, the key to its row
+    and (to explain a later ending) the generation of the keys it holds."""
     session.clear()
     login_user(SignedInMember(signed.login, signed.token))
     session[_VAULT_KEY] = base64.urlsafe_b64encode(signed.vault_key).decode()
+    if signed.login.school_id is not None and signed.login.generation is not None:
+        session[_KEYS_HELD] = f"{signed.login.school_id}:{signed.login.generation}"
     session.permanent = True
-    return signed
 
 
 def sign_out() -> None:
@@ -227,26 +256,28 @@ def sign_out() -> None:
     session.clear()
 
 
-def session_credential() -> CredentialKey | None:
-    """The member's credential, opened with the key half held in the cookie."""
-    if not current_user.is_authenticated:
-        return None
-    return _vault_credential(current_user.login)
+def _keys_changed() -> bool:
+    """This browser's session ended because its school's keys moved on."""
+    held = session.get(_KEYS_HELD)
+    if not isinstance(held, str) or ":" not in held:
+        return False
+    school_id, _, generation = held.partition(":")
+    try:
+        return accounts.keys_changed_since(db(), uuid.UUID(school_id), int(generation))
+    except ValueError:
+        return False
 
 
-def _vault_credential(login: LoginSession) -> CredentialKey | None:
-    if "credential" not in g:
-        raw = session.get(_VAULT_KEY)
-        key = base64.urlsafe_b64decode(raw) if raw else b""
-        g.credential = accounts.session_credential(login, key) if key else None
-    credential: CredentialKey | None = g.credential
-    return credential
+def _held_keys(login: LoginSession) -> SchoolKeys | None:
+    raw = session.get(_VAULT_KEY)
+    key = base64.urlsafe_b64decode(raw) if raw else b""
+    return accounts.session_keys(login, key) if key else None
 
 
 def finish_sign_in(login: LoginSession, how: str) -> list[Member]:
     """The waiting session's factor was accepted: it becomes a full session.
-    The credential comes from the session's own vault: no password hashing."""
-    return factors.complete_sign_in(db(), login, _vault_credential(login), how)
+    The keys it holds were sealed at the password: no password hashing again."""
+    return factors.complete_sign_in(db(), login, _held_keys(login), how)
 
 
 def school_keys() -> SchoolKeys | None:
@@ -255,13 +286,7 @@ def school_keys() -> SchoolKeys | None:
     if principal is not None:
         return principal.school_keys()
     if "school_keys" not in g:
-        member, credential = current_member(), session_credential()
-        keys = None
-        if member is not None and credential is not None and member.school is not None:
-            try:
-                keys = keyring.unlock_for_member(db(), member, credential)
-            except KeysLocked:
-                keys = None
+        keys = _held_keys(current_user.login) if current_user.is_authenticated else None
         g.school_keys = keys
     keys_: SchoolKeys | None = g.school_keys
     return keys_

@@ -48,6 +48,11 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
     )
 
 
+class SignOutEverywhereForm(FlaskForm):
+    # The new credential key pair is sealed under the password, so it is asked for.
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password.")])
+
+
 class RecoverForm(NewPasswordMixin, FlaskForm):
     email = EmailField("Email address", validators=[DataRequired("Enter your email address.")])
     code = StringField(

@@ -314,7 +314,7 @@ def _instance_file(instance: Path, name: str, make: Callable[[], str]) -> str:
     Written to a private temporary file and linked into place, so workers that
     start together all read the one complete value.
     """
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = instance / name
     if path.exists():
         return path.read_text().strip()

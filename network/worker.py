@@ -1,7 +1,7 @@
 """``alertnet worker``: delivers what the outbox holds and runs, every so
-often, the jobs the features expose: digests, the acknowledgement chase and
-dashboard refreshes every minute; retention, the delivery log's pruning and
-session expiry once a day.
+often, the jobs the features expose: queued reads into the audit log, digests,
+the acknowledgement chase and dashboard refreshes every minute; retention, the
+delivery log's pruning and session expiry once a day.
 
 Delivery itself (claim, send, settle, dead letters) is the notifications'
 (network/notifications/delivery.py). Several workers may run at once: they
@@ -38,6 +38,7 @@ from network.notifications.outbox import WAKE_CHANNEL
 from network.operations import heartbeat
 from network.settings import Settings
 from schools import accounts
+from schools.audit import queue as audit_queue
 from schools.db import utcnow
 
 log = logging.getLogger("alertnet.worker")
@@ -72,13 +73,23 @@ def prune_delivery_log(session: Session, settings: Settings, now: datetime) -> C
     return {"pruned": delivery_log.prune(session, now)}
 
 
+def integrate_queued_reads(session: Session, settings: Settings, now: datetime) -> Counts:
+    # The sequencer of last resort: writers integrate queued reads as they go.
+    return {"reads_integrated": audit_queue.integrate_all(session)}
+
+
 def purge_expired_sessions(session: Session, settings: Settings, now: datetime) -> Counts:
     # design.md: expiry deletes the session row, and its key with it.
     return {"sessions_purged": accounts.purge_expired_sessions(session)}
 
 
 #: Every periodic interval (a minute by default), in this order.
-FREQUENT_JOBS: tuple[Job, ...] = (send_digests, chase_acknowledgements, refresh_dashboards)
+FREQUENT_JOBS: tuple[Job, ...] = (
+    integrate_queued_reads,
+    send_digests,
+    chase_acknowledgements,
+    refresh_dashboards,
+)
 #: Once a maintenance interval (a day), after the frequent ones.
 DAILY_JOBS: tuple[Job, ...] = (shred_expired_alerts, prune_delivery_log, purge_expired_sessions)
 

@@ -3,13 +3,19 @@ and an engine factory that sets SQLite up the way the hub needs it."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session
 from sqlalchemy.types import TypeDecorator
 
 # A stable naming convention keeps Alembic migrations identical on SQLite and
@@ -33,6 +39,30 @@ def utcnow() -> datetime:
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def insert_new(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Sequence[str],
+    returning: InstrumentedAttribute[Any],
+) -> set[Any]:
+    """Insert the rows whose ``key`` is not taken yet, skipping the others even
+    when another transaction wrote them a moment ago (INSERT ... ON CONFLICT DO
+    NOTHING on both databases): check-then-insert without a race or an
+    IntegrityError. Returns ``returning`` of the rows this call inserted."""
+    if not rows:
+        return set()
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(model)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=list(key))
+        .returning(returning)
+    )
+    return set(session.scalars(statement))
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -61,15 +91,32 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout, and
+    a database file it creates is private to this user."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
+        _create_private(make_url(url).database)
     elif url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
+
+
+def _create_private(database: str | None) -> None:
+    """Create a missing SQLite file empty (SQLite takes an empty file as a new
+    database) with mode 0600, in a 0700 folder if that is missing too. SQLite
+    gives the -wal and -shm files the database file's mode, so they are private
+    as well; left to SQLite, all three would follow the umask (often 0644)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _configure_sqlite(engine: Engine) -> None:

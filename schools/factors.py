@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from crypto import custody, factors
 from crypto.errors import CryptoError
-from crypto.keys import CredentialKey
+from crypto.keys import SchoolKeys
 from schools import audit, policy, throttle
 from schools.db import utcnow
 from schools.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -312,10 +312,11 @@ def use_backup_code(session: Session, member: Member, code: str, now: datetime) 
 
 
 def complete_sign_in(
-    session: Session, login: LoginSession, credential: CredentialKey | None, how: str
+    session: Session, login: LoginSession, keys: SchoolKeys | None, how: str
 ) -> list[Member]:
     """The factor was accepted: the session may now do what the member may.
-    Returns colleagues this member's keys confirmed (see accounts.start_session)."""
+    ``keys`` is the bundle the session has held since the password; returns
+    the colleagues it confirmed (see accounts.start_session)."""
     from schools.accounts import confirm_colleagues
 
     now = utcnow()
@@ -332,7 +333,7 @@ def complete_sign_in(
         second_factor=how,
     )
     throttle.note_success(member)
-    confirmed = confirm_colleagues(session, member, credential) if credential else []
+    confirmed = confirm_colleagues(session, member, keys)
     session.flush()
     return confirmed
 
@@ -470,7 +471,9 @@ def recently_confirmed(login: LoginSession | None, now: datetime) -> bool:
 
 def check_password(member: Member, password: str) -> None:
     try:
-        custody.unwrap_seed_with_password(member.password_blob, password)
+        custody.unwrap_seed_with_password(
+            member.password_blob, password, custody.password_owner(member.id, member.school_id)
+        )
     except CryptoError:
         raise InvalidInput("That password is not right.", field="password") from None
 

@@ -16,7 +16,7 @@ from crypto import custody
 from crypto.custody import Argon2Params
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, directory, keyring, policy
-from schools.db import utcnow
+from schools.db import new_id, utcnow
 from schools.errors import Conflict, InvalidInput, InvitationUnusable, NotFound
 from schools.models import Cluster, CredentialKind, Invitation, Member, Role, School
 from schools.passwords import check_new_password
@@ -167,14 +167,21 @@ def accept_invitation(
         raise InvitationUnusable("This invitation has already been used. Sign in instead.")
     role = Role(invitation.role)
     credential = CredentialKey.generate()
+    member_id = new_id()
     member = Member(
+        id=member_id,
         email=invitation.email,
         name=name,
         role=role,
         school_id=invitation.school_id,
         cluster_id=invitation.cluster_id,
         may_post=role is Role.HEAD,
-        password_blob=custody.wrap_seed_with_password(credential.seed, password, params),
+        password_blob=custody.wrap_seed_with_password(
+            credential.seed,
+            password,
+            params,
+            custody.password_owner(member_id, invitation.school_id),
+        ),
         credential_public=credential.public_bytes(),
     )
     session.add(member)

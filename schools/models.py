@@ -247,6 +247,9 @@ class SchoolKeyGeneration(Base):
     # Set when a coordinator compared the fingerprint with the head (e.g. by phone).
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verified_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
+    # When the next generation replaced this one: it signs nothing dated after
+    # this (plus a clock-skew allowance). None while it is current.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class KeyWrap(Base):
@@ -294,9 +297,11 @@ class SessionState(enum.StrEnum):
 
 
 class LoginSession(Base):
-    """One signed-in browser. The row holds only ciphertext of the member's
-    credential seed; the key to it lives in the browser's cookie. Deleting the
-    row (sign-out, expiry, sign out everywhere) destroys the key material."""
+    """One signed-in browser. The row holds only ciphertext of the school's
+    bundle of one generation, with the member, school, generation and this row's
+    id as associated data; the key to it lives in the browser's cookie. Deleting
+    the row (sign-out, expiry, sign out everywhere, a key rotation) destroys the
+    key material. The member's own credential is never kept here."""
 
     __tablename__ = "login_sessions"
 
@@ -308,6 +313,10 @@ class LoginSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # The school whose bundle ``vault`` seals, and its generation (both None
+    # when the session holds no keys: no school, or keys not yet confirmed).
+    school_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    generation: Mapped[int | None] = mapped_column(Integer)
     vault: Mapped[bytes | None] = mapped_column(LargeBinary)
     user_agent: Mapped[str] = mapped_column(String(200), default="")
     state: Mapped[str] = mapped_column(

@@ -18,9 +18,13 @@ def record_for_alert(
     actor: Member,
     alert: Alert,
     envelope_hash: bytes | None,
+    *,
+    read: bool = False,
     **detail: Any,
 ) -> None:
-    audit.record(
+    """A read (``read=True``: an opening, a download) is queued rather than
+    appended, so readers never wait for the log's lock (schools/audit/queue.py)."""
+    (audit.record_read if read else audit.record)(
         session,
         action,
         actor=actor,

@@ -72,6 +72,14 @@ class AlertContent:
         """What a list shows, sealed apart from the rest (the envelope's summary)."""
         return _json({"v": 1, "title": self.title})
 
+    @staticmethod
+    def title_of(summary: bytes) -> str:
+        """The title a summary (``summary()``'s bytes) carries."""
+        title = json.loads(summary)["title"]
+        if not isinstance(title, str):
+            raise ValueError("a summary's title is text")
+        return title
+
     @classmethod
     def from_bytes(cls, data: bytes) -> AlertContent:
         value = json.loads(data)

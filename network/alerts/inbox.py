@@ -4,30 +4,36 @@ titles decrypted for one page at a time."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, aliased, joinedload, raiseload
 
+from crypto.envelope import TIER_ALL
+from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys
+from crypto.records import open_read_record, read_key, seal_read_record
 from network.alerts import vocab
 from network.alerts.access import may_post, visible_to_school
 from network.alerts.content import AlertContent
 from network.alerts.integrity import check_alert
 from network.alerts.keychain import Keychain, parse_public_keys
-from network.alerts.models import Alert, AlertRecipient, Platform, Sealed, SealedWrap
+from network.alerts.models import Alert, AlertRecipient, Platform, ReadRecord
 from network.alerts.paging import after_cursor, encode_cursor
 from network.alerts.platforms import platforms
-from network.alerts.sealing import IntegrityFailure, Stored, open_stored
+from network.alerts.sealing import IntegrityFailure, Stored, load_for, open_summary
 from network.alerts.vocab import FILTER_STATUSES, PAGE_SIZE, InboxStatus
 from schools import audit, policy
+from schools.db import insert_new, utcnow
 from schools.errors import InvalidInput
 from schools.models import Member, School, SchoolKeyGeneration, SchoolKind
 
-# A row of the inbox's query: the copy, its alert, the envelope's shared part,
-# this school's wrap and its generation, and the sender's public keys (the last
-# four None when the alert was shredded or the keys are missing).
-InboxQuery = Select[AlertRecipient, Alert, bytes | None, bytes | None, int | None, bytes | None]
+# A row of the inbox's query: the copy, its alert, this school's read record of
+# the envelope and the record's generation (None until the school first listed
+# it), and the sender's public keys and when that generation was retired (None
+# when missing, or still current).
+InboxQuery = Select[AlertRecipient, Alert, bytes | None, int | None, bytes | None, datetime | None]
 
 
 @dataclass(frozen=True)
@@ -101,25 +107,25 @@ def inbox_query(
     limit: int = PAGE_SIZE,
 ) -> InboxQuery:
     """The inbox's one query: a range scan of ix_alert_recipients_inbox for the
-    school, joined by primary key to the alert, its sealed envelope, this
-    school's wrap and the sender's public keys."""
+    school, joined by primary key to the alert, this school's read record of
+    its envelope and the sender's public keys. Envelopes themselves are loaded
+    only for rows without a record yet (``inbox_for``)."""
     sender_keys = aliased(SchoolKeyGeneration)
     query: InboxQuery = (
         select(
             AlertRecipient,
             Alert,
-            Sealed.body,
-            SealedWrap.wrap,
-            SealedWrap.generation,
+            ReadRecord.record,
+            ReadRecord.generation,
             sender_keys.public_keys,
+            sender_keys.retired_at,
         )
         .join(Alert, visible_to_school(school_id, Alert.id))
-        .outerjoin(Sealed, Sealed.id == Alert.sealed_id)
         .outerjoin(
-            SealedWrap,
+            ReadRecord,
             and_(
-                SealedWrap.sealed_id == Alert.sealed_id,
-                SealedWrap.school_id == AlertRecipient.school_id,
+                ReadRecord.sealed_id == Alert.sealed_id,
+                ReadRecord.school_id == AlertRecipient.school_id,
             ),
         )
         .outerjoin(
@@ -176,9 +182,12 @@ def inbox_for(
 ) -> InboxPage:
     """One page of the school's inbox (or Sent box), newest first.
 
-    One indexed query fetches the page's rows with, for each, the sealed
-    envelope, this school's wrap and the sender's public keys; titles are then
-    decrypted for this page only, and the decryption is audited once.
+    One indexed query fetches the page's rows with, for each, this school's
+    read record and the sender's public keys. A title the school has listed
+    before comes from its read record (one AES-GCM opening); the first time,
+    the envelope is verified in full (both signatures, the key commitment, the
+    header against the hub's columns), only its summary is decrypted, and a
+    read record is written for next time. The titles shown are audited once.
     """
     school = policy.check_reads_alerts(actor)
     filters.validate(session)
@@ -187,32 +196,51 @@ def inbox_for(
     more = len(rows) > limit
     rows = rows[:limit]
     keychain = Keychain(session, school.id, keys)
+    records = _RecordKeys(keychain)
+    first_time = [
+        alert.sealed_id
+        for _copy, alert, record, _gen, _public, _retired in rows
+        if record is None and alert.sealed_id is not None and not alert.shredded
+    ]
+    stored = load_for(session, first_time, school.id) if keys is not None else {}
     page = []
-    for copy, alert, body, wrap, generation, public in rows:
+    written: list[dict[str, object]] = []
+    for copy, alert, record, record_generation, public, retired_at in rows:
         row = InboxRow(copy, alert)
+        page.append(row)
         if alert.shredded:
             row.problem = "Shredded after its retention period."
-        elif keys is None:
+            continue
+        if keys is None:
             row.problem = "Locked: your session cannot open the school's keys."
-        elif body is None or wrap is None or generation is None:
-            row.problem = "Content unavailable."
-        else:
-            try:
-                sealed = open_stored(
-                    Stored(body, wrap, generation),
-                    school.id,
-                    keychain,
-                    parse_public_keys(public) if public else None,
+            continue
+        try:
+            if record is not None and record_generation is not None:
+                row.title = records.title(alert, record, record_generation, retired_at)
+            elif alert.sealed_id is not None and alert.sealed_id in stored:
+                row.title, new_record = records.first_listing(
+                    alert, stored[alert.sealed_id], school.id, public, retired_at
                 )
-                check_alert(sealed.header, alert)
-                assert sealed.body is not None
-                row.title = AlertContent.from_bytes(sealed.body).title
-            except IntegrityFailure:
-                row.problem = "Failed its integrity check: not shown."
-        page.append(row)
+                written.append(
+                    {
+                        "sealed_id": alert.sealed_id,
+                        "school_id": school.id,
+                        "generation": stored[alert.sealed_id].generation,
+                        "record": new_record,
+                        "created_at": utcnow(),
+                    }
+                )
+            else:
+                row.problem = "Content unavailable."
+        except IntegrityFailure:
+            row.problem = "Failed its integrity check: not shown."
+    # Two members listing at once both write a record: the second is skipped.
+    insert_new(
+        session, ReadRecord, written, key=["sealed_id", "school_id"], returning=ReadRecord.sealed_id
+    )
     opened = [str(r.alert.id) for r in page if r.title]
     if opened:
-        audit.record(
+        audit.record_read(
             session,
             "inbox.titles_decrypted",
             actor=actor,
@@ -226,6 +254,65 @@ def inbox_for(
         encode_cursor(page[-1].copy.created_at, page[-1].copy.alert_id) if more and page else None
     )
     return InboxPage(page, next_cursor)
+
+
+class _RecordKeys:
+    """Read records of one school: their keys (one HKDF per generation of the
+    bundle, derived on first use) and the two ways a list gets a title."""
+
+    def __init__(self, keychain: Keychain) -> None:
+        self.keychain = keychain
+        self._keys: dict[int, bytes] = {}
+
+    def key(self, generation: int) -> bytes:
+        if generation not in self._keys:
+            self._keys[generation] = read_key(self.keychain.for_generation(generation), TIER_ALL)
+        return self._keys[generation]
+
+    def title(
+        self, alert: Alert, record: bytes, generation: int, retired_at: datetime | None
+    ) -> str:
+        """The title from the school's record, which must open under its key
+        for this alert's envelope hash and hold a header matching the alert."""
+        try:
+            header, summary = open_read_record(self.key(generation), alert.envelope_hash, record)
+            title = AlertContent.title_of(summary)
+        except (CryptoError, ValueError, KeyError) as error:
+            raise IntegrityFailure("The school's read record does not open.") from error
+        check_alert(header, alert, retired_at=retired_at)
+        return title
+
+    def first_listing(
+        self,
+        alert: Alert,
+        stored: Stored,
+        school_id: uuid.UUID,
+        public: bytes | None,
+        retired_at: datetime | None,
+    ) -> tuple[str, bytes]:
+        """Verify the envelope, decrypt its summary, and seal a record of both."""
+        opened, envelope_hash = open_summary(
+            stored, school_id, self.keychain, parse_public_keys(public) if public else None
+        )
+        check_alert(opened.header, alert, retired_at=retired_at)
+        if envelope_hash != alert.envelope_hash:
+            raise IntegrityFailure("The hub's envelope hash is not the envelope's.")
+        summary = opened.summary
+        if not summary:  # version 1: no summary part, the title is in the body
+            assert opened.body is not None
+            summary = AlertContent.from_bytes(opened.body).summary()
+        try:
+            title = AlertContent.title_of(summary)
+        except (ValueError, KeyError) as error:
+            raise IntegrityFailure("The envelope's summary cannot be read.") from error
+        # A list never shows the recipients: the record keeps only this school's
+        # own entry of them (parsing 31 recipients back costs more than the rest).
+        listed = replace(
+            opened.header,
+            recipients=tuple(r for r in opened.header.recipients if r.school == str(school_id)),
+        )
+        record = seal_read_record(self.key(stored.generation), envelope_hash, listed, summary)
+        return title, record
 
 
 def unread_count(session: Session, school_id: uuid.UUID) -> int:

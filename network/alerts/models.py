@@ -66,6 +66,25 @@ class SealedWrap(Base):
     wrap: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class ReadRecord(Base):
+    """What one school kept of an envelope it verified once (crypto/records.py):
+    the signed header and the list's summary, sealed under a key only that
+    school's members derive from its bundle, bound to the envelope's hash. The
+    inbox opens these instead of verifying and decapsulating again; the hub
+    can neither read nor make one. Deleted with the envelope when shredded."""
+
+    __tablename__ = "read_records"
+
+    sealed_id: Mapped[int] = mapped_column(
+        ForeignKey("sealed.id", ondelete="CASCADE"), primary_key=True
+    )
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), primary_key=True)
+    # The generation of the school's bundle the record's key was derived from.
+    generation: Mapped[int] = mapped_column(Integer)
+    record: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from crypto.envelope import Header, Opened
-from crypto.keys import SchoolKeys, SchoolPublicKeys
+from crypto.keys import SchoolKeys
 from network.alerts.access import (
     AlertView,
     alert_for,
@@ -29,7 +29,7 @@ from network.alerts.integrity import (
     check_attachment_places,
     check_item,
 )
-from network.alerts.keychain import Keychain, public_keys_of
+from network.alerts.keychain import Keychain, Signer, signers_of
 from network.alerts.models import Alert, AlertRecipient, Platform, Sealed, ThreadItem
 from network.alerts.sealing import (
     IntegrityFailure,
@@ -124,7 +124,7 @@ class _Envelopes:
 
     keychain: Keychain
     stored: dict[int, Stored]
-    signers: dict[tuple[uuid.UUID, int], SchoolPublicKeys]
+    signers: dict[tuple[uuid.UUID, int], Signer]
 
     @classmethod
     def load(
@@ -132,17 +132,23 @@ class _Envelopes:
     ) -> _Envelopes:
         sealed_ids = [row.sealed_id for row in rows if row.sealed_id is not None]
         stored = load_for(session, sealed_ids, keychain.school_id)
-        signers = public_keys_of(session, {_signer(row) for row in rows})
+        signers = signers_of(session, {_signer(row) for row in rows})
         return cls(keychain, stored, signers)
 
     def open(self, row: Alert | ThreadItem) -> Opened:
         """Verify and decrypt; an IntegrityFailure (or NotFound once shredded)."""
+        signer = self.signers.get(_signer(row))
         return open_stored(
             require(self.stored, row.sealed_id),
             self.keychain.school_id,
             self.keychain,
-            self.signers.get(_signer(row)),
+            signer.public if signer is not None else None,
         )
+
+    def retired_at(self, row: Alert | ThreadItem) -> datetime | None:
+        """When the generation that signed ``row`` was retired (None: current)."""
+        signer = self.signers.get(_signer(row))
+        return signer.retired_at if signer is not None else None
 
 
 def open_alert(
@@ -177,7 +183,7 @@ def open_alert(
         platform=session.get(Platform, alert.platform),
     )
     if not view.may_read_content:
-        record_for_alert(session, "alert.metadata_viewed", actor, alert, None)
+        record_for_alert(session, "alert.metadata_viewed", actor, alert, None, read=True)
         return opened
     if alert.shredded:
         return opened
@@ -194,7 +200,7 @@ def open_alert(
     keychain.require_current()
     try:
         sealed = envelopes.open(alert)
-        check_alert(sealed.header, alert, opened.copies)
+        check_alert(sealed.header, alert, opened.copies, retired_at=envelopes.retired_at(alert))
         assert sealed.body is not None
         content = AlertContent.from_bytes(sealed.body)
         if alert.forwarded_from_id is not None:
@@ -209,7 +215,7 @@ def open_alert(
         entry = OpenedItem(item)
         try:
             item_sealed = envelopes.open(item)
-            check_item(item_sealed.header, item, alert)
+            check_item(item_sealed.header, item, alert, retired_at=envelopes.retired_at(item))
             data = item_sealed.body
             assert data is not None
             if item.kind == ItemKind.ATTACHMENT:
@@ -250,7 +256,7 @@ def open_alert(
         )
     if not opened.integrity_failed:
         record_for_alert(
-            session, "alert.opened", actor, alert, alert.envelope_hash, items=len(items)
+            session, "alert.opened", actor, alert, alert.envelope_hash, read=True, items=len(items)
         )
     session.flush()
     return opened
@@ -281,11 +287,11 @@ def _provenance(
     if not content.original_key:
         raise IntegrityFailure("This forward does not carry the key of its original.")
     body = session.scalar(select(Sealed.body).where(Sealed.id == original.sealed_id))
-    signer = public_keys_of(session, {_signer(original)}).get(_signer(original))
+    signer = signers_of(session, {_signer(original)}).get(_signer(original))
     if body is None:
         return unchecked("The original has since been shredded, so it could not be checked.")
-    opened = open_shared(body, content.original_key, signer)
-    check_alert(opened.header, original)
+    opened = open_shared(body, content.original_key, signer.public if signer else None)
+    check_alert(opened.header, original, retired_at=signer.retired_at if signer else None)
     if (
         origin.alert_id != original.id.bytes
         or origin.sender_school != str(original.sender_school_id)
@@ -343,8 +349,9 @@ def download(
     assert view.copy is not None
     keychain = Keychain(session, view.copy.school_id, keys)
     keychain.require_current()
-    sealed = _Envelopes.load(session, keychain, [item]).open(item)
-    check_item(sealed.header, item, view.alert)
+    envelopes = _Envelopes.load(session, keychain, [item])
+    sealed = envelopes.open(item)
+    check_item(sealed.header, item, view.alert, retired_at=envelopes.retired_at(item))
     assert sealed.body is not None
     record_download(session, actor, view.alert, item)
     return Evidence.from_bytes(sealed.body)
@@ -352,5 +359,11 @@ def download(
 
 def record_download(session: Session, actor: Member, alert: Alert, item: ThreadItem) -> None:
     record_for_alert(
-        session, "alert.attachment_downloaded", actor, alert, item.envelope_hash, item=str(item.id)
+        session,
+        "alert.attachment_downloaded",
+        actor,
+        alert,
+        item.envelope_hash,
+        read=True,
+        item=str(item.id),
     )

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from network.alerts.models import Alert, Sealed, SealedWrap, ThreadItem
+from network.alerts.models import Alert, ReadRecord, Sealed, SealedWrap, ThreadItem
 from network.alerts.vocab import AlertStatus
 from schools import audit
 from schools.db import utcnow
@@ -20,7 +20,8 @@ SHRED_BATCH = 500
 def shred_expired(session: Session, now: datetime | None = None) -> list[uuid.UUID]:
     """Crypto-shred alerts past their cluster's retention period: ciphertext and
     wraps are deleted; the metadata tombstone and the audit entries stay. A few
-    statements per batch of alerts, whatever their threads hold."""
+    statements per batch of alerts, whatever their threads hold. Schools' read
+    records of the envelopes go too (they hold the titles)."""
     now = now or utcnow()
     shredded: list[uuid.UUID] = []
     while expired := list(
@@ -57,11 +58,12 @@ def shred_expired(session: Session, now: datetime | None = None) -> list[uuid.UU
             )
         session.flush()
         if sealed_ids:
-            session.execute(
-                delete(SealedWrap)
-                .where(SealedWrap.sealed_id.in_(sealed_ids))
-                .execution_options(synchronize_session=False)
-            )
+            for held in (SealedWrap, ReadRecord):
+                session.execute(
+                    delete(held)
+                    .where(held.sealed_id.in_(sealed_ids))
+                    .execution_options(synchronize_session=False)
+                )
             session.execute(
                 delete(Sealed)
                 .where(Sealed.id.in_(sealed_ids))

@@ -160,23 +160,47 @@ def open_stored(
     stored: Stored, school_id: uuid.UUID, keychain: Keychain, sender_public: SchoolPublicKeys | None
 ) -> Opened:
     """Verify and decrypt; any failure is an IntegrityFailure, never partial text."""
+    opened, _hash = _open(stored, school_id, keychain, sender_public, summary_only=False)
+    return opened
+
+
+def open_summary(
+    stored: Stored, school_id: uuid.UUID, keychain: Keychain, sender_public: SchoolPublicKeys | None
+) -> tuple[Opened, bytes]:
+    """What a list shows: both signatures and the key commitment checked as for
+    the whole envelope, but of a version 2 envelope only the summary is
+    decrypted (the body stays sealed; its hash stands in for it). Version 1
+    has no summary, so its body is decrypted too. Returns the opened envelope
+    and its envelope hash (what a read record is bound to)."""
+    return _open(stored, school_id, keychain, sender_public, summary_only=True)
+
+
+def _open(
+    stored: Stored,
+    school_id: uuid.UUID,
+    keychain: Keychain,
+    sender_public: SchoolPublicKeys | None,
+    *,
+    summary_only: bool,
+) -> tuple[Opened, bytes]:
     if sender_public is None:
         raise IntegrityFailure(
             "The sender's public keys are missing, so this cannot be verified and is not shown."
         )
     try:
-        sealed = Envelope.from_bytes(stored.body).with_wraps(
-            [(Recipient(str(school_id), stored.generation), stored.wrap)]
-        )
+        envelope = Envelope.from_bytes(stored.body)
+        if envelope.withheld:
+            raise MalformedEnvelope("the hub stored this envelope without its body")
+        if summary_only and envelope.version >= 2:
+            envelope = envelope.summary_only()
+        recipient = Recipient(str(school_id), stored.generation)
         opened = env.open_envelope(
-            sealed,
-            Recipient(str(school_id), stored.generation),
+            envelope.with_wraps([(recipient, stored.wrap)]),
+            recipient,
             keychain.for_generation(stored.generation),
             sender_public,
         )
-        if opened.body is None:
-            raise MalformedEnvelope("the hub stored this envelope without its body")
-        return opened
+        return opened, envelope.envelope_hash()
     except CryptoError as error:
         raise IntegrityFailure(
             f"This item failed its integrity check ({type(error).__name__}) and is not shown. "

@@ -33,7 +33,7 @@ from network.notifications.outbox import PRIORITY, Outbox
 from network.notifications.payloads import school_ref, subscription_ref
 from network.settings import Settings
 from schools import audit, policy
-from schools.db import utcnow
+from schools.db import insert_new, utcnow
 from schools.errors import InvalidInput, NotFound
 from schools.models import Member, MemberStatus, Role, School, SchoolKind
 
@@ -94,11 +94,17 @@ def _default_subscriptions(member: Member) -> list[Subscription]:
 def _make_defaults(
     session: Session, members: Sequence[Member], *, signed_in: bool
 ) -> list[Subscription]:
-    """The defaults of members who have none yet, written with one flush."""
+    """The defaults of members who have none yet, written with one flush.
+
+    Each member's ``notification_defaults`` row is claimed first with an insert
+    that skips a row already there: two requests making one member's defaults
+    at once (two alerts reaching a school together) make them once, and the
+    second makes none instead of failing on the key."""
+    claimed = _claim_defaults(session, [member.id for member in members])
     made: list[tuple[Member, Subscription]] = []
     for member in members:
-        session.add(NotificationDefaults(member_id=member.id))
-        made.extend((member, s) for s in _default_subscriptions(member))
+        if member.id in claimed:
+            made.extend((member, s) for s in _default_subscriptions(member))
     session.add_all([s for _, s in made])
     session.flush()
     for member, subscription in made:
@@ -114,6 +120,18 @@ def _make_defaults(
             owner=str(member.id),
         )
     return [s for _, s in made]
+
+
+def _claim_defaults(session: Session, member_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Insert the members' defaults rows, skipping those another transaction
+    wrote; the ids of the rows this one inserted."""
+    return insert_new(
+        session,
+        NotificationDefaults,
+        [{"member_id": member_id, "applied_at": utcnow()} for member_id in member_ids],
+        key=["member_id"],
+        returning=NotificationDefaults.member_id,
+    )
 
 
 def defaults_for_schools(session: Session, school_ids: Sequence[uuid.UUID]) -> None:

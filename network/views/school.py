@@ -85,7 +85,12 @@ def remove(member_id: uuid.UUID) -> Any:
         return redirect(url_for("school.overview"))
     message = "The member was removed and their sessions ended."
     if removed.keys is not None:
-        message += f" The school's keys moved to generation {removed.keys.generation}."
+        # The rotation ended every session of the school, this one included.
+        auth.renew_session(removed.keys)
+        message += (
+            f" The school's keys moved to generation {removed.keys.generation}; "
+            "everyone else at the school signs in again."
+        )
     flash(message, "info")
     if removed.recovery_code_withdrawn:
         flash(

@@ -10,7 +10,9 @@ The log is an RFC 9162 Merkle tree whose leaves are the entries:
 - ``models``: the tables; ``leaf``: the exact bytes of an entry that are hashed;
 - ``tree``: appending under the log lock, and roots from the stored subtrees;
 - ``proofs``: inclusion and consistency proofs; ``checkpoints``: signed heads;
-- ``verify``: ``alertnet audit verify``; ``integrity``: the pages' quick checks.
+- ``verify``: ``alertnet audit verify``; ``replay``: a saved checkpoint's tree
+  rebuilt from the entries (``--from-checkpoint``, the API's ``/leaves``);
+  ``integrity``: the pages' quick checks.
 
 docs/audit-log.md describes the leaf encoding byte by byte and the locking.
 """
@@ -23,15 +25,16 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from schools.audit import tree
+from schools.audit import queue, tree
 from schools.audit.leaf import LEAF_VERSION, check_json, normalised
-from schools.audit.models import AuditEvent
+from schools.audit.models import AuditEvent, AuditQueued
 from schools.db import utcnow
 from schools.models import Member, School
 
 _PENDING = "alertnet.audit.pending"
 _SERIAL = "alertnet.audit.serial"
 _SAVEPOINTS = "alertnet.audit.savepoints"
+_QUEUED = "alertnet.audit.queued"
 
 
 def record(
@@ -52,6 +55,51 @@ def record(
     ``append_pending``); until then its ``seq`` is None. Detail values must be
     JSON: str, int, bool, list or dict (None values are left out).
     """
+    entry = _entry(
+        session, action, actor, school_id, cluster_id, object_type, object_id, envelope_hash, detail
+    )
+    if session.get_transaction() is None:
+        # The entry belongs to a transaction, whose end (commit or rollback) must
+        # be seen: begin one now if the session has not autobegun yet.
+        session.begin()
+    serial = session.info.get(_SERIAL, 0) + 1
+    session.info[_SERIAL] = serial
+    session.info.setdefault(_PENDING, []).append((serial, entry))
+    return entry
+
+
+def record_read(
+    session: Session,
+    action: str,
+    *,
+    actor: Member | None = None,
+    school_id: uuid.UUID | None = None,
+    cluster_id: uuid.UUID | None = None,
+    object_type: str | None = None,
+    object_id: object = None,
+    envelope_hash: bytes | None = None,
+    **detail: Any,
+) -> None:
+    """Record a read (an opening, a listing, a download) as ``record`` does, but
+    queued: one insert in this transaction, without the log's lock; the entry
+    joins the log at the next integration (``schools/audit/queue.py``)."""
+    entry = _entry(
+        session, action, actor, school_id, cluster_id, object_type, object_id, envelope_hash, detail
+    )
+    session.info.setdefault(_QUEUED, []).append(queue.enqueue(session, entry))
+
+
+def _entry(
+    session: Session,
+    action: str,
+    actor: Member | None,
+    school_id: uuid.UUID | None,
+    cluster_id: uuid.UUID | None,
+    object_type: str | None,
+    object_id: object,
+    envelope_hash: bytes | None,
+    detail: dict[str, Any],
+) -> AuditEvent:
     if actor is not None:
         school_id = school_id or actor.school_id
         cluster_id = cluster_id or actor.effective_cluster_id
@@ -67,7 +115,7 @@ def record(
         raise ValueError("an envelope hash is at most 64 bytes")
     kept = normalised({k: v for k, v in detail.items() if v is not None})
     check_json(kept, "detail")
-    entry = AuditEvent(
+    return AuditEvent(
         at=utcnow(),
         action=action,
         actor_id=actor.id if actor is not None else None,
@@ -80,14 +128,6 @@ def record(
         detail=kept,
         leaf_version=LEAF_VERSION,
     )
-    if session.get_transaction() is None:
-        # The entry belongs to a transaction, whose end (commit or rollback) must
-        # be seen: begin one now if the session has not autobegun yet.
-        session.begin()
-    serial = session.info.get(_SERIAL, 0) + 1
-    session.info[_SERIAL] = serial
-    session.info.setdefault(_PENDING, []).append((serial, entry))
-    return entry
 
 
 def _check_field(value: str | None, what: str, limit: int) -> None:
@@ -95,9 +135,12 @@ def _check_field(value: str | None, what: str, limit: int) -> None:
         raise ValueError(f"an audit {what} is 1 to {limit} characters, got {value!r}")
 
 
-def pending(session: Session) -> list[AuditEvent]:
-    """Entries recorded in this transaction and not yet appended."""
-    return [entry for _, entry in session.info.get(_PENDING, [])]
+def pending(session: Session) -> list[AuditEvent | AuditQueued]:
+    """Entries recorded in this transaction and not yet appended, and reads it
+    queued (a caller may still add to their detail before the commit)."""
+    return [entry for _, entry in session.info.get(_PENDING, [])] + list(
+        session.info.get(_QUEUED, [])
+    )
 
 
 def append_pending(session: Session) -> list[AuditEvent]:
@@ -113,6 +156,9 @@ def append_pending(session: Session) -> list[AuditEvent]:
     # Everything else the transaction writes goes first, so the lock is taken
     # last and held only for the inserts below and the commit.
     session.flush()
+    # The lock is taken once; reads queued before it go first (at most a batch).
+    tree.lock_log(session)
+    queue.integrate_locked(session)
     tree.append(session, entries)
     return entries
 
@@ -145,4 +191,5 @@ def _forget_rolled_back(session: Session, previous_transaction: SessionTransacti
 def _forget_at_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # committed (and appended) or abandoned
         session.info.pop(_PENDING, None)
+        session.info.pop(_QUEUED, None)
         session.info.pop(_SAVEPOINTS, None)

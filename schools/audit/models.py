@@ -65,6 +65,32 @@ class AuditEvent(Base):
     )
 
 
+class AuditQueued(Base):
+    """A read event (an alert opened, titles listed, a file downloaded) waiting
+    to join the log. Readers insert here in their own transaction without the
+    log's lock; a sequencer (the next writer, or the worker) moves queued rows
+    into ``audit_events`` in id order under the lock, in one transaction, and
+    deletes them (schools/audit/queue.py). Same columns as an entry, without
+    ``seq``."""
+
+    __tablename__ = "audit_queue"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    action: Mapped[str] = mapped_column(String(64))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column()
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    cluster_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    school_id: Mapped[uuid.UUID | None] = mapped_column()
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    envelope_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    leaf_version: Mapped[int] = mapped_column(SmallInteger, default=LEAF_VERSION)
+
+
 class AuditSubtree(Base):
     """The hash of the perfect subtree of ``2**level`` entries starting at ``start``.
 

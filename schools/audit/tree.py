@@ -31,7 +31,7 @@ def append(session: Session, entries: Sequence[AuditEvent]) -> None:
     the subtree rows they complete. Also the bulk path (bench, tests)."""
     if not entries:
         return
-    _lock_log(session)
+    lock_log(session)
     size = tree_size(session)
     frontier = merkle.perfect_subtrees(0, size) if size else []
     nodes = stored_subtrees(session, frontier)
@@ -83,7 +83,8 @@ def advance_frontier(
     nodes[level, start] = digest
 
 
-def _lock_log(session: Session) -> None:
+def lock_log(session: Session) -> None:
+    """Serialise appends until the transaction ends (taking it twice is harmless)."""
     # SQLite: every transaction already began with BEGIN IMMEDIATE (schools/db.py),
     # so it is the only writer. PostgreSQL: a transaction-scoped advisory lock,
     # released by the commit. It needs no row, so TRUNCATE cannot remove it.

@@ -177,3 +177,13 @@ def large_png(min_bytes: int = 9 * 1024 * 1024) -> bytes:
     data = out.getvalue()
     assert len(data) >= min_bytes, len(data)
     return data
+
+
+def integrate_queued_reads(app: Any) -> int:
+    """Run the audit log's sequencer as the worker would: queued read events
+    (openings, listings, downloads) join the log."""
+    from network.db import own_transaction
+    from schools.audit import queue
+
+    with own_transaction(app) as session:
+        return queue.integrate_all(session)

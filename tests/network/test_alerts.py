@@ -12,7 +12,7 @@ from network.db import engine, own_transaction
 from schools.audit.models import AuditEvent
 from schools.models import Role, School
 from tests.conftest import sign_in
-from tests.network.alerts_helpers import make_head, png_bytes
+from tests.network.alerts_helpers import integrate_queued_reads, make_head, png_bytes
 
 
 @pytest.fixture
@@ -31,6 +31,7 @@ def _count(app, model, *where):
 
 
 def _actions(app):
+    integrate_queued_reads(app)
     with own_transaction(app) as session:
         return [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
 

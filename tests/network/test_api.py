@@ -18,7 +18,7 @@ from network.db import own_transaction
 from schools.audit.models import AuditEvent
 from schools.models import Role, School
 from tests.conftest import sign_in
-from tests.network.alerts_helpers import make_head, png_bytes
+from tests.network.alerts_helpers import integrate_queued_reads, make_head, png_bytes
 from tests.network.api_helpers import (
     Api,
     alert_body,
@@ -52,6 +52,7 @@ def _count(app, model, *where):
 
 
 def _entries(app, action):
+    integrate_queued_reads(app)
     with own_transaction(app) as session:
         return list(
             session.scalars(

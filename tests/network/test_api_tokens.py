@@ -20,7 +20,7 @@ from schools.db import utcnow
 from schools.models import ApiToken, CredentialKind, KeyWrap, Member, MemberStatus, Role
 from schools.tokens import NOT_VALID
 from tests.conftest import PASSWORD, csrf_token, sign_in
-from tests.network.alerts_helpers import make_head
+from tests.network.alerts_helpers import integrate_queued_reads, make_head
 from tests.network.api_helpers import (
     Api,
     alert_body,
@@ -66,6 +66,7 @@ def _wraps(app, token: str) -> list[int]:
 
 
 def _actions(app, action: str) -> list[AuditEvent]:
+    integrate_queued_reads(app)
     with own_transaction(app) as session:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
 
@@ -446,3 +447,23 @@ def test_a_member_with_a_token_is_who_the_pages_say(app, ash):
     me = Api(app.test_client(), token).get("/api/v1/me").get_json()
     assert me["member"]["id"] == str(ash.person.member.id)
     assert me["school"]["name"] == "Ash"
+
+
+def test_a_token_is_authenticated_once_per_request(app, ash, monkeypatch):
+    """The rate limiter and the gate both ask who the caller is: one lookup
+    and one secret check serve both."""
+    from network.api import gate
+
+    api = api_for(app, ash.person.email)
+    calls = []
+    authenticate = gate.tokens.authenticate
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return authenticate(*args, **kwargs)
+
+    monkeypatch.setattr(gate.tokens, "authenticate", counted)
+    assert api.get("/api/v1/alerts").status_code == 200
+    assert len(calls) == 1
+    assert api.get("/api/v1/alerts?limit=1").status_code == 200
+    assert len(calls) == 2

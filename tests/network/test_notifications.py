@@ -15,6 +15,7 @@ from crypto.custody import FAST_FOR_TESTS
 from network.alerts import posting
 from network.alerts.content import AlertContent
 from network.db import own_transaction
+from network.notifications import subscriptions
 from network.notifications.models import (
     Notification,
     NotificationDefaults,
@@ -60,6 +61,30 @@ def change(head, subscription, **fields):
 
 
 # --- defaults -----------------------------------------------------------------------------
+
+
+def test_defaults_made_by_another_request_meanwhile_are_not_made_twice(app, world, cluster):
+    """Two alerts reaching a school at once both find a member without
+    defaults; the one that writes second makes none and does not fail."""
+    head = make_head(app, world, cluster, "Ash")
+    staff = world.person(Role.STAFF, "late@ash.example.org", school=head.school)
+    # The second request's select ran before the first committed (on
+    # PostgreSQL they overlap; SQLite serialises writers): it goes on to make
+    # the defaults of a member it saw without any.
+    for expected in (["in_app"], []):
+        with own_transaction(app) as session:
+            member = session.get(type(staff.member), staff.member.id)
+            made = subscriptions._make_defaults(session, [member], signed_in=False)
+            assert [s.channel for s in made] == expected
+    assert [s.channel for s in subscriptions_of(app, staff.member.id)] == ["in_app"]
+    with own_transaction(app) as session:
+        created = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "subscription.created",
+                AuditEvent.school_id == head.school.id,
+            )
+        ).all()
+        assert [e.detail["owner"] for e in created].count(str(staff.member.id)) == 1
 
 
 def test_first_sign_in_gives_in_hub_for_all_and_the_head_email_for_high(app, world, cluster):

@@ -34,6 +34,7 @@ def test_the_worker_command(app, runner, pair, smtp):
 
 def test_the_daily_jobs_run_after_the_frequent_ones(app):
     assert list(Worker(app).periodic(maintenance=True)) == [
+        "reads_integrated",
         "digests",
         "reminded",
         "escalated",
