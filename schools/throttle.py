@@ -161,13 +161,11 @@ def remember_browser(session: Session, member: Member, token: str, user_agent: s
     if digest in known:
         return False
     session.add(KnownDevice(member_id=member.id, device_hash=digest, user_agent=user_agent[:200]))
-    audit.record(
-        session,
-        "member.new_browser",
-        actor=member,
-        object_type="member",
-        object_id=member.id,
-        first=not known,
-    )
+    if known:
+        # Audited (and emailed) only when it is news: a member's first browser
+        # is simply where they signed in, which member.signed_in records.
+        audit.record(
+            session, "member.new_browser", actor=member, object_type="member", object_id=member.id
+        )
     session.flush()
     return bool(known)

@@ -150,6 +150,7 @@ def test_a_sign_in_from_a_new_browser_emails_the_member(world, app):
     sign_in(phone, STAFF)
     [mail] = _mail(app, "account.new_browser")
     assert mail.target == STAFF
+    assert len(_actions(app, "member.new_browser")) == 1  # the news, not the first browser
     rendered = describe(mail.payload, "https://hub.example.org", _zone())
     assert "another browser" in rendered.subject
     cookie = laptop.get_cookie("alertnet_device")
