@@ -120,7 +120,8 @@ def main() -> None:
     plain_ms, plain_p95 = median_p95_ms(without)
     print(
         f"Argon2id t={RFC9106.time_cost} m={RFC9106.memory_kib // 1024} MiB p={RFC9106.lanes}, "
-        f"{args.repetitions} repetitions, database {args.database_url or 'SQLite'}"
+        f"{args.repetitions} repetitions, "
+        f"{'PostgreSQL' if args.database_url.startswith('postgresql') else 'SQLite'}"
     )
     print(
         table(
