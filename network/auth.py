@@ -184,7 +184,7 @@ def init_app(app: Flask) -> None:
         if needed is None:
             abort(403)  # deny by default: the view declared nothing
         if needed != "signed_in" and not policy.may(current_member(), needed):
-            abort(403)
+            abort(403, policy.refusal(current_member(), needed))
         return None
 
 

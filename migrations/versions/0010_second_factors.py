@@ -3,7 +3,7 @@ wait for the factor (and the time of the last confirmation, for step-up),
 the clusters' rule of who needs one, per-account throttling and known browsers.
 
 Revision ID: 0010
-Revises: 0014
+Revises: 0012
 Create Date: 2026-12-05
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0014"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -40,6 +40,8 @@ class AlertContent:
     original_key: bytes = field(default=b"", repr=False)
     # How many files the sender attached: the hub cannot drop one unseen.
     attachments: int | None = None
+    # Under-age use: the pupils' year group ("R", "1" to "13"), never a name.
+    year_group: str = ""
 
     def to_bytes(self) -> bytes:
         value: dict[str, object] = {
@@ -57,15 +59,24 @@ class AlertContent:
             value["original_key"] = base64.b64encode(self.original_key).decode("ascii")
         if self.attachments is not None:
             value["attachments"] = self.attachments
+        if self.year_group:
+            value["year_group"] = self.year_group
         return _json(value)
 
     def same_report_as(self, other: AlertContent) -> bool:
         """Whether two alerts say the same (a forward and its original)."""
-        return (self.title, self.description, self.links, self.recommended_action) == (
+        return (
+            self.title,
+            self.description,
+            self.links,
+            self.recommended_action,
+            self.year_group,
+        ) == (
             other.title,
             other.description,
             other.links,
             other.recommended_action,
+            other.year_group,
         )
 
     def summary(self) -> bytes:
@@ -94,6 +105,7 @@ class AlertContent:
             forwarded_note=value.get("forwarded_note", ""),
             original_key=base64.b64decode(value.get("original_key", "")),
             attachments=value.get("attachments"),
+            year_group=value.get("year_group", ""),
         )
 
 

@@ -23,7 +23,7 @@ from network.alerts.models import Alert, AlertRecipient, Platform, ReadRecord
 from network.alerts.paging import after_cursor, encode_cursor
 from network.alerts.platforms import platforms
 from network.alerts.sealing import IntegrityFailure, Stored, load_for, open_summary
-from network.alerts.vocab import FILTER_STATUSES, PAGE_SIZE, InboxStatus
+from network.alerts.vocab import FILTER_STATUSES, PAGE_SIZE, AlertStatus, InboxStatus
 from schools import audit, policy
 from schools.db import insert_new, utcnow
 from schools.errors import InvalidInput
@@ -83,7 +83,10 @@ class InboxChoices:
 def inbox_choices(session: Session, actor: Member) -> InboxChoices:
     school = policy.check_reads_alerts(actor)
     return InboxChoices(
-        school, platforms(session), possible_senders(session, school), may_post(actor)
+        school,
+        platforms(session, include_retired=True),
+        possible_senders(session, school),
+        may_post(actor),
     )
 
 
@@ -151,6 +154,10 @@ def inbox_query(
     )
 
 
+# An alert shredded or withdrawn is over for every school, whatever its copy says.
+OPEN_ON_THE_SENDERS_SIDE = (AlertStatus.OPEN, AlertStatus.RESOLVED)
+
+
 def _apply_filters(query: InboxQuery, filters: InboxFilters) -> InboxQuery:
     if filters.status == InboxStatus.UNREAD:
         query = query.where(AlertRecipient.first_read_at.is_(None))
@@ -158,7 +165,13 @@ def _apply_filters(query: InboxQuery, filters: InboxFilters) -> InboxQuery:
         query = query.where(AlertRecipient.acknowledged_at.is_(None))
     elif filters.status == InboxStatus.ACKNOWLEDGED:
         query = query.where(AlertRecipient.acknowledged_at.is_not(None))
-    elif filters.status in (InboxStatus.OPEN, InboxStatus.RESOLVED):
+    elif filters.status == InboxStatus.OPEN:
+        query = query.where(
+            AlertRecipient.closed_at.is_(None), Alert.status.in_(OPEN_ON_THE_SENDERS_SIDE)
+        )
+    elif filters.status == InboxStatus.CLOSED:
+        query = query.where(AlertRecipient.closed_at.is_not(None))
+    elif filters.status in (InboxStatus.RESOLVED, InboxStatus.WITHDRAWN):
         query = query.where(Alert.status == filters.status)
     if filters.category:
         query = query.where(Alert.category == filters.category)
@@ -208,6 +221,9 @@ def inbox_for(
     for copy, alert, record, record_generation, public, retired_at in rows:
         row = InboxRow(copy, alert)
         page.append(row)
+        if alert.withdrawn:
+            row.problem = "Withdrawn by the sender."
+            continue
         if alert.shredded:
             row.problem = "Shredded after its retention period."
             continue

@@ -18,6 +18,7 @@ from network.alerts.access import (
     alert_for,
     content_for,
     forwarding_allowed,
+    may_amend,
     may_forward,
 )
 from network.alerts.audience import forward_choices
@@ -43,6 +44,9 @@ from network.alerts.vocab import ItemKind
 from schools.db import utcnow
 from schools.errors import NotFound
 from schools.models import Member, School, SchoolKeyGeneration
+
+# What a page shows above the alert rather than in its thread.
+ABOVE_THE_ALERT = frozenset({ItemKind.CORRECTION, ItemKind.WITHDRAWAL})
 
 
 @dataclass
@@ -82,6 +86,21 @@ class OpenedAlert:
     origin: Provenance | None = None
     # The envelope's content key, kept in memory only: a forward hands it on.
     content_key: bytes = field(default=b"", repr=False)
+
+    @property
+    def withdrawal(self) -> OpenedItem | None:
+        """The sender's signed withdrawal, once it withdrew the alert."""
+        return next((e for e in self.items if e.item.kind == ItemKind.WITHDRAWAL), None)
+
+    @property
+    def corrections(self) -> list[OpenedItem]:
+        """The sender's signed corrections, newest first: shown above the original."""
+        return [e for e in reversed(self.items) if e.item.kind == ItemKind.CORRECTION]
+
+    @property
+    def thread(self) -> list[OpenedItem]:
+        """The thread below the alert: everything but corrections and the withdrawal."""
+        return [e for e in self.items if e.item.kind not in ABOVE_THE_ALERT]
 
     @property
     def earlier_format(self) -> bool:
@@ -185,30 +204,19 @@ def open_alert(
     if not view.may_read_content:
         record_for_alert(session, "alert.metadata_viewed", actor, alert, None, read=True)
         return opened
-    if alert.shredded:
+    if alert.shredded and not alert.withdrawn:
         return opened
     assert view.copy is not None
     keychain = Keychain(session, view.copy.school_id, keys)
-    items = list(
-        session.scalars(
-            select(ThreadItem)
-            .where(ThreadItem.alert_id == alert.id)
-            .order_by(ThreadItem.created_at)
-        )
-    )
+    query = select(ThreadItem).where(ThreadItem.alert_id == alert.id)
+    if alert.withdrawn:
+        # All that is left of it: the sender's signed withdrawal and its reason.
+        query = query.where(ThreadItem.kind == ItemKind.WITHDRAWAL)
+    items = list(session.scalars(query.order_by(ThreadItem.created_at)))
     envelopes = _Envelopes.load(session, keychain, [alert, *items])
     keychain.require_current()
-    try:
-        sealed = envelopes.open(alert)
-        check_alert(sealed.header, alert, opened.copies, retired_at=envelopes.retired_at(alert))
-        assert sealed.body is not None
-        content = AlertContent.from_bytes(sealed.body)
-        if alert.forwarded_from_id is not None:
-            opened.origin = _provenance(session, sealed.header, alert, content)
-        opened.content, opened.signed = content, sealed.header
-        opened.content_key = sealed.content_key
-    except IntegrityFailure as failure:
-        opened.problem = failure.message
+    if not alert.withdrawn:
+        _open_the_alert(session, envelopes, opened)
     attachments: list[Header] = []
     failed: list[uuid.UUID] = []
     for item in items:
@@ -260,6 +268,21 @@ def open_alert(
         )
     session.flush()
     return opened
+
+
+def _open_the_alert(session: Session, envelopes: _Envelopes, opened: OpenedAlert) -> None:
+    alert = opened.view.alert
+    try:
+        sealed = envelopes.open(alert)
+        check_alert(sealed.header, alert, opened.copies, retired_at=envelopes.retired_at(alert))
+        assert sealed.body is not None
+        content = AlertContent.from_bytes(sealed.body)
+        if alert.forwarded_from_id is not None:
+            opened.origin = _provenance(session, sealed.header, alert, content)
+        opened.content, opened.signed = content, sealed.header
+        opened.content_key = sealed.content_key
+    except IntegrityFailure as failure:
+        opened.problem = failure.message
 
 
 def _provenance(
@@ -319,6 +342,8 @@ class AlertPage:
     forwarding_allowed: bool
     may_forward: bool
     forward_to: list[School]
+    # Whether the member may withdraw it and add corrections.
+    may_amend: bool
 
 
 def alert_page(
@@ -332,6 +357,7 @@ def alert_page(
         forwarding_allowed(alert),
         may_forward(actor, alert),
         forward_choices(session, actor, alert),
+        may_amend(actor, opened.view) and not alert.shredded,
     )
 
 

@@ -1,6 +1,7 @@
 """An alert's thread: replies, recorded actions, acknowledgements (with their
-comments), attachments, and the sender resolving it. Each item is sealed to the
-alert's audience as the alert was."""
+comments) and attachments. Each item is sealed to the alert's audience as the
+alert was. Closing and resolving are in closing.py, withdrawing and correcting
+in withdrawal.py; both add their signed items here."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from sqlalchemy.orm import Session
 from crypto.envelope import new_alert_id
 from crypto.keys import SchoolKeys
 from network.alerts import signals, vocab
-from network.alerts.access import acknowledgeable, resolvable, writable
+from network.alerts.access import acknowledgeable, writable
 from network.alerts.auditing import record_for_alert
 from network.alerts.content import MAX_NOTE, Note, clean_text
 from network.alerts.models import Alert, AlertRecipient, ThreadItem
 from network.alerts.sealing import Audience, seal_and_store
-from network.alerts.vocab import AlertStatus, ItemKind
+from network.alerts.vocab import ItemKind
 from schools.db import utcnow
 from schools.errors import Conflict, Forbidden, InvalidInput
 from schools.models import Member, School, SchoolStatus
@@ -28,6 +29,9 @@ AUDITED_AS = {
     ItemKind.ACKNOWLEDGEMENT: "alert.ack_comment",
     ItemKind.ACTION: "alert.actioned",
     ItemKind.ATTACHMENT: "alert.attachment_added",
+    ItemKind.CORRECTION: "alert.corrected",
+    ItemKind.WITHDRAWAL: "alert.withdrawn",
+    ItemKind.CLOSURE: "alert.closed",
 }
 
 
@@ -57,6 +61,7 @@ def add_item(
     created_at: datetime | None = None,
     announce: bool = True,
     position: int = 0,
+    audited_as: str | None = None,
 ) -> ThreadItem:
     """Seal an item to the alert's audience (or the one given) and audit it;
     ``announce`` tells other features (notifications) it was added. An
@@ -98,7 +103,7 @@ def add_item(
     session.flush()
     record_for_alert(
         session,
-        AUDITED_AS[kind],
+        audited_as or AUDITED_AS[kind],
         actor,
         alert,
         item.envelope_hash,
@@ -206,13 +211,3 @@ def _already_acknowledged(copy: AlertRecipient) -> Conflict:
     who = copy.acknowledged_by.name if copy.acknowledged_by else "a colleague"
     when = f" on {copy.acknowledged_at:%d %b %Y at %H:%M} UTC" if copy.acknowledged_at else ""
     return Conflict(f"Already acknowledged by {who}{when}.")
-
-
-def resolve(session: Session, actor: Member, alert_id: uuid.UUID) -> Alert:
-    alert = resolvable(session, actor, alert_id)
-    alert.status = AlertStatus.RESOLVED
-    alert.resolved_at = utcnow()
-    record_for_alert(session, "alert.resolved", actor, alert, alert.envelope_hash)
-    signals.alert_resolved.send(None, session=session, alert=alert, actor=actor)
-    session.flush()
-    return alert

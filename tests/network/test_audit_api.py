@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -21,15 +22,11 @@ from schools import audit
 from schools.audit import leaf, tree, verify
 from schools.audit.models import AuditEvent
 from schools.policy import AuditScope
-from tests.network.test_audit_pages import build_riverside, client_for
+from tests.factories import client_for
+from tests.network.api_helpers import assert_problem as assert_api_problem
 from tests.schools.test_audit import build_large_log, counting_statements, tamper
 
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
-
-
-@pytest.fixture
-def riverside(world):
-    return build_riverside(world)
 
 
 def b64(text: str) -> bytes:
@@ -41,13 +38,8 @@ def pinned(client) -> tuple[NoteVerifier, str]:
     return NoteVerifier.from_vkey(key["vkey"]), key["origin"]
 
 
-def assert_problem(response, status: int, fragment: str = "") -> None:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json(force=True)
-    assert set(body) == PROBLEM_KEYS
-    assert body["status"] == status
-    assert fragment in body["detail"]
+# The audit API's problems carry these keys and no others.
+assert_problem = partial(assert_api_problem, keys=PROBLEM_KEYS)
 
 
 def test_the_key_is_public_and_pins_the_checkpoints(app, client, riverside):

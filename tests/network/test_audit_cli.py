@@ -16,13 +16,7 @@ from schools import audit
 from schools.audit import integrity, models, tree
 from schools.audit import queue as audit_queue
 from schools.audit.models import AuditVerification
-from tests.network.test_audit_pages import build_riverside
 from tests.schools.test_audit import stored_leaves, tamper
-
-
-@pytest.fixture
-def riverside(world):
-    return build_riverside(world)
 
 
 def run(runner, *args: str):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from network.alerts.integrity import CLOCK_SKEW
@@ -17,25 +16,9 @@ from network.db import own_transaction
 from schools.audit.models import AuditEvent
 from schools.models import Role, School, SchoolKeyGeneration
 from tests.conftest import sign_in
-from tests.network.alerts_helpers import make_head
 
 VERIFIED = "✓ Signature verified"
 RETIRED = "were retired"
-
-
-@pytest.fixture
-def cluster(world):
-    return world.cluster()
-
-
-@pytest.fixture
-def ash(app, world, cluster):
-    return make_head(app, world, cluster, "Ash")
-
-
-@pytest.fixture
-def beech(app, world, cluster):
-    return make_head(app, world, cluster, "Beech")
 
 
 def _posted(ash, beech, title="Signed while current") -> str:

@@ -26,19 +26,8 @@ from tests.network.alerts_helpers import make_head
 
 
 @pytest.fixture
-def cluster(world):
-    return world.cluster()
-
-
-@pytest.fixture
 def oak(app, world, cluster):
     return make_head(app, world, cluster, "Oakfield")
-
-
-@pytest.fixture
-def ash(app, world, cluster):
-    """A second school, so that Oakfield has someone to send to."""
-    return make_head(app, world, cluster, "Ash")
 
 
 def _staff(app, world, head, email):

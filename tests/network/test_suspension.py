@@ -80,7 +80,9 @@ class Suspended:
 
     def arguments(self, rule: Rule) -> dict[str, Any]:
         values: dict[str, Any] = {
-            "alert_id": self.sent if rule.endpoint.endswith(".resolve") else self.received,
+            "alert_id": self.sent
+            if rule.endpoint.rpartition(".")[2] in ("resolve", "withdraw", "correct")
+            else self.received,
             "subscription_id": self.subscription,
             "token_id": self.token,
             "member_id": self.staff,
@@ -113,7 +115,11 @@ class Suspended:
             "alerts.reply": {"text": "We have seen the same page."},
             "alerts.record_action": {"action_type": "reported_platform", "note": "Done."},
             "alerts.forward": {"schools": [str(self.cedar.id)], "note": "For you too"},
-            "alerts.resolve": {},
+            "alerts.resolve": {"resolve_note": "Page removed.", "confirm": "y"},
+            "alerts.close": {"close_note": "Dealt with here."},
+            "alerts.withdraw": {"reason": "Sent in error."},
+            "alerts.correct": {"correction": "It was Instagram, not Facebook."},
+            "school.set_may_post": {"may_post": "yes"},
             "notifications.watch": {"by_email": "y"},
             "notifications.new_subscription": {"channel": "in_app", "name": "Mine", **digest},
             "notifications.edit_subscription": {
@@ -134,6 +140,11 @@ class Suspended:
             "api.reply": {"text": "We have seen the same page."},
             "api.record_action": {"action_type": "reported_platform", "note": "Done."},
             "api.forward": {"schools": [str(self.cedar.id)]},
+            "api.resolve": {"note": "Page removed.", "confirm": True},
+            "api.close": {"note": "Dealt with here."},
+            "api.withdraw": {"reason": "Sent in error."},
+            "api.correct": {"text": "It was Instagram, not Facebook."},
+            "api.set_may_post": {"may_post": True},
             "api.create_subscription": {"channel": "in_app", "personal": True},
             "api.update_subscription": {"name": "Renamed"},
         }.get(endpoint)
@@ -267,6 +278,11 @@ def test_every_unsafe_page_and_api_route_refuses_a_suspended_schools_member(app,
         "alerts.acknowledge",
         "alerts.forward",
         "alerts.resolve",
+        "alerts.close",
+        "alerts.reopen",
+        "alerts.withdraw",
+        "alerts.correct",
+        "school.set_may_post",
         "api.reply",
         "api.record_action",
         "api.acknowledge",

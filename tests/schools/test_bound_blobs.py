@@ -13,42 +13,13 @@ from sqlalchemy import select
 
 from crypto import custody
 from crypto.custody import FAST_FOR_TESTS
-from schools import accounts, directory, invitations, keyring, tokens
+from schools import accounts, keyring, tokens
 from schools.audit.models import AuditEvent
 from schools.errors import KeysLocked, SignInFailed
-from schools.models import CredentialKind, KeyWrap, Role
+from schools.models import CredentialKind, KeyWrap
+from tests.schools.conftest import STAFF_PASSWORD
 
 PASSWORD = "a long enough test passphrase"
-
-
-@pytest.fixture
-def school(session):
-    cluster = directory.create_cluster(session, None, "Cluster")
-    return directory.admit_school(session, None, cluster, "Oakfield", "123456", "")
-
-
-@pytest.fixture
-def head(session, school):
-    invited = invitations.invite(session, None, Role.HEAD, "head@oak.example.org", school=school)
-    return invitations.accept_invitation(
-        session, invited.token, "Amara", PASSWORD, PASSWORD, FAST_FOR_TESTS
-    )
-
-
-@pytest.fixture
-def staff(session, school, head):
-    keys = keyring.unlock_for_member(session, head.member, head.credential)
-    invited = invitations.invite(
-        session, head.member, Role.STAFF, "dsl@oak.example.org", school=school, actor_keys=keys
-    )
-    return invitations.accept_invitation(
-        session,
-        invited.token,
-        "Grace",
-        "another long passphrase",
-        "another long passphrase",
-        FAST_FOR_TESTS,
-    )
 
 
 def _wrap(session, kind, credential_id):
@@ -64,7 +35,7 @@ def test_a_password_blob_moved_to_another_member_does_not_sign_in(session, head,
     signs anyone in as the staff member, and the staff password neither."""
     staff.member.password_blob = head.member.password_blob
     session.flush()
-    for password in (PASSWORD, "another long passphrase"):
+    for password in (PASSWORD, STAFF_PASSWORD):
         with pytest.raises(SignInFailed):
             accounts.authenticate(session, "dsl@oak.example.org", password, FAST_FOR_TESTS)
 

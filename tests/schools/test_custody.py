@@ -27,24 +27,8 @@ from schools.models import (
     Role,
     SchoolKeyGeneration,
 )
-
-PASSWORD = "a long enough test passphrase"
-
-
-def _join(session, token, name="Someone"):
-    return invitations.accept_invitation(session, token, name, PASSWORD, PASSWORD, FAST_FOR_TESTS)
-
-
-@pytest.fixture
-def school(session):
-    cluster = directory.create_cluster(session, None, "Cluster")
-    return directory.admit_school(session, None, cluster, "Oakfield", "123456", "")
-
-
-@pytest.fixture
-def head(session, school):
-    invited = invitations.invite(session, None, Role.HEAD, "head@oak.example.org", school=school)
-    return _join(session, invited.token, "Amara")
+from tests.factories import PASSWORD
+from tests.factories import join as _join
 
 
 def test_first_head_creates_the_school_keys_and_gets_a_recovery_code(session, school, head):

@@ -8,28 +8,13 @@ import pytest
 from sqlalchemy import select, update
 
 from crypto import custody
-from crypto.custody import FAST_FOR_TESTS
 from crypto.keys import SchoolKeys
-from schools import accounts, directory, invitations, keyring, tokens
+from schools import accounts, keyring, tokens
 from schools.audit.models import AuditEvent
 from schools.errors import KeysLocked
-from schools.models import CredentialKind, KeyWrap, Role, SchoolKeyGeneration
+from schools.models import CredentialKind, KeyWrap, SchoolKeyGeneration
 
 PASSWORD = "a long enough test passphrase"
-
-
-@pytest.fixture
-def school(session):
-    cluster = directory.create_cluster(session, None, "Cluster")
-    return directory.admit_school(session, None, cluster, "Oakfield", "123456", "")
-
-
-@pytest.fixture
-def head(session, school):
-    invited = invitations.invite(session, None, Role.HEAD, "head@oak.example.org", school=school)
-    return invitations.accept_invitation(
-        session, invited.token, "Amara", PASSWORD, PASSWORD, FAST_FOR_TESTS
-    )
 
 
 def _mismatches(session):

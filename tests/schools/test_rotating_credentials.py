@@ -12,38 +12,15 @@ from crypto import custody
 from crypto.custody import FAST_FOR_TESTS
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey
-from schools import accounts, directory, invitations, keyring
+from schools import accounts, invitations, keyring
 from schools.audit.models import AuditEvent
 from schools.errors import InvalidInput
 from schools.models import KeyWrap, LoginSession, Role, SchoolKeyGeneration
+from tests.conftest import PASSWORD as HEAD_PASSWORD
+from tests.schools.conftest import STAFF_PASSWORD
 
-PASSWORD = "a long enough test passphrase"
+PASSWORD = STAFF_PASSWORD  # the staff fixture's, and the invitees' made here
 NEW = "a brand new passphrase"
-
-
-@pytest.fixture
-def school(session):
-    cluster = directory.create_cluster(session, None, "Cluster")
-    return directory.admit_school(session, None, cluster, "Oakfield", "123456", "")
-
-
-@pytest.fixture
-def head(session, school):
-    invited = invitations.invite(session, None, Role.HEAD, "head@oak.example.org", school=school)
-    return invitations.accept_invitation(
-        session, invited.token, "Amara", PASSWORD, PASSWORD, FAST_FOR_TESTS
-    )
-
-
-@pytest.fixture
-def staff(session, school, head):
-    keys = keyring.unlock_for_member(session, head.member, head.credential)
-    invited = invitations.invite(
-        session, head.member, Role.STAFF, "dsl@oak.example.org", school=school, actor_keys=keys
-    )
-    return invitations.accept_invitation(
-        session, invited.token, "Grace", PASSWORD, PASSWORD, FAST_FOR_TESTS
-    )
 
 
 def _leaver(session, school, head):
@@ -87,8 +64,10 @@ def _old_things(session, member, credential):
 
 
 def _what_an_old_blob_and_row_open(session, member, blob, row, cookie_key):
+    # The thief learnt the member's password: the head's, or a member of staff's.
+    password = HEAD_PASSWORD if member.role == Role.HEAD else PASSWORD
     old_seed = custody.unwrap_seed_with_password(
-        blob, PASSWORD, custody.password_owner(member.id, member.school_id)
+        blob, password, custody.password_owner(member.id, member.school_id)
     )
     return CredentialKey(old_seed), accounts.session_keys(row, cookie_key)
 
