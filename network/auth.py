@@ -14,6 +14,7 @@ request acts as the token's member: ``act_as`` makes ``current_member()`` and
 from __future__ import annotations
 
 import base64
+import functools
 import uuid
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
@@ -25,8 +26,9 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from crypto.keys import CredentialKey, SchoolKeys
 from network.db import db
 from network.settings import current as current_settings
-from schools import accounts, policy
-from schools.models import LoginSession, Member
+from schools import accounts, factors, policy
+from schools.db import utcnow
+from schools.models import LoginSession, Member, SessionState
 from schools.policy import Permission
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,12 +66,21 @@ def act_as(principal: Principal) -> None:
 
 
 class SignedInMember(UserMixin):  # type: ignore[misc]
-    """The flask-login user: one login session of one member."""
+    """The flask-login user: one login session of one member.
+
+    A session that still waits for its second factor is not authenticated:
+    every check of ``is_authenticated`` (both gates, ``current_member``,
+    ``school_keys``) refuses it. Only views marked ``during`` that state see it,
+    through ``waiting_login``."""
 
     def __init__(self, login: LoginSession, token: str) -> None:
         self.login = login
         self.member: Member = login.member
         self._token = token
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.login.state_enum is SessionState.COMPLETE
 
     def get_id(self) -> str:
         return self._token
@@ -84,6 +95,54 @@ def _load(token: str) -> SignedInMember | None:
 def public(view: F) -> F:
     view._alertnet_public = True  # type: ignore[attr-defined]
     return view
+
+
+def during(*states: SessionState) -> Callable[[F], F]:
+    """Let a session in these waiting states reach the view (the second-factor
+    and enrolment pages); everything else refuses them."""
+
+    def mark(view: F) -> F:
+        view._alertnet_during = frozenset(states)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def waiting_login() -> LoginSession | None:
+    """The cookie's login session whatever its state, for the pages that
+    finish a sign-in; None when nobody has even given a password."""
+    user = current_user._get_current_object() if current_user else None
+    return user.login if isinstance(user, SignedInMember) else None
+
+
+def _waiting_redirect(login: LoginSession) -> Any:
+    if login.state_enum is SessionState.ENROL_PENDING:
+        return redirect(url_for("factors.enrol"))
+    return redirect(url_for("factors.second_factor"))
+
+
+def recently_confirmed(view: F) -> F:
+    """A dangerous action: the member must have given their password (and
+    second factor) within the last few minutes (schools.factors.STEP_UP), or is
+    sent to confirm it is them first, then back to the page they came from. A
+    session setting up its first factor right after the password needs no more."""
+
+    @functools.wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        login = waiting_login()
+        enrolling = login is not None and login.state_enum is SessionState.ENROL_PENDING
+        if not enrolling and not factors.recently_confirmed(login, utcnow()):
+            flash("For your safety, confirm it is you before doing that.", "info")
+            if request.method == "GET":
+                back = safe_next(request.full_path.rstrip("?"))
+            else:
+                referrer = urlsplit(request.referrer or "")
+                query = f"?{referrer.query}" if referrer.query else ""
+                back = safe_next(referrer.path + query)
+            return redirect(url_for("factors.confirm", next=back or ""), 303)
+        return view(*args, **kwargs)
+
+    return checked  # type: ignore[return-value]
 
 
 def requires(permission: Permission | None) -> Callable[[F], F]:
@@ -106,6 +165,12 @@ def init_app(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint)
         if request.endpoint == "static" or getattr(view, "_alertnet_public", False):
             return None
+        waiting = waiting_login()
+        if waiting is not None and waiting.state_enum is not SessionState.COMPLETE:
+            if waiting.state_enum in getattr(view, "_alertnet_during", ()):
+                return None
+            if request.blueprint not in _BLUEPRINT_GATES:
+                return _waiting_redirect(waiting)
         own_gate = _BLUEPRINT_GATES.get(request.blueprint or "")
         if own_gate is not None:
             return own_gate(view)
@@ -140,15 +205,20 @@ def actor() -> Member:
     return member
 
 
-def sign_in(member: Member, credential: CredentialKey) -> accounts.SignedIn:
+def sign_in(
+    member: Member, credential: CredentialKey, state: SessionState = SessionState.COMPLETE
+) -> accounts.SignedIn:
     """Start a login session for this request's browser and a fresh Flask
-    session: nothing from before sign-in survives it."""
+    session: nothing from before sign-in survives it. A session in a waiting
+    ``state`` reaches only the second-factor pages until schools.factors
+    finishes it."""
     signed = accounts.start_session(
         db(),
         member,
         credential,
         request.user_agent.string,
         lifetime=current_settings().session_lifetime,
+        state=state,
     )
     _hold(signed)
     return signed
@@ -180,7 +250,7 @@ def _hold(signed: accounts.SignedIn) -> None:
 
 
 def sign_out() -> None:
-    if current_user.is_authenticated:
+    if waiting_login() is not None:
         accounts.end_session(db(), current_user.get_id())
     logout_user()
     session.clear()
@@ -198,17 +268,25 @@ def _keys_changed() -> bool:
         return False
 
 
+def _held_keys(login: LoginSession) -> SchoolKeys | None:
+    raw = session.get(_VAULT_KEY)
+    key = base64.urlsafe_b64decode(raw) if raw else b""
+    return accounts.session_keys(login, key) if key else None
+
+
+def finish_sign_in(login: LoginSession, how: str) -> list[Member]:
+    """The waiting session's factor was accepted: it becomes a full session.
+    The keys it holds were sealed at the password: no password hashing again."""
+    return factors.complete_sign_in(db(), login, _held_keys(login), how)
+
+
 def school_keys() -> SchoolKeys | None:
     """The school's current bundle for this request, or None if locked."""
     principal: Principal | None = g.get(_PRINCIPAL)
     if principal is not None:
         return principal.school_keys()
     if "school_keys" not in g:
-        keys = None
-        if current_user.is_authenticated:
-            raw = session.get(_VAULT_KEY)
-            key = base64.urlsafe_b64decode(raw) if raw else b""
-            keys = accounts.session_keys(current_user.login, key) if key else None
+        keys = _held_keys(current_user.login) if current_user.is_authenticated else None
         g.school_keys = keys
     keys_: SchoolKeys | None = g.school_keys
     return keys_

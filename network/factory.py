@@ -25,7 +25,7 @@ from network import (
 from network.extensions import csrf, limiter
 from network.settings import Settings
 from network.text import indefinite
-from network.views import admin, cluster, school
+from network.views import admin, cluster, factors, school
 from network.views import auth as auth_views
 from schools import policy
 from schools.policy import Permission
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(cluster.bp)
     app.register_blueprint(school.bp)
+    app.register_blueprint(factors.bp)
     alerts.init_app(app)
     notifications.init_app(app)
     dashboard.init_app(app)

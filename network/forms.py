@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     EmailField,
     HiddenField,
     PasswordField,
@@ -127,6 +128,38 @@ class NationForm(FlaskForm):
         description="Its bank holidays are not school days when acknowledgement deadlines "
         "are counted in school days.",
     )
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        "Code from your authenticator app",
+        description="Six digits. The app shows a new one every 30 seconds.",
+        validators=[DataRequired("Enter the code your app shows."), Length(max=20)],
+    )
+
+
+class BackupCodeForm(FlaskForm):
+    backup_code = StringField(
+        "Backup code",
+        description="One of the codes you saved when you set up your second factor.",
+        validators=[DataRequired("Enter a backup code."), Length(max=40)],
+    )
+
+
+class ConfirmIdentityForm(FlaskForm):
+    password = PasswordField(
+        "Your password", validators=[DataRequired("Enter your password."), Length(max=MAX_LENGTH)]
+    )
+    code = StringField(
+        "Code from your authenticator app, or a backup code",
+        validators=[Length(max=40)],
+    )
+    next = HiddenField()
+
+
+class FactorRuleForm(FlaskForm):
+    leaders = BooleanField("Heads and coordinators must use a second factor")
+    staff = BooleanField("Staff must use a second factor too")
 
 
 class TermForm(FlaskForm):

@@ -40,6 +40,7 @@ ENVIRONMENT = {
     "max_json_upload_bytes": "ALERTNET_API_MAX_UPLOAD_BYTES",
     "log_level": "ALERTNET_LOG_LEVEL",
     "log_key": "ALERTNET_LOG_KEY",
+    "factor_key": "ALERTNET_FACTOR_KEY",
     "log_origin": "ALERTNET_LOG_ORIGIN",
     "smtp_url": "SMTP_URL",
     "mail_from": "ALERTNET_MAIL_FROM",
@@ -109,6 +110,9 @@ class Settings:
     # log's origin (its name in checkpoints); both have defaults, see resolved().
     log_key: str = field(default="", repr=False)
     log_origin: str = ""
+    # Seals authenticator apps' secrets at rest (base64 of 32 random bytes);
+    # made in the instance folder on first run if not set, see resolved().
+    factor_key: str = field(default="", repr=False)
     # Public keys (vkeys) the log was signed with before ALERTNET_LOG_KEY was
     # rotated: checkpoints they signed still verify (docs/operations.md).
     log_retired_keys: tuple[str, ...] = ()
@@ -155,6 +159,21 @@ class Settings:
         return self.link(f"/invitations/{token}")
 
     @property
+    def passkey_rp_id(self) -> str:
+        """The WebAuthn relying party: the public address's host name."""
+        return urlsplit(self.public_url).hostname or "localhost"
+
+    @property
+    def passkey_origin(self) -> str:
+        """The origin passkeys must answer for: the public address's scheme and host."""
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def factor_seal_master(self) -> bytes:
+        return _key_bytes(self.factor_key, "ALERTNET_FACTOR_KEY")
+
+    @property
     def https(self) -> bool:
         return self.public_url.startswith("https://")
 
@@ -190,6 +209,9 @@ class Settings:
             raise ValueError("fast password hashing is only for tests")
         if not settings.log_key:
             settings = replace(settings, log_key=_instance_log_key(settings.instance_path))
+        if not settings.factor_key:
+            settings = replace(settings, factor_key=_instance_factor_key(settings.instance_path))
+        _key_bytes(settings.factor_key, "ALERTNET_FACTOR_KEY")
         if not settings.log_origin:
             settings = replace(settings, log_origin=default_log_origin(settings.public_url))
         log_key_seed(settings.log_key)  # a malformed key stops the hub at startup
@@ -327,6 +349,23 @@ def _instance_log_key(instance: Path) -> str:
     return _instance_file(
         instance, "audit_log_key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
     )
+
+
+def _instance_factor_key(instance: Path) -> str:
+    """The key that seals authenticator apps' secrets (a base64 32-byte key)."""
+    return _instance_file(
+        instance, "factor_key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+    )
+
+
+def _key_bytes(encoded: str, variable: str) -> bytes:
+    try:
+        key = base64.b64decode(encoded.strip(), validate=True)
+    except binascii.Error:
+        key = b""
+    if len(key) != 32:
+        raise ValueError(f"{variable} must be the base64 encoding of 32 random bytes")
+    return key
 
 
 def _instance_secret(instance: Path) -> str:

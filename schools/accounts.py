@@ -31,6 +31,7 @@ from schools.models import (
     Role,
     School,
     SchoolStatus,
+    SessionState,
 )
 from schools.passwords import check_new_password
 
@@ -121,16 +122,26 @@ def start_session(
     credential: CredentialKey,
     user_agent: str = "",
     lifetime: timedelta = SESSION_LIFETIME,
+    state: SessionState = SessionState.COMPLETE,
 ) -> SignedIn:
     """Open a login session. The credential opens the school's current bundle
     here, once; the row keeps only that bundle sealed under a fresh key that
-    only the browser keeps. The credential itself is not kept."""
+    only the browser keeps. The credential itself is not kept.
+
+    A session that still waits for a second factor (``state``) opens nothing:
+    the gate refuses it all but the factor's pages, and schools.factors finishes
+    it from the bundle it holds, without hashing the password again."""
     keys = _unlock(session, member, credential)
-    signed = _open_session(session, member, keys, user_agent, lifetime)
+    signed = _open_session(session, member, keys, user_agent, lifetime, state)
     member.last_sign_in_at = signed.login.created_at
-    confirmed = confirm_colleagues(session, member, keys)
+    complete = state is SessionState.COMPLETE
+    confirmed = confirm_colleagues(session, member, keys) if complete else []
     audit.record(
-        session, "member.signed_in", actor=member, object_type="member", object_id=member.id
+        session,
+        "member.signed_in" if complete else "member.password_accepted",
+        actor=member,
+        object_type="member",
+        object_id=member.id,
     )
     session.flush()
     return SignedIn(signed.login, signed.token, signed.vault_key, confirmed)
@@ -185,6 +196,7 @@ def _open_session(
     keys: SchoolKeys | None,
     user_agent: str,
     lifetime: timedelta,
+    state: SessionState = SessionState.COMPLETE,
 ) -> SignedIn:
     token = secrets.token_urlsafe(32)
     id_hash = _token_hash(token)
@@ -196,6 +208,7 @@ def _open_session(
             custody.session_context(member.id, member.school_id, keys.generation, id_hash),
         )
     now = utcnow()
+    complete = state is SessionState.COMPLETE
     login = LoginSession(
         id_hash=id_hash,
         member_id=member.id,
@@ -206,6 +219,8 @@ def _open_session(
         expires_at=now + lifetime,
         vault=vault,
         user_agent=user_agent[:200],
+        state=state,
+        confirmed_at=now if complete else None,
     )
     session.add(login)
     session.flush()

@@ -120,6 +120,10 @@ class Cluster(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # Who must sign in with a second factor (README, "Second factors"): heads and
+    # coordinators unless the coordinator turns it off; staff when turned on.
+    second_factor_leaders: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    second_factor_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     schools: Mapped[list[School]] = relationship(
@@ -198,6 +202,12 @@ class Member(Base):
     keys_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Per-account throttling (schools/throttle.py): wrong passwords since the
+    # last sign-in; no attempt is heard before sign_in_wait_until; a lock that
+    # time or a head or coordinator lifts.
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sign_in_wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     school: Mapped[School | None] = relationship(lazy="joined")
     cluster: Mapped[Cluster | None] = relationship(lazy="joined")
@@ -209,6 +219,10 @@ class Member(Base):
     @property
     def is_active(self) -> bool:
         return self.status == MemberStatus.ACTIVE
+
+    @property
+    def sign_in_locked(self) -> bool:
+        return self.locked_until is not None and utcnow() < self.locked_until
 
     @property
     def effective_cluster_id(self) -> uuid.UUID | None:
@@ -309,6 +323,17 @@ class RecoveryCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class SessionState(enum.StrEnum):
+    """How far a login session got: the password alone opens nothing."""
+
+    # Password and (when the member has one) second factor both accepted.
+    COMPLETE = "complete"
+    # Password accepted; the member must now answer their second factor.
+    FACTOR_PENDING = "factor_pending"
+    # Password accepted; the member must set up a second factor first.
+    ENROL_PENDING = "enrol_pending"
+
+
 class LoginSession(Base):
     """One signed-in browser. The row holds only ciphertext of the school's
     bundle of one generation, with the member, school, generation and this row's
@@ -332,8 +357,71 @@ class LoginSession(Base):
     generation: Mapped[int | None] = mapped_column(Integer)
     vault: Mapped[bytes | None] = mapped_column(LargeBinary)
     user_agent: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(
+        String(16), default=SessionState.COMPLETE, server_default=SessionState.COMPLETE.value
+    )
+    # The open WebAuthn challenge of this session (one ceremony at a time).
+    challenge: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # When the member last gave their password (and factor): dangerous actions
+    # need it within the last few minutes (schools/factors.py, STEP_UP).
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Refused codes while waiting for the factor; too many end the session.
+    factor_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     member: Mapped[Member] = relationship(lazy="joined")
+
+    @property
+    def state_enum(self) -> SessionState:
+        return SessionState(self.state)
+
+
+class FactorKind(enum.StrEnum):
+    TOTP = "totp"
+    PASSKEY = "passkey"
+
+
+class SecondFactor(Base):
+    """An authenticator app or a passkey of one member. An app's secret is
+    stored sealed (crypto/factors.py); a passkey's public key in clear."""
+
+    __tablename__ = "second_factors"
+    __table_args__ = (CheckConstraint(_enum_check("kind", FactorKind), name="kind"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # None until the member proved the factor works (a code, or a ceremony).
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # TOTP: the sealed secret, and the last time step accepted (no replays).
+    secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    last_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Passkey: its credential id, COSE public key and signature counter.
+    credential_id: Mapped[bytes | None] = mapped_column(LargeBinary, unique=True)
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    @property
+    def kind_enum(self) -> FactorKind:
+        return FactorKind(self.kind)
+
+
+class BackupCode(Base):
+    """A single-use code for when the phone or passkey is lost: only its hash."""
+
+    __tablename__ = "backup_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApiToken(Base):
@@ -395,3 +483,18 @@ class ApiToken(Base):
         if not self.member.is_active:
             return "orphaned"
         return "expired"
+
+
+class KnownDevice(Base):
+    """A browser a member has signed in from: only a hash of its cookie."""
+
+    __tablename__ = "known_devices"
+    __table_args__ = (UniqueConstraint("member_id", "device_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+    device_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")

@@ -42,9 +42,18 @@ class World:
         settings: Settings = self.app.config["ALERTNET"]
         return settings
 
-    def cluster(self, name: str = "North Cluster") -> Cluster:
+    def cluster(self, name: str = "North Cluster", *, second_factors: bool = False) -> Cluster:
+        """A cluster; by default its heads and coordinators sign in with a
+        password alone, as most tests need. The hub's default (a second factor
+        for them) is tested with ``second_factors=True``
+        (tests/network/test_second_factors.py)."""
         with own_transaction(self.app) as session:
-            return directory.create_cluster(session, None, name)
+            cluster = directory.create_cluster(session, None, name)
+            # Set directly, not through factors.set_cluster_rule: its audit entry
+            # would shift the counts other tests make of the log.
+            cluster.second_factor_leaders = second_factors
+            session.flush()
+            return cluster
 
     def school(self, cluster: Cluster, name: str | None = None) -> School:
         self._urn += 1

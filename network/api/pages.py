@@ -71,6 +71,7 @@ def index() -> Any:
 
 @bp.route("", methods=["POST"])
 @auth.requires(Permission.MANAGE_API_TOKENS)
+@auth.recently_confirmed
 def create() -> Any:
     form = _form(TokenForm())
     if not form.validate_on_submit():

@@ -177,6 +177,9 @@ class Payload(TypedDict, total=False):
     resolved_at: str
     requested_by: str
     path: str
+    until: str  # account.locked: when the lock ends
+    browser: str  # account.new_browser: the browser's own description
+    at: str  # account.new_browser: when
 
 
 class Notification(Base):

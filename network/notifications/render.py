@@ -119,6 +119,8 @@ def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
             link_label="Open the inbox",
             groups=list(groups.values()),
         )
+    if kind in ("account.locked", "account.new_browser"):
+        return _account(payload, base, tz)
     assert ref is not None
     severity, sender = ref["severity_label"], ref["sender_school"]["name"]
     category = ref["category_label"]
@@ -203,6 +205,35 @@ def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
         link,
         why="You receive this because you watch this alert.",
         manage=base + "/notifications/watching",
+    )
+
+
+def _account(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
+    """About the member's own account: a lock, a sign-in from a new browser."""
+    why = "You receive this because it concerns your own alertnet account."
+    if payload["type"] == "account.locked":
+        until = _when(payload["until"], tz)
+        return Rendered(
+            "[alertnet] Your account is locked after too many wrong passwords",
+            "Someone entered the wrong password for your account too many times, so signing "
+            f"in is locked until {until}. If it was you, wait, or ask a head of your school "
+            "(or your coordinator) to unlock it. If it was not you, your password has not "
+            "been guessed; tell your head.",
+            link=base + "/sign-in",
+            link_label="Sign in",
+            why=why,
+            manage=base + "/account",
+        )
+    return Rendered(
+        "[alertnet] New sign-in to your account from another browser",
+        f"Your account was signed in to at {_when(payload['at'], tz)} from a browser it has "
+        "not been used in before. If this was you, there is nothing to do. If not, change "
+        "your password and choose “Sign out everywhere” on your account page.",
+        [("Browser", payload.get("browser", "") or "not given")],
+        base + "/account",
+        link_label="Your account",
+        why=why,
+        manage=base + "/account",
     )
 
 

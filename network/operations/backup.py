@@ -135,7 +135,12 @@ def write_backup(app: Flask, out: BinaryIO, recipient: BackupPublicKey) -> Backu
             tables=counts,
         )
         session.close()
-        payload.record("secrets", secret_key=settings.secret_key, log_key=settings.log_key)
+        payload.record(
+            "secrets",
+            secret_key=settings.secret_key,
+            log_key=settings.log_key,
+            factor_key=settings.factor_key,
+        )
         for table in tables:
             payload.table(
                 table.name,

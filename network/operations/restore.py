@@ -295,8 +295,11 @@ def _secret_files(settings: Settings, secrets_: dict[str, Any]) -> dict[str, str
     for name, variable, configured in (
         ("secret_key", "SECRET_KEY", settings.secret_key),
         ("audit_log_key", "ALERTNET_LOG_KEY", settings.log_key),
+        ("factor_key", "ALERTNET_FACTOR_KEY", settings.factor_key),
     ):
-        wanted = str(secrets_.get("secret_key" if name == "secret_key" else "log_key", ""))
+        wanted = str(secrets_.get({"audit_log_key": "log_key"}.get(name, name), ""))
+        if not wanted and name == "factor_key":
+            continue  # a backup made before second factors: nothing sealed with it
         if not wanted:
             raise BackupRefused("The backup holds no secrets.")
         if wanted == configured:

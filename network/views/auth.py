@@ -26,9 +26,13 @@ from network.forms import (
     SignOutEverywhereForm,
 )
 from network.settings import current as _settings
-from schools import accounts, invitations
+from network.views import account_safety
+from schools import accounts, factors, invitations, throttle
+from schools.db import utcnow
 from schools.errors import SignInFailed
+from schools.models import SessionState
 from schools.policy import Permission
+from schools.throttle import SignInThrottled
 
 bp = Blueprint("auth", __name__)
 
@@ -66,19 +70,39 @@ def healthz() -> Any:
 def sign_in() -> Any:
     form = SignInForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
+        email = form.email.data or ""
+        try:
+            # A waiting or locked account is refused before any password hashing.
+            throttle.check(db(), email, utcnow())
+        except SignInThrottled as throttled:
+            record_security_event("member.sign_in_throttled", ip=auth.client_ip(), per="account")
+            form.email.errors = [throttled.message]
+            return render_template("sign_in.html", form=form), 429
         try:
             member, credential = accounts.authenticate(
                 db(),
-                form.email.data or "",
+                email,
                 form.password.data or "",
                 _settings().password_params,
             )
         except SignInFailed as failed:
             # Committed on its own: the request's rollback must not erase it.
             record_security_event("member.sign_in_failed", ip=auth.client_ip())
+            account_safety.note_wrong_password(email)
             form.email.errors = [failed.message]
             return render_template("sign_in.html", form=form), 401
-        signed = auth.sign_in(member, credential)
+        state = factors.state_after_password(db(), member)
+        signed = auth.sign_in(member, credential, state)
+        if state is not SessionState.COMPLETE:
+            # The password alone opens nothing: the factor (or setting one up) next.
+            target = (
+                "factors.second_factor"
+                if state is SessionState.FACTOR_PENDING
+                else ("factors.enrol")
+            )
+            return redirect(url_for(target, next=auth.safe_next(form.next.data) or None))
+        throttle.note_success(member)
+        account_safety.note_browser(member)
         if signed.confirmed:
             flash(
                 f"You confirmed {len(signed.confirmed)} new colleague(s): they can now read "
@@ -117,7 +141,11 @@ def accept(token: str) -> Any:
         except FormRejected as rejected:
             # 422 for what was entered; 410 if the invitation was used meanwhile.
             return render_template("accept.html", form=form, invitation=invitation), rejected.status
-        auth.sign_in(accepted.member, accepted.credential)
+        auth.sign_in(
+            accepted.member,
+            accepted.credential,
+            factors.state_after_password(db(), accepted.member),
+        )
         if accepted.recovery_code:
             return render_template(
                 "recovery_code.html",
@@ -154,7 +182,12 @@ def recover() -> Any:
         except FormRejected:
             record_security_event("member.recovery_failed", ip=auth.client_ip())
             return render_template("recover.html", form=form), 422
-        auth.sign_in(recovered.member, recovered.credential)
+        factors.clear_after_recovery(db(), recovered.member)
+        auth.sign_in(
+            recovered.member,
+            recovered.credential,
+            factors.state_after_password(db(), recovered.member),
+        )
         return render_template(
             "recovery_code.html",
             code=recovered.new_recovery_code,
@@ -189,8 +222,14 @@ def account() -> Any:
 
 
 def _account_page(form: ChangePasswordForm, everywhere: SignOutEverywhereForm, status: int) -> Any:
+    member = auth.actor()
     return render_template(
-        "account.html", form=form, everywhere=everywhere, member=auth.actor()
+        "account.html",
+        form=form,
+        everywhere=everywhere,
+        member=member,
+        second_factors=factors.factors_of(db(), member),
+        factor_required=factors.must_have_factor(member),
     ), status
 
 

@@ -101,6 +101,7 @@ def school(school_id: uuid.UUID) -> Any:
 
 @bp.route("/schools/<uuid:school_id>/suspend", methods=["POST"])
 @auth.requires(Permission.MANAGE_SCHOOLS)
+@auth.recently_confirmed
 def suspend(school_id: uuid.UUID) -> Any:
     school = _school(school_id)
     form = SuspendForm()

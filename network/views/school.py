@@ -12,7 +12,7 @@ from network.db import db
 from network.errors import FormRejected, form_errors
 from network.forms import InviteForm, NationForm
 from network.views import submit
-from schools import accounts, directory, invitations, roles
+from schools import accounts, directory, factors, invitations, roles
 from schools.errors import InvalidInput, KeysLocked
 from schools.models import Role, School
 from schools.policy import Permission
@@ -76,8 +76,16 @@ def invite() -> Any:
     return _overview(form, 201 if invited else status, invited)
 
 
+@bp.route("/members/<uuid:member_id>/remove", methods=["GET"])
+@auth.requires(Permission.MANAGE_MEMBERS)
+def confirm_remove(member_id: uuid.UUID) -> Any:
+    member = factors.member_to_manage(db(), auth.actor(), member_id)
+    return render_template("school/confirm_remove.html", member=member)
+
+
 @bp.route("/members/<uuid:member_id>/remove", methods=["POST"])
 @auth.requires(Permission.MANAGE_MEMBERS)
+@auth.recently_confirmed
 def remove(member_id: uuid.UUID) -> Any:
     try:
         removed = accounts.remove_member(db(), auth.actor(), member_id, auth.school_keys())
@@ -138,6 +146,7 @@ def resend(invitation_id: uuid.UUID) -> Any:
 
 @bp.route("/recovery-code", methods=["POST"])
 @auth.requires(Permission.MANAGE_MEMBERS)
+@auth.recently_confirmed
 def recovery_code() -> Any:
     keys = auth.school_keys()
     if keys is None:

@@ -111,8 +111,9 @@ def test_head_cannot_remove_a_member_of_another_school(app, world, people):
 
 def test_every_route_declares_who_may_use_it_and_refuses_strangers(app):
     """Deny by default, checked over the whole URL map: every view is public,
-    declares a permission, or sits behind its blueprint's own gate; and a
-    visitor who is not signed in reaches none of the non-public ones."""
+    declares a permission or the unfinished sign-in it serves, or sits behind
+    its blueprint's own gate; and a visitor who is not signed in reaches none
+    of the non-public ones."""
     from network.auth import _BLUEPRINT_GATES
 
     client = app.test_client()
@@ -124,7 +125,10 @@ def test_every_route_declares_who_may_use_it_and_refuses_strangers(app):
         blueprint = rule.endpoint.rsplit(".", 1)[0] if "." in rule.endpoint else ""
         public = getattr(view, "_alertnet_public", False)
         gated = blueprint in _BLUEPRINT_GATES
-        if not (public or gated or getattr(view, "_alertnet_permission", None)):
+        # A page of an unfinished sign-in (the second factor) declares the
+        # waiting state it serves; everyone else is refused it.
+        waiting = getattr(view, "_alertnet_during", None)
+        if not (public or gated or waiting or getattr(view, "_alertnet_permission", None)):
             undeclared.append(rule.endpoint)
         if public or rule.arguments or "GET" not in (rule.methods or ()):
             continue

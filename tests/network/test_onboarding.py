@@ -11,6 +11,7 @@ from network.db import own_transaction
 from schools.audit.models import AuditEvent
 from schools.models import Cluster, Invitation, Member, Role, School, utcnow
 from tests.conftest import PASSWORD, post_form, sign_in
+from tests.network.factor_helpers import enrol_app
 
 LINK = re.compile(r"http://[^<\s]+/invitations/([A-Za-z0-9_\-]+)")
 
@@ -53,6 +54,9 @@ def test_from_empty_hub_to_a_head_inviting_staff(app, world):
     response = _accept(coordinator, coordinator_link, "Helen Marsh")
     assert response.status_code == 200
     assert "recovery code" in response.get_data(as_text=True)
+    # A new cluster asks coordinators and heads for a second factor: set up first.
+    assert coordinator.get("/cluster/schools").headers["Location"] == "/account/second-factors"
+    enrol_app(coordinator)
     response = post_form(
         coordinator,
         "/cluster/schools",
@@ -74,6 +78,7 @@ def test_from_empty_hub_to_a_head_inviting_staff(app, world):
     assert response.status_code == 200
     assert "recovery code" in page
     assert "shown only this once" in page
+    enrol_app(head)
     response = post_form(
         head,
         "/school/invite",

@@ -43,6 +43,19 @@ ALLOWED = {
     "school.withdraw": "withdrawing an invitation takes access away",
     "school.remove": "removing a member takes access away (the keys move on)",
     "school.recovery_code": "a new recovery code spends the old one",
+    "factors.second_factor": "finishing a sign-in, to read what the school holds",
+    "factors.passkey_sign_in_options": "finishing a sign-in, to read what the school holds",
+    "factors.passkey_sign_in": "finishing a sign-in, to read what the school holds",
+    "factors.enrol_app": "a member protects their own account",
+    "factors.passkey_register_options": "a member protects their own account",
+    "factors.passkey_register": "a member protects their own account",
+    "factors.new_backup_codes": "new backup codes spend the old ones",
+    "factors.remove": "removing a second factor ends the member's other sessions",
+    "factors.confirm": "confirming one's identity changes nothing of the school's",
+    "factors.confirm_passkey_options": "confirming one's identity changes nothing of the school's",
+    "factors.confirm_passkey": "confirming one's identity changes nothing of the school's",
+    "factors.reset": "a head's reset takes a member's access away until they set one up",
+    "factors.unlock": "lets a member sign in again to read, as a suspended school's members may",
 }
 # The API's catch-all: it only says an operation does not exist (404) or which
 # methods a path answers (405); it changes nothing.
@@ -73,6 +86,7 @@ class Suspended:
             "subscription_id": self.subscription,
             "token_id": self.token,
             "member_id": self.staff,
+            "factor_id": uuid.uuid4(),
             "invitation_id": self.invitation,
             "school_id": self.head.school.id,
             "generation": 1,

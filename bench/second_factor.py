@@ -1,0 +1,156 @@
+"""What a second factor adds to signing in, beside the Argon2id it sits behind.
+
+Measured in one run, at the configured (RFC 9106) Argon2id parameters:
+
+- baseline: one Argon2id derivation;
+- the factor's own check: open the sealed TOTP secret and compare a code
+  against the three steps the hub accepts (crypto only);
+- a whole sign-in with the factor through the hub (the password page, then the
+  code page; real requests on the test client, SQLite or PostgreSQL), beside a
+  whole sign-in without one (a staff member of the same school).
+
+The target is a ratio of at most 1.1 against one Argon2id: the second step must
+not hash the password again. Printed: (Argon2id + the factor's check) / Argon2id,
+sign-in with the factor / one Argon2id (this includes everything else a sign-in
+request does: the session vault, the database, the audit entry), and sign-in
+with the factor / sign-in without one (what the factor adds to a real sign-in).
+
+Run: ``python bench/second_factor.py [--database-url postgresql://...] [--repetitions 7]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _support import fresh_database, make_app, median_p95_ms, table, timings
+from sqlalchemy import update
+
+from crypto import factors
+from crypto.custody import RFC9106, _password_key
+from network.db import own_transaction
+from schools.models import Cluster, Role, SecondFactor
+from tests.conftest import PASSWORD, World, post_form
+from tests.network.factor_helpers import enrol_app, totp
+
+HEAD = "head@bench.example.org"
+STAFF = "staff@bench.example.org"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--repetitions", type=int, default=7)
+    args = parser.parse_args()
+
+    app = make_app(fresh_database(args.database_url), password_params=RFC9106)
+    world = World(app)
+    cluster = world.cluster(second_factors=True)
+    school = world.school(cluster, "Bench School")
+    world.person(Role.HEAD, HEAD, school=school)
+    world.person(Role.STAFF, STAFF, school=school)
+    client = app.test_client()
+    post_form(client, "/sign-in", {"email": HEAD, "password": PASSWORD})
+    secret, _codes = enrol_app(client)
+    post_form(client, "/sign-out", {}, page="/account")
+    with own_transaction(app) as session:
+        assert session.query(Cluster).count() == 1
+
+    samples: list[float] = []
+
+    def sign_in_with_factor() -> None:
+        # Not timed: an unused step for the code, the pages' CSRF tokens, sign-out.
+        with own_transaction(app) as session:
+            session.execute(update(SecondFactor).values(last_step=0))
+        token = _token(client, "/sign-in")
+        start = time.perf_counter()
+        password = client.post(
+            "/sign-in", data={"email": HEAD, "password": PASSWORD, "csrf_token": token}
+        )
+        first = time.perf_counter() - start
+        assert password.status_code == 302, password.status_code
+        token = _token(client, "/sign-in/second-factor")  # the code page, as a browser loads it
+        start = time.perf_counter()
+        done = client.post(
+            "/sign-in/second-factor", data={"app-code": totp(secret), "csrf_token": token}
+        )
+        samples.append(first + time.perf_counter() - start)
+        assert done.status_code == 303, done.get_data(as_text=True)[:300]
+        client.post("/sign-out", data={"csrf_token": _token(client, "/account")})
+
+    plain: list[float] = []
+
+    def sign_in_without_factor() -> None:
+        token = _token(client, "/sign-in")
+        start = time.perf_counter()
+        response = client.post(
+            "/sign-in", data={"email": STAFF, "password": PASSWORD, "csrf_token": token}
+        )
+        plain.append(time.perf_counter() - start)
+        assert response.status_code == 302, response.status_code
+        client.post("/sign-out", data={"csrf_token": _token(client, "/account")})
+
+    salt = os.urandom(16)
+    argon = timings(lambda: _password_key(PASSWORD, salt, RFC9106), args.repetitions)
+
+    key = factors.seal_key(os.urandom(32))
+    sealed = factors.seal_secret(key, secret, b"bench")
+
+    def factor_check() -> None:
+        opened = factors.open_secret(key, sealed, b"bench")
+        now = factors.totp_step(time.time())
+        assert factors.totp_matching_step(opened, totp(secret), now - 1, now + 1) is not None
+
+    check = timings(factor_check, 200)
+    # Alternated, so both meet the same load on this machine.
+    for _ in range(args.repetitions + 2):
+        sign_in_with_factor()
+        sign_in_without_factor()
+    whole, without = samples[2:], plain[2:]  # two warm-up rounds left out
+
+    argon_ms, argon_p95 = median_p95_ms(argon)
+    check_ms, check_p95 = median_p95_ms(check)
+    whole_ms, whole_p95 = median_p95_ms(whole)
+    plain_ms, plain_p95 = median_p95_ms(without)
+    print(
+        f"Argon2id t={RFC9106.time_cost} m={RFC9106.memory_kib // 1024} MiB p={RFC9106.lanes}, "
+        f"{args.repetitions} repetitions, "
+        f"{'PostgreSQL' if args.database_url.startswith('postgresql') else 'SQLite'}"
+    )
+    print(
+        table(
+            ["what", "median ms", "p95 ms"],
+            [
+                ["one Argon2id (baseline)", argon_ms, argon_p95],
+                ["the factor's own check (TOTP)", check_ms, check_p95],
+                ["Argon2id + factor check", argon_ms + check_ms, argon_p95 + check_p95],
+                ["sign-in without a factor (1 request)", plain_ms, plain_p95],
+                ["sign-in with the factor (2 requests)", whole_ms, whole_p95],
+            ],
+        )
+    )
+    print(
+        f"ratio (Argon2id + factor check) / Argon2id: {(argon_ms + check_ms) / argon_ms:.4f}"
+        " (target <= 1.1)"
+    )
+    print(f"ratio sign-in with the factor / one Argon2id: {whole_ms / argon_ms:.3f}")
+    print(f"ratio sign-in with the factor / sign-in without: {whole_ms / plain_ms:.3f}")
+
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def _token(client: object, page_url: str) -> str:
+    page = client.get(page_url).get_data(as_text=True)  # type: ignore[attr-defined]
+    match = _CSRF.search(page)
+    return match.group(1) if match else ""
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""Per-account sign-in throttling, beside the per-address rate limit: wrong
+passwords for one account make it wait longer and longer, then lock it for an
+hour; a head (their school's members) or a coordinator (their cluster's) can
+lift the lock sooner. And the browsers a member has signed in from, so a
+sign-in from a new one can be told to them.
+
+A waiting or locked account is refused before any password hashing, so
+guessing at it costs the hub nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from schools import audit, directory, policy
+from schools.errors import DomainError, InvalidInput, NotFound
+from schools.models import KnownDevice, Member, Role
+
+# Wrong passwords allowed before the first wait; the wait then doubles from
+# two seconds up to MAX_WAIT; at LOCK_AFTER the account locks for LOCK_FOR.
+FREE_FAILURES = 3
+MAX_WAIT = timedelta(minutes=1)
+LOCK_AFTER = 10
+LOCK_FOR = timedelta(hours=1)
+
+
+class SignInThrottled(DomainError):
+    status = 429
+
+
+def _member(session: Session, email: str) -> Member | None:
+    try:
+        email = directory.normalise_email(email)
+    except InvalidInput:
+        return None
+    return session.scalars(select(Member).where(Member.email == email)).one_or_none()
+
+
+def check(session: Session, email: str, now: datetime) -> None:
+    """Refuse at once (no password hashing) an account that must wait or is locked."""
+    member = _member(session, email)
+    if member is None:
+        return
+    if member.locked_until is not None and now < member.locked_until:
+        raise SignInThrottled(
+            "This account is locked for an hour after too many wrong passwords, and its "
+            "owner has been emailed. A head of the school or the cluster's coordinator can "
+            "unlock it sooner.",
+            field="email",
+        )
+    if member.sign_in_wait_until is not None and now < member.sign_in_wait_until:
+        seconds = max(1, int((member.sign_in_wait_until - now).total_seconds() + 0.999))
+        raise SignInThrottled(
+            f"Too many wrong passwords for this account. Wait {seconds} second(s) and try again.",
+            field="email",
+        )
+
+
+def wait_after(failures: int) -> timedelta:
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    return min(timedelta(seconds=2 ** (failures - FREE_FAILURES + 1)), MAX_WAIT)
+
+
+@dataclass(frozen=True)
+class Failure:
+    member: Member
+    locked: bool
+
+
+def note_failure(session: Session, email: str, now: datetime) -> Failure | None:
+    """Count a wrong password against the account (None: no such account).
+    Call it in a transaction of its own: the request's rolls back."""
+    member = _member(session, email)
+    return None if member is None else count_failure(session, member, now)
+
+
+def count_failure(session: Session, member: Member, now: datetime) -> Failure:
+    """Count a wrong password or a refused second factor: a password-holder
+    guessing codes is slowed and locked out like a password guesser."""
+    member.failed_sign_ins += 1
+    locked = member.failed_sign_ins >= LOCK_AFTER
+    if locked:
+        member.locked_until = now + LOCK_FOR
+        member.sign_in_wait_until = None
+        member.failed_sign_ins = 0
+        audit.record(
+            session,
+            "member.sign_in_locked",
+            actor=None,
+            school_id=member.school_id,
+            cluster_id=member.effective_cluster_id,
+            object_type="member",
+            object_id=member.id,
+            until=member.locked_until.isoformat(),
+        )
+    else:
+        wait = wait_after(member.failed_sign_ins)
+        member.sign_in_wait_until = now + wait if wait else None
+    session.flush()
+    return Failure(member, locked)
+
+
+def note_success(member: Member) -> None:
+    member.failed_sign_ins = 0
+    member.sign_in_wait_until = None
+    member.locked_until = None
+
+
+def check_unlocks(actor: Member | None, member: Member) -> None:
+    """Heads unlock their school's members; coordinators their cluster's; the CLI any."""
+    if actor is None:
+        return
+    if actor.role_enum is Role.COORDINATOR and actor.cluster_id == member.effective_cluster_id:
+        return
+    if member.school is not None and member.school_id == actor.school_id:
+        policy.check_manages_members(actor, member.school)
+        return
+    raise NotFound("No such member.")
+
+
+def unlock(session: Session, actor: Member | None, member_id: uuid.UUID) -> Member:
+    member = session.get(Member, member_id)
+    if member is None or not member.is_active:
+        raise NotFound("No such member.")
+    check_unlocks(actor, member)
+    note_success(member)
+    audit.record(
+        session,
+        "member.sign_in_unlocked",
+        actor=actor,
+        school_id=member.school_id,
+        cluster_id=member.effective_cluster_id,
+        object_type="member",
+        object_id=member.id,
+    )
+    session.flush()
+    return member
+
+
+# --- browsers -----------------------------------------------------------------------
+
+
+def _device_hash(token: str) -> bytes:
+    return hashlib.sha256(b"alertnet/v1/device\0" + token.encode()).digest()
+
+
+def remember_browser(session: Session, member: Member, token: str, user_agent: str) -> bool:
+    """Record the browser; True when it is new to a member who had signed in
+    from another before (their very first browser is no news to them)."""
+    digest = _device_hash(token)
+    known = set(
+        session.scalars(select(KnownDevice.device_hash).where(KnownDevice.member_id == member.id))
+    )
+    if digest in known:
+        return False
+    session.add(KnownDevice(member_id=member.id, device_hash=digest, user_agent=user_agent[:200]))
+    if known:
+        # Audited (and emailed) only when it is news: a member's first browser
+        # is simply where they signed in, which member.signed_in records.
+        audit.record(
+            session, "member.new_browser", actor=member, object_type="member", object_id=member.id
+        )
+    session.flush()
+    return bool(known)
