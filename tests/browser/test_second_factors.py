@@ -47,7 +47,7 @@ def localhost_hub(tmp_path: Path, sqlite_template: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
-def head(browser: Any, localhost_hub: Any, request: Any) -> Iterator[Visitor]:
+def head_in_browser(browser: Any, localhost_hub: Any, request: Any) -> Iterator[Visitor]:
     world = World(localhost_hub)
     cluster = world.cluster("Riverside", second_factors=True)
     school = world.school(cluster, "Ash Primary")
@@ -57,16 +57,16 @@ def head(browser: Any, localhost_hub: Any, request: Any) -> Iterator[Visitor]:
     person.context.close()
 
 
-def test_a_head_sets_up_an_authenticator_app_with_a_code(head: Visitor) -> None:
-    page = head.page
-    head.sign_in(HEAD, PASSWORD)
+def test_a_head_sets_up_an_authenticator_app_with_a_code(head_in_browser: Visitor) -> None:
+    page = head_in_browser.page
+    head_in_browser.sign_in(HEAD, PASSWORD)
     assert page.url.endswith("/account/second-factors")
     assert page.get_by_text("Set one up now to continue").is_visible()
     page.get_by_role("link", name="An authenticator app on your phone").click()
     page.wait_for_load_state()
     assert page.locator(".qr-code svg").is_visible()
-    head.snap("qr-code")
-    head.assert_accessible()
+    head_in_browser.snap("qr-code")
+    head_in_browser.assert_accessible()
     key = page.locator("code.setup-key").inner_text().replace(" ", "")
     secret = __import__("base64").b32decode(key + "=" * (-len(key) % 8))
     page.get_by_label("Code from your authenticator app").fill(totp(secret))
@@ -75,16 +75,16 @@ def test_a_head_sets_up_an_authenticator_app_with_a_code(head: Visitor) -> None:
     assert page.get_by_role("heading", name="Your second factor is set up").is_visible()
     codes = re.findall(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", page.content())
     assert len(set(codes)) == 8
-    head.snap("backup-codes")
+    head_in_browser.snap("backup-codes")
     page.get_by_role("link", name="I have stored the codes safely — continue").click()
     page.wait_for_load_state()
     assert page.url.endswith("/school")
     assert page.get_by_role("heading", name="Ash Primary").is_visible()
 
 
-def test_a_head_registers_a_passkey_and_signs_in_with_it(head: Visitor) -> None:
-    page = head.page
-    cdp = head.context.new_cdp_session(page)
+def test_a_head_registers_a_passkey_and_signs_in_with_it(head_in_browser: Visitor) -> None:
+    page = head_in_browser.page
+    cdp = head_in_browser.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
     cdp.send(
         "WebAuthn.addVirtualAuthenticator",
@@ -98,21 +98,21 @@ def test_a_head_registers_a_passkey_and_signs_in_with_it(head: Visitor) -> None:
             }
         },
     )
-    head.sign_in(HEAD, PASSWORD)
+    head_in_browser.sign_in(HEAD, PASSWORD)
     assert page.url.endswith("/account/second-factors")
     page.get_by_role("button", name="Add a passkey").click()
     page.wait_for_url("**/account/second-factors/new-backup-codes")
     assert page.get_by_role("heading", name="Your second factor is set up").is_visible()
-    head.snap("passkey-added")
+    head_in_browser.snap("passkey-added")
     page.get_by_role("link", name="I have stored the codes safely — continue").click()
     page.wait_for_url("**/school")
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_load_state()
 
-    head.sign_in(HEAD, PASSWORD)
+    head_in_browser.sign_in(HEAD, PASSWORD)
     assert "/sign-in/second-factor" in page.url
-    head.assert_accessible()
-    head.snap("second-factor")
+    head_in_browser.assert_accessible()
+    head_in_browser.snap("second-factor")
     page.get_by_role("button", name="Use a passkey").click()
     page.wait_for_url("**/school")
     assert page.get_by_role("heading", name="Ash Primary").is_visible()
