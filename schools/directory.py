@@ -330,6 +330,7 @@ def set_nation(session: Session, actor: Member | None, school: School, nation: s
         and actor.is_active
     ):
         policy.check_school_admin(actor, school)
+    policy.check_school_may_act(actor, "change its calendar", school=school)
     if nation not in {n.value for n in Nation}:
         raise InvalidInput(
             "Choose England and Wales, Scotland or Northern Ireland.", field="nation"

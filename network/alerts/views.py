@@ -278,7 +278,7 @@ def _thread_action(
 
 
 @bp.route("/<uuid:alert_id>/hold", methods=["POST"])
-@auth.requires(Permission.READ_ALERTS)
+@auth.requires(Permission.MANAGE_SCHOOLS)
 def place_hold(alert_id: uuid.UUID) -> ResponseReturnValue:
     """The coordinator keeps the alert whatever its retention period."""
     if not HoldForm().validate_on_submit():
@@ -289,7 +289,7 @@ def place_hold(alert_id: uuid.UUID) -> ResponseReturnValue:
 
 
 @bp.route("/<uuid:alert_id>/release-hold", methods=["POST"])
-@auth.requires(Permission.READ_ALERTS)
+@auth.requires(Permission.MANAGE_SCHOOLS)
 def release_hold(alert_id: uuid.UUID) -> ResponseReturnValue:
     if not HoldForm().validate_on_submit():
         abort(400)

@@ -118,6 +118,7 @@ def test_every_route_declares_who_may_use_it_and_refuses_strangers(app):
 
     client = app.test_client()
     undeclared, reachable = [], []
+    visits = 0
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
@@ -132,7 +133,11 @@ def test_every_route_declares_who_may_use_it_and_refuses_strangers(app):
             undeclared.append(rule.endpoint)
         if public or rule.arguments or "GET" not in (rule.methods or ()):
             continue
-        status = client.get(rule.rule).status_code
+        # Each from an address of its own: refused API calls count against
+        # their address (like wrong passwords), and there are more than ten.
+        visits += 1
+        address = f"127.0.{visits // 250}.{visits % 250 + 1}"
+        status = client.get(rule.rule, environ_base={"REMOTE_ADDR": address}).status_code
         if status not in (302, 401, 404):
             reachable.append((rule.rule, status))
     assert undeclared == []

@@ -90,6 +90,7 @@ class Suspended:
             "invitation_id": self.invitation,
             "school_id": self.head.school.id,
             "generation": 1,
+            "entry_id": 1,
             "code": "facebook",
             "token": self.invitation_token,
             "rest": "no-such-operation",
@@ -120,6 +121,7 @@ class Suspended:
             "alerts.withdraw": {"reason": "Sent in error."},
             "alerts.correct": {"correction": "It was Instagram, not Facebook."},
             "school.set_may_post": {"may_post": "yes"},
+            "school.nation": {"nation": "scotland"},
             "notifications.watch": {"by_email": "y"},
             "notifications.new_subscription": {"channel": "in_app", "name": "Mine", **digest},
             "notifications.edit_subscription": {
