@@ -66,6 +66,8 @@ def forward(
         forwarded_note=note,
         # Its readers open the original with it and check its sender's signatures.
         original_key=opened.content_key,
+        accounts=opened.content.accounts,
+        groups=opened.content.groups,
     )
     draft = AlertDraft(
         original.category,

@@ -39,11 +39,16 @@ def _differing(pairs: Sequence[tuple[str, object, object]]) -> list[str]:
 
 
 def check_alert(
-    header: Header, alert: Alert, copies: Sequence[AlertRecipient] | None = None
+    header: Header,
+    alert: Alert,
+    copies: Sequence[AlertRecipient] | None = None,
+    indicators: Sequence[bytes] | None = None,
 ) -> None:
     """Every column of ``alert`` a page shows equals its signed value, and,
     given the alert's copies, the schools holding one are exactly the signed
-    recipients (with the sender's copy the sender's school)."""
+    recipients (with the sender's copy the sender's school); given the hub's
+    indicator hashes of the alert, they are exactly the signed ones (the hub
+    cannot link the alert to others, or unlink it, unseen)."""
     forwarded = header.forwarded_from.alert_id if header.forwarded_from else None
     pairs: list[tuple[str, object, object]] = [
         ("its id", header.alert_id, alert.id.bytes),
@@ -72,6 +77,8 @@ def check_alert(
         pairs.append(("its recipients", signed, sorted({str(c.school_id) for c in copies})))
         senders = [str(c.school_id) for c in copies if c.is_sender]
         pairs.append(("the sender's copy", [header.sender_school], senders))
+    if indicators is not None:
+        pairs.append(("its indicators", sorted(header.indicators), sorted(indicators)))
     wrong = _differing(pairs)
     if wrong:
         raise IntegrityFailure(_ALERT_FAILED.format(fields=", ".join(wrong)))

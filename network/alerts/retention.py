@@ -8,7 +8,14 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from network.alerts.models import Alert, ReadRecord, Sealed, SealedWrap, ThreadItem
+from network.alerts.models import (
+    Alert,
+    AlertIndicator,
+    ReadRecord,
+    Sealed,
+    SealedWrap,
+    ThreadItem,
+)
 from network.alerts.vocab import AlertStatus
 from schools import audit
 from schools.db import utcnow
@@ -57,6 +64,12 @@ def shred_expired(session: Session, now: datetime | None = None) -> list[uuid.UU
                 envelope_hash=alert.envelope_hash,
             )
         session.flush()
+        # The indicator hashes go too: a shredded alert links to nothing.
+        session.execute(
+            delete(AlertIndicator)
+            .where(AlertIndicator.alert_id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
         if sealed_ids:
             for held in (SealedWrap, ReadRecord):
                 session.execute(

@@ -98,6 +98,8 @@ class ItemKind(enum.StrEnum):
     ACKNOWLEDGEMENT = "acknowledgement"
     ACTION = "action"
     ATTACHMENT = "attachment"
+    # "We've seen this too": a school that received the alert saw it as well.
+    SIGHTING = "sighting"
 
 
 # The envelope kind of an alert itself; its thread items carry an ItemKind.

@@ -27,6 +27,7 @@ THREAD_EVENTS = {
     "reply": "alert.replied",
     "action": "alert.action_recorded",
     "attachment": "alert.attachment_added",
+    "sighting": "alert.sighted",
 }
 
 
