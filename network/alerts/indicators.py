@@ -79,13 +79,19 @@ def hash_for_posting(
     return Hashed(generation, tuple(sorted({indicator_hash(key, i) for i in found})))
 
 
-def store(session: Session, alert_id: uuid.UUID, hashed: Hashed | None) -> None:
-    if hashed is None or not hashed.hashes:
+def store(
+    session: Session, alert_id: uuid.UUID, hashed: Hashed | None, signed: tuple[bytes, ...]
+) -> None:
+    """Keep the hashes the alert's signed header carries (``signed``): only
+    those, so that the hub's rows and the header agree."""
+    if hashed is None:
         return
-    session.execute(
-        insert(AlertIndicator),
-        [{"alert_id": alert_id, "hash": h, "generation": hashed.generation} for h in hashed.hashes],
-    )
+    kept = [h for h in hashed.hashes if h in set(signed)]
+    if kept:
+        session.execute(
+            insert(AlertIndicator),
+            [{"alert_id": alert_id, "hash": h, "generation": hashed.generation} for h in kept],
+        )
 
 
 def stored_hashes(session: Session, alert_id: uuid.UUID) -> list[bytes]:

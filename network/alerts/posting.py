@@ -159,7 +159,7 @@ def post_alert(
     )
     session.add(alert)
     session.flush()
-    indicators.store(session, alert.id, hashed)
+    indicators.store(session, alert.id, hashed, sealed_envelope.unverified_header().indicators)
     session.execute(
         insert(AlertRecipient),
         [
