@@ -77,9 +77,7 @@ def build(app, rows: int, matches: int) -> tuple[uuid.UUID, str]:
                 settings.password_params,
             )
             heads.append((f"head{number}@bench.example.org", school.id))
-        member, credential = accounts.authenticate(
-            session, heads[0][0], PASSWORD, FAST_FOR_TESTS
-        )
+        member, credential = accounts.authenticate(session, heads[0][0], PASSWORD, FAST_FOR_TESTS)
         keys = keyring.unlock_for_member(session, member, credential)
         draft = posting.AlertDraft(
             "harassment",
@@ -145,7 +143,7 @@ def build(app, rows: int, matches: int) -> tuple[uuid.UUID, str]:
                 )
             digests = {os.urandom(32) for _ in range(PER_ALERT)}
             if number in matching:
-                digests = {*list(digests)[:PER_ALERT - 1], rng.choice(real_hashes)}
+                digests = {*list(digests)[: PER_ALERT - 1], rng.choice(real_hashes)}
             hashes += [{"alert_id": alert_id, "hash": h, "generation": 1} for h in digests]
         with own_transaction(app) as session:
             session.execute(insert(Alert), alerts)

@@ -45,8 +45,12 @@ def holds_correlation_key(school: School) -> bool:
     return school.kind == SchoolKind.SCHOOL
 
 
-def _member_keys(session: Session, cluster_id: uuid.UUID) -> dict[uuid.UUID, SchoolPublicKeys]:
-    """Each active member school's current public keys, one query."""
+def _lacking(
+    session: Session, cluster_id: uuid.UUID, generation: int
+) -> dict[uuid.UUID, SchoolPublicKeys]:
+    """The current public keys of each active member school without a wrap of
+    the generation, one query (usually none: only schools admitted or given
+    keys since the last poster's visit)."""
     rows = session.execute(
         select(School.id, SchoolKeyGeneration.public_keys)
         .join(
@@ -54,10 +58,17 @@ def _member_keys(session: Session, cluster_id: uuid.UUID) -> dict[uuid.UUID, Sch
             (SchoolKeyGeneration.school_id == School.id)
             & (SchoolKeyGeneration.generation == School.key_generation),
         )
+        .outerjoin(
+            CorrelationKeyWrap,
+            (CorrelationKeyWrap.cluster_id == cluster_id)
+            & (CorrelationKeyWrap.generation == generation)
+            & (CorrelationKeyWrap.school_id == School.id),
+        )
         .where(
             School.cluster_id == cluster_id,
             School.status == SchoolStatus.ACTIVE,
             School.kind == SchoolKind.SCHOOL,
+            CorrelationKeyWrap.school_id.is_(None),
         )
     ).all()
     return {school_id: SchoolPublicKeys.from_bytes(blob) for school_id, blob in rows}
@@ -153,17 +164,7 @@ def _new_generation(session: Session, school: School, actor: Member | None) -> t
 
 
 def _wrap_to_lacking(session: Session, cluster_id: uuid.UUID, generation: int, key: bytes) -> None:
-    wrapped = set(
-        session.scalars(
-            select(CorrelationKeyWrap.school_id).where(
-                CorrelationKeyWrap.cluster_id == cluster_id,
-                CorrelationKeyWrap.generation == generation,
-            )
-        )
-    )
-    for school_id, public in _member_keys(session, cluster_id).items():
-        if school_id in wrapped:
-            continue
+    for school_id, public in _lacking(session, cluster_id, generation).items():
         session.add(
             CorrelationKeyWrap(
                 cluster_id=cluster_id,

@@ -90,7 +90,7 @@ def test_three_schools_post_about_one_account_and_the_third_sees_the_other_two(a
     # Cedar received neither alert: metadata only, no link to open them.
     assert f'href="/alerts/{first}"' not in page
     assert f'href="/alerts/{second}"' not in page
-    assert "2 your school was not sent: Damson" in page
+    assert "Not sent to your school (2): Damson" in page
     assert "Ash (" in page
 
     # Ash received Damson's alert: it may open that one, and sees Cedar's too.
@@ -349,3 +349,35 @@ def test_the_dashboard_lists_indicators_seen_by_three_schools_without_their_valu
 def _all_hashes(app) -> list[bytes]:
     with own_transaction(app) as session:
         return list(session.scalars(select(AlertIndicator.hash)))
+
+
+def test_a_sighting_through_the_api_and_its_refusals(app, heads):
+    a, b, c = heads["Ash"], heads["Beech"], heads["Cedar"]
+    alert_id = _posted_id(a.post_alert([b.school]))
+    beech = Api(app.test_client(), issue_token(app, b.person.email))
+    response = beech.post(
+        f"/api/v1/alerts/{alert_id}/sightings",
+        {"seen_on": "2026-11-21", "where": "A parents' group"},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["kind"] == "sighting"
+    response = beech.post(
+        f"/api/v1/alerts/{alert_id}/sightings",
+        {"seen_on": "2999-01-01"},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert response.status_code == 422
+    assert "The date seen is in the future." in response.get_data(as_text=True)
+    cedar = Api(app.test_client(), issue_token(app, c.person.email))
+    response = cedar.post(
+        f"/api/v1/alerts/{alert_id}/sightings", {}, headers={"Idempotency-Key": str(uuid.uuid4())}
+    )
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/problem+json"
+    ash = Api(app.test_client(), issue_token(app, a.person.email))
+    document = ash.get(f"/api/v1/alerts/{alert_id}").get_json()
+    assert [s["name"] for s in document["sighted_by"]] == ["Beech"]
+    (sighting,) = [t for t in document["thread"] if t["kind"] == "sighting"]
+    assert sighting["seen_on"] == "2026-11-21"
+    assert sighting["where"] == "A parents' group"
