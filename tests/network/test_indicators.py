@@ -200,6 +200,13 @@ def test_when_a_school_leaves_a_new_key_is_made_and_old_alerts_still_match(app, 
     assert normal is not None
     assert ind.indicator_hash(held[1], normal) not in _hashes(app, new)
 
+    # Reinstated, it is given the key in use by the next poster, and matches again.
+    with own_transaction(app) as session:
+        directory.reinstate_school(session, None, session.get(School, d.school.id))
+    latest = _posted_id(c.post_alert([a.school], links=link))
+    assert set(_held(app, d.person.email)) == {1, 2}
+    assert _hashes(app, latest) == _hashes(app, new)
+
 
 def test_the_hub_cannot_drop_or_add_an_indicator_unseen(app, heads):
     a, b = heads["Ash"], heads["Beech"]
