@@ -28,6 +28,7 @@ from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys, SchoolPublicKeys
 from schools import audit, keyring
 from schools.db import utcnow
+from schools.errors import DomainError
 from schools.models import (
     Cluster,
     CorrelationGeneration,
@@ -201,7 +202,7 @@ def keys_held(
             held[wrap.generation] = indicators.unwrap_correlation_key(
                 wrap.wrap, cluster_id, wrap.generation, school_id, bundle
             )
-        except CryptoError:
+        except (CryptoError, DomainError):  # a wrap or a history link that does not open
             continue
     return held
 
