@@ -388,3 +388,37 @@ def test_a_sighting_through_the_api_and_its_refusals(app, heads):
     (sighting,) = [t for t in document["thread"] if t["kind"] == "sighting"]
     assert sighting["seen_on"] == "2026-11-21"
     assert sighting["where"] == "A parents' group"
+
+
+def test_finding_the_matches_is_one_query_on_the_hash_index(app, heads):
+    from sqlalchemy import event, text
+
+    from network.alerts import indicators
+    from network.db import engine
+
+    a, b = heads["Ash"], heads["Beech"]
+    first = _posted_id(a.post_alert([b.school], accounts=TROLL))
+    _posted_id(b.post_alert([a.school], accounts=TROLL))
+    hashes = _hashes(app, first)
+    issued: list[tuple[str, object]] = []
+
+    def count(_conn, _cursor, statement, parameters, *_args):
+        if not statement.startswith("BEGIN"):  # SQLite's write transaction, not a query
+            issued.append((statement, parameters))
+
+    with own_transaction(app) as session:
+        event.listen(engine(app), "before_cursor_execute", count)
+        try:
+            rows = indicators.matching_alerts(session, b.school.id, uuid.UUID(first), hashes)
+        finally:
+            event.remove(engine(app), "before_cursor_execute", count)
+        assert len(rows) == 2  # Beech's alert, through the link and the account
+        assert len(issued) == 1
+        (statement, parameters), connection = issued[0], session.connection()
+        if connection.dialect.name == "postgresql":
+            # A handful of rows would be scanned; the plan at scale is the index's.
+            session.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = connection.exec_driver_sql("EXPLAIN " + statement, parameters).all()
+        else:
+            plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+    assert "ix_alert_indicators_hash" in " ".join(str(row) for row in plan), plan
