@@ -51,7 +51,9 @@ FROM alert_indicators ai
 JOIN alerts a ON a.id = ai.alert_id
 JOIN schools s ON s.id = a.sender_school_id
 LEFT JOIN alert_recipients ar ON ar.alert_id = a.id AND ar.school_id = :school
-WHERE ai.hash IN :hashes AND ai.alert_id != :alert AND a.status != 'shredded'
+WHERE ai.hash IN :hashes AND ai.alert_id NOT IN (:alert)
+  AND (a.forwarded_from_id IS NULL OR a.forwarded_from_id != :alert)
+  AND a.status != 'shredded'
 ORDER BY a.created_at DESC
 """
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from crypto.indicators import (
@@ -159,7 +159,7 @@ def correlations(
     by_hash = {indicator_hash(key, i): i for key in keys.values() for i in found}
     if not by_hash:
         return []
-    rows = matching_alerts(session, school.id, alert.id, by_hash)
+    rows = matching_alerts(session, school.id, alert.id, by_hash, alert.forwarded_from_id)
     grouped: dict[Indicator, Correlation] = {}
     seen: set[tuple[Indicator, uuid.UUID]] = set()
     for digest, alert_id, school_name, sent_at, openable in rows:
@@ -174,10 +174,17 @@ def correlations(
 
 
 def matching_alerts(
-    session: Session, school_id: uuid.UUID, alert_id: uuid.UUID, hashes: Iterable[bytes]
+    session: Session,
+    school_id: uuid.UUID,
+    alert_id: uuid.UUID,
+    hashes: Iterable[bytes],
+    forwarded_from: uuid.UUID | None = None,
 ) -> list[tuple[bytes, uuid.UUID, str, datetime, bool]]:
     """(hash, alert, sending school's name, sent at, may the school open it)
-    for every other unshredded alert carrying one of ``hashes``, newest first."""
+    for every other unshredded alert carrying one of ``hashes``, newest first.
+    The alert's own forwards, and the alert it forwards, are the same report
+    passed on, not another school's: they are left out."""
+    same_report = [alert_id] if forwarded_from is None else [alert_id, forwarded_from]
     return [
         (digest, other, name, sent_at, bool(openable))
         for digest, other, name, sent_at, openable in session.execute(
@@ -193,7 +200,8 @@ def matching_alerts(
             .outerjoin(AlertRecipient, visible_to_school(school_id, Alert.id))
             .where(
                 AlertIndicator.hash.in_(list(hashes)),
-                AlertIndicator.alert_id != alert_id,
+                AlertIndicator.alert_id.not_in(same_report),
+                or_(Alert.forwarded_from_id.is_(None), Alert.forwarded_from_id != alert_id),
                 Alert.status != AlertStatus.SHREDDED,
             )
             .order_by(Alert.created_at.desc())

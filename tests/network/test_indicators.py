@@ -330,6 +330,13 @@ def test_a_sighting_on_a_forward_reaches_the_original_sender(app, heads):
     assert "Seen too by 1 school:</strong> Cedar." in page
     page = b.client.get(f"/alerts/{forward}").get_data(as_text=True)
     assert "Seen too by 1 school:</strong> Cedar." in page
+    # The forward names the original's link, but it is the same report passed
+    # on: neither is shown as another school's alert naming it.
+    assert _hashes(app, forward) == _hashes(app, original)
+    assert "Seen elsewhere in the network" not in page
+    assert "Seen elsewhere in the network" not in a.client.get(f"/alerts/{original}").get_data(
+        as_text=True
+    )
 
 
 def test_the_dashboard_lists_indicators_seen_by_three_schools_without_their_values(
