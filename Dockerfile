@@ -10,7 +10,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 RUN python -m venv /venv
 COPY requirements.lock ./
-RUN /venv/bin/pip install -r requirements.lock
+RUN /venv/bin/pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY crypto ./crypto
 COPY schools ./schools

@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck bench serve browser clean lock docker-check
 
+# Every package is pinned with its sha256 hashes: pip refuses any other file.
 $(STAMP): requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -43,14 +44,19 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/crypto.py
 
-# Regenerate the pinned versions after changing dependencies in pyproject.toml.
+# Pin the versions, with their hashes, after changing dependencies in pyproject.toml:
+# requirements.lock for the hub (the image counts rate limits in Redis, so the
+# `redis` extra is in it), requirements-dev.lock for tests and tools. Pins
+# already in a lock are kept; LOCK_FLAGS=--upgrade takes the newest allowed.
+LOCK_FLAGS ?=
+COMPILE = CUSTOM_COMPILE_COMMAND="make lock" .lockenv/bin/pip-compile --quiet \
+	--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	--no-emit-find-links $(LOCK_FLAGS)
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
-	.lockenv/bin/pip install --quiet --upgrade pip
-	.lockenv/bin/pip install --quiet .
-	.lockenv/bin/pip freeze --exclude alertnet > requirements.lock
-	.lockenv/bin/pip install --quiet '.[dev]'
-	.lockenv/bin/pip freeze --exclude alertnet > requirements-dev.lock
+	.lockenv/bin/pip install --quiet --upgrade pip pip-tools
+	$(COMPILE) --extra redis -o requirements.lock pyproject.toml
+	$(COMPILE) --extra dev --extra redis -o requirements-dev.lock pyproject.toml
 	rm -rf .lockenv
 
 # Runs the Dockerfile's install and start steps without a Docker engine.

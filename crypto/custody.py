@@ -97,7 +97,12 @@ RFC9106 = Argon2Params(time_cost=3, memory_kib=65536, lanes=4)
 FAST_FOR_TESTS = Argon2Params(time_cost=1, memory_kib=8, lanes=1)
 
 _PASSWORD_MAGIC = b"PW"
-_PASSWORD_AAD_LABEL = b"alertnet/v1/password\0"
+_PASSWORD_VERSION = 2
+_PASSWORD_VERSIONS = frozenset({1, _PASSWORD_VERSION})
+_PASSWORD_AAD_LABEL_V1 = b"alertnet/v1/password\0"
+_PASSWORD_AAD_LABEL = b"alertnet/v2/password\0"
+_PASSWORD_OWNER_LEN = 32
+_NO_SCHOOL = uuid.UUID(int=0)
 _PASSWORD_HEADER_LEN = 3 + 3 * 4 + _SALT_LEN
 
 
@@ -169,18 +174,34 @@ def _password_key(password: str, salt: bytes, params: Argon2Params) -> bytes:
         )
 
 
-def wrap_seed_with_password(seed: bytes, password: str, params: Argon2Params) -> bytes:
+def password_owner(member_id: uuid.UUID, school_id: uuid.UUID | None) -> bytes:
+    """The owner a password blob is bound to: ``member_uuid (16) || school_uuid (16)``,
+    sixteen zero bytes for a member of no school (hub admin, coordinator). A
+    blob copied to another member's row does not open there."""
+    if not isinstance(member_id, uuid.UUID):
+        raise TypeError("member_id must be a UUID")
+    if school_id is not None and not isinstance(school_id, uuid.UUID):
+        raise TypeError("school_id must be a UUID or None")
+    return member_id.bytes + (school_id or _NO_SCHOOL).bytes
+
+
+def wrap_seed_with_password(
+    seed: bytes, password: str, params: Argon2Params, owner: bytes
+) -> bytes:
     """Encrypt a credential seed under an Argon2id key from the password.
 
-    Layout: ``"PW" 01 || u32 t || u32 m_KiB || u32 p || salt (16) || nonce (12) ||
-    AES-256-GCM(seed) (48)``; the associated data is a label plus everything before
-    the nonce, so parameters and salt cannot be swapped between blobs.
+    Layout: ``"PW" 02 || u32 t || u32 m_KiB || u32 p || salt (16) || nonce (12) ||
+    AES-256-GCM(seed) (48)``; the associated data is a label, everything before
+    the nonce and the owner (:func:`password_owner`), so parameters and salt
+    cannot be swapped between blobs, nor a blob moved to another member.
     """
     if not isinstance(seed, bytes) or len(seed) != SEED_LEN:
         raise ValueError(f"seed must be {SEED_LEN} bytes")
+    if not isinstance(owner, bytes) or len(owner) != _PASSWORD_OWNER_LEN:
+        raise ValueError(f"a password blob's owner is {_PASSWORD_OWNER_LEN} bytes")
     salt = os.urandom(_SALT_LEN)
     header = (
-        prefix(_PASSWORD_MAGIC, _VERSION)
+        prefix(_PASSWORD_MAGIC, _PASSWORD_VERSION)
         + u32(params.time_cost)
         + u32(params.memory_kib)
         + u32(params.lanes)
@@ -188,12 +209,18 @@ def wrap_seed_with_password(seed: bytes, password: str, params: Argon2Params) ->
     )
     nonce = os.urandom(_NONCE_LEN)
     key = _password_key(password, salt, params)
-    return header + nonce + AESGCM(key).encrypt(nonce, seed, _PASSWORD_AAD_LABEL + header)
+    return header + nonce + AESGCM(key).encrypt(nonce, seed, _password_aad(header, owner))
+
+
+def _password_aad(header: bytes, owner: bytes) -> bytes:
+    if header[2] == 1:  # made before blobs named their owner
+        return _PASSWORD_AAD_LABEL_V1 + header
+    return _PASSWORD_AAD_LABEL + header + owner
 
 
 def _parse_password_blob(blob: bytes) -> tuple[Argon2Params, bytes, bytes, bytes, bytes]:
     reader = Reader(blob, MalformedKey, "password blob")
-    reader.prefix(_PASSWORD_MAGIC, _VERSIONS)
+    reader.prefix(_PASSWORD_MAGIC, _PASSWORD_VERSIONS)
     try:
         params = Argon2Params(reader.u32(), reader.u32(), reader.u32())
     except ValueError as exc:
@@ -205,12 +232,17 @@ def _parse_password_blob(blob: bytes) -> tuple[Argon2Params, bytes, bytes, bytes
     return params, salt, blob[:_PASSWORD_HEADER_LEN], nonce, ciphertext
 
 
-def unwrap_seed_with_password(blob: bytes, password: str) -> bytes:
-    """Recover the seed; a GCM tag failure means the password is wrong (WrongPassword)."""
+def unwrap_seed_with_password(blob: bytes, password: str, owner: bytes) -> bytes:
+    """Recover the seed; a GCM tag failure means the password is wrong, or the
+    blob belongs to another owner (WrongPassword either way).
+
+    A version 1 blob (made before blobs named their owner) still opens, without
+    the owner check; :func:`password_blob_is_current` tells the hub to re-wrap it.
+    """
     params, salt, header, nonce, ciphertext = _parse_password_blob(blob)
     key = _password_key(password, salt, params)
     try:
-        return AESGCM(key).decrypt(nonce, ciphertext, _PASSWORD_AAD_LABEL + header)
+        return AESGCM(key).decrypt(nonce, ciphertext, _password_aad(header, owner))
     except InvalidTag:
         raise WrongPassword() from None
 
@@ -218,6 +250,12 @@ def unwrap_seed_with_password(blob: bytes, password: str) -> bytes:
 def password_params_of(blob: bytes) -> Argon2Params:
     """The parameters a blob was made with, so the hub can re-wrap after raising them."""
     return _parse_password_blob(blob)[0]
+
+
+def password_blob_is_current(blob: bytes, params: Argon2Params) -> bool:
+    """Whether a blob is of the current version (bound to its owner) and made
+    with these parameters; if not, the hub re-wraps it once the password opened it."""
+    return blob[2] == _PASSWORD_VERSION and password_params_of(blob) == params
 
 
 # --- wraps to a credential ----------------------------------------------------------
@@ -418,32 +456,56 @@ def token_credential(secret: str) -> CredentialKey:
 # --- session split ------------------------------------------------------------------
 
 _SESSION_MAGIC = b"SS"
-_SESSION_AAD = b"alertnet/v1/session\0"
+# Version 2 binds the owner (member, school, generation, session) into the
+# associated data; version 1 rows bound only a label and are no longer opened.
+_SESSION_VERSION = 2
+_SESSION_AAD = b"alertnet/v2/session\0"
 SESSION_KEY_LEN = 32
+SESSION_ID_LEN = 32
 
 
-def seal_for_session(plaintext: bytes) -> tuple[bytes, bytes]:
+def session_context(
+    member_id: uuid.UUID, school_id: uuid.UUID, generation: int, session_id: bytes
+) -> bytes:
+    """The associated data of a session row: whose bundle it is and which row it
+    belongs to, so a row's ciphertext copied to another row does not open.
+
+    ``member_uuid (16) || school_uuid (16) || u32 generation || session_id (32)``:
+    every field has a fixed length, so the encoding is unambiguous.
+    """
+    if not isinstance(member_id, uuid.UUID) or not isinstance(school_id, uuid.UUID):
+        raise TypeError("member_id and school_id must be UUIDs")
+    if isinstance(generation, bool) or not 0 <= generation <= 0xFFFFFFFF:
+        raise ValueError("a key generation is 0..2**32-1")
+    if not isinstance(session_id, bytes) or len(session_id) != SESSION_ID_LEN:
+        raise ValueError(f"a session id is {SESSION_ID_LEN} bytes")
+    return member_id.bytes + school_id.bytes + u32(generation) + session_id
+
+
+def seal_for_session(plaintext: bytes, context: bytes) -> tuple[bytes, bytes]:
     """Return ``(cookie_key, row_blob)``; neither half alone gives the plaintext back.
 
-    Blob layout: ``"SS" 01 || nonce (12) || AES-256-GCM(plaintext)``, associated
-    data a fixed label plus the 3-byte prefix.
+    Blob layout: ``"SS" 02 || nonce (12) || AES-256-GCM(plaintext)``, associated
+    data ``"alertnet/v2/session\0" || "SS" 02 || context`` (see
+    :func:`session_context`).
     """
     key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(_NONCE_LEN)
-    head = prefix(_SESSION_MAGIC, _VERSION)
-    return key, head + nonce + AESGCM(key).encrypt(nonce, plaintext, _SESSION_AAD + head)
+    head = prefix(_SESSION_MAGIC, _SESSION_VERSION)
+    return key, head + nonce + AESGCM(key).encrypt(nonce, plaintext, _SESSION_AAD + head + context)
 
 
-def open_for_session(key: bytes, blob: bytes) -> bytes:
-    """Open a session row with the cookie's key; UnwrapError for a wrong or foreign key."""
+def open_for_session(key: bytes, blob: bytes, context: bytes) -> bytes:
+    """Open a session row with the cookie's key and the row's context;
+    UnwrapError for a wrong or foreign key, or a row moved to another owner."""
     reader = Reader(blob, MalformedKey, "session blob")
-    reader.prefix(_SESSION_MAGIC, _VERSIONS)
+    reader.prefix(_SESSION_MAGIC, frozenset({_SESSION_VERSION}))
     nonce = reader.take(_NONCE_LEN)
     ciphertext = reader.rest()
     if not isinstance(key, bytes) or len(key) != SESSION_KEY_LEN:
         raise UnwrapError("the session key is not 32 bytes")
     try:
-        return AESGCM(key).decrypt(nonce, ciphertext, _SESSION_AAD + blob[:3])
+        return AESGCM(key).decrypt(nonce, ciphertext, _SESSION_AAD + blob[:3] + context)
     except InvalidTag:
         raise UnwrapError("the session key does not open this session") from None
 
@@ -503,6 +565,7 @@ def open_previous(new: SchoolKeys, blob: bytes) -> SchoolKeys:
 __all__ = [
     "FAST_FOR_TESTS",
     "RFC9106",
+    "SESSION_ID_LEN",
     "SESSION_KEY_LEN",
     "Argon2Params",
     "HashingBudget",
@@ -513,10 +576,13 @@ __all__ = [
     "open_for_session",
     "open_previous",
     "parse_api_token",
+    "password_blob_is_current",
+    "password_owner",
     "password_params_of",
     "recovery_code_id",
     "recovery_credential",
     "seal_for_session",
+    "session_context",
     "set_hashing_budget",
     "token_credential",
     "token_secret_hash",

@@ -9,9 +9,12 @@ in the request line, the path or the Referer of the page's own assets.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from gunicorn.glogging import Logger
+
+if TYPE_CHECKING:
+    from gunicorn.glogging import _AtomsDict
 
 SECRET_IN_PATH = re.compile(r"(/invitations/)[^/?#\s]+")
 
@@ -20,10 +23,12 @@ def redact(text: str) -> str:
     return SECRET_IN_PATH.sub(r"\1…", text)
 
 
-class RedactingLogger(Logger):  # type: ignore[misc]
-    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
-        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
-        for key, value in atoms.items():
+class RedactingLogger(Logger):
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> _AtomsDict:
+        atoms = super().atoms(resp, req, environ, request_time)
+        # Any of the format's atoms (request line, path, Referer, headers) may carry it.
+        values = cast("dict[str, object]", atoms)
+        for key, value in values.items():
             if isinstance(value, str) and "/invitations/" in value:
-                atoms[key] = redact(value)
+                values[key] = redact(value)
         return atoms

@@ -14,18 +14,18 @@ request acts as the token's member: ``act_as`` makes ``current_member()`` and
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, request, session, url_for
+from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from crypto.keys import CredentialKey, SchoolKeys
 from network.db import db
 from network.settings import current as current_settings
-from schools import accounts, keyring, policy
-from schools.errors import KeysLocked
+from schools import accounts, policy
 from schools.models import LoginSession, Member
 from schools.policy import Permission
 
@@ -36,6 +36,9 @@ login_manager.login_message = "Please sign in to continue."
 login_manager.session_protection = "basic"
 
 _VAULT_KEY = "vk"
+# "school id:generation" of the bundle the session holds (not secret).
+_KEYS_HELD = "kg"
+KEYS_CHANGED = "Your school's keys changed: sign in again."
 _PRINCIPAL = "alertnet_principal"
 # Blueprint name -> its own gate, called with the view instead of the one below.
 _BLUEPRINT_GATES: dict[str, Callable[[Callable[..., Any] | None], Any]] = {}
@@ -107,12 +110,16 @@ def init_app(app: Flask) -> None:
         if own_gate is not None:
             return own_gate(view)
         if not current_user.is_authenticated:
+            if _keys_changed():
+                session.clear()
+                flash(KEYS_CHANGED, "info")
+                return redirect(url_for(str(login_manager.login_view), next=request.full_path))
             return login_manager.unauthorized()
         needed = getattr(view, "_alertnet_permission", None)
         if needed is None:
             abort(403)  # deny by default: the view declared nothing
         if needed != "signed_in" and not policy.may(current_member(), needed):
-            abort(403)
+            abort(403, policy.refusal(current_member(), needed))
         return None
 
 
@@ -143,11 +150,33 @@ def sign_in(member: Member, credential: CredentialKey) -> accounts.SignedIn:
         request.user_agent.string,
         lifetime=current_settings().session_lifetime,
     )
+    _hold(signed)
+    return signed
+
+
+def renew_session(keys: SchoolKeys | None) -> None:
+    """After the signed-in member's own action ended their sessions (a key
+    rotation, a password change), carry on in a new one holding ``keys``."""
+    signed = accounts.renew_session(
+        db(),
+        actor(),
+        keys,
+        request.user_agent.string,
+        lifetime=current_settings().session_lifetime,
+    )
+    _hold(signed)
+    g.school_keys = keys
+
+
+def _hold(signed: accounts.SignedIn) -> None:
+    """Put a session in this browser's cookie: its token, the key to its row
+    and (to explain a later ending) the generation of the keys it holds."""
     session.clear()
     login_user(SignedInMember(signed.login, signed.token))
     session[_VAULT_KEY] = base64.urlsafe_b64encode(signed.vault_key).decode()
+    if signed.login.school_id is not None and signed.login.generation is not None:
+        session[_KEYS_HELD] = f"{signed.login.school_id}:{signed.login.generation}"
     session.permanent = True
-    return signed
 
 
 def sign_out() -> None:
@@ -157,16 +186,16 @@ def sign_out() -> None:
     session.clear()
 
 
-def session_credential() -> CredentialKey | None:
-    """The member's credential, opened with the key half held in the cookie."""
-    if not current_user.is_authenticated:
-        return None
-    if "credential" not in g:
-        raw = session.get(_VAULT_KEY)
-        key = base64.urlsafe_b64decode(raw) if raw else b""
-        g.credential = accounts.session_credential(current_user.login, key) if key else None
-    credential: CredentialKey | None = g.credential
-    return credential
+def _keys_changed() -> bool:
+    """This browser's session ended because its school's keys moved on."""
+    held = session.get(_KEYS_HELD)
+    if not isinstance(held, str) or ":" not in held:
+        return False
+    school_id, _, generation = held.partition(":")
+    try:
+        return accounts.keys_changed_since(db(), uuid.UUID(school_id), int(generation))
+    except ValueError:
+        return False
 
 
 def school_keys() -> SchoolKeys | None:
@@ -175,13 +204,11 @@ def school_keys() -> SchoolKeys | None:
     if principal is not None:
         return principal.school_keys()
     if "school_keys" not in g:
-        member, credential = current_member(), session_credential()
         keys = None
-        if member is not None and credential is not None and member.school is not None:
-            try:
-                keys = keyring.unlock_for_member(db(), member, credential)
-            except KeysLocked:
-                keys = None
+        if current_user.is_authenticated:
+            raw = session.get(_VAULT_KEY)
+            key = base64.urlsafe_b64decode(raw) if raw else b""
+            keys = accounts.session_keys(current_user.login, key) if key else None
         g.school_keys = keys
     keys_: SchoolKeys | None = g.school_keys
     return keys_

@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from network import create_app, operations
-from network.alerts.cli import retention_cli
+from network.alerts.cli import platform_cli, retention_cli
 from network.api.cli import token_cli
 from network.audit.cli import audit_cli
 from network.client.commands import client_cli
@@ -24,7 +24,7 @@ from network.migrate import current_revision, upgrade
 from network.settings import Settings
 from network.settings import current as _settings
 from network.worker import worker_cli
-from schools import directory, invitations
+from schools import directory, invitations, roles
 from schools.models import Role
 
 
@@ -179,6 +179,30 @@ def member_invite(
     _echo_invitation(invited)
 
 
+@member.command("set")
+@click.option(
+    "--may-post/--no-may-post",
+    "may_post",
+    default=None,
+    help="Allow the member to post alerts, or withdraw it (heads always may).",
+)
+@click.argument("email")
+@with_appcontext
+def member_set(email: str, may_post: bool | None) -> None:
+    """Change what a member of a school may do (audited)."""
+    if may_post is None:
+        raise click.UsageError("Say what to change: --may-post or --no-may-post.")
+    with transaction() as session:
+        changed = roles.set_may_post(
+            session, None, roles.member_by_email(session, email).id, may_post
+        )
+        name, school = changed.name or changed.email, changed.school
+        assert school is not None
+        school_name = school.name
+    verb = "may now post alerts" if may_post else "may no longer post alerts"
+    click.echo(f"{name} ({school_name}) {verb}.")
+
+
 @main.command("demo")
 @click.option("--password", default=None, help="Password for every demo account.")
 @with_appcontext
@@ -246,6 +270,7 @@ def serve(bind: str, workers: int | None, threads: int | None) -> None:
 
 
 main.add_command(retention_cli)
+main.add_command(platform_cli)
 main.add_command(audit_cli)
 main.add_command(worker_cli)
 main.add_command(token_cli)

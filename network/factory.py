@@ -14,6 +14,7 @@ from network import (
     api,
     audit,
     auth,
+    clock,
     dashboard,
     db,
     errors,
@@ -23,6 +24,7 @@ from network import (
 )
 from network.extensions import csrf, limiter
 from network.settings import Settings
+from network.text import indefinite
 from network.views import admin, cluster, school
 from network.views import auth as auth_views
 from schools import policy
@@ -91,6 +93,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.init_app(app)
     operations.init_app(app)  # readiness, metrics, request ids
 
+    clock.init_app(app)
+    app.add_template_filter(indefinite, "indefinite")
     app.add_template_global(settings.invitation_link, "invitation_link")
 
     @app.context_processor

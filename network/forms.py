@@ -6,18 +6,27 @@ from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     HiddenField,
-    IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from schools.models import Nation, Role
 from schools.passwords import MAX_LENGTH, MIN_LENGTH
 
 _password_hint = f"At least {MIN_LENGTH} characters. Three random words work well."
+
+
+class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]  # WTForms 3.3 has no types
+    """A list of checkboxes, one per choice, rather than a multiple select."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class SignInForm(FlaskForm):
@@ -47,6 +56,11 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
     )
 
 
+class SignOutEverywhereForm(FlaskForm):
+    # The new credential key pair is sealed under the password, so it is asked for.
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password.")])
+
+
 class RecoverForm(NewPasswordMixin, FlaskForm):
     email = EmailField("Email address", validators=[DataRequired("Enter your email address.")])
     code = StringField(
@@ -62,7 +76,10 @@ class InviteForm(FlaskForm):
     )
     role = SelectField(
         "Role",
-        choices=[SelectChoice("staff", "Staff"), SelectChoice("head", "Head")],
+        choices=[
+            SelectChoice(role.value, role.label)
+            for role in (Role.STAFF, Role.DSL, Role.DEPUTY_DSL, Role.HEAD)
+        ],
         default="staff",
     )
 
@@ -102,10 +119,21 @@ class SuspendForm(FlaskForm):
     )
 
 
-class RetentionForm(FlaskForm):
-    retention_days = IntegerField(
-        "Keep alerts for (days)",
-        description="Alerts older than this are crypto-shredded: their content is destroyed "
-        "for good; the record that they existed and the audit trail stay.",
-        validators=[InputRequired("Enter a number of days.")],
+class NationForm(FlaskForm):
+    nation = SelectField(
+        "Which nation is the school in?",
+        choices=[SelectChoice(n.value, n.label) for n in Nation],
+        validate_choice=False,
+        description="Its bank holidays are not school days when acknowledgement deadlines "
+        "are counted in school days.",
     )
+
+
+class TermForm(FlaskForm):
+    name = StringField("Term", description="Like Autumn 2027.", validators=[Length(max=100)])
+    starts_on = StringField("First day", description="Like 2027-09-02.")
+    ends_on = StringField("Last day", description="Like 2027-12-17.")
+
+
+class InsetForm(FlaskForm):
+    day = StringField("INSET day", description="A training day, like 2027-09-01.")

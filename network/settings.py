@@ -11,9 +11,11 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from limits import parse_many
@@ -49,7 +51,7 @@ ENVIRONMENT = {
     "notify_backoff_max_seconds": "ALERTNET_NOTIFY_BACKOFF_MAX",
     "notify_lease_seconds": "ALERTNET_NOTIFY_LEASE",
     "worker_poll_seconds": "ALERTNET_WORKER_POLL",
-    "timezone": "ALERTNET_TIMEZONE",
+    "timezone": "ALERTNET_TIME_ZONE",
     "dashboard_max_age_seconds": "ALERTNET_DASHBOARD_MAX_AGE",
     "proxy_hops": "ALERTNET_PROXY_HOPS",
     "password_hashing_mib": "ALERTNET_PASSWORD_HASHING_MIB",
@@ -127,7 +129,8 @@ class Settings:
     # A claimed delivery not finished within this time is delivered again.
     notify_lease_seconds: float = 120.0
     worker_poll_seconds: float = 1.0
-    # Digest times and school days are reckoned in this time zone.
+    # Every time people read (pages, emails), digest times and school days are
+    # in this IANA time zone, shown with its name (GMT or BST for Europe/London).
     timezone: str = "Europe/London"
     # Reverse proxies in front of the hub that set X-Forwarded-For/-Proto: the
     # client's address (rate limits, the audit log) is read through this many.
@@ -167,6 +170,8 @@ class Settings:
         for name, variable in ENVIRONMENT.items():
             if variable in env:
                 values[name] = _parsed(env[variable], defaults[name])
+        if "timezone" not in values and "ALERTNET_TIMEZONE" in env:
+            values["timezone"] = env["ALERTNET_TIMEZONE"]  # its earlier name
         if "public_url" in values:
             values["public_url"] = values["public_url"].rstrip("/")
         values.update(overrides)
@@ -196,6 +201,7 @@ class Settings:
         if not settings.mail_from:
             host = urlsplit(settings.public_url).hostname or "localhost"
             settings = replace(settings, mail_from=f"alertnet <alerts@{host}>")
+        _check_time_zone(settings.timezone)
         _check_notifications(settings)
         _check_rate_limits(settings)
         _check_operations(settings)
@@ -250,6 +256,11 @@ def _check_rate_limits(settings: Settings) -> None:
             "RATELIMIT_STORAGE_URI must be memory:// or redis://host:6379/0; "
             f"got {settings.ratelimit_storage_uri!r}"
         )
+    if scheme != "memory" and find_spec("redis") is None:
+        raise ValueError(
+            "RATELIMIT_STORAGE_URI names Redis, but its client is not installed: "
+            "pip install 'alertnet[redis]' (requirements.lock has it)"
+        )
 
 
 def _check_notifications(settings: Settings) -> None:
@@ -292,7 +303,7 @@ def _instance_file(instance: Path, name: str, make: Callable[[], str]) -> str:
     Written to a private temporary file and linked into place, so workers that
     start together all read the one complete value.
     """
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = instance / name
     if path.exists():
         return path.read_text().strip()
@@ -327,3 +338,13 @@ def current() -> Settings:
     """The running hub's settings (in a request, a CLI command or an app context)."""
     configured: Settings = current_app.config["ALERTNET"]
     return configured
+
+
+def _check_time_zone(name: str) -> None:
+    """An unknown zone stops the hub at startup rather than showing UTC as local."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"ALERTNET_TIME_ZONE must be an IANA time zone like Europe/London; got {name!r}"
+        ) from None

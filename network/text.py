@@ -23,3 +23,17 @@ def unstorable(value: str) -> str | None:
     if not value.isascii() and _SURROGATE.search(value):
         return "unpaired surrogates (\\ud800 to \\udfff), which are not text"
     return None
+
+
+# Words that start with a vowel letter but a consonant sound, and the reverse.
+_CONSONANT_SOUND = re.compile(r"(?i)^(uni|use|usu|uti|eu|one\b|once\b|u\b)")
+_VOWEL_SOUND = re.compile(r"(?i)^(hour|honest|honour|heir|https?\b|[aefhilmnorsx]\b|[aeiou])")
+
+
+def indefinite(word: str) -> str:
+    """``word`` with "a" or "an" before it, by its sound: "an urgent alert",
+    "a unique link", "an hour", "an SMS"-style single letters included."""
+    text = word.strip()
+    vowel = not _CONSONANT_SOUND.match(text) and _VOWEL_SOUND.match(text)
+    article = "an" if vowel else "a"
+    return f"{article} {text}"

@@ -44,9 +44,19 @@ def _token_hash(token: str) -> bytes:
     return hashlib.sha256(b"alertnet/v1/session\0" + token.encode()).digest()
 
 
+_NOBODY = uuid.UUID(int=0)
+
+
 @lru_cache(maxsize=4)
 def _decoy_blob(params: Argon2Params) -> bytes:
-    return custody.wrap_seed_with_password(bytes(32), secrets.token_hex(16), params)
+    return custody.wrap_seed_with_password(
+        bytes(32), secrets.token_hex(16), params, custody.password_owner(_NOBODY, None)
+    )
+
+
+def _owner(member: Member) -> bytes:
+    """What a member's password blob is bound to: their id and their school's."""
+    return custody.password_owner(member.id, member.school_id)
 
 
 def authenticate(
@@ -57,7 +67,8 @@ def authenticate(
 
     ``params`` are the hub's current Argon2id parameters (settings): an unknown
     address costs the same as a real one, and a password blob made with other
-    parameters is re-wrapped with them once the password has opened it.
+    parameters (or before blobs named their owner) is re-wrapped once the
+    password has opened it.
     """
     try:
         email = directory.normalise_email(email)
@@ -67,15 +78,19 @@ def authenticate(
     if member is None or not member.is_active:
         decoy = params if member is None else custody.password_params_of(member.password_blob)
         with contextlib.suppress(CryptoError):
-            custody.unwrap_seed_with_password(_decoy_blob(decoy), password)
+            custody.unwrap_seed_with_password(
+                _decoy_blob(decoy), password, custody.password_owner(_NOBODY, None)
+            )
         raise SignInFailed(SIGN_IN_FAILED, field="email")
     try:
-        seed = custody.unwrap_seed_with_password(member.password_blob, password)
+        seed = custody.unwrap_seed_with_password(member.password_blob, password, _owner(member))
     except CryptoError:
         raise SignInFailed(SIGN_IN_FAILED, field="email") from None
-    stored = custody.password_params_of(member.password_blob)
-    if stored != params:
-        member.password_blob = custody.wrap_seed_with_password(seed, password, params)
+    if not custody.password_blob_is_current(member.password_blob, params):
+        stored = custody.password_params_of(member.password_blob)
+        member.password_blob = custody.wrap_seed_with_password(
+            seed, password, params, _owner(member)
+        )
         audit.record(
             session,
             "member.password_rewrapped",
@@ -96,7 +111,7 @@ def _params_text(params: Argon2Params) -> str:
 class SignedIn:
     login: LoginSession
     token: str  # goes in the cookie; only its hash is stored
-    vault_key: bytes  # goes in the cookie; never stored
+    vault_key: bytes  # goes in the cookie; never stored (empty: the session holds no keys)
     confirmed: list[Member]
 
 
@@ -107,14 +122,85 @@ def start_session(
     user_agent: str = "",
     lifetime: timedelta = SESSION_LIFETIME,
 ) -> SignedIn:
-    """Open a login session. The credential seed is sealed under a fresh key that
-    only the browser keeps; the row holds the ciphertext alone."""
+    """Open a login session. The credential opens the school's current bundle
+    here, once; the row keeps only that bundle sealed under a fresh key that
+    only the browser keeps. The credential itself is not kept."""
+    keys = _unlock(session, member, credential)
+    signed = _open_session(session, member, keys, user_agent, lifetime)
+    member.last_sign_in_at = signed.login.created_at
+    confirmed = confirm_colleagues(session, member, keys)
+    audit.record(
+        session, "member.signed_in", actor=member, object_type="member", object_id=member.id
+    )
+    session.flush()
+    return SignedIn(signed.login, signed.token, signed.vault_key, confirmed)
+
+
+def confirm_colleagues(session: Session, member: Member, keys: SchoolKeys | None) -> list[Member]:
+    """A member who holds the keys (``keys``, as their session does) confirms
+    colleagues who joined while nobody's keys were unlocked (invitations made
+    from the CLI)."""
+    school = member.school
+    if school is None or keys is None or not keyring.has_pending_members(session, school):
+        return []
+    return keyring.confirm_pending_members(session, school, keys, member)
+
+
+def renew_session(
+    session: Session,
+    member: Member,
+    keys: SchoolKeys | None,
+    user_agent: str = "",
+    lifetime: timedelta = SESSION_LIFETIME,
+) -> SignedIn:
+    """A new session for a member whose sessions were just ended by their own
+    action (a key rotation, a password change), holding ``keys``: the bundle
+    that action left them with."""
+    signed = _open_session(session, member, keys, user_agent, lifetime)
+    audit.record(
+        session,
+        "member.session_renewed",
+        actor=member,
+        object_type="member",
+        object_id=member.id,
+        generation=keys.generation if keys is not None else None,
+    )
+    session.flush()
+    return signed
+
+
+def _unlock(session: Session, member: Member, credential: CredentialKey) -> SchoolKeys | None:
+    school = member.school
+    if school is None or not school.key_generation or member.keys_pending:
+        return None
+    try:
+        return keyring.unlock_for_member(session, member, credential)
+    except KeysLocked:
+        return None
+
+
+def _open_session(
+    session: Session,
+    member: Member,
+    keys: SchoolKeys | None,
+    user_agent: str,
+    lifetime: timedelta,
+) -> SignedIn:
     token = secrets.token_urlsafe(32)
-    vault_key, vault = custody.seal_for_session(credential.seed)
+    id_hash = _token_hash(token)
+    vault_key, vault = b"", None
+    if keys is not None:
+        assert member.school_id is not None
+        vault_key, vault = custody.seal_for_session(
+            keys.to_bytes(),
+            custody.session_context(member.id, member.school_id, keys.generation, id_hash),
+        )
     now = utcnow()
     login = LoginSession(
-        id_hash=_token_hash(token),
+        id_hash=id_hash,
         member_id=member.id,
+        school_id=member.school_id,
+        generation=keys.generation if keys is not None else None,
         created_at=now,
         last_seen_at=now,
         expires_at=now + lifetime,
@@ -122,37 +208,18 @@ def start_session(
         user_agent=user_agent[:200],
     )
     session.add(login)
-    member.last_sign_in_at = now
-    confirmed: list[Member] = []
-    school = member.school
-    if (
-        school is not None
-        and school.key_generation
-        and not member.keys_pending
-        and keyring.has_pending_members(session, school)
-    ):
-        # A member who can open the keys confirms colleagues who joined while
-        # nobody's keys were unlocked (invitations made from the CLI).
-        try:
-            keys = keyring.unlock_for_member(session, member, credential)
-        except KeysLocked:
-            keys = None
-        if keys is not None:
-            confirmed = keyring.confirm_pending_members(session, school, keys, member)
-    audit.record(
-        session, "member.signed_in", actor=member, object_type="member", object_id=member.id
-    )
     session.flush()
-    return SignedIn(login, token, vault_key, confirmed)
+    return SignedIn(login, token, vault_key, [])
 
 
 def resume_session(session: Session, token: str) -> LoginSession | None:
-    """The live session a cookie token names; expired ones are deleted on sight."""
+    """The live session a cookie token names. Expired ones, and ones holding a
+    generation of the keys that is no longer the school's, are deleted on sight."""
     login = session.get(LoginSession, _token_hash(token))
     if login is None:
         return None
     now = utcnow()
-    if now >= login.expires_at or not login.member.is_active:
+    if now >= login.expires_at or not login.member.is_active or _stale(login):
         session.delete(login)
         session.flush()
         return None
@@ -161,13 +228,39 @@ def resume_session(session: Session, token: str) -> LoginSession | None:
     return login
 
 
-def session_credential(login: LoginSession, vault_key: bytes) -> CredentialKey | None:
-    if login.vault is None:
+def _stale(login: LoginSession) -> bool:
+    if login.generation is None:
+        return False
+    school = login.member.school
+    return (
+        school is None or login.school_id != school.id or login.generation != school.key_generation
+    )
+
+
+def session_keys(login: LoginSession, vault_key: bytes) -> SchoolKeys | None:
+    """The bundle a session holds, opened with the key from its cookie; None if
+    it holds none or the key, row or owner do not match."""
+    if login.vault is None or login.school_id is None or login.generation is None:
         return None
     try:
-        return CredentialKey(custody.open_for_session(vault_key, login.vault))
+        plain = custody.open_for_session(
+            vault_key,
+            login.vault,
+            custody.session_context(
+                login.member_id, login.school_id, login.generation, login.id_hash
+            ),
+        )
+        keys = SchoolKeys.from_bytes(plain)
     except CryptoError:
         return None
+    return keys if keys.generation == login.generation else None
+
+
+def keys_changed_since(session: Session, school_id: uuid.UUID, generation: int) -> bool:
+    """Whether a school's keys moved on from the generation a browser's (ended)
+    session held, so the page can say why it must sign in again."""
+    current = session.scalar(select(School.key_generation).where(School.id == school_id))
+    return current is not None and current != generation
 
 
 def end_session(session: Session, token: str) -> None:
@@ -184,20 +277,29 @@ def end_session(session: Session, token: str) -> None:
         session.flush()
 
 
-def end_all_sessions(session: Session, member: Member, actor: Member | None = None) -> int:
-    count = session.execute(
-        delete(LoginSession).where(LoginSession.member_id == member.id)
-    ).rowcount  # type: ignore[attr-defined]
+def _end_sessions_of(session: Session, member: Member) -> int:
+    result = session.execute(delete(LoginSession).where(LoginSession.member_id == member.id))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def end_all_sessions(session: Session, member: Member, password: str, params: Argon2Params) -> int:
+    """Sign out everywhere: every session ends, and the member gets a new
+    credential key pair (their password stays), so a copy of an old session
+    row, cookie or password blob opens nothing the school holds afterwards."""
+    old = _check_password(member, password, "password")
+    _replace_credential(session, member, old, password, params)
+    count = _end_sessions_of(session, member)
     audit.record(
         session,
         "member.signed_out_everywhere",
-        actor=actor or member,
+        actor=member,
         school_id=member.school_id,
         object_type="member",
         object_id=member.id,
         sessions=count,
     )
-    return int(count)
+    session.flush()
+    return count
 
 
 def purge_expired_sessions(session: Session) -> int:
@@ -207,18 +309,64 @@ def purge_expired_sessions(session: Session) -> int:
 
 def change_password(
     session: Session, member: Member, current: str, new: str, confirm: str, params: Argon2Params
-) -> None:
-    """Re-wraps only the member's own seed: the school's keys are untouched."""
-    try:
-        seed = custody.unwrap_seed_with_password(member.password_blob, current)
-    except CryptoError:
-        raise InvalidInput("Your current password is not right.", field="current") from None
+) -> SchoolKeys | None:
+    """A new password and a new credential key pair: the school's bundle is
+    wrapped to the new credential and the old wraps deleted, and every session
+    of the member ends. Returns the bundle for the member's renewed session."""
+    old = _check_password(member, current, "current")
     new = check_new_password(new, confirm, email=member.email, name=member.name)
-    member.password_blob = custody.wrap_seed_with_password(seed, new, params)
+    keys = _replace_credential(session, member, old, new, params)
+    _end_sessions_of(session, member)
     audit.record(
         session, "member.password_changed", actor=member, object_type="member", object_id=member.id
     )
     session.flush()
+    return keys
+
+
+def _check_password(member: Member, password: str, field: str) -> CredentialKey:
+    try:
+        return CredentialKey(
+            custody.unwrap_seed_with_password(member.password_blob, password, _owner(member))
+        )
+    except CryptoError:
+        raise InvalidInput("Your current password is not right.", field=field) from None
+
+
+def _replace_credential(
+    session: Session,
+    member: Member,
+    old: CredentialKey,
+    password: str,
+    params: Argon2Params,
+) -> SchoolKeys | None:
+    """Give the member a fresh credential key pair sealed under ``password``:
+    the current bundle (opened with the old credential) is wrapped to it and
+    every wrap to the old one is deleted. Returns that bundle, if any."""
+    keys = _unlock(session, member, old)
+    fresh = CredentialKey.generate()
+    keyring.delete_wraps_of(session, CredentialKind.MEMBER, member.id)
+    member.password_blob = custody.wrap_seed_with_password(
+        fresh.seed, password, params, _owner(member)
+    )
+    member.credential_public = fresh.public_bytes()
+    school = member.school
+    if keys is not None and school is not None:
+        keyring.add_wrap(
+            session, school.id, keys, CredentialKind.MEMBER, member.id, member.credential_public
+        )
+    elif school is not None and school.key_generation and not member.keys_pending:
+        # The old credential opened nothing: a colleague confirms the new one.
+        member.keys_pending = True
+    audit.record(
+        session,
+        "member.credential_replaced",
+        actor=member,
+        object_type="member",
+        object_id=member.id,
+        generation=keys.generation if keys is not None else None,
+    )
+    return keys
 
 
 @dataclass(frozen=True)
@@ -273,7 +421,7 @@ def recover_head(
     session.refresh(row)
     # The forgotten password sealed the old credential: make a new one.
     fresh = CredentialKey.generate()
-    member.password_blob = custody.wrap_seed_with_password(fresh.seed, new, params)
+    member.password_blob = custody.wrap_seed_with_password(fresh.seed, new, params, _owner(member))
     member.credential_public = fresh.public_bytes()
     keyring.delete_wraps_of(session, CredentialKind.MEMBER, member.id)
     keyring.add_wrap(

@@ -20,7 +20,9 @@ from schools.models import (
     CredentialKind,
     Invitation,
     Member,
+    Nation,
     RecoveryCode,
+    Role,
     School,
     SchoolKeyGeneration,
     SchoolKind,
@@ -262,9 +264,6 @@ def _school_event(
     )
 
 
-MAX_RETENTION_DAYS = 3650
-
-
 def suspend_school(session: Session, actor: Member | None, school: School, reason: str) -> None:
     """A suspended school neither posts nor receives alerts; its members see why."""
     policy.check_school_admin(actor, school)
@@ -323,24 +322,23 @@ def verify_fingerprint(
     return row
 
 
-def set_retention(session: Session, actor: Member | None, cluster: Cluster, days: int) -> None:
-    policy.check_cluster(actor, cluster)
-    if not 30 <= days <= MAX_RETENTION_DAYS:
+def set_nation(session: Session, actor: Member | None, school: School, nation: str) -> None:
+    """The school says which nation it is in: its bank holidays are that nation's.
+    Its head, or its cluster's coordinator."""
+    if not (
+        actor is not None
+        and actor.role_enum is Role.HEAD
+        and actor.school_id == school.id
+        and actor.is_active
+    ):
+        policy.check_school_admin(actor, school)
+    if nation not in {n.value for n in Nation}:
         raise InvalidInput(
-            f"Keep alerts between 30 and {MAX_RETENTION_DAYS} days.", field="retention_days"
+            "Choose England and Wales, Scotland or Northern Ireland.", field="nation"
         )
-    before = cluster.retention_days
-    cluster.retention_days = days
-    audit.record(
-        session,
-        "cluster.retention_changed",
-        actor=actor,
-        cluster_id=cluster.id,
-        object_type="cluster",
-        object_id=cluster.id,
-        before=before,
-        after=days,
-    )
+    before = school.nation
+    school.nation = nation
+    _school_event(session, "school.nation_changed", actor, school, before=before, after=nation)
     session.flush()
 
 

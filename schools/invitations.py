@@ -16,7 +16,7 @@ from crypto import custody
 from crypto.custody import Argon2Params
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, directory, keyring, policy
-from schools.db import utcnow
+from schools.db import new_id, utcnow
 from schools.errors import Conflict, InvalidInput, InvitationUnusable, NotFound
 from schools.models import Cluster, CredentialKind, Invitation, Member, Role, School
 from schools.passwords import check_new_password
@@ -81,6 +81,31 @@ def invite(
     )
     session.add(invitation)
     session.flush()
+    _wrap_keys_to_token(session, invitation, token, school, actor, actor_keys)
+    audit.record(
+        session,
+        "invitation.created",
+        actor=actor,
+        school_id=school.id if school else None,
+        cluster_id=cluster.id if cluster else school.cluster_id if school else None,
+        object_type="invitation",
+        object_id=invitation.id,
+        role=role.value,
+    )
+    session.flush()
+    return Invited(invitation, token)
+
+
+def _wrap_keys_to_token(
+    session: Session,
+    invitation: Invitation,
+    token: str,
+    school: School | None,
+    actor: Member | None,
+    actor_keys: SchoolKeys | None,
+) -> None:
+    """Wrap the school's keys to a credential derived from the token, when the
+    inviter's session holds them: the new member then receives them on accepting."""
     if (
         school is not None
         and actor_keys is not None
@@ -99,15 +124,59 @@ def invite(
             invitation.id,
             invitation.credential_public,
         )
+
+
+def resend_invitation(
+    session: Session,
+    actor: Member | None,
+    invitation_id: uuid.UUID,
+    *,
+    actor_keys: SchoolKeys | None = None,
+    lifetime: timedelta = INVITATION_LIFETIME,
+) -> Invited:
+    """A new link for an open invitation (lost, or about to expire): a new token,
+    a new expiry, and the old link stops working at once. The keys the old token
+    carried are unwrapped from it; the new one carries them only if the
+    resender's session holds them (otherwise a colleague confirms the newcomer)."""
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None or invitation.accepted_at is not None or invitation.revoked_at:
+        raise NotFound("No such open invitation.")
+    policy.check_manages_invitation(actor, invitation)
+    policy.check_school_may_act(actor, "invite people")
+    if invitation.school is not None:
+        policy.check_school_may_act(actor, "take new members", school=invitation.school)
+    token = secrets.token_urlsafe(32)
+    # The old token is replaced in one statement that also checks the invitation
+    # is still open, so a resend racing its acceptance or withdrawal cannot win.
+    replaced = session.execute(
+        update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.token_hash == invitation.token_hash,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(
+            token_hash=custody.token_secret_hash(token),
+            expires_at=utcnow() + lifetime,
+            credential_public=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(invitation)
+    if replaced.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("This invitation was just used, withdrawn or sent again; reload the page.")
+    keyring.delete_wraps_of(session, CredentialKind.INVITATION, invitation.id)
+    _wrap_keys_to_token(session, invitation, token, invitation.school, actor, actor_keys)
     audit.record(
         session,
-        "invitation.created",
+        "invitation.resent",
         actor=actor,
-        school_id=school.id if school else None,
-        cluster_id=cluster.id if cluster else school.cluster_id if school else None,
+        school_id=invitation.school_id,
+        cluster_id=invitation.cluster_id,
         object_type="invitation",
         object_id=invitation.id,
-        role=role.value,
+        role=invitation.role,
     )
     session.flush()
     return Invited(invitation, token)
@@ -167,14 +236,21 @@ def accept_invitation(
         raise InvitationUnusable("This invitation has already been used. Sign in instead.")
     role = Role(invitation.role)
     credential = CredentialKey.generate()
+    member_id = new_id()
     member = Member(
+        id=member_id,
         email=invitation.email,
         name=name,
         role=role,
         school_id=invitation.school_id,
         cluster_id=invitation.cluster_id,
-        may_post=role is Role.HEAD,
-        password_blob=custody.wrap_seed_with_password(credential.seed, password, params),
+        may_post=role.posts_by_default,
+        password_blob=custody.wrap_seed_with_password(
+            credential.seed,
+            password,
+            params,
+            custody.password_owner(member_id, invitation.school_id),
+        ),
         credential_public=credential.public_bytes(),
     )
     session.add(member)

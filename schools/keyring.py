@@ -10,9 +10,10 @@ readable through a chain encrypted under the new one.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -25,6 +26,7 @@ from schools.errors import KeysLocked, NotFound
 from schools.models import (
     CredentialKind,
     KeyWrap,
+    LoginSession,
     Member,
     MemberStatus,
     School,
@@ -80,9 +82,43 @@ def unwrap(
             credential,
             custody.keywrap_context(school_id, generation, kind, credential_id),
         )
-        return SchoolKeys.from_bytes(plain)
+        keys = SchoolKeys.from_bytes(plain)
     except CryptoError:
         return None
+    if not _matches_published(session, school_id, generation, keys):
+        # Someone wrapped keys the school never published (or altered the
+        # published ones): using them would seal and sign with keys nobody
+        # can check against the fingerprint. Refuse, and say so in the log.
+        audit.record(
+            session,
+            "school.keys_mismatch",
+            school_id=school_id,
+            object_type="school",
+            object_id=school_id,
+            generation=generation,
+            credential_kind=str(kind),
+            credential_id=str(credential_id),
+        )
+        return None
+    return keys
+
+
+def _matches_published(
+    session: Session, school_id: uuid.UUID, generation: int, keys: SchoolKeys
+) -> bool:
+    """Whether an unwrapped bundle is the one whose public keys the school
+    published for that generation (what fingerprints are compared against)."""
+    published = session.scalar(
+        select(SchoolKeyGeneration.public_keys).where(
+            SchoolKeyGeneration.school_id == school_id,
+            SchoolKeyGeneration.generation == generation,
+        )
+    )
+    return (
+        published is not None
+        and keys.generation == generation
+        and hmac.compare_digest(published, keys.public().to_bytes())
+    )
 
 
 def publish_generation(
@@ -94,12 +130,25 @@ def publish_generation(
     reason: str,
 ) -> SchoolKeyGeneration:
     public = keys.public()
+    now = utcnow()
+    if previous is not None:
+        # The previous generation stops signing now; readers refuse anything it
+        # signs dated after this (network/alerts/integrity.py).
+        session.execute(
+            update(SchoolKeyGeneration)
+            .where(
+                SchoolKeyGeneration.school_id == school.id,
+                SchoolKeyGeneration.generation == previous.generation,
+            )
+            .values(retired_at=now)
+        )
     row = SchoolKeyGeneration(
         school_id=school.id,
         generation=keys.generation,
         public_keys=public.to_bytes(),
         fingerprint=public.fingerprint(),
         previous_bundle=custody.chain_previous(keys, previous) if previous else None,
+        created_at=now,
     )
     session.add(row)
     school.key_generation = keys.generation
@@ -116,6 +165,8 @@ def publish_generation(
         fingerprint=row.fingerprint,
         public_keys_sha256=_sha256_hex(row.public_keys),
         reason=reason,
+        retired_generation=previous.generation if previous else None,
+        retired_at=now.isoformat() if previous else None,
     )
     session.flush()
     return row
@@ -240,7 +291,9 @@ def rotate(
 
     Needs no password: wraps are made to public keys. Wraps of the old
     generation are deleted, so a removed credential keeps nothing it could use
-    for new alerts; history stays readable through the chain.
+    for new alerts; history stays readable through the chain. Every login
+    session of the school ends (each sealed generation g); the caller renews
+    the acting member's own with the new bundle.
     """
     new = SchoolKeys.generate(current.generation + 1)
     publish_generation(session, school, new, current, actor, reason)
@@ -250,6 +303,18 @@ def rotate(
         delete(KeyWrap).where(
             KeyWrap.school_id == school.id, KeyWrap.generation <= current.generation
         )
+    )
+    ended = session.execute(delete(LoginSession).where(LoginSession.school_id == school.id))
+    audit.record(
+        session,
+        "school.sessions_ended",
+        actor=actor,
+        school_id=school.id,
+        cluster_id=school.cluster_id,
+        object_type="school",
+        object_id=school.id,
+        sessions=int(ended.rowcount),  # type: ignore[attr-defined]
+        reason="keys rotated",
     )
     session.flush()
     return new

@@ -37,6 +37,10 @@ class Role(enum.StrEnum):
     HUB_ADMIN = "hub_admin"
     COORDINATOR = "coordinator"
     HEAD = "head"
+    # The designated safeguarding lead and their deputy (Keeping Children Safe
+    # in Education): staff who post by default.
+    DSL = "dsl"
+    DEPUTY_DSL = "deputy_dsl"
     STAFF = "staff"
 
     @property
@@ -45,12 +49,20 @@ class Role(enum.StrEnum):
             Role.HUB_ADMIN: "Hub administrator",
             Role.COORDINATOR: "Cluster coordinator",
             Role.HEAD: "Head",
+            Role.DSL: "Designated safeguarding lead",
+            Role.DEPUTY_DSL: "Deputy designated safeguarding lead",
             Role.STAFF: "Staff",
         }[self]
 
     @property
     def is_school_role(self) -> bool:
-        return self in (Role.HEAD, Role.STAFF)
+        return self in (Role.HEAD, Role.DSL, Role.DEPUTY_DSL, Role.STAFF)
+
+    @property
+    def posts_by_default(self) -> bool:
+        """Heads and safeguarding leads may post from the day they join; other
+        staff when their head allows it (``Member.may_post``)."""
+        return self in (Role.HEAD, Role.DSL, Role.DEPUTY_DSL)
 
     @property
     def leads_keyholder(self) -> bool:
@@ -83,6 +95,23 @@ class CredentialKind(enum.StrEnum):
     TOKEN = "token"  # noqa: S105
 
 
+class Nation(enum.StrEnum):
+    """Which UK nation a school is in: its bank holidays differ (Scotland's and
+    Northern Ireland's from England and Wales')."""
+
+    ENGLAND_WALES = "england_wales"
+    SCOTLAND = "scotland"
+    NORTHERN_IRELAND = "northern_ireland"
+
+    @property
+    def label(self) -> str:
+        return {
+            "england_wales": "England and Wales",
+            "scotland": "Scotland",
+            "northern_ireland": "Northern Ireland",
+        }[self.value]
+
+
 def _enum_check(column: str, values: type[enum.StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
@@ -92,7 +121,6 @@ class Cluster(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    retention_days: Mapped[int] = mapped_column(Integer, default=365)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     schools: Mapped[list[School]] = relationship(
@@ -106,6 +134,7 @@ class School(Base):
         CheckConstraint(_enum_check("status", SchoolStatus), name="status"),
         CheckConstraint(_enum_check("kind", SchoolKind), name="kind"),
         CheckConstraint("kind = 'office' OR urn IS NOT NULL", name="school_has_urn"),
+        CheckConstraint(_enum_check("nation", Nation), name="nation"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -121,6 +150,10 @@ class School(Base):
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Shown to the school's members, so they know why and whom to ask.
     suspension_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Whose bank holidays close it (acknowledgement deadlines in school days).
+    nation: Mapped[str] = mapped_column(
+        String(24), default=Nation.ENGLAND_WALES, server_default=Nation.ENGLAND_WALES.value
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     cluster: Mapped[Cluster] = relationship(back_populates="schools", lazy="joined")
@@ -128,6 +161,10 @@ class School(Base):
     @property
     def is_office(self) -> bool:
         return self.kind == SchoolKind.OFFICE
+
+    @property
+    def nation_label(self) -> str:
+        return Nation(self.nation).label
 
 
 class Member(Base):
@@ -150,7 +187,8 @@ class Member(Base):
     cluster_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clusters.id"), index=True)
     school_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schools.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=MemberStatus.ACTIVE)
-    # Staff may post alerts only when their head allows it; heads always may.
+    # Whether a member other than a head may post alerts: set when they join
+    # (Role.posts_by_default), then granted or withdrawn by a head. Heads always may.
     may_post: Mapped[bool] = mapped_column(Boolean, default=False)
     # The member's credential: an X-Wing key pair whose seed is sealed under a
     # key derived from the password (crypto.custody). The blob doubles as the
@@ -234,6 +272,9 @@ class SchoolKeyGeneration(Base):
     # Set when a coordinator compared the fingerprint with the head (e.g. by phone).
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verified_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
+    # When the next generation replaced this one: it signs nothing dated after
+    # this (plus a clock-skew allowance). None while it is current.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class KeyWrap(Base):
@@ -270,9 +311,11 @@ class RecoveryCode(Base):
 
 
 class LoginSession(Base):
-    """One signed-in browser. The row holds only ciphertext of the member's
-    credential seed; the key to it lives in the browser's cookie. Deleting the
-    row (sign-out, expiry, sign out everywhere) destroys the key material."""
+    """One signed-in browser. The row holds only ciphertext of the school's
+    bundle of one generation, with the member, school, generation and this row's
+    id as associated data; the key to it lives in the browser's cookie. Deleting
+    the row (sign-out, expiry, sign out everywhere, a key rotation) destroys the
+    key material. The member's own credential is never kept here."""
 
     __tablename__ = "login_sessions"
 
@@ -284,6 +327,10 @@ class LoginSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # The school whose bundle ``vault`` seals, and its generation (both None
+    # when the session holds no keys: no school, or keys not yet confirmed).
+    school_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    generation: Mapped[int | None] = mapped_column(Integer)
     vault: Mapped[bytes | None] = mapped_column(LargeBinary)
     user_agent: Mapped[str] = mapped_column(String(200), default="")
 

@@ -62,16 +62,52 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
         }
     ),
 }
+# Safeguarding leads hold what other staff hold; they differ in posting by default
+# (Role.posts_by_default) and in withdrawing their school's alerts (alerts/access.py).
+_GRANTS[Role.DSL] = _GRANTS[Role.DEPUTY_DSL] = _GRANTS[Role.STAFF]
+
+# Granted by the role only to members whose head allows it (``Member.may_post``):
+# every role but the head's. A head grants and withdraws it on the members page,
+# through the API or with `alertnet member set --may-post/--no-may-post`.
+PER_MEMBER: dict[Permission, frozenset[Role]] = {
+    Permission.POST_ALERTS: frozenset({Role.DSL, Role.DEPUTY_DSL, Role.STAFF}),
+}
 
 
 def may(member: Member | None, permission: Permission) -> bool:
-    """Whether this member's role carries the permission (None: nobody signed in)."""
-    return member is not None and member.is_active and permission in _GRANTS[member.role_enum]
+    """Whether this member's role carries the permission (None: nobody signed
+    in), and for a permission granted per member (PER_MEMBER), their head
+    granted it."""
+    if member is None or not member.is_active or permission not in _GRANTS[member.role_enum]:
+        return False
+    if member.role_enum in PER_MEMBER.get(permission, ()):
+        return member.may_post
+    return True
 
 
 def require(member: Member | None, permission: Permission) -> None:
     if not may(member, permission):
-        raise Forbidden("You do not have access to this page.")
+        raise Forbidden(refusal(member, permission) or "You do not have access to this page.")
+
+
+def refusal(member: Member | None, permission: Permission) -> str | None:
+    """What to do, when the member's role carries the permission but their
+    head has not granted it to them (PER_MEMBER); None otherwise."""
+    if (
+        member is not None
+        and member.is_active
+        and permission in _GRANTS[member.role_enum]
+        and member.role_enum in PER_MEMBER.get(permission, ())
+        and not member.may_post
+    ):
+        return NOT_ALLOWED_TO_POST
+    return None
+
+
+NOT_ALLOWED_TO_POST = (
+    "Your head has not allowed you to post alerts. Ask your head to allow it: "
+    "they do it on the school's Members page (Allow posting)."
+)
 
 
 def check_cluster(actor: Member | None, cluster: Cluster) -> None:
@@ -108,7 +144,7 @@ def check_manages_members(actor: Member | None, school: School) -> None:
         return
     check_school_member(actor, school)
     if actor.role_enum is not Role.HEAD:
-        raise Forbidden("Only the head can invite or remove members.")
+        raise Forbidden("Only the head can invite or remove members, or change what they may do.")
 
 
 def check_invites_to_school(actor: Member | None, school: School) -> None:
@@ -142,7 +178,9 @@ def invitable_roles(actor: Member | None) -> tuple[Role, ...]:
     return {
         Role.HUB_ADMIN: (Role.COORDINATOR,),
         Role.COORDINATOR: (Role.HEAD,),
-        Role.HEAD: (Role.HEAD, Role.STAFF),
+        Role.HEAD: (Role.HEAD, Role.DSL, Role.DEPUTY_DSL, Role.STAFF),
+        Role.DSL: (),
+        Role.DEPUTY_DSL: (),
         Role.STAFF: (),
     }[actor.role_enum]
 
@@ -172,13 +210,13 @@ def check_school_may_act(actor: Member | None, doing: str, *, school: School | N
 
 
 def check_may_post(actor: Member) -> None:
-    """Heads post alerts; staff when their head allows it; a suspended school not at all."""
+    """Heads post alerts; safeguarding leads and staff when their head allows
+    it (leads from the day they join); a suspended school not at all."""
     school = actor.school
     if school is None or school.is_office or not actor.is_active:
         raise Forbidden("Only members of a school can post alerts.")
     check_school_may_act(actor, "post alerts")
-    if actor.role_enum is not Role.HEAD and not actor.may_post:
-        raise Forbidden("Your head has not allowed you to post alerts. Ask them to.")
+    require(actor, Permission.POST_ALERTS)
 
 
 def check_reads_alerts(actor: Member) -> School:
@@ -198,6 +236,8 @@ _AUDIT_GRANTS: dict[Role, frozenset[Permission]] = {
     Role.HUB_ADMIN: frozenset({Permission.VIEW_AUDIT_LOG, Permission.VIEW_AUDIT_PROOFS}),
     Role.COORDINATOR: frozenset({Permission.VIEW_AUDIT_LOG, Permission.VIEW_AUDIT_PROOFS}),
     Role.HEAD: frozenset({Permission.VIEW_AUDIT_LOG, Permission.VIEW_AUDIT_PROOFS}),
+    Role.DSL: frozenset({Permission.VIEW_AUDIT_PROOFS}),
+    Role.DEPUTY_DSL: frozenset({Permission.VIEW_AUDIT_PROOFS}),
     Role.STAFF: frozenset({Permission.VIEW_AUDIT_PROOFS}),
 }
 for _role, _granted in _AUDIT_GRANTS.items():
@@ -246,6 +286,8 @@ _NOTIFICATION_GRANTS: dict[Role, frozenset[Permission]] = {
     Role.HEAD: frozenset(
         {Permission.MANAGE_OWN_NOTIFICATIONS, Permission.MANAGE_SCHOOL_NOTIFICATIONS}
     ),
+    Role.DSL: frozenset({Permission.MANAGE_OWN_NOTIFICATIONS}),
+    Role.DEPUTY_DSL: frozenset({Permission.MANAGE_OWN_NOTIFICATIONS}),
     Role.STAFF: frozenset({Permission.MANAGE_OWN_NOTIFICATIONS}),
 }
 for _role, _granted in _NOTIFICATION_GRANTS.items():
@@ -298,6 +340,7 @@ class Scope(enum.StrEnum):
     SUBSCRIPTIONS_READ = "subscriptions:read"
     SUBSCRIPTIONS_WRITE = "subscriptions:write"
     DIRECTORY_READ = "directory:read"
+    MEMBERS_WRITE = "members:write"
 
     @property
     def description(self) -> str:
@@ -306,11 +349,15 @@ class Scope(enum.StrEnum):
 
 _SCOPE_DESCRIPTIONS = {
     Scope.INBOX_READ: "List the inbox and Sent box, read alerts and download their evidence",
-    Scope.ALERTS_WRITE: "Post, acknowledge, reply, record actions, resolve and forward",
+    Scope.ALERTS_WRITE: (
+        "Post, acknowledge, reply, record actions, close and reopen, resolve, correct, "
+        "withdraw and forward"
+    ),
     Scope.AUDIT_READ: "Fetch checkpoints and proofs of the audit log (and entries, for heads)",
     Scope.SUBSCRIPTIONS_READ: "List notification subscriptions",
     Scope.SUBSCRIPTIONS_WRITE: "Create, change and delete notification subscriptions",
     Scope.DIRECTORY_READ: "List the cluster's schools with their public keys and fingerprints",
+    Scope.MEMBERS_WRITE: "Allow members of your school to post alerts, or stop them",
 }
 
 # A member may grant a scope only if their role could do its work on the pages.
@@ -321,6 +368,7 @@ _SCOPE_NEEDS = {
     Scope.SUBSCRIPTIONS_READ: Permission.MANAGE_OWN_NOTIFICATIONS,
     Scope.SUBSCRIPTIONS_WRITE: Permission.MANAGE_OWN_NOTIFICATIONS,
     Scope.DIRECTORY_READ: Permission.READ_ALERTS,
+    Scope.MEMBERS_WRITE: Permission.MANAGE_MEMBERS,
 }
 
 

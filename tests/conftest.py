@@ -1,14 +1,17 @@
-"""Shared fixtures. Every app test runs on SQLite and, when
-ALERTNET_TEST_DATABASE_URL is set, on PostgreSQL too (mandatory in CI)."""
+"""The databases and the hub. Every app test runs on SQLite and, when
+ALERTNET_TEST_DATABASE_URL is set, on PostgreSQL too (mandatory in CI).
+
+Each fixture has one home (tests/test_layout.py checks it): the database and
+the hub here; clusters, schools, people and signed-in clients in the
+factories plugin, tests/factories.py; the network tests' shared cast and test
+servers in tests/network/conftest.py."""
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +22,26 @@ from sqlalchemy import Engine, make_url, text
 
 from crypto.custody import FAST_FOR_TESTS
 from network import create_app
-from network.db import engine, own_transaction
+from network.db import engine
 from network.migrate import upgrade
 from network.settings import Settings
-from schools import directory, invitations
-from schools.models import Cluster, Member, Role, School
+
+# Kept importable from here, where tests have always found them.
+from tests.factories import (  # noqa: F401
+    CSRF,
+    PASSWORD,
+    Person,
+    World,
+    csrf_token,
+    post_form,
+    sign_in,
+)
+
+pytest_plugins = ["tests.factories"]
 
 PG_URL = os.environ.get("ALERTNET_TEST_DATABASE_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite", "postgresql"]
-PASSWORD = "a long enough test passphrase"
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
@@ -119,21 +132,49 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-@contextmanager
-def hub(database_url: str, instance: Path, **overrides: Any) -> Iterator[Flask]:
-    """A hub on the test's database (emptied on PostgreSQL), disposed after."""
-    app = create_app(settings_for_tests(instance, database_url, **overrides))
+def app_with(database_url: str, folder: Path, **overrides: Any) -> Flask:
+    """A hub with settings of its own (the ``app`` fixture's, plus overrides) on
+    the test's database, emptied on PostgreSQL."""
+    app = create_app(settings_for_tests(folder, database_url, **overrides))
     if database_url.startswith("postgresql"):
         truncate_postgres(engine(app))
+    return app
+
+
+@contextmanager
+def hub(database_url: str, instance: Path, **overrides: Any) -> Iterator[Flask]:
+    """``app_with``, its engine disposed after."""
+    app = app_with(database_url, instance, **overrides)
     try:
         yield app
     finally:
         engine(app).dispose()
 
 
+def mail_settings(smtp_url: str) -> dict[str, Any]:
+    """A hub that mails the test's SMTP server, may call webhooks on 127.0.0.1
+    and retries within the test's patience."""
+    return {
+        "smtp_url": smtp_url,
+        "webhook_allow_networks": ("127.0.0.1/32",),
+        "webhook_timeout_seconds": 5.0,
+        "notify_backoff_seconds": 0.01,
+        "notify_backoff_max_seconds": 0.05,
+        "notify_lease_seconds": 30.0,
+        "mail_from": "alertnet <alerts@hub.test>",
+        "public_url": "http://hub.test",
+    }
+
+
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    with hub(database_url, tmp_path) as app:
+def app(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """The hub on the test's database. A test with a mail server (it asks for
+    ``smtp``, or its module imports that fixture, as the notification tests
+    do) gets a hub that sends to it: ``mail_settings``."""
+    overrides: dict[str, Any] = {}
+    if "smtp" in request.fixturenames or "smtp" in vars(request.module):
+        overrides = mail_settings(request.getfixturevalue("smtp").url)
+    with hub(database_url, tmp_path, **overrides) as app:
         yield app
 
 
@@ -145,100 +186,3 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> Any:
     return app.test_cli_runner()
-
-
-# --- factories ------------------------------------------------------------------
-
-
-@dataclass
-class Person:
-    member: Member
-    email: str
-    password: str = PASSWORD
-
-
-class World:
-    """Builds clusters, schools and people through the real service functions."""
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self._urn = 100000
-
-    def _settings(self) -> Settings:
-        settings: Settings = self.app.config["ALERTNET"]
-        return settings
-
-    def cluster(self, name: str = "North Cluster") -> Cluster:
-        with own_transaction(self.app) as session:
-            return directory.create_cluster(session, None, name)
-
-    def school(self, cluster: Cluster, name: str | None = None) -> School:
-        self._urn += 1
-        with own_transaction(self.app) as session:
-            return directory.admit_school(
-                session,
-                None,
-                cluster,
-                name or f"School {self._urn}",
-                str(self._urn),
-                "1 High Street",
-            )
-
-    def invite(
-        self,
-        role: Role,
-        email: str,
-        *,
-        school: School | None = None,
-        cluster: Cluster | None = None,
-    ) -> str:
-        with own_transaction(self.app) as session:
-            if school is not None:
-                school = session.get(School, school.id)
-            if cluster is not None:
-                cluster = session.get(Cluster, cluster.id)
-            return invitations.invite(
-                session, None, role, email, "", school=school, cluster=cluster
-            ).token
-
-    def person(
-        self,
-        role: Role,
-        email: str,
-        *,
-        school: School | None = None,
-        cluster: Cluster | None = None,
-        name: str = "Test Person",
-    ) -> Person:
-        token = self.invite(role, email, school=school, cluster=cluster)
-        with own_transaction(self.app) as session:
-            accepted = invitations.accept_invitation(
-                session, token, name, PASSWORD, PASSWORD, self._settings().password_params
-            )
-            return Person(accepted.member, email)
-
-
-@pytest.fixture
-def world(app: Flask) -> World:
-    return World(app)
-
-
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def csrf_token(client: FlaskClient, page: str) -> str:
-    html = client.get(page).get_data(as_text=True)
-    match = CSRF.search(html)
-    assert match, f"no CSRF token on {page}"
-    return match.group(1)
-
-
-def post_form(
-    client: FlaskClient, url: str, data: dict[str, str], page: str | None = None, **kwargs: Any
-) -> Any:
-    """Post a form the way a browser would: with the CSRF token of its page."""
-    return client.post(url, data={**data, "csrf_token": csrf_token(client, page or url)}, **kwargs)
-
-
-def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
-    return post_form(client, "/sign-in", {"email": email, "password": password})

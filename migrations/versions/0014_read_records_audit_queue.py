@@ -5,7 +5,7 @@ where read events wait to join the log without taking its lock
 (schools/audit/queue.py).
 
 Revision ID: 0014
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-05
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ alert's indicator hashes (network/alerts/indicators.py), and "We've seen this
 too" as a kind of thread item.
 
 Revision ID: 0015
-Revises: 0014
+Revises: 0012
 Create Date: 2026-12-05
 """
 
@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0014"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
-_KINDS_BEFORE = "kind IN ('reply', 'acknowledgement', 'action', 'attachment')"
-_KINDS_AFTER = "kind IN ('reply', 'acknowledgement', 'action', 'attachment', 'sighting')"
+_KINDS = ("reply", "acknowledgement", "action", "attachment", "correction", "withdrawal", "closure")
+_KINDS_BEFORE = f"kind IN ({', '.join(repr(k) for k in _KINDS)})"
+_KINDS_AFTER = f"kind IN ({', '.join(repr(k) for k in (*_KINDS, 'sighting'))})"
 
 
 def upgrade() -> None:

@@ -134,29 +134,50 @@ def writable(session: Session, actor: Member, alert_id: uuid.UUID, doing: str) -
     return _still_open(session, content_for(session, actor, alert_id).alert)
 
 
-def resolvable(session: Session, actor: Member, alert_id: uuid.UUID) -> Alert:
-    """The alert, if the member's school sent it and it is still open."""
+def resolvable(session: Session, actor: Member, alert_id: uuid.UUID) -> AlertView:
+    """The alert and the sender's copy, if the member's school sent it and has
+    not resolved it yet."""
     policy.check_school_may_act(actor, "resolve alerts")
     view = content_for(session, actor, alert_id)
     if not view.is_sender:
-        raise Forbidden("Only the school that sent an alert can resolve it.")
-    return _still_open(session, view.alert, resolving=True)
+        raise Forbidden(
+            "Only the school that sent an alert can resolve it; close it for your school instead."
+        )
+    _still_open(session, view.alert, resolving=True)
+    return view
+
+
+def closable(session: Session, actor: Member, alert_id: uuid.UUID, doing: str) -> AlertView:
+    """The alert and the member's school's copy, if the school may close or
+    reopen it on its own side (``doing`` completes "it cannot ..."): it holds a
+    copy of an alert whose content still exists. The copy's row stays locked
+    until the commit, so of two closings at once the second sees the first."""
+    policy.check_school_may_act(actor, doing)
+    view = content_for(session, actor, alert_id)
+    assert view.copy is not None
+    _still_open(session, view.alert)
+    session.refresh(view.copy, ["closed_at", "closed_by_id"], with_for_update=True)
+    return view
 
 
 def _still_open(session: Session, alert: Alert, resolving: bool = False) -> Alert:
-    """The alert, if it still takes replies and actions. Its row stays locked
-    until the commit (on PostgreSQL; SQLite has one writer at a time): shared by
-    replies, exclusive for resolving, so a resolution waits for the replies in
-    flight, a reply after it sees it, and of two resolutions the second sees the first."""
+    """The alert, if it still takes replies and actions: its content exists (not
+    withdrawn, not shredded). A resolution is the sender's own closing: other
+    schools still acknowledge, reply and record actions after it. The row stays
+    locked until the commit (on PostgreSQL; SQLite has one writer at a time):
+    shared by replies, exclusive for resolving, so of two resolutions the second
+    sees the first, and a withdrawal waits for the replies in flight."""
     session.refresh(alert, ["status", "resolved_at"], with_for_update={"read": not resolving})
+    if alert.status == AlertStatus.WITHDRAWN:
+        raise Conflict(
+            "This alert was withdrawn by its sender; it takes no more replies or actions."
+        )
     if alert.status == AlertStatus.SHREDDED:
         raise Conflict("This alert has passed its retention period and was shredded.")
     if alert.status == AlertStatus.RESOLVED and resolving and alert.resolved_at is not None:
         raise Conflict(
             f"This alert was already resolved on {alert.resolved_at:%d %b %Y at %H:%M} UTC."
         )
-    if alert.status == AlertStatus.RESOLVED:
-        raise Conflict("This alert is resolved; it takes no more replies or actions.")
     return alert
 
 
@@ -169,9 +190,52 @@ def acknowledgeable(session: Session, actor: Member, alert_id: uuid.UUID) -> Ale
     assert view.copy is not None
     if view.is_sender:
         raise Conflict("Your school sent this alert; recipients acknowledge it.")
+    if view.alert.status == AlertStatus.WITHDRAWN:
+        raise Conflict("This alert was withdrawn by its sender.")
     if view.alert.status == AlertStatus.SHREDDED:
         raise Conflict("This alert was shredded.")
     return view
+
+
+# Who speaks for a sending school about an alert it sent: its head and
+# safeguarding leads, and the member who posted it.
+SPEAKS_FOR_THE_SCHOOL = frozenset({Role.HEAD, Role.DSL, Role.DEPUTY_DSL})
+
+
+def may_amend(actor: Member, view: AlertView) -> bool:
+    """Whether the alert page offers withdrawing and correcting."""
+    return view.is_sender and (
+        actor.role_enum in SPEAKS_FOR_THE_SCHOOL or view.alert.sender_member_id == actor.id
+    )
+
+
+def amendable(
+    session: Session, actor: Member, alert_id: uuid.UUID, doing: str, withdrawing: bool = False
+) -> Alert:
+    """The alert, if the member may withdraw it or add a correction (``doing``
+    completes "only ... can ..."): their school sent it, they are its head, a
+    safeguarding lead or the member who posted it, and its content still exists.
+    Its row stays locked until the commit, exclusively for a withdrawal, so a
+    correction or reply in flight lands before it or sees it."""
+    policy.check_school_may_act(actor, doing)
+    view = content_for(session, actor, alert_id)
+    if not view.is_sender:
+        raise Forbidden(
+            f"Only {view.alert.sender_school.name}, which sent this alert, can {doing}: "
+            "ask them to."
+        )
+    if not may_amend(actor, view):
+        raise Forbidden(
+            f"Only your head, a safeguarding lead or {view.alert.sender_member.name}, who "
+            f"posted it, can {doing}."
+        )
+    alert = view.alert
+    session.refresh(alert, ["status"], with_for_update={"read": not withdrawing})
+    if alert.status == AlertStatus.WITHDRAWN:
+        raise Conflict("This alert was already withdrawn.")
+    if alert.status == AlertStatus.SHREDDED:
+        raise Conflict("This alert has passed its retention period and was shredded.")
+    return alert
 
 
 def check_has_receipt(session: Session, actor: Member, alert_id: uuid.UUID) -> None:
@@ -193,6 +257,8 @@ def sightable(session: Session, actor: Member, alert_id: uuid.UUID) -> Alert:
         )
     if view.is_sender:
         raise Conflict("Your school sent this alert; other schools say when they see it too.")
+    if view.alert.status == AlertStatus.WITHDRAWN:
+        raise Conflict("This alert was withdrawn by its sender.")
     if view.alert.status == AlertStatus.SHREDDED:
         raise Conflict("This alert has passed its retention period and was shredded.")
     return view.alert

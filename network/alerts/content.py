@@ -44,6 +44,8 @@ class AlertContent:
     # Accounts (handles) and groups or pages the alert is about, on its platform.
     accounts: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    # Under-age use: the pupils' year group ("R", "1" to "13"), never a name.
+    year_group: str = ""
 
     def to_bytes(self) -> bytes:
         value: dict[str, object] = {
@@ -66,6 +68,8 @@ class AlertContent:
             value["accounts"] = list(self.accounts)
         if self.groups:
             value["groups"] = list(self.groups)
+        if self.year_group:
+            value["year_group"] = self.year_group
         return _json(value)
 
     def same_report_as(self, other: AlertContent) -> bool:
@@ -77,6 +81,7 @@ class AlertContent:
             self.recommended_action,
             self.accounts,
             self.groups,
+            self.year_group,
         ) == (
             other.title,
             other.description,
@@ -84,6 +89,7 @@ class AlertContent:
             other.recommended_action,
             other.accounts,
             other.groups,
+            other.year_group,
         )
 
     def summary(self) -> bytes:
@@ -114,6 +120,7 @@ class AlertContent:
             attachments=value.get("attachments"),
             accounts=tuple(value.get("accounts", ())),
             groups=tuple(value.get("groups", ())),
+            year_group=value.get("year_group", ""),
         )
 
 

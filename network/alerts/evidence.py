@@ -15,6 +15,7 @@ from pathlib import PurePath
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from network.alerts.content import Evidence
+from network.text import indefinite
 from schools.errors import InvalidInput
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -73,7 +74,9 @@ def _clean_image(filename: str, expected: str, data: bytes) -> bytes:
             fmt = image.format or ""
             if _IMAGE_FORMATS.get(fmt) != expected:
                 kind = expected.split("/")[1].upper()
-                raise InvalidInput(f"{filename} is not really a {kind} image.", field="evidence")
+                raise InvalidInput(
+                    f"{filename} is not really {indefinite(kind)} image.", field="evidence"
+                )
             if image.width * image.height > MAX_PIXELS:
                 raise InvalidInput(f"{filename} has too many pixels.", field="evidence")
             image.load()
@@ -83,7 +86,8 @@ def _clean_image(filename: str, expected: str, data: bytes) -> bytes:
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         kind = expected.split("/")[1].upper()
         raise InvalidInput(
-            f"{filename} is not really a {kind} image, or it is damaged.", field="evidence"
+            f"{filename} is not really {indefinite(kind)} image, or it is damaged.",
+            field="evidence",
         ) from None
     if upright.mode not in ("RGB", "RGBA", "L", "LA"):
         upright = upright.convert(

@@ -10,27 +10,22 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.validators import InputRequired, Length, Optional
 
 from network.alerts import vocab
 from network.alerts.content import MAX_DESCRIPTION, MAX_NOTE, MAX_TITLE
 from network.alerts.evidence import ACCEPT, MAX_FILE_BYTES, MAX_FILES
+from network.alerts.platforms import YEAR_GROUPS, year_group_label
 from network.alerts.vocab import InboxStatus, SendTo
+from network.forms import MultiCheckboxField
 
 
 def _choices(terms: tuple[vocab.Term, ...]) -> list[SelectChoice]:
     return [SelectChoice(t.code, t.label) for t in terms]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class PostAlertForm(FlaskForm):
@@ -50,6 +45,16 @@ class PostAlertForm(FlaskForm):
         default="AMBER",
         validate_choice=False,
         description="Who the recipients may share it with (FIRST TLP 2.0).",
+    )
+    year_group = SelectField(
+        "Year group (under-age use only)",
+        choices=[
+            SelectChoice("", "Not given"),
+            *[SelectChoice(code, year_group_label(code)) for code in YEAR_GROUPS],
+        ],
+        validate_choice=False,
+        description="The pupils' year group, never a pupil's name. You are warned if "
+        "pupils of that year are under the platform's minimum age.",
     )
     title = StringField(
         "Title",
@@ -71,7 +76,7 @@ class PostAlertForm(FlaskForm):
     links = TextAreaField(
         "Links to the posts",
         validators=[Length(max=50_000, message="That is too many links.")],
-        description="One a line, optionally followed by the date you saw it, e.g. "
+        description="One per line, optionally followed by the date you saw it, e.g. "
         "https://example.com/post/123 2026-11-20",
     )
     accounts = TextAreaField(
@@ -155,6 +160,45 @@ class ActionForm(FlaskForm):
     )
 
 
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(
+        "Why are you withdrawing it?",
+        validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
+        description="Every school that received it sees this reason. The alert's content, "
+        "evidence and thread are destroyed at every school; this cannot be undone.",
+    )
+
+
+class CorrectionForm(FlaskForm):
+    correction = TextAreaField(
+        "Correction",
+        validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
+        description="Signed by your school and shown above the original to every school "
+        "that received it.",
+    )
+
+
+class CloseForm(FlaskForm):
+    close_note = TextAreaField(
+        "Note",
+        validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
+        description="What your school did. Encrypted; every school that received the alert "
+        "sees it.",
+    )
+
+
+class ResolveForm(FlaskForm):
+    resolve_note = TextAreaField(
+        "How was it resolved?",
+        validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
+        description="Encrypted; every school that received the alert sees it.",
+    )
+    confirm = BooleanField(
+        "I confirm the matter is dealt with for our school",
+        description="Other schools can still acknowledge, reply and record actions.",
+    )
+
+
 class ForwardForm(FlaskForm):
     schools = MultiCheckboxField("Forward to", validate_choice=False)
     note = TextAreaField(
@@ -174,8 +218,10 @@ class InboxFilterForm(FlaskForm):
             SelectChoice(InboxStatus.UNREAD, "Unread"),
             SelectChoice(InboxStatus.UNACKNOWLEDGED, "Not acknowledged"),
             SelectChoice(InboxStatus.ACKNOWLEDGED, "Acknowledged"),
-            SelectChoice(InboxStatus.OPEN, "Open"),
-            SelectChoice(InboxStatus.RESOLVED, "Resolved"),
+            SelectChoice(InboxStatus.OPEN, "Open for your school"),
+            SelectChoice(InboxStatus.CLOSED, "Closed by your school"),
+            SelectChoice(InboxStatus.RESOLVED, "Resolved by the sender"),
+            SelectChoice(InboxStatus.WITHDRAWN, "Withdrawn by the sender"),
         ],
         validate_choice=False,
     )
@@ -193,11 +239,56 @@ class InboxFilterForm(FlaskForm):
     sender = SelectField("From", validate_choice=False)
 
 
-class MinimumAgeForm(FlaskForm):
+class PlatformForm(FlaskForm):
+    """A platform's details (network/alerts/platforms.py checks their meaning)."""
+
+    code = StringField(
+        "Code",
+        validators=[Length(max=32, message="Enter a code of at most 32 characters.")],
+        description="Lower-case letters, digits and underscores, e.g. bereal. Fixed once added.",
+    )
+    name = StringField(
+        "Name", validators=[Length(max=100, message="Enter at most 100 characters.")]
+    )
     minimum_age = IntegerField(
         "Minimum age",
-        validators=[
-            InputRequired("Enter an age."),
-            NumberRange(0, 21, "Enter an age from 0 to 21."),
-        ],
+        validators=[InputRequired("Enter an age from 0 to 21.")],
+        description="As the platform's terms state it for the UK; 0 if it sets none.",
     )
+    reporting_url = StringField(
+        "Where to report a post (web address)",
+        validators=[Length(max=2000, message="That web address is too long.")],
+    )
+    underage_reporting_url = StringField(
+        "Where to report an under-age user (web address)",
+        validators=[Length(max=2000, message="That web address is too long.")],
+    )
+
+
+class RetentionForm(FlaskForm):
+    """One period in days per category, added in ``for_periods``."""
+
+    @classmethod
+    def for_periods(cls, current: dict[str, int], **kwargs: object) -> RetentionForm:
+        class Bound(cls):  # type: ignore[valid-type,misc]
+            pass
+
+        for term in vocab.CATEGORIES:
+            setattr(
+                Bound,
+                f"days_{term.code}",
+                IntegerField(
+                    f"{term.label} (days)",
+                    default=current[term.code],
+                    validators=[InputRequired("Enter a number of days.")],
+                ),
+            )
+        form: RetentionForm = Bound(**kwargs)
+        return form
+
+    def periods(self) -> dict[str, int]:
+        return {term.code: int(self[f"days_{term.code}"].data or 0) for term in vocab.CATEGORIES}
+
+
+class HoldForm(FlaskForm):
+    """Placing or releasing a legal hold: a button, with CSRF."""

@@ -23,7 +23,7 @@ from network.alerts.content import MAX_NOTE, AlertContent, Evidence, clean_text
 from network.alerts.posting import AlertDraft, Posted, post_alert
 from network.alerts.reading import open_alert, record_download
 from network.alerts.vocab import SendTo
-from schools.errors import Conflict
+from schools.errors import Conflict, InvalidInput
 from schools.models import Member
 
 
@@ -39,6 +39,9 @@ def forward(
     unless its handling label forbids it. Refusals come before anything is
     decrypted, audited or marked read."""
     original = forwardable(session, actor, alert_id)
+    if not school_ids:
+        # A forward goes to chosen schools only: there is no "whole cluster" option.
+        raise InvalidInput("Choose at least one school to forward it to.", field="schools")
     note = clean_text(note, "note", "note", MAX_NOTE)
     # Forwards of one alert are made one at a time (the alert's row is locked
     # until the commit; SQLite has one writer at a time anyway), so two at once
@@ -66,6 +69,7 @@ def forward(
         forwarded_note=note,
         # Its readers open the original with it and check its sender's signatures.
         original_key=opened.content_key,
+        year_group=opened.content.year_group,
         accounts=opened.content.accounts,
         groups=opened.content.groups,
     )

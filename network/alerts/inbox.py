@@ -4,7 +4,8 @@ titles decrypted for one page at a time."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, aliased, joinedload, raiseload
@@ -22,7 +23,7 @@ from network.alerts.models import Alert, AlertRecipient, Platform, ReadRecord
 from network.alerts.paging import after_cursor, encode_cursor
 from network.alerts.platforms import platforms
 from network.alerts.sealing import IntegrityFailure, Stored, load_for, open_summary
-from network.alerts.vocab import FILTER_STATUSES, PAGE_SIZE, InboxStatus
+from network.alerts.vocab import FILTER_STATUSES, PAGE_SIZE, AlertStatus, InboxStatus
 from schools import audit, policy
 from schools.db import insert_new, utcnow
 from schools.errors import InvalidInput
@@ -30,8 +31,9 @@ from schools.models import Member, School, SchoolKeyGeneration, SchoolKind
 
 # A row of the inbox's query: the copy, its alert, this school's read record of
 # the envelope and the record's generation (None until the school first listed
-# it), and the sender's public keys (None when missing).
-InboxQuery = Select[AlertRecipient, Alert, bytes | None, int | None, bytes | None]
+# it), and the sender's public keys and when that generation was retired (None
+# when missing, or still current).
+InboxQuery = Select[AlertRecipient, Alert, bytes | None, int | None, bytes | None, datetime | None]
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,10 @@ class InboxChoices:
 def inbox_choices(session: Session, actor: Member) -> InboxChoices:
     school = policy.check_reads_alerts(actor)
     return InboxChoices(
-        school, platforms(session), possible_senders(session, school), may_post(actor)
+        school,
+        platforms(session, include_retired=True),
+        possible_senders(session, school),
+        may_post(actor),
     )
 
 
@@ -116,6 +121,7 @@ def inbox_query(
             ReadRecord.record,
             ReadRecord.generation,
             sender_keys.public_keys,
+            sender_keys.retired_at,
         )
         .join(Alert, visible_to_school(school_id, Alert.id))
         .outerjoin(
@@ -148,6 +154,10 @@ def inbox_query(
     )
 
 
+# An alert shredded or withdrawn is over for every school, whatever its copy says.
+OPEN_ON_THE_SENDERS_SIDE = (AlertStatus.OPEN, AlertStatus.RESOLVED)
+
+
 def _apply_filters(query: InboxQuery, filters: InboxFilters) -> InboxQuery:
     if filters.status == InboxStatus.UNREAD:
         query = query.where(AlertRecipient.first_read_at.is_(None))
@@ -155,7 +165,13 @@ def _apply_filters(query: InboxQuery, filters: InboxFilters) -> InboxQuery:
         query = query.where(AlertRecipient.acknowledged_at.is_(None))
     elif filters.status == InboxStatus.ACKNOWLEDGED:
         query = query.where(AlertRecipient.acknowledged_at.is_not(None))
-    elif filters.status in (InboxStatus.OPEN, InboxStatus.RESOLVED):
+    elif filters.status == InboxStatus.OPEN:
+        query = query.where(
+            AlertRecipient.closed_at.is_(None), Alert.status.in_(OPEN_ON_THE_SENDERS_SIDE)
+        )
+    elif filters.status == InboxStatus.CLOSED:
+        query = query.where(AlertRecipient.closed_at.is_not(None))
+    elif filters.status in (InboxStatus.RESOLVED, InboxStatus.WITHDRAWN):
         query = query.where(Alert.status == filters.status)
     if filters.category:
         query = query.where(Alert.category == filters.category)
@@ -196,15 +212,18 @@ def inbox_for(
     records = _RecordKeys(keychain)
     first_time = [
         alert.sealed_id
-        for _copy, alert, record, _gen, _public in rows
+        for _copy, alert, record, _gen, _public, _retired in rows
         if record is None and alert.sealed_id is not None and not alert.shredded
     ]
     stored = load_for(session, first_time, school.id) if keys is not None else {}
     page = []
     written: list[dict[str, object]] = []
-    for copy, alert, record, record_generation, public in rows:
+    for copy, alert, record, record_generation, public, retired_at in rows:
         row = InboxRow(copy, alert)
         page.append(row)
+        if alert.withdrawn:
+            row.problem = "Withdrawn by the sender."
+            continue
         if alert.shredded:
             row.problem = "Shredded after its retention period."
             continue
@@ -213,10 +232,10 @@ def inbox_for(
             continue
         try:
             if record is not None and record_generation is not None:
-                row.title = records.title(alert, record, record_generation)
+                row.title = records.title(alert, record, record_generation, retired_at)
             elif alert.sealed_id is not None and alert.sealed_id in stored:
                 row.title, new_record = records.first_listing(
-                    alert, stored[alert.sealed_id], school.id, public
+                    alert, stored[alert.sealed_id], school.id, public, retired_at
                 )
                 written.append(
                     {
@@ -266,7 +285,9 @@ class _RecordKeys:
             self._keys[generation] = read_key(self.keychain.for_generation(generation), TIER_ALL)
         return self._keys[generation]
 
-    def title(self, alert: Alert, record: bytes, generation: int) -> str:
+    def title(
+        self, alert: Alert, record: bytes, generation: int, retired_at: datetime | None
+    ) -> str:
         """The title from the school's record, which must open under its key
         for this alert's envelope hash and hold a header matching the alert."""
         try:
@@ -274,17 +295,22 @@ class _RecordKeys:
             title = AlertContent.title_of(summary)
         except (CryptoError, ValueError, KeyError) as error:
             raise IntegrityFailure("The school's read record does not open.") from error
-        check_alert(header, alert)
+        check_alert(header, alert, retired_at=retired_at)
         return title
 
     def first_listing(
-        self, alert: Alert, stored: Stored, school_id: uuid.UUID, public: bytes | None
+        self,
+        alert: Alert,
+        stored: Stored,
+        school_id: uuid.UUID,
+        public: bytes | None,
+        retired_at: datetime | None,
     ) -> tuple[str, bytes]:
         """Verify the envelope, decrypt its summary, and seal a record of both."""
         opened, envelope_hash = open_summary(
             stored, school_id, self.keychain, parse_public_keys(public) if public else None
         )
-        check_alert(opened.header, alert)
+        check_alert(opened.header, alert, retired_at=retired_at)
         if envelope_hash != alert.envelope_hash:
             raise IntegrityFailure("The hub's envelope hash is not the envelope's.")
         summary = opened.summary
@@ -295,9 +321,13 @@ class _RecordKeys:
             title = AlertContent.title_of(summary)
         except (ValueError, KeyError) as error:
             raise IntegrityFailure("The envelope's summary cannot be read.") from error
-        record = seal_read_record(
-            self.key(stored.generation), envelope_hash, opened.header, summary
+        # A list never shows the recipients: the record keeps only this school's
+        # own entry of them (parsing 31 recipients back costs more than the rest).
+        listed = replace(
+            opened.header,
+            recipients=tuple(r for r in opened.header.recipients if r.school == str(school_id)),
         )
+        record = seal_read_record(self.key(stored.generation), envelope_hash, listed, summary)
         return title, record
 
 

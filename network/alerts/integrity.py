@@ -12,6 +12,7 @@ never as verified.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from crypto.envelope import Header
 from network.alerts.models import Alert, AlertRecipient, ThreadItem
@@ -34,6 +35,31 @@ _ITEM_FAILED = (
 )
 
 
+#: How far a signer's clock may run ahead of the hub's: an item dated up to this
+#: long after its generation's retirement is still accepted.
+CLOCK_SKEW = timedelta(minutes=5)
+
+_RETIRED = (
+    "This {what} is dated {signed}, after its school's keys of generation {generation} "
+    "were retired ({retired}): they sign nothing after that. It is not shown; tell your "
+    "coordinator."
+)
+
+
+def check_signed_while_current(header: Header, retired_at: datetime | None, what: str) -> None:
+    """A generation signs nothing dated after its retirement (plus CLOCK_SKEW):
+    a member removed at the rotation still holds the old signing keys."""
+    if retired_at is not None and header.created_at > retired_at + CLOCK_SKEW:
+        raise IntegrityFailure(
+            _RETIRED.format(
+                what=what,
+                signed=header.created_at.isoformat(timespec="seconds"),
+                generation=header.sender_generation,
+                retired=retired_at.isoformat(timespec="seconds"),
+            )
+        )
+
+
 def _differing(pairs: Sequence[tuple[str, object, object]]) -> list[str]:
     return [name for name, signed, kept in pairs if signed != kept]
 
@@ -42,13 +68,16 @@ def check_alert(
     header: Header,
     alert: Alert,
     copies: Sequence[AlertRecipient] | None = None,
+    *,
+    retired_at: datetime | None,
     indicators: Sequence[bytes] | None = None,
 ) -> None:
     """Every column of ``alert`` a page shows equals its signed value, and,
     given the alert's copies, the schools holding one are exactly the signed
     recipients (with the sender's copy the sender's school); given the hub's
     indicator hashes of the alert, they are exactly the signed ones (the hub
-    cannot link the alert to others, or unlink it, unseen)."""
+    cannot link the alert to others, or unlink it, unseen). ``retired_at`` is
+    when the sender's generation was retired: nothing it signed after counts."""
     forwarded = header.forwarded_from.alert_id if header.forwarded_from else None
     pairs: list[tuple[str, object, object]] = [
         ("its id", header.alert_id, alert.id.bytes),
@@ -82,12 +111,16 @@ def check_alert(
     wrong = _differing(pairs)
     if wrong:
         raise IntegrityFailure(_ALERT_FAILED.format(fields=", ".join(wrong)))
+    check_signed_while_current(header, retired_at, "alert")
 
 
-def check_item(header: Header, item: ThreadItem, alert: Alert) -> None:
+def check_item(
+    header: Header, item: ThreadItem, alert: Alert, *, retired_at: datetime | None
+) -> None:
     """Every column of a thread item a page shows equals its signed value; an
     attachment also names the item it is attached to (its place there is
-    checked across the alert's attachments, by ``check_attachment_places``)."""
+    checked across the alert's attachments, by ``check_attachment_places``).
+    ``retired_at`` is when its author's generation was retired."""
     # Version 1 carried an action's type in the category field.
     action_type = header.action_type if header.version >= 2 else header.category
     pairs: list[tuple[str, object, object]] = [
@@ -106,6 +139,7 @@ def check_item(header: Header, item: ThreadItem, alert: Alert) -> None:
     wrong = _differing(pairs)
     if wrong:
         raise IntegrityFailure(_ITEM_FAILED.format(fields=", ".join(wrong)))
+    check_signed_while_current(header, retired_at, "item")
 
 
 def check_attachment_places(headers: Sequence[Header], attached: int | None) -> None:

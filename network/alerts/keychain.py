@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import select, tuple_
@@ -73,6 +75,37 @@ def public_keys_of(
         )
     ).all()
     return {(school, gen): parse_public_keys(blob) for school, gen, blob in rows}
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A school's public keys of one generation, and when that generation was
+    retired (None while current): it signs nothing dated after that."""
+
+    public: SchoolPublicKeys
+    retired_at: datetime | None
+
+
+def signers_of(
+    session: Session, pairs: set[tuple[uuid.UUID, int]]
+) -> dict[tuple[uuid.UUID, int], Signer]:
+    """Public keys and retirement of several (school, generation) pairs, one query."""
+    if not pairs:
+        return {}
+    rows = session.execute(
+        select(
+            SchoolKeyGeneration.school_id,
+            SchoolKeyGeneration.generation,
+            SchoolKeyGeneration.public_keys,
+            SchoolKeyGeneration.retired_at,
+        ).where(
+            tuple_(SchoolKeyGeneration.school_id, SchoolKeyGeneration.generation).in_(list(pairs))
+        )
+    ).all()
+    return {
+        (school, gen): Signer(parse_public_keys(blob), retired_at)
+        for school, gen, blob, retired_at in rows
+    }
 
 
 @lru_cache(maxsize=4096)

@@ -32,7 +32,8 @@ def _one_of(column: str, values: type[enum.StrEnum]) -> str:
 
 
 class Platform(Base):
-    """A social platform and its minimum age: data the hub admin keeps current."""
+    """A social platform, its minimum age and where to report to it: data the
+    hub admin keeps current (network/alerts/platforms.py)."""
 
     __tablename__ = "platforms"
 
@@ -40,6 +41,16 @@ class Platform(Base):
     name: Mapped[str] = mapped_column(String(100))
     minimum_age: Mapped[int] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Where a school reports a post, and where it reports an under-age user;
+    # "" when the hub admin has recorded none.
+    reporting_url: Mapped[str] = mapped_column(String(2000), default="", server_default="")
+    underage_reporting_url: Mapped[str] = mapped_column(String(2000), default="", server_default="")
+    # Retired: no longer offered for new alerts; alerts filed under it keep it.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class Sealed(Base):
@@ -107,6 +118,7 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     shredded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     forwarded_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("alerts.id"))
     recipient_count: Mapped[int] = mapped_column(Integer)
@@ -121,7 +133,12 @@ class Alert(Base):
 
     @property
     def shredded(self) -> bool:
-        return self.status == AlertStatus.SHREDDED
+        """Its content is gone: past its retention period, or withdrawn by its sender."""
+        return self.status in (AlertStatus.SHREDDED, AlertStatus.WITHDRAWN)
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.status == AlertStatus.WITHDRAWN
 
 
 def not_senders_copy() -> TextClause:
@@ -170,6 +187,10 @@ class AlertRecipient(Base):
     first_read_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
+    # Each school closes the alert on its own side (the sender's copy: resolving
+    # it) and may reopen it; other schools' copies are not touched.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
 
     # Loaded when asked for: a copy is read far more often than these, and the
     # alert's and members' rows bring their own joins. reading.copies_of loads
@@ -178,6 +199,7 @@ class AlertRecipient(Base):
     school: Mapped[School] = relationship()
     acknowledged_by: Mapped[Member | None] = relationship(foreign_keys=[acknowledged_by_id])
     first_read_by: Mapped[Member | None] = relationship(foreign_keys=[first_read_by_id])
+    closed_by: Mapped[Member | None] = relationship(foreign_keys=[closed_by_id])
 
 
 class ThreadItem(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypedDict
 
 from sqlalchemy import insert
@@ -19,7 +19,8 @@ from network.alerts.audience import resolve_audience, schools_to_choose
 from network.alerts.auditing import record_for_alert
 from network.alerts.content import AlertContent, Evidence
 from network.alerts.models import Alert, AlertRecipient, Platform
-from network.alerts.platforms import platforms
+from network.alerts.platforms import offered, platforms
+from network.alerts.retention import expiry
 from network.alerts.sealing import seal_and_store
 from network.alerts.thread import add_item
 from network.alerts.vocab import ALERT_KIND, AUDIENCES, ItemKind, SendTo
@@ -80,6 +81,10 @@ def posting_choices(session: Session, actor: Member) -> PostingChoices:
     return PostingChoices(platforms(session), schools_to_choose(session, actor))
 
 
+# TLP 2.0: RED is "for the eyes and ears of individual recipients only".
+NAMED_RECIPIENTS_ONLY = frozenset({"RED"})
+
+
 def _check_terms(session: Session, draft: AlertDraft) -> None:
     if draft.category not in vocab.codes(vocab.CATEGORIES):
         raise InvalidInput("Choose what kind of alert this is.", field="category")
@@ -87,10 +92,17 @@ def _check_terms(session: Session, draft: AlertDraft) -> None:
         raise InvalidInput("Choose how serious it is.", field="severity")
     if draft.tlp not in vocab.codes(vocab.TLP):
         raise InvalidInput("Choose a handling label.", field="tlp")
-    if session.get(Platform, draft.platform) is None:
+    if offered(session, draft.platform) is None:  # unknown, or retired
         raise InvalidInput("Choose the platform.", field="platform")
     if draft.audience not in AUDIENCES:
         raise InvalidInput("Choose who receives the alert.", field="audience")
+    if draft.tlp in NAMED_RECIPIENTS_ONLY and draft.audience != SendTo.SCHOOLS:
+        raise InvalidInput(
+            f"A TLP:{draft.tlp} alert is for named recipients only, so it cannot go to "
+            f"every school of the {'hub' if draft.audience == SendTo.HUB else 'cluster'}. "
+            "Choose the schools it goes to.",
+            field="audience",
+        )
 
 
 def post_alert(
@@ -140,7 +152,6 @@ def post_alert(
         plaintext=replace(draft.content, attachments=len(draft.evidence)).to_bytes(),
         summary=draft.content.summary(),
     )
-    cluster = school.cluster
     alert = Alert(
         id=alert_id,
         cluster_id=school.cluster_id,
@@ -149,7 +160,7 @@ def post_alert(
         sender_generation=keys.generation,
         **draft.filing,
         created_at=now,
-        expires_at=now + timedelta(days=cluster.retention_days),
+        expires_at=expiry(session, school.cluster_id, draft.category, now),
         forwarded_from_id=forwarded_from.id if forwarded_from else None,
         recipient_count=len(audience.schools) - 1,
         attachment_count=len(draft.evidence),

@@ -12,12 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from crypto.envelope import Header, Opened
-from crypto.keys import SchoolKeys, SchoolPublicKeys
+from crypto.keys import SchoolKeys
 from network.alerts.access import (
     AlertView,
     alert_for,
     content_for,
     forwarding_allowed,
+    may_amend,
     may_forward,
 )
 from network.alerts.audience import forward_choices
@@ -30,7 +31,7 @@ from network.alerts.integrity import (
     check_attachment_places,
     check_item,
 )
-from network.alerts.keychain import Keychain, public_keys_of
+from network.alerts.keychain import Keychain, Signer, signers_of
 from network.alerts.models import Alert, AlertRecipient, Platform, Sealed, ThreadItem
 from network.alerts.sealing import (
     IntegrityFailure,
@@ -44,6 +45,9 @@ from network.alerts.vocab import ItemKind
 from schools.db import utcnow
 from schools.errors import NotFound
 from schools.models import Member, School, SchoolKeyGeneration
+
+# What a page shows above the alert rather than in its thread.
+ABOVE_THE_ALERT = frozenset({ItemKind.CORRECTION, ItemKind.WITHDRAWAL})
 
 
 @dataclass
@@ -98,6 +102,21 @@ class OpenedAlert:
         return list(schools.values())
 
     @property
+    def withdrawal(self) -> OpenedItem | None:
+        """The sender's signed withdrawal, once it withdrew the alert."""
+        return next((e for e in self.items if e.item.kind == ItemKind.WITHDRAWAL), None)
+
+    @property
+    def corrections(self) -> list[OpenedItem]:
+        """The sender's signed corrections, newest first: shown above the original."""
+        return [e for e in reversed(self.items) if e.item.kind == ItemKind.CORRECTION]
+
+    @property
+    def thread(self) -> list[OpenedItem]:
+        """The thread below the alert: everything but corrections and the withdrawal."""
+        return [e for e in self.items if e.item.kind not in ABOVE_THE_ALERT]
+
+    @property
     def earlier_format(self) -> bool:
         return self.signed is not None and self.signed.version < 2
 
@@ -138,7 +157,7 @@ class _Envelopes:
 
     keychain: Keychain
     stored: dict[int, Stored]
-    signers: dict[tuple[uuid.UUID, int], SchoolPublicKeys]
+    signers: dict[tuple[uuid.UUID, int], Signer]
 
     @classmethod
     def load(
@@ -146,17 +165,23 @@ class _Envelopes:
     ) -> _Envelopes:
         sealed_ids = [row.sealed_id for row in rows if row.sealed_id is not None]
         stored = load_for(session, sealed_ids, keychain.school_id)
-        signers = public_keys_of(session, {_signer(row) for row in rows})
+        signers = signers_of(session, {_signer(row) for row in rows})
         return cls(keychain, stored, signers)
 
     def open(self, row: Alert | ThreadItem) -> Opened:
         """Verify and decrypt; an IntegrityFailure (or NotFound once shredded)."""
+        signer = self.signers.get(_signer(row))
         return open_stored(
             require(self.stored, row.sealed_id),
             self.keychain.school_id,
             self.keychain,
-            self.signers.get(_signer(row)),
+            signer.public if signer is not None else None,
         )
+
+    def retired_at(self, row: Alert | ThreadItem) -> datetime | None:
+        """When the generation that signed ``row`` was retired (None: current)."""
+        signer = self.signers.get(_signer(row))
+        return signer.retired_at if signer is not None else None
 
 
 def open_alert(
@@ -193,37 +218,26 @@ def open_alert(
     if not view.may_read_content:
         record_for_alert(session, "alert.metadata_viewed", actor, alert, None, read=True)
         return opened
-    if alert.shredded:
+    if alert.shredded and not alert.withdrawn:
         return opened
     assert view.copy is not None
     keychain = Keychain(session, view.copy.school_id, keys)
-    items = list(
-        session.scalars(
-            select(ThreadItem)
-            .where(ThreadItem.alert_id == alert.id)
-            .order_by(ThreadItem.created_at)
-        )
-    )
+    query = select(ThreadItem).where(ThreadItem.alert_id == alert.id)
+    if alert.withdrawn:
+        # All that is left of it: the sender's signed withdrawal and its reason.
+        query = query.where(ThreadItem.kind == ItemKind.WITHDRAWAL)
+    items = list(session.scalars(query.order_by(ThreadItem.created_at)))
     envelopes = _Envelopes.load(session, keychain, [alert, *items])
     keychain.require_current()
-    try:
-        sealed = envelopes.open(alert)
-        check_alert(sealed.header, alert, opened.copies, stored_hashes(session, alert.id))
-        assert sealed.body is not None
-        content = AlertContent.from_bytes(sealed.body)
-        if alert.forwarded_from_id is not None:
-            opened.origin = _provenance(session, sealed.header, alert, content)
-        opened.content, opened.signed = content, sealed.header
-        opened.content_key = sealed.content_key
-    except IntegrityFailure as failure:
-        opened.problem = failure.message
+    if not alert.withdrawn:
+        _open_the_alert(session, envelopes, opened)
     attachments: list[Header] = []
     failed: list[uuid.UUID] = []
     for item in items:
         entry = OpenedItem(item)
         try:
             item_sealed = envelopes.open(item)
-            check_item(item_sealed.header, item, alert)
+            check_item(item_sealed.header, item, alert, retired_at=envelopes.retired_at(item))
             data = item_sealed.body
             assert data is not None
             if item.kind == ItemKind.ATTACHMENT:
@@ -276,6 +290,27 @@ def open_alert(
     return opened
 
 
+def _open_the_alert(session: Session, envelopes: _Envelopes, opened: OpenedAlert) -> None:
+    alert = opened.view.alert
+    try:
+        sealed = envelopes.open(alert)
+        check_alert(
+            sealed.header,
+            alert,
+            opened.copies,
+            retired_at=envelopes.retired_at(alert),
+            indicators=stored_hashes(session, alert.id),
+        )
+        assert sealed.body is not None
+        content = AlertContent.from_bytes(sealed.body)
+        if alert.forwarded_from_id is not None:
+            opened.origin = _provenance(session, sealed.header, alert, content)
+        opened.content, opened.signed = content, sealed.header
+        opened.content_key = sealed.content_key
+    except IntegrityFailure as failure:
+        opened.problem = failure.message
+
+
 def _provenance(
     session: Session, header: Header, alert: Alert, content: AlertContent
 ) -> Provenance:
@@ -301,11 +336,11 @@ def _provenance(
     if not content.original_key:
         raise IntegrityFailure("This forward does not carry the key of its original.")
     body = session.scalar(select(Sealed.body).where(Sealed.id == original.sealed_id))
-    signer = public_keys_of(session, {_signer(original)}).get(_signer(original))
+    signer = signers_of(session, {_signer(original)}).get(_signer(original))
     if body is None:
         return unchecked("The original has since been shredded, so it could not be checked.")
-    opened = open_shared(body, content.original_key, signer)
-    check_alert(opened.header, original)
+    opened = open_shared(body, content.original_key, signer.public if signer else None)
+    check_alert(opened.header, original, retired_at=signer.retired_at if signer else None)
     if (
         origin.alert_id != original.id.bytes
         or origin.sender_school != str(original.sender_school_id)
@@ -333,6 +368,8 @@ class AlertPage:
     forwarding_allowed: bool
     may_forward: bool
     forward_to: list[School]
+    # Whether the member may withdraw it and add corrections.
+    may_amend: bool
 
 
 def alert_page(
@@ -346,6 +383,7 @@ def alert_page(
         forwarding_allowed(alert),
         may_forward(actor, alert),
         forward_choices(session, actor, alert),
+        may_amend(actor, opened.view) and not alert.shredded,
     )
 
 
@@ -363,8 +401,9 @@ def download(
     assert view.copy is not None
     keychain = Keychain(session, view.copy.school_id, keys)
     keychain.require_current()
-    sealed = _Envelopes.load(session, keychain, [item]).open(item)
-    check_item(sealed.header, item, view.alert)
+    envelopes = _Envelopes.load(session, keychain, [item])
+    sealed = envelopes.open(item)
+    check_item(sealed.header, item, view.alert, retired_at=envelopes.retired_at(item))
     assert sealed.body is not None
     record_download(session, actor, view.alert, item)
     return Evidence.from_bytes(sealed.body)

@@ -68,6 +68,13 @@ def _resolved(sender: None, /, *, session: Session, alert: Alert, actor: Member)
     """``actor`` resolved ``alert``."""
 
 
+def _withdrawn(
+    sender: None, /, *, session: Session, alert: Alert, actor: Member, item: ThreadItem
+) -> None:
+    """``actor`` withdrew ``alert``: its content is shredded; ``item`` is the
+    signed withdrawal (its reason sealed)."""
+
+
 def _forwarded(
     sender: None, /, *, session: Session, alert: Alert, actor: Member, forward: Alert
 ) -> None:
@@ -79,3 +86,4 @@ alert_forwarded = Signal("alert-forwarded", _forwarded)
 alert_acknowledged = Signal("alert-acknowledged", _acknowledged)
 thread_item_added = Signal("thread-item-added", _thread_item)
 alert_resolved = Signal("alert-resolved", _resolved)
+alert_withdrawn = Signal("alert-withdrawn", _withdrawn)

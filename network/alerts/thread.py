@@ -1,6 +1,7 @@
 """An alert's thread: replies, recorded actions, acknowledgements (with their
-comments), attachments, and the sender resolving it. Each item is sealed to the
-alert's audience as the alert was."""
+comments) and attachments. Each item is sealed to the alert's audience as the
+alert was. Closing and resolving are in closing.py, withdrawing and correcting
+in withdrawal.py; both add their signed items here."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from crypto.envelope import new_alert_id
 from crypto.keys import SchoolKeys
 from network.alerts import signals, vocab
-from network.alerts.access import acknowledgeable, resolvable, sightable, writable
+from network.alerts.access import acknowledgeable, sightable, writable
 from network.alerts.auditing import record_for_alert
 from network.alerts.content import MAX_NOTE, Note, Sighting, clean_text
 from network.alerts.models import Alert, AlertRecipient, ThreadItem
@@ -29,6 +30,9 @@ AUDITED_AS = {
     ItemKind.ACTION: "alert.actioned",
     ItemKind.ATTACHMENT: "alert.attachment_added",
     ItemKind.SIGHTING: "alert.sighted",
+    ItemKind.CORRECTION: "alert.corrected",
+    ItemKind.WITHDRAWAL: "alert.withdrawn",
+    ItemKind.CLOSURE: "alert.closed",
 }
 
 
@@ -58,6 +62,7 @@ def add_item(
     created_at: datetime | None = None,
     announce: bool = True,
     position: int = 0,
+    audited_as: str | None = None,
 ) -> ThreadItem:
     """Seal an item to the alert's audience (or the one given) and audit it;
     ``announce`` tells other features (notifications) it was added. An
@@ -99,7 +104,7 @@ def add_item(
     session.flush()
     record_for_alert(
         session,
-        AUDITED_AS[kind],
+        audited_as or AUDITED_AS[kind],
         actor,
         alert,
         item.envelope_hash,
@@ -174,9 +179,9 @@ def record_sighting(
         raise InvalidInput("The date seen is in the future.", field="seen_on")
     where = clean_text(where, "where", "place where you saw it", MAX_WHERE)
     plaintext = Sighting(seen_on, where).to_bytes()
-    items = []
+    items: list[ThreadItem] = []
     chain: Alert | None = alert
-    while chain is not None and not chain.shredded and len(items) < _MAX_CHAIN:
+    while chain is not None and chain.status not in _CLOSED_FOR_GOOD and len(items) < _MAX_CHAIN:
         items.append(
             add_item(session, actor, keys, chain, ItemKind.SIGHTING, plaintext, created_at=now)
         )
@@ -187,6 +192,8 @@ def record_sighting(
 
 # A forward of a forward of...: a bound, well above what schools do.
 _MAX_CHAIN = 10
+# An original withdrawn or shredded takes no sighting (its forward still does).
+_CLOSED_FOR_GOOD = frozenset({AlertStatus.WITHDRAWN, AlertStatus.SHREDDED})
 
 
 def acknowledge(
@@ -244,13 +251,3 @@ def _already_acknowledged(copy: AlertRecipient) -> Conflict:
     who = copy.acknowledged_by.name if copy.acknowledged_by else "a colleague"
     when = f" on {copy.acknowledged_at:%d %b %Y at %H:%M} UTC" if copy.acknowledged_at else ""
     return Conflict(f"Already acknowledged by {who}{when}.")
-
-
-def resolve(session: Session, actor: Member, alert_id: uuid.UUID) -> Alert:
-    alert = resolvable(session, actor, alert_id)
-    alert.status = AlertStatus.RESOLVED
-    alert.resolved_at = utcnow()
-    record_for_alert(session, "alert.resolved", actor, alert, alert.envelope_hash)
-    signals.alert_resolved.send(None, session=session, alert=alert, actor=actor)
-    session.flush()
-    return alert

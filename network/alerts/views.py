@@ -22,8 +22,8 @@ from werkzeug.datastructures import FileStorage
 from wtforms.fields.choices import SelectChoice
 
 from network import auth, security
+from network.alerts import closing, forwarding, receipts, retention, thread, vocab, withdrawal
 from network.alerts import evidence as evidence_files
-from network.alerts import forwarding, receipts, thread, vocab
 from network.alerts import platforms as platform_ops
 from network.alerts.audience import schools_to_choose
 from network.alerts.content import (
@@ -39,12 +39,17 @@ from network.alerts.content import (
 from network.alerts.forms import (
     AcknowledgeForm,
     ActionForm,
+    CloseForm,
+    CorrectionForm,
     ForwardForm,
+    HoldForm,
     InboxFilterForm,
-    MinimumAgeForm,
+    PlatformForm,
     PostAlertForm,
     ReplyForm,
+    ResolveForm,
     SightingForm,
+    WithdrawForm,
 )
 from network.alerts.inbox import InboxFilters, InboxPage, inbox_choices, inbox_for
 from network.alerts.keychain import unlocked
@@ -169,6 +174,7 @@ def _draft(form: PostAlertForm) -> AlertDraft:
         recommended_action=clean_text(
             form.recommended_action.data, "recommended_action", "recommended action", MAX_NOTE
         ),
+        year_group=platform_ops.check_year_group(form.year_group.data, form.category.data or ""),
     )
     return AlertDraft(
         category=form.category.data or "",
@@ -194,14 +200,36 @@ def new() -> ResponseReturnValue:
                 keys = unlocked(auth.school_keys())
                 alert = post_alert(db(), actor, keys, _draft(form)).alert
         except FormRejected:
-            return render_template("alerts/new.html", form=form, vocab=vocab), 422
+            return _new_page(form, 422)
         flash(
             f"Alert sent to {alert.recipient_count} "
             f"{'school' if alert.recipient_count == 1 else 'schools'}.",
             "success",
         )
+        warning = platform_ops.under_age_warning(
+            form.year_group.data or "", platform_ops.offered(db(), alert.platform)
+        )
+        if warning:
+            flash(warning, "warning")
         return redirect(url_for("alerts.show", alert_id=alert.id), 303)
-    return render_template("alerts/new.html", form=form, vocab=vocab), 422 if form.errors else 200
+    return _new_page(form, 422 if form.errors else 200)
+
+
+def _new_page(form: PostAlertForm, status: int) -> ResponseReturnValue:
+    """The post form, with every offered platform's reporting links beside it."""
+    return render_template(
+        "alerts/new.html", form=form, vocab=vocab, platforms=platform_ops.platforms(db())
+    ), status
+
+
+@bp.app_template_global()
+def year_group_label(code: str) -> str:
+    return platform_ops.year_group_label(code)
+
+
+@bp.app_template_global()
+def under_age_warning(year_group: str, platform: Any) -> str:
+    return platform_ops.under_age_warning(year_group, platform)
 
 
 # --- reading and the thread ------------------------------------------------------------------
@@ -209,6 +237,7 @@ def new() -> ResponseReturnValue:
 
 def _show(alert_id: uuid.UUID, status: int = 200, **forms: Any) -> ResponseReturnValue:
     page = alert_page(db(), auth.actor(), auth.school_keys(), alert_id)
+    alert = page.opened.view.alert
     forward = forms.get("forward") or ForwardForm(formdata=None)
     forward.schools.choices = [SelectChoice(str(s.id), s.name) for s in page.forward_to]
     return render_template(
@@ -221,8 +250,14 @@ def _show(alert_id: uuid.UUID, status: int = 200, **forms: Any) -> ResponseRetur
         action=forms.get("action") or ActionForm(formdata=None),
         sighting=forms.get("sighting") or SightingForm(formdata=None),
         forward=forward,
+        withdraw=forms.get("withdraw") or WithdrawForm(formdata=None),
+        correction=forms.get("correction") or CorrectionForm(formdata=None),
+        close=forms.get("close") or CloseForm(formdata=None),
+        resolve=forms.get("resolve") or ResolveForm(formdata=None),
         forwarding_allowed=page.forwarding_allowed,
         may_forward=page.may_forward,
+        may_amend=page.may_amend,
+        hold=retention.hold_state(db(), auth.actor(), alert),
     ), status
 
 
@@ -245,6 +280,27 @@ def _thread_action(
         return _show(alert_id, rejected.status, **{name: form})
     flash(done, "success")
     return redirect(url_for("alerts.show", alert_id=alert_id, _anchor="thread"), 303)
+
+
+@bp.route("/<uuid:alert_id>/hold", methods=["POST"])
+@auth.requires(Permission.READ_ALERTS)
+def place_hold(alert_id: uuid.UUID) -> ResponseReturnValue:
+    """The coordinator keeps the alert whatever its retention period."""
+    if not HoldForm().validate_on_submit():
+        abort(400)
+    retention.place_hold(db(), auth.actor(), alert_id)
+    flash("Legal hold placed: the alert will not be shredded until it is released.", "info")
+    return redirect(url_for("alerts.show", alert_id=alert_id), 303)
+
+
+@bp.route("/<uuid:alert_id>/release-hold", methods=["POST"])
+@auth.requires(Permission.READ_ALERTS)
+def release_hold(alert_id: uuid.UUID) -> ResponseReturnValue:
+    if not HoldForm().validate_on_submit():
+        abort(400)
+    retention.release_hold(db(), auth.actor(), alert_id)
+    flash("Legal hold released: the alert follows its retention period again.", "info")
+    return redirect(url_for("alerts.show", alert_id=alert_id), 303)
 
 
 @bp.route("/<uuid:alert_id>/acknowledge", methods=["POST"])
@@ -318,15 +374,80 @@ def record_sighting(alert_id: uuid.UUID) -> ResponseReturnValue:
 
 
 @bp.route("/<uuid:alert_id>/resolve", methods=["POST"])
-@auth.requires(Permission.POST_ALERTS)
+@auth.requires(Permission.READ_ALERTS)
 def resolve(alert_id: uuid.UUID) -> ResponseReturnValue:
+    form = ResolveForm()
+    return _thread_action(
+        alert_id,
+        "resolve",
+        form,
+        lambda: closing.resolve(
+            db(),
+            auth.actor(),
+            unlocked(auth.school_keys()),
+            alert_id,
+            form.resolve_note.data or "",
+            bool(form.confirm.data),
+        ),
+        "Resolved for your school. Recipients can still acknowledge, reply and record actions.",
+    )
+
+
+@bp.route("/<uuid:alert_id>/close", methods=["POST"])
+@auth.requires(Permission.READ_ALERTS)
+def close(alert_id: uuid.UUID) -> ResponseReturnValue:
+    form = CloseForm()
+    return _thread_action(
+        alert_id,
+        "close",
+        form,
+        lambda: closing.close(
+            db(), auth.actor(), unlocked(auth.school_keys()), alert_id, form.close_note.data or ""
+        ),
+        "Closed for your school. Other schools' status is unchanged; you can reopen it.",
+    )
+
+
+@bp.route("/<uuid:alert_id>/reopen", methods=["POST"])
+@auth.requires(Permission.READ_ALERTS)
+def reopen(alert_id: uuid.UUID) -> ResponseReturnValue:
     form = AcknowledgeForm()  # any bare form: it carries the CSRF token
     return _thread_action(
         alert_id,
         "ack",
         form,
-        lambda: thread.resolve(db(), auth.actor(), alert_id),
-        "Marked as resolved. Recipients can no longer reply.",
+        lambda: closing.reopen(db(), auth.actor(), alert_id),
+        "Reopened for your school.",
+    )
+
+
+@bp.route("/<uuid:alert_id>/withdraw", methods=["POST"])
+@auth.requires(Permission.READ_ALERTS)
+def withdraw(alert_id: uuid.UUID) -> ResponseReturnValue:
+    form = WithdrawForm()
+    return _thread_action(
+        alert_id,
+        "withdraw",
+        form,
+        lambda: withdrawal.withdraw(
+            db(), auth.actor(), unlocked(auth.school_keys()), alert_id, form.reason.data or ""
+        ),
+        "Withdrawn. Its content was destroyed at every school; they see your reason.",
+    )
+
+
+@bp.route("/<uuid:alert_id>/corrections", methods=["POST"])
+@auth.requires(Permission.READ_ALERTS)
+def correct(alert_id: uuid.UUID) -> ResponseReturnValue:
+    form = CorrectionForm()
+    return _thread_action(
+        alert_id,
+        "correction",
+        form,
+        lambda: withdrawal.correct(
+            db(), auth.actor(), unlocked(auth.school_keys()), alert_id, form.correction.data or ""
+        ),
+        "Correction sent to every school that received the alert.",
     )
 
 
@@ -378,31 +499,63 @@ def attachment(alert_id: uuid.UUID, item_id: uuid.UUID) -> ResponseReturnValue:
 platforms_bp = Blueprint("platforms", __name__, url_prefix="/admin/platforms")
 
 
-@platforms_bp.route("", methods=["GET"])
-@auth.requires(Permission.MANAGE_PLATFORMS)
-def platforms() -> ResponseReturnValue:
-    return render_template(
-        "alerts/platforms.html",
-        platforms=platform_ops.platforms(db()),
-        form=MinimumAgeForm(formdata=None),
-        errors={},
+def _details(form: PlatformForm) -> platform_ops.PlatformDetails:
+    return platform_ops.PlatformDetails(
+        name=form.name.data or "",
+        minimum_age=form.minimum_age.data if form.minimum_age.data is not None else -1,
+        reporting_url=form.reporting_url.data or "",
+        underage_reporting_url=form.underage_reporting_url.data or "",
     )
 
 
-@platforms_bp.route("/<code>", methods=["POST"])
+def _platforms_page(form: PlatformForm, status: int = 200) -> ResponseReturnValue:
+    return render_template(
+        "alerts/platforms.html",
+        platforms=platform_ops.platforms(db(), include_retired=True),
+        form=form,
+    ), status
+
+
+@platforms_bp.route("", methods=["GET", "POST"])
 @auth.requires(Permission.MANAGE_PLATFORMS)
-def set_minimum_age(code: str) -> ResponseReturnValue:
-    form = MinimumAgeForm()
+def platforms() -> ResponseReturnValue:
+    form = PlatformForm()
+    if not form.validate_on_submit():
+        return _platforms_page(form, 422 if form.errors else 200)
     try:
-        if not form.validate_on_submit():
-            raise InvalidInput(" ".join(form.minimum_age.errors), field="minimum_age")
-        platform_ops.set_minimum_age(db(), auth.actor(), code, form.minimum_age.data or 0)
-    except InvalidInput as error:
-        return render_template(
-            "alerts/platforms.html",
-            platforms=platform_ops.platforms(db()),
-            form=MinimumAgeForm(formdata=None),
-            errors={code: error.message},
-        ), 422
-    flash("Minimum age saved.", "success")
+        with form_errors(form):
+            added = platform_ops.add_platform(
+                db(), auth.actor(), form.code.data or "", _details(form)
+            )
+    except FormRejected as rejected:
+        return _platforms_page(form, rejected.status)
+    flash(f"{added.name} added.", "success")
+    return redirect(url_for("platforms.platforms"), 303)
+
+
+@platforms_bp.route("/<code>", methods=["GET", "POST"])
+@auth.requires(Permission.MANAGE_PLATFORMS)
+def edit(code: str) -> ResponseReturnValue:
+    platform = platform_ops.platform_named(db(), code)
+    form = PlatformForm(obj=platform)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with form_errors(form):
+                platform_ops.edit_platform(db(), auth.actor(), code, _details(form))
+        except FormRejected as rejected:
+            status = rejected.status
+        else:
+            flash(f"{platform.name} saved.", "success")
+            return redirect(url_for("platforms.platforms"), 303)
+    elif form.errors:
+        status = 422
+    return render_template("alerts/platform.html", platform=platform, form=form), status
+
+
+@platforms_bp.route("/<code>/retire", methods=["POST"])
+@auth.requires(Permission.MANAGE_PLATFORMS)
+def retire(code: str) -> ResponseReturnValue:
+    retired = platform_ops.retire_platform(db(), auth.actor(), code)
+    flash(f"{retired.name} is retired: new alerts can no longer be filed under it.", "info")
     return redirect(url_for("platforms.platforms"), 303)

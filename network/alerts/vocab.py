@@ -65,7 +65,12 @@ TLP = (
         "other schools.",
     ),
     Term("AMBER+STRICT", "TLP:AMBER+STRICT", "Recipients' own school only. Not to be forwarded."),
-    Term("RED", "TLP:RED", "For the named recipients only. Not to be forwarded."),
+    Term(
+        "RED",
+        "TLP:RED",
+        "For the named recipients only: choose the schools, not every school of the cluster "
+        "or hub. Not to be forwarded.",
+    ),
 )
 # TLP 2.0: CLEAR and GREEN may be passed on within the community (the
 # cluster); AMBER only within the recipient's own organisation, so never to
@@ -89,6 +94,9 @@ class AlertStatus(enum.StrEnum):
     RESOLVED = "resolved"
     # Past its retention period: content destroyed, metadata kept as a tombstone.
     SHREDDED = "shredded"
+    # Withdrawn by its sender: content destroyed at every school as a shredding
+    # does, the signed withdrawal (with its reason) kept so recipients see why.
+    WITHDRAWN = "withdrawn"
 
 
 class ItemKind(enum.StrEnum):
@@ -100,6 +108,12 @@ class ItemKind(enum.StrEnum):
     ATTACHMENT = "attachment"
     # "We've seen this too": a school that received the alert saw it as well.
     SIGHTING = "sighting"
+    # The sender's signed correction, shown above the original.
+    CORRECTION = "correction"
+    # The sender's signed withdrawal and its reason: all that is left of a withdrawn alert.
+    WITHDRAWAL = "withdrawal"
+    # A school closing the alert on its side, with its note (the sender's: resolving it).
+    CLOSURE = "closure"
 
 
 # The envelope kind of an alert itself; its thread items carry an ItemKind.
@@ -121,8 +135,12 @@ class InboxStatus(enum.StrEnum):
     UNREAD = "unread"
     UNACKNOWLEDGED = "unacknowledged"
     ACKNOWLEDGED = "acknowledged"
+    # Open or closed on the school's own side (its copy), whatever other schools did.
     OPEN = AlertStatus.OPEN.value
+    CLOSED = "closed"
+    # Resolved by its sender; withdrawn by its sender.
     RESOLVED = AlertStatus.RESOLVED.value
+    WITHDRAWN = AlertStatus.WITHDRAWN.value
 
 
 # Plain strings for documents and command-line choices.

@@ -37,6 +37,8 @@ When = Annotated[datetime, Moment()]
 # As network/audit/api.py pages the entries (a test checks they agree).
 MAX_ENTRIES = 1000
 DEFAULT_ENTRIES = 100
+MAX_LEAVES = 10000
+DEFAULT_LEAVES = 1000
 
 
 class AuditKey(Document):
@@ -109,6 +111,44 @@ class AuditEntries(Document):
     next: int | None
 
 
+class AuditLeaf(Document):
+    """One position of the log, for rebuilding a checkpoint's tree."""
+
+    seq: int
+    present: Annotated[bool, Field(description="False when the log has no entry here.")]
+    leaf: Annotated[
+        str | None,
+        Field(description="The exact leaf text, for entries in your scope; else null."),
+    ]
+    leaf_hash: Annotated[
+        Hash | None,
+        Field(description="SHA-256(0x00 || leaf), recomputed from the entry now."),
+    ]
+    stored_leaf_hash: Annotated[
+        Hash | None, Field(description="The leaf hash stored when the entry was appended.")
+    ]
+
+
+class Restoration(Document):
+    """A restore from backup that put the log back to ``restored_size`` entries."""
+
+    seq: int
+    at: When
+    restored_size: int
+    reason: str | None
+
+
+class AuditLeaves(Document):
+    """Positions of the log, oldest first, and the restores that cut it below ``end``."""
+
+    tree_size: int
+    start: int
+    end: int
+    leaves: list[AuditLeaf]
+    next: int | None
+    restorations: list[Restoration]
+
+
 class InclusionQuery(Query):
     seq: Annotated[Seq, Field(description="The entry's seq.")]
     size: Annotated[Size | None, Field(description="Tree size.")] = None
@@ -132,6 +172,16 @@ class EntriesQuery(Query):
     object_id: Annotated[str | None, Text(64), Field(description="Object id.")] = None
     since: Annotated[date | None, DAY, Field(description="From this day.")] = None
     until: Annotated[date | None, DAY, Field(description="To this day.")] = None
+
+
+class LeavesQuery(Query):
+    start: Annotated[Seq | None, Field(description="First seq (default 0).")] = None
+    end: Annotated[
+        Seq | None, Field(description="Stop before this seq (default: the log's size).")
+    ] = None
+    limit: Annotated[int, WholeNumber(1, MAX_LEAVES), Field(description="At most this many.")] = (
+        DEFAULT_LEAVES
+    )
 
 
 OPERATIONS = {
@@ -159,6 +209,12 @@ OPERATIONS = {
         query=EntriesQuery,
         answer=AuditEntries,
         links=follow("/entries/0/seq", "seq", "auditEntry", "auditInclusion"),
+    ),
+    "audit_api.leaves": Contract(
+        "auditLeaves",
+        "Every position of the log with its leaf hashes (leaf text in your scope)",
+        query=LeavesQuery,
+        answer=AuditLeaves,
     ),
     "audit_api.entry": Contract(
         "auditEntry",

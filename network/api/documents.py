@@ -31,6 +31,7 @@ from network.api.fields import (
 )
 from network.notifications.models import Channel, Timing
 from network.notifications.models import Subscription as SubscriptionRow
+from schools import roles
 from schools.models import ApiToken, Member, Role, SchoolKeyGeneration, SchoolKind, SchoolStatus
 from schools.models import School as SchoolRow
 from schools.policy import Scope
@@ -115,6 +116,35 @@ class Me(Document):
         )
 
 
+# --- the school's members -----------------------------------------------------------------
+
+
+class SchoolMember(Document):
+    """A member of your school: their role, and whether they may post alerts now."""
+
+    id: Id
+    name: str
+    email: str
+    role: Annotated[str, Choice.of(Role)]
+    may_post: Annotated[
+        bool,
+        Field(
+            description="Heads always may; safeguarding leads unless their head withdrew it; "
+            "staff once their head allows it."
+        ),
+    ]
+
+    @classmethod
+    def of(cls, member: Member) -> SchoolMember:
+        return cls.read(member, may_post=roles.posts_alerts(member))
+
+
+class MemberList(Document):
+    """The members of your school."""
+
+    members: list[SchoolMember]
+
+
 # --- alerts -------------------------------------------------------------------------------
 
 
@@ -189,6 +219,11 @@ class Copy(Document):
     read_by: Annotated[MemberRef | None, _read("first_read_by")]
     acknowledged_at: When | None
     acknowledged_by: MemberRef | None
+    closed_at: Annotated[
+        When | None,
+        Field(description="When this school closed the alert on its side (None: open for it)."),
+    ]
+    closed_by: MemberRef | None
 
 
 class Acknowledged(Copy):
@@ -197,9 +232,16 @@ class Acknowledged(Copy):
     alert_id: Id
 
 
+class CopyStatus(Copy):
+    """The school's copy, closed or reopened on its side."""
+
+    alert_id: Id
+
+
 class ThreadItem(Document):
-    """A reply, an acknowledgement, an action or an evidence file: who added
-    it, when (its content is sealed)."""
+    """A reply, an acknowledgement, an action, an evidence file, the sender's
+    correction or withdrawal, or a school closing the alert on its side: who
+    added it, when (its content is sealed)."""
 
     id: Id
     alert_id: Id
@@ -318,6 +360,7 @@ class Alert(AlertMetadata):
     sender_member: MemberRef | None
     resolved_at: When | None
     shredded_at: When | None
+    withdrawn_at: When | None
     forwarded_from: Annotated[Id | None, _read("forwarded_from_id")]
     envelope_hash: Hash
     sender_fingerprint: str
@@ -333,6 +376,13 @@ class Alert(AlertMetadata):
     ]
     problem: str | None
     content: Content | None
+    withdrawal: Annotated[
+        OpenedItem | None,
+        Field(description="The sender's signed withdrawal and its reason, once withdrawn."),
+    ]
+    corrections: Annotated[
+        list[OpenedItem], Field(description="The sender's signed corrections, newest first.")
+    ]
     thread: list[OpenedItem]
     recipients: list[Copy]
     correlations: list[Correlation]
@@ -357,7 +407,9 @@ class Alert(AlertMetadata):
             )
             if sealed is not None
             else None,
-            thread=[OpenedItem.of(alert.id, entry) for entry in opened.items],
+            withdrawal=(OpenedItem.of(alert.id, opened.withdrawal) if opened.withdrawal else None),
+            corrections=[OpenedItem.of(alert.id, entry) for entry in opened.corrections],
+            thread=[OpenedItem.of(alert.id, entry) for entry in opened.thread],
             recipients=opened.copies,
             correlations=[Correlation.of(c) for c in opened.correlations],
             sighted_by=opened.sighted_by,
@@ -370,6 +422,14 @@ class Resolved(Document):
     id: Id
     status: Annotated[str, Choice(vocab.STATUSES)]
     resolved_at: When | None
+
+
+class Withdrawn(Document):
+    """The alert, withdrawn: its content shredded at every school."""
+
+    id: Id
+    status: Annotated[str, Choice(vocab.STATUSES)]
+    withdrawn_at: When | None
 
 
 # --- subscriptions ----------------------------------------------------------------------------

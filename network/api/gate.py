@@ -164,7 +164,7 @@ def gate(view: Callable[..., Any] | None) -> Any:
     if needed is None:
         abort(403)  # deny by default: the view declared nothing
     if needed != "signed_in" and not policy.may(member, needed):
-        abort(403, "Your role may not do this.")
+        abort(403, policy.refusal(member, needed) or "Your role may not do this.")
     if principal is not None:
         scope = getattr(view, "_alertnet_scope", None)
         if scope is None:

@@ -232,6 +232,40 @@ class Forward(Body):
         return _distinct(self.schools)
 
 
+class Closing(Body):
+    """Your school's note on closing the alert on its side (sealed)."""
+
+    note: Annotated[str, CleanText(MAX_NOTE, "note", required=True)]
+
+
+class Resolution(Body):
+    """How the sender resolved it (sealed), and the sender's confirmation."""
+
+    note: Annotated[str, CleanText(MAX_NOTE, "note", required=True)]
+    confirm: Annotated[
+        bool,
+        Field(description="true: the matter is dealt with for your school (required)."),
+    ]
+
+
+class Withdrawal(Body):
+    """Why the alert is withdrawn (sealed to its recipients)."""
+
+    reason: Annotated[str, CleanText(MAX_NOTE, "reason", required=True)]
+
+
+class Correction(Body):
+    """A correction (sealed and signed), shown above the alert."""
+
+    text: Annotated[str, CleanText(MAX_NOTE, "correction", required=True)]
+
+
+class MayPost(Body):
+    """Whether the member may post alerts (heads always may)."""
+
+    may_post: bool
+
+
 class Empty(Body):
     """Nothing: an empty object, or no body at all."""
 
@@ -332,4 +366,5 @@ class SubscriptionChange(_SubscriptionFields):
 AlertId = Annotated[uuid.UUID, Identifier(), Field(description="The alert's id.")]
 ItemId = Annotated[uuid.UUID, Identifier(), Field(description="The attachment's id.")]
 SubscriptionId = Annotated[uuid.UUID, Identifier(), Field(description="The subscription's id.")]
+MemberId = Annotated[uuid.UUID, Identifier(), Field(description="The member's id.")]
 SchoolId = Annotated[uuid.UUID, Identifier(), Field(description="The school's id.")]

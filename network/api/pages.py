@@ -9,25 +9,20 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectMultipleField, StringField
+from wtforms import IntegerField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from network import auth
 from network.alerts.keychain import unlocked
 from network.db import db
 from network.errors import FormRejected, form_errors
+from network.forms import MultiCheckboxField
 from schools import policy, tokens
 from schools.db import utcnow
 from schools.policy import Permission, Scope
 
 bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
-
-
-class _Checkboxes(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class TokenForm(FlaskForm):
@@ -36,7 +31,7 @@ class TokenForm(FlaskForm):
         description="What will use it, so you recognise it later: 'MIS sync', 'DSL script'.",
         validators=[Length(max=tokens.MAX_NAME)],
     )
-    scopes = _Checkboxes("What it may do", validate_choice=False)
+    scopes = MultiCheckboxField("What it may do", validate_choice=False)
     expires_days = IntegerField(
         "Expires after (days)",
         default=tokens.DEFAULT_LIFETIME_DAYS,

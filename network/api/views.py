@@ -16,7 +16,7 @@ from flask import Response, current_app, request, url_for
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from network import auth, security
-from network.alerts import forwarding, platforms, posting, reading, thread
+from network.alerts import closing, forwarding, platforms, posting, reading, thread, withdrawal
 from network.alerts.inbox import inbox_for
 from network.alerts.keychain import unlocked
 from network.alerts.sealing import IntegrityFailure
@@ -25,16 +25,20 @@ from network.api.contract import Created, follow, not_an_operation, operation
 from network.api.documents import (
     Acknowledged,
     Alert,
+    CopyStatus,
     InboxPage,
     Me,
+    MemberList,
     Posted,
     Resolved,
     SchoolList,
+    SchoolMember,
     SchoolWithHistory,
     Subscription,
     SubscriptionList,
     SubscriptionSaved,
     ThreadItem,
+    Withdrawn,
 )
 from network.api.documents import School as SchoolDocument
 from network.api.gate import ANY_SCOPE
@@ -43,21 +47,28 @@ from network.api.inputs import (
     Acknowledgement,
     Action,
     AlertId,
+    Closing,
+    Correction,
     Empty,
     Forward,
     InboxQuery,
     ItemId,
+    MayPost,
+    MemberId,
     NewAlert,
     NewSubscription,
     Reply,
+    Resolution,
     SchoolId,
     Sighting,
     SubscriptionChange,
     SubscriptionId,
+    Withdrawal,
 )
 from network.db import db, record_security_event
 from network.notifications import subscriptions as notify
 from network.settings import current as settings
+from schools import roles
 from schools.db import utcnow
 from schools.policy import Permission, Scope
 
@@ -65,7 +76,16 @@ bp = gate.ApiBlueprint("api", __name__, url_prefix="/api/v1")
 gate.limit_blueprint(bp)
 
 # What can be done next with the alert an answer names.
-ON_AN_ALERT = ("readAlert", "acknowledge", "reply", "recordAction", "resolve", "forward")
+ON_AN_ALERT = (
+    "readAlert",
+    "acknowledge",
+    "reply",
+    "recordAction",
+    "resolve",
+    "forward",
+    "withdraw",
+    "correct",
+)
 ON_THE_FIRST_ALERT = follow("/alerts/0/id", "alert_id", *ON_AN_ALERT)
 ON_THE_ALERT = follow("/id", "alert_id", *ON_AN_ALERT)
 
@@ -201,10 +221,55 @@ def record_sighting(alert_id: AlertId, body: Sighting) -> Created[ThreadItem]:
 
 
 @bp.route("/alerts/<uuid:alert_id>/resolve", methods=["POST"])
-@operation(Permission.POST_ALERTS, Scope.ALERTS_WRITE)
-def resolve(alert_id: AlertId, body: Empty) -> Resolved:
-    """Resolve an alert your school sent."""
-    return Resolved.model_validate(thread.resolve(db(), auth.actor(), alert_id))
+@operation(Permission.READ_ALERTS, Scope.ALERTS_WRITE)
+def resolve(alert_id: AlertId, body: Resolution) -> Resolved:
+    """Resolve an alert your school sent, with a note and `"confirm": true`.
+
+    It closes for your school only: recipients can still acknowledge, reply
+    and record actions."""
+    keys = unlocked(auth.school_keys())
+    alert = closing.resolve(db(), auth.actor(), keys, alert_id, body.note, body.confirm)
+    return Resolved.model_validate(alert)
+
+
+@bp.route("/alerts/<uuid:alert_id>/close", methods=["POST"])
+@operation(Permission.READ_ALERTS, Scope.ALERTS_WRITE)
+def close(alert_id: AlertId, body: Closing) -> CopyStatus:
+    """Close an alert your school received, on your side, with a note.
+
+    The sender's and other schools' status is unchanged."""
+    keys = unlocked(auth.school_keys())
+    return CopyStatus.model_validate(closing.close(db(), auth.actor(), keys, alert_id, body.note))
+
+
+@bp.route("/alerts/<uuid:alert_id>/reopen", methods=["POST"])
+@operation(Permission.READ_ALERTS, Scope.ALERTS_WRITE)
+def reopen(alert_id: AlertId, body: Empty) -> CopyStatus:
+    """Reopen an alert your school closed (or, as its sender, resolved)."""
+    return CopyStatus.model_validate(closing.reopen(db(), auth.actor(), alert_id))
+
+
+@bp.route("/alerts/<uuid:alert_id>/withdraw", methods=["POST"])
+@operation(Permission.READ_ALERTS, Scope.ALERTS_WRITE)
+def withdraw(alert_id: AlertId, body: Withdrawal) -> Withdrawn:
+    """Withdraw an alert your school sent, with a reason.
+
+    Its content is crypto-shredded at every school; recipients see that the
+    sender withdrew it, and the reason. Your head, a safeguarding lead or the
+    member who posted it may."""
+    keys = unlocked(auth.school_keys())
+    return Withdrawn.model_validate(
+        withdrawal.withdraw(db(), auth.actor(), keys, alert_id, body.reason)
+    )
+
+
+@bp.route("/alerts/<uuid:alert_id>/corrections", methods=["POST"])
+@operation(Permission.READ_ALERTS, Scope.ALERTS_WRITE, idempotent=True)
+def correct(alert_id: AlertId, body: Correction) -> Created[ThreadItem]:
+    """Add a signed correction to an alert your school sent (shown above it)."""
+    keys = unlocked(auth.school_keys())
+    item = withdrawal.correct(db(), auth.actor(), keys, alert_id, body.text)
+    return Created(ThreadItem.model_validate(item))
 
 
 @bp.route("/alerts/<uuid:alert_id>/forward", methods=["POST"])
@@ -299,6 +364,25 @@ def get_school(school_id: SchoolId) -> SchoolWithHistory:
     """One school of your cluster with every generation of its keys."""
     row, current, history = directory.school_entry(db(), auth.actor(), school_id)
     return SchoolWithHistory.of(row, current, history=history)
+
+
+# --- the school's members ----------------------------------------------------------------------
+
+
+@bp.route("/members", methods=["GET"])
+@operation(Permission.VIEW_SCHOOL, Scope.DIRECTORY_READ)
+def list_members() -> MemberList:
+    """Your school's members: their roles and whether they may post alerts."""
+    return MemberList(members=[SchoolMember.of(m) for m in roles.members_for(db(), auth.actor())])
+
+
+@bp.route("/members/<uuid:member_id>/may-post", methods=["PUT"])
+@operation(Permission.MANAGE_MEMBERS, Scope.MEMBERS_WRITE)
+def set_may_post(member_id: MemberId, body: MayPost) -> SchoolMember:
+    """Allow a member of your school to post alerts, or stop them (heads only).
+
+    Heads always post; a safeguarding lead posts unless a head withdrew it."""
+    return SchoolMember.of(roles.set_may_post(db(), auth.actor(), member_id, body.may_post))
 
 
 # --- anything else under /api/v1 ----------------------------------------------------------

@@ -4,6 +4,8 @@ verification) is schools/audit/.
 - ``signer``: the hub's checkpoint key and checkpoints signed on demand;
   ``receipts``: proof for a sender that their action is in the log;
 - ``search``: the filters and pages every reader of the log shares;
+  ``restores``: the restores from backup that explain a checkpoint that no
+  longer matches;
   ``documents``: the JSON shapes of entries and checkpoints;
 - ``views`` the pages, ``forms`` their filters, ``export`` CSV and JSON
   downloads, ``api`` the JSON API, ``cli`` the ``alertnet audit`` commands.

@@ -18,8 +18,8 @@ from werkzeug.exceptions import BadRequest
 
 from network import auth, bounds
 from network.api import gate
-from network.audit import search
-from network.audit.documents import b64, checkpoint_document, entry_document
+from network.audit import restores, search
+from network.audit.documents import b64, checkpoint_document, entry_document, leaf_document
 from network.audit.search import EntryFilter
 from network.audit.signer import current_checkpoint, signer
 from network.db import db
@@ -28,6 +28,8 @@ from network.settings import current as settings
 from schools import policy
 from schools.audit import proofs
 from schools.audit.checkpoints import checkpoint_of_size
+from schools.audit.leaf import timestamp
+from schools.audit.replay import leaves_between
 from schools.audit.tree import tree_size
 from schools.errors import DomainError, InvalidInput
 from schools.policy import Permission, Scope
@@ -37,6 +39,10 @@ gate.limit_blueprint(bp)
 
 MAX_ENTRIES = 1000
 DEFAULT_ENTRIES = 100
+# Leaves are mostly hashes: a school rebuilding a checkpoint of a million
+# entries needs a hundred pages, well inside the API's rate limit.
+MAX_LEAVES = 10000
+DEFAULT_LEAVES = 1000
 
 
 @bp.errorhandler(DomainError)
@@ -217,3 +223,44 @@ def entry(seq: str) -> Any:
     assert number is not None  # the route needs a non-empty segment
     scope = policy.audit_scope(auth.actor())
     return entry_document(search.entry_in_scope(db(), scope, number))
+
+
+@bp.route("/leaves", methods=["GET"])
+@auth.requires(Permission.VIEW_AUDIT_PROOFS)
+@gate.scoped(Scope.AUDIT_READ)
+def leaves() -> Any:
+    """Every position ``start <= seq < end`` of the log, oldest first, at most
+    ``limit`` (default 1000, at most 10000), missing entries included: the leaf
+    hash recomputed from the entry now, the leaf hash stored when it was
+    appended, and the leaf text of the entries the caller may read. A school
+    rebuilds a saved checkpoint's tree from these (``alertnet client audit
+    verify``); ``restorations`` are the restores from backup that cut the log
+    below ``end``, which every reader sees."""
+    actor = auth.actor()
+    scope = policy.audit_scope(actor) if policy.may(actor, Permission.VIEW_AUDIT_LOG) else None
+    size = tree_size(db())
+    start = _int("start", 0) or 0
+    end = _int("end", size)
+    assert end is not None
+    limit = _int("limit", DEFAULT_LEAVES, minimum=1) or DEFAULT_LEAVES
+    if limit > MAX_LEAVES:
+        raise BadRequest(f"'limit' is at most {MAX_LEAVES}.")
+    end = max(end, start)
+    stop = min(end, start + limit)
+    found = leaves_between(db(), start, stop)
+    return {
+        "tree_size": size,
+        "start": start,
+        "end": end,
+        "leaves": [leaf_document(leaf, scope) for leaf in found],
+        "next": stop if stop < end else None,
+        "restorations": [
+            {
+                "seq": cut.seq,
+                "at": timestamp(cut.at),
+                "restored_size": cut.restored_size,
+                "reason": cut.reason,
+            }
+            for cut in restores.restores_cutting(db(), end)
+        ],
+    }

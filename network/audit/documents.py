@@ -13,6 +13,8 @@ from crypto import merkle
 from network.settings import current as settings
 from schools.audit.leaf import leaf_bytes, timestamp
 from schools.audit.models import AuditCheckpoint, AuditEvent
+from schools.audit.replay import Leaf
+from schools.policy import AuditScope
 
 
 def b64(value: bytes) -> str:
@@ -47,4 +49,23 @@ def entry_document(entry: AuditEvent) -> dict[str, Any]:
         "detail": entry.detail,
         "leaf": leaf.decode("utf-8"),
         "leaf_hash": b64(merkle.leaf_hash(leaf)),
+    }
+
+
+def leaf_document(leaf: Leaf, scope: AuditScope | None) -> dict[str, Any]:
+    """A position of the log for rebuilding a checkpoint's tree: hashes for every
+    reader, the leaf text only for entries in the reader's ``scope``."""
+    entry = leaf.entry
+    readable = (
+        entry is not None
+        and scope is not None
+        and (scope.cluster_id is None or entry.cluster_id == scope.cluster_id)
+        and (scope.school_id is None or entry.school_id == scope.school_id)
+    )
+    return {
+        "seq": leaf.seq,
+        "present": entry is not None,
+        "leaf": leaf.text.decode("utf-8") if readable and leaf.text is not None else None,
+        "leaf_hash": b64(leaf.hash) if leaf.hash is not None else None,
+        "stored_leaf_hash": b64(leaf.stored) if leaf.stored is not None else None,
     }

@@ -11,15 +11,16 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from network.alerts.models import Alert, Platform
 from schools.audit.models import AuditEvent
 from schools.errors import NotFound
-from schools.models import Member, School
+from schools.models import Cluster, Member, School
 from schools.policy import AuditScope
 
 _TYPE = re.compile(r"[a-z][a-z0-9_]{0,31}", re.ASCII)
@@ -169,33 +170,79 @@ def schools_in_scope(session: Session, scope: AuditScope) -> list[School]:
     return list(session.scalars(statement))
 
 
+def _members_of(statement: Select[Member], scope: AuditScope) -> Select[Member]:
+    """Members the reader's scope covers: their school's, or their cluster's
+    (its schools' members and its coordinators), or everyone."""
+    if scope.school_id is not None:
+        return statement.where(Member.school_id == scope.school_id)
+    if scope.cluster_id is not None:
+        in_school = select(School.id).where(School.cluster_id == scope.cluster_id)
+        return statement.where(
+            or_(Member.cluster_id == scope.cluster_id, Member.school_id.in_(in_school))
+        )
+    return statement
+
+
 def member_in_scope(session: Session, scope: AuditScope, email: str) -> Member | None:
     """The member with this email address, if they belong to the reader's scope."""
     # Stored addresses are normalised (directory.normalise_email strips and
     # lower-cases them): normalise the query the same way and compare the column
     # as it is, so the unique index on members.email serves.
     statement = select(Member).where(Member.email == email.strip().lower())
-    if scope.school_id is not None:
-        statement = statement.where(Member.school_id == scope.school_id)
-    elif scope.cluster_id is not None:
-        in_school = select(School.id).where(School.cluster_id == scope.cluster_id)
-        statement = statement.where(
-            or_(Member.cluster_id == scope.cluster_id, Member.school_id.in_(in_school))
-        )
-    return session.scalars(statement).first()
+    return session.scalars(_members_of(statement, scope)).first()
+
+
+def member_by_id_in_scope(
+    session: Session, scope: AuditScope, member_id: uuid.UUID
+) -> Member | None:
+    statement = select(Member).where(Member.id == member_id)
+    return session.scalars(_members_of(statement, scope)).first()
+
+
+def members_in_scope(session: Session, scope: AuditScope, limit: int) -> list[Member]:
+    """The people a reader may pick in the filter, by name; at most ``limit``."""
+    statement = select(Member).order_by(Member.name, Member.email).limit(limit)
+    return list(session.scalars(_members_of(statement, scope)))
 
 
 @dataclass(frozen=True)
 class Names:
-    """Readable names for the ids on a page of entries."""
+    """Readable names for the ids on a page of entries: the people and schools
+    who acted, and the objects they acted on (an alert by its sender school,
+    which is metadata every reader of the log may see; never its title)."""
 
     members: dict[uuid.UUID, Member]
     schools: dict[uuid.UUID, School]
+    alert_senders: dict[uuid.UUID, School] = field(default_factory=dict)
+    platforms: dict[str, str] = field(default_factory=dict)
+    clusters: dict[uuid.UUID, str] = field(default_factory=dict)
+
+
+def _ids(entries: Sequence[AuditEvent], object_type: str) -> set[uuid.UUID]:
+    found = set()
+    for e in entries:
+        if e.object_type == object_type and e.object_id:
+            try:
+                found.add(uuid.UUID(e.object_id))
+            except ValueError:
+                continue
+    return found
 
 
 def names_for(session: Session, entries: Sequence[AuditEvent]) -> Names:
-    member_ids = {e.actor_id for e in entries if e.actor_id is not None}
-    school_ids = {e.school_id for e in entries if e.school_id is not None}
+    """One query per kind of name, whatever the number of entries."""
+    member_ids = {e.actor_id for e in entries if e.actor_id is not None} | _ids(entries, "member")
+    school_ids = {e.school_id for e in entries if e.school_id is not None} | _ids(entries, "school")
+    alert_ids = _ids(entries, "alert")
+    cluster_ids = _ids(entries, "cluster")
+    platform_codes = {e.object_id for e in entries if e.object_type == "platform" and e.object_id}
+    senders: dict[uuid.UUID, uuid.UUID] = {}
+    if alert_ids:
+        rows = session.execute(
+            select(Alert.id, Alert.sender_school_id).where(Alert.id.in_(alert_ids))
+        )
+        senders = {row[0]: row[1] for row in rows}
+        school_ids |= set(senders.values())
     members = (
         {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(member_ids)))}
         if member_ids
@@ -206,7 +253,33 @@ def names_for(session: Session, entries: Sequence[AuditEvent]) -> Names:
         if school_ids
         else {}
     )
-    return Names(members, schools)
+    platforms = (
+        {
+            str(code): str(name)
+            for code, name in session.execute(
+                select(Platform.code, Platform.name).where(Platform.code.in_(platform_codes))
+            ).all()
+        }
+        if platform_codes
+        else {}
+    )
+    clusters = (
+        {
+            cid: str(name)
+            for cid, name in session.execute(
+                select(Cluster.id, Cluster.name).where(Cluster.id.in_(cluster_ids))
+            ).all()
+        }
+        if cluster_ids
+        else {}
+    )
+    return Names(
+        members,
+        schools,
+        {a: schools[s] for a, s in senders.items() if s in schools},
+        platforms,
+        clusters,
+    )
 
 
 def valid_object_type(value: str) -> bool:

@@ -13,13 +13,15 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 
 from network import auth, bounds
-from network.audit import export, search
+from network.alerts.deadlines import local_zone
+from network.audit import export, search, wording
 from network.audit.forms import AuditFilterForm
 from network.audit.search import EntryFilter, Page
 from network.audit.signer import integrity, signer
 from network.db import db, own_transaction
 from network.settings import current as settings
 from schools import audit, policy
+from schools.audit import queue as audit_queue
 from schools.audit.leaf import timestamp
 from schools.audit.tree import tree_size
 from schools.db import utcnow
@@ -45,12 +47,25 @@ def _page(scope: AuditScope, filters: EntryFilter) -> Page:
     return search.entries_page(db(), scope, filters, before=before, after=after, limit=PAGE_SIZE)
 
 
+# Beyond this many people (the hub admin's whole hub), the filter asks for an
+# email address instead of offering a list.
+MAX_PEOPLE_LISTED = 1000
+
+
 def _form(scope: AuditScope) -> AuditFilterForm:
     form = AuditFilterForm(formdata=request.args)
-    form.limit_schools(
-        [(s.id, s.name + (" (office)" if s.is_office else "")) for s in _schools(scope)]
+    people = search.members_in_scope(db(), scope, MAX_PEOPLE_LISTED + 1)
+    form.offer(
+        [(s.id, s.name + (" (coordinators)" if s.is_office else "")) for s in _schools(scope)],
+        people if len(people) <= MAX_PEOPLE_LISTED else None,
+        settings().timezone,
     )
     return form
+
+
+def _technical() -> bool:
+    """The technical view: codes, ids and details, for those who need them."""
+    return request.args.get("view") == "technical"
 
 
 def _schools(scope: AuditScope) -> list[Any]:
@@ -62,8 +77,10 @@ def _schools(scope: AuditScope) -> list[Any]:
 def log() -> Any:
     scope = policy.audit_scope(auth.actor())
     form = _form(scope)
-    filters = form.to_filter(db(), scope)
+    filters = form.to_filter(db(), scope, local_zone(settings()))
     page = _page(scope, filters) if filters is not None else Page([], None, None)
+    technical = _technical()
+    view = {"view": "technical"} if technical else {}
     return render_template(
         "audit/log.html",
         form=form,
@@ -71,9 +88,12 @@ def log() -> Any:
         names=search.names_for(db(), page.entries),
         integrity=integrity(db(), page.entries),
         link_args=form.active(),
-        nav_args=form.active(),
+        nav_args={**form.active(), **view},
         scope=scope,
         object_view=None,
+        technical=technical,
+        wording=wording,
+        queued=audit_queue.queued_count(db(), scope.cluster_id, scope.school_id),
     ), (200 if filters is not None else 400)
 
 
@@ -86,16 +106,25 @@ def object_history(object_type: str, object_id: str) -> Any:
     scope = policy.audit_scope(auth.actor())
     filters = EntryFilter(object_type=object_type, object_id=object_id)
     page = _page(scope, filters)
+    technical = _technical()
+    names = search.names_for(db(), page.entries)
     return render_template(
         "audit/log.html",
         form=None,
         page=page,
-        names=search.names_for(db(), page.entries),
+        names=names,
         integrity=integrity(db(), page.entries),
         link_args={},
-        nav_args={"object_type": object_type, "object_id": object_id},
+        nav_args={
+            "object_type": object_type,
+            "object_id": object_id,
+            **({"view": "technical"} if technical else {}),
+        },
         scope=scope,
         object_view=(object_type, object_id),
+        object_name=wording.object_name(object_type, object_id, names),
+        technical=technical,
+        wording=wording,
     )
 
 
@@ -109,7 +138,7 @@ def export_view(fmt: str) -> Any:
     actor = auth.actor()
     scope = policy.audit_scope(actor)
     form = _form(scope)
-    filters = form.to_filter(db(), scope)
+    filters = form.to_filter(db(), scope, local_zone(settings()))
     if filters is None:
         abort(400, "The filters are not valid; correct them on the audit log page.")
     upto = tree_size(db())

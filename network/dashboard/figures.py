@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, case, func, literal, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    SQLColumnExpression,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import Function
@@ -68,7 +79,7 @@ class Period:
         return cls(start_date, end_date)
 
 
-def _week(session: Session, column: ColumnElement[datetime]) -> ColumnElement[str]:
+def _week(session: Session, column: SQLColumnExpression[datetime]) -> ColumnElement[str]:
     """Monday of the column's week, as YYYY-MM-DD text, on either database."""
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(func.date_trunc("week", func.timezone("UTC", column)), "YYYY-MM-DD")
@@ -99,7 +110,7 @@ def weekly_by_category(
 
 
 def counts_by(
-    session: Session, cluster_id: uuid.UUID, period: Period, column: ColumnElement[str]
+    session: Session, cluster_id: uuid.UUID, period: Period, column: SQLColumnExpression[str]
 ) -> dict[str, int]:
     rows = session.execute(
         select(column, func.count()).where(*_alerts_in(cluster_id, period)).group_by(column)

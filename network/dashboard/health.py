@@ -17,7 +17,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from network.alerts import vocab
-from network.alerts.deadlines import CHASE_WINDOW, local_zone, rule_for, rules, waiting_copies
+from network.alerts.deadlines import CHASE_WINDOW, Deadlines
 from network.alerts.models import Alert, AlertRecipient
 from network.dashboard import charts
 from network.dashboard.figures import Period
@@ -100,27 +100,26 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
 
     A copy counts when its school has not acknowledged it, the alert is still
     open, the school is receiving (not suspended), the severity has a deadline
-    (network.alerts.deadlines.rule_for) and that deadline, measured from the
-    alert's creation, is at or before ``now``. Only copies created within CHASE_WINDOW
+    and that deadline (network.alerts.deadlines.Deadlines.due: the cluster's
+    rule, in school days the school's calendar), measured from the alert's
+    creation, is at or before ``now``. Only copies created within CHASE_WINDOW
     count: the worker chases no older ones. The coordinators' office is
     included, as the worker chases it too.
 
-    Each severity's deadline is turned into a creation-time cutoff in Python
-    (past_deadline), so the database only compares ``created_at`` with a
-    constant per severity: one query for the rules, one grouped query for the
-    counts, one for the list.
+    Each deadline is turned into a creation-time cutoff in Python
+    (Deadlines.past_deadline), so the database only compares ``created_at``
+    with a constant per severity and nation: two queries for the rules and the
+    calendar, one grouped query for the counts, one for the list.
     """
-    tz = local_zone(settings)
-    chosen = rules(session, cluster_id)
-    deadlines = {
-        term.code: rule
+    book = Deadlines.load(session, settings, cluster_id)
+    described = {
+        term.code: rule.describe()
         for term in vocab.SEVERITIES
-        if (rule := rule_for(chosen, cluster_id, term.code)).is_set
+        if (rule := book.rule(cluster_id, term.code)).is_set
     }
-    described = {code: rule.describe() for code, rule in deadlines.items()}
     empty = Overdue(now, CHASE_WINDOW, 0, [], [], described)
-    # The chase's rule (waiting_copies): the same copies it chases.
-    conditions = waiting_copies(now, tz, chosen, cluster_id)
+    # The chase's rule (Deadlines.waiting_copies): the same copies it chases.
+    conditions = book.waiting_copies(now, cluster_id)
     if conditions is None:
         return empty
 
@@ -138,10 +137,11 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
             School.id,
             School.name,
             School.kind,
+            School.nation,
             AlertRecipient.severity,
             func.count(),
             func.min(AlertRecipient.created_at),
-        ).group_by(School.id, School.name, School.kind, AlertRecipient.severity)
+        ).group_by(School.id, School.name, School.kind, School.nation, AlertRecipient.severity)
     ).all()
     if not grouped:
         return empty
@@ -150,8 +150,8 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
     # with its start, so the oldest copy of a severity has its earliest deadline).
     schools: dict[uuid.UUID, OverdueSchool] = {}
     total = 0
-    for school_id, name, kind, severity, count, oldest in grouped:
-        since = deadlines[severity].due(oldest, tz)
+    for school_id, name, kind, nation, severity, count, oldest in grouped:
+        since = book.due(cluster_id, str(nation), str(severity), oldest)
         total += int(count)
         known = schools.get(school_id)
         schools[school_id] = OverdueSchool(
@@ -176,6 +176,7 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
     ranked = base(
         AlertRecipient.alert_id,
         School.name.label("school"),
+        School.nation,
         Alert.category,
         AlertRecipient.severity,
         AlertRecipient.created_at,
@@ -185,13 +186,14 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
         select(
             ranked.c.alert_id,
             ranked.c.school,
+            ranked.c.nation,
             ranked.c.category,
             ranked.c.severity,
             ranked.c.created_at,
         ).where(ranked.c.rank <= OVERDUE_LISTED)
     ).all()
     copies = []
-    for alert_id, school, category, severity, posted in rows:
+    for alert_id, school, nation, category, severity, posted in rows:
         copies.append(
             OverdueCopy(
                 alert_id,
@@ -199,7 +201,7 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
                 str(category),
                 str(severity),
                 posted,
-                deadlines[str(severity)].due(posted, tz),
+                book.due(cluster_id, str(nation), str(severity), posted),
                 now,
             )
         )

@@ -87,7 +87,7 @@ def cluster_figures(
     policy.check_cluster(actor, cluster)
     now = now or utcnow()
     computed = snapshots.current(session, cluster.id, period, now, settings.dashboard_max_age)
-    names = {p.code: p.name for p in platforms(session)}
+    names = {p.code: p.name for p in platforms(session, include_retired=True)}
     responses = computed.responses
     return ClusterFigures(
         cluster=cluster,

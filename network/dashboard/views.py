@@ -41,15 +41,16 @@ PAGES = {
 
 def _period(
     default_weeks: int, source: Mapping[str, str] | None = None
-) -> tuple[Period | None, str | None]:
-    """The chosen period; dates are UTC days, like every figure."""
+) -> tuple[Period | None, InvalidInput | None]:
+    """The chosen period, or why the dates given cannot be one (said beside
+    the date it is about); dates are UTC days, like every figure."""
     values = request.args if source is None else source
     try:
         return Period.parse(
             values.get("start"), values.get("end"), utcnow().date(), default_weeks
         ), None
     except InvalidInput as error:
-        return None, error.message
+        return None, error
 
 
 def _cluster_page(page: str, source: Mapping[str, str] | None = None) -> Any:

@@ -1,6 +1,7 @@
 """The chase: a school whose acknowledgement is overdue is reminded; one
 deadline-length later the cluster's coordinators are told. Which copies are
-overdue is network/alerts/deadlines.py's rule, the one the dashboard shows;
+overdue, and when each fell due, is network/alerts/deadlines.py's Deadlines,
+the one the dashboard shows;
 the worker runs chase_acknowledgements (network/worker.py).
 """
 
@@ -187,13 +188,12 @@ def _notify_people(
 def chase_acknowledgements(session: Session, settings: Settings, now: datetime) -> tuple[int, int]:
     """Remind a school whose acknowledgement is overdue; one deadline-length
     later, tell the cluster's coordinators. Only overdue copies are loaded
-    (deadlines.waiting_copies, over ix_alert_recipients_waiting), and what the
+    (Deadlines.waiting_copies, over ix_alert_recipients_waiting), and what the
     notices need is loaded once for all of them: one alert_ref per alert, the
     subscriptions and heads of every school due a reminder, the coordinators
     per cluster."""
-    tz = deadlines.local_zone(settings)
-    chosen = deadlines.rules(session)
-    waiting = deadlines.waiting_copies(now, tz, chosen)
+    book = deadlines.Deadlines.load(session, settings)
+    waiting = book.waiting_copies(now)
     if waiting is None:
         return 0, 0
     # AckChase is None where the copy has not been chased before (the outer join).
@@ -227,12 +227,12 @@ def chase_acknowledgements(session: Session, settings: Settings, now: datetime) 
     reminded = escalated = 0
     new: list[AckChase] = []
     for alert, copies in by_alert.values():
-        # waiting_copies matched it, so it has a rule: the cluster's or the default.
-        rule = deadlines.rule_for(chosen, alert.cluster_id, alert.severity)
-        due = rule.due(alert.created_at, tz)
-        escalation_due = now >= rule.due(due, tz)
         ref = alert_ref(session, alert, platforms)
         for school, chased in copies:
+            # waiting_copies matched it, so it has a rule: the cluster's or the
+            # default; school days are the receiving school's.
+            due = book.due(alert.cluster_id, school.nation, alert.severity, alert.created_at)
+            escalation_due = now >= book.due(alert.cluster_id, school.nation, alert.severity, due)
             remind = chased is None or chased.reminded_at is None
             if remind:
                 remind_school(notices, alert, ref, school, due)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, lazyload
 from network.alerts import access, vocab
 from network.alerts.deadlines import local_zone
 from network.alerts.models import Alert, AlertRecipient, Platform, ThreadItem
+from network.alerts.vocab import ItemKind
 from network.notifications.models import Payload, Watch
 from network.notifications.outbox import Outbox
 from network.notifications.payloads import alert_ref, school_ref
@@ -24,16 +25,25 @@ from schools.db import utcnow
 from schools.models import Member, MemberStatus, School
 
 THREAD_EVENTS = {
-    "reply": "alert.replied",
-    "action": "alert.action_recorded",
-    "attachment": "alert.attachment_added",
-    "sighting": "alert.sighted",
+    ItemKind.REPLY: "alert.replied",
+    ItemKind.ACTION: "alert.action_recorded",
+    ItemKind.ATTACHMENT: "alert.attachment_added",
+    ItemKind.CLOSURE: "alert.closed",
+    ItemKind.SIGHTING: "alert.sighted",
 }
 
 
-def alert_posted(session: Session, alert: Alert, actor: Member, settings: Settings) -> int:
-    """Every matching subscription of every recipient school; the poster watches it."""
-    now = utcnow()
+def _to_recipient_schools(
+    session: Session,
+    alert: Alert,
+    settings: Settings,
+    *,
+    event: str,
+    key: str,
+    honour_digest: bool,
+    extra: Payload | None = None,
+) -> Outbox:
+    """Every matching subscription of every recipient school (the sender's left out)."""
     ref = alert_ref(session, alert)
     schools = {
         s.id: s
@@ -44,19 +54,33 @@ def alert_posted(session: Session, alert: Alert, actor: Member, settings: Settin
             .options(lazyload("*"))
         )
     }
-    outbox = Outbox(now)
+    outbox = Outbox(utcnow())
     defaults_for_schools(session, list(schools))
     matching = [s for s in live_subscriptions(session, list(schools)) if matches(s, alert)]
     add_for_subscriptions(
         outbox,
         matching,
-        event="alert.received",
+        event=event,
         alert=alert,
         ref=ref,
         schools=schools,
+        key=key,
+        honour_digest=honour_digest,
+        tz=local_zone(settings),
+        extra=extra,
+    )
+    return outbox
+
+
+def alert_posted(session: Session, alert: Alert, actor: Member, settings: Settings) -> int:
+    """Every matching subscription of every recipient school; the poster watches it."""
+    outbox = _to_recipient_schools(
+        session,
+        alert,
+        settings,
+        event="alert.received",
         key=f"alert.received:{alert.id}",
         honour_digest=True,
-        tz=local_zone(settings),
     )
     if session.get(Watch, (actor.id, alert.id)) is None:
         session.add(Watch(member_id=actor.id, alert_id=alert.id, by_email=False))
@@ -107,8 +131,46 @@ def alert_followed_up(
     return written
 
 
-def thread_item_added(session: Session, alert: Alert, actor: Member, item: ThreadItem) -> int:
-    event = THREAD_EVENTS.get(item.kind)
+def alert_withdrawn(
+    session: Session, alert: Alert, actor: Member, item: ThreadItem, settings: Settings
+) -> int:
+    """Every school that received it hears, at once (never in a digest), as it
+    heard of the alert; the reason stays sealed."""
+    return _amended(session, alert, actor, item, settings, "alert.withdrawn")
+
+
+def _amended(
+    session: Session,
+    alert: Alert,
+    actor: Member,
+    item: ThreadItem,
+    settings: Settings,
+    event: str,
+) -> int:
+    outbox = _to_recipient_schools(
+        session,
+        alert,
+        settings,
+        event=event,
+        key=f"{event}:{item.id}",
+        honour_digest=False,
+        extra={
+            "by": school_ref(actor.school) if actor.school is not None else None,
+            "item": {"kind": item.kind, "at": item.created_at.isoformat()},
+        },
+    )
+    written = outbox.write(session)
+    session.flush()
+    return written
+
+
+def thread_item_added(
+    session: Session, alert: Alert, actor: Member, item: ThreadItem, settings: Settings
+) -> int:
+    if item.kind == ItemKind.CORRECTION:
+        # Every school that received the alert, as for the alert itself.
+        return _amended(session, alert, actor, item, settings, "alert.corrected")
+    event = THREAD_EVENTS.get(ItemKind(item.kind))
     if event is None:
         return 0  # an acknowledgement's comment: alert_acknowledged tells of it
     detail: Payload = {"item": {"kind": item.kind, "at": item.created_at.isoformat()}}

@@ -11,28 +11,22 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TimeField,
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from network.alerts import vocab
 from network.alerts.deadlines import Deadline
+from network.forms import MultiCheckboxField
 
 CHANNEL_HINTS = {
-    "email": "An email to an address",
+    "email": "Email to an address you choose",
     "webhook": "A signed POST to your school's own system",
     "in_app": "A notice in the hub, beside the inbox",
 }
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class SubscriptionForm(FlaskForm):

@@ -9,6 +9,7 @@ percent-decoded, so a password may hold any character.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import secrets
 import smtplib
@@ -145,11 +146,14 @@ def _describe(error: Exception) -> str:
 
 def write_to_folder(folder: Path, message: EmailMessage) -> Path:
     """Demo mode without SMTP: one .eml file per message, newest sorting last."""
-    folder.mkdir(parents=True, exist_ok=True)
+    # Mail names people and schools: private to the hub's user, like its database.
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     path = folder / f"{stamp}-{secrets.token_hex(4)}.eml"
     temporary = path.with_suffix(".tmp")
-    temporary.write_bytes(message.as_bytes(policy=SMTP_POLICY))
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(message.as_bytes(policy=SMTP_POLICY))
     temporary.rename(path)
     return path
 

@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 from network.notifications import mail
 from network.notifications.models import Channel, Subscription
 from schools.errors import NotFound
-from schools.models import Member, Role
+from schools.models import Member
 
 
 def addresses_of(session: Session, member: Member) -> frozenset[str]:
     """The addresses whose mail ``member`` may read, in lower case."""
     addresses = {member.email.lower()}
-    if member.school_id is not None and member.role in (Role.HEAD, Role.STAFF):
+    if member.school_id is not None and member.role_enum.is_school_role:
         shared = session.scalars(
             select(Subscription.target).where(
                 Subscription.school_id == member.school_id,

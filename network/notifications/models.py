@@ -167,6 +167,7 @@ class Payload(TypedDict, total=False):
     type: str
     alert: AlertRef
     alerts: list[AlertRef]  # a digest's
+    schools: int  # how many schools a forward went to
     school: SchoolRef | None  # the school it is for, or about
     by: SchoolRef | None  # the school that did what a watcher hears of
     subscription: SubscriptionRef | None

@@ -1,5 +1,5 @@
 """What notifications do when something happens elsewhere: an alert is
-posted, followed up, acknowledged or resolved (network/alerts/signals.py),
+posted, followed up, acknowledged, resolved or withdrawn (network/alerts/signals.py),
 or a member signs in. Each receiver writes rows in the transaction of what it
 hears of, and sends nothing.
 
@@ -29,7 +29,13 @@ def _on_alert_posted(_sender: None, /, *, session: Session, alert: Alert, actor:
 def _on_thread_item(
     _sender: None, /, *, session: Session, alert: Alert, actor: Member, item: ThreadItem
 ) -> None:
-    fanout.thread_item_added(session, alert, actor, item)
+    fanout.thread_item_added(session, alert, actor, item, settings_of(session))
+
+
+def _on_withdrawn(
+    _sender: None, /, *, session: Session, alert: Alert, actor: Member, item: ThreadItem
+) -> None:
+    fanout.alert_withdrawn(session, alert, actor, item, settings_of(session))
 
 
 def _on_acknowledged(
@@ -60,6 +66,7 @@ def connect() -> None:
     signals.thread_item_added.connect(_on_thread_item)
     signals.alert_acknowledged.connect(_on_acknowledged)
     signals.alert_resolved.connect(_on_resolved)
+    signals.alert_withdrawn.connect(_on_withdrawn)
     signals.alert_forwarded.connect(_on_forwarded)
     user_logged_in.connect(_on_signed_in, weak=False)
 
@@ -70,5 +77,6 @@ def disconnect() -> None:
     signals.thread_item_added.disconnect(_on_thread_item)
     signals.alert_acknowledged.disconnect(_on_acknowledged)
     signals.alert_resolved.disconnect(_on_resolved)
+    signals.alert_withdrawn.disconnect(_on_withdrawn)
     signals.alert_forwarded.disconnect(_on_forwarded)
     user_logged_in.disconnect(_on_signed_in)

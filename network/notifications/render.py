@@ -15,8 +15,10 @@ from flask import current_app
 from jinja2 import Template
 
 from network.alerts import vocab
+from network.clock import shown
 from network.notifications import mail
 from network.notifications.models import AlertRef, Payload, SchoolRef
+from network.text import indefinite
 
 # Most severe first: the reverse of the severities' rank.
 SEVERITY_ORDER = {
@@ -54,8 +56,9 @@ class Rendered:
 
 
 def _when(iso: str, tz: ZoneInfo) -> str:
-    moment = datetime.fromisoformat(iso).astimezone(tz)
-    return moment.strftime("%a %-d %b %Y, %H:%M %Z")
+    return datetime.fromisoformat(iso).astimezone(tz).strftime("%a ") + shown(
+        datetime.fromisoformat(iso), tz
+    )
 
 
 def _line(ref: AlertRef, base: str, tz: ZoneInfo) -> AlertLine:
@@ -124,8 +127,24 @@ def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
     if kind == "alert.received":
         return Rendered(
             f"[alertnet] {severity} alert from {sender}: {category}",
-            f"{sender} sent {school} a {severity.lower()} alert. Sign in to read it: its "
+            f"{sender} sent {school} {indefinite(severity.lower())} alert. Sign in to read it: its "
             "content is end-to-end encrypted and is never sent by email or webhook.",
+            facts,
+            link,
+        )
+    if kind == "alert.withdrawn":
+        return Rendered(
+            f"[alertnet] Withdrawn by {sender}: {severity.lower()} alert, {category}",
+            f"{sender} withdrew an alert it sent {school}. Its content can no longer be "
+            "opened; sign in to read their reason.",
+            facts,
+            link,
+        )
+    if kind == "alert.corrected":
+        return Rendered(
+            f"[alertnet] Corrected by {sender}: {severity.lower()} alert, {category}",
+            f"{sender} added a correction to an alert it sent {school}. Sign in to read it: "
+            "it is end-to-end encrypted and is never sent by email or webhook.",
             facts,
             link,
         )
@@ -140,7 +159,8 @@ def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
     if kind == "alert.acknowledgement_overdue":
         deadline = _when(payload["deadline"], tz)
         return Rendered(
-            f"[alertnet] Overdue: {school} has not acknowledged a {severity.lower()} alert",
+            f"[alertnet] Overdue: {school} has not acknowledged "
+            f"{indefinite(severity.lower())} alert",
             f"{school} has not acknowledged this alert from {sender}; it was due by "
             f"{deadline} and the school has been reminded.",
             [*facts, ("Due by", deadline)],
@@ -165,6 +185,10 @@ def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
             f"{by} says it has seen what an alert you watch reports.",
         ),
         "alert.resolved": ("Resolved", f"{sender} marked an alert you watch as resolved."),
+        "alert.closed": (
+            f"Closed by {by}",
+            f"{by} closed an alert you watch on its side.",
+        ),
         "alert.forwarded": (
             f"Forwarded by {by}",
             f"{by} forwarded an alert you watch to "

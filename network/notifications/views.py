@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -109,9 +110,7 @@ def subscription_list() -> ResponseReturnValue:
     )
 
 
-def _form(
-    personal: bool, form: SubscriptionForm | None = None, **kwargs: object
-) -> SubscriptionForm:
+def _form(personal: bool, form: SubscriptionForm | None = None, **kwargs: Any) -> SubscriptionForm:
     form = form or SubscriptionForm(**kwargs)
     form.set_channels(personal)
     form.senders.choices = [

@@ -23,6 +23,7 @@ from network.forms import (
     ChangePasswordForm,
     RecoverForm,
     SignInForm,
+    SignOutEverywhereForm,
 )
 from network.settings import current as _settings
 from schools import accounts, invitations
@@ -171,7 +172,7 @@ def account() -> Any:
     if form.validate_on_submit():
         try:
             with form_errors(form):
-                accounts.change_password(
+                keys = accounts.change_password(
                     db(),
                     member,
                     form.current.data or "",
@@ -180,16 +181,32 @@ def account() -> Any:
                     _settings().password_params,
                 )
         except FormRejected:
-            return render_template("account.html", form=form, member=member), 422
-        flash("Your password has been changed.", "info")
+            return _account_page(form, SignOutEverywhereForm(formdata=None), 422)
+        auth.renew_session(keys)
+        flash("Your password has been changed, and your other devices are signed out.", "info")
         return redirect(url_for("auth.account"))
-    return render_template("account.html", form=form, member=member), (422 if form.errors else 200)
+    return _account_page(form, SignOutEverywhereForm(formdata=None), 422 if form.errors else 200)
+
+
+def _account_page(form: ChangePasswordForm, everywhere: SignOutEverywhereForm, status: int) -> Any:
+    return render_template(
+        "account.html", form=form, everywhere=everywhere, member=auth.actor()
+    ), status
 
 
 @bp.route("/account/sign-out-everywhere", methods=["POST"])
 @auth.requires(Permission.MANAGE_OWN_ACCOUNT)
 def sign_out_everywhere() -> Any:
-    accounts.end_all_sessions(db(), auth.actor())
+    everywhere = SignOutEverywhereForm()
+    if not everywhere.validate_on_submit():
+        return _account_page(ChangePasswordForm(formdata=None), everywhere, 422)
+    try:
+        with form_errors(everywhere):
+            accounts.end_all_sessions(
+                db(), auth.actor(), everywhere.password.data or "", _settings().password_params
+            )
+    except FormRejected:
+        return _account_page(ChangePasswordForm(formdata=None), everywhere, 422)
     auth.sign_out()
     flash("You have been signed out on every device.", "info")
     return redirect(url_for("auth.sign_in"))

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from network import auth
-from network.alerts import vocab
+from network.alerts import retention, school_calendar, vocab
 from network.alerts.cluster_list import cluster_alerts
+from network.alerts.forms import RetentionForm
 from network.db import db
 from network.errors import FormRejected, form_errors
-from network.forms import AdmitSchoolForm, RetentionForm, SuspendForm
+from network.forms import AdmitSchoolForm, InsetForm, SuspendForm, TermForm
 from network.views import submit
 from schools import directory, invitations, policy
-from schools.models import Cluster, Role, School
+from schools.db import utcnow
+from schools.models import Cluster, Nation, Role, School
 from schools.policy import Permission
 
 bp = Blueprint("cluster", __name__, url_prefix="/cluster")
@@ -71,10 +74,17 @@ def _school(school_id: uuid.UUID) -> School:
     return school
 
 
-def _school_page(school: School, status: int = 200, suspend: SuspendForm | None = None) -> Any:
+def _school_page(
+    school: School,
+    status: int = 200,
+    suspend: SuspendForm | None = None,
+    invited: invitations.Invited | None = None,
+) -> Any:
     return render_template(
         "cluster/school.html",
         school=school,
+        invited=invited,
+        resent=invited is not None,
         members=directory.members_of(db(), school),
         invitations=invitations.open_invitations(db(), school=school),
         suspend=suspend or SuspendForm(formdata=None),
@@ -127,20 +137,27 @@ def verify(school_id: uuid.UUID, generation: int) -> Any:
 @auth.requires(Permission.MANAGE_SCHOOLS)
 def settings() -> Any:
     cluster = _cluster()
-    form = RetentionForm(retention_days=cluster.retention_days)
+    form = RetentionForm.for_periods(retention.periods_for(db(), cluster.id))
     status = 200
     if form.validate_on_submit():
         try:
             with form_errors(form):
-                directory.set_retention(db(), auth.actor(), cluster, form.retention_days.data or 0)
+                retention.set_retention(db(), auth.actor(), cluster, form.periods())
         except FormRejected as rejected:
             status = rejected.status
         else:
-            flash("Retention period saved.", "info")
+            flash("Retention periods saved.", "info")
             return redirect(url_for("cluster.settings"), 303)
     elif form.errors:
         status = 422
-    return render_template("cluster/settings.html", cluster=cluster, form=form), status
+    return render_template(
+        "cluster/settings.html",
+        cluster=cluster,
+        form=form,
+        vocab=vocab,
+        defaults=retention.DEFAULT_RETENTION_DAYS,
+        limits=(retention.MIN_RETENTION_DAYS, retention.MAX_RETENTION_DAYS),
+    ), status
 
 
 @bp.route("/alerts", methods=["GET"])
@@ -156,9 +173,97 @@ def alerts() -> Any:
     )
 
 
+@bp.route("/invitations/<uuid:invitation_id>/resend", methods=["POST"])
+@auth.requires(Permission.MANAGE_SCHOOLS)
+def resend(invitation_id: uuid.UUID) -> Any:
+    """A new link for a head's open invitation; the old one stops working."""
+    invited = invitations.resend_invitation(db(), auth.actor(), invitation_id)
+    school = invited.invitation.school
+    if school is None:
+        abort(404)
+    return _school_page(school, 200, invited=invited)
+
+
 @bp.route("/invitations/<uuid:invitation_id>/withdraw", methods=["POST"])
 @auth.requires(Permission.MANAGE_SCHOOLS)
 def withdraw(invitation_id: uuid.UUID) -> Any:
     invitations.withdraw_invitation(db(), auth.actor(), invitation_id)
     flash("The invitation was withdrawn; its link no longer works.", "info")
     return redirect(url_for("cluster.schools"))
+
+
+# --- the cluster's calendar: terms and INSET days ----------------------------------------
+
+
+def _calendar_page(
+    term: TermForm | None = None, inset: InsetForm | None = None, status: int = 200
+) -> Any:
+    cluster = _cluster()
+    today = utcnow().date()
+    nations = {s.nation for s, _, _ in directory.schools_of(db(), cluster)} or {
+        Nation.ENGLAND_WALES
+    }
+    return render_template(
+        "cluster/calendar.html",
+        cluster=cluster,
+        entries=school_calendar.entries_of(db(), cluster),
+        holidays=school_calendar.holidays_between(nations, today, today + timedelta(days=365)),
+        term=term or TermForm(formdata=None),
+        inset=inset or InsetForm(formdata=None),
+    ), status
+
+
+@bp.route("/calendar", methods=["GET"])
+@auth.requires(Permission.SET_ACK_DEADLINES)
+def calendar() -> Any:
+    return _calendar_page()
+
+
+@bp.route("/calendar/terms", methods=["POST"])
+@auth.requires(Permission.SET_ACK_DEADLINES)
+def add_term() -> Any:
+    form = TermForm()
+    try:
+        with form_errors(form):
+            if not form.validate_on_submit():
+                return _calendar_page(term=form, status=422)
+            school_calendar.add_term(
+                db(),
+                auth.actor(),
+                _cluster(),
+                form.name.data or "",
+                school_calendar.parse_day(form.starts_on.data, "starts_on", "first day"),
+                school_calendar.parse_day(form.ends_on.data, "ends_on", "last day"),
+            )
+    except FormRejected as rejected:
+        return _calendar_page(term=form, status=rejected.status)
+    flash("Term added.", "success")
+    return redirect(url_for("cluster.calendar"), 303)
+
+
+@bp.route("/calendar/inset", methods=["POST"])
+@auth.requires(Permission.SET_ACK_DEADLINES)
+def add_inset() -> Any:
+    form = InsetForm()
+    try:
+        with form_errors(form):
+            if not form.validate_on_submit():
+                return _calendar_page(inset=form, status=422)
+            school_calendar.add_inset_day(
+                db(),
+                auth.actor(),
+                _cluster(),
+                school_calendar.parse_day(form.day.data, "day", "INSET day"),
+            )
+    except FormRejected as rejected:
+        return _calendar_page(inset=form, status=rejected.status)
+    flash("INSET day added.", "success")
+    return redirect(url_for("cluster.calendar"), 303)
+
+
+@bp.route("/calendar/<int:entry_id>/remove", methods=["POST"])
+@auth.requires(Permission.SET_ACK_DEADLINES)
+def remove_calendar_entry(entry_id: int) -> Any:
+    removed = school_calendar.remove_entry(db(), auth.actor(), _cluster(), entry_id)
+    flash(f"{removed.name} removed from the calendar.", "info")
+    return redirect(url_for("cluster.calendar"), 303)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from network import auth
 from network.db import db
-from network.forms import InviteForm
+from network.errors import FormRejected, form_errors
+from network.forms import InviteForm, NationForm
 from network.views import submit
-from schools import accounts, directory, invitations
-from schools.errors import KeysLocked
+from schools import accounts, directory, invitations, roles
+from schools.errors import InvalidInput, KeysLocked
 from schools.models import Role, School
 from schools.policy import Permission
 
@@ -26,7 +27,13 @@ def _school() -> School:
     return school
 
 
-def _overview(form: InviteForm, status: int = 200, invited: Any = None) -> Any:
+def _overview(
+    form: InviteForm,
+    status: int = 200,
+    invited: Any = None,
+    resent: bool = False,
+    nation: NationForm | None = None,
+) -> Any:
     school = _school()
     members = directory.members_of(db(), school)
     return render_template(
@@ -35,10 +42,12 @@ def _overview(form: InviteForm, status: int = 200, invited: Any = None) -> Any:
         members=members,
         form=form,
         invited=invited,
+        resent=resent,
         invitations=invitations.open_invitations(db(), school=school),
         keys=directory.key_generations(db(), school),
         keys_unlocked=auth.school_keys() is not None,
         pending=[m for m in members if m.keys_pending],
+        nation=nation or NationForm(formdata=None, nation=school.nation),
     ), status
 
 
@@ -77,7 +86,12 @@ def remove(member_id: uuid.UUID) -> Any:
         return redirect(url_for("school.overview"))
     message = "The member was removed and their sessions ended."
     if removed.keys is not None:
-        message += f" The school's keys moved to generation {removed.keys.generation}."
+        # The rotation ended every session of the school, this one included.
+        auth.renew_session(removed.keys)
+        message += (
+            f" The school's keys moved to generation {removed.keys.generation}; "
+            "everyone else at the school signs in again."
+        )
     flash(message, "info")
     if removed.recovery_code_withdrawn:
         flash(
@@ -88,12 +102,38 @@ def remove(member_id: uuid.UUID) -> Any:
     return redirect(url_for("school.overview"))
 
 
+@bp.route("/members/<uuid:member_id>/may-post", methods=["POST"])
+@auth.requires(Permission.MANAGE_MEMBERS)
+def set_may_post(member_id: uuid.UUID) -> Any:
+    choice = request.form.get("may_post", "")
+    if choice not in ("yes", "no"):
+        raise InvalidInput("Choose whether they may post alerts.", field="may_post")
+    member = roles.set_may_post(db(), auth.actor(), member_id, choice == "yes")
+    flash(
+        f"{member.name} may now post alerts."
+        if member.may_post
+        else f"{member.name} may no longer post alerts.",
+        "info",
+    )
+    return redirect(url_for("school.overview"), 303)
+
+
 @bp.route("/invitations/<uuid:invitation_id>/withdraw", methods=["POST"])
 @auth.requires(Permission.MANAGE_MEMBERS)
 def withdraw(invitation_id: uuid.UUID) -> Any:
     invitations.withdraw_invitation(db(), auth.actor(), invitation_id)
     flash("The invitation was withdrawn; its link no longer works.", "info")
     return redirect(url_for("school.overview"))
+
+
+@bp.route("/invitations/<uuid:invitation_id>/resend", methods=["POST"])
+@auth.requires(Permission.MANAGE_MEMBERS)
+def resend(invitation_id: uuid.UUID) -> Any:
+    """A new link for an open invitation; the old one stops working."""
+    invited = invitations.resend_invitation(
+        db(), auth.actor(), invitation_id, actor_keys=auth.school_keys()
+    )
+    return _overview(InviteForm(formdata=None), 200, invited, resent=True)
 
 
 @bp.route("/recovery-code", methods=["POST"])
@@ -104,3 +144,18 @@ def recovery_code() -> Any:
         raise KeysLocked("Your session does not hold the school's keys; sign in again.")
     code = directory.issue_recovery_code(db(), _school(), keys, auth.actor())
     return render_template("recovery_code.html", code=code, first=False, member=auth.actor())
+
+
+@bp.route("/nation", methods=["POST"])
+@auth.requires(Permission.MANAGE_MEMBERS)
+def nation() -> Any:
+    form = NationForm()
+    try:
+        with form_errors(form):
+            if not form.validate_on_submit():
+                return _overview(InviteForm(formdata=None), 422, nation=form)
+            directory.set_nation(db(), auth.actor(), _school(), form.nation.data or "")
+    except FormRejected as rejected:
+        return _overview(InviteForm(formdata=None), rejected.status, nation=form)
+    flash("Saved: the school's bank holidays are its nation's.", "success")
+    return redirect(url_for("school.overview"), 303)

@@ -10,7 +10,9 @@ The log is an RFC 9162 Merkle tree whose leaves are the entries:
 - ``models``: the tables; ``leaf``: the exact bytes of an entry that are hashed;
 - ``tree``: appending under the log lock, and roots from the stored subtrees;
 - ``proofs``: inclusion and consistency proofs; ``checkpoints``: signed heads;
-- ``verify``: ``alertnet audit verify``; ``integrity``: the pages' quick checks.
+- ``verify``: ``alertnet audit verify``; ``replay``: a saved checkpoint's tree
+  rebuilt from the entries (``--from-checkpoint``, the API's ``/leaves``);
+  ``integrity``: the pages' quick checks.
 
 docs/audit-log.md describes the leaf encoding byte by byte and the locking.
 """

@@ -125,7 +125,7 @@ def check_json(value: object, where: str) -> None:
             check_json(item, f"{where}.{key}")
         return
     raise ValueError(
-        f"audit {where} is a {type(value).__name__}: use str, int, bool, None, list or dict"
+        f"audit {where} is of type {type(value).__name__}: use str, int, bool, None, list or dict"
     )
 
 

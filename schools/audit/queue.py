@@ -15,6 +15,8 @@ reads".
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -81,5 +83,13 @@ def integrate_all(session: Session) -> int:
     return total
 
 
-def queued_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(AuditQueued)) or 0)
+def queued_count(
+    session: Session, cluster_id: uuid.UUID | None = None, school_id: uuid.UUID | None = None
+) -> int:
+    """Reads waiting for the sequencer: all of them, or one cluster's or school's."""
+    query = select(func.count()).select_from(AuditQueued)
+    if cluster_id is not None:
+        query = query.where(AuditQueued.cluster_id == cluster_id)
+    if school_id is not None:
+        query = query.where(AuditQueued.school_id == school_id)
+    return int(session.scalar(query) or 0)

@@ -28,10 +28,13 @@ from crypto.custody import (
     open_for_session,
     open_previous,
     parse_api_token,
+    password_blob_is_current,
+    password_owner,
     password_params_of,
     recovery_code_id,
     recovery_credential,
     seal_for_session,
+    session_context,
     token_credential,
     token_secret_hash,
     token_secret_matches,
@@ -57,6 +60,13 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # --- Argon2 parameters and password wraps -------------------------------------------
 
 
+SCHOOL_A = uuid.UUID("00000000-0000-4000-8000-00000000000a")
+SCHOOL_B = uuid.UUID("00000000-0000-4000-8000-00000000000b")
+MEMBER_A = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
+MEMBER_B = uuid.UUID("00000000-0000-4000-8000-0000000000b1")
+OWNER = password_owner(MEMBER_A, SCHOOL_A)
+
+
 def test_rfc9106_parameters_are_the_second_recommended_option() -> None:
     assert Argon2Params(time_cost=3, memory_kib=64 * 1024, lanes=4) == RFC9106
 
@@ -71,40 +81,69 @@ def test_fast_parameters_are_the_smallest_legal_ones() -> None:
 def test_password_wrap_round_trips_and_stores_its_parameters() -> None:
     seed = os.urandom(32)
     params = Argon2Params(2, 16, 2)
-    blob = wrap_seed_with_password(seed, "correct horse battery staple", params)
-    assert unwrap_seed_with_password(blob, "correct horse battery staple") == seed
+    blob = wrap_seed_with_password(seed, "correct horse battery staple", params, OWNER)
+    assert unwrap_seed_with_password(blob, "correct horse battery staple", OWNER) == seed
     assert password_params_of(blob) == params
     assert len(blob) == 3 + 12 + 16 + 12 + 32 + 16
 
 
 def test_password_wrap_with_real_rfc9106_parameters() -> None:
     seed = os.urandom(32)
-    blob = wrap_seed_with_password(seed, "a long enough test passphrase", RFC9106)
+    blob = wrap_seed_with_password(seed, "a long enough test passphrase", RFC9106, OWNER)
     assert password_params_of(blob) == RFC9106
-    assert unwrap_seed_with_password(blob, "a long enough test passphrase") == seed
+    assert unwrap_seed_with_password(blob, "a long enough test passphrase", OWNER) == seed
 
 
 def test_wrong_password_is_reported_as_such() -> None:
-    blob = wrap_seed_with_password(os.urandom(32), "right", FAST_FOR_TESTS)
+    blob = wrap_seed_with_password(os.urandom(32), "right", FAST_FOR_TESTS, OWNER)
     with pytest.raises(WrongPassword):
-        unwrap_seed_with_password(blob, "wrong")
+        unwrap_seed_with_password(blob, "wrong", OWNER)
     with pytest.raises(UnwrapError):  # WrongPassword is an UnwrapError
-        unwrap_seed_with_password(blob, "Right")
+        unwrap_seed_with_password(blob, "Right", OWNER)
 
 
 def test_password_blob_layout_is_argon2id_then_aes_gcm() -> None:
     """Decrypt a blob by hand from the documented layout, as another implementation would."""
     seed = os.urandom(32)
-    blob = wrap_seed_with_password(seed, "pässwörd", Argon2Params(1, 32, 2))
-    assert blob[:3] == b"PW\x01"
+    blob = wrap_seed_with_password(seed, "pässwörd", Argon2Params(1, 32, 2), OWNER)
+    assert blob[:3] == b"PW\x02"
     t, m, p = (int.from_bytes(blob[i : i + 4], "big") for i in (3, 7, 11))
     assert (t, m, p) == (1, 32, 2)
     salt, nonce, ciphertext = blob[15:31], blob[31:43], blob[43:]
     key = Argon2id(salt=salt, length=32, iterations=t, lanes=p, memory_cost=m).derive(
         "pässwörd".encode()
     )
-    aad = b"alertnet/v1/password\0" + blob[:31]
+    aad = b"alertnet/v2/password\0" + blob[:31] + MEMBER_A.bytes + SCHOOL_A.bytes
+    assert MEMBER_A.bytes + SCHOOL_A.bytes == OWNER
     assert AESGCM(key).decrypt(nonce, ciphertext, aad) == seed
+
+
+def test_a_password_blob_moved_to_another_owner_does_not_open() -> None:
+    seed = os.urandom(32)
+    blob = wrap_seed_with_password(seed, "pw", FAST_FOR_TESTS, OWNER)
+    for other in (
+        password_owner(MEMBER_B, SCHOOL_A),
+        password_owner(MEMBER_A, SCHOOL_B),
+        password_owner(MEMBER_A, None),
+    ):
+        with pytest.raises(WrongPassword):
+            unwrap_seed_with_password(blob, "pw", other)
+    assert unwrap_seed_with_password(blob, "pw", OWNER) == seed
+
+
+def test_a_version_1_blob_still_opens_and_asks_to_be_rewrapped() -> None:
+    """Blobs made before they named their owner: label-only associated data."""
+    seed = os.urandom(32)
+    salt, nonce = os.urandom(16), os.urandom(12)
+    header = b"PW\x01" + (1).to_bytes(4, "big") + (8).to_bytes(4, "big") + (1).to_bytes(4, "big")
+    header += salt
+    key = Argon2id(salt=salt, length=32, iterations=1, lanes=1, memory_cost=8).derive(b"pw")
+    blob = header + nonce + AESGCM(key).encrypt(nonce, seed, b"alertnet/v1/password\0" + header)
+    assert unwrap_seed_with_password(blob, "pw", OWNER) == seed
+    assert not password_blob_is_current(blob, FAST_FOR_TESTS)
+    current = wrap_seed_with_password(seed, "pw", FAST_FOR_TESTS, OWNER)
+    assert password_blob_is_current(current, FAST_FOR_TESTS)
+    assert not password_blob_is_current(current, Argon2Params(2, 8, 1))
 
 
 def test_password_is_nfkc_normalised() -> None:
@@ -112,27 +151,27 @@ def test_password_is_nfkc_normalised() -> None:
     composed = "caf\u00e9 \ufb01sh"  # é precomposed, "fi" ligature
     decomposed = "cafe\u0301 fish"
     assert unicodedata.normalize("NFKC", composed) == unicodedata.normalize("NFKC", decomposed)
-    blob = wrap_seed_with_password(seed, composed, FAST_FOR_TESTS)
-    assert unwrap_seed_with_password(blob, decomposed) == seed
+    blob = wrap_seed_with_password(seed, composed, FAST_FOR_TESTS, OWNER)
+    assert unwrap_seed_with_password(blob, decomposed, OWNER) == seed
 
 
 def test_each_password_wrap_uses_a_fresh_salt_and_nonce() -> None:
     seed = os.urandom(32)
-    a = wrap_seed_with_password(seed, "pw", FAST_FOR_TESTS)
-    b = wrap_seed_with_password(seed, "pw", FAST_FOR_TESTS)
+    a = wrap_seed_with_password(seed, "pw", FAST_FOR_TESTS, OWNER)
+    b = wrap_seed_with_password(seed, "pw", FAST_FOR_TESTS, OWNER)
     assert a[15:43] != b[15:43]
     assert a != b
 
 
 def test_editing_the_stored_parameters_does_not_open_the_blob() -> None:
-    blob = wrap_seed_with_password(os.urandom(32), "pw", FAST_FOR_TESTS)
+    blob = wrap_seed_with_password(os.urandom(32), "pw", FAST_FOR_TESTS, OWNER)
     raised = blob[:3] + (2).to_bytes(4, "big") + blob[7:]
     with pytest.raises(WrongPassword):
-        unwrap_seed_with_password(raised, "pw")
+        unwrap_seed_with_password(raised, "pw", OWNER)
 
 
 def test_malformed_password_blobs_fail_fast_and_typed() -> None:
-    blob = wrap_seed_with_password(os.urandom(32), "pw", FAST_FOR_TESTS)
+    blob = wrap_seed_with_password(os.urandom(32), "pw", FAST_FOR_TESTS, OWNER)
     huge_memory = blob[:7] + (2**32 - 1).to_bytes(4, "big") + blob[11:]
     cases: list[tuple[bytes, type[CryptoError]]] = [
         (blob[:-1], MalformedKey),
@@ -144,21 +183,19 @@ def test_malformed_password_blobs_fail_fast_and_typed() -> None:
     ]
     for bad, error in cases:
         with pytest.raises(error):
-            unwrap_seed_with_password(bad, "pw")
+            unwrap_seed_with_password(bad, "pw", OWNER)
         with pytest.raises(error):
             password_params_of(bad)
 
 
 def test_only_32_byte_seeds_are_password_wrapped() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
-        wrap_seed_with_password(b"short", "pw", FAST_FOR_TESTS)
+        wrap_seed_with_password(b"short", "pw", FAST_FOR_TESTS, OWNER)
 
 
 # --- wraps to credentials -----------------------------------------------------------
 
 
-SCHOOL_A = uuid.UUID("00000000-0000-4000-8000-00000000000a")
-SCHOOL_B = uuid.UUID("00000000-0000-4000-8000-00000000000b")
 MEMBER_7 = uuid.UUID("00000000-0000-4000-8000-000000000007")
 MEMBER_8 = uuid.UUID("00000000-0000-4000-8000-000000000008")
 
@@ -439,32 +476,55 @@ def test_invitation_style_tokens_work_with_hash_and_credential() -> None:
 # --- session split ------------------------------------------------------------------
 
 
+SESSION_ID = bytes(range(32))
+SESSION_CONTEXT = session_context(MEMBER_A, SCHOOL_A, 2, SESSION_ID)
+
+
 def test_session_split_needs_both_halves() -> None:
-    seed = os.urandom(32)
-    key, blob = seal_for_session(seed)
+    bundle = SchoolKeys.generate(2).to_bytes()
+    key, blob = seal_for_session(bundle, SESSION_CONTEXT)
     assert len(key) == 32
-    assert seed not in blob
-    assert blob[:3] == b"SS\x01"
-    assert open_for_session(key, blob) == seed
-    other_key, other_blob = seal_for_session(seed)
+    assert bundle not in blob
+    assert blob[:3] == b"SS\x02"
+    assert open_for_session(key, blob, SESSION_CONTEXT) == bundle
+    other_key, other_blob = seal_for_session(bundle, SESSION_CONTEXT)
     with pytest.raises(UnwrapError):
-        open_for_session(other_key, blob)
+        open_for_session(other_key, blob, SESSION_CONTEXT)
     with pytest.raises(UnwrapError):
-        open_for_session(key, other_blob)
+        open_for_session(key, other_blob, SESSION_CONTEXT)
     with pytest.raises(UnwrapError):
-        open_for_session(key[:-1], blob)
+        open_for_session(key[:-1], blob, SESSION_CONTEXT)
+
+
+def test_session_row_layout_binds_member_school_generation_and_session() -> None:
+    """Decrypt by hand from the documented layout, then move the row anywhere else."""
+    key, blob = seal_for_session(b"bundle bytes", SESSION_CONTEXT)
+    assert MEMBER_A.bytes + SCHOOL_A.bytes + (2).to_bytes(4, "big") + SESSION_ID == SESSION_CONTEXT
+    aad = b"alertnet/v2/session\0" + b"SS\x02" + SESSION_CONTEXT
+    assert AESGCM(key).decrypt(blob[3:15], blob[15:], aad) == b"bundle bytes"
+    for elsewhere in (
+        session_context(MEMBER_B, SCHOOL_A, 2, SESSION_ID),
+        session_context(MEMBER_A, SCHOOL_B, 2, SESSION_ID),
+        session_context(MEMBER_A, SCHOOL_A, 3, SESSION_ID),
+        session_context(MEMBER_A, SCHOOL_A, 2, bytes(32)),
+    ):
+        with pytest.raises(UnwrapError):
+            open_for_session(key, blob, elsewhere)
+    with pytest.raises(ValueError, match="32 bytes"):
+        session_context(MEMBER_A, SCHOOL_A, 2, b"short")
 
 
 def test_tampered_or_truncated_session_rows_fail_typed() -> None:
-    key, blob = seal_for_session(b"bundle bytes")
+    key, blob = seal_for_session(b"bundle bytes", SESSION_CONTEXT)
     for i in range(len(blob)):
         bad = blob[:i] + bytes([blob[i] ^ 1]) + blob[i + 1 :]
         with pytest.raises(CryptoError):
-            open_for_session(key, bad)
+            open_for_session(key, bad, SESSION_CONTEXT)
     with pytest.raises(MalformedKey):
-        open_for_session(key, blob[:10])
+        open_for_session(key, blob[:10], SESSION_CONTEXT)
+    # Version 1 rows (which sealed a credential under a label alone) are not opened.
     with pytest.raises(UnknownVersion):
-        open_for_session(key, blob[:2] + b"\x07" + blob[3:])
+        open_for_session(key, blob[:2] + b"\x01" + blob[3:], SESSION_CONTEXT)
 
 
 # --- history chain ------------------------------------------------------------------
@@ -526,9 +586,11 @@ def test_a_copy_of_every_stored_blob_plus_the_server_secret_opens_nothing() -> N
         name: keywrap_context(SCHOOL_A, 2, name, uuid.UUID(int=i))
         for i, name in enumerate(credentials)
     }
-    cookie_key, session_row = seal_for_session(member.seed)
+    cookie_key, session_row = seal_for_session(g2.to_bytes(), SESSION_CONTEXT)
     database = {
-        "password_blob": wrap_seed_with_password(member.seed, "hunter2 but longer", FAST_FOR_TESTS),
+        "password_blob": wrap_seed_with_password(
+            member.seed, "hunter2 but longer", FAST_FOR_TESTS, OWNER
+        ),
         "recovery_code_id": recovery_code_id(code),
         "token_hash": token_secret_hash(token_secret),
         "session_row": session_row,
@@ -558,7 +620,7 @@ def test_a_copy_of_every_stored_blob_plus_the_server_secret_opens_nothing() -> N
     candidates += [dump[i : i + 32] for i in range(0, len(dump) - 32, 97)]
     for candidate in candidates:
         with pytest.raises(UnwrapError):
-            open_for_session(candidate, session_row)
+            open_for_session(candidate, session_row, SESSION_CONTEXT)
         for name in credentials:
             with pytest.raises(UnwrapError):
                 unwrap_with_credential(
@@ -569,11 +631,11 @@ def test_a_copy_of_every_stored_blob_plus_the_server_secret_opens_nothing() -> N
             open_previous(forged, database["history"])
     for guess in ["", "hunter2", server_secret.hex(), database["token_hash"].hex()]:
         with pytest.raises(WrongPassword):
-            unwrap_seed_with_password(database["password_blob"], guess)
+            unwrap_seed_with_password(database["password_blob"], guess, OWNER)
 
     # Positive control: any one credential opens the same rows.
     for name, credential in credentials.items():
         opened = unwrap_with_credential(database[f"wrap_{name}"], credential, context[name])
         assert SchoolKeys.from_bytes(opened) == g2
     assert open_previous(g2, database["history"]) == g1
-    assert open_for_session(cookie_key, session_row) == member.seed
+    assert open_for_session(cookie_key, session_row, SESSION_CONTEXT) == g2.to_bytes()

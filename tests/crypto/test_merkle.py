@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 from crypto.merkle import (
     EMPTY_ROOT,
     MemoryStore,
+    PrefixReplay,
     ProofError,
+    TreeBuilder,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -499,3 +501,82 @@ def test_read_counts_on_a_real_store_stay_logarithmic() -> None:
         proof = store.consistency_proof(old)
         assert store.reads <= read_bound(size) + 1
         verify_consistency(old, size, old_root, root, proof)
+
+
+# --- rebuilding a signed prefix ---------------------------------------------------
+
+
+@given(st.integers(min_value=0, max_value=70))
+def test_the_tree_builder_gives_the_reference_root(size):
+    entries = [i.to_bytes(4, "big") for i in range(size)]
+    builder = TreeBuilder()
+    for entry in entries:
+        builder.append(leaf_hash(entry))
+    assert builder.size == size
+    assert builder.root() == reference_root(entries)
+
+
+def _replay(leaves, stored, root, present=None):
+    replay = PrefixReplay(len(leaves), root)
+    for seq, (leaf, kept) in enumerate(zip(leaves, stored, strict=True)):
+        replay.add(seq, leaf, kept, present=True if present is None else present[seq])
+    return replay.result()
+
+
+def _signed(size):
+    entries = [f"entry {i}".encode() for i in range(size)]
+    return [leaf_hash(e) for e in entries], reference_root(entries)
+
+
+@pytest.mark.parametrize("size", [1, 7, 201])
+def test_a_replay_of_the_signed_leaves_is_ok(size):
+    leaves, root = _signed(size)
+    result = _replay(leaves, leaves, root)
+    assert result.ok
+    assert result.first_bad is None
+    assert result.problem() is None
+
+
+def test_a_replay_names_a_changed_a_missing_and_a_moved_entry():
+    leaves, root = _signed(201)
+    changed = list(leaves)
+    changed[150] = leaf_hash(b"entry 150!")
+    result = _replay(changed, leaves, root)
+    assert (result.ok, result.first_bad, result.stored_signed) == (False, 150, True)
+    assert "entry 150 is not the entry the checkpoint signed" in (result.problem() or "")
+
+    gone = _replay(leaves, leaves, root, present=[i != 150 for i in range(201)])
+    assert (gone.ok, gone.first_bad) == (False, 150)
+    assert (gone.problem() or "").startswith("entry 150 is missing")
+
+    swapped = list(leaves)
+    swapped[150], swapped[151] = leaves[151], leaves[150]
+    moved = _replay(swapped, leaves, root)
+    assert (moved.ok, moved.first_bad) == (False, 150)
+
+
+def test_a_replay_says_when_the_changed_entry_cannot_be_located():
+    leaves, root = _signed(9)
+    rewritten = list(leaves)
+    rewritten[4] = leaf_hash(b"rewritten")
+    # The stored leaf hashes were rewritten with the entry: nothing to compare with.
+    result = _replay(rewritten, rewritten, root)
+    assert not result.ok
+    assert result.first_bad is None
+    assert "cannot be told from this log" in (result.problem() or "")
+    # A stored leaf changed under an unchanged entry: the entries still match.
+    damaged = list(leaves)
+    damaged[2] = leaf_hash(b"damaged")
+    stored_only = _replay(leaves, damaged, root)
+    assert (stored_only.ok, stored_only.first_bad) == (False, 2)
+    assert "its stored leaf hash was changed" in (stored_only.problem() or "")
+
+
+def test_a_replay_takes_the_entries_in_order_and_all_of_them():
+    leaves, root = _signed(3)
+    replay = PrefixReplay(3, root)
+    with pytest.raises(ValueError, match="expected entry 0"):
+        replay.add(1, leaves[1], leaves[1], present=True)
+    replay.add(0, leaves[0], leaves[0], present=True)
+    with pytest.raises(ValueError, match="only 1 of 3"):
+        replay.result()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,6 +22,8 @@ from crypto.custody import (
 )
 from crypto.errors import HashingBusy, WrongPassword
 
+OWNER = custody.password_owner(uuid.UUID(int=1), uuid.UUID(int=2))
+
 
 @pytest.fixture
 def budget() -> Iterator[None]:
@@ -35,13 +38,14 @@ def test_sixteen_sign_ins_at_the_recommended_cost_all_finish_correctly(budget: N
     custody.set_hashing_budget(HashingBudget(4 * RFC9106.memory_kib, wait_seconds=60))
     seeds = [os.urandom(32) for _ in range(16)]
     blobs = [
-        wrap_seed_with_password(seed, f"password {i}", RFC9106) for i, seed in enumerate(seeds)
+        wrap_seed_with_password(seed, f"password {i}", RFC9106, OWNER)
+        for i, seed in enumerate(seeds)
     ]
 
     def sign_in(i: int) -> bytes | str:
         password = f"password {i}" if i % 4 else "wrong password"
         try:
-            return unwrap_seed_with_password(blobs[i], password)
+            return unwrap_seed_with_password(blobs[i], password, OWNER)
         except WrongPassword:
             return "wrong"
 

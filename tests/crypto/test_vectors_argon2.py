@@ -10,13 +10,17 @@ by recomputing a blob's key without them.
 from __future__ import annotations
 
 import inspect
+import uuid
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from crypto import custody
 from crypto.custody import Argon2Params, unwrap_seed_with_password, wrap_seed_with_password
 from tests.vectors import load_json
+
+OWNER = custody.password_owner(uuid.UUID(int=1), uuid.UUID(int=2))
 
 
 def test_rfc9106_argon2id_vector() -> None:
@@ -46,7 +50,7 @@ def test_rfc9106_vector_parameters_drive_our_password_wrap() -> None:
     params = Argon2Params(v["iterations"], v["memory_kib"], v["lanes"])
     password = bytes.fromhex(v["password_hex"]).decode()  # 32 x U+0001, NFKC-stable
     seed = bytes(range(32))
-    blob = wrap_seed_with_password(seed, password, params)
+    blob = wrap_seed_with_password(seed, password, params, OWNER)
     salt, nonce, ciphertext = blob[15:31], blob[31:43], blob[43:]
     key = Argon2id(
         salt=salt,
@@ -55,5 +59,8 @@ def test_rfc9106_vector_parameters_drive_our_password_wrap() -> None:
         lanes=v["lanes"],
         memory_cost=v["memory_kib"],
     ).derive(password.encode())
-    assert AESGCM(key).decrypt(nonce, ciphertext, b"alertnet/v1/password\0" + blob[:31]) == seed
-    assert unwrap_seed_with_password(blob, password) == seed
+    assert (
+        AESGCM(key).decrypt(nonce, ciphertext, b"alertnet/v2/password\0" + blob[:31] + OWNER)
+        == seed
+    )
+    assert unwrap_seed_with_password(blob, password, OWNER) == seed

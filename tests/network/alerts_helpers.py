@@ -6,6 +6,7 @@ import io
 import os
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -91,6 +92,11 @@ def png_bytes(size: tuple[int, int] = (8, 8), exif: bytes | None = None) -> byte
     else:
         image.save(out, format="PNG")
     return out.getvalue()
+
+
+def nov(day: int, hour: int, minute: int = 0) -> datetime:
+    """November 2026 (GMT, so London time is UTC): the 16th is a Monday."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
 def keys_of(session: Any, email: str) -> tuple[Any, Any]:

@@ -1,17 +1,19 @@
-"""A real SMTP server and a real webhook receiver on 127.0.0.1, a cluster with
-two heads, and subscribing through the pages, for the notification tests.
-Import the fixtures into a test module to use them."""
+"""A real SMTP server and a real webhook receiver on 127.0.0.1, and subscribing
+through the pages, for the notification tests. The fixtures (``smtp``,
+``receiver``, ``cluster``, ``pair``) live in tests/network/conftest.py and
+``app`` in tests/conftest.py; they are imported here too, so modules that
+import them from here keep working."""
 
 from __future__ import annotations
 
 import email
 import json
 import re
-import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -19,28 +21,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
-from network import create_app
-from network.db import engine, own_transaction
+import tests.conftest as _root
+import tests.network.conftest as _shared
+from network.db import own_transaction
 from network.notifications.models import Notification, Status, Subscription
 from network.worker import Worker
 from schools.audit.models import AuditEvent
-from schools.models import Cluster
-from tests.conftest import World, settings_for_tests, truncate_postgres
-from tests.network.alerts_helpers import Head, make_head
+from tests.conftest import app_with, mail_settings, settings_for_tests
+from tests.network.alerts_helpers import Head, integrate_queued_reads
+from tests.network.live_hub import free_port
 
 SECRET_ON_PAGE = re.compile(r"<code>(whsec_[A-Za-z0-9+/=]+)</code>")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # --- SMTP ------------------------------------------------------------------------------
@@ -98,8 +94,9 @@ class SmtpServer:
         return sorted(r for m in self.mails for r in m.to)
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
+@contextmanager
+def running_smtp() -> Iterator[SmtpServer]:
+    """An SMTP server on 127.0.0.1 that keeps what it is sent (the ``smtp`` fixture)."""
     server = SmtpServer(free_port())
     controller = Controller(_Handler(server), hostname="127.0.0.1", port=server.port)
     controller.start()
@@ -182,8 +179,9 @@ def _make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextmanager
+def running_receiver() -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 (the ``receiver`` fixture)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(Receiver(0)))
     hook = Receiver(int(server.server_address[1]))
     server.RequestHandlerClass = _make_handler(hook)
@@ -203,33 +201,13 @@ def receiver() -> Iterator[Receiver]:
 
 
 def notify_settings(tmp_path: Path, database_url: str, smtp_url: str, **overrides: Any) -> Any:
-    values: dict[str, Any] = {
-        "smtp_url": smtp_url,
-        "webhook_allow_networks": ("127.0.0.1/32",),
-        "webhook_timeout_seconds": 5.0,
-        "notify_backoff_seconds": 0.01,
-        "notify_backoff_max_seconds": 0.05,
-        "notify_lease_seconds": 30.0,
-        "mail_from": "alertnet <alerts@hub.test>",
-        "public_url": "http://hub.test",
-    }
-    values.update(overrides)
+    values = {**mail_settings(smtp_url), **overrides}
     return settings_for_tests(tmp_path, database_url, **values)
 
 
 def make_notify_app(tmp_path: Path, database_url: str, smtp_url: str, **overrides: Any) -> Flask:
-    app = create_app(notify_settings(tmp_path, database_url, smtp_url, **overrides))
-    if database_url.startswith("postgresql"):
-        truncate_postgres(engine(app))
-    return app
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path, smtp: SmtpServer) -> Iterator[Flask]:
-    """The hub, sending mail to the test SMTP server and allowed to call 127.0.0.1."""
-    app = make_notify_app(tmp_path, database_url, smtp.url)
-    yield app
-    engine(app).dispose()
+    """A hub like the ``app`` fixture's with a mail server, plus overrides."""
+    return app_with(database_url, tmp_path, **{**mail_settings(smtp_url), **overrides})
 
 
 def deliver_all(app: Flask, *, now: Any = None, timeout: float = 20.0) -> Worker:
@@ -261,22 +239,13 @@ def notifications(app: Flask, *where: Any) -> list[Notification]:
 
 
 def actions(app: Flask) -> list[str]:
-    """The audit log's actions, oldest first."""
+    """The audit log's actions, oldest first (queued reads integrated first)."""
+    integrate_queued_reads(app)
     with own_transaction(app) as session:
         return [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
 
 
-# --- a cluster, and subscribing through the pages ------------------------------------------
-
-
-@pytest.fixture
-def cluster(world: World) -> Cluster:
-    return world.cluster("Riverside")
-
-
-@pytest.fixture
-def pair(app: Flask, world: World, cluster: Cluster) -> tuple[Head, Head]:
-    return make_head(app, world, cluster, "Ash"), make_head(app, world, cluster, "Beech")
+# --- subscribing through the pages ------------------------------------------------------------
 
 
 def subscriptions_of(
@@ -312,3 +281,8 @@ def webhook(head: Head, receiver: Receiver, **fields: Any) -> str:
     secret = SECRET_ON_PAGE.search(response.get_data(as_text=True))
     assert secret, "the secret is shown once"
     return secret.group(1)
+
+
+# The fixtures, still importable from here (see the module's docstring).
+app = _root.app
+cluster, pair, receiver, smtp = _shared.cluster, _shared.pair, _shared.receiver, _shared.smtp

@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from network.alerts.deadlines import Deadline
+from network.alerts.school_calendar import SchoolCalendar
+from schools.models import Nation
+from tests.network.alerts_helpers import nov as _nov
 
 LONDON = ZoneInfo("Europe/London")
+# No terms or INSET days recorded, and no English bank holiday in these weeks.
+ENGLAND = SchoolCalendar(Nation.ENGLAND_WALES)
 MICROSECOND = timedelta(microseconds=1)
-
-
-def _nov(day: int, hour: int, minute: int = 0) -> datetime:
-    """November 2026 (GMT, so London time is UTC): the 16th is a Monday."""
-    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
 # --- the cutoff: the latest creation time already overdue -----------------------------------
@@ -40,22 +40,28 @@ def _nov(day: int, hour: int, minute: int = 0) -> datetime:
 )
 def test_school_day_cutoffs_skip_the_weekend(now, amount, cutoff):
     rule = Deadline(amount, "school_days")
-    assert rule.latest_start(now, LONDON) == cutoff
-    assert rule.due(cutoff, LONDON) <= now < rule.due(cutoff + MICROSECOND, LONDON)
+    assert rule.latest_start(now, LONDON, ENGLAND) == cutoff
+    assert (
+        rule.due(cutoff, LONDON, ENGLAND) <= now < rule.due(cutoff + MICROSECOND, LONDON, ENGLAND)
+    )
 
 
 def test_hour_cutoffs_are_exact():
-    assert Deadline(2, "hours").latest_start(_nov(14, 10), LONDON) == _nov(14, 8)
+    assert Deadline(2, "hours").latest_start(_nov(14, 10), LONDON, ENGLAND) == _nov(14, 8)
 
 
 def test_cutoffs_hold_at_every_hour_of_a_fortnight():
     for rule in (Deadline(1, "school_days"), Deadline(3, "school_days"), Deadline(5, "hours")):
         for step in range(0, 14 * 24 * 4):
             now = _nov(9, 0) + timedelta(minutes=15 * step, seconds=7)
-            cutoff = rule.latest_start(now, LONDON)
-            assert rule.due(cutoff, LONDON) <= now < rule.due(cutoff + MICROSECOND, LONDON)
+            cutoff = rule.latest_start(now, LONDON, ENGLAND)
+            assert (
+                rule.due(cutoff, LONDON, ENGLAND)
+                <= now
+                < rule.due(cutoff + MICROSECOND, LONDON, ENGLAND)
+            )
 
 
 def test_no_deadline_has_no_cutoff():
     with pytest.raises(ValueError, match="no deadline"):
-        Deadline(0, "hours").latest_start(_nov(14, 10), LONDON)
+        Deadline(0, "hours").latest_start(_nov(14, 10), LONDON, ENGLAND)

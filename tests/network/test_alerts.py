@@ -9,31 +9,15 @@ from sqlalchemy import event, func, select
 
 from network.alerts.models import Alert, AlertRecipient, Sealed, SealedWrap, ThreadItem
 from network.db import engine, own_transaction
-from schools.audit.models import AuditEvent
 from schools.models import Role, School
 from tests.conftest import sign_in
-from tests.network.alerts_helpers import integrate_queued_reads, make_head, png_bytes
-
-
-@pytest.fixture
-def cluster(world):
-    return world.cluster("Riverside")
-
-
-@pytest.fixture
-def heads(app, world, cluster):
-    return {name: make_head(app, world, cluster, name) for name in ("Ash", "Beech", "Cedar")}
+from tests.network.alerts_helpers import make_head, png_bytes
+from tests.network.notify_helpers import actions as _actions
 
 
 def _count(app, model, *where):
     with own_transaction(app) as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def _actions(app):
-    integrate_queued_reads(app)
-    with own_transaction(app) as session:
-        return [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
 
 
 def test_a_head_posts_and_the_recipients_read_acknowledge_and_reply(app, heads):
@@ -216,17 +200,37 @@ def test_image_metadata_is_stripped_before_encryption(app, heads):
     assert "alert.attachment_downloaded" in _actions(app)
 
 
-def test_replies_to_a_resolved_alert_are_refused(app, heads):
+def test_resolving_asks_a_note_and_a_confirmation_and_closes_it_for_the_sender_only(app, heads):
     a, b = heads["Ash"], heads["Beech"]
     alert_id = a.post_alert([b.school]).headers["Location"].rsplit("/", 1)[1]
-    assert (
-        b.post(f"/alerts/{alert_id}/resolve", {}, page=f"/alerts/{alert_id}").status_code == 403
-    )  # only the sender resolves
-    assert a.post(f"/alerts/{alert_id}/resolve", {}, page=f"/alerts/{alert_id}").status_code == 303
-    response = b.post(f"/alerts/{alert_id}/reply", {"text": "late"}, page=f"/alerts/{alert_id}")
-    assert response.status_code == 409
-    assert "resolved" in response.get_data(as_text=True)
+    page = f"/alerts/{alert_id}"
+    refused = b.post(f"{page}/resolve", {"resolve_note": "x", "confirm": "y"}, page=page)
+    assert refused.status_code == 403  # only the sender resolves; recipients close
+    assert "close it for your school instead" in refused.get_data(as_text=True)
+    no_note = a.post(f"{page}/resolve", {"confirm": "y"}, page=page)
+    assert no_note.status_code == 422
+    assert "Enter the note." in no_note.get_data(as_text=True)
+    unconfirmed = a.post(f"{page}/resolve", {"resolve_note": "Page removed."}, page=page)
+    assert unconfirmed.status_code == 422
+    assert "Confirm that the matter is dealt with" in unconfirmed.get_data(as_text=True)
     assert _count(app, ThreadItem) == 0
+    done = a.post(f"{page}/resolve", {"resolve_note": "Page removed.", "confirm": "y"}, page=page)
+    assert done.status_code == 303
+    shown = a.client.get(page).get_data(as_text=True)
+    assert "Page removed." in shown
+    assert "Reopen for your school" in shown
+    # Recipients still acknowledge, reply and record actions after the sender resolved it.
+    assert b.post(f"{page}/acknowledge", {}, page=page).status_code == 303
+    assert b.post(f"{page}/reply", {"text": "late"}, page=page).status_code == 303
+    assert (
+        b.post(f"{page}/actions", {"action_type": "police", "note": ""}, page=page).status_code
+        == 303
+    )
+    assert _count(app, ThreadItem) == 3  # the resolution's note, the reply, the action
+    again = a.post(f"{page}/resolve", {"resolve_note": "Again.", "confirm": "y"}, page=page)
+    assert again.status_code == 409
+    assert "already resolved on" in again.get_data(as_text=True)
+    assert "Close for your school" in b.client.get(page).get_data(as_text=True)
 
 
 def test_acknowledging_twice_says_who_did_it_first(app, heads):
@@ -480,6 +484,17 @@ def test_the_forward_form_offers_only_schools_without_the_alert(app, heads):
     forward = page[page.index('id="forward-heading"') :]
     assert "Cedar" in forward
     assert "Ash" not in forward.split("</form>")[0]
+
+
+def test_forwarding_to_no_school_asks_for_one_without_offering_the_cluster(app, heads):
+    """The forward form has no "whole cluster" option, so its error names none."""
+    a, b = heads["Ash"], heads["Beech"]
+    alert_id = a.post_alert([b.school], tlp="GREEN").headers["Location"].rsplit("/", 1)[1]
+    response = b.post(f"/alerts/{alert_id}/forward", {"note": "x"}, page=f"/alerts/{alert_id}")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Choose at least one school to forward it to." in html
+    assert "whole cluster" not in html
 
 
 def test_every_error_in_the_summary_links_to_its_field(app, heads):

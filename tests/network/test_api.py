@@ -32,16 +32,6 @@ from tests.network.api_helpers import (
 
 
 @pytest.fixture
-def cluster(world):
-    return world.cluster("Riverside")
-
-
-@pytest.fixture
-def heads(app, world, cluster):
-    return {name: make_head(app, world, cluster, name) for name in ("Ash", "Beech", "Cedar")}
-
-
-@pytest.fixture
 def apis(app, heads):
     return {name: api_for(app, head.person.email) for name, head in heads.items()}
 
@@ -216,11 +206,16 @@ def test_acknowledge_reply_act_resolve_and_forward(app, heads, apis):
     assert forwarded["forwarded_from"] == posted["id"]
     assert apis["Cedar"].get(forwarded["url"]).get_json()["content"]["forwarded_note"] == "FYI"
 
-    assert_problem(beech.post(f"{alert}/resolve"), 403, "Only the school that sent")
-    response = apis["Ash"].post(f"{alert}/resolve")
+    resolution = {"note": "Page taken down.", "confirm": True}
+    assert_problem(beech.post(f"{alert}/resolve", resolution), 403, "Only the school that sent")
+    assert_problem(
+        apis["Ash"].post(f"{alert}/resolve", {"note": "x", "confirm": False}), 422, "Confirm"
+    )
+    response = apis["Ash"].post(f"{alert}/resolve", resolution)
     assert response.status_code == 200
     assert response.get_json()["status"] == "resolved"
-    assert_problem(beech.post(f"{alert}/replies", {"text": "late"}), 409, "resolved")
+    # It closed for the sender only: recipients still reply.
+    assert beech.post(f"{alert}/replies", {"text": "late"}).status_code == 201
     assert apis["Ash"].get("/api/v1/alerts/sent").get_json()["alerts"][0]["status"] == "resolved"
 
 

@@ -4,6 +4,7 @@ address, counted in memory or in Redis (RATELIMIT_STORAGE_URI)."""
 from __future__ import annotations
 
 import random
+import sys
 
 import pytest
 
@@ -117,6 +118,20 @@ def test_sign_in_is_limited_with_the_same_storage(limited):
 def test_a_malformed_rate_limit_setting_stops_the_hub_at_startup(tmp_path, variable, value):
     with pytest.raises(ValueError, match=variable):
         Settings.from_env({"ALERTNET_INSTANCE": str(tmp_path), "SECRET_KEY": "x", variable: value})
+
+
+def test_redis_limits_without_the_redis_client_stop_the_hub_at_startup(tmp_path, monkeypatch):
+    environ = {
+        "ALERTNET_INSTANCE": str(tmp_path),
+        "SECRET_KEY": "x",
+        "RATELIMIT_STORAGE_URI": REDIS,
+    }
+    assert Settings.from_env(environ).ratelimit_storage_uri == REDIS
+    monkeypatch.setitem(sys.modules, "redis", None)  # as without the `redis` extra
+    with pytest.raises(ValueError, match=r"pip install 'alertnet\[redis\]'"):
+        Settings.from_env(environ)
+    memory = Settings.from_env({**environ, "RATELIMIT_STORAGE_URI": "memory://"})
+    assert memory.ratelimit_storage_uri == "memory://"
 
 
 def test_the_settings_are_read_from_the_environment(tmp_path):

@@ -20,7 +20,7 @@ from schools.db import utcnow
 from schools.models import ApiToken, CredentialKind, KeyWrap, Member, MemberStatus, Role
 from schools.tokens import NOT_VALID
 from tests.conftest import PASSWORD, csrf_token, sign_in
-from tests.network.alerts_helpers import integrate_queued_reads, make_head
+from tests.network.alerts_helpers import integrate_queued_reads
 from tests.network.api_helpers import (
     Api,
     alert_body,
@@ -31,21 +31,6 @@ from tests.network.api_helpers import (
 )
 
 TOKEN_ON_PAGE = re.compile(r"<code>([0-9a-f]{32}\.[A-Za-z0-9_-]{43})</code>")
-
-
-@pytest.fixture
-def cluster(world):
-    return world.cluster("Riverside")
-
-
-@pytest.fixture
-def ash(app, world, cluster):
-    return make_head(app, world, cluster, "Ash")
-
-
-@pytest.fixture
-def beech(app, world, cluster):
-    return make_head(app, world, cluster, "Beech")
 
 
 def _token_row(app, token: str) -> ApiToken:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from functools import partial
 
 import pytest
+from sqlalchemy import select
 
 from crypto import merkle
 from crypto.checkpoint import NoteVerifier, open_checkpoint
+from network.api.audit_contract import AuditLeaves
 from network.audit import signer
 from network.audit.receipts import receipt_for
 from network.audit.search import EntryFilter, entries_page
@@ -17,16 +20,13 @@ from network.cli import main
 from network.db import engine, own_transaction
 from schools import audit
 from schools.audit import leaf, tree, verify
+from schools.audit.models import AuditEvent
 from schools.policy import AuditScope
-from tests.network.test_audit_pages import build_riverside, client_for
+from tests.factories import client_for
+from tests.network.api_helpers import assert_problem as assert_api_problem
 from tests.schools.test_audit import build_large_log, counting_statements, tamper
 
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
-
-
-@pytest.fixture
-def riverside(world):
-    return build_riverside(world)
 
 
 def b64(text: str) -> bytes:
@@ -38,13 +38,8 @@ def pinned(client) -> tuple[NoteVerifier, str]:
     return NoteVerifier.from_vkey(key["vkey"]), key["origin"]
 
 
-def assert_problem(response, status: int, fragment: str = "") -> None:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json(force=True)
-    assert set(body) == PROBLEM_KEYS
-    assert body["status"] == status
-    assert fragment in body["detail"]
+# The audit API's problems carry these keys and no others.
+assert_problem = partial(assert_api_problem, keys=PROBLEM_KEYS)
 
 
 def test_the_key_is_public_and_pins_the_checkpoints(app, client, riverside):
@@ -135,6 +130,9 @@ def test_a_saved_checkpoint_is_proved_consistent_with_a_later_one(app, riverside
         ("/api/v1/audit/entries?school=not-a-uuid", 400, "must be an id"),
         ("/api/v1/audit/entries/abc", 400, "whole number"),
         ("/api/v1/audit/entries/99999", 404, "no entry 99999"),
+        ("/api/v1/audit/leaves?limit=10001", 400, "at most 10000"),
+        ("/api/v1/audit/leaves?limit=0", 400, "at least 1"),
+        ("/api/v1/audit/leaves?end=-1", 400, "whole number"),
         ("/api/v1/audit/nothing-here", 404, "no audit API endpoint"),
     ],
 )
@@ -151,7 +149,12 @@ def test_unsafe_methods_get_a_405_problem(app, riverside):
 
 
 def test_signed_out_callers_get_a_401_problem_not_a_redirect(client, riverside):
-    for url in ("/api/v1/audit/checkpoint", "/api/v1/audit/entries", "/api/v1/audit/x"):
+    for url in (
+        "/api/v1/audit/checkpoint",
+        "/api/v1/audit/entries",
+        "/api/v1/audit/leaves",
+        "/api/v1/audit/x",
+    ):
         assert_problem(client.get(url), 401)
 
 
@@ -277,3 +280,76 @@ def test_every_recorded_action_is_a_leaf_of_the_tree(app, client, riverside):
         "member.signed_in",
         "member.sign_in_failed",
     } <= actions
+
+
+def test_leaves_give_every_position_with_leaf_text_only_in_the_readers_scope(app, riverside):
+    """What ``alertnet client audit verify`` rebuilds a checkpoint from: every
+    position, hashes for all, leaf text only of the entries the reader may read."""
+    with own_transaction(app) as session:
+        audit.record(session, "test.oak", school_id=riverside.oak.id)
+        audit.record(session, "test.far", school_id=riverside.far.id)
+    readers = {
+        "head": (riverside.head, lambda e: e.school_id == riverside.oak.id),
+        "coordinator": (riverside.coordinator, lambda e: e.cluster_id == riverside.cluster.id),
+        "admin": (riverside.admin, lambda e: True),
+        "staff": (riverside.staff, lambda e: False),
+    }
+    clients = {name: client_for(app, person) for name, (person, _) in readers.items()}
+    with own_transaction(app) as session:
+        size = tree.tree_size(session)
+        events = {e.seq: e for e in session.scalars(select(AuditEvent))}
+    for name, (_, readable) in readers.items():
+        client = clients[name]
+        seen, url = [], "/api/v1/audit/leaves?limit=7"
+        while url:
+            page = client.get(url).get_json()
+            AuditLeaves.model_validate(page)  # the answer is what the contract says
+            assert page["tree_size"] == size
+            assert page["restorations"] == []
+            seen.extend(page["leaves"])
+            url = f"/api/v1/audit/leaves?limit=7&start={page['next']}" if page["next"] else ""
+        assert [item["seq"] for item in seen] == list(range(size)), name
+        for item in seen:
+            entry = events[item["seq"]]
+            expected = leaf.leaf_bytes(entry)
+            assert item["present"] is True
+            assert b64(item["leaf_hash"]) == merkle.leaf_hash(expected)
+            assert item["stored_leaf_hash"] == item["leaf_hash"]
+            assert item["leaf"] == (expected.decode() if readable(entry) else None), name
+
+
+def test_leaves_show_a_deleted_entry_as_missing_and_a_changed_one_as_recomputed(app, riverside):
+    with own_transaction(app) as session:
+        size = tree.tree_size(session)
+    tamper(
+        engine(app),
+        ("DELETE FROM audit_events WHERE seq = 1", {}),
+        ("UPDATE audit_events SET action = 'test.changed' WHERE seq = 2", {}),
+    )
+    page = client_for(app, riverside.admin).get(f"/api/v1/audit/leaves?end={size + 2}")
+    leaves = page.get_json()["leaves"]
+    assert [item["seq"] for item in leaves] == list(range(size + 2))
+    gone = leaves[1]
+    assert (gone["present"], gone["leaf"], gone["leaf_hash"]) == (False, None, None)
+    assert gone["stored_leaf_hash"] is not None
+    changed = leaves[2]
+    assert "test.changed" in changed["leaf"]
+    assert changed["leaf_hash"] != changed["stored_leaf_hash"]
+    assert b64(changed["leaf_hash"]) == merkle.leaf_hash(changed["leaf"].encode())
+    # Past the log's end nothing is stored either.
+    assert leaves[-1] == {
+        "seq": size + 1,
+        "present": False,
+        "leaf": None,
+        "leaf_hash": None,
+        "stored_leaf_hash": None,
+    }
+
+
+def test_leaves_need_the_audit_read_scope(app, riverside):
+    from tests.network.api_helpers import api_for
+
+    reader = api_for(app, riverside.head.email, scopes=("inbox:read",))
+    assert_problem(reader.get("/api/v1/audit/leaves"), 403, "audit:read")
+    auditor = api_for(app, riverside.head.email, scopes=("audit:read",))
+    assert auditor.get("/api/v1/audit/leaves").status_code == 200

@@ -14,14 +14,9 @@ from network.db import engine, own_transaction
 from network.settings import current as settings
 from schools import audit
 from schools.audit import integrity, models, tree
+from schools.audit import queue as audit_queue
 from schools.audit.models import AuditVerification
-from tests.network.test_audit_pages import build_riverside
 from tests.schools.test_audit import stored_leaves, tamper
-
-
-@pytest.fixture
-def riverside(world):
-    return build_riverside(world)
 
 
 def run(runner, *args: str):
@@ -60,6 +55,19 @@ def test_verify_passes_on_an_untouched_log_and_is_remembered(app, runner, rivers
         last = integrity.last_verification(session)
         assert last is not None
         assert (last.ok, last.entries) == (True, size)
+
+
+def test_verify_says_which_reads_are_still_queued_and_not_covered(app, runner, riverside):
+    with own_transaction(app) as session:
+        audit.record_read(session, "alert.opened", object_type="alert", object_id="a1")
+        audit.record_read(session, "alert.opened", object_type="alert", object_id="a2")
+    result = run(runner, "verify")
+    assert result.exit_code == 0, result.output
+    assert "read events queued and not yet in the log: 2" in result.output
+    assert "this check does not cover them" in result.output
+    with own_transaction(app) as session:
+        assert audit_queue.integrate_all(session) == 2
+    assert "queued" not in run(runner, "verify").output
 
 
 @pytest.mark.parametrize(
@@ -108,8 +116,10 @@ def test_a_saved_checkpoint_stays_consistent_as_the_log_grows(app, runner, river
     add(app, 11)
     result = run(runner, "verify", "--from-checkpoint", str(saved))
     assert result.exit_code == 0, result.output
-    assert f"the saved checkpoint (size {opened.size:,}) is consistent" in result.output
-    assert f"(size {opened.size + 11:,})" in result.output
+    assert f"Recomputed {opened.size} entries (0 to {opened.size - 1}) from their fields" in (
+        result.output
+    )
+    assert f"Consistency proof {opened.size} → {opened.size + 11} verified" in result.output
 
 
 def test_a_forged_checkpoint_fails(app, runner, riverside, tmp_path):
@@ -169,6 +179,7 @@ def test_a_saved_checkpoint_larger_than_the_log_means_entries_were_deleted(
     tamper(engine(app), ("DELETE FROM audit_events WHERE seq >= :n", {"n": size - 2}))
     result = run(runner, "verify", "--from-checkpoint", str(saved))
     assert result.exit_code == 1
+    assert f"at entry {size - 2}: entry {size - 2} is missing" in result.output
     assert f"signs {size:,} entries but the log has only {size - 2:,}" in result.output
 
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import uuid
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,47 +20,12 @@ from network.db import engine, own_transaction
 from schools import audit
 from schools.audit import leaf
 from schools.audit.models import AuditEvent
-from schools.models import Role
-from tests.conftest import sign_in
+from tests.factories import build_riverside, client_for  # noqa: F401  (imported from here too)
 from tests.schools.test_audit import tamper
 
 SEQ = re.compile(
     r'<th scope="row" class="audit-seq"><span class="visually-hidden">Entry </span>(\d+)</th>'
 )
-
-
-def build_riverside(world: Any) -> SimpleNamespace:
-    """Two schools in Riverside, one school in Hillside, and everyone who reads logs."""
-    cluster = world.cluster("Riverside")
-    oak = world.school(cluster, "Oakfield")
-    elm = world.school(cluster, "Elmwood")
-    other = world.cluster("Hillside")
-    far = world.school(other, "Far Away")
-    return SimpleNamespace(
-        cluster=cluster,
-        oak=oak,
-        elm=elm,
-        other=other,
-        far=far,
-        coordinator=world.person(Role.COORDINATOR, "coord@riverside.example.org", cluster=cluster),
-        head=world.person(Role.HEAD, "head@oak.example.org", school=oak),
-        staff=world.person(Role.STAFF, "staff@oak.example.org", school=oak),
-        elm_head=world.person(Role.HEAD, "head@elm.example.org", school=elm),
-        far_coordinator=world.person(Role.COORDINATOR, "coord@hillside.example.org", cluster=other),
-        far_head=world.person(Role.HEAD, "head@far.example.org", school=far),
-        admin=world.person(Role.HUB_ADMIN, "admin@hub.example.org"),
-    )
-
-
-@pytest.fixture
-def riverside(world):
-    return build_riverside(world)
-
-
-def client_for(app, person):
-    client = app.test_client()
-    assert sign_in(client, person.email).status_code == 302
-    return client
 
 
 def seqs_on(html: str) -> list[int]:
@@ -363,3 +329,148 @@ def test_the_key_page_is_public_and_shows_the_vkey(app, client):
     html = client.get("/audit/key").get_data(as_text=True)
     assert vkey in html
     assert "127.0.0.1:5000/audit" in html
+
+
+# --- in a coordinator's words -------------------------------------------------------------
+
+
+def _opened_alert(app, riverside) -> str:
+    """Oakfield posts an alert to Elmwood; Elmwood's head opens it."""
+    from datetime import UTC, datetime
+
+    from tests.network.alerts_helpers import post_as
+
+    with own_transaction(app) as session:
+        alert = post_as(session, riverside.head.email, [riverside.elm.id], datetime.now(UTC))
+        audit.record(
+            session,
+            "alert.opened",
+            actor=session.merge(riverside.elm_head.member),
+            object_type="alert",
+            object_id=alert.id,
+        )
+        return str(alert.id)
+
+
+def test_a_coordinator_reads_sentences_not_codes(app, riverside):
+    alert_id = _opened_alert(app, riverside)
+    html = client_for(app, riverside.coordinator).get("/audit").get_data(as_text=True)
+    name = riverside.elm_head.member.name
+    assert (
+        f'{name} (Elmwood) opened <a href="/audit/objects/alert/{alert_id}">'
+        "an alert from Oakfield</a>." in html
+    )
+    assert f'(Oakfield) posted <a href="/audit/objects/alert/{alert_id}">an alert</a>.' in html
+    # No codes, ids, JSON or command lines in the plain view.
+    assert "<code>alert.opened</code>" not in html
+    assert f"<code>{riverside.elm_head.member.id}</code>" not in html
+    assert '{"' not in html
+    assert "alertnet audit" not in html
+    assert "Show the technical view" in html
+
+
+def test_the_technical_view_shows_the_codes_and_ids(app, riverside):
+    alert_id = _opened_alert(app, riverside)
+    client = client_for(app, riverside.coordinator)
+    html = client.get("/audit?view=technical").get_data(as_text=True)
+    assert "<code>alert.opened</code>" in html
+    assert f"<code>{riverside.elm_head.member.id}</code>" in html
+    assert f"alert <code>{alert_id}</code>" in html
+    assert "Show the plain view" in html
+    # Filtering keeps the view.
+    assert 'name="view" value="technical"' in html
+
+
+def test_a_coordinator_filters_by_person_action_and_school_by_name(app, riverside):
+    _opened_alert(app, riverside)
+    client = client_for(app, riverside.coordinator)
+    page = client.get("/audit").get_data(as_text=True)
+    member = riverside.elm_head.member
+    assert f'<option value="{member.id}">{member.name} (Elmwood)</option>' in page
+    assert '<option value="alert.opened">Opened an alert</option>' in page
+    assert '<optgroup label="People and sign-in">' in page
+    assert "Far Away" not in page
+    html = client.get(f"/audit?person={member.id}&action=alert.opened").get_data(as_text=True)
+    entries = [e for e in entries_where(app) if e.seq in set(seqs_on(html))]
+    assert [e.action for e in entries] == ["alert.opened"]
+    assert {e.actor_id for e in entries} == {member.id}
+    assert '<option value="alert.opened" selected>Opened an alert</option>' in html
+    # A person outside the cluster cannot be picked, even by a crafted link.
+    outside = client.get(f"/audit?person={riverside.far_head.member.id}")
+    assert outside.status_code == 400
+    assert "Choose a person from the list." in outside.get_data(as_text=True)
+    # A code no option names is kept, and said in words.
+    kept = client.get("/audit?action=member.").get_data(as_text=True)
+    assert '<option value="member." selected>' in kept
+
+
+def test_filter_dates_are_whole_days_in_the_hub_zone():
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    from network.audit.forms import _start_of
+
+    london = ZoneInfo("Europe/London")
+    assert _start_of(date(2026, 7, 1), london) == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
+    assert _start_of(date(2026, 12, 1), london) == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+
+
+def test_the_history_of_an_alert_names_it_by_its_sender(app, riverside):
+    alert_id = _opened_alert(app, riverside)
+    html = client_for(app, riverside.coordinator).get(f"/audit/objects/alert/{alert_id}")
+    text = html.get_data(as_text=True)
+    assert "<title>History of an alert · alertnet</title>" in text
+    assert "An alert from Oakfield: every entry that names it" in text
+    described = text.split("An alert from Oakfield")[1].split("</p>")[0]
+    assert alert_id not in described  # the id is for the technical view
+
+
+def test_every_known_action_has_words_and_an_unknown_one_is_still_readable():
+
+    from network.audit import wording
+    from network.audit.search import Names
+
+    school = SimpleNamespace(id=uuid.uuid4(), name="Elmwood")
+    person = SimpleNamespace(id=uuid.uuid4(), name="Priya Shah")
+    names = Names({person.id: person}, {school.id: school})  # type: ignore[dict-item]
+
+    def entry(action: str, **kw: Any) -> Any:
+        fields = {"actor_id": person.id, "school_id": school.id, "object_type": None}
+        return SimpleNamespace(action=action, object_id=None, detail={}, **{**fields, **kw})
+
+    for code, action in wording.ACTIONS.items():
+        said = str(wording.sentence(entry(code, object_type="school"), names))
+        assert said.startswith("Priya Shah (Elmwood) "), code
+        assert "{" not in said
+        assert code not in said
+        assert action.label
+    unknown = wording.sentence(entry("alert.withdrawn", object_type="alert"), names)
+    assert str(unknown) == "Priya Shah (Elmwood) did “alert withdrawn” on an alert"
+    by_hub = wording.sentence(entry("member.signed_in", actor_id=None), names)
+    assert str(by_hub) == "The hub (for Elmwood) signed in"
+
+
+def test_reads_waiting_for_the_log_are_shown_as_queued_in_their_scope(app, riverside):
+    from schools.audit import queue as audit_queue
+
+    # Signed in first: a sign-in is a change, and a change integrates the queue.
+    coordinator = client_for(app, riverside.coordinator)
+    others = [client_for(app, p) for p in (riverside.far_coordinator, riverside.elm_head)]
+    with own_transaction(app) as session:
+        audit.record_read(
+            session,
+            "alert.opened",
+            actor=session.merge(riverside.staff.member),
+            object_type="alert",
+            object_id="q1",
+        )
+    assert "1 recent opening, listing or download is queued for the log" in (
+        coordinator.get("/audit").get_data(as_text=True)
+    )
+    # Another cluster's coordinator and another school's head have none queued.
+    for other in others:
+        assert "queued for the log" not in other.get("/audit").get_data(as_text=True)
+    with own_transaction(app) as session:
+        audit_queue.integrate_all(session)
+    assert "queued for the log" not in coordinator.get("/audit").get_data(as_text=True)
+    assert "q1" in coordinator.get("/audit?view=technical").get_data(as_text=True)

@@ -212,10 +212,28 @@ def test_sign_out_everywhere_ends_other_devices(world, app):
     phone, laptop = app.test_client(), app.test_client()
     sign_in(phone, "admin@hub.example.org")
     sign_in(laptop, "admin@hub.example.org")
-    post_form(laptop, "/account/sign-out-everywhere", {}, page="/account")
+    response = post_form(
+        laptop, "/account/sign-out-everywhere", {"password": PASSWORD}, page="/account"
+    )
+    assert response.status_code == 302
     assert phone.get("/admin/clusters").status_code == 302
     with own_transaction(app) as session:
         assert session.scalar(select(func.count()).select_from(LoginSession)) == 0
+    assert sign_in(phone, "admin@hub.example.org").status_code == 302
+
+
+def test_sign_out_everywhere_asks_for_the_password_beside_its_field(world, client, app):
+    _admin(world)
+    sign_in(client, "admin@hub.example.org")
+    for typed, message in [("", "Enter your password."), ("not it at all", "not right")]:
+        response = post_form(
+            client, "/account/sign-out-everywhere", {"password": typed}, page="/account"
+        )
+        assert response.status_code == 422
+        assert message in response.get_data(as_text=True)
+    assert client.get("/account").status_code == 200
+    with own_transaction(app) as session:
+        assert session.scalar(select(func.count()).select_from(LoginSession)) == 1
 
 
 def test_expired_sessions_are_refused(world, client, app):

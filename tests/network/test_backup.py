@@ -182,6 +182,11 @@ def test_a_restored_hub_verifies_opens_alerts_and_keeps_shredded_ones_shredded(
         # A school's saved checkpoint check now fails, and the page said why.
         check = _invoke(restored, "audit", "verify", "--from-checkpoint", str(newer))
         assert check.exit_code == 1
+        assert (
+            f"to its first {made.log_size:,} entries (entry {made.log_size} records it; reason "
+            "given: The server's disk failed; this is the last backup.). A checkpoint saved "
+            f"before that restore covers entries {made.log_size} to"
+        ) in check.output
         earlier = _invoke(restored, "audit", "verify", "--from-checkpoint", str(made.checkpoint))
         assert earlier.exit_code == 0, earlier.output
     finally:
@@ -197,7 +202,9 @@ def test_a_backup_no_older_than_every_checkpoint_restores_without_being_told(
     try:
         saved = _invoke(restored, "audit", "verify", "--from-checkpoint", str(made.checkpoint))
         assert saved.exit_code == 0, saved.output
-        assert "is consistent with the log" in saved.output
+        size = made.log_size
+        assert f"Recomputed {size:,} entries (0 to {size - 1}) from their fields" in saved.output
+        assert f"Consistency proof {size:,} → {size + 1:,} verified" in saved.output
     finally:
         engine(restored).dispose()
 

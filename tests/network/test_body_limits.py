@@ -12,7 +12,6 @@ import pytest
 
 from network.settings import Settings
 from tests.conftest import csrf_token
-from tests.network.alerts_helpers import make_head
 from tests.network.api_helpers import Api, alert_body, api_for, assert_problem, issue_token
 
 SMALL = Settings.max_form_bytes
@@ -23,21 +22,6 @@ JSON = {"Content-Type": "application/json"}
 def test_the_limits_are_the_documented_ones():
     assert SMALL == 64 * 1024
     assert LARGE == 70 * 1024 * 1024
-
-
-@pytest.fixture
-def cluster(world):
-    return world.cluster("Riverside")
-
-
-@pytest.fixture
-def ash(app, world, cluster):
-    return make_head(app, world, cluster, "Ash")
-
-
-@pytest.fixture
-def beech(app, world, cluster):
-    return make_head(app, world, cluster, "Beech")
 
 
 def padded(body: dict, size: int) -> bytes:

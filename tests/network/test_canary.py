@@ -93,8 +93,19 @@ def everything_posted(app, world, caplog, receiver, smtp):
         (f"{alert}/actions", {"action_type": "police", "note": f"Note {CANARY}"}),
         (f"{alert}/forward", {"schools": [str(c.school.id)], "note": f"Fwd {CANARY}"}),
         (f"{alert}/sightings", {"seen_on": "2026-11-21", "where": f"Seen {CANARY}"}),
+        (f"{alert}/close", {"close_note": f"Closed {CANARY}"}),
     ]:
         assert b.post(url, data, page=alert).status_code == 303, url
+    for url, data in [
+        (f"{alert}/corrections", {"correction": f"Correction {CANARY}"}),
+        (f"{alert}/resolve", {"resolve_note": f"Resolved {CANARY}", "confirm": "y"}),
+    ]:
+        assert a.post(url, data, page=alert).status_code == 303, url
+    # A second alert, withdrawn: its signed reason is all that stays, sealed.
+    second = a.post_alert([b.school], title=f"Second {CANARY}").headers["Location"]
+    withdrawn = a.post(f"{second}/withdraw", {"reason": f"Withdrawn {CANARY}"}, page=second)
+    assert withdrawn.status_code == 303
+    assert f"Withdrawn {CANARY}" in b.client.get(second).get_data(as_text=True)
     assert a.client.get(alert).status_code == 200
     assert a.client.get("/alerts/sent").status_code == 200
     assert c.client.get("/alerts").status_code == 200
@@ -188,6 +199,16 @@ def posted_through_the_api(app, world, caplog):
         assert response.status_code in (200, 201), (url, response.get_data(as_text=True))
         assert CANARY not in response.get_data(as_text=True)
     assert f"Reply {CANARY}" in ash.get(alert).get_data(as_text=True)
+    for api, url, body in [
+        (beech, f"{alert}/close", {"note": f"Closed {CANARY}"}),
+        (ash, f"{alert}/corrections", {"text": f"Correction {CANARY}"}),
+        (ash, f"{alert}/resolve", {"note": f"Resolved {CANARY}", "confirm": True}),
+        (ash, f"{alert}/withdraw", {"reason": f"Withdrawn {CANARY}"}),
+    ]:
+        response = api.post(url, body, headers={"Idempotency-Key": str(uuid.uuid4())})
+        assert response.status_code in (200, 201), (url, response.get_data(as_text=True))
+        assert CANARY not in response.get_data(as_text=True)
+    assert f"Withdrawn {CANARY}" in beech.get(alert).get_data(as_text=True)
     return app
 
 
@@ -199,9 +220,11 @@ def test_the_canary_posted_through_the_api_is_nowhere_stored(
 
 def test_the_canary_is_in_no_email_and_no_webhook_body(everything_posted, smtp, receiver):
     app = everything_posted
-    # Alert, forward, reply, action and acknowledgement were all announced.
+    # Alert, forward, reply, action, acknowledgement, closing, correction,
+    # resolution, the second alert and its withdrawal were all announced.
     assert len(smtp.mails) >= 5
-    assert len(receiver.deliveries) == 2  # the alert to Beech, the forward to Cedar
+    # Beech's webhook: both alerts, the correction and the withdrawal; Cedar's: the forward.
+    assert len(receiver.deliveries) == 5
     secrets = app.config["WEBHOOK_SECRETS"]
     for delivery in receiver.deliveries:
         delivery.verify(secrets[delivery.path])

@@ -262,9 +262,10 @@ def test_audit_verify_checks_the_log_against_a_saved_checkpoint(
     assert "Saved the checkpoint" in ash("audit", "checkpoint", "--out", str(saved)).output
     ash("post", "--title", "More history", "--category", "other", "--platform", "x", "--cluster")
     result = ash("audit", "verify", str(saved), "--update")
-    assert "Verified" in result.output
+    assert "hashed here from their leaf text" in result.output
     verdict = json.loads(ash("audit", "verify", str(saved), "--json").output)
     assert verdict["ok"] is True
+    assert verdict["recomputed_here"] + verdict["hashes_from_hub"] == verdict["from"]
     assert verdict["from"] == verdict["to"] or verdict["from"] < verdict["to"]
     # A note that was edited no longer carries a valid signature.
     forged = tmp_path / "forged.txt"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from network.alerts.retention import periods_for
 from network.dashboard import report
 from network.dashboard.figures import Period
 from network.db import own_transaction
@@ -155,6 +157,7 @@ def test_another_clusters_coordinator_sees_none_of_it(app, world, history):
         ("start=2026-11-15&end=2026-11-02", "start date is after the end date"),
         ("start=1990-01-01&end=2026-11-02", "at most three years"),
         ("start=yesterday", "Write the start date like"),
+        ("start=2026-11-01&end=2026-11-31", "Write the end date like"),
     ],
 )
 def test_absurd_periods_get_a_clear_message(app, history, query, message):
@@ -162,8 +165,15 @@ def test_absurd_periods_get_a_clear_message(app, history, query, message):
     sign_in(client, "coord@riverside.example.org")
     response = client.get(f"/cluster/dashboard?{query}")
     assert response.status_code == 400
-    assert message in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert message in html
+    # Beside the date it is about, never silently replaced by the default period.
+    wrong = "end" if "end date like" in message else "start"
+    assert f'id="{wrong}" name="{wrong}"' in html
+    assert re.search(rf'id="{wrong}" name="{wrong}" value="[^"]*" aria-invalid="true"', html)
+    assert "alerts in the period" not in html
     assert client.get(f"/cluster/report.csv?{query}").status_code == 400
+    assert client.get(f"/cluster/report?{query}").status_code == 400
 
 
 def test_suspending_a_school_stops_it_and_tells_its_members(app, world, history):
@@ -214,16 +224,18 @@ def test_coordinator_verifies_a_fingerprint_and_sets_retention(app, world, histo
     assert "The head confirmed it matches" in client.get(page).get_data(as_text=True)
     assert post_form(client, f"{page}/verify/1", {}, page=page).status_code == 303
     assert "Verified" in client.get(page).get_data(as_text=True)
-    response = post_form(client, "/cluster/settings", {"retention_days": "5"})
+    periods = {f"days_{c}": "730" for c in ("defamation", "staff_named", "harassment")}
+    periods |= {f"days_{c}": "365" for c in ("safeguarding", "under_age", "staff_conduct", "other")}
+    response = post_form(client, "/cluster/settings", {**periods, "days_other": "5"})
     assert response.status_code == 422
-    assert "between 30 and 3650" in response.get_data(as_text=True)
-    assert post_form(client, "/cluster/settings", {"retention_days": "730"}).status_code == 303
+    assert "between 30 and 9,150 days" in response.get_data(as_text=True)
+    assert post_form(client, "/cluster/settings", periods).status_code == 303
     with own_transaction(app) as session:
         row = session.scalars(
             select(SchoolKeyGeneration).where(SchoolKeyGeneration.school_id == ash.id)
         ).one()
         assert row.verified_at is not None
-        assert session.get(Cluster, history).retention_days == 730
+        assert periods_for(session, history)["harassment"] == 730
         actions = set(session.scalars(select(AuditEvent.action)))
     assert {"school.fingerprint_verified", "cluster.retention_changed"} <= actions
 

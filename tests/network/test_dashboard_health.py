@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from network.alerts import thread
+from network.alerts import closing
 from network.alerts.deadlines import CHASE_WINDOW, Deadline, set_deadlines
 from network.dashboard import health, report
 from network.dashboard.figures import Period
@@ -24,14 +24,10 @@ from schools.db import utcnow
 from schools.models import Cluster, Role, School, SchoolKind
 from tests.conftest import World, sign_in
 from tests.network.alerts_helpers import acknowledge_as, keys_of, post_as
+from tests.network.alerts_helpers import nov as _nov
 
 LONDON = ZoneInfo("Europe/London")
 MICROSECOND = timedelta(microseconds=1)
-
-
-def _nov(day: int, hour: int, minute: int = 0) -> datetime:
-    """November 2026 (GMT, so London time is UTC): the 16th is a Monday."""
-    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
 # --- overdue acknowledgements: a known history --------------------------------------------
@@ -98,8 +94,8 @@ def story(app, world):
             session, "head@elm.example.org", [west_ids["Fir"]], _nov(16, 5), "urgent"
         )
     with own_transaction(app) as session:
-        member, _ = keys_of(session, "head@beech.example.org")
-        thread.resolve(session, member, alerts["A6"])
+        member, keys = keys_of(session, "head@beech.example.org")
+        closing.resolve(session, member, keys, alerts["A6"], "Dealt with.", confirmed=True)
         directory.suspend_school(session, None, session.get(School, ids["Damson"]), "Unpaid.")
     return {"cluster": riverside.id, "west": west.id, "alerts": alerts}
 
@@ -409,8 +405,8 @@ def live(app, world):
             session, "head@ash.example.org", [ids["Beech"]], now - timedelta(hours=6), "urgent"
         )
     with own_transaction(app) as session:
-        member, _ = keys_of(session, "head@ash.example.org")
-        thread.resolve(session, member, done)
+        member, keys = keys_of(session, "head@ash.example.org")
+        closing.resolve(session, member, keys, done, "Dealt with.", confirmed=True)
     return {"cluster": cluster.id, "first": first, "second": second, "done": done}
 
 
@@ -429,9 +425,9 @@ def test_the_dashboard_shows_what_is_overdue_now(app, live):
         '<span class="stat">2</span> <a href="#overdue-h">acknowledgements overdue now</a>' in html
     )
     assert '<h2 id="overdue-h">Overdue now</h2>' in html
-    assert "<strong>2</strong> copies are overdue at 1 school." in html
+    assert "<strong>2</strong> deliveries are overdue at 1 school." in html
     assert "last 14 days" in html
-    assert '<tr><th scope="row">Beech</th><td class="num">2</td>' in html
+    assert '<tr><th scope="row">Beech</th><td class="num" data-label="Overdue">2</td>' in html
     assert f'href="/alerts/{live["first"]}">Harassment or bullying</a>' in html
     assert f'href="/alerts/{live["second"]}">A school defamed online</a>' in html
     assert f"/alerts/{live['done']}" not in html  # resolved
@@ -454,7 +450,7 @@ def test_the_report_and_its_csv_show_what_is_overdue(app, live):
     client = _coordinator(app)
     html = client.get("/cluster/report").get_data(as_text=True)
     assert '<h3 id="overdue-h">Overdue now</h3>' in html
-    assert '<tr><th scope="row">Beech</th><td class="num">2</td>' in html
+    assert '<tr><th scope="row">Beech</th><td class="num" data-label="Overdue">2</td>' in html
     assert "Harassment or bullying" in html
     download = client.get("/cluster/report.csv")
     rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))
@@ -472,16 +468,19 @@ def test_the_dashboard_report_and_csv_show_delivery_health(app, deliveries):
     html = client.get("/cluster/dashboard?start=2026-10-01&end=2026-10-31").get_data(as_text=True)
     assert '<h2 id="delivery-h">Notification delivery</h2>' in html
     assert (
-        '<tr><th scope="row">Email</th><td class="num">3</td><td class="num">3</td>'
-        '<td class="num">2</td><td class="num"><strong>2 (failed)</strong></td></tr>'
+        '<tr><th scope="row">Email</th><td class="num" data-label="Sent">3</td>'
+        '<td class="num" data-label="Waiting">3</td><td class="num" data-label="Retrying">2</td>'
+        '<td class="num" data-label="Dead-lettered"><strong>2 (failed)</strong></td></tr>'
     ) in html
     assert (
-        '<tr><th scope="row">In the hub</th><td class="num">3</td><td class="num">0</td>'
-        '<td class="num">0</td><td class="num">0</td></tr>'
+        '<tr><th scope="row">In the hub</th><td class="num" data-label="Sent">3</td>'
+        '<td class="num" data-label="Waiting">0</td><td class="num" data-label="Retrying">0</td>'
+        '<td class="num" data-label="Dead-lettered">0</td></tr>'
     ) in html
     assert (
-        '<tfoot><tr><th scope="row">All channels</th><td class="num">7</td>'
-        '<td class="num">3</td><td class="num">2</td><td class="num">4</td></tr></tfoot>'
+        '<tfoot><tr><th scope="row">All channels</th><td class="num" data-label="Sent">7</td>'
+        '<td class="num" data-label="Waiting">3</td><td class="num" data-label="Retrying">2</td>'
+        '<td class="num" data-label="Dead-lettered">4</td></tr></tfoot>'
     ) in html
     assert "Warning: 4 notifications were dead-lettered" in html
     assert "2 for Beech: ask its head to check the school's delivery log" in html

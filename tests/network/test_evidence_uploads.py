@@ -12,18 +12,10 @@ from sqlalchemy import func, select
 from network.alerts import evidence
 from network.alerts.models import Alert, ThreadItem
 from network.db import own_transaction
-from tests.network.alerts_helpers import PHONE_MAKE, large_png, make_head, phone_photo
+from tests.network.alerts_helpers import PHONE_MAKE, large_png, phone_photo
 from tests.network.api_helpers import alert_body, api_for, attachment
 
-
-@pytest.fixture
-def cluster(world):
-    return world.cluster()
-
-
-@pytest.fixture
-def heads(app, world, cluster):
-    return {name: make_head(app, world, cluster, name) for name in ("Ash", "Beech")}
+pytestmark = pytest.mark.heads("Ash", "Beech")
 
 
 def _downloads(app, client, alert_id):

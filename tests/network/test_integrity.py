@@ -17,20 +17,12 @@ from sqlalchemy.orm import Session
 from network.alerts.models import Alert, AlertRecipient, ThreadItem
 from network.db import own_transaction
 from schools.audit.models import AuditEvent
-from tests.network.alerts_helpers import make_head, png_bytes
+from tests.network.alerts_helpers import png_bytes
 from tests.network.api_helpers import api_for
 
 VERIFIED = "✓ Signature verified"
 
-
-@pytest.fixture
-def cluster(world):
-    return world.cluster()
-
-
-@pytest.fixture
-def heads(app, world, cluster):
-    return {n: make_head(app, world, cluster, n) for n in ("Ash", "Beech", "Cedar", "Dale")}
+pytestmark = pytest.mark.heads("Ash", "Beech", "Cedar", "Dale")
 
 
 @dataclass

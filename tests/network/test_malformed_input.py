@@ -14,28 +14,11 @@ from network.alerts.models import Alert, ThreadItem
 from network.db import own_transaction
 from network.notifications.models import Subscription
 from schools.errors import InvalidInput
-from schools.models import Role
-from tests.conftest import csrf_token, post_form, sign_in
-from tests.network.alerts_helpers import make_head
+from tests.conftest import csrf_token, post_form
 from tests.network.api_helpers import alert_body, api_for, assert_problem
 
 LONE_SURROGATE = "\ud800"
 JSON = {"Content-Type": "application/json"}
-
-
-@pytest.fixture
-def cluster(world):
-    return world.cluster("Riverside")
-
-
-@pytest.fixture
-def ash(app, world, cluster):
-    return make_head(app, world, cluster, "Ash")
-
-
-@pytest.fixture
-def beech(app, world, cluster):
-    return make_head(app, world, cluster, "Beech")
 
 
 def _rows(app):
@@ -163,14 +146,6 @@ def test_a_webhook_address_that_does_not_parse_is_a_field_error_in_the_api_and_t
 
 PAST_INT64 = "9999999999999999999"  # 19 digits, more than 2**63 - 1
 TOO_LONG_TO_CONVERT = "9" * 5000  # Python converts at most 4,300 digits
-
-
-@pytest.fixture
-def coordinator(app, world, cluster):
-    person = world.person(Role.COORDINATOR, "coord@riverside.example.org", cluster=cluster)
-    client = app.test_client()
-    assert sign_in(client, person.email).status_code == 302
-    return client
 
 
 @pytest.mark.parametrize(

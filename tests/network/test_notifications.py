@@ -301,7 +301,8 @@ def test_watchers_hear_of_replies_actions_acknowledgements_and_resolution(
     beech.post(f"{alert}/reply", {"text": "Reply text here"}, page=alert)
     beech.post(f"{alert}/actions", {"action_type": "police", "note": "n"}, page=alert)
     beech.post(f"{alert}/acknowledge", {"comment": "seen"}, page=alert)
-    assert ash.post(f"{alert}/resolve", {}, page=alert).status_code == 303
+    resolution = {"resolve_note": "Page taken down.", "confirm": "y"}
+    assert ash.post(f"{alert}/resolve", resolution, page=alert).status_code == 303
     deliver_all(app)
 
     cedar_mail = [m.subject for m in smtp.to(cedar.person.email)]

@@ -14,11 +14,12 @@ from sqlalchemy import event, select
 
 from network.alerts.deadlines import Deadline
 from network.alerts.models import Alert
+from network.alerts.school_calendar import SchoolCalendar
 from network.db import engine, own_transaction
 from network.notifications.chase import chase_acknowledgements
 from network.notifications.models import Notification
 from network.worker import Worker
-from schools.models import Role
+from schools.models import Nation, Role
 from tests.conftest import csrf_token, sign_in
 from tests.network.notify_helpers import (  # noqa: F401  (fixtures)
     actions,
@@ -105,9 +106,9 @@ def test_the_coordinator_sets_the_deadlines_and_school_days_skip_weekends(
     london = ZoneInfo("Europe/London")
     friday = datetime(2026, 11, 27, 15, 0, tzinfo=london)
     rule = Deadline(2, "school_days")
-    assert rule.due(friday, london).astimezone(london) == datetime(
-        2026, 12, 1, 15, 0, tzinfo=london
-    )
+    assert rule.due(friday, london, SchoolCalendar(Nation.ENGLAND_WALES)).astimezone(
+        london
+    ) == datetime(2026, 12, 1, 15, 0, tzinfo=london)
     ash.post_alert([beech.school], severity="high")
     with own_transaction(app) as session:
         posted = session.scalars(select(Alert.created_at)).one()
@@ -175,6 +176,6 @@ def test_the_chase_and_the_fan_out_cost_the_same_statements_for_any_number_of_sc
     assert done == (4, 4)
     assert len([s for s in chase if s.startswith("INSERT INTO notifications")]) == 1
     assert len([s for s in chase if s.startswith("INSERT INTO ack_chases")]) == 1
-    # The rules, the copies, platforms, subscriptions, heads, coordinators, the
-    # writes: not one per copy.
-    assert len([s for s in chase if s.lstrip().upper().startswith("SELECT")]) <= 6
+    # The rules, the calendars, the copies, platforms, subscriptions, heads,
+    # coordinators, the writes: not one per copy.
+    assert len([s for s in chase if s.lstrip().upper().startswith("SELECT")]) <= 7

@@ -19,19 +19,9 @@ from network.alerts.models import Alert, ReadRecord
 from network.alerts.sealing import IntegrityFailure
 from network.db import own_transaction
 from schools.db import utcnow
-from tests.network.alerts_helpers import keys_of, make_head
+from tests.network.alerts_helpers import keys_of
 
 FAILED = "Failed its integrity check: not shown."
-
-
-@pytest.fixture
-def cluster(world):
-    return world.cluster()
-
-
-@pytest.fixture
-def heads(app, world, cluster):
-    return {n: make_head(app, world, cluster, n) for n in ("Ash", "Beech", "Cedar")}
 
 
 def _post(heads, title: str) -> uuid.UUID:
@@ -189,7 +179,7 @@ def test_a_tampered_record_is_refused_by_the_listing_the_api_shares(app, heads):
         records = inbox._RecordKeys(inbox.Keychain(session, beech.school.id, keys))
         alert = session.get(Alert, alert_id)
         with pytest.raises(IntegrityFailure):
-            records.title(alert, record, keys.generation)
+            records.title(alert, record, keys.generation, None)
 
 
 def test_shredding_deletes_the_schools_records(app, heads):

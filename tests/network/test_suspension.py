@@ -67,7 +67,9 @@ class Suspended:
 
     def arguments(self, rule: Rule) -> dict[str, Any]:
         values: dict[str, Any] = {
-            "alert_id": self.sent if rule.endpoint.endswith(".resolve") else self.received,
+            "alert_id": self.sent
+            if rule.endpoint.rpartition(".")[2] in ("resolve", "withdraw", "correct")
+            else self.received,
             "subscription_id": self.subscription,
             "token_id": self.token,
             "member_id": self.staff,
@@ -100,7 +102,11 @@ class Suspended:
             "alerts.record_action": {"action_type": "reported_platform", "note": "Done."},
             "alerts.record_sighting": {"where": "In a parents' group"},
             "alerts.forward": {"schools": [str(self.cedar.id)], "note": "For you too"},
-            "alerts.resolve": {},
+            "alerts.resolve": {"resolve_note": "Page removed.", "confirm": "y"},
+            "alerts.close": {"close_note": "Dealt with here."},
+            "alerts.withdraw": {"reason": "Sent in error."},
+            "alerts.correct": {"correction": "It was Instagram, not Facebook."},
+            "school.set_may_post": {"may_post": "yes"},
             "notifications.watch": {"by_email": "y"},
             "notifications.new_subscription": {"channel": "in_app", "name": "Mine", **digest},
             "notifications.edit_subscription": {
@@ -122,6 +128,11 @@ class Suspended:
             "api.record_action": {"action_type": "reported_platform", "note": "Done."},
             "api.record_sighting": {"where": "In a parents' group"},
             "api.forward": {"schools": [str(self.cedar.id)]},
+            "api.resolve": {"note": "Page removed.", "confirm": True},
+            "api.close": {"note": "Dealt with here."},
+            "api.withdraw": {"reason": "Sent in error."},
+            "api.correct": {"text": "It was Instagram, not Facebook."},
+            "api.set_may_post": {"may_post": True},
             "api.create_subscription": {"channel": "in_app", "personal": True},
             "api.update_subscription": {"name": "Renamed"},
         }.get(endpoint)
@@ -255,6 +266,11 @@ def test_every_unsafe_page_and_api_route_refuses_a_suspended_schools_member(app,
         "alerts.acknowledge",
         "alerts.forward",
         "alerts.resolve",
+        "alerts.close",
+        "alerts.reopen",
+        "alerts.withdraw",
+        "alerts.correct",
+        "school.set_may_post",
         "alerts.record_sighting",
         "api.reply",
         "api.record_action",

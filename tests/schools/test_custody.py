@@ -27,24 +27,8 @@ from schools.models import (
     Role,
     SchoolKeyGeneration,
 )
-
-PASSWORD = "a long enough test passphrase"
-
-
-def _join(session, token, name="Someone"):
-    return invitations.accept_invitation(session, token, name, PASSWORD, PASSWORD, FAST_FOR_TESTS)
-
-
-@pytest.fixture
-def school(session):
-    cluster = directory.create_cluster(session, None, "Cluster")
-    return directory.admit_school(session, None, cluster, "Oakfield", "123456", "")
-
-
-@pytest.fixture
-def head(session, school):
-    invited = invitations.invite(session, None, Role.HEAD, "head@oak.example.org", school=school)
-    return _join(session, invited.token, "Amara")
+from tests.factories import PASSWORD
+from tests.factories import join as _join
 
 
 def test_first_head_creates_the_school_keys_and_gets_a_recovery_code(session, school, head):
@@ -158,9 +142,9 @@ def test_a_head_cannot_remove_themselves(session, school, head):
         accounts.remove_member(session, head.member, head.member.id, keys)
 
 
-def test_password_change_rewraps_only_the_member_seed(session, school, head):
+def test_password_change_gives_the_member_a_new_credential(session, school, head):
     wraps_before = {w.id: w.wrap for w in session.scalars(select(KeyWrap))}
-    accounts.change_password(
+    keys = accounts.change_password(
         session,
         head.member,
         PASSWORD,
@@ -168,12 +152,18 @@ def test_password_change_rewraps_only_the_member_seed(session, school, head):
         "a brand new passphrase",
         FAST_FOR_TESTS,
     )
-    assert {w.id: w.wrap for w in session.scalars(select(KeyWrap))} == wraps_before
+    wraps_after = {w.id: w.wrap for w in session.scalars(select(KeyWrap))}
+    # The recovery code's wrap stays; the member's is a new one, to a new key.
+    assert len(wraps_after) == len(wraps_before)
+    assert len(set(wraps_after.items()) & set(wraps_before.items())) == 1
     member, credential = accounts.authenticate(
         session, "head@oak.example.org", "a brand new passphrase", FAST_FOR_TESTS
     )
-    assert credential == head.credential
-    assert keyring.unlock_for_member(session, member, credential).generation == 1
+    assert credential != head.credential
+    assert member.credential_public == credential.public_bytes()
+    assert keyring.unlock_for_member(session, member, credential) == keys
+    assert keys is not None
+    assert keys.generation == 1
 
 
 def test_recovery_code_restores_access_exactly_once(session, school, head):
@@ -454,9 +444,9 @@ def test_an_unknown_address_costs_the_configured_parameters(session, monkeypatch
     seen = []
     real = custody.unwrap_seed_with_password
 
-    def spy(blob, password):
+    def spy(blob, password, owner):
         seen.append(custody.password_params_of(blob))
-        return real(blob, password)
+        return real(blob, password, owner)
 
     monkeypatch.setattr(custody, "unwrap_seed_with_password", spy)
     with pytest.raises(SignInFailed):
@@ -464,24 +454,26 @@ def test_an_unknown_address_costs_the_configured_parameters(session, monkeypatch
     assert seen == [FAST_FOR_TESTS]
 
 
-def test_sign_in_unwraps_the_school_keys_only_when_someone_waits(
-    session, school, head, monkeypatch
-):
-    calls = []
-    real = keyring.unlock_for_member
-
-    def spy(*args):
-        calls.append(args)
-        return real(*args)
-
-    monkeypatch.setattr(keyring, "unlock_for_member", spy)
-    assert accounts.start_session(session, head.member, head.credential).confirmed == []
-    assert calls == []
+def test_a_session_holds_the_school_bundle_and_confirms_who_waits(session, school, head):
+    keys = keyring.unlock_for_member(session, head.member, head.credential)
+    signed = accounts.start_session(session, head.member, head.credential)
+    assert signed.confirmed == []
+    assert (signed.login.school_id, signed.login.generation) == (school.id, 1)
+    assert accounts.session_keys(signed.login, signed.vault_key) == keys
+    # What the row seals is the bundle: the member's credential is not in it.
+    opened = custody.open_for_session(
+        signed.vault_key,
+        signed.login.vault,
+        custody.session_context(head.member.id, school.id, 1, signed.login.id_hash),
+    )
+    assert opened == keys.to_bytes()
     invited = invitations.invite(session, None, Role.STAFF, "dsl@oak.example.org", school=school)
     staff = _join(session, invited.token, "Grace")
+    pending = accounts.start_session(session, staff.member, staff.credential)
+    assert pending.login.vault is None
+    assert pending.vault_key == b""
     signed = accounts.start_session(session, head.member, head.credential)
     assert [m.id for m in signed.confirmed] == [staff.member.id]
-    assert len(calls) == 1
 
 
 def test_an_invitation_into_another_school_never_carries_the_inviters_keys(session, school, head):

@@ -5,17 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from crypto.custody import FAST_FOR_TESTS
 from schools import audit, directory, invitations
 from schools.audit.models import AuditEvent
 from schools.errors import Conflict, NotFound
 from schools.models import Invitation, Role
-
-PASSWORD = "a long enough test passphrase"
-
-
-def _join(session, token, name="Someone"):
-    return invitations.accept_invitation(session, token, name, PASSWORD, PASSWORD, FAST_FOR_TESTS)
+from tests.factories import join as _join
 
 
 def _withdrawals(session) -> int:

@@ -8,24 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from crypto.custody import FAST_FOR_TESTS
-from schools import accounts, credentials, directory, invitations, keyring, tokens
+from schools import accounts, credentials, invitations, keyring, tokens
 from schools.audit.models import AuditEvent
 from schools.db import utcnow
 from schools.errors import Conflict
 from schools.models import ApiToken, CredentialKind, KeyWrap, Role
-
-PASSWORD = "a long enough test passphrase"
-
-
-def _join(session, token, name):
-    return invitations.accept_invitation(session, token, name, PASSWORD, PASSWORD, FAST_FOR_TESTS)
-
-
-@pytest.fixture
-def school(session):
-    cluster = directory.create_cluster(session, None, "Cluster")
-    return directory.admit_school(session, None, cluster, "Oakfield", "123456", "")
+from tests.factories import join as _join
 
 
 @pytest.fixture
