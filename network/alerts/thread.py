@@ -174,7 +174,7 @@ def record_sighting(
         raise InvalidInput("The date seen is in the future.", field="seen_on")
     where = clean_text(where, "where", "place where you saw it", MAX_WHERE)
     plaintext = Sighting(seen_on, where).to_bytes()
-    items = []
+    items: list[ThreadItem] = []
     chain: Alert | None = alert
     while chain is not None and not chain.shredded and len(items) < _MAX_CHAIN:
         items.append(
