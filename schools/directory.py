@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from crypto import custody
 from crypto.keys import SchoolKeys
-from schools import audit, keyring, policy
+from schools import audit, correlation, keyring, policy
 from schools.db import utcnow
 from schools.errors import Conflict, InvalidInput, NotFound
 from schools.models import (
@@ -274,6 +274,8 @@ def suspend_school(session: Session, actor: Member | None, school: School, reaso
     school.suspended_at = utcnow()
     school.suspension_reason = reason
     _school_event(session, "school.suspended", actor, school)
+    # It has left the cluster: alerts from now on are matched under a key it never holds.
+    correlation.retire_current(session, school, actor, "school suspended")
     session.flush()
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -498,3 +499,42 @@ class KnownDevice(Base):
     device_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CorrelationGeneration(Base):
+    """One generation of a cluster's correlation key (crypto/indicators.py).
+
+    The key itself is never stored: only its wraps to member schools
+    (``CorrelationKeyWrap``). A generation is retired when a school leaves the
+    cluster (is suspended); the next poster then makes a new one, which the
+    school that left never receives. Retired generations keep their wraps, so
+    the remaining schools still match alerts sealed under them."""
+
+    __tablename__ = "correlation_generations"
+
+    cluster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clusters.id"), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CorrelationKeyWrap(Base):
+    """A cluster's correlation key of one generation, HPKE-wrapped to one school's
+    public key of ``school_generation``."""
+
+    __tablename__ = "correlation_key_wraps"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["cluster_id", "generation"],
+            ["correlation_generations.cluster_id", "correlation_generations.generation"],
+        ),
+    )
+
+    cluster_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("schools.id"), primary_key=True, index=True
+    )
+    school_generation: Mapped[int] = mapped_column(Integer)
+    wrap: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -242,3 +242,23 @@ def check_has_receipt(session: Session, actor: Member, alert_id: uuid.UUID) -> N
     """Only the sending school has an alert's receipt; to anyone else it does not exist."""
     if not content_for(session, actor, alert_id).is_sender:
         raise NotFound("Only the school that sent an alert has its receipt.")
+
+
+def sightable(session: Session, actor: Member, alert_id: uuid.UUID) -> Alert:
+    """The alert, if the member's school may say "We've seen this too": it
+    received the alert (or a forward of it, on the forward), did not send it,
+    and the alert was not shredded."""
+    policy.check_school_may_act(actor, "record sightings")
+    view = alert_for(session, actor, alert_id)
+    if not view.may_read_content:
+        raise Forbidden(
+            "Your school did not receive this alert, so it cannot record a sighting of it. "
+            "If a forward of it reached you, record the sighting on the forward."
+        )
+    if view.is_sender:
+        raise Conflict("Your school sent this alert; other schools say when they see it too.")
+    if view.alert.status == AlertStatus.WITHDRAWN:
+        raise Conflict("This alert was withdrawn by its sender.")
+    if view.alert.status == AlertStatus.SHREDDED:
+        raise Conflict("This alert has passed its retention period and was shredded.")
+    return view.alert

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
+from crypto.indicators import normalise_account, normalise_group, normalise_link
 from network.text import unstorable
 from schools.errors import InvalidInput
 
@@ -40,6 +41,9 @@ class AlertContent:
     original_key: bytes = field(default=b"", repr=False)
     # How many files the sender attached: the hub cannot drop one unseen.
     attachments: int | None = None
+    # Accounts (handles) and groups or pages the alert is about, on its platform.
+    accounts: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
     # Under-age use: the pupils' year group ("R", "1" to "13"), never a name.
     year_group: str = ""
 
@@ -59,6 +63,11 @@ class AlertContent:
             value["original_key"] = base64.b64encode(self.original_key).decode("ascii")
         if self.attachments is not None:
             value["attachments"] = self.attachments
+        # Left out when empty, so alerts without them seal the bytes they always did.
+        if self.accounts:
+            value["accounts"] = list(self.accounts)
+        if self.groups:
+            value["groups"] = list(self.groups)
         if self.year_group:
             value["year_group"] = self.year_group
         return _json(value)
@@ -70,12 +79,16 @@ class AlertContent:
             self.description,
             self.links,
             self.recommended_action,
+            self.accounts,
+            self.groups,
             self.year_group,
         ) == (
             other.title,
             other.description,
             other.links,
             other.recommended_action,
+            other.accounts,
+            other.groups,
             other.year_group,
         )
 
@@ -105,6 +118,8 @@ class AlertContent:
             forwarded_note=value.get("forwarded_note", ""),
             original_key=base64.b64decode(value.get("original_key", "")),
             attachments=value.get("attachments"),
+            accounts=tuple(value.get("accounts", ())),
+            groups=tuple(value.get("groups", ())),
             year_group=value.get("year_group", ""),
         )
 
@@ -121,6 +136,24 @@ class Note:
     @classmethod
     def from_bytes(cls, data: bytes) -> Note:
         return cls(json.loads(data)["text"])
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """The sealed part of "We've seen this too": when and where (both optional)."""
+
+    seen_on: date | None = None
+    where: str = ""
+
+    def to_bytes(self) -> bytes:
+        seen_on = self.seen_on.isoformat() if self.seen_on else None
+        return _json({"v": 1, "seen_on": seen_on, "where": self.where})
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Sighting:
+        value = json.loads(data)
+        seen_on = date.fromisoformat(value["seen_on"]) if value["seen_on"] else None
+        return cls(seen_on, value["where"])
 
 
 @dataclass(frozen=True)
@@ -181,6 +214,12 @@ def parse_link(url: str, seen_on: date | None, today: date) -> Link:
         raise InvalidInput("Enter a web address starting with https:// (or http://).", field="url")
     if len(url) > MAX_URL:
         raise InvalidInput("That web address is too long.", field="url")
+    if normalise_link(url) is None:
+        raise InvalidInput(
+            "That web address names no site (the part after // is empty), so other "
+            "schools' alerts cannot be matched with it.",
+            field="url",
+        )
     if seen_on is not None and seen_on > today:
         raise InvalidInput("The date seen is in the future.", field="seen_on")
     return Link(url, seen_on)
@@ -213,3 +252,39 @@ def parse_links(raw: str | None, today: date) -> tuple[Link, ...]:
     if len(links) > MAX_LINKS:
         raise InvalidInput(f"Give at most {MAX_LINKS} links.", field="links")
     return tuple(links)
+
+
+MAX_ACCOUNTS = 20
+MAX_ACCOUNT = 200
+
+
+def parse_names(raw: str | None, field_name: str, what: str, platform: str) -> tuple[str, ...]:
+    """Accounts (``what`` = "account", like ``@name``) or groups and pages, one
+    a line. A line that leaves nothing to match once normalised (``@`` alone)
+    is refused with its line number."""
+    normalise = normalise_account if what == "account" else normalise_group
+    article = "an" if what == "account" else "a"
+    names = []
+    for number, line in enumerate((raw or "").splitlines(), start=1):
+        name = line.strip()
+        if not name:
+            continue
+        refused = unstorable(name)
+        if refused is not None:
+            raise InvalidInput(
+                f"Line {number}: {article} {what} must not contain {refused}.", field=field_name
+            )
+        if len(name) > MAX_ACCOUNT:
+            raise InvalidInput(
+                f"Line {number}: {article} {what} is at most {MAX_ACCOUNT} characters.",
+                field=field_name,
+            )
+        if normalise(name, platform) is None:
+            raise InvalidInput(
+                f"Line {number}: give the {what}'s name (an @ alone names nobody).",
+                field=field_name,
+            )
+        names.append(name)
+    if len(names) > MAX_ACCOUNTS:
+        raise InvalidInput(f"Give at most {MAX_ACCOUNTS} of them.", field=field_name)
+    return tuple(names)

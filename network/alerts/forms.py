@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
+    DateField,
     IntegerField,
     RadioField,
     SelectField,
@@ -13,7 +14,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, Optional
 
 from network.alerts import vocab
 from network.alerts.content import MAX_DESCRIPTION, MAX_NOTE, MAX_TITLE
@@ -78,6 +79,18 @@ class PostAlertForm(FlaskForm):
         description="One per line, optionally followed by the date you saw it, e.g. "
         "https://example.com/post/123 2026-11-20",
     )
+    accounts = TextAreaField(
+        "Accounts (optional)",
+        validators=[Length(max=10_000, message="That is too many accounts.")],
+        description="The accounts posting, on the platform chosen above: one a line, "
+        "like @name. Schools whose alerts name the same account are shown the match; "
+        "the hub sees only that two alerts match, never the account.",
+    )
+    groups = TextAreaField(
+        "Groups or pages (optional)",
+        validators=[Length(max=10_000, message="That is too many groups.")],
+        description="Names of groups or pages where it was posted, one a line.",
+    )
     recommended_action = TextAreaField(
         "What you recommend other schools do",
         validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
@@ -123,6 +136,15 @@ class ReplyForm(FlaskForm):
         "Reply",
         validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
         description="Goes to every school that received the alert.",
+    )
+
+
+class SightingForm(FlaskForm):
+    seen_on = DateField("When you saw it (optional)", validators=[Optional()])
+    where = StringField(
+        "Where (optional)",
+        validators=[Length(max=500, message="Write at most 500 characters.")],
+        description="For example: shared in a parents' group, or on a pupil's phone.",
     )
 
 

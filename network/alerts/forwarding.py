@@ -69,6 +69,9 @@ def forward(
         forwarded_note=note,
         # Its readers open the original with it and check its sender's signatures.
         original_key=opened.content_key,
+        year_group=opened.content.year_group,
+        accounts=opened.content.accounts,
+        groups=opened.content.groups,
     )
     draft = AlertDraft(
         original.category,

@@ -70,10 +70,13 @@ def check_alert(
     copies: Sequence[AlertRecipient] | None = None,
     *,
     retired_at: datetime | None,
+    indicators: Sequence[bytes] | None = None,
 ) -> None:
     """Every column of ``alert`` a page shows equals its signed value, and,
     given the alert's copies, the schools holding one are exactly the signed
-    recipients (with the sender's copy the sender's school). ``retired_at`` is
+    recipients (with the sender's copy the sender's school); given the hub's
+    indicator hashes of the alert, they are exactly the signed ones (the hub
+    cannot link the alert to others, or unlink it, unseen). ``retired_at`` is
     when the sender's generation was retired: nothing it signed after counts."""
     forwarded = header.forwarded_from.alert_id if header.forwarded_from else None
     pairs: list[tuple[str, object, object]] = [
@@ -103,6 +106,8 @@ def check_alert(
         pairs.append(("its recipients", signed, sorted({str(c.school_id) for c in copies})))
         senders = [str(c.school_id) for c in copies if c.is_sender]
         pairs.append(("the sender's copy", [header.sender_school], senders))
+    if indicators is not None:
+        pairs.append(("its indicators", sorted(header.indicators), sorted(indicators)))
     wrong = _differing(pairs)
     if wrong:
         raise IntegrityFailure(_ALERT_FAILED.format(fields=", ".join(wrong)))

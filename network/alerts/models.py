@@ -227,3 +227,20 @@ class ThreadItem(Base):
 
     author_school: Mapped[School] = relationship(lazy="joined")
     author_member: Mapped[Member] = relationship(lazy="joined")
+
+
+class AlertIndicator(Base):
+    """One keyed hash of an indicator an alert names (crypto/indicators.py),
+    under its cluster's correlation key of ``generation``. The hub sees which
+    alerts share a hash, never what was hashed; the hashes are also in the
+    alert's signed header, so the hub can neither add nor drop one unseen.
+    Deleted when the alert is shredded."""
+
+    __tablename__ = "alert_indicators"
+    __table_args__ = (Index("ix_alert_indicators_hash", "hash"),)
+
+    alert_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from crypto.envelope import Origin, new_alert_id
 from crypto.keys import SchoolKeys
-from network.alerts import signals, vocab
+from network.alerts import indicators, signals, vocab
 from network.alerts.access import check_may_post
 from network.alerts.audience import resolve_audience, schools_to_choose
 from network.alerts.auditing import record_for_alert
@@ -128,6 +128,7 @@ def post_alert(
     )
     now = now or utcnow()
     alert_id = uuid.UUID(bytes=new_alert_id())
+    hashed = indicators.hash_for_posting(session, actor, keys, draft.content, draft.platform)
     sealed_envelope, sealed = seal_and_store(
         session,
         alert_id=alert_id,
@@ -147,6 +148,7 @@ def post_alert(
             if forwarded_from
             else None
         ),
+        indicators=hashed.hashes if hashed else (),
         plaintext=replace(draft.content, attachments=len(draft.evidence)).to_bytes(),
         summary=draft.content.summary(),
     )
@@ -168,6 +170,7 @@ def post_alert(
     )
     session.add(alert)
     session.flush()
+    indicators.store(session, alert.id, hashed, sealed_envelope.unverified_header().indicators)
     session.execute(
         insert(AlertRecipient),
         [

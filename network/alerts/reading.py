@@ -23,7 +23,8 @@ from network.alerts.access import (
 )
 from network.alerts.audience import forward_choices
 from network.alerts.auditing import record_for_alert
-from network.alerts.content import AlertContent, Evidence, Note
+from network.alerts.content import AlertContent, Evidence, Note, Sighting
+from network.alerts.indicators import Correlation, correlations, stored_hashes
 from network.alerts.integrity import (
     EARLIER_FORMAT,
     check_alert,
@@ -57,6 +58,7 @@ class OpenedItem:
     problem: str = ""
     # The verified header: what the page shows of the item is what it says.
     signed: Header | None = None
+    sighting: Sighting | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,18 @@ class OpenedAlert:
     origin: Provenance | None = None
     # The envelope's content key, kept in memory only: a forward hands it on.
     content_key: bytes = field(default=b"", repr=False)
+    # Other alerts naming the same links, accounts or groups (indicators.py).
+    correlations: list[Correlation] = field(default_factory=list)
+
+    @property
+    def sighted_by(self) -> list[School]:
+        """The schools that said "We've seen this too", in the order they did,
+        each once (from verified items only)."""
+        schools: dict[uuid.UUID, School] = {}
+        for entry in self.items:
+            if entry.sighting is not None:
+                schools.setdefault(entry.item.author_school_id, entry.item.author_school)
+        return list(schools.values())
 
     @property
     def withdrawal(self) -> OpenedItem | None:
@@ -234,6 +248,8 @@ def open_alert(
                     if keep_evidence
                     else Evidence(evidence.filename, evidence.content_type, b"")
                 )
+            elif item.kind == ItemKind.SIGHTING:
+                entry.sighting = Sighting.from_bytes(data)
             else:
                 entry.text = Note.from_bytes(data).text
             entry.signed = item_sealed.header
@@ -248,6 +264,10 @@ def open_alert(
             check_attachment_places(attachments, opened.content.attachments)
         except IntegrityFailure as failure:
             opened.content, opened.signed, opened.problem = None, None, failure.message
+    if opened.content is not None and actor.school is not None:
+        opened.correlations = correlations(
+            session, actor.school, keychain.for_generation, alert, opened.content
+        )
     now = now or utcnow()
     if view.copy.first_read_at is None:
         view.copy.first_read_at, view.copy.first_read_by = now, actor
@@ -274,7 +294,13 @@ def _open_the_alert(session: Session, envelopes: _Envelopes, opened: OpenedAlert
     alert = opened.view.alert
     try:
         sealed = envelopes.open(alert)
-        check_alert(sealed.header, alert, opened.copies, retired_at=envelopes.retired_at(alert))
+        check_alert(
+            sealed.header,
+            alert,
+            opened.copies,
+            retired_at=envelopes.retired_at(alert),
+            indicators=stored_hashes(session, alert.id),
+        )
         assert sealed.body is not None
         content = AlertContent.from_bytes(sealed.body)
         if alert.forwarded_from_id is not None:

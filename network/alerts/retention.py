@@ -29,7 +29,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from network.alerts import vocab
-from network.alerts.models import Alert, ReadRecord, Sealed, SealedWrap, ThreadItem
+from network.alerts.models import (
+    Alert,
+    AlertIndicator,
+    ReadRecord,
+    Sealed,
+    SealedWrap,
+    ThreadItem,
+)
 from network.alerts.vocab import AlertStatus
 from schools import audit, policy
 from schools.db import Base, UTCDateTime, utcnow
@@ -332,6 +339,12 @@ def shred(session: Session, alerts: Sequence[Alert], keep: Collection[uuid.UUID]
     for alert in alerts:
         alert.sealed_id = None
     session.flush()
+    # The indicator hashes go too: a shredded or withdrawn alert links to nothing.
+    session.execute(
+        delete(AlertIndicator)
+        .where(AlertIndicator.alert_id.in_(ids))
+        .execution_options(synchronize_session=False)
+    )
     if sealed_ids:
         # Schools' read records go too: they hold the titles.
         for held in (SealedWrap, ReadRecord):

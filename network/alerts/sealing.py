@@ -57,13 +57,15 @@ def seal_and_store(
     attached_to: uuid.UUID | None = None,
     position: int = 0,
     forwarded_from: Origin | None = None,
+    indicators: tuple[bytes, ...] = (),
     plaintext: bytes,
     summary: bytes = b"",
 ) -> tuple[Envelope, Sealed]:
     """Seal to the audience and store the shared part and one wrap per school.
 
     Everything the hub also keeps in clear about the item (ids, sender, time,
-    filing, action type, an attachment's place, a forward's origin) goes into
+    filing, action type, an attachment's place, a forward's origin, indicator
+    hashes) goes into
     the signed header, so that readers can check the hub's columns against it
     (network/alerts/integrity.py)."""
     school = sender.school
@@ -92,6 +94,8 @@ def seal_and_store(
         attached_to=attached_to.bytes if attached_to else None,
         position=position,
         forwarded_from=forwarded_from,
+        # Version 1 (still sealed where a test asks for it) carries none.
+        indicators=indicators if env.HEADER_VERSION >= 2 else (),
     )
     sealed_envelope = env.seal(
         header,

@@ -6,7 +6,7 @@ in withdrawal.py; both add their signed items here."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from crypto.envelope import new_alert_id
 from crypto.keys import SchoolKeys
 from network.alerts import signals, vocab
-from network.alerts.access import acknowledgeable, writable
+from network.alerts.access import acknowledgeable, sightable, writable
 from network.alerts.auditing import record_for_alert
-from network.alerts.content import MAX_NOTE, Note, clean_text
+from network.alerts.content import MAX_NOTE, Note, Sighting, clean_text
 from network.alerts.models import Alert, AlertRecipient, ThreadItem
 from network.alerts.sealing import Audience, seal_and_store
-from network.alerts.vocab import ItemKind
+from network.alerts.vocab import AlertStatus, ItemKind
 from schools.db import utcnow
 from schools.errors import Conflict, Forbidden, InvalidInput
 from schools.models import Member, School, SchoolStatus
@@ -29,6 +29,7 @@ AUDITED_AS = {
     ItemKind.ACKNOWLEDGEMENT: "alert.ack_comment",
     ItemKind.ACTION: "alert.actioned",
     ItemKind.ATTACHMENT: "alert.attachment_added",
+    ItemKind.SIGHTING: "alert.sighted",
     ItemKind.CORRECTION: "alert.corrected",
     ItemKind.WITHDRAWAL: "alert.withdrawn",
     ItemKind.CLOSURE: "alert.closed",
@@ -154,6 +155,45 @@ def record_action(
         action_type=action_type,
         created_at=now,
     )
+
+
+MAX_WHERE = 500
+
+
+def record_sighting(
+    session: Session,
+    actor: Member,
+    keys: SchoolKeys,
+    alert_id: uuid.UUID,
+    seen_on: date | None,
+    where: str,
+    now: datetime | None = None,
+) -> list[ThreadItem]:
+    """ "We've seen this too": sealed to the alert's audience as a reply is.
+    On a forward, the sighting also goes into the thread of each alert it was
+    forwarded from (sealed to that alert's audience and the sighting school),
+    so the original's sender hears of it. Returns the items, the forward's first."""
+    alert = sightable(session, actor, alert_id)
+    now = now or utcnow()
+    if seen_on is not None and seen_on > now.date():
+        raise InvalidInput("The date seen is in the future.", field="seen_on")
+    where = clean_text(where, "where", "place where you saw it", MAX_WHERE)
+    plaintext = Sighting(seen_on, where).to_bytes()
+    items: list[ThreadItem] = []
+    chain: Alert | None = alert
+    while chain is not None and chain.status not in _CLOSED_FOR_GOOD and len(items) < _MAX_CHAIN:
+        items.append(
+            add_item(session, actor, keys, chain, ItemKind.SIGHTING, plaintext, created_at=now)
+        )
+        origin = chain.forwarded_from_id
+        chain = session.get(Alert, origin) if origin is not None else None
+    return items
+
+
+# A forward of a forward of...: a bound, well above what schools do.
+_MAX_CHAIN = 10
+# An original withdrawn or shredded takes no sighting (its forward still does).
+_CLOSED_FOR_GOOD = frozenset({AlertStatus.WITHDRAWN, AlertStatus.SHREDDED})
 
 
 def acknowledge(

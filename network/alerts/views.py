@@ -34,6 +34,7 @@ from network.alerts.content import (
     Evidence,
     clean_text,
     parse_links,
+    parse_names,
 )
 from network.alerts.forms import (
     AcknowledgeForm,
@@ -47,6 +48,7 @@ from network.alerts.forms import (
     PostAlertForm,
     ReplyForm,
     ResolveForm,
+    SightingForm,
     WithdrawForm,
 )
 from network.alerts.inbox import InboxFilters, InboxPage, inbox_choices, inbox_for
@@ -167,6 +169,8 @@ def _draft(form: PostAlertForm) -> AlertDraft:
             form.description.data, "description", "description", MAX_DESCRIPTION
         ),
         links=parse_links(form.links.data, date.today()),
+        accounts=parse_names(form.accounts.data, "accounts", "account", form.platform.data or ""),
+        groups=parse_names(form.groups.data, "groups", "group or page", form.platform.data or ""),
         recommended_action=clean_text(
             form.recommended_action.data, "recommended_action", "recommended action", MAX_NOTE
         ),
@@ -244,6 +248,7 @@ def _show(alert_id: uuid.UUID, status: int = 200, **forms: Any) -> ResponseRetur
         ack=forms.get("ack") or AcknowledgeForm(formdata=None),
         reply=forms.get("reply") or ReplyForm(formdata=None),
         action=forms.get("action") or ActionForm(formdata=None),
+        sighting=forms.get("sighting") or SightingForm(formdata=None),
         forward=forward,
         withdraw=forms.get("withdraw") or WithdrawForm(formdata=None),
         correction=forms.get("correction") or CorrectionForm(formdata=None),
@@ -345,6 +350,26 @@ def record_action(alert_id: uuid.UUID) -> ResponseReturnValue:
             form.note.data or "",
         ),
         "Action recorded.",
+    )
+
+
+@bp.route("/<uuid:alert_id>/sightings", methods=["POST"])
+@auth.requires(Permission.READ_ALERTS)
+def record_sighting(alert_id: uuid.UUID) -> ResponseReturnValue:
+    form = SightingForm()
+    return _thread_action(
+        alert_id,
+        "sighting",
+        form,
+        lambda: thread.record_sighting(
+            db(),
+            auth.actor(),
+            unlocked(auth.school_keys()),
+            alert_id,
+            form.seen_on.data,
+            form.where.data or "",
+        ),
+        "Recorded: the sender and the other schools can see your school has seen this too.",
     )
 
 

@@ -106,6 +106,8 @@ class ItemKind(enum.StrEnum):
     ACKNOWLEDGEMENT = "acknowledgement"
     ACTION = "action"
     ATTACHMENT = "attachment"
+    # "We've seen this too": a school that received the alert saw it as well.
+    SIGHTING = "sighting"
     # The sender's signed correction, shown above the original.
     CORRECTION = "correction"
     # The sender's signed withdrawal and its reason: all that is left of a withdrawn alert.

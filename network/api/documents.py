@@ -18,7 +18,7 @@ from typing import Annotated, Any, Self
 from flask import url_for
 from pydantic import Field
 
-from network.alerts import inbox, posting, reading, vocab
+from network.alerts import inbox, indicators, posting, reading, vocab
 from network.api.fields import (
     DAY,
     TIME_OF_DAY,
@@ -267,6 +267,10 @@ class OpenedItem(ThreadItem):
     text: str | None
     attachment: EvidenceFile | None
     problem: str | None
+    seen_on: Annotated[
+        Annotated[date, DAY] | None, Field(description="A sighting's day seen, if given.")
+    ] = None
+    where: Annotated[str | None, Field(description="A sighting's place, if given.")] = None
 
     @classmethod
     def of(cls, alert_id: uuid.UUID, entry: reading.OpenedItem) -> OpenedItem:
@@ -285,6 +289,8 @@ class OpenedItem(ThreadItem):
             text=entry.text if evidence is None and not entry.problem else None,
             attachment=attachment,
             problem=entry.problem or None,
+            seen_on=entry.sighting.seen_on if entry.sighting else None,
+            where=entry.sighting.where if entry.sighting else None,
         )
 
 
@@ -303,6 +309,49 @@ class Content(Document):
     links: list[SeenLink]
     recommended_action: str
     forwarded_note: str
+    accounts: list[str]
+    groups: list[str]
+
+
+class CorrelatedAlert(Document):
+    """Another alert naming the indicator: its sender and day, and its ``url``
+    when your school may open it (null when it was not sent to your school)."""
+
+    id: Id
+    school: str
+    sent_at: When
+    url: str | None
+
+
+class Correlation(Document):
+    """Other alerts naming one of this alert's indicators, as your school's
+    copy of the cluster's correlation key matched them."""
+
+    kind: Annotated[str, Choice(("link", "account", "group"))]
+    indicator: Annotated[str, Field(description="The indicator as normalised (yours).")]
+    summary: Annotated[str, Field(description='Like "2 other alerts from 2 schools ..."')]
+    alerts: Count
+    schools: Count
+    matches: list[CorrelatedAlert]
+
+    @classmethod
+    def of(cls, found: indicators.Correlation) -> Correlation:
+        return cls(
+            kind=str(found.indicator.kind),
+            indicator=found.indicator.label(),
+            summary=found.sentence(),
+            alerts=len(found.matches),
+            schools=found.schools,
+            matches=[
+                CorrelatedAlert(
+                    id=m.alert_id,
+                    school=m.school,
+                    sent_at=m.sent_at,
+                    url=_alert_url(m.alert_id) if m.openable else None,
+                )
+                for m in found.matches
+            ],
+        )
 
 
 class Alert(AlertMetadata):
@@ -336,6 +385,10 @@ class Alert(AlertMetadata):
     ]
     thread: list[OpenedItem]
     recipients: list[Copy]
+    correlations: list[Correlation]
+    sighted_by: Annotated[
+        list[SchoolRef], Field(description="Schools that said they have seen this too.")
+    ]
 
     @classmethod
     def of(cls, opened: reading.OpenedAlert) -> Alert:
@@ -346,11 +399,20 @@ class Alert(AlertMetadata):
             content_visible=opened.view.may_read_content,
             verified=sealed is not None,
             problem=opened.problem or None,
-            content=Content.read(sealed, links=list(sealed.links)) if sealed is not None else None,
+            content=Content.read(
+                sealed,
+                links=list(sealed.links),
+                accounts=list(sealed.accounts),
+                groups=list(sealed.groups),
+            )
+            if sealed is not None
+            else None,
             withdrawal=(OpenedItem.of(alert.id, opened.withdrawal) if opened.withdrawal else None),
             corrections=[OpenedItem.of(alert.id, entry) for entry in opened.corrections],
             thread=[OpenedItem.of(alert.id, entry) for entry in opened.thread],
             recipients=opened.copies,
+            correlations=[Correlation.of(c) for c in opened.correlations],
+            sighted_by=opened.sighted_by,
         )
 
 

@@ -148,6 +148,17 @@ class NewAlert(Body):
     ] = []
     include_coordinator: bool = False
     attachments: Annotated[list[Attachment], Field(max_length=evidence_files.MAX_FILES)] = []
+    accounts: Annotated[
+        list[Annotated[str, Text(content.MAX_ACCOUNT)]],
+        Field(
+            max_length=content.MAX_ACCOUNTS,
+            description="Accounts posting, on the alert's platform, like @name.",
+        ),
+    ] = []
+    groups: Annotated[
+        list[Annotated[str, Text(content.MAX_ACCOUNT)]],
+        Field(max_length=content.MAX_ACCOUNTS, description="Groups or pages, by name."),
+    ] = []
 
     def draft(self) -> posting.AlertDraft:
         return posting.AlertDraft(
@@ -162,6 +173,8 @@ class NewAlert(Body):
                     content.Link(link.url, link.seen_on) for link in self.links if link.url
                 ),
                 recommended_action=self.recommended_action,
+                accounts=_names(self.accounts, "accounts", "account", self.platform),
+                groups=_names(self.groups, "groups", "group or page", self.platform),
             ),
             audience=self.audience,
             school_ids=_distinct(self.schools),
@@ -179,6 +192,20 @@ class Acknowledgement(Body):
     may_be_empty: ClassVar[bool] = True
 
     comment: Note = ""
+
+
+def _names(names: list[str], field: str, what: str, platform: str) -> tuple[str, ...]:
+    """As the page's form checks them, one a line; a name is one line."""
+    if any("\n" in name or "\r" in name for name in names):
+        raise InvalidInput(f"Give each {what} as one line.", field=field)
+    return content.parse_names("\n".join(names), field, what, platform)
+
+
+class Sighting(Body):
+    """ "We've seen this too": when and where your school saw it (both optional)."""
+
+    seen_on: Annotated[date, DAY] | None = None
+    where: Annotated[str, Text(500)] = ""
 
 
 class Reply(Body):

@@ -60,6 +60,7 @@ from network.api.inputs import (
     Reply,
     Resolution,
     SchoolId,
+    Sighting,
     SubscriptionChange,
     SubscriptionId,
     Withdrawal,
@@ -206,6 +207,17 @@ def record_action(alert_id: AlertId, body: Action) -> Created[ThreadItem]:
     keys = unlocked(auth.school_keys())
     item = thread.record_action(db(), auth.actor(), keys, alert_id, body.action_type, body.note)
     return Created(ThreadItem.model_validate(item))
+
+
+@bp.route("/alerts/<uuid:alert_id>/sightings", methods=["POST"])
+@operation(Permission.READ_ALERTS, Scope.ALERTS_WRITE, idempotent=True)
+def record_sighting(alert_id: AlertId, body: Sighting) -> Created[ThreadItem]:
+    """We've seen this too: tell the alert's schools yours saw it as well (on a
+    forward, the original's schools hear of it too). Refused (403) to a school
+    that did not receive the alert."""
+    keys = unlocked(auth.school_keys())
+    items = thread.record_sighting(db(), auth.actor(), keys, alert_id, body.seen_on, body.where)
+    return Created(ThreadItem.model_validate(items[0]))
 
 
 @bp.route("/alerts/<uuid:alert_id>/resolve", methods=["POST"])

@@ -17,6 +17,7 @@ from flask import (
 
 from network import auth
 from network.alerts import vocab
+from network.alerts.indicators import WIDELY_SEEN, seen_widely
 from network.dashboard import report
 from network.dashboard.figures import Period
 from network.db import db
@@ -69,8 +70,18 @@ def _cluster_page(page: str, source: Mapping[str, str] | None = None) -> Any:
         report.recompute(db(), auth.actor(), cluster, period, utcnow())
         return redirect(url_for(PAGES[page][0], start=period.start, end=period.end), 303)
     data = report.cluster_figures(db(), auth.actor(), cluster, period, settings=_settings())
+    widely = (
+        seen_widely(db(), cluster.id, period.since, period.until) if page == "dashboard" else []
+    )
     return render_template(
-        template, data=data, problem=None, cluster=cluster, args=args, vocab=vocab
+        template,
+        data=data,
+        problem=None,
+        cluster=cluster,
+        args=args,
+        vocab=vocab,
+        seen_widely=widely,
+        widely_seen=WIDELY_SEEN,
     )
 
 

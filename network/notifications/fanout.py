@@ -29,6 +29,7 @@ THREAD_EVENTS = {
     ItemKind.ACTION: "alert.action_recorded",
     ItemKind.ATTACHMENT: "alert.attachment_added",
     ItemKind.CLOSURE: "alert.closed",
+    ItemKind.SIGHTING: "alert.sighted",
 }
 
 

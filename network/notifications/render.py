@@ -182,6 +182,10 @@ def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
             f"{by} added an attachment to an alert you watch.",
         ),
         "alert.acknowledged": (f"{by} acknowledged", f"{by} acknowledged an alert you watch."),
+        "alert.sighted": (
+            f"{by} has seen this too",
+            f"{by} says it has seen what an alert you watch reports.",
+        ),
         "alert.resolved": ("Resolved", f"{sender} marked an alert you watch as resolved."),
         "alert.closed": (
             f"Closed by {by}",

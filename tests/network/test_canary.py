@@ -1,8 +1,9 @@
 """The hub never holds alert content in clear (design.md, "What the hub may see").
 
 A canary string goes into every sensitive field: title, description, links,
-recommended action, evidence name and bytes, replies, action notes,
-acknowledgement comments and forwarding notes. It must appear nowhere in the
+recommended action, accounts and groups named, evidence name and bytes,
+replies, action notes, acknowledgement comments, forwarding notes and where a
+sighting was made. It must appear nowhere in the
 database (the SQLite file and its WAL, or a pg_dump), nor in the logs, nor in
 any email the worker sent to the test SMTP server or any webhook body it sent.
 
@@ -71,6 +72,8 @@ def everything_posted(app, world, caplog, receiver, smtp):
         description=f"Body {CANARY}",
         links=f"https://example.org/{CANARY} 2026-11-20",
         recommended_action=f"Do {CANARY}",
+        accounts=f"@{CANARY}",
+        groups=f"Group {CANARY}",
         evidence=(io.BytesIO(pdf), f"{CANARY}.pdf", "application/pdf"),
         tlp="GREEN",  # may be forwarded, so the forward's note is written too
     )
@@ -89,6 +92,7 @@ def everything_posted(app, world, caplog, receiver, smtp):
         (f"{alert}/reply", {"text": f"Reply {CANARY}"}),
         (f"{alert}/actions", {"action_type": "police", "note": f"Note {CANARY}"}),
         (f"{alert}/forward", {"schools": [str(c.school.id)], "note": f"Fwd {CANARY}"}),
+        (f"{alert}/sightings", {"seen_on": "2026-11-21", "where": f"Seen {CANARY}"}),
         (f"{alert}/close", {"close_note": f"Closed {CANARY}"}),
     ]:
         assert b.post(url, data, page=alert).status_code == 303, url
@@ -171,6 +175,8 @@ def posted_through_the_api(app, world, caplog):
             "description": f"Body {CANARY}",
             "links": [{"url": f"https://example.org/{CANARY}", "seen_on": "2026-11-20"}],
             "recommended_action": f"Do {CANARY}",
+            "accounts": [f"@{CANARY}"],
+            "groups": [f"Group {CANARY}"],
             "schools": [str(b.school.id)],
             "attachments": [{"filename": f"{CANARY}.pdf", "data": base64.b64encode(pdf).decode()}],
         },
@@ -187,6 +193,7 @@ def posted_through_the_api(app, world, caplog):
         (f"{alert}/replies", {"text": f"Reply {CANARY}"}),
         (f"{alert}/actions", {"action_type": "police", "note": f"Note {CANARY}"}),
         (f"{alert}/forward", {"schools": [str(c.school.id)], "note": f"Fwd {CANARY}"}),
+        (f"{alert}/sightings", {"seen_on": "2026-11-21", "where": f"Seen {CANARY}"}),
     ]:
         response = beech.post(url, body, headers={"Idempotency-Key": str(uuid.uuid4())})
         assert response.status_code in (200, 201), (url, response.get_data(as_text=True))

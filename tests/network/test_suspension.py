@@ -115,6 +115,7 @@ class Suspended:
             "alerts.acknowledge": {"comment": "Seen by the DSL"},
             "alerts.reply": {"text": "We have seen the same page."},
             "alerts.record_action": {"action_type": "reported_platform", "note": "Done."},
+            "alerts.record_sighting": {"where": "In a parents' group"},
             "alerts.forward": {"schools": [str(self.cedar.id)], "note": "For you too"},
             "alerts.resolve": {"resolve_note": "Page removed.", "confirm": "y"},
             "alerts.close": {"close_note": "Dealt with here."},
@@ -141,6 +142,7 @@ class Suspended:
             "api.acknowledge": {"comment": "Seen by the DSL"},
             "api.reply": {"text": "We have seen the same page."},
             "api.record_action": {"action_type": "reported_platform", "note": "Done."},
+            "api.record_sighting": {"where": "In a parents' group"},
             "api.forward": {"schools": [str(self.cedar.id)]},
             "api.resolve": {"note": "Page removed.", "confirm": True},
             "api.close": {"note": "Dealt with here."},
@@ -285,6 +287,7 @@ def test_every_unsafe_page_and_api_route_refuses_a_suspended_schools_member(app,
         "alerts.withdraw",
         "alerts.correct",
         "school.set_may_post",
+        "alerts.record_sighting",
         "api.reply",
         "api.record_action",
         "api.acknowledge",
@@ -303,7 +306,13 @@ def test_every_api_operation_refuses_a_suspended_schools_token(app, suspended):
         )
 
     walked = _walk(app, suspended, send, only_api=True)
-    assert {"api.post_alert", "api.reply", "api.acknowledge", "api.forward"} <= set(walked)
+    assert {
+        "api.post_alert",
+        "api.reply",
+        "api.acknowledge",
+        "api.forward",
+        "api.record_sighting",
+    } <= set(walked)
 
 
 def test_the_allowed_routes_exist_and_still_work_for_a_suspended_school(app, suspended):
