@@ -16,6 +16,7 @@ import click
 
 from crypto import merkle
 from crypto.checkpoint import Checkpoint, NoteError, NoteVerifier, open_checkpoint
+from crypto.replay import PrefixReplay, ReplayResult
 from network.client.hub import ClientError, Hub, Refused, load_config
 from network.client.output import emit_json, when
 
@@ -66,7 +67,7 @@ def audit_checkpoint(out: Path | None, as_json: bool) -> None:
 class _Rebuilt:
     """The checkpoint's tree rebuilt from the hub's leaves."""
 
-    result: merkle.ReplayResult
+    result: ReplayResult
     here: int  # leaves hashed here from their leaf text
     from_hub: int  # leaf hashes the hub recomputed (entries outside your scope)
     restorations: list[dict[str, Any]]
@@ -74,7 +75,7 @@ class _Rebuilt:
 
 def _rebuild(hub: Hub, old: Checkpoint) -> _Rebuilt:
     """Page through every entry the checkpoint covers and rebuild its tree."""
-    replay = merkle.PrefixReplay(old.size, old.root)
+    replay = PrefixReplay(old.size, old.root)
     here = from_hub = 0
     restorations: list[dict[str, Any]] = []
     while replay.next < old.size:

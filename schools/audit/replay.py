@@ -3,7 +3,7 @@
 ``alertnet audit verify --from-checkpoint`` and the API's ``/audit/leaves``
 (which ``alertnet client audit verify`` reads) both start here: for every
 sequence number, the entry's leaf recomputed from its fields beside the leaf
-hash stored when it was appended. crypto.merkle.PrefixReplay compares them.
+hash stored when it was appended. crypto.replay.PrefixReplay compares them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from crypto import merkle
+from crypto.replay import PrefixReplay, ReplayResult
 from schools.audit.leaf import EntryFields, leaf_bytes
 from schools.audit.models import AuditEvent, AuditSubtree
 from schools.errors import LogIntegrityError
@@ -76,14 +77,14 @@ def replay_checkpoint(
     *,
     batch_bits: int = 13,
     progress: Callable[[int, int], None] | None = None,
-) -> merkle.ReplayResult:
+) -> ReplayResult:
     """Recompute the leaf of every entry ``0 .. size - 1`` from its fields, build
     the tree of ``size`` leaves from them and compare its root with ``root``.
 
     Reads ``2**batch_bits`` positions at a time, each batch in its own short
     transaction, so memory stays flat at ten million entries.
     """
-    replay = merkle.PrefixReplay(size, root)
+    replay = PrefixReplay(size, root)
     batch = 1 << batch_bits
     for first in range(0, size, batch):
         end = min(first + batch, size)

@@ -16,9 +16,7 @@ from hypothesis import strategies as st
 from crypto.merkle import (
     EMPTY_ROOT,
     MemoryStore,
-    PrefixReplay,
     ProofError,
-    TreeBuilder,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -32,6 +30,7 @@ from crypto.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from crypto.replay import PrefixReplay, TreeBuilder
 from tests.vectors import VECTORS, load_json, vectors_dir
 
 # The leaves behind the transparency-dev inclusion vectors (shared/vectors/README.md).
