@@ -165,7 +165,12 @@ def _new_generation(session: Session, school: School, actor: Member | None) -> t
 
 
 def _wrap_to_lacking(session: Session, cluster_id: uuid.UUID, generation: int, key: bytes) -> None:
-    for school_id, public in _lacking(session, cluster_id, generation).items():
+    """Hand the key to the cluster's schools that lack it: custody changes,
+    so it is audited (which schools, which generation)."""
+    lacking = _lacking(session, cluster_id, generation)
+    if not lacking:
+        return
+    for school_id, public in lacking.items():
         session.add(
             CorrelationKeyWrap(
                 cluster_id=cluster_id,
@@ -178,6 +183,15 @@ def _wrap_to_lacking(session: Session, cluster_id: uuid.UUID, generation: int, k
             )
         )
     session.flush()
+    audit.record(
+        session,
+        "cluster.correlation_key_wrapped",
+        cluster_id=cluster_id,
+        object_type="cluster",
+        object_id=cluster_id,
+        generation=generation,
+        schools=sorted(str(school_id) for school_id in lacking),
+    )
 
 
 def keys_held(

@@ -162,6 +162,14 @@ def start_totp(session: Session, member: Member, key: bytes) -> Enrolment:
         factor.secret_sealed = factors.seal_secret(key, secret, _context(member.id, factor.id))
         session.add(factor)
         session.flush()
+        audit.record(
+            session,
+            "member.second_factor_started",
+            actor=member,
+            object_type="member",
+            object_id=member.id,
+            kind=FactorKind.TOTP.value,
+        )
     else:
         secret = _secret(factor, key)
     return Enrolment(factor, secret, factors.totp_uri(secret, member.email, ISSUER))
@@ -353,6 +361,14 @@ def count_refusal(session: Session, login_hash: bytes) -> bool:
     if login.factor_failures >= MAX_FACTOR_FAILURES:
         session.delete(login)
         session.flush()
+        audit.record(
+            session,
+            "member.session_ended",
+            school_id=login.school_id,
+            object_type="member",
+            object_id=login.member_id,
+            reason="too many refused second-factor attempts",
+        )
         return True
     session.flush()
     return False

@@ -114,6 +114,10 @@ def check_alert(
     check_signed_while_current(header, retired_at, "alert")
 
 
+#: Items only the sending school writes: a page shows them as the sender's.
+_SENDERS_ONLY = frozenset({ItemKind.CORRECTION, ItemKind.WITHDRAWAL})
+
+
 def check_item(
     header: Header, item: ThreadItem, alert: Alert, *, retired_at: datetime | None
 ) -> None:
@@ -136,6 +140,11 @@ def check_item(
     ]
     if header.version >= 2 and item.kind == ItemKind.ATTACHMENT:
         pairs.append(("the item it is attached to", header.attached_to, alert.id.bytes))
+    if item.kind in _SENDERS_ONLY:
+        # Shown as the sender's word: signed by the school that sent the alert.
+        pairs.append(
+            ("the school that sent the alert", header.sender_school, str(alert.sender_school_id))
+        )
     wrong = _differing(pairs)
     if wrong:
         raise IntegrityFailure(_ITEM_FAILED.format(fields=", ".join(wrong)))

@@ -44,7 +44,7 @@ from network.alerts.sealing import (
 from network.alerts.vocab import ItemKind
 from schools.db import utcnow
 from schools.errors import NotFound
-from schools.models import Member, School, SchoolKeyGeneration
+from schools.models import Member, School
 
 # What a page shows above the alert rather than in its thread.
 ABOVE_THE_ALERT = frozenset({ItemKind.CORRECTION, ItemKind.WITHDRAWAL})
@@ -107,6 +107,13 @@ class OpenedAlert:
         return next((e for e in self.items if e.item.kind == ItemKind.WITHDRAWAL), None)
 
     @property
+    def withdrawn_by_sender(self) -> bool:
+        """Withdrawn as the sending school signed it: the hub's status alone
+        does not make an alert withdrawn on the page."""
+        withdrawal = self.withdrawal
+        return withdrawal is not None and withdrawal.signed is not None
+
+    @property
     def corrections(self) -> list[OpenedItem]:
         """The sender's signed corrections, newest first: shown above the original."""
         return [e for e in reversed(self.items) if e.item.kind == ItemKind.CORRECTION]
@@ -124,6 +131,12 @@ class OpenedAlert:
     def integrity_failed(self) -> bool:
         """The member's school holds the alert, but it failed its checks."""
         return self.view.may_read_content and self.content is None and bool(self.problem)
+
+
+_UNSIGNED_WITHDRAWAL = (
+    "The hub's record says the sender withdrew this alert, but no withdrawal signed by "
+    "the sending school opens. It is not shown; tell your coordinator."
+)
 
 
 def copies_of(session: Session, alert: Alert) -> list[AlertRecipient]:
@@ -199,19 +212,10 @@ def open_alert(
     are dropped unless ``keep_evidence`` (forwarding needs them)."""
     view = alert_for(session, actor, alert_id)
     alert = view.alert
-    fingerprint = (
-        session.scalar(
-            select(SchoolKeyGeneration.fingerprint).where(
-                SchoolKeyGeneration.school_id == alert.sender_school_id,
-                SchoolKeyGeneration.generation == alert.sender_generation,
-            )
-        )
-        or ""
-    )
     opened = OpenedAlert(
         view,
         None,
-        fingerprint,
+        "",
         copies=copies_of(session, alert),
         platform=session.get(Platform, alert.platform),
     )
@@ -229,6 +233,10 @@ def open_alert(
     items = list(session.scalars(query.order_by(ThreadItem.created_at)))
     envelopes = _Envelopes.load(session, keychain, [alert, *items])
     keychain.require_current()
+    # The fingerprint shown beside the tick is that of the key that checks the
+    # signature, not a column the hub keeps beside it.
+    signer = envelopes.signers.get(_signer(alert))
+    opened.sender_fingerprint = signer.public.fingerprint() if signer is not None else ""
     if not alert.withdrawn:
         _open_the_alert(session, envelopes, opened)
     attachments: list[Header] = []
@@ -259,6 +267,9 @@ def open_alert(
         except NotFound as gone:
             entry.problem = gone.message
         opened.items.append(entry)
+    if alert.withdrawn and not opened.withdrawn_by_sender:
+        # The hub's status says withdrawn; no withdrawal the sender signed says so.
+        opened.problem = _UNSIGNED_WITHDRAWAL
     if opened.content is not None:
         try:
             check_attachment_places(attachments, opened.content.attachments)
@@ -377,12 +388,15 @@ def alert_page(
 ) -> AlertPage:
     opened = open_alert(session, actor, keys, alert_id)
     alert = opened.view.alert
-    # Forwarding to a school that already has the alert would only duplicate it.
+    allowed, may = forwarding_allowed(alert), may_forward(actor, alert)
+    # The schools to offer, only when the form is shown (two queries); never
+    # one that already has the alert, which would only duplicate it.
+    offered = allowed and may and opened.content is not None and not alert.shredded
     return AlertPage(
         opened,
-        forwarding_allowed(alert),
-        may_forward(actor, alert),
-        forward_choices(session, actor, alert),
+        allowed,
+        may,
+        forward_choices(session, actor, alert) if offered else [],
         may_amend(actor, opened.view) and not alert.shredded,
     )
 

@@ -206,11 +206,9 @@ def new() -> ResponseReturnValue:
             f"{'school' if alert.recipient_count == 1 else 'schools'}.",
             "success",
         )
-        warning = platform_ops.under_age_warning(
-            form.year_group.data or "", platform_ops.offered(db(), alert.platform)
-        )
-        if warning:
-            flash(warning, "warning")
+        # The under-age warning names the year group, which is sealed: the
+        # alert page shows it from the opened content, never a flash (a flash
+        # travels in the signed, unencrypted session cookie).
         return redirect(url_for("alerts.show", alert_id=alert.id), 303)
     return _new_page(form, 422 if form.errors else 200)
 

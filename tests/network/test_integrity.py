@@ -308,3 +308,20 @@ def test_the_original_sender_is_told_of_a_forward(app, heads, signed_story):
             select(AuditEvent).where(AuditEvent.action == "alert.forwarded")
         ).one()
         assert forwarded.object_id == str(signed_story.other)
+
+
+def test_a_withdrawal_the_sender_did_not_sign_is_not_shown_as_one(app, heads, signed_story):
+    """The hub sets an alert's status to withdrawn: without a withdrawal signed
+    by the sending school, the page does not say the sender withdrew it."""
+    with own_transaction(app) as session:
+        session.execute(
+            update(Alert).where(Alert.id == signed_story.alert).values(status="withdrawn")
+        )
+    page = heads["Beech"].client.get(f"/alerts/{signed_story.alert}")
+    html = page.get_data(as_text=True)
+    assert "Withdrawn by the sender" not in html
+    assert "no withdrawal signed by the sending school opens" in html
+    api = api_for(app, heads["Beech"].person.email)
+    refused = api.get(f"/api/v1/alerts/{signed_story.alert}")
+    assert refused.status_code == 409
+    assert refused.get_json()["verified"] is False
