@@ -276,6 +276,14 @@ def issue_backup_codes(session: Session, member: Member) -> list[str]:
     return codes
 
 
+def had_backup_codes(session: Session, member: Member) -> bool:
+    """Whether the member was ever given backup codes (used ones count)."""
+    return (
+        session.scalar(select(BackupCode.id).where(BackupCode.member_id == member.id).limit(1))
+        is not None
+    )
+
+
 def backup_codes_left(session: Session, member: Member) -> int:
     return int(
         session.scalar(

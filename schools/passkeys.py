@@ -45,7 +45,6 @@ from schools.factors import (
     check_password,
     factors_of,
     has_factor,
-    issue_backup_codes,
     mark_confirmed,
 )
 from schools.models import FactorKind, LoginSession, Member, SecondFactor
@@ -120,8 +119,10 @@ def register(
     rp_id: str,
     origin: str,
     now: datetime,
-) -> list[str]:
-    """Keep a new passkey; returns backup codes when it is the first factor."""
+) -> bool:
+    """Keep a new passkey; True when it is the member's first factor (their
+    backup codes are then made on the next page, in a response of their own,
+    never carried in the session cookie)."""
     member = login.member
     challenge = _take_challenge(login)
     try:
@@ -170,7 +171,7 @@ def register(
         object_id=factor.id,
         kind=factor.kind,
     )
-    return issue_backup_codes(session, member) if first else []
+    return first
 
 
 def authentication_options(session: Session, login: LoginSession, rp_id: str) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from markupsafe import Markup
@@ -246,7 +245,7 @@ def passkey_register() -> Any:
     name = body.get("name") if isinstance(body, dict) else None
     answer = _passkey_answer()
     try:
-        codes = passkeys.register(
+        first = passkeys.register(
             db(),
             login,
             answer,
@@ -260,9 +259,8 @@ def passkey_register() -> Any:
     if login.state_enum is _ENROLLING:
         auth.finish_sign_in(login, "enrolled")
         account_safety.note_browser(login.member)
-    if codes:
-        # Shown once, on the page the script goes to next.
-        session["backup_codes"] = codes
+    if first:
+        # The codes are made by the next page's button, in that response alone.
         return jsonify(redirect=url_for("factors.show_backup_codes"))
     flash("Your passkey is added.", "info")
     return jsonify(redirect=url_for("factors.enrol"))
@@ -271,10 +269,15 @@ def passkey_register() -> Any:
 @bp.route("/account/second-factors/new-backup-codes", methods=["GET"])
 @auth.requires(Permission.MANAGE_OWN_ACCOUNT)
 def show_backup_codes() -> Any:
-    codes = session.pop("backup_codes", None)
-    if not codes:
+    """After a first passkey: the button that makes the backup codes."""
+    member = auth.actor()
+    if not factors.has_factor(db(), member):
         return redirect(url_for("factors.enrol"), 303)
-    return render_template("factors/backup_codes.html", codes=codes, first=True)
+    return render_template(
+        "factors/backup_codes.html",
+        codes=None,
+        first=factors.backup_codes_left(db(), member) == 0,
+    )
 
 
 @bp.route("/account/second-factors/backup-codes", methods=["POST"])
@@ -285,8 +288,9 @@ def new_backup_codes() -> Any:
     if not factors.has_factor(db(), member):
         flash("Set up a second factor first; backup codes come with it.", "error")
         return redirect(url_for("factors.enrol"), 303)
+    first = not factors.had_backup_codes(db(), member)
     codes = factors.issue_backup_codes(db(), member)
-    return render_template("factors/backup_codes.html", codes=codes, first=False)
+    return render_template("factors/backup_codes.html", codes=codes, first=first)
 
 
 @bp.route("/account/second-factors/<uuid:factor_id>/remove", methods=["POST"])

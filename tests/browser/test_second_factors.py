@@ -103,6 +103,11 @@ def test_a_head_registers_a_passkey_and_signs_in_with_it(head_in_browser: Visito
     page.get_by_role("button", name="Add a passkey").click()
     page.wait_for_url("**/account/second-factors/new-backup-codes")
     assert page.get_by_role("heading", name="Your second factor is set up").is_visible()
+    head_in_browser.assert_accessible()
+    page.get_by_role("button", name="Make my backup codes").click()
+    page.wait_for_load_state()
+    codes = re.findall(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", page.content())
+    assert len(set(codes)) == 8
     head_in_browser.snap("passkey-added")
     page.get_by_role("link", name="I have stored the codes safely — continue").click()
     page.wait_for_url("**/school")

@@ -50,7 +50,17 @@ def _head_with_passkey(world, client, app):
     registered = _register(client, passkey)
     assert registered.status_code == 200, registered.get_data(as_text=True)
     assert registered.get_json()["redirect"] == "/account/second-factors/new-backup-codes"
-    codes = BACKUP.findall(client.get(registered.get_json()["redirect"]).get_data(as_text=True))
+    page = registered.get_json()["redirect"]
+    offer = client.get(page).get_data(as_text=True)
+    assert "Make my backup codes" in offer
+    assert not BACKUP.findall(offer)
+    cookie = client.get_cookie("session")
+    assert cookie is None or not BACKUP.findall(cookie.value)
+    codes = BACKUP.findall(
+        post_form(client, "/account/second-factors/backup-codes", {}, page=page).get_data(
+            as_text=True
+        )
+    )
     assert len(codes) == 8
     post_form(client, "/sign-out", {}, page="/account")
     return passkey
