@@ -24,7 +24,7 @@ from network.migrate import current_revision, upgrade
 from network.settings import Settings
 from network.settings import current as _settings
 from network.worker import worker_cli
-from schools import directory, invitations, roles
+from schools import directory, factors, invitations, roles, throttle
 from schools.models import Role
 
 
@@ -201,6 +201,39 @@ def member_set(email: str, may_post: bool | None) -> None:
         school_name = school.name
     verb = "may now post alerts" if may_post else "may no longer post alerts"
     click.echo(f"{name} ({school_name}) {verb}.")
+
+
+@member.command("unlock")
+@click.argument("email")
+@with_appcontext
+def member_unlock(email: str) -> None:
+    """Lift the lock on an account after too many wrong passwords (audited)."""
+    with transaction() as session:
+        unlocked = throttle.unlock(session, None, roles.member_by_email(session, email).id)
+        name = unlocked.name or unlocked.email
+    click.echo(f"{name} can sign in again.")
+
+
+@member.command("reset-second-factor")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def member_reset_second_factor(email: str, yes: bool) -> None:
+    """Remove a member's second factors and end their sessions, when they have
+    lost their phone or passkey and their backup codes (audited). Make sure it
+    really is them asking. They set one up again at their next sign-in."""
+    if not yes:
+        click.confirm(
+            f"Remove every second factor of {email} and end their sessions?", abort=True
+        )
+    with transaction() as session:
+        member = roles.member_by_email(session, email)
+        ended = factors.reset_factors(session, None, member.id)
+        name = member.name or member.email
+    click.echo(
+        f"{name}'s second factors were removed and {ended} session(s) ended; they set one "
+        "up again when they next sign in."
+    )
 
 
 @main.command("demo")

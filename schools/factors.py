@@ -431,10 +431,21 @@ def member_to_manage(session: Session, actor: Member | None, member_id: uuid.UUI
     return member
 
 
+def member_to_reset(session: Session, actor: Member | None, member_id: uuid.UUID) -> Member:
+    """A member whose second factors the actor may reset (policy.check_resets_factors);
+    the CLI (no actor) may reset anyone's, a coordinator's too."""
+    member = session.get(Member, member_id)
+    if member is None or not member.is_active or (member.school is None and actor is not None):
+        raise NotFound("No such member.")
+    policy.check_resets_factors(actor, member)
+    return member
+
+
 def reset_factors(session: Session, actor: Member | None, member_id: uuid.UUID) -> int:
-    """A head resets a staff member's second factors (a lost phone): all go, and
-    every session of theirs ends; they set one up again at their next sign-in."""
-    member = member_to_manage(session, actor, member_id)
+    """A head resets a member's second factors, or the coordinator a head's (a
+    lost phone): all go, and every session of theirs ends; they set one up
+    again at their next sign-in."""
+    member = member_to_reset(session, actor, member_id)
     if actor is not None and actor.id == member.id:
         raise Forbidden("Remove your own second factors on your account page.")
     removed = session.execute(

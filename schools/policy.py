@@ -147,6 +147,18 @@ def check_manages_members(actor: Member | None, school: School) -> None:
         raise Forbidden("Only the head can invite or remove members, or change what they may do.")
 
 
+def check_resets_factors(actor: Member | None, member: Member) -> None:
+    """A head resets their school's members' second factors; the coordinator
+    those of any member of their cluster's schools (a head who lost their
+    phone has nobody above them in the school); the CLI anyone's."""
+    if actor is None or member.school is None:
+        return
+    if actor.role_enum is Role.COORDINATOR:
+        check_school_admin(actor, member.school)
+    else:
+        check_manages_members(actor, member.school)
+
+
 def check_invites_to_school(actor: Member | None, school: School) -> None:
     """Coordinators invite heads of their cluster's schools; heads invite their own staff."""
     if actor is not None and actor.role_enum is Role.COORDINATOR:

@@ -35,7 +35,7 @@ from schools import factors, passkeys, throttle
 from schools.db import utcnow
 from schools.errors import DomainError
 from schools.factors import FactorRefused
-from schools.models import FactorKind, LoginSession, Member, SessionState
+from schools.models import FactorKind, LoginSession, Member, Role, SessionState
 from schools.policy import Permission
 
 bp = Blueprint("factors", __name__)
@@ -400,24 +400,35 @@ def confirm_passkey() -> Any:
 # --- a head's reset, the coordinator's rule ------------------------------------------
 
 
+def _back_to_members(member: Member) -> str:
+    """Where the reset page returns: the school's page for its head, the
+    cluster's page of that school for the coordinator."""
+    if auth.actor().role_enum is Role.COORDINATOR:
+        return url_for("cluster.school", school_id=member.school_id)
+    return url_for("school.overview")
+
+
 @bp.route("/school/members/<uuid:member_id>/reset-second-factor", methods=["GET"])
-@auth.requires(Permission.MANAGE_MEMBERS)
+@auth.requires(None)
 def confirm_reset(member_id: uuid.UUID) -> Any:
-    member = factors.member_to_manage(db(), auth.actor(), member_id)
-    return render_template("factors/confirm_reset.html", member=member)
+    member = factors.member_to_reset(db(), auth.actor(), member_id)
+    return render_template(
+        "factors/confirm_reset.html", member=member, back=_back_to_members(member)
+    )
 
 
 @bp.route("/school/members/<uuid:member_id>/reset-second-factor", methods=["POST"])
-@auth.requires(Permission.MANAGE_MEMBERS)
+@auth.requires(None)
 @auth.recently_confirmed
 def reset(member_id: uuid.UUID) -> Any:
+    member = factors.member_to_reset(db(), auth.actor(), member_id)
     factors.reset_factors(db(), auth.actor(), member_id)
     flash(
-        "Their second factors were removed and their sessions ended. They set one up "
-        "again when they next sign in.",
+        f"{member.name}'s second factors were removed and their sessions ended. They set "
+        "one up again when they next sign in.",
         "info",
     )
-    return redirect(url_for("school.overview"), 303)
+    return redirect(_back_to_members(member), 303)
 
 
 @bp.route("/members/<uuid:member_id>/unlock", methods=["POST"])

@@ -10,10 +10,12 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from crypto import custody
+from network.cli import main
 from network.db import own_transaction
 from network.notifications.models import Notification
 from schools import factors, invitations, throttle
 from schools.audit.models import AuditEvent
+from schools.db import utcnow
 from schools.models import BackupCode, LoginSession, Member, Role, SecondFactor
 from tests.conftest import PASSWORD, post_form, sign_in
 from tests.network.factor_helpers import BACKUP, enrol_app, secret_on, totp
@@ -44,6 +46,13 @@ def _enrolled_head(world, client):
     secret, codes = enrol_app(client)
     post_form(client, "/sign-out", {}, page="/account")
     return secret, codes
+
+
+def _member(app, email):
+    with own_transaction(app) as session:
+        member = session.scalars(select(Member).where(Member.email == email)).one()
+        session.expunge(member)
+        return member
 
 
 def _code_at_next_step(secret):
@@ -328,3 +337,84 @@ def test_the_recovery_code_removes_a_heads_second_factors(world, client, app):
     assert event.detail["reason"] == "recovery code"
     # A factor is required of heads here: the recovered head sets one up next.
     assert fresh.get("/school").headers["Location"] == "/account/second-factors"
+
+
+def test_the_coordinator_resets_a_heads_lost_factor_from_the_schools_page(world, client, app):
+    cluster, school = _school(world, second_factors=False)
+    head_client = app.test_client()
+    sign_in(head_client, HEAD)
+    enrol_app(head_client)
+    coordinator = world.person(Role.COORDINATOR, "coord@example.org", cluster=cluster)
+    sign_in(client, coordinator.email)
+    head = _member(app, HEAD)
+    page = client.get(f"/cluster/schools/{school.id}").get_data(as_text=True)
+    assert f"/school/members/{head.id}/reset-second-factor" in page
+    asked = client.get(f"/school/members/{head.id}/reset-second-factor").get_data(as_text=True)
+    assert "This cannot be undone." in asked
+    assert f'href="/cluster/schools/{school.id}"' in asked
+    done = post_form(
+        client,
+        f"/school/members/{head.id}/reset-second-factor",
+        {},
+        page=f"/cluster/schools/{school.id}",
+    )
+    assert done.status_code == 303
+    assert done.headers["Location"] == f"/cluster/schools/{school.id}"
+    assert head_client.get("/school").status_code == 302  # their session ended
+    with own_transaction(app) as session:
+        assert session.scalar(select(func.count()).select_from(SecondFactor)) == 0
+    [event] = _events(app, "member.second_factors_reset")
+    assert event.object_id == str(head.id)
+    assert event.actor_id == coordinator.member.id
+
+
+def test_a_coordinator_of_another_cluster_and_staff_cannot_reset_a_factor(world, client, app):
+    _cluster, school = _school(world, second_factors=False)
+    staff = world.person(Role.STAFF, STAFF, school=school)
+    elsewhere = world.cluster(name="Elsewhere", second_factors=False)
+    outsider = world.person(Role.COORDINATOR, "coord@elsewhere.example.org", cluster=elsewhere)
+    head = _member(app, HEAD)
+    sign_in(client, outsider.email)
+    assert client.get(f"/school/members/{head.id}/reset-second-factor").status_code == 404
+    refused = post_form(
+        client, f"/school/members/{head.id}/reset-second-factor", {}, page="/account"
+    )
+    assert refused.status_code == 404
+    post_form(client, "/sign-out", {}, page="/account")
+    sign_in(client, staff.email)
+    refused = post_form(
+        client, f"/school/members/{head.id}/reset-second-factor", {}, page="/account"
+    )
+    assert refused.status_code == 403
+    assert _events(app, "member.second_factors_reset") == []
+
+
+def test_the_operator_unlocks_an_account_and_resets_a_factor_at_the_command_line(
+    world, client, app, runner
+):
+    _school(world, second_factors=False)
+    sign_in(client, HEAD)
+    enrol_app(client)
+    with own_transaction(app) as session:
+        member = session.scalars(select(Member).where(Member.email == HEAD)).one()
+        member.locked_until = utcnow() + timedelta(hours=1)
+    unlocked = runner.invoke(main, args=["member", "unlock", HEAD])
+    assert unlocked.exit_code == 0, unlocked.output
+    assert "can sign in again" in unlocked.output
+    asked = runner.invoke(main, args=["member", "reset-second-factor", HEAD], input="n\n")
+    assert asked.exit_code == 1  # declined: nothing removed
+    with own_transaction(app) as session:
+        assert session.scalar(select(func.count()).select_from(SecondFactor)) == 1
+    reset = runner.invoke(main, args=["member", "reset-second-factor", "--yes", HEAD])
+    assert reset.exit_code == 0, reset.output
+    assert "second factors were removed and 1 session(s) ended" in reset.output
+    with own_transaction(app) as session:
+        assert session.scalar(select(func.count()).select_from(SecondFactor)) == 0
+        assert (
+            session.scalars(select(Member).where(Member.email == HEAD)).one().locked_until is None
+        )
+    assert [e.action for e in _events(app, "member.sign_in_unlocked")] == [
+        "member.sign_in_unlocked"
+    ]
+    unknown = runner.invoke(main, args=["member", "unlock", "nobody@oakfield.example.org"])
+    assert unknown.exit_code == 2
