@@ -223,9 +223,7 @@ def member_reset_second_factor(email: str, yes: bool) -> None:
     lost their phone or passkey and their backup codes (audited). Make sure it
     really is them asking. They set one up again at their next sign-in."""
     if not yes:
-        click.confirm(
-            f"Remove every second factor of {email} and end their sessions?", abort=True
-        )
+        click.confirm(f"Remove every second factor of {email} and end their sessions?", abort=True)
     with transaction() as session:
         member = roles.member_by_email(session, email)
         ended = factors.reset_factors(session, None, member.id)

@@ -501,6 +501,21 @@ class KnownDevice(Base):
     user_agent: Mapped[str] = mapped_column(String(200), default="")
 
 
+class SignInGuess(Base):
+    """Wrong passwords given for an address that is no member's, counted as a
+    member's are (schools/throttle.py), so that the waits and the lock say
+    nothing about whether an account exists. Only a hash of the address is
+    kept, for a day after its last wrong password."""
+
+    __tablename__ = "sign_in_guesses"
+
+    address_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    sign_in_wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class CorrelationGeneration(Base):
     """One generation of a cluster's correlation key (crypto/indicators.py).
 

@@ -14,13 +14,15 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schools import audit, directory, policy
 from schools.errors import DomainError, InvalidInput, NotFound
-from schools.models import KnownDevice, Member, Role
+from schools.models import KnownDevice, Member, Role, SignInGuess
 
 # Wrong passwords allowed before the first wait; the wait then doubles from
 # two seconds up to MAX_WAIT; at LOCK_AFTER the account locks for LOCK_FOR.
@@ -34,30 +36,63 @@ class SignInThrottled(DomainError):
     status = 429
 
 
-def _member(session: Session, email: str) -> Member | None:
+# How long the count of wrong passwords for an address that is no member's is kept.
+GUESSES_KEPT = timedelta(days=1)
+
+
+class Counted(Protocol):
+    """What is counted for a member, and for an address that is no member's."""
+
+    failed_sign_ins: int
+    sign_in_wait_until: datetime | None
+    locked_until: datetime | None
+
+
+def _address(email: str) -> str | None:
     try:
-        email = directory.normalise_email(email)
+        return directory.normalise_email(email)
     except InvalidInput:
         return None
-    return session.scalars(select(Member).where(Member.email == email)).one_or_none()
+
+
+def _member(session: Session, email: str) -> Member | None:
+    address = _address(email)
+    if address is None:
+        return None
+    return session.scalars(select(Member).where(Member.email == address)).one_or_none()
+
+
+def _address_hash(address: str) -> bytes:
+    return hashlib.sha256(b"alertnet/v1/sign-in-guess\0" + address.encode()).digest()
+
+
+def _counted(session: Session, email: str) -> Counted | None:
+    """The member with that address, or the count kept for an address that is none."""
+    member = _member(session, email)
+    if member is not None:
+        return member
+    address = _address(email)
+    return None if address is None else session.get(SignInGuess, _address_hash(address))
 
 
 def check(session: Session, email: str, now: datetime) -> None:
-    """Refuse at once (no password hashing) an account that must wait or is locked."""
-    member = _member(session, email)
+    """Refuse at once (no password hashing) an account that must wait or is
+    locked; an address that is no member's is refused in the same words after
+    the same wrong passwords, so the answer never says whether it exists."""
+    member = _counted(session, email)
     if member is None:
         return
     if member.locked_until is not None and now < member.locked_until:
         raise SignInThrottled(
-            "This account is locked for an hour after too many wrong passwords, and its "
-            "owner has been emailed. A head of the school or the cluster's coordinator can "
-            "unlock it sooner.",
+            "Signing in with this address is locked for an hour after too many wrong "
+            "passwords. If it is a member's address, they have been emailed, and a head of "
+            "their school or the cluster's coordinator can unlock it sooner.",
             field="email",
         )
     if member.sign_in_wait_until is not None and now < member.sign_in_wait_until:
         seconds = max(1, int((member.sign_in_wait_until - now).total_seconds() + 0.999))
         raise SignInThrottled(
-            f"Too many wrong passwords for this account. Wait {seconds} second(s) and try again.",
+            f"Too many wrong passwords for this address. Wait {seconds} second(s) and try again.",
             field="email",
         )
 
@@ -75,21 +110,53 @@ class Failure:
 
 
 def note_failure(session: Session, email: str, now: datetime) -> Failure | None:
-    """Count a wrong password against the account (None: no such account).
-    Call it in a transaction of its own: the request's rolls back."""
+    """Count a wrong password against the account (None: no such account, whose
+    address is counted all the same). Call it in a transaction of its own: the
+    request's rolls back."""
     member = _member(session, email)
-    return None if member is None else count_failure(session, member, now)
+    if member is not None:
+        return count_failure(session, member, now)
+    address = _address(email)
+    if address is not None:
+        _count_guess(session, _address_hash(address), now)
+    return None
+
+
+def _count_guess(session: Session, address_hash: bytes, now: datetime) -> None:
+    session.execute(delete(SignInGuess).where(SignInGuess.last_at < now - GUESSES_KEPT))
+    guess = session.get(SignInGuess, address_hash)
+    if guess is None:
+        try:
+            with session.begin_nested():
+                guess = SignInGuess(address_hash=address_hash, failed_sign_ins=0, last_at=now)
+                session.add(guess)
+        except IntegrityError:  # a simultaneous first guess: count on its row
+            guess = session.get(SignInGuess, address_hash)
+            assert guess is not None
+    guess.last_at = now
+    _advance(guess, now)
+    session.flush()
+
+
+def _advance(counted: Counted, now: datetime) -> bool:
+    """One more wrong password: the next wait, or the lock (True)."""
+    counted.failed_sign_ins += 1
+    if counted.failed_sign_ins >= LOCK_AFTER:
+        counted.locked_until = now + LOCK_FOR
+        counted.sign_in_wait_until = None
+        counted.failed_sign_ins = 0
+        return True
+    wait = wait_after(counted.failed_sign_ins)
+    counted.sign_in_wait_until = now + wait if wait else None
+    return False
 
 
 def count_failure(session: Session, member: Member, now: datetime) -> Failure:
     """Count a wrong password or a refused second factor: a password-holder
     guessing codes is slowed and locked out like a password guesser."""
-    member.failed_sign_ins += 1
-    locked = member.failed_sign_ins >= LOCK_AFTER
+    locked = _advance(member, now)
     if locked:
-        member.locked_until = now + LOCK_FOR
-        member.sign_in_wait_until = None
-        member.failed_sign_ins = 0
+        assert member.locked_until is not None
         audit.record(
             session,
             "member.sign_in_locked",
@@ -100,9 +167,6 @@ def count_failure(session: Session, member: Member, now: datetime) -> Failure:
             object_id=member.id,
             until=member.locked_until.isoformat(),
         )
-    else:
-        wait = wait_after(member.failed_sign_ins)
-        member.sign_in_wait_until = now + wait if wait else None
     session.flush()
     return Failure(member, locked)
 

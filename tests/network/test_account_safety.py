@@ -4,9 +4,10 @@ that ask in words before something cannot be undone."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from crypto import custody
 from network.db import own_transaction
@@ -15,7 +16,7 @@ from network.notifications.render import describe
 from schools import throttle
 from schools.audit.models import AuditEvent
 from schools.db import utcnow
-from schools.models import Member, Role
+from schools.models import Member, Role, SignInGuess
 from tests.conftest import PASSWORD, post_form, sign_in
 
 HEAD = "head@oakfield.example.org"
@@ -34,11 +35,10 @@ def _school(world):
 def _time_passes(app, email):
     """The wait is over (as if its seconds had passed)."""
     with own_transaction(app) as session:
-        session.execute(
-            update(Member)
-            .where(Member.email == email)
-            .values(sign_in_wait_until=utcnow() - timedelta(seconds=1))
-        )
+        for counted in (Member, SignInGuess):
+            session.execute(
+                update(counted).values(sign_in_wait_until=utcnow() - timedelta(seconds=1))
+            )
 
 
 def _actions(app, action):
@@ -66,6 +66,44 @@ def _lock(app, email):
     with own_transaction(app) as session:
         for _ in range(throttle.LOCK_AFTER):
             throttle.note_failure(session, email, utcnow())
+
+
+def _answers(client, email, password, offset):
+    """What the sign-in page says, in order, to wrong passwords until the lock."""
+    said = []
+    for n in range(throttle.LOCK_AFTER + 2):
+        _time_passes(client.application, email)
+        answer = _attempt(client, email, password, offset + n)
+        body = answer.get_data(as_text=True)
+        message = re.search(
+            r'id="email-error"><span class="visually-hidden">Error:</span>([^<]*)<', body
+        )
+        assert message, body
+        said.append((answer.status_code, message.group(1).strip()))
+    return said
+
+
+def test_the_waits_and_the_lock_never_say_whether_an_account_exists(world, client, app):
+    _school(world)
+    real = _answers(client, STAFF, WRONG, 0)
+    nobody = _answers(client, "nobody@oakfield.example.org", WRONG, 100)
+    assert [status for status, _ in real] == [status for status, _ in nobody]
+    assert real == nobody
+    assert real[-1][0] == 429
+    assert "locked for an hour" in real[-1][1]
+    with own_transaction(app) as session:
+        [guess] = session.scalars(select(SignInGuess)).all()
+        assert b"nobody" not in guess.address_hash
+        assert guess.locked_until is not None
+    assert len(_mail(app, "account.locked")) == 1  # the member's, nobody else's
+
+
+def test_counts_for_addresses_that_are_nobodys_are_forgotten_after_a_day(world, app):
+    _school(world)
+    with own_transaction(app) as session:
+        throttle.note_failure(session, "nobody@oakfield.example.org", utcnow() - timedelta(days=2))
+        throttle.note_failure(session, "someone@oakfield.example.org", utcnow())
+        assert session.scalar(select(func.count()).select_from(SignInGuess)) == 1
 
 
 def test_wrong_passwords_make_the_account_wait_longer_then_lock_it_and_email_the_member(
