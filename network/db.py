@@ -33,8 +33,9 @@ def init_app(app: Flask, database_url: str) -> None:
             try:
                 if response.status_code < 400:
                     session.commit()
+                    audit.take_lasting(session)
                 else:
-                    session.rollback()
+                    _roll_back(session)
             finally:
                 session.close()
         return response
@@ -43,8 +44,19 @@ def init_app(app: Flask, database_url: str) -> None:
     def _close(_exc: BaseException | None) -> None:
         session = g.pop("db", None)
         if session is not None:
-            session.rollback()
+            _roll_back(session)
             session.close()
+
+
+def _roll_back(session: Session) -> None:
+    """Abandon the session's work, keeping the entries that must stand
+    (``audit.record_lasting``) in a transaction of their own."""
+    session.rollback()
+    lasting = audit.take_lasting(session)
+    if lasting:
+        with own_transaction(session.info["app"]) as own:
+            for action, fields in lasting:
+                audit.record(own, action, **fields)
 
 
 def settings_of(session: Session) -> Settings:
@@ -76,8 +88,9 @@ def own_transaction(app: Flask | None = None) -> Iterator[Session]:
     try:
         yield session
         session.commit()
+        audit.take_lasting(session)
     except BaseException:
-        session.rollback()
+        _roll_back(session)
         raise
     finally:
         session.close()

@@ -88,8 +88,9 @@ def unwrap(
     if not _matches_published(session, school_id, generation, keys):
         # Someone wrapped keys the school never published (or altered the
         # published ones): using them would seal and sign with keys nobody
-        # can check against the fingerprint. Refuse, and say so in the log.
-        audit.record(
+        # can check against the fingerprint. Refuse, and say so in the log,
+        # even when the request then fails and rolls back.
+        audit.record_lasting(
             session,
             "school.keys_mismatch",
             school_id=school_id,

@@ -35,6 +35,7 @@ _PENDING = "alertnet.audit.pending"
 _SERIAL = "alertnet.audit.serial"
 _SAVEPOINTS = "alertnet.audit.savepoints"
 _QUEUED = "alertnet.audit.queued"
+_LASTING = "alertnet.audit.lasting"
 
 
 def record(
@@ -66,6 +67,22 @@ def record(
     session.info[_SERIAL] = serial
     session.info.setdefault(_PENDING, []).append((serial, entry))
     return entry
+
+
+def record_lasting(session: Session, action: str, **fields: Any) -> AuditEvent:
+    """Record an entry that must stand even if the action's transaction rolls
+    back (a refusal the hub must remember, such as keys that do not match what
+    the school published). It is recorded as ``record`` does; whoever rolls the
+    transaction back records what ``take_lasting`` gives in a transaction of its
+    own (network/db.py does, for requests, commands and the worker)."""
+    session.info.setdefault(_LASTING, []).append((action, dict(fields)))
+    return record(session, action, **fields)
+
+
+def take_lasting(session: Session) -> list[tuple[str, dict[str, Any]]]:
+    """The lasting entries recorded in the session so far, forgotten there."""
+    taken: list[tuple[str, dict[str, Any]]] = session.info.pop(_LASTING, [])
+    return taken
 
 
 def record_read(

@@ -9,15 +9,24 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crypto import custody
+from crypto.keys import SchoolKeys
 from network.alerts.models import Alert
 from network.cli import main
 from network.db import own_transaction
 from schools.audit.models import AuditEvent
 from schools.db import utcnow
-from schools.models import ApiToken, CredentialKind, KeyWrap, Member, MemberStatus, Role
+from schools.models import (
+    ApiToken,
+    CredentialKind,
+    KeyWrap,
+    Member,
+    MemberStatus,
+    Role,
+    SchoolKeyGeneration,
+)
 from schools.tokens import NOT_VALID
 from tests.conftest import PASSWORD, csrf_token, sign_in
 from tests.network.alerts_helpers import integrate_queued_reads
@@ -452,3 +461,24 @@ def test_a_token_is_authenticated_once_per_request(app, ash, monkeypatch):
     assert len(calls) == 1
     assert api.get("/api/v1/alerts?limit=1").status_code == 200
     assert len(calls) == 2
+
+
+def test_keys_that_do_not_match_the_published_ones_are_audited_though_the_request_fails(
+    app, ash, beech
+):
+    """The refusal is written even though the request answers 4xx and its
+    transaction rolls back (audit.record_lasting)."""
+    api = api_for(app, ash.person.email)
+    with own_transaction(app) as session:
+        session.execute(
+            update(SchoolKeyGeneration)
+            .where(SchoolKeyGeneration.school_id == ash.school.id)
+            .values(public_keys=SchoolKeys.generate(1).public().to_bytes())
+        )
+    refused = api.post("/api/v1/alerts", alert_body([beech.school]))
+    assert 400 <= refused.status_code < 500, refused.get_data(as_text=True)
+    [mismatch] = _actions(app, "school.keys_mismatch")
+    assert mismatch.detail["credential_kind"] == "token"
+    assert mismatch.school_id == ash.school.id
+    with own_transaction(app) as session:
+        assert session.scalar(select(func.count()).select_from(Alert)) == 0
