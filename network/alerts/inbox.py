@@ -222,7 +222,10 @@ def inbox_for(
         row = InboxRow(copy, alert)
         page.append(row)
         if alert.withdrawn:
-            row.problem = "Withdrawn by the sender."
+            # The hub's column: the sender's signed withdrawal is on the alert's page.
+            row.problem = (
+                "Withdrawn, the hub reports: open it to see the sender's signed withdrawal."
+            )
             continue
         if alert.shredded:
             row.problem = "Shredded after its retention period."

@@ -73,5 +73,5 @@ def test_head_allows_posting_staff_posts_and_withdraws_recipient_sees_why(live_w
     recipient.assert_accessible()
     recipient.snap("withdrawn")
     recipient.goto("/alerts")
-    assert "Withdrawn by the sender." in recipient.page.content()
+    assert "Withdrawn, the hub reports" in recipient.page.content()
     recipient.assert_accessible()

@@ -96,7 +96,7 @@ def test_the_sender_withdraws_content_is_shredded_everywhere_and_recipients_see_
         assert "We see it too." not in shown
         assert "Send reply" not in shown
     inbox = beech.client.get("/alerts").get_data(as_text=True)
-    assert "Withdrawn by the sender." in inbox
+    assert "Withdrawn, the hub reports" in inbox
     assert "alert.withdrawn" in _actions(app)
     # Every recipient school is told, at once; the sender is not; no content leaves.
     told = [n for n in notifications(app)[before:] if n.event == "alert.withdrawn"]
