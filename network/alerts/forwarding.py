@@ -53,7 +53,7 @@ def forward(
         verb = "has" if len(holding) == 1 else "have"
         raise Conflict(f"{names} already {verb} this alert.", field="schools")
     # Each attachment is opened and verified once, with the alert.
-    opened = open_alert(session, actor, keys, alert_id, keep_evidence=True)
+    opened = open_alert(session, actor, keys, alert_id, forwarding=True)
     if opened.content is None:
         raise Conflict(opened.problem or "This alert's content is not available to forward.")
     evidence: list[Evidence] = []

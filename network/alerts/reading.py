@@ -203,13 +203,15 @@ def open_alert(
     keys: SchoolKeys | None,
     alert_id: uuid.UUID,
     now: datetime | None = None,
-    keep_evidence: bool = False,
+    forwarding: bool = False,
 ) -> OpenedAlert:
     """Decrypt and verify an alert and its thread for the member's school, and
     record the opening. A coordinator who is not a recipient gets metadata only.
 
     Attachments are opened (and so verified) along with the rest; their bytes
-    are dropped unless ``keep_evidence`` (forwarding needs them)."""
+    are dropped unless ``forwarding``, which needs them, and which records
+    ``alert.forwarded`` (and each download) instead of another opening, and
+    matches no indicators."""
     view = alert_for(session, actor, alert_id)
     alert = view.alert
     opened = OpenedAlert(
@@ -253,7 +255,7 @@ def open_alert(
                 evidence = Evidence.from_bytes(data)
                 entry.evidence = (
                     evidence
-                    if keep_evidence
+                    if forwarding
                     else Evidence(evidence.filename, evidence.content_type, b"")
                 )
             elif item.kind == ItemKind.SIGHTING:
@@ -275,7 +277,7 @@ def open_alert(
             check_attachment_places(attachments, opened.content.attachments)
         except IntegrityFailure as failure:
             opened.content, opened.signed, opened.problem = None, None, failure.message
-    if opened.content is not None and actor.school is not None:
+    if opened.content is not None and actor.school is not None and not forwarding:
         opened.correlations = correlations(
             session, actor.school, keychain.for_generation, alert, opened.content
         )
@@ -293,7 +295,7 @@ def open_alert(
             alert_failed=opened.integrity_failed,
             items=[str(i) for i in failed],
         )
-    if not opened.integrity_failed:
+    if not opened.integrity_failed and not forwarding:
         record_for_alert(
             session, "alert.opened", actor, alert, alert.envelope_hash, read=True, items=len(items)
         )

@@ -10,7 +10,7 @@ from sqlalchemy import event, func, select
 from network.alerts.models import Alert, AlertRecipient, Sealed, SealedWrap, ThreadItem
 from network.db import engine, own_transaction
 from schools.models import Role, School
-from tests.conftest import sign_in
+from tests.conftest import csrf_token, sign_in
 from tests.network.alerts_helpers import make_head, png_bytes
 from tests.network.notify_helpers import actions as _actions
 
@@ -270,12 +270,20 @@ def test_forwarding_respects_the_handling_label(app, heads):
         .headers["Location"]
         .rsplit("/", 1)[1]
     )
-    response = b.post(
+    # Beech reads it (the page gives the form's token), then forwards it.
+    token = csrf_token(b.client, f"/alerts/{green}")
+    opened_before = _actions(app).count("alert.opened")
+    response = b.client.post(
         f"/alerts/{green}/forward",
-        {"schools": [str(c.school.id)], "note": "From Ash, via us"},
-        page=f"/alerts/{green}",
+        data={"schools": [str(c.school.id)], "note": "From Ash, via us", "csrf_token": token},
     )
     assert response.status_code == 303
+    # The forward is audited as a forward (and its evidence as downloads), not
+    # as another opening.
+    after = _actions(app)
+    assert after.count("alert.opened") == opened_before
+    assert after[-3:] == ["alert.posted", "alert.attachment_added", "alert.forwarded"]
+    assert "alert.attachment_downloaded" in after[-5:]
     page = c.client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Green one" in page
     assert "From Ash, via us" in page
