@@ -6,6 +6,7 @@ re-exports these names.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -247,9 +248,19 @@ class Header:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Header:
-        """Parse canonical header bytes; anything that would not re-encode identically fails."""
+        """Parse canonical header bytes; anything that would not re-encode identically fails.
+
+        A header is public (it travels in clear in its envelope) and immutable,
+        so the ones parsed lately are kept, by their bytes: an inbox lists the
+        same alerts again and again, each with up to hundreds of recipients."""
         if isinstance(data, bytes | bytearray | memoryview) and len(data) > MAX_HEADER_BYTES:
             raise MalformedEnvelope(f"header is larger than {MAX_HEADER_BYTES} bytes")
+        if cls is Header:
+            return _parsed(bytes(data))
+        return cls._parse(data)
+
+    @classmethod
+    def _parse(cls, data: bytes) -> Header:
         reader = Reader(data, MalformedEnvelope, "header")
         version = reader.prefix(_HEADER_MAGIC, HEADER_VERSIONS)
         alert_id = reader.take(ALERT_ID_LEN)
@@ -314,6 +325,12 @@ class Header:
         if header.to_bytes() != bytes(data):
             raise MalformedEnvelope("header is not in canonical form")
         return header
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(data: bytes) -> Header:
+    """Parsed headers by their bytes (a failure is not kept: it raises again)."""
+    return Header._parse(data)
 
 
 def _optional_id(value: bytes | None) -> bytes:
