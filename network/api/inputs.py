@@ -185,7 +185,7 @@ class NewAlert(Body):
     ] = []
     year_group: Annotated[
         str,
-        Text(8),
+        Text(100),
         Field(
             description="Under-age use only: the pupils' year group, never a name: "
             '"R" (Reception) or "1" to "13". Sealed with the alert.'
