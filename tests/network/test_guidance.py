@@ -177,3 +177,41 @@ def test_a_reference_without_its_agency_is_refused_beside_the_field(app, pair):
     assert answer.status_code == 422
     assert 'id="referred_on-error"' in answer.get_data(as_text=True)
     assert ash.alert_ids("/alerts/sent") == []
+
+
+def test_the_cli_shows_and_saves_versions_and_refuses_bad_input(app, runner, cluster):
+    from network.cli import main
+
+    result = runner.invoke(
+        main,
+        [
+            "guidance",
+            "set",
+            "Riverside",
+            "harassment",
+            "--file",
+            "-",
+            "--summary",
+            "From the 2027 policy",
+        ],
+        input=NEW_TEXT,
+    )
+    assert result.exit_code == 0, result.output
+    assert "Saved version 1 of Riverside's guidance on Harassment or bullying." in result.output
+    result = runner.invoke(main, ["guidance", "show", "Riverside"])
+    assert "[harassment] Harassment or bullying (version 1)" in result.output
+    assert NEW_TEXT in result.output
+    assert "[safeguarding] Safeguarding: pupils identifiable (default)" in result.output
+    for args, says in (
+        (["Riverside", "harassment"], "same as the version shown now"),
+        (["Riverside", "gossip"], "No such category."),
+        (["Nowhere", "harassment"], "No cluster called 'Nowhere'."),
+    ):
+        result = runner.invoke(
+            main, ["guidance", "set", *args, "--file", "-", "--summary", "x"], input=NEW_TEXT
+        )
+        assert result.exit_code == 2, result.output
+        assert says in result.output
+    [edit] = _audited(app, "guidance.edited")
+    assert edit.actor_id is None
+    assert edit.detail["summary"] == "From the 2027 policy"
