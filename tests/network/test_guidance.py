@@ -131,6 +131,8 @@ def test_the_post_form_shows_each_categorys_guidance_and_the_clusters_own(
     assert "Report Harmful Content" in form
     assert "The hub's default guidance" in form
     assert 'src="/static/guidance.js"' in form
+    under_age = form.split('data-guidance="under_age"', 1)[1].split("</details>", 1)[0]
+    assert "report an under-age user" in under_age
     post_form(coordinator, "/cluster/guidance/harassment", {"text": NEW_TEXT, "summary": "Ours"})
     form = ash.client.get("/alerts/new").get_data(as_text=True)
     assert NEW_TEXT in form
@@ -215,3 +217,20 @@ def test_the_cli_shows_and_saves_versions_and_refuses_bad_input(app, runner, clu
     [edit] = _audited(app, "guidance.edited")
     assert edit.actor_id is None
     assert edit.detail["summary"] == "From the 2027 policy"
+
+
+def test_a_forward_does_not_carry_what_the_sender_did(app, heads):
+    ash, beech, cedar = heads["Ash"], heads["Beech"], heads["Cedar"]
+    posted = ash.post_alert(
+        [beech.school], tlp="GREEN", referred_to=["police"], references="CAD-77-unique"
+    )
+    alert = posted.headers["Location"]
+    assert "CAD-77-unique" in beech.client.get(alert).get_data(as_text=True)
+    forwarded = beech.post(
+        f"{alert}/forward", {"schools": [str(cedar.school.id)], "note": "For you"}, page=alert
+    )
+    assert forwarded.status_code == 303, forwarded.get_data(as_text=True)[:500]
+    page = cedar.client.get(forwarded.headers["Location"]).get_data(as_text=True)
+    assert "For you" in page
+    assert "CAD-77-unique" not in page
+    assert "What the sender had done when posting" not in page
