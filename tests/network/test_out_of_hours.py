@@ -110,3 +110,26 @@ def test_a_school_without_a_contact_gets_no_out_of_hours_email(app, pair):
     with own_transaction(app) as session:
         post_as(session, ash.person.email, [beech.school.id], nov(21, 10), severity="urgent")
     assert _out_of_hours(app) == []
+
+
+def test_the_worker_emails_the_contact_metadata_and_a_link(app, pair, smtp):
+    from tests.network.notify_helpers import deliver_all
+
+    ash, beech = pair
+    _name_contact(app, beech.person.email, beech.school.id)
+    with own_transaction(app) as session:
+        alert = post_as(
+            session,
+            ash.person.email,
+            [beech.school.id],
+            nov(21, 10),
+            severity="urgent",
+            category="safeguarding",
+        )
+    deliver_all(app)
+    [mail] = smtp.to(CONTACT)
+    assert mail.subject.startswith("[alertnet] Urgent alert for Beech outside school days")
+    text = mail.part("plain")
+    assert f"/alerts/{alert.id}" in text
+    assert "named you its out-of-hours contact" in text
+    assert "Safeguarding" in text
