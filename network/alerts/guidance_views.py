@@ -68,7 +68,6 @@ def edit(category: str) -> ResponseReturnValue:
         current=current,
         versions=versions,
         form=form,
-        default=guidance_ops.version_of(db(), auth.actor(), cluster, category, 0),
     ), status
 
 
