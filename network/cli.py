@@ -15,6 +15,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from network import create_app, operations
 from network.alerts.cli import platform_cli, retention_cli
+from network.alerts.guidance_cli import guidance_cli
 from network.api.cli import token_cli
 from network.audit.cli import audit_cli
 from network.client.commands import client_cli
@@ -302,6 +303,7 @@ def serve(bind: str, workers: int | None, threads: int | None) -> None:
 
 main.add_command(retention_cli)
 main.add_command(platform_cli)
+main.add_command(guidance_cli)
 main.add_command(audit_cli)
 main.add_command(worker_cli)
 main.add_command(token_cli)

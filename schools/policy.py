@@ -28,6 +28,8 @@ class Permission(enum.StrEnum):
     MANAGE_SCHOOL_NOTIFICATIONS = "manage_school_notifications"
     SET_ACK_DEADLINES = "set_ack_deadlines"
     MANAGE_API_TOKENS = "manage_api_tokens"
+    EDIT_GUIDANCE = "edit_guidance"
+    SET_OUT_OF_HOURS_CONTACT = "set_out_of_hours_contact"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
@@ -41,6 +43,8 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.READ_ALERTS,
             Permission.VIEW_CLUSTER_DASHBOARD,
             Permission.MANAGE_OWN_ACCOUNT,
+            # The cluster's guidance on what to do per category (network/alerts/guidance.py).
+            Permission.EDIT_GUIDANCE,
         }
     ),
     Role.HEAD: frozenset(
@@ -51,6 +55,8 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.POST_ALERTS,
             Permission.VIEW_SCHOOL_DASHBOARD,
             Permission.MANAGE_OWN_ACCOUNT,
+            # Who is told of urgent alerts outside school days (network/alerts/out_of_hours.py).
+            Permission.SET_OUT_OF_HOURS_CONTACT,
         }
     ),
     Role.STAFF: frozenset(

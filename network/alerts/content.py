@@ -14,6 +14,7 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from crypto.indicators import normalise_account, normalise_group, normalise_link
+from network.alerts.steps import StepsTaken
 from network.text import unstorable
 from schools.errors import InvalidInput
 
@@ -46,6 +47,9 @@ class AlertContent:
     groups: tuple[str, ...] = ()
     # Under-age use: the pupils' year group ("R", "1" to "13"), never a name.
     year_group: str = ""
+    # What the sender did before posting, as the cluster's guidance asks
+    # (referrals and their reference numbers, the DSL named): sealed here only.
+    steps: StepsTaken = field(default_factory=StepsTaken)
 
     def to_bytes(self) -> bytes:
         value: dict[str, object] = {
@@ -70,6 +74,8 @@ class AlertContent:
             value["groups"] = list(self.groups)
         if self.year_group:
             value["year_group"] = self.year_group
+        if self.steps:
+            value["done"] = self.steps.to_value()
         return _json(value)
 
     def same_report_as(self, other: AlertContent) -> bool:
@@ -121,6 +127,7 @@ class AlertContent:
             accounts=tuple(value.get("accounts", ())),
             groups=tuple(value.get("groups", ())),
             year_group=value.get("year_group", ""),
+            steps=StepsTaken.from_value(value.get("done")),
         )
 
 

@@ -20,6 +20,7 @@ from network.alerts import vocab
 from network.alerts.content import MAX_DESCRIPTION, MAX_NOTE, MAX_TITLE
 from network.alerts.evidence import ACCEPT, MAX_FILE_BYTES, MAX_FILES
 from network.alerts.platforms import YEAR_GROUPS, year_group_label
+from network.alerts.steps import AGENCIES, MAX_DSL, MAX_REFERENCES
 from network.alerts.vocab import InboxStatus, SendTo
 from network.forms import MultiCheckboxField
 
@@ -114,6 +115,25 @@ class PostAlertForm(FlaskForm):
     include_coordinator = BooleanField(
         "Also send to the cluster coordinator",
         description="The coordinator sees only that alerts exist unless you add them here.",
+    )
+    # What was done, as the category's guidance asks: sealed with the alert.
+    referred_to = MultiCheckboxField(
+        "Referred or reported to (optional)",
+        choices=_choices(AGENCIES),
+        validate_choice=False,
+        description="Tick each agency you have referred or reported it to.",
+    )
+    references = StringField(
+        "Reference numbers (optional)",
+        validators=[Length(max=MAX_REFERENCES, message="Write at most 300 characters.")],
+        description="The force's crime or incident number, the MASH's or LADO's reference, "
+        "the platform's report number. Sealed with the alert: only the recipients read it.",
+    )
+    referred_on = DateField("When you referred it (optional)", validators=[Optional()])
+    dsl_name = StringField(
+        "Designated safeguarding lead (optional)",
+        validators=[Length(max=MAX_DSL, message="Write at most 200 characters.")],
+        description="The DSL dealing with it, named for the recipients (sealed).",
     )
     evidence = MultipleFileField(
         "Evidence (optional)",
@@ -292,3 +312,38 @@ class RetentionForm(FlaskForm):
 
 class HoldForm(FlaskForm):
     """Placing or releasing a legal hold: a button, with CSRF."""
+
+
+class GuidanceForm(FlaskForm):
+    """A new version of the cluster's guidance for one category."""
+
+    text = TextAreaField(
+        "What the policy says to do",
+        validators=[Length(max=5_000, message="Write at most 5,000 characters.")],
+        description="Plain words, shown on the post form when this category is chosen. "
+        "A blank line starts a new paragraph.",
+    )
+    summary = StringField(
+        "What changed and why",
+        validators=[Length(max=500, message="Write at most 500 characters.")],
+        description="Kept with this version and in the audit log, e.g. "
+        '"New MASH phone number from the 2027 procedures".',
+    )
+
+
+class OutOfHoursForm(FlaskForm):
+    """The school's out-of-hours contact for urgent alerts."""
+
+    name = StringField(
+        "Name", validators=[Length(max=200, message="Write at most 200 characters.")]
+    )
+    email = StringField(
+        "Email address",
+        validators=[Length(max=254, message="Write at most 254 characters.")],
+        description="Where the hub emails them when an urgent alert falls due outside school days.",
+    )
+    phone = StringField(
+        "Phone number (optional)",
+        validators=[Length(max=40, message="Write at most 40 characters.")],
+        description="Shown to your school's members on the school page.",
+    )

@@ -24,6 +24,7 @@ from wtforms.fields.choices import SelectChoice
 from network import auth, security
 from network.alerts import closing, forwarding, receipts, retention, thread, vocab, withdrawal
 from network.alerts import evidence as evidence_files
+from network.alerts import guidance as guidance_ops
 from network.alerts import platforms as platform_ops
 from network.alerts.audience import schools_to_choose
 from network.alerts.content import (
@@ -55,6 +56,7 @@ from network.alerts.inbox import InboxFilters, InboxPage, inbox_choices, inbox_f
 from network.alerts.keychain import unlocked
 from network.alerts.posting import AlertDraft, PostingChoices, post_alert, posting_choices
 from network.alerts.reading import alert_page, download
+from network.alerts.steps import check_steps
 from network.db import db
 from network.errors import FormRejected, form_errors
 from schools.errors import InvalidInput
@@ -175,6 +177,13 @@ def _draft(form: PostAlertForm) -> AlertDraft:
             form.recommended_action.data, "recommended_action", "recommended action", MAX_NOTE
         ),
         year_group=platform_ops.check_year_group(form.year_group.data, form.category.data or ""),
+        steps=check_steps(
+            form.referred_to.data or [],
+            form.references.data,
+            form.referred_on.data,
+            form.dsl_name.data,
+            date.today(),
+        ),
     )
     return AlertDraft(
         category=form.category.data or "",
@@ -214,9 +223,14 @@ def new() -> ResponseReturnValue:
 
 
 def _new_page(form: PostAlertForm, status: int) -> ResponseReturnValue:
-    """The post form, with every offered platform's reporting links beside it."""
+    """The post form, with every offered platform's reporting links beside it
+    and the cluster's guidance for each category."""
     return render_template(
-        "alerts/new.html", form=form, vocab=vocab, platforms=platform_ops.platforms(db())
+        "alerts/new.html",
+        form=form,
+        vocab=vocab,
+        platforms=platform_ops.platforms(db()),
+        guidance=guidance_ops.guidance_for(db(), auth.actor()),
     ), status
 
 

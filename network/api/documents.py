@@ -18,7 +18,7 @@ from typing import Annotated, Any, Self
 from flask import url_for
 from pydantic import Field
 
-from network.alerts import inbox, indicators, posting, reading, vocab
+from network.alerts import inbox, indicators, platforms, posting, reading, steps, vocab
 from network.api.fields import (
     DAY,
     TIME_OF_DAY,
@@ -301,6 +301,24 @@ class SeenLink(Document):
     seen_on: Annotated[date, DAY] | None
 
 
+class Done(Document):
+    """What the sender had done when posting, as the guidance asks."""
+
+    referred_to: Annotated[list[str], Field(description="Agency codes.")]
+    references: str
+    referred_on: Annotated[date, DAY] | None
+    dsl_name: str
+
+    @classmethod
+    def of(cls, taken: steps.StepsTaken) -> Done:
+        return cls(
+            referred_to=list(taken.agencies),
+            references=taken.references,
+            referred_on=taken.referred_on,
+            dsl_name=taken.dsl,
+        )
+
+
 class Content(Document):
     """What the sender sealed."""
 
@@ -311,6 +329,17 @@ class Content(Document):
     forwarded_note: str
     accounts: list[str]
     groups: list[str]
+    year_group: Annotated[
+        str, Field(description='Under-age use: "R" or "1" to "13"; "" when not given.')
+    ]
+    under_age_warning: Annotated[
+        str,
+        Field(
+            description="Said when pupils of the year group are under the platform's "
+            'minimum age; "" otherwise.'
+        ),
+    ]
+    done: Done | None
 
 
 class CorrelatedAlert(Document):
@@ -404,6 +433,8 @@ class Alert(AlertMetadata):
                 links=list(sealed.links),
                 accounts=list(sealed.accounts),
                 groups=list(sealed.groups),
+                under_age_warning=platforms.under_age_warning(sealed.year_group, opened.platform),
+                done=Done.of(sealed.steps) if sealed.steps else None,
             )
             if sealed is not None
             else None,

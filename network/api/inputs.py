@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, PrivateAttr, model_validator
 
-from network.alerts import content, inbox, posting, vocab
+from network.alerts import content, inbox, platforms, posting, steps, vocab
 from network.alerts import evidence as evidence_files
 from network.alerts.content import MAX_DESCRIPTION, MAX_LINKS, MAX_NOTE, MAX_TITLE, MAX_URL
 from network.api.fields import (
@@ -131,6 +131,30 @@ class Attachment(Body):
         return self._evidence
 
 
+class StepsTaken(Body):
+    """What was done before posting: referrals or reports, their reference
+    numbers, when, and the designated safeguarding lead (all sealed)."""
+
+    may_be_empty: ClassVar[bool] = True
+
+    referred_to: Annotated[
+        list[Annotated[str, Choice.of(steps.AGENCIES, only_codes=True)]],
+        Field(max_length=len(steps.AGENCIES), description="Agencies referred or reported to."),
+    ] = []
+    references: Annotated[
+        str, Text(steps.MAX_REFERENCES), Field(description="Their reference numbers.")
+    ] = ""
+    referred_on: Annotated[date, DAY] | None = None
+    dsl_name: Annotated[
+        str, Text(steps.MAX_DSL), Field(description="The designated safeguarding lead named.")
+    ] = ""
+
+    def taken(self) -> steps.StepsTaken:
+        return steps.check_steps(
+            self.referred_to, self.references, self.referred_on, self.dsl_name, date.today()
+        )
+
+
 class NewAlert(Body):
     """An alert to post: the page's form, in JSON (docs/alerts.md)."""
 
@@ -159,6 +183,18 @@ class NewAlert(Body):
         list[Annotated[str, Text(content.MAX_ACCOUNT)]],
         Field(max_length=content.MAX_ACCOUNTS, description="Groups or pages, by name."),
     ] = []
+    year_group: Annotated[
+        str,
+        Text(100),
+        Field(
+            description="Under-age use only: the pupils' year group, never a name: "
+            '"R" (Reception) or "1" to "13". Sealed with the alert.'
+        ),
+    ] = ""
+    done: Annotated[
+        StepsTaken | None,
+        Field(description="What was done before posting, as the guidance asks (sealed)."),
+    ] = None
 
     def draft(self) -> posting.AlertDraft:
         return posting.AlertDraft(
@@ -175,6 +211,8 @@ class NewAlert(Body):
                 recommended_action=self.recommended_action,
                 accounts=_names(self.accounts, "accounts", "account", self.platform),
                 groups=_names(self.groups, "groups", "group or page", self.platform),
+                year_group=platforms.check_year_group(self.year_group, self.category),
+                steps=self.done.taken() if self.done is not None else steps.StepsTaken(),
             ),
             audience=self.audience,
             school_ids=_distinct(self.schools),

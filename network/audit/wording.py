@@ -181,6 +181,11 @@ GROUPS = (
                 "made a new recovery code",
             ),
             _a(
+                "school.out_of_hours_contact_set",
+                "Named an out-of-hours contact",
+                "named the out-of-hours contact of {object}",
+            ),
+            _a(
                 "school.recovery_code_withdrawn",
                 "Withdrew a recovery code",
                 "withdrew the recovery code held by {object}",
@@ -255,6 +260,17 @@ GROUPS = (
                 "token.wraps_forgotten",
                 "An API token lost its keys",
                 "had an API token's keys removed",
+            ),
+        ),
+    ),
+    Group(
+        "guidance.",
+        "Guidance",
+        (
+            _a(
+                "guidance.edited",
+                "Changed the cluster's guidance",
+                "changed the cluster's guidance on what to do for a category of alert",
             ),
         ),
     ),

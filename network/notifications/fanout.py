@@ -15,6 +15,7 @@ from network.alerts import access, vocab
 from network.alerts.deadlines import local_zone
 from network.alerts.models import Alert, AlertRecipient, Platform, ThreadItem
 from network.alerts.vocab import ItemKind
+from network.notifications import out_of_hours
 from network.notifications.models import Payload, Watch
 from network.notifications.outbox import Outbox
 from network.notifications.payloads import alert_ref, school_ref
@@ -85,6 +86,9 @@ def alert_posted(session: Session, alert: Alert, actor: Member, settings: Settin
     if session.get(Watch, (actor.id, alert.id)) is None:
         session.add(Watch(member_id=actor.id, alert_id=alert.id, by_email=False))
     written = outbox.write(session)
+    # Apart from the subscriptions' rows: a contact whose address a
+    # subscription also uses still hears that the deadline is out of hours.
+    written += out_of_hours.notify_contacts(session, alert, settings)
     session.flush()
     return written
 

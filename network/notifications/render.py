@@ -134,6 +134,20 @@ def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
             facts,
             link,
         )
+    if kind == "alert.out_of_hours":
+        deadline = _when(payload["deadline"], tz)
+        return Rendered(
+            f"[alertnet] Urgent alert for {school} outside school days, due by {deadline}",
+            f"{sender} sent {school} an urgent alert. It should be acknowledged by {deadline}, "
+            f"which is not one of {school}'s school days, so you are told as the school's "
+            "out-of-hours contact. Its content is end-to-end encrypted and is never sent by "
+            f"email: a member of {school} signs in to read it.",
+            [*facts, ("Due by", deadline)],
+            link,
+            why=f"You receive this because {school} named you its out-of-hours contact "
+            "for urgent alerts.",
+            manage=base + "/school/out-of-hours",
+        )
     if kind == "alert.withdrawn":
         return Rendered(
             f"[alertnet] Withdrawn by {sender}: {severity.lower()} alert, {category}",

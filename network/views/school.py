@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from network import auth
+from network.alerts import out_of_hours
 from network.db import db
 from network.errors import FormRejected, form_errors
 from network.forms import InviteForm, NationForm
@@ -48,6 +49,7 @@ def _overview(
         keys_unlocked=auth.school_keys() is not None,
         pending=[m for m in members if m.keys_pending],
         nation=nation or NationForm(formdata=None, nation=school.nation),
+        out_of_hours=out_of_hours.contact_of(db(), school.id),
     ), status
 
 

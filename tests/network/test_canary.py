@@ -74,6 +74,9 @@ def everything_posted(app, world, caplog, receiver, smtp):
         recommended_action=f"Do {CANARY}",
         accounts=f"@{CANARY}",
         groups=f"Group {CANARY}",
+        referred_to=["police"],
+        references=f"Ref {CANARY}",
+        dsl_name=f"DSL {CANARY}",
         evidence=(io.BytesIO(pdf), f"{CANARY}.pdf", "application/pdf"),
         tlp="GREEN",  # may be forwarded, so the forward's note is written too
     )
@@ -177,6 +180,11 @@ def posted_through_the_api(app, world, caplog):
             "recommended_action": f"Do {CANARY}",
             "accounts": [f"@{CANARY}"],
             "groups": [f"Group {CANARY}"],
+            "done": {
+                "referred_to": ["police"],
+                "references": f"Ref {CANARY}",
+                "dsl_name": f"DSL {CANARY}",
+            },
             "schools": [str(b.school.id)],
             "attachments": [{"filename": f"{CANARY}.pdf", "data": base64.b64encode(pdf).decode()}],
         },

@@ -33,6 +33,7 @@ TABLE = {
         P.VIEW_AUDIT_LOG,
         P.MANAGE_SCHOOL_NOTIFICATIONS,
         P.MANAGE_API_TOKENS,
+        P.SET_OUT_OF_HOURS_CONTACT,
     },
     Role.DSL: EVERY_MEMBER,
     Role.DEPUTY_DSL: EVERY_MEMBER,
@@ -47,6 +48,7 @@ PAGE_OF = {
     P.READ_ALERTS: "/alerts",
     P.VIEW_AUDIT_LOG: "/audit",
     P.MANAGE_API_TOKENS: None,
+    P.SET_OUT_OF_HOURS_CONTACT: "/school/out-of-hours",
 }
 
 

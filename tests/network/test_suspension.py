@@ -94,6 +94,8 @@ class Suspended:
             "code": "facebook",
             "token": self.invitation_token,
             "rest": "no-such-operation",
+            "category": "harassment",
+            "version": 1,
         }
         missing = set(rule.arguments) - values.keys()
         assert not missing, f"give the walk a value for {sorted(missing)} of {rule.rule}"
@@ -123,6 +125,7 @@ class Suspended:
             "alerts.correct": {"correction": "It was Instagram, not Facebook."},
             "school.set_may_post": {"may_post": "yes"},
             "school.nation": {"nation": "scotland"},
+            "out_of_hours.contact": {"name": "Dana Price", "email": "oncall@ash.example.org"},
             "notifications.watch": {"by_email": "y"},
             "notifications.new_subscription": {"channel": "in_app", "name": "Mine", **digest},
             "notifications.edit_subscription": {
