@@ -2,8 +2,8 @@
 alert (network/alerts/guidance.py), and each school's out-of-hours contact
 for urgent alerts due outside school days (network/alerts/out_of_hours.py).
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-05
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
