@@ -21,8 +21,8 @@ shared with other jobs does not inflate).
 
 Run: ``python bench/alert_page.py [--database-url postgresql://...] [--replies 5]``
 
-Figures (PostgreSQL, 5 replies, 2 shared cores under other helpers' load; two
-runs): see docs/alerts.md, "What a view costs".
+Figures, before and after read records stood in for the signatures on the
+page: docs/alerts.md, "Speed".
 """
 
 from __future__ import annotations

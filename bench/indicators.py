@@ -18,7 +18,8 @@ and the median CPU time this process spent on each (measured in separate
 calls: what other jobs on a shared machine do not inflate).
 
 Run: ``python bench/indicators.py [--database-url postgresql://...] [--rows 1000000]``
-(SQLite in a temporary folder without ``--database-url``).
+(SQLite in a temporary folder without ``--database-url``); ``--reuse`` measures
+the database a previous run built. Figures: docs/alerts.md, "Speed".
 """
 
 from __future__ import annotations
