@@ -244,7 +244,16 @@ def open_envelope(
     7. the CEK matches the commitment (WrapMismatch);
     8. the summary and the body decrypt (TamperedCiphertext).
     """
-    header = _verify_signature(envelope, sender_public_keys)
+    return _open_verified(
+        envelope, _verify_signature(envelope, sender_public_keys), recipient, keys
+    )
+
+
+def _open_verified(
+    envelope: Envelope, header: Header, recipient: Recipient, keys: SchoolKeys
+) -> Opened:
+    """Steps 4 to 8 of :func:`open_envelope`, for an envelope whose signatures
+    verified (now, or before: crypto/records.py ``open_verified_before``)."""
     position = {r: i for i, r in enumerate(header.recipients)}
     for candidate, wrap in envelope.wraps:
         i = position.get(candidate)

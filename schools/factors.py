@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crypto import custody, factors
 from crypto.errors import CryptoError
@@ -234,7 +235,9 @@ def _accept_totp(
             "That code has already been used. Wait for the app to show a new one.",
             reason="replayed",
         )
-    session.refresh(factor)
+    # What the statement wrote, without reading the row back.
+    set_committed_value(factor, "last_step", step)
+    set_committed_value(factor, "last_used_at", now)
 
 
 def check_totp(session: Session, member: Member, key: bytes, code: str, now: datetime) -> None:

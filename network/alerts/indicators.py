@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from crypto.indicators import (
@@ -27,7 +27,6 @@ from crypto.indicators import (
     normalise_link,
 )
 from crypto.keys import SchoolKeys
-from network.alerts.access import visible_to_school
 from network.alerts.content import AlertContent
 from network.alerts.models import Alert, AlertIndicator, AlertRecipient
 from network.alerts.vocab import AlertStatus
@@ -173,6 +172,46 @@ def correlations(
     return [grouped[i] for i in found if i in grouped]
 
 
+_indicators = AlertIndicator.__table__.c
+_alerts = Alert.__table__.c
+_schools = School.__table__.c
+_copies = AlertRecipient.__table__.c
+
+# Built once: building an ORM select on every view cost more than the
+# database did (bench/indicators.py). The outer join is ``visible_to_school``
+# (access.py) on the table's columns: the school holds a copy.
+_MATCHING = (
+    select(
+        _indicators.hash,
+        _alerts.id,
+        _schools.name,
+        _alerts.created_at,
+        _copies.alert_id.is_not(None),
+    )
+    .select_from(
+        AlertIndicator.__table__.join(Alert.__table__, _alerts.id == _indicators.alert_id)
+        .join(School.__table__, _schools.id == _alerts.sender_school_id)
+        .outerjoin(
+            AlertRecipient.__table__,
+            and_(
+                _copies.alert_id == _alerts.id,
+                _copies.school_id == bindparam("school"),
+            ),
+        )
+    )
+    .where(
+        _indicators.hash.in_(bindparam("hashes", expanding=True)),
+        _indicators.alert_id.not_in(bindparam("same_report", expanding=True)),
+        or_(
+            _alerts.forwarded_from_id.is_(None),
+            _alerts.forwarded_from_id != bindparam("alert"),
+        ),
+        _alerts.status != AlertStatus.SHREDDED.value,
+    )
+    .order_by(_alerts.created_at.desc())
+)
+
+
 def matching_alerts(
     session: Session,
     school_id: uuid.UUID,
@@ -185,27 +224,18 @@ def matching_alerts(
     The alert's own forwards, and the alert it forwards, are the same report
     passed on, not another school's: they are left out."""
     same_report = [alert_id] if forwarded_from is None else [alert_id, forwarded_from]
+    rows = session.execute(
+        _MATCHING,
+        {
+            "school": school_id,
+            "hashes": list(hashes),
+            "same_report": same_report,
+            "alert": alert_id,
+        },
+    ).all()
     return [
         (digest, other, name, sent_at, bool(openable))
-        for digest, other, name, sent_at, openable in session.execute(
-            select(
-                AlertIndicator.hash,
-                Alert.id,
-                School.name,
-                Alert.created_at,
-                AlertRecipient.alert_id.is_not(None),
-            )
-            .join(Alert, Alert.id == AlertIndicator.alert_id)
-            .join(School, School.id == Alert.sender_school_id)
-            .outerjoin(AlertRecipient, visible_to_school(school_id, Alert.id))
-            .where(
-                AlertIndicator.hash.in_(list(hashes)),
-                AlertIndicator.alert_id.not_in(same_report),
-                or_(Alert.forwarded_from_id.is_(None), Alert.forwarded_from_id != alert_id),
-                Alert.status != AlertStatus.SHREDDED,
-            )
-            .order_by(Alert.created_at.desc())
-        ).all()
+        for digest, other, name, sent_at, openable in rows
     ]
 
 

@@ -33,12 +33,12 @@ from network.alerts.integrity import (
 )
 from network.alerts.keychain import Keychain, Signer, signers_of
 from network.alerts.models import Alert, AlertRecipient, Platform, Sealed, ThreadItem
+from network.alerts.read_records import Verified, keep, load_with_records
 from network.alerts.sealing import (
     IntegrityFailure,
     Stored,
-    load_for,
     open_shared,
-    open_stored,
+    open_stored_hashed,
     require,
 )
 from network.alerts.vocab import ItemKind
@@ -165,30 +165,49 @@ def _signer(row: Alert | ThreadItem) -> tuple[uuid.UUID, int]:
 
 @dataclass(frozen=True)
 class _Envelopes:
-    """What one school needs to open envelopes of one alert: the shared parts
-    and its wraps, and the signers' public keys (two queries for them all)."""
+    """What one school needs to open envelopes of one alert: the shared parts,
+    its wraps and read records, and the signers' public keys (two queries for
+    them all); and the envelopes it verified in full, to keep records of."""
 
     keychain: Keychain
     stored: dict[int, Stored]
     signers: dict[tuple[uuid.UUID, int], Signer]
+    verified: dict[int, Verified] = field(default_factory=dict)
 
     @classmethod
     def load(
         cls, session: Session, keychain: Keychain, rows: Sequence[Alert | ThreadItem]
     ) -> _Envelopes:
         sealed_ids = [row.sealed_id for row in rows if row.sealed_id is not None]
-        stored = load_for(session, sealed_ids, keychain.school_id)
+        stored = load_with_records(session, sealed_ids, keychain.school_id)
         signers = signers_of(session, {_signer(row) for row in rows})
         return cls(keychain, stored, signers)
 
     def open(self, row: Alert | ThreadItem) -> Opened:
-        """Verify and decrypt; an IntegrityFailure (or NotFound once shredded)."""
+        """Verify and decrypt; an IntegrityFailure (or NotFound once shredded).
+        A read record of the school's stands in for the signatures."""
         signer = self.signers.get(_signer(row))
-        return open_stored(
-            require(self.stored, row.sealed_id),
+        stored = require(self.stored, row.sealed_id)
+        opened, envelope_hash = open_stored_hashed(
+            stored,
             self.keychain.school_id,
             self.keychain,
             signer.public if signer is not None else None,
+        )
+        if stored.record is None and row.sealed_id is not None:
+            self.verified[row.sealed_id] = Verified(
+                row.sealed_id, stored.generation, envelope_hash, opened
+            )
+        return opened
+
+    def keep_records(self, session: Session, checked: Sequence[Alert | ThreadItem]) -> None:
+        """Records of the envelopes verified in full that also passed their checks."""
+        ids = {row.sealed_id for row in checked}
+        keep(
+            session,
+            self.keychain.school_id,
+            self.keychain,
+            [v for sealed_id, v in self.verified.items() if sealed_id in ids],
         )
 
     def retired_at(self, row: Alert | ThreadItem) -> datetime | None:
@@ -281,6 +300,8 @@ def open_alert(
         opened.correlations = correlations(
             session, actor.school, keychain.for_generation, alert, opened.content
         )
+    checked: list[Alert | ThreadItem] = [alert] if opened.signed is not None else []
+    envelopes.keep_records(session, checked + [e.item for e in opened.items if e.signed])
     now = now or utcnow()
     if view.copy.first_read_at is None:
         view.copy.first_read_at, view.copy.first_read_by = now, actor

@@ -87,7 +87,6 @@ def _after_sign_in(member: Member) -> Any:
 def second_factor() -> Any:
     login = _login()
     member = login.member
-    kinds = {f.kind_enum.value for f in factors.factors_of(db(), member)}
     form, backup = SecondFactorForm(prefix="app"), BackupCodeForm(prefix="backup")
     used = form if "app-code" in request.form else backup
     if request.method == "POST" and used.validate_on_submit():
@@ -105,15 +104,18 @@ def second_factor() -> Any:
                 return redirect(url_for("auth.sign_in"), 303)
             field = form.code if used is form else backup.backup_code
             field.errors = [error.message]
-            return render_template(
-                "factors/second_factor.html", form=form, backup=backup, kinds=kinds
-            ), 401
+            return _second_factor_page(member, form, backup), 401
         auth.finish_sign_in(login, how)
         return _after_sign_in(member)
     status = 422 if (form.errors or backup.errors) else 200
-    return render_template(
-        "factors/second_factor.html", form=form, backup=backup, kinds=kinds
-    ), status
+    return _second_factor_page(member, form, backup), status
+
+
+def _second_factor_page(member: Member, form: SecondFactorForm, backup: BackupCodeForm) -> str:
+    """The code page, offering the kinds of factor the member has (a query
+    only when the page is shown: an accepted code goes straight on)."""
+    kinds = {f.kind_enum.value for f in factors.factors_of(db(), member)}
+    return render_template("factors/second_factor.html", form=form, backup=backup, kinds=kinds)
 
 
 def _passkey_answer() -> str:
