@@ -16,7 +16,7 @@ from flask import (
 )
 
 from network import auth
-from network.alerts import vocab
+from network.alerts import referrals, vocab
 from network.alerts.indicators import WIDELY_SEEN, seen_widely
 from network.dashboard import report
 from network.dashboard.figures import Period
@@ -136,4 +136,14 @@ def school_dashboard() -> Any:
             "dashboard/school.html", data=None, problem=problem, args=request.args
         ), 400
     data = report.school_figures(db(), auth.actor(), period, settings=_settings(), now=utcnow())
-    return render_template("dashboard/school.html", data=data, problem=None, args=request.args)
+    return render_template(
+        "dashboard/school.html", data=data, problem=None, args=request.args, **_follow_ups()
+    )
+
+
+def _follow_ups() -> dict[str, Any]:
+    """The school's overdue follow-ups, for its own pages (the referral tracker's clock)."""
+    school = auth.actor().school
+    now = referrals.utcnow()
+    overdue = referrals.overdue_follow_ups(db(), school, now) if school is not None else []
+    return {"overdue": overdue, "today": now.date(), "vocab": vocab}
