@@ -178,3 +178,34 @@ def test_an_outcome_may_set_a_new_follow_up_date(app, heads, monkeypatch):
 
 def test_the_overdue_rule_counts_from_the_day_after_the_due_date(app, world, cluster):
     assert referrals.overdue_clause(date(2026, 12, 5))  # the rule is one place
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_an_overdue_follow_up_is_reminded_once_through_the_notifications(app, heads):
+    from network.notifications.follow_ups import chase_follow_ups
+    from network.notifications.models import Notification
+
+    a, b = heads["Ash"], heads["Beech"]
+    alert_id = _alert(b, a)
+    assert _refer(a, alert_id, due_on=str(TODAY + timedelta(days=2))).status_code == 303
+    settings = app.config["ALERTNET"]
+
+    def chase(days: int) -> int:
+        with own_transaction(app) as session:
+            return chase_follow_ups(session, settings, datetime.now(UTC) + timedelta(days=days))
+
+    assert chase(2) == 0  # due today: not yet overdue
+    assert chase(3) == 1
+    assert chase(4) == 0  # reminded once per follow-up date
+    with own_transaction(app) as session:
+        sent = session.scalars(
+            select(Notification).where(Notification.event == "referral.follow_up_due")
+        ).all()
+        assert {(n.school_id, n.channel) for n in sent} == {
+            (a.school.id, "in_app"),
+            (a.school.id, "email"),
+        }
+        assert "CAD 4411" not in repr([n.payload for n in sent])
+    assert "referral.follow_up_reminded" in _actions(app)
+    feed = a.client.get("/notifications").get_data(as_text=True)
+    assert "Follow-up overdue: Police referral" in feed
