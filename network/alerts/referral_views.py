@@ -39,8 +39,9 @@ def index() -> ResponseReturnValue:
 @bp.route("/<uuid:referral_id>/outcome", methods=["GET", "POST"])
 @auth.requires(Permission.READ_ALERTS)
 def outcome(referral_id: uuid.UUID) -> ResponseReturnValue:
-    referral = referrals.referral_of(db(), auth.actor(), referral_id)
     form = OutcomeForm()
+    doing = "record outcomes" if form.is_submitted() else None
+    referral = referrals.referral_of(db(), auth.actor(), referral_id, doing)
     status = 200
     if form.is_submitted():
         status = 422

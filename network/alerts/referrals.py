@@ -125,8 +125,13 @@ def record_action(
     return item
 
 
-def referral_of(session: Session, actor: Member, referral_id: uuid.UUID) -> Referral:
-    """One of the actor's school's referrals; any other is not found."""
+def referral_of(
+    session: Session, actor: Member, referral_id: uuid.UUID, doing: str | None = None
+) -> Referral:
+    """One of the actor's school's referrals; any other is not found. With
+    ``doing`` (completing "it cannot ..."), first that the school may act."""
+    if doing is not None:
+        policy.check_school_may_act(actor, doing)
     referral = session.get(Referral, referral_id)
     if referral is None or referral.school_id != actor.school_id:
         raise NotFound("No such referral at your school.")
@@ -147,8 +152,7 @@ def record_outcome(
     (the outcome and the note), and the row's outcome and follow-up updated.
     With ``next_due_on`` the follow-up stays open until that day; without,
     it is done."""
-    policy.check_school_may_act(actor, "record outcomes")
-    referral = referral_of(session, actor, referral_id)
+    referral = referral_of(session, actor, referral_id, "record outcomes")
     alert = writable(session, actor, referral.alert_id, "record outcomes")
     now = now or utcnow()
     if outcome not in vocab.codes(vocab.OUTCOMES):
