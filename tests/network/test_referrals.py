@@ -209,3 +209,30 @@ def test_an_overdue_follow_up_is_reminded_once_through_the_notifications(app, he
     assert "referral.follow_up_reminded" in _actions(app)
     feed = a.client.get("/notifications").get_data(as_text=True)
     assert "Follow-up overdue: Police referral" in feed
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_the_api_records_a_referral_and_refuses_bad_input_writing_nothing(app, heads):
+    from tests.network.api_helpers import alert_body, api_for, assert_problem
+
+    a, b = heads["Ash"], heads["Beech"]
+    api = api_for(app, a.person.email)
+    posted = api.post("/api/v1/alerts", alert_body([b.school], category="harassment"))
+    assert posted.status_code == 201, posted.get_data(as_text=True)
+    url = f"/api/v1/alerts/{posted.get_json()['id']}/actions"
+    due = TODAY + timedelta(days=10)
+    before = (_count(app, ThreadItem), _count(app, Referral))
+    assert_problem(api.post(url, {"action_type": "fbi"}), 422, field="action_type")
+    body = {"action_type": "police", "due_on": str(TODAY - timedelta(days=1))}
+    assert_problem(api.post(url, body), 422, "has passed", field="due_on")
+    assert (_count(app, ThreadItem), _count(app, Referral)) == before
+
+    body = {"action_type": "lado", "reference": "LADO-22", "due_on": str(due)}
+    response = api.post(url, body)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["action_type"] == "lado"
+    with own_transaction(app) as session:
+        referral = session.scalars(select(Referral)).one()
+        assert (referral.agency, referral.due_on, referral.referred_on) == ("lado", due, TODAY)
+    thread = api.get(f"/api/v1/alerts/{posted.get_json()['id']}").get_json()["thread"]
+    assert any(i["text"] == "Reference number: LADO-22" for i in thread)
