@@ -26,7 +26,7 @@ def index() -> ResponseReturnValue:
     school = auth.actor().school
     if school is None:
         abort(404)
-    now = referrals.utcnow()
+    now = referrals.clock()
     return render_template(
         "alerts/referrals.html",
         rows=referrals.school_referrals(db(), school),
@@ -56,12 +56,10 @@ def outcome(referral_id: uuid.UUID) -> ResponseReturnValue:
                         form.outcome.data or "",
                         form.note.data or "",
                         form.next_due_on.data,
-                        now=referrals.utcnow(),
+                        now=referrals.clock(),
                     )
                 flash("Outcome recorded in the alert's thread.", "success")
                 return redirect(url_for("referrals.index"), 303)
             except FormRejected as rejected:
                 status = rejected.status
-    return render_template(
-        "alerts/outcome.html", referral=referral, form=form, vocab=vocab
-    ), status
+    return render_template("alerts/outcome.html", referral=referral, form=form, vocab=vocab), status

@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from crypto.keys import SchoolKeys
@@ -105,7 +105,8 @@ def record_action(
         created_at=now,
     )
     school = actor.school
-    assert school is not None and school.cluster_id is not None
+    assert school is not None
+    assert school.cluster_id is not None
     session.add(
         Referral(
             id=uuid.uuid4(),
@@ -194,7 +195,12 @@ def record_outcome(
 # --- what is due ---------------------------------------------------------------------------
 
 
-def overdue_clause(today: date) -> tuple[object, ...]:
+def clock() -> datetime:
+    """The tracker's clock, which the pages and the reminders ask (tests move it)."""
+    return utcnow()
+
+
+def overdue_clause(today: date) -> tuple[ColumnElement[bool], ...]:
     """A follow-up is overdue from the day after its due date until an outcome closes it."""
     return (Referral.follow_up == FollowUp.DUE, Referral.due_on < today)
 
@@ -235,10 +241,13 @@ def overdue_count(
 ) -> dict[uuid.UUID, int]:
     """Overdue follow-ups now, per school of the cluster (or of one school):
     counts only, for the coordinator and the reports."""
-    where = [Referral.cluster_id == cluster_id, *overdue_clause(now.date())]
+    where: list[ColumnElement[bool]] = [
+        Referral.cluster_id == cluster_id,
+        *overdue_clause(now.date()),
+    ]
     if school_id is not None:
         where.append(Referral.school_id == school_id)
     rows = session.execute(
         select(Referral.school_id, func.count()).where(*where).group_by(Referral.school_id)
     ).all()
-    return {school: count for school, count in rows}
+    return dict(rows)

@@ -26,9 +26,9 @@ from network.alerts import (
     thread,
     withdrawal,
 )
-from network.alerts.referrals import ReferralInput
 from network.alerts.inbox import inbox_for
 from network.alerts.keychain import unlocked
+from network.alerts.referrals import ReferralInput
 from network.alerts.sealing import IntegrityFailure
 from network.api import directory, gate, openapi
 from network.api.contract import Created, follow, not_an_operation, operation

@@ -140,7 +140,7 @@ def school_dashboard() -> Any:
 def _follow_ups() -> dict[str, Any]:
     """The school's overdue follow-ups, for its own pages (the referral tracker's clock)."""
     school = auth.actor().school
-    now = referrals.utcnow()
+    now = referrals.clock()
     overdue = referrals.overdue_follow_ups(db(), school, now) if school is not None else []
     return {"overdue": overdue, "today": now.date(), "vocab": vocab}
 
@@ -155,7 +155,7 @@ def school_governors_report() -> Any:
             "dashboard/school_report.html", data=None, problem=problem, args=request.args
         ), 400
     data = school_report.school_report(
-        db(), auth.actor(), period, settings=_settings(), now=referrals.utcnow()
+        db(), auth.actor(), period, settings=_settings(), now=referrals.clock()
     )
     return render_template(
         "dashboard/school_report.html", data=data, problem=None, args=request.args
@@ -169,7 +169,7 @@ def school_governors_report_csv() -> Any:
     if period is None:
         return Response(f"{problem}\n", status=400, mimetype="text/plain")
     data = school_report.school_report(
-        db(), auth.actor(), period, settings=_settings(), now=referrals.utcnow()
+        db(), auth.actor(), period, settings=_settings(), now=referrals.clock()
     )
     response = Response(school_report.school_report_csv(data), mimetype="text/csv")
     response.headers.set(

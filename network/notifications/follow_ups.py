@@ -63,7 +63,12 @@ def chase_follow_ups(session: Session, settings: Settings, now: datetime) -> int
                     "alert": ref,
                     "school": school_ref(school),
                     "deadline": due,
-                    "item": {"action_label": vocab.label(vocab.ACTIONS, referral.agency)},
+                    "item": {
+                        "kind": "action",
+                        "at": referral.created_at.isoformat(),
+                        "action_type": referral.agency,
+                        "action_label": vocab.label(vocab.ACTIONS, referral.agency),
+                    },
                     "path": f"/school/referrals/{referral.id}/outcome",
                 },
                 key=f"{EVENT}:{referral.id}:{referral.due_on.isoformat()}",

@@ -159,7 +159,8 @@ def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
             link,
         )
     if kind == "referral.follow_up_due":
-        action = (payload.get("item") or {}).get("action_label", "A referral")
+        item = payload.get("item")
+        action = item.get("action_label", "A referral") if item else "A referral"
         due = datetime.fromisoformat(payload["deadline"]).strftime("%-d %b %Y")
         return Rendered(
             f"[alertnet] Follow-up overdue: {action}",

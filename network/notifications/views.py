@@ -300,7 +300,7 @@ def unwatch(alert_id: uuid.UUID) -> ResponseReturnValue:
 @auth.requires(Permission.READ_ALERTS)
 def watching() -> ResponseReturnValue:
     school = auth.actor().school
-    now = referrals.utcnow()
+    now = referrals.clock()
     return render_template(
         "notifications/watching.html",
         rows=watches.watching(db(), auth.actor()),

@@ -18,8 +18,8 @@ place the content appears; the API's stored idempotent answers hold none of it.
 from __future__ import annotations
 
 import io
-import re
 import logging
+import re
 import subprocess
 from pathlib import Path
 

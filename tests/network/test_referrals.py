@@ -47,9 +47,7 @@ def _later(monkeypatch: pytest.MonkeyPatch, days: int) -> datetime:
 
 
 @pytest.mark.heads("Ash", "Beech")
-def test_a_police_referral_keeps_its_agency_and_dates_in_clear_and_its_reference_sealed(
-    app, heads
-):
+def test_a_police_referral_keeps_its_agency_and_dates_in_clear_and_its_reference_sealed(app, heads):
     a, b = heads["Ash"], heads["Beech"]
     alert_id = _alert(a, b)
     due = TODAY + timedelta(days=7)
@@ -58,7 +56,8 @@ def test_a_police_referral_keeps_its_agency_and_dates_in_clear_and_its_reference
     with own_transaction(app) as session:
         referral = session.scalars(select(Referral)).one()
         item = session.get(ThreadItem, referral.item_id)
-        assert item is not None and item.action_type == "police"
+        assert item is not None
+        assert item.action_type == "police"
         assert (referral.agency, referral.referred_on, referral.due_on) == (
             "police",
             TODAY - timedelta(days=1),
@@ -155,7 +154,9 @@ def test_an_overdue_follow_up_shows_until_the_outcome_is_recorded(app, heads, mo
 def test_an_outcome_may_set_a_new_follow_up_date(app, heads, monkeypatch):
     a, b = heads["Ash"], heads["Beech"]
     alert_id = _alert(a, b)
-    assert _refer(a, alert_id, action_type="reported_platform", due_on=str(TODAY)).status_code == 303
+    assert (
+        _refer(a, alert_id, action_type="reported_platform", due_on=str(TODAY)).status_code == 303
+    )
     with own_transaction(app) as session:
         referral_id = session.scalars(select(Referral.id)).one()
     url = f"/school/referrals/{referral_id}/outcome"
