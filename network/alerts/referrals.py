@@ -31,7 +31,7 @@ from network.alerts.auditing import record_for_alert
 from network.alerts.content import MAX_NOTE, Note, clean_text
 from network.alerts.models import Alert, Referral, ThreadItem
 from network.alerts.thread import add_item
-from network.alerts.vocab import FollowUp, ItemKind
+from network.alerts.vocab import AlertStatus, FollowUp, ItemKind
 from schools import policy
 from schools.db import utcnow
 from schools.errors import InvalidInput, NotFound
@@ -201,8 +201,18 @@ def clock() -> datetime:
 
 
 def overdue_clause(today: date) -> tuple[ColumnElement[bool], ...]:
-    """A follow-up is overdue from the day after its due date until an outcome closes it."""
-    return (Referral.follow_up == FollowUp.DUE, Referral.due_on < today)
+    """A follow-up is overdue from the day after its due date until an outcome
+    closes it, while its alert's thread exists (a withdrawn or shredded alert
+    takes no outcome, so its follow-ups are no longer chased). The query joins
+    Alert."""
+    return (
+        Referral.follow_up == FollowUp.DUE,
+        Referral.due_on < today,
+        Alert.status.in_(_THREAD_EXISTS),
+    )
+
+
+_THREAD_EXISTS = (AlertStatus.OPEN, AlertStatus.RESOLVED)
 
 
 def overdue_follow_ups(
@@ -248,6 +258,9 @@ def overdue_count(
     if school_id is not None:
         where.append(Referral.school_id == school_id)
     rows = session.execute(
-        select(Referral.school_id, func.count()).where(*where).group_by(Referral.school_id)
+        select(Referral.school_id, func.count())
+        .join(Alert, Alert.id == Referral.alert_id)
+        .where(*where)
+        .group_by(Referral.school_id)
     ).all()
     return dict(rows)

@@ -6,7 +6,7 @@ closes them."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -177,10 +177,6 @@ def test_an_outcome_may_set_a_new_follow_up_date(app, heads, monkeypatch):
     assert "1 day overdue" in a.client.get("/school/referrals").get_data(as_text=True)
 
 
-def test_the_overdue_rule_counts_from_the_day_after_the_due_date(app, world, cluster):
-    assert referrals.overdue_clause(date(2026, 12, 5))  # the rule is one place
-
-
 @pytest.mark.heads("Ash", "Beech")
 def test_an_overdue_follow_up_is_reminded_once_through_the_notifications(app, heads):
     from network.notifications.follow_ups import chase_follow_ups
@@ -237,3 +233,21 @@ def test_the_api_records_a_referral_and_refuses_bad_input_writing_nothing(app, h
         assert (referral.agency, referral.due_on, referral.referred_on) == ("lado", due, TODAY)
     thread = api.get(f"/api/v1/alerts/{posted.get_json()['id']}").get_json()["thread"]
     assert any(i["text"] == "Reference number: LADO-22" for i in thread)
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_a_withdrawn_alerts_follow_ups_are_no_longer_overdue(app, heads, monkeypatch):
+    a, b = heads["Ash"], heads["Beech"]
+    alert_id = _alert(a, b)
+    assert _refer(b, alert_id, due_on=str(TODAY)).status_code == 303
+    moved = _later(monkeypatch, 3)
+    with own_transaction(app) as session:
+        school = session.get(type(b.school), b.school.id)
+        assert len(referrals.overdue_follow_ups(session, school)) == 1
+        assert referrals.overdue_count(session, school.cluster_id, moved) == {school.id: 1}
+    page = f"/alerts/{alert_id}"
+    assert a.post(f"{page}/withdraw", {"reason": "Posted in error."}, page=page).status_code == 303
+    with own_transaction(app) as session:
+        school = session.get(type(b.school), b.school.id)
+        assert referrals.overdue_follow_ups(session, school) == []
+        assert referrals.overdue_count(session, school.cluster_id, moved) == {}
