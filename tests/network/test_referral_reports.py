@@ -70,10 +70,10 @@ def test_the_coordinator_sees_referral_counts_and_overdue_follow_ups_per_school(
     page = coordinator.get("/cluster/dashboard").get_data(as_text=True)
     assert '<span class="stat">1</span> follow-up of referrals overdue now' in page
     agency = page.split('id="ref-agency"', 1)[1].split("</table>", 1)[0]
-    assert '<th scope="row">Police referral</th><td class="num" data-label="Recorded">1' in agency
-    assert '<th scope="row">Report to CEOP</th><td class="num" data-label="Recorded">1' in agency
+    assert '<th scope="row">Police referral</th><td class="num" data-label="Count">1' in agency
+    assert '<th scope="row">Report to CEOP</th><td class="num" data-label="Count">1' in agency
     outcome = page.split('id="ref-outcome"', 1)[1].split("</table>", 1)[0]
-    assert 'Content removed</th><td class="num" data-label="Recorded">1' in outcome
+    assert 'Content removed</th><td class="num" data-label="Count">1' in outcome
     overdue = page.split('id="ref-overdue"', 1)[1].split("</table>", 1)[0]
     assert 'Ash</th><td class="num" data-label="Overdue">1' in overdue
     assert "Beech" not in overdue
