@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto.keys import SchoolKeys
-from network.alerts import posting, reading, thread
+from network.alerts import posting, reading, referrals, thread
 from network.alerts.content import AlertContent, Link
 from schools import directory, invitations, keyring
 from schools.db import utcnow
@@ -304,13 +304,12 @@ def _demo_alerts(session: Session, heads: dict[str, tuple[Member, SchoolKeys]]) 
             if reply:
                 thread.reply(session, responder, their_keys, alert.id, reply, now=at)
             if action:
-                thread.record_action(
+                referrals.record_action(
                     session,
                     responder,
                     their_keys,
                     alert.id,
-                    action,
-                    "Logged in our safeguarding records.",
+                    referrals.ReferralInput(action, "Logged in our safeguarding records."),
                     now=at,
                 )
     session.flush()

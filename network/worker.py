@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from network.alerts.retention import shred_expired
 from network.dashboard import snapshots
 from network.db import own_transaction
-from network.notifications import chase, delivery_log, digests
+from network.notifications import chase, delivery_log, digests, follow_ups
 from network.notifications.delivery import Courier
 from network.notifications.outbox import WAKE_CHANNEL
 from network.operations import heartbeat
@@ -59,6 +59,10 @@ def send_digests(session: Session, settings: Settings, now: datetime) -> Counts:
 def chase_acknowledgements(session: Session, settings: Settings, now: datetime) -> Counts:
     reminded, escalated = chase.chase_acknowledgements(session, settings, now)
     return {"reminded": reminded, "escalated": escalated}
+
+
+def chase_follow_ups(session: Session, settings: Settings, now: datetime) -> Counts:
+    return {"follow_ups_reminded": follow_ups.chase_follow_ups(session, settings, now)}
 
 
 def refresh_dashboards(session: Session, settings: Settings, now: datetime) -> Counts:
@@ -88,6 +92,7 @@ FREQUENT_JOBS: tuple[Job, ...] = (
     integrate_queued_reads,
     send_digests,
     chase_acknowledgements,
+    chase_follow_ups,
     refresh_dashboards,
 )
 #: Once a maintenance interval (a day), after the frequent ones.

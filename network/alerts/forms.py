@@ -170,9 +170,42 @@ class SightingForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     action_type = SelectField(
-        "Action taken",
-        choices=[SelectChoice("", "Choose an action"), *_choices(vocab.ACTIONS)],
+        "Referral or step",
+        choices=[SelectChoice("", "Choose the agency or step"), *_choices(vocab.ACTIONS)],
         validate_choice=False,
+    )
+    reference = StringField(
+        "Reference number (optional, encrypted)",
+        validators=[Length(max=100, message="Write at most 100 characters.")],
+        description="The number the agency or platform gave you, such as a police incident number.",
+    )
+    referred_on = DateField(
+        "Date made (optional)",
+        validators=[Optional()],
+        description="Leave empty for today.",
+    )
+    due_on = DateField(
+        "Follow up by (optional)",
+        validators=[Optional()],
+        description="The day to check what came of it. Your school is reminded once it "
+        "has passed, and it shows as overdue until you record the outcome.",
+    )
+    note = TextAreaField(
+        "Note (optional, encrypted)",
+        validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
+    )
+
+
+class OutcomeForm(FlaskForm):
+    outcome = SelectField(
+        "Outcome",
+        choices=[SelectChoice("", "Choose the outcome"), *_choices(vocab.OUTCOMES)],
+        validate_choice=False,
+    )
+    next_due_on = DateField(
+        "Follow up again by (optional)",
+        validators=[Optional()],
+        description="Leave empty when nothing more is to be followed up.",
     )
     note = TextAreaField(
         "Note (optional, encrypted)",

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -21,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from network.alerts.vocab import AlertStatus, ItemKind
+from network.alerts.vocab import AlertStatus, FollowUp, ItemKind
 from schools.db import Base, UTCDateTime, utcnow
 from schools.models import Member, School
 
@@ -244,3 +245,38 @@ class AlertIndicator(Base):
     )
     hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     generation: Mapped[int] = mapped_column(Integer)
+
+
+class Referral(Base):
+    """A referral or step a school recorded on an alert (network/alerts/referrals.py).
+    In clear, for content-blind counts and the follow-up: the agency or step
+    (the action's code), its dates, the follow-up and the latest outcome. The
+    reference number and notes are only in the sealed thread items it names."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        CheckConstraint(_one_of("follow_up", FollowUp), name="follow_up"),
+        # A school's follow-ups, soonest due first (its referrals page, its overdue list).
+        Index("ix_referrals_school_due", "school_id", "follow_up", "due_on"),
+        # The dashboard's and reports' counts: one range scan per cluster and period.
+        Index("ix_referrals_cluster_referred", "cluster_id", "referred_on"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"))
+    cluster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clusters.id"))
+    # The sealed action item with the reference number and the note.
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("thread_items.id", ondelete="CASCADE"))
+    agency: Mapped[str] = mapped_column(String(32))
+    referred_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    follow_up: Mapped[str] = mapped_column(String(8), default=FollowUp.NONE)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    outcome_on: Mapped[date | None] = mapped_column(Date)
+    # When the school was reminded that the follow-up of ``due_on`` is overdue.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    alert: Mapped[Alert] = relationship()

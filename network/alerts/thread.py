@@ -1,7 +1,8 @@
 """An alert's thread: replies, recorded actions, acknowledgements (with their
 comments) and attachments. Each item is sealed to the alert's audience as the
 alert was. Closing and resolving are in closing.py, withdrawing and correcting
-in withdrawal.py; both add their signed items here."""
+in withdrawal.py, recorded actions (referrals and steps) in referrals.py; each
+adds its signed items here."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from crypto.envelope import new_alert_id
 from crypto.keys import SchoolKeys
-from network.alerts import signals, vocab
+from network.alerts import signals
 from network.alerts.access import acknowledgeable, sightable, writable
 from network.alerts.auditing import record_for_alert
 from network.alerts.content import MAX_NOTE, Note, Sighting, clean_text
@@ -129,31 +130,6 @@ def reply(
     text = clean_text(text, "text", "reply", MAX_NOTE, required=True)
     return add_item(
         session, actor, keys, alert, ItemKind.REPLY, Note(text).to_bytes(), created_at=now
-    )
-
-
-def record_action(
-    session: Session,
-    actor: Member,
-    keys: SchoolKeys,
-    alert_id: uuid.UUID,
-    action_type: str,
-    note: str,
-    now: datetime | None = None,
-) -> ThreadItem:
-    alert = writable(session, actor, alert_id, "record actions")
-    if action_type not in vocab.codes(vocab.ACTIONS):
-        raise InvalidInput("Choose the action you took.", field="action_type")
-    note = clean_text(note, "note", "note", MAX_NOTE)
-    return add_item(
-        session,
-        actor,
-        keys,
-        alert,
-        ItemKind.ACTION,
-        Note(note).to_bytes(),
-        action_type=action_type,
-        created_at=now,
     )
 
 

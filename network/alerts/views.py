@@ -22,7 +22,16 @@ from werkzeug.datastructures import FileStorage
 from wtforms.fields.choices import SelectChoice
 
 from network import auth, security
-from network.alerts import closing, forwarding, receipts, retention, thread, vocab, withdrawal
+from network.alerts import (
+    closing,
+    forwarding,
+    receipts,
+    referrals,
+    retention,
+    thread,
+    vocab,
+    withdrawal,
+)
 from network.alerts import evidence as evidence_files
 from network.alerts import guidance as guidance_ops
 from network.alerts import platforms as platform_ops
@@ -353,15 +362,20 @@ def record_action(alert_id: uuid.UUID) -> ResponseReturnValue:
         alert_id,
         "action",
         form,
-        lambda: thread.record_action(
+        lambda: referrals.record_action(
             db(),
             auth.actor(),
             unlocked(auth.school_keys()),
             alert_id,
-            form.action_type.data or "",
-            form.note.data or "",
+            referrals.ReferralInput(
+                form.action_type.data or "",
+                form.note.data or "",
+                form.reference.data or "",
+                form.referred_on.data,
+                form.due_on.data,
+            ),
         ),
-        "Action recorded.",
+        "Action recorded. Your school's referrals and follow-ups are under Referrals.",
     )
 
 

@@ -77,16 +77,45 @@ TLP = (
 # another school; AMBER+STRICT and RED never.
 NOT_FORWARDABLE = frozenset({"AMBER", "AMBER+STRICT", "RED"})
 
+# Every action a school records is a referral or a step (network/alerts/referrals.py):
+# its code (the agency or step) is kept in clear, with its dates, follow-up and
+# outcome; its reference number and note are sealed.
 ACTIONS = (
+    Term("police", "Police referral"),
+    Term("social_services", "Children's social care or MASH referral"),
+    Term("lado", "Referral to the LADO (allegation about staff)"),
+    Term("ceop", "Report to CEOP"),
+    Term("iwf", "Report to the Internet Watch Foundation (IWF)"),
     Term("reported_platform", "Reported to the platform"),
     Term("reported_rhc", "Reported to Report Harmful Content"),
     Term("reported_posh", "Reported to the Professionals Online Safety Helpline (POSH)"),
-    Term("police", "Police referral"),
-    Term("social_services", "Social services referral"),
     Term("legal_advice", "Legal advice taken"),
+    Term("parents_letter", "Letter to parents"),
+    Term("premises_ban", "Ban from the school premises"),
+    Term("child_file_note", "Note on the child's file"),
     Term("parent_spoken", "Parent or carer spoken to"),
     Term("other", "Other"),
 )
+
+# What came of a referral or step, recorded later (clear, for content-blind counts).
+OUTCOMES = (
+    Term("content_removed", "Content removed"),
+    Term("account_removed", "Account suspended or removed"),
+    Term("content_not_removed", "Content not removed"),
+    Term("investigating", "Being investigated"),
+    Term("advice_given", "Advice given"),
+    Term("referred_on", "Referred on to another agency"),
+    Term("no_further_action", "No further action"),
+    Term("other", "Other"),
+)
+
+
+class FollowUp(enum.StrEnum):
+    """Where a referral's follow-up stands (its due date decides "overdue")."""
+
+    NONE = "none"  # no follow-up date was set
+    DUE = "due"  # a follow-up date is set and no outcome closed it
+    DONE = "done"  # an outcome was recorded with no further follow-up
 
 
 class AlertStatus(enum.StrEnum):

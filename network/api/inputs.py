@@ -253,10 +253,15 @@ class Reply(Body):
 
 
 class Action(Body):
-    """An action taken: its type in clear, its note sealed."""
+    """An action taken, a referral or step: its type (the agency), the day it was
+    made (default today) and the follow-up due date in clear; its reference
+    number and note sealed."""
 
     action_type: Annotated[str, Choice.of(vocab.ACTIONS)]
     note: Note = ""
+    reference: Annotated[str, Text(100)] = ""
+    referred_on: Annotated[date, DAY] | None = None
+    due_on: Annotated[date, DAY] | None = None
 
 
 class Forward(Body):

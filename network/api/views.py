@@ -16,9 +16,19 @@ from flask import Response, current_app, request, url_for
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from network import auth, security
-from network.alerts import closing, forwarding, platforms, posting, reading, thread, withdrawal
+from network.alerts import (
+    closing,
+    forwarding,
+    platforms,
+    posting,
+    reading,
+    referrals,
+    thread,
+    withdrawal,
+)
 from network.alerts.inbox import inbox_for
 from network.alerts.keychain import unlocked
+from network.alerts.referrals import ReferralInput
 from network.alerts.sealing import IntegrityFailure
 from network.api import directory, gate, openapi
 from network.api.contract import Created, follow, not_an_operation, operation
@@ -203,9 +213,13 @@ def reply(alert_id: AlertId, body: Reply) -> Created[ThreadItem]:
 @bp.route("/alerts/<uuid:alert_id>/actions", methods=["POST"])
 @operation(Permission.READ_ALERTS, Scope.ALERTS_WRITE, idempotent=True)
 def record_action(alert_id: AlertId, body: Action) -> Created[ThreadItem]:
-    """Record an action taken (its type in clear, its note sealed)."""
+    """Record an action taken: a referral or step. Its type (the agency), date and
+    follow-up due date in clear; its reference number and note sealed."""
     keys = unlocked(auth.school_keys())
-    item = thread.record_action(db(), auth.actor(), keys, alert_id, body.action_type, body.note)
+    given = ReferralInput(
+        body.action_type, body.note, body.reference, body.referred_on, body.due_on
+    )
+    item = referrals.record_action(db(), auth.actor(), keys, alert_id, given)
     return Created(ThreadItem.model_validate(item))
 
 

@@ -11,9 +11,11 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from network.alerts import vocab
+from network.alerts.indicators import WidelySeen, seen_widely
 from network.alerts.platforms import platforms
 from network.dashboard import charts, figures, health, snapshots
 from network.dashboard.figures import Activity, Period, ResponseTimes
+from network.dashboard.referral_figures import ReferralFigures, referral_figures
 from network.settings import Settings
 from network.spreadsheet import cell
 from schools import policy
@@ -40,6 +42,10 @@ class ClusterFigures:
     # the period; delivery counts the period's notifications.
     overdue: health.Overdue
     delivery: health.Delivery
+    # Live too: referrals and outcomes of the period, follow-ups overdue now
+    # (counts only), and the indicators named by alerts of three or more schools.
+    referrals: ReferralFigures
+    indicators: list[WidelySeen]
 
     @property
     def total(self) -> int:
@@ -108,6 +114,8 @@ def cluster_figures(
         activity=computed.activity,
         overdue=health.overdue(session, cluster.id, settings, now),
         delivery=health.delivery(session, cluster.id, period, now=now),
+        referrals=referral_figures(session, cluster.id, period, now),
+        indicators=seen_widely(session, cluster.id, period.since, period.until),
     )
 
 
@@ -157,9 +165,25 @@ def school_figures(
 # Trailing columns, used only by the overdue and delivery sections (every other
 # row leaves them empty): docs/dashboard.md.
 HEALTH_COLUMNS = ("overdue_since", "sent", "waiting", "retrying", "dead_lettered")
+# After them: the referral sections' counts, and the indicators' schools and dates.
+REFERRAL_COLUMNS = ("count",)
+INDICATOR_COLUMNS = ("schools", "first", "latest")
+HEADER = (
+    "section",
+    "item",
+    "alerts",
+    "received",
+    "acknowledged",
+    "median_hours_to_acknowledge",
+    "p90_hours_to_acknowledge",
+    *HEALTH_COLUMNS,
+    *REFERRAL_COLUMNS,
+    *INDICATOR_COLUMNS,
+)
+WIDTH = len(HEADER)
 
 
-class _PaddedWriter:
+class PaddedWriter:
     """A csv writer that pads every row to the header's width; names people
     typed (schools, platforms) are written so a spreadsheet shows, not runs, them."""
 
@@ -183,19 +207,8 @@ def recompute(
 def report_csv(data: ClusterFigures) -> str:
     """The governors' report as CSV: one table with a section column."""
     out = io.StringIO()
-    writer = _PaddedWriter(out, 7 + len(HEALTH_COLUMNS))
-    writer.writerow(
-        [
-            "section",
-            "item",
-            "alerts",
-            "received",
-            "acknowledged",
-            "median_hours_to_acknowledge",
-            "p90_hours_to_acknowledge",
-            *HEALTH_COLUMNS,
-        ]
-    )
+    writer = PaddedWriter(out, WIDTH)
+    writer.writerow(list(HEADER))
     writer.writerow(["period", f"{data.period.start} to {data.period.end}", data.total])
     for label, n in data.by_category:
         writer.writerow(["category", label, n])
@@ -220,8 +233,8 @@ def report_csv(data: ClusterFigures) -> str:
                     "",
                     r.received,
                     r.acknowledged,
-                    _num(r.median_hours),
-                    _num(r.p90_hours),
+                    number(r.median_hours),
+                    number(r.p90_hours),
                 ]
             )
     a = data.activity
@@ -235,10 +248,37 @@ def report_csv(data: ClusterFigures) -> str:
     ):
         writer.writerow(["activity", label, value])
     _health_rows(writer, data)
+    referral_rows(writer, data.referrals)
+    for n, seen in enumerate(data.indicators, start=1):
+        writer.writerow(
+            [
+                "indicator",
+                f"Indicator {n}",
+                seen.alerts,
+                *[""] * (4 + len(HEALTH_COLUMNS) + len(REFERRAL_COLUMNS)),
+                seen.schools,
+                seen.first.date().isoformat(),
+                seen.last.date().isoformat(),
+            ]
+        )
     return out.getvalue()
 
 
-def _health_rows(writer: _PaddedWriter, data: ClusterFigures) -> None:
+def referral_rows(writer: PaddedWriter, data: ReferralFigures) -> None:
+    """Referrals made and outcomes recorded in the period, and the follow-ups
+    overdue as of the download, in the ``count`` column."""
+    pad = [""] * (5 + len(HEALTH_COLUMNS))  # alerts .. the health columns
+    for label, n in data.by_agency:
+        writer.writerow(["referrals", label, *pad, n])
+    for label, n in data.by_outcome:
+        writer.writerow(["outcomes", label, *pad, n])
+    as_of = f"as of {data.as_of.isoformat(timespec='minutes')}"
+    writer.writerow(["follow_ups_overdue", as_of, *pad, data.overdue])
+    for school, n in data.overdue_by_school:
+        writer.writerow(["follow_ups_overdue_by_school", school, *pad, n])
+
+
+def _health_rows(writer: PaddedWriter, data: ClusterFigures) -> None:
     """Overdue acknowledgements (as of the moment of download, whatever the
     period; ``alerts`` is the number of overdue copies) and the period's
     notification delivery per channel."""
@@ -272,5 +312,5 @@ def _health_rows(writer: _PaddedWriter, data: ClusterFigures) -> None:
         )
 
 
-def _num(value: float | None) -> str:
+def number(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"

@@ -16,9 +16,9 @@ from flask import (
 )
 
 from network import auth
-from network.alerts import vocab
-from network.alerts.indicators import WIDELY_SEEN, seen_widely
-from network.dashboard import report
+from network.alerts import referrals, vocab
+from network.alerts.indicators import WIDELY_SEEN
+from network.dashboard import report, school_report
 from network.dashboard.figures import Period
 from network.db import db
 from network.extensions import limiter
@@ -70,9 +70,6 @@ def _cluster_page(page: str, source: Mapping[str, str] | None = None) -> Any:
         report.recompute(db(), auth.actor(), cluster, period, utcnow())
         return redirect(url_for(PAGES[page][0], start=period.start, end=period.end), 303)
     data = report.cluster_figures(db(), auth.actor(), cluster, period, settings=_settings())
-    widely = (
-        seen_widely(db(), cluster.id, period.since, period.until) if page == "dashboard" else []
-    )
     return render_template(
         template,
         data=data,
@@ -80,7 +77,6 @@ def _cluster_page(page: str, source: Mapping[str, str] | None = None) -> Any:
         cluster=cluster,
         args=args,
         vocab=vocab,
-        seen_widely=widely,
         widely_seen=WIDELY_SEEN,
     )
 
@@ -136,4 +132,49 @@ def school_dashboard() -> Any:
             "dashboard/school.html", data=None, problem=problem, args=request.args
         ), 400
     data = report.school_figures(db(), auth.actor(), period, settings=_settings(), now=utcnow())
-    return render_template("dashboard/school.html", data=data, problem=None, args=request.args)
+    return render_template(
+        "dashboard/school.html", data=data, problem=None, args=request.args, **_follow_ups()
+    )
+
+
+def _follow_ups() -> dict[str, Any]:
+    """The school's overdue follow-ups, for its own pages (the referral tracker's clock)."""
+    school = auth.actor().school
+    now = referrals.clock()
+    overdue = referrals.overdue_follow_ups(db(), school, now) if school is not None else []
+    return {"overdue": overdue, "today": now.date(), "vocab": vocab}
+
+
+@bp.route("/school/report", methods=["GET"])
+@auth.requires(Permission.VIEW_SCHOOL_DASHBOARD)
+def school_governors_report() -> Any:
+    """A head's report for their governors: their own school's figures."""
+    period, problem = _period(PAGES["report"][2])
+    if period is None:
+        return render_template(
+            "dashboard/school_report.html", data=None, problem=problem, args=request.args
+        ), 400
+    data = school_report.school_report(
+        db(), auth.actor(), period, settings=_settings(), now=referrals.clock()
+    )
+    return render_template(
+        "dashboard/school_report.html", data=data, problem=None, args=request.args
+    )
+
+
+@bp.route("/school/report.csv", methods=["GET"])
+@auth.requires(Permission.VIEW_SCHOOL_DASHBOARD)
+def school_governors_report_csv() -> Any:
+    period, problem = _period(PAGES["report"][2])
+    if period is None:
+        return Response(f"{problem}\n", status=400, mimetype="text/plain")
+    data = school_report.school_report(
+        db(), auth.actor(), period, settings=_settings(), now=referrals.clock()
+    )
+    response = Response(school_report.school_report_csv(data), mimetype="text/csv")
+    response.headers.set(
+        "Content-Disposition",
+        "attachment",
+        filename=f"alertnet-school-report-{period.start}-to-{period.end}.csv",
+    )
+    return response

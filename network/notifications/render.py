@@ -172,6 +172,19 @@ def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
             [*facts, ("Due by", deadline)],
             link,
         )
+    if kind == "referral.follow_up_due":
+        item = payload.get("item")
+        action = item.get("action_label", "A referral") if item else "A referral"
+        due = datetime.fromisoformat(payload["deadline"]).strftime("%-d %b %Y")
+        return Rendered(
+            f"[alertnet] Follow-up overdue: {action}",
+            f"{school} recorded this ({action}) on {indefinite(severity.lower())} alert from "
+            f"{sender}, to follow up by {due}. Record what came of it: the follow-up shows as "
+            "overdue until you do.",
+            [*facts, ("Follow up by", due)],
+            link,
+            link_label="Record the outcome",
+        )
     if kind == "alert.acknowledgement_overdue":
         deadline = _when(payload["deadline"], tz)
         return Rendered(

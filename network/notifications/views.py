@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from network import auth
-from network.alerts import vocab
+from network.alerts import referrals, vocab
 from network.alerts.deadlines import Deadline, deadlines_for, local_zone, set_deadlines
 from network.alerts.inbox import unread_count
 from network.db import db
@@ -299,9 +299,13 @@ def unwatch(alert_id: uuid.UUID) -> ResponseReturnValue:
 @bp.route("/watching", methods=["GET"])
 @auth.requires(Permission.READ_ALERTS)
 def watching() -> ResponseReturnValue:
+    school = auth.actor().school
+    now = referrals.clock()
     return render_template(
         "notifications/watching.html",
         rows=watches.watching(db(), auth.actor()),
+        overdue=referrals.overdue_follow_ups(db(), school, now) if school is not None else [],
+        today=now.date(),
         vocab=vocab,
     )
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import subprocess
 from pathlib import Path
 
@@ -93,12 +94,22 @@ def everything_posted(app, world, caplog, receiver, smtp):
     for url, data in [
         (f"{alert}/acknowledge", {"comment": f"Ack {CANARY}"}),
         (f"{alert}/reply", {"text": f"Reply {CANARY}"}),
-        (f"{alert}/actions", {"action_type": "police", "note": f"Note {CANARY}"}),
+        (
+            f"{alert}/actions",
+            {"action_type": "police", "note": f"Note {CANARY}", "reference": f"Ref {CANARY}"},
+        ),
         (f"{alert}/forward", {"schools": [str(c.school.id)], "note": f"Fwd {CANARY}"}),
         (f"{alert}/sightings", {"seen_on": "2026-11-21", "where": f"Seen {CANARY}"}),
         (f"{alert}/close", {"close_note": f"Closed {CANARY}"}),
     ]:
         assert b.post(url, data, page=alert).status_code == 303, url
+    # What came of the referral: its note sealed in the thread too.
+    referrals = b.client.get("/school/referrals").get_data(as_text=True)
+    outcome = re.search(r'href="(/school/referrals/[0-9a-f-]{36}/outcome)"', referrals)
+    assert outcome is not None
+    data = {"outcome": "investigating", "note": f"Outcome {CANARY}"}
+    assert b.post(outcome.group(1), data, page=outcome.group(1)).status_code == 303
+    assert f"Outcome {CANARY}" in b.client.get(alert).get_data(as_text=True)
     for url, data in [
         (f"{alert}/corrections", {"correction": f"Correction {CANARY}"}),
         (f"{alert}/resolve", {"resolve_note": f"Resolved {CANARY}", "confirm": "y"}),

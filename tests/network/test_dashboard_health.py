@@ -456,7 +456,7 @@ def test_the_report_and_its_csv_show_what_is_overdue(app, overdue_now):
     assert "Harassment or bullying" in html
     download = client.get("/cluster/report.csv")
     rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))
-    assert all(len(r) == 12 and None not in r.values() for r in rows)  # every row as wide
+    assert all(len(r) == 16 and None not in r.values() for r in rows)  # every row as wide
     (total,) = [r for r in rows if r["section"] == "overdue"]
     assert total["alerts"] == "2"
     assert total["item"].startswith("as of ")

@@ -87,6 +87,8 @@ class Suspended:
             "token_id": self.token,
             "member_id": self.staff,
             "factor_id": uuid.uuid4(),
+            # A referral of no school: the suspension's refusal comes before any lookup.
+            "referral_id": uuid.uuid4(),
             "invitation_id": self.invitation,
             "school_id": self.head.school.id,
             "generation": 1,
@@ -117,6 +119,7 @@ class Suspended:
             "alerts.acknowledge": {"comment": "Seen by the DSL"},
             "alerts.reply": {"text": "We have seen the same page."},
             "alerts.record_action": {"action_type": "reported_platform", "note": "Done."},
+            "referrals.outcome": {"outcome": "content_removed"},
             "alerts.record_sighting": {"where": "In a parents' group"},
             "alerts.forward": {"schools": [str(self.cedar.id)], "note": "For you too"},
             "alerts.resolve": {"resolve_note": "Page removed.", "confirm": "y"},

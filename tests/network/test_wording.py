@@ -83,6 +83,7 @@ KINDS = [
     "alert.received",
     "alert.acknowledgement_due",
     "alert.acknowledgement_overdue",
+    "referral.follow_up_due",
     "alert.replied",
     "alert.action_recorded",
     "alert.attachment_added",

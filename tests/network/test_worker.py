@@ -38,6 +38,7 @@ def test_the_daily_jobs_run_after_the_frequent_ones(app):
         "digests",
         "reminded",
         "escalated",
+        "follow_ups_reminded",
         "dashboards",
         "shredded",
         "pruned",
