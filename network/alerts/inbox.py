@@ -22,8 +22,8 @@ from network.alerts.keychain import Keychain, parse_public_keys
 from network.alerts.models import Alert, AlertRecipient, Platform, ReadRecord
 from network.alerts.paging import after_cursor, encode_cursor
 from network.alerts.platforms import platforms
-from network.alerts.search import SchoolIndex, SearchScope, query_words
 from network.alerts.sealing import IntegrityFailure, Stored, load_for, open_summary
+from network.alerts.search import SchoolIndex, SearchScope, query_words
 from network.alerts.vocab import FILTER_STATUSES, PAGE_SIZE, AlertStatus, InboxStatus
 from schools import audit, policy
 from schools.db import insert_new, utcnow

@@ -40,9 +40,7 @@ def query_words(query: str) -> list[str]:
         raise InvalidInput(f"Search for at most {MAX_QUERY} characters.", field="q")
     found = words(query)
     if not found:
-        raise InvalidInput(
-            "Type at least one word of two or more letters or digits.", field="q"
-        )
+        raise InvalidInput("Type at least one word of two or more letters or digits.", field="q")
     if len(found) > MAX_QUERY_WORDS:
         raise InvalidInput(f"Search for at most {MAX_QUERY_WORDS} words.", field="q")
     return found
@@ -77,7 +75,7 @@ class SchoolIndex:
                 SearchEntry.school_id == self.school_id, SearchEntry.alert_id.in_(ids)
             )
         ).all()
-        return {alert_id: scope for alert_id, scope in rows}
+        return dict(rows)
 
     def index(
         self,

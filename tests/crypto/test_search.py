@@ -43,7 +43,7 @@ def test_the_search_key_follows_the_documented_derivation() -> None:
     keys = SchoolKeys.generate(7)
     expected = hkdf_sha256(keys.to_bytes(), b"alertnet/v1/search\0all\0\x00\x00\x00\x07")
     assert search_key(keys, TIER_ALL) == expected
-    token = hmac.new(expected, b"alertnet/v1/search-token\0" + "word".encode(), hashlib.sha256)
+    token = hmac.new(expected, b"alertnet/v1/search-token\0" + b"word", hashlib.sha256)
     assert word_token(expected, "word") == token.digest()
 
 
@@ -67,9 +67,9 @@ def test_one_word_gives_one_token_whatever_its_case_or_place() -> None:
 
 
 def test_an_unknown_tier_or_a_short_key_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown tier"):
         search_key(SchoolKeys.generate(1), "everyone")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="32 bytes"):
         word_token(b"short", "word")
 
 

@@ -69,7 +69,8 @@ def test_a_school_finds_nothing_through_another_schools_index(app, heads):
             )
             for school in (b.school.id, c.school.id)
         }
-    assert tokens[b.school.id] and tokens[c.school.id]
+    assert tokens[b.school.id]
+    assert tokens[c.school.id]
     assert not tokens[b.school.id] & tokens[c.school.id]
 
 
@@ -113,7 +114,9 @@ def test_the_hub_database_holds_no_word_of_the_index(app, heads, database_url):
     assert b.client.get(f"/alerts/{alert}").status_code == 200
     assert _found(b, "zanzibarquux quuxwobble") == [alert]
     with own_transaction(app) as session:
-        assert session.scalar(select(SearchEntry.scope).where(SearchEntry.alert_id == uuid.UUID(alert)))
+        assert session.scalar(
+            select(SearchEntry.scope).where(SearchEntry.alert_id == uuid.UUID(alert))
+        )
         tokens = list(session.scalars(select(SearchToken.token)))
     assert len(tokens) == len(set(words(title + " " + description)))
     dump = _database_bytes(app, database_url)
@@ -158,7 +161,12 @@ def test_withdrawing_an_alert_removes_it_from_every_index(app, heads):
     assert a.post(f"{page}/withdraw", {"reason": "Sent in error"}, page=page).status_code == 303
     assert _found(b, "yearbook") == []
     with own_transaction(app) as session:
-        assert session.scalars(select(SearchToken).where(SearchToken.alert_id == uuid.UUID(alert))).all() == []
+        assert (
+            session.scalars(
+                select(SearchToken).where(SearchToken.alert_id == uuid.UUID(alert))
+            ).all()
+            == []
+        )
 
 
 def test_the_api_listing_searches_with_q(app, heads):
