@@ -69,7 +69,8 @@ def alert_pdf(exported: ExportedAlert, fonts: Path, tz: ZoneInfo) -> bytes:
         for value in values:
             text(value)
 
-    text(f"TLP:{alert.tlp} · {vocab.label(vocab.TLP, alert.tlp)}", 9, bold=True)
+    handling = next((t.hint for t in vocab.TLP if t.code == alert.tlp), "")
+    text(f"TLP:{alert.tlp} · {handling}", 9, bold=True)
     text(content.title, 16, bold=True)
     platform = opened.platform.name if opened.platform else alert.platform
     lines(

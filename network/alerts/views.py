@@ -118,6 +118,7 @@ def _box(sent: bool) -> ResponseReturnValue:
         next_url=next_url,
         filtered=bool(args),
         searched=bool(args.get("q")),
+        narrowed=any(k != "q" for k in args),
         vocab=vocab,
         may_post=choices.may_post,
     ), status

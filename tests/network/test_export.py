@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from network.alerts.models import Alert
 from network.db import own_transaction
 from schools.audit.models import AuditEvent
 from tests.network.alerts_helpers import integrate_queued_reads
@@ -104,3 +106,14 @@ def test_signing_in_is_needed_to_export(app, heads):
     a, b = heads["Ash"], heads["Beech"]
     alert_id, _ = _posted_with_a_reply(a, b)
     assert app.test_client().get(f"/alerts/{alert_id}/alert.pdf").status_code == 302
+
+
+def test_an_alert_that_fails_its_integrity_check_is_not_exported(app, heads):
+    a, b = heads["Ash"], heads["Beech"]
+    alert_id, _ = _posted_with_a_reply(a, b)
+    with own_transaction(app) as session:  # the hub's record no longer matches the signed one
+        session.execute(update(Alert).where(Alert.id == uuid.UUID(alert_id)).values(severity="low"))
+    refused = b.client.get(f"/alerts/{alert_id}/alert.pdf")
+    assert refused.status_code == 409
+    assert b"%PDF" not in refused.data
+    assert _exports(app, alert_id) == []
