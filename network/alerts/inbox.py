@@ -214,7 +214,10 @@ def inbox_for(
     filters.validate(session)
     keychain = Keychain(session, school.id, keys)
     index = SchoolIndex(session, keychain)
-    matching = index.matching(query_words(filters.q)) if filters.q else None
+    matching = None
+    if filters.q:
+        index.catch_up()
+        matching = index.matching(query_words(filters.q))
     query = inbox_query(school.id, filters, cursor, sent, limit, matching)
     rows = session.execute(query).all()
     more = len(rows) > limit

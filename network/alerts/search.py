@@ -18,15 +18,21 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import ColumnElement, and_, delete, false, select, update
 from sqlalchemy.orm import Session
 
+from crypto.errors import CryptoError
 from crypto.header import TIER_ALL
+from crypto.records import open_read_record, read_key
 from crypto.search import search_key, text_tokens, word_token, words
+from network.alerts.content import AlertContent
 from network.alerts.keychain import Keychain
-from network.alerts.models import AlertRecipient, SearchEntry, SearchToken
+from network.alerts.models import Alert, AlertRecipient, ReadRecord, SearchEntry, SearchToken
 from schools.db import insert_new, utcnow
 from schools.errors import InvalidInput
 
 MAX_QUERY = 200
 MAX_QUERY_WORDS = 8
+# Copies listed before the index existed, indexed from their read records by
+# each search (one AES-GCM opening and an HMAC per word each).
+CATCH_UP = 200
 
 
 class SearchScope(enum.StrEnum):
@@ -128,6 +134,43 @@ class SchoolIndex:
                 .values(scope=SearchScope.FULL.value)
                 .execution_options(synchronize_session=False)
             )
+
+    def catch_up(self, limit: int = CATCH_UP) -> int:
+        """Index the titles of copies the school listed before it had an index
+        (they have a read record and no entry), up to ``limit`` per call. A
+        record that does not open is left out: the inbox shows it as failing."""
+        rows = self.session.execute(
+            select(Alert.id, Alert.envelope_hash, ReadRecord.generation, ReadRecord.record)
+            .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
+            .join(
+                ReadRecord,
+                and_(
+                    ReadRecord.sealed_id == Alert.sealed_id,
+                    ReadRecord.school_id == AlertRecipient.school_id,
+                ),
+            )
+            .outerjoin(
+                SearchEntry,
+                and_(
+                    SearchEntry.alert_id == Alert.id,
+                    SearchEntry.school_id == AlertRecipient.school_id,
+                ),
+            )
+            .where(AlertRecipient.school_id == self.school_id, SearchEntry.alert_id.is_(None))
+            .limit(limit)
+        ).all()
+        keys: dict[int, bytes] = {}
+        titles: list[tuple[uuid.UUID, int, Sequence[str]]] = []
+        for alert_id, envelope_hash, generation, record in rows:
+            if generation not in keys:
+                keys[generation] = read_key(self.keychain.for_generation(generation), TIER_ALL)
+            try:
+                _header, summary = open_read_record(keys[generation], envelope_hash, record)
+                titles.append((alert_id, generation, [AlertContent.title_of(summary)]))
+            except (CryptoError, ValueError, KeyError):
+                continue
+        self.index(titles, SearchScope.TITLE)
+        return len(titles)
 
     def matching(self, query_words: Sequence[str]) -> ColumnElement[bool]:
         """A condition on the inbox's copies: the alert holds, in this school's

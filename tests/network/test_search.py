@@ -7,7 +7,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
 from crypto.search import words
@@ -178,3 +178,18 @@ def test_the_api_listing_searches_with_q(app, heads):
     found = api.get("/api/v1/alerts?q=deepfake").get_json()["alerts"]
     assert [x["id"] for x in found] == [alert]
     assert_problem(api.get("/api/v1/alerts?q=%21%21"), 400, "Type at least one word", field="q")
+
+
+def test_alerts_listed_before_the_index_existed_are_found_from_their_read_records(app, heads):
+    a, b = heads["Ash"], heads["Beech"]
+    alert = _id(a.post_alert([b.school], title="Older harbour photos"))
+    b.client.get("/alerts")  # a read record, and an index entry
+    with own_transaction(app) as session:  # as before migration 0016: the record only
+        for held in (SearchToken, SearchEntry):
+            session.execute(delete(held).where(held.school_id == b.school.id))
+    assert _found(b, "harbour") == [alert]
+    with own_transaction(app) as session:
+        scope = session.scalar(
+            select(SearchEntry.scope).where(SearchEntry.school_id == b.school.id)
+        )
+    assert scope == "title"
