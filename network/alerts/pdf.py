@@ -4,7 +4,9 @@ the fingerprint of the key that checked the signature.
 
 The document is made in memory for the member who asked and sent with
 ``Cache-Control: no-store``; the hub keeps no copy. Text is set in DejaVu Sans
-(shipped in static/fonts), so any script a title or reply is written in prints.
+(shipped in static/fonts): Latin, Greek, Cyrillic, Hebrew and many more
+scripts print; a character the font lacks (Chinese, Japanese, Korean, emoji)
+is printed as U+FFFD and the document says so, pointing to the print page.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import TTFFont
 
 from network.alerts import vocab
 from network.alerts.export import ExportedAlert, item_verb
@@ -24,6 +27,7 @@ from network.clock import shown
 
 _FONT = "DejaVu"
 _LINE = 5.5
+_MISSING = "\ufffd"
 
 
 class _Document(FPDF):
@@ -49,7 +53,7 @@ def alert_pdf(exported: ExportedAlert, fonts: Path, tz: ZoneInfo) -> bytes:
     pdf = _Document(format="A4")
     pdf.add_font(_FONT, "", str(fonts / "DejaVuSans.ttf"))
     pdf.add_font(_FONT, "B", str(fonts / "DejaVuSans-Bold.ttf"))
-    pdf.set_title(content.title)
+    pdf.set_title(content.title)  # metadata: any character
     pdf.set_subject(f"Alert {alert.id}")
     pdf.set_creator("alertnet")
     pdf.set_creation_date(exported.exported_at)
@@ -57,9 +61,18 @@ def alert_pdf(exported: ExportedAlert, fonts: Path, tz: ZoneInfo) -> bytes:
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_page()
 
+    # The code points the font draws (both faces cover the same scripts).
+    font = pdf.fonts[_FONT.lower()]
+    assert isinstance(font, TTFFont)
+    printable = font.cmap
+    missing = False
+
     def text(value: str, size: float = 10, bold: bool = False) -> None:
+        nonlocal missing
+        shown_text = "".join(c if ord(c) in printable or c in "\n\t" else _MISSING for c in value)
+        missing = missing or shown_text != value
         pdf.set_font(_FONT, "B" if bold else "", size)
-        pdf.multi_cell(0, _LINE, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, _LINE, shown_text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def heading(value: str) -> None:
         pdf.ln(3)
@@ -150,6 +163,13 @@ def alert_pdf(exported: ExportedAlert, fonts: Path, tz: ZoneInfo) -> bytes:
         _item(pdf, exported, entry, when, text)
 
     pdf.ln(4)
+    if missing:
+        text(
+            f"Characters this document's font cannot draw are shown as {_MISSING}; "
+            "the alert's print page shows them as written.",
+            8,
+            bold=True,
+        )
     exporter = exported.exported_by
     school = exporter.school.name if exporter.school is not None else ""
     text(

@@ -117,3 +117,18 @@ def test_an_alert_that_fails_its_integrity_check_is_not_exported(app, heads):
     assert refused.status_code == 409
     assert b"%PDF" not in refused.data
     assert _exports(app, alert_id) == []
+
+
+def test_characters_the_pdf_font_lacks_are_marked_and_explained(app, heads):
+    a, b = heads["Ash"], heads["Beech"]
+    alert_id, _ = _posted_with_a_reply(a, b, title="Group chat 中文 named staff")
+    response = b.client.get(f"/alerts/{alert_id}/alert.pdf")
+    assert response.status_code == 200
+    reader = PdfReader(io.BytesIO(response.data))
+    flat = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in reader.pages))
+    assert "Group chat \ufffd\ufffd named staff" in flat
+    assert "Characters this document's font cannot draw are shown as" in flat
+    # The print page shows them as written.
+    assert "Group chat 中文 named staff" in b.client.get(f"/alerts/{alert_id}/print").get_data(
+        as_text=True
+    )
