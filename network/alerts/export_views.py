@@ -4,16 +4,14 @@ its PDF download (network/alerts/export.py)."""
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
 from network import auth
 from network.alerts import vocab
 from network.alerts.export import ExportMedium, export_alert, item_verb
-from network.alerts.pdf import alert_pdf
-from network.clock import hub_zone
+from network.alerts.pdf import pdf_download
 from network.db import db
 from schools.policy import Permission
 
@@ -38,8 +36,4 @@ def print_page(alert_id: uuid.UUID) -> ResponseReturnValue:
 @auth.requires(Permission.READ_ALERTS)
 def pdf(alert_id: uuid.UUID) -> ResponseReturnValue:
     exported = export_alert(db(), auth.actor(), auth.school_keys(), alert_id, ExportMedium.PDF)
-    fonts = Path(current_app.static_folder or "static") / "fonts"
-    response = Response(alert_pdf(exported, fonts, hub_zone()), mimetype="application/pdf")
-    response.headers.set("Content-Disposition", "attachment", filename=f"alert-{alert_id}.pdf")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return pdf_download(exported)

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from flask import Response, current_app
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import TTFFont
@@ -23,7 +24,7 @@ from fpdf.fonts import TTFFont
 from network.alerts import vocab
 from network.alerts.export import ExportedAlert, item_verb
 from network.alerts.reading import OpenedItem
-from network.clock import shown
+from network.clock import hub_zone, shown
 
 _FONT = "DejaVu"
 _LINE = 5.5
@@ -211,3 +212,15 @@ def _item(
         text(f"Seen {seen}".strip() + (f": {entry.sighting.where}" if entry.sighting.where else ""))
     elif entry.text:
         text(entry.text)
+
+
+def pdf_download(exported: ExportedAlert) -> Response:
+    """The PDF as a download, for the page's route and the API's alike: never
+    cached, named by the alert's id only (a title in a file name would end up
+    in download histories)."""
+    fonts = Path(current_app.static_folder or "static") / "fonts"
+    alert_id = exported.opened.view.alert.id
+    response = Response(alert_pdf(exported, fonts, hub_zone()), mimetype="application/pdf")
+    response.headers.set("Content-Disposition", "attachment", filename=f"alert-{alert_id}.pdf")
+    response.headers["Cache-Control"] = "no-store"
+    return response

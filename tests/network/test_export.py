@@ -132,3 +132,18 @@ def test_characters_the_pdf_font_lacks_are_marked_and_explained(app, heads):
     assert "Group chat 中文 named staff" in b.client.get(f"/alerts/{alert_id}/print").get_data(
         as_text=True
     )
+
+
+def test_an_api_token_downloads_the_pdf_and_the_download_is_audited(app, heads):
+    from tests.network.api_helpers import api_for, assert_problem
+
+    a, b, c = heads["Ash"], heads["Beech"], heads["Cedar"]
+    alert_id, fingerprint = _posted_with_a_reply(a, b)
+    response = api_for(app, b.person.email).get(f"/api/v1/alerts/{alert_id}/alert.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Cache-Control"] == "no-store"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
+    assert fingerprint in re.sub(r"\s+", " ", text)
+    assert _exports(app, alert_id) == ["pdf"]
+    assert_problem(api_for(app, c.person.email).get(f"/api/v1/alerts/{alert_id}/alert.pdf"), 404)
