@@ -33,6 +33,7 @@ MAX_QUERY_WORDS = 8
 # Copies listed before the index existed, indexed from their read records by
 # each search (one AES-GCM opening and an HMAC per word each).
 CATCH_UP = 200
+_BATCH = 1_000
 
 
 class SearchScope(enum.StrEnum):
@@ -99,11 +100,12 @@ class SchoolIndex:
             for alert, g, texts in copies
             for token in text_tokens(self.key(g), *texts)
         ]
-        if tokens:
+        # In batches: SQLite binds at most 32,766 parameters per statement.
+        for start in range(0, len(tokens), _BATCH):
             insert_new(
                 self.session,
                 SearchToken,
-                tokens,
+                tokens[start : start + _BATCH],
                 key=["school_id", "token", "alert_id"],
                 returning=SearchToken.alert_id,
             )

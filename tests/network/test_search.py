@@ -193,3 +193,11 @@ def test_alerts_listed_before_the_index_existed_are_found_from_their_read_record
             select(SearchEntry.scope).where(SearchEntry.school_id == b.school.id)
         )
     assert scope == "title"
+
+
+def test_a_long_description_is_indexed_in_full(app, heads):
+    a, b = heads["Ash"], heads["Beech"]
+    many = " ".join(f"w{n}x" for n in range(1_500))
+    alert = _id(a.post_alert([b.school], title="Long one", description=many))
+    assert b.client.get(f"/alerts/{alert}").status_code == 200
+    assert _found(b, "w0x w1499x") == [alert]
