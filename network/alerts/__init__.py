@@ -13,7 +13,14 @@ def init_app(app: Flask) -> None:
     # the package is imported, and `alertnet client` imports network.alerts.vocab
     # without Flask or SQLAlchemy.
     from network import auth
-    from network.alerts import guidance_views, inbox, out_of_hours_views, referral_views, views
+    from network.alerts import (
+        export_views,
+        guidance_views,
+        inbox,
+        out_of_hours_views,
+        referral_views,
+        views,
+    )
     from network.db import db
 
     app.register_blueprint(views.bp)
@@ -21,6 +28,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(guidance_views.bp)
     app.register_blueprint(out_of_hours_views.bp)
     app.register_blueprint(referral_views.bp)
+    app.register_blueprint(export_views.bp)
 
     @app.context_processor
     def _unread() -> dict[str, object]:

@@ -9,6 +9,7 @@ from wtforms import (
     DateField,
     IntegerField,
     RadioField,
+    SearchField,
     SelectField,
     StringField,
     TextAreaField,
@@ -290,6 +291,13 @@ class InboxFilterForm(FlaskForm):
     )
     platform = SelectField("Platform", validate_choice=False)
     sender = SelectField("From", validate_choice=False)
+    q = SearchField(
+        "Search titles and descriptions",
+        description=(
+            "Whole words, all of them. Titles are searched once your school has listed "
+            "an alert, descriptions once it has opened one."
+        ),
+    )
 
 
 class PlatformForm(FlaskForm):

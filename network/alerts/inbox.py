@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session, aliased, joinedload, raiseload
 
 from crypto.envelope import TIER_ALL
@@ -23,6 +23,7 @@ from network.alerts.models import Alert, AlertRecipient, Platform, ReadRecord
 from network.alerts.paging import after_cursor, encode_cursor
 from network.alerts.platforms import platforms
 from network.alerts.sealing import IntegrityFailure, Stored, load_for, open_summary
+from network.alerts.search import SchoolIndex, SearchScope, query_words
 from network.alerts.vocab import FILTER_STATUSES, PAGE_SIZE, AlertStatus, InboxStatus
 from schools import audit, policy
 from schools.db import insert_new, utcnow
@@ -43,8 +44,12 @@ class InboxFilters:
     severity: str = ""
     platform: str = ""
     sender: uuid.UUID | None = None
+    # Words to find in the school's own index of titles and descriptions.
+    q: str = ""
 
     def validate(self, session: Session) -> None:
+        if self.q:
+            query_words(self.q)
         if self.status and self.status not in FILTER_STATUSES:
             raise InvalidInput("Unknown status filter.", field="status")
         if self.category and self.category not in vocab.codes(vocab.CATEGORIES):
@@ -108,6 +113,7 @@ def inbox_query(
     cursor: str | None = None,
     sent: bool = False,
     limit: int = PAGE_SIZE,
+    matching: ColumnElement[bool] | None = None,
 ) -> InboxQuery:
     """The inbox's one query: a range scan of ix_alert_recipients_inbox for the
     school, joined by primary key to the alert, this school's read record of
@@ -141,6 +147,8 @@ def inbox_query(
         .where(AlertRecipient.is_sender.is_(sent))
     )
     query = _apply_filters(query, filters)
+    if matching is not None:  # a search (network/alerts/search.py)
+        query = query.where(matching)
     if cursor:
         query = query.where(
             after_cursor(cursor, AlertRecipient.created_at, AlertRecipient.alert_id)
@@ -204,11 +212,16 @@ def inbox_for(
     """
     school = policy.check_reads_alerts(actor)
     filters.validate(session)
-    query = inbox_query(school.id, filters, cursor, sent, limit)
+    keychain = Keychain(session, school.id, keys)
+    index = SchoolIndex(session, keychain)
+    matching = None
+    if filters.q:
+        index.catch_up()
+        matching = index.matching(query_words(filters.q))
+    query = inbox_query(school.id, filters, cursor, sent, limit, matching)
     rows = session.execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    keychain = Keychain(session, school.id, keys)
     records = _RecordKeys(keychain)
     first_time = [
         alert.sealed_id
@@ -218,6 +231,8 @@ def inbox_for(
     stored = load_for(session, first_time, school.id) if keys is not None else {}
     page = []
     written: list[dict[str, object]] = []
+    # Titles to add to the school's search index: (alert, generation, [title]).
+    titles: list[tuple[uuid.UUID, int, list[str]]] = []
     for copy, alert, record, record_generation, public, retired_at in rows:
         row = InboxRow(copy, alert)
         page.append(row)
@@ -236,10 +251,12 @@ def inbox_for(
         try:
             if record is not None and record_generation is not None:
                 row.title = records.title(alert, record, record_generation, retired_at)
+                titles.append((alert.id, record_generation, [row.title]))
             elif alert.sealed_id is not None and alert.sealed_id in stored:
                 row.title, new_record = records.first_listing(
                     alert, stored[alert.sealed_id], school.id, public, retired_at
                 )
+                titles.append((alert.id, stored[alert.sealed_id].generation, [row.title]))
                 written.append(
                     {
                         "sealed_id": alert.sealed_id,
@@ -257,6 +274,9 @@ def inbox_for(
     insert_new(
         session, ReadRecord, written, key=["sealed_id", "school_id"], returning=ReadRecord.sealed_id
     )
+    # Titles the school has not indexed yet (one query for the page's rows).
+    indexed = index.indexed(alert_id for alert_id, _g, _t in titles) if titles else {}
+    index.index([t for t in titles if t[0] not in indexed], SearchScope.TITLE)
     opened = [str(r.alert.id) for r in page if r.title]
     if opened:
         audit.record_read(

@@ -280,3 +280,37 @@ class Referral(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     alert: Mapped[Alert] = relationship()
+
+
+class SearchEntry(Base):
+    """That one school indexed its copy of an alert (network/alerts/search.py),
+    under which generation of its bundle, and how much of it: the title only
+    (listed in the inbox) or the title and description (opened)."""
+
+    __tablename__ = "search_entries"
+    __table_args__ = (CheckConstraint("scope IN ('title', 'full')", name="scope"),)
+
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), primary_key=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    generation: Mapped[int] = mapped_column(Integer)
+    scope: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SearchToken(Base):
+    """One keyed token of a word of one school's copy of an alert
+    (crypto/search.py), under that school's search key of ``generation``. The
+    hub sees which of the school's alerts share a token, never the word.
+    Deleted when the alert is shredded."""
+
+    __tablename__ = "search_tokens"
+    __table_args__ = (Index("ix_search_tokens_alert", "alert_id"),)
+
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), primary_key=True)
+    token: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    generation: Mapped[int] = mapped_column(Integer)

@@ -41,6 +41,7 @@ from network.alerts.sealing import (
     open_stored_hashed,
     require,
 )
+from network.alerts.search import index_opened
 from network.alerts.vocab import ItemKind
 from schools.db import utcnow
 from schools.errors import NotFound
@@ -296,6 +297,16 @@ def open_alert(
             check_attachment_places(attachments, opened.content.attachments)
         except IntegrityFailure as failure:
             opened.content, opened.signed, opened.problem = None, None, failure.message
+    own = envelopes.stored.get(alert.sealed_id) if alert.sealed_id is not None else None
+    if opened.content is not None and own is not None:
+        # The school's search index (network/alerts/search.py): title and description.
+        index_opened(
+            session,
+            keychain,
+            alert.id,
+            own.generation,
+            [opened.content.title, opened.content.description],
+        )
     if opened.content is not None and actor.school is not None and not forwarding:
         opened.correlations = correlations(
             session, actor.school, keychain.for_generation, alert, opened.content

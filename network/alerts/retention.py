@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from network.alerts import vocab
+from network.alerts import search, vocab
 from network.alerts.models import (
     Alert,
     AlertIndicator,
@@ -345,6 +345,8 @@ def shred(session: Session, alerts: Sequence[Alert], keep: Collection[uuid.UUID]
         .where(AlertIndicator.alert_id.in_(ids))
         .execution_options(synchronize_session=False)
     )
+    # So do the schools' search tokens of its words.
+    search.forget(session, ids)
     if sealed_ids:
         # Schools' read records go too: they hold the titles.
         for held in (SealedWrap, ReadRecord):

@@ -107,6 +107,7 @@ def _box(sent: bool) -> ResponseReturnValue:
                 form.severity.data or "",
                 form.platform.data or "",
                 sender,
+                q=form.q.data or "",
             )
             page = inbox_for(
                 db(), actor, auth.school_keys(), filters, request.args.get("cursor"), sent=sent
@@ -127,6 +128,8 @@ def _box(sent: bool) -> ResponseReturnValue:
         school=choices.school,
         next_url=next_url,
         filtered=bool(args),
+        searched=bool(args.get("q")),
+        narrowed=any(k != "q" for k in args),
         vocab=vocab,
         may_post=choices.may_post,
     ), status

@@ -70,6 +70,17 @@ class InboxQuery(Query):
     severity: Annotated[Severity, Field(description="Severity.")] = ""
     platform: Annotated[Platform, Field(description="Platform.")] = ""
     sender: Annotated[Id | None, Field(description="Only alerts from this school.")] = None
+    q: Annotated[
+        str,
+        Text(200),
+        Field(
+            description=(
+                "Words that must all appear (whole words, any case, accents ignored) in the "
+                "title, or the description of an alert your school has opened. Searched in "
+                "your school's keyed index: only alerts your school has listed or opened."
+            )
+        ),
+    ] = ""
     cursor: Annotated[str, Text(200), Field(description="next_cursor of the last page.")] = ""
     limit: Annotated[int, WholeNumber(1, PAGE_LIMIT), Field(description="Alerts per page.")] = (
         DEFAULT_PAGE

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from network import auth, security
 from network.alerts import (
     closing,
+    export,
     forwarding,
     platforms,
     posting,
@@ -28,6 +29,7 @@ from network.alerts import (
 )
 from network.alerts.inbox import inbox_for
 from network.alerts.keychain import unlocked
+from network.alerts.pdf import pdf_download
 from network.alerts.referrals import ReferralInput
 from network.alerts.sealing import IntegrityFailure
 from network.api import directory, gate, openapi
@@ -192,6 +194,16 @@ def download_attachment(alert_id: AlertId, item_id: ItemId) -> Response:
     """Download one evidence file (audited)."""
     evidence = reading.download(db(), auth.actor(), auth.school_keys(), alert_id, item_id)
     return security.evidence_download(evidence)
+
+
+@bp.route("/alerts/<uuid:alert_id>/alert.pdf", methods=["GET"])
+@operation(Permission.READ_ALERTS, Scope.INBOX_READ, also=(409,), files=("application/pdf",))
+def alert_pdf(alert_id: AlertId) -> Response:
+    """The alert with its thread, signatures and fingerprints as a PDF (audited)."""
+    exported = export.export_alert(
+        db(), auth.actor(), auth.school_keys(), alert_id, export.ExportMedium.PDF
+    )
+    return pdf_download(exported)
 
 
 @bp.route("/alerts/<uuid:alert_id>/acknowledge", methods=["POST"])

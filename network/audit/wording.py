@@ -58,6 +58,11 @@ GROUPS = (
                 "Downloaded an attachment",
                 "downloaded an attachment of {object}",
             ),
+            _a(
+                "alert.exported",
+                "Printed an alert or saved it as a PDF",
+                "printed {object} or saved it as a PDF",
+            ),
             _a("alert.acknowledged", "Acknowledged an alert", "acknowledged {object}"),
             _a(
                 "alert.ack_comment",

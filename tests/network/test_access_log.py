@@ -51,3 +51,27 @@ def test_a_crash_under_an_invitation_path_logs_the_route_not_the_token(app, capl
     assert response.status_code == 500
     assert TOKEN not in caplog.text
     assert "/invitations/<token>/boom" in caplog.text
+
+
+def test_the_words_of_an_inbox_search_are_not_logged():
+    logger = RedactingLogger(Config())
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/alerts?status=unread&q=caretaker+named&sender=",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "PATH_INFO": "/alerts",
+        "QUERY_STRING": "q=caretaker+named&sender=",
+        "HTTP_REFERER": "https://hub.example.org/alerts?q=caretaker",
+        "REMOTE_ADDR": "127.0.0.1",
+    }
+    request = SimpleNamespace(headers=[("REFERER", environ["HTTP_REFERER"])])
+    response = SimpleNamespace(status="200 OK", sent=10, headers=[])
+    atoms = logger.atoms(response, request, environ, timedelta(milliseconds=5))
+    assert "caretaker" not in repr(atoms)
+    assert atoms["r"] == "GET /alerts?status=unread&q=…&sender= HTTP/1.1"
+    assert atoms["f"] == "https://hub.example.org/alerts?q=…"
+    assert atoms["q"] == "q=…&sender="
+    assert redact("GET /login?next=%2Falerts%3Fq%3Dcaretaker HTTP/1.1") == (
+        "GET /login?next=%2Falerts%3Fq%3D… HTTP/1.1"
+    )
+    assert redact("GET /alerts?freq=3 HTTP/1.1") == "GET /alerts?freq=3 HTTP/1.1"

@@ -1,0 +1,224 @@
+"""Inbox search: each school's keyed word index of its own copies of alerts.
+
+The words of a copy's title (when the inbox lists it) and description (when a
+member of the school opens it) are stored only as tokens under a key derived
+from the school's bundle (crypto/search.py), one row per (school, token,
+alert). A query is normalised the same way and its tokens computed in the
+request with the session's keys; an alert matches when it holds a token of
+every word. The hub stores no word, and one school's tokens match nothing of
+another's.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import ColumnElement, and_, delete, false, select, update
+from sqlalchemy.orm import Session
+
+from crypto.errors import CryptoError
+from crypto.header import TIER_ALL
+from crypto.records import open_read_record, read_key
+from crypto.search import search_key, text_tokens, word_token, words
+from network.alerts.content import AlertContent
+from network.alerts.keychain import Keychain
+from network.alerts.models import Alert, AlertRecipient, ReadRecord, SearchEntry, SearchToken
+from schools.db import insert_new, utcnow
+from schools.errors import InvalidInput
+
+MAX_QUERY = 200
+MAX_QUERY_WORDS = 8
+# Copies listed before the index existed, indexed from their read records by
+# each search (one AES-GCM opening and an HMAC per word each).
+CATCH_UP = 200
+_BATCH = 1_000
+
+
+class SearchScope(enum.StrEnum):
+    TITLE = "title"  # listed in the inbox: the title only
+    FULL = "full"  # opened: the title and the description
+
+
+def query_words(query: str) -> list[str]:
+    """The words to look for, or InvalidInput beside the search box."""
+    if len(query) > MAX_QUERY:
+        raise InvalidInput(f"Search for at most {MAX_QUERY} characters.", field="q")
+    found = words(query)
+    if not found:
+        raise InvalidInput("Type at least one word of two or more letters or digits.", field="q")
+    if len(found) > MAX_QUERY_WORDS:
+        raise InvalidInput(f"Search for at most {MAX_QUERY_WORDS} words.", field="q")
+    return found
+
+
+class SchoolIndex:
+    """One school's search keys (one HKDF per generation, derived on first use)
+    and the two things done with them: index a copy, and match a query."""
+
+    def __init__(self, session: Session, keychain: Keychain) -> None:
+        self.session = session
+        self.keychain = keychain
+        self._keys: dict[int, bytes] = {}
+
+    @property
+    def school_id(self) -> uuid.UUID:
+        return self.keychain.school_id
+
+    def key(self, generation: int) -> bytes:
+        if generation not in self._keys:
+            keys = self.keychain.for_generation(generation)
+            self._keys[generation] = search_key(keys, TIER_ALL)
+        return self._keys[generation]
+
+    def indexed(self, alert_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """Which of these alerts the school has indexed, and how much of each."""
+        ids = list(alert_ids)
+        if not ids:
+            return {}
+        rows = self.session.execute(
+            select(SearchEntry.alert_id, SearchEntry.scope).where(
+                SearchEntry.school_id == self.school_id, SearchEntry.alert_id.in_(ids)
+            )
+        ).all()
+        return dict(rows)
+
+    def index(
+        self,
+        copies: Sequence[tuple[uuid.UUID, int, Sequence[str]]],
+        scope: SearchScope,
+    ) -> None:
+        """Index copies given as (alert, generation of the school's copy, texts).
+        Two members doing it at once write each row once; indexing the title of
+        an alert already indexed in full changes nothing."""
+        if not copies:
+            return
+        now = utcnow()
+        tokens = [
+            {"school_id": self.school_id, "token": token, "alert_id": alert, "generation": g}
+            for alert, g, texts in copies
+            for token in text_tokens(self.key(g), *texts)
+        ]
+        # In batches: SQLite binds at most 32,766 parameters per statement.
+        for start in range(0, len(tokens), _BATCH):
+            insert_new(
+                self.session,
+                SearchToken,
+                tokens[start : start + _BATCH],
+                key=["school_id", "token", "alert_id"],
+                returning=SearchToken.alert_id,
+            )
+        entries = [
+            {
+                "school_id": self.school_id,
+                "alert_id": alert,
+                "generation": g,
+                "scope": scope.value,
+                "created_at": now,
+            }
+            for alert, g, _texts in copies
+        ]
+        insert_new(
+            self.session,
+            SearchEntry,
+            entries,
+            key=["school_id", "alert_id"],
+            returning=SearchEntry.alert_id,
+        )
+        if scope == SearchScope.FULL:
+            self.session.execute(
+                update(SearchEntry)
+                .where(
+                    SearchEntry.school_id == self.school_id,
+                    SearchEntry.alert_id.in_([alert for alert, _g, _t in copies]),
+                )
+                .values(scope=SearchScope.FULL.value)
+                .execution_options(synchronize_session=False)
+            )
+
+    def catch_up(self, limit: int = CATCH_UP) -> int:
+        """Index the titles of copies the school listed before it had an index
+        (they have a read record and no entry), up to ``limit`` per call. A
+        record that does not open is left out: the inbox shows it as failing."""
+        rows = self.session.execute(
+            select(Alert.id, Alert.envelope_hash, ReadRecord.generation, ReadRecord.record)
+            .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
+            .join(
+                ReadRecord,
+                and_(
+                    ReadRecord.sealed_id == Alert.sealed_id,
+                    ReadRecord.school_id == AlertRecipient.school_id,
+                ),
+            )
+            .outerjoin(
+                SearchEntry,
+                and_(
+                    SearchEntry.alert_id == Alert.id,
+                    SearchEntry.school_id == AlertRecipient.school_id,
+                ),
+            )
+            .where(AlertRecipient.school_id == self.school_id, SearchEntry.alert_id.is_(None))
+            .limit(limit)
+        ).all()
+        keys: dict[int, bytes] = {}
+        titles: list[tuple[uuid.UUID, int, Sequence[str]]] = []
+        for alert_id, envelope_hash, generation, record in rows:
+            if generation not in keys:
+                keys[generation] = read_key(self.keychain.for_generation(generation), TIER_ALL)
+            try:
+                _header, summary = open_read_record(keys[generation], envelope_hash, record)
+                titles.append((alert_id, generation, [AlertContent.title_of(summary)]))
+            except (CryptoError, ValueError, KeyError):
+                continue
+        self.index(titles, SearchScope.TITLE)
+        return len(titles)
+
+    def matching(self, query_words: Sequence[str]) -> ColumnElement[bool]:
+        """A condition on the inbox's copies: the alert holds, in this school's
+        index, a token of every word (under any generation the school indexed
+        with; one query for those, then one indexed lookup per word)."""
+        generations = list(
+            self.session.scalars(
+                select(SearchEntry.generation)
+                .where(SearchEntry.school_id == self.school_id)
+                .distinct()
+            )
+        )
+        if not generations:
+            return false()
+        return and_(
+            *(
+                AlertRecipient.alert_id.in_(
+                    select(SearchToken.alert_id).where(
+                        SearchToken.school_id == self.school_id,
+                        SearchToken.token.in_([word_token(self.key(g), w) for g in generations]),
+                    )
+                )
+                for w in query_words
+            )
+        )
+
+
+def index_opened(
+    session: Session,
+    keychain: Keychain,
+    alert_id: uuid.UUID,
+    generation: int,
+    texts: Sequence[str],
+) -> None:
+    """Index the title and description of a copy the school has just opened,
+    unless it already is in full (one indexed lookup)."""
+    index = SchoolIndex(session, keychain)
+    if index.indexed([alert_id]).get(alert_id) != SearchScope.FULL:
+        index.index([(alert_id, generation, texts)], SearchScope.FULL)
+
+
+def forget(session: Session, alert_ids: Sequence[uuid.UUID]) -> None:
+    """Every school's index of these alerts (shredded: they match nothing)."""
+    for held in (SearchToken, SearchEntry):
+        session.execute(
+            delete(held)
+            .where(held.alert_id.in_(list(alert_ids)))
+            .execution_options(synchronize_session=False)
+        )
