@@ -302,7 +302,13 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+# Their home is what needs their attention (network/alerts/attention.py).
+_ATTENTION_HOME = frozenset({"head", "dsl", "deputy_dsl"})
+
+
 def home_url(member: Member) -> str:
+    if member.role in _ATTENTION_HOME:
+        return url_for("home.attention")
     return {
         "hub_admin": url_for("admin.clusters"),
         "coordinator": url_for("cluster.schools"),

@@ -13,15 +13,21 @@ def init_app(app: Flask) -> None:
     # the package is imported, and `alertnet client` imports network.alerts.vocab
     # without Flask or SQLAlchemy.
     from network import auth
-    from network.alerts import inbox, views
+    from network.alerts import home_views, inbox, inbox_views, unread_marks, views
     from network.db import db
 
     app.register_blueprint(views.bp)
     app.register_blueprint(views.platforms_bp)
+    app.register_blueprint(inbox_views.bp)
+    app.register_blueprint(home_views.bp)
 
     @app.context_processor
     def _unread() -> dict[str, object]:
         member = auth.current_member()
         if member is None or member.school is None:
             return {"unread_alerts": None}
-        return {"unread_alerts": inbox.unread_count(db(), member.school.id)}
+        # The school's unopened copies, and those this member marked unread.
+        return {
+            "unread_alerts": inbox.unread_count(db(), member.school.id)
+            + unread_marks.marked_but_read(db(), member)
+        }

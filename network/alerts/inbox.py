@@ -4,6 +4,7 @@ titles decrypted for one page at a time."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -108,6 +109,7 @@ def inbox_query(
     cursor: str | None = None,
     sent: bool = False,
     limit: int = PAGE_SIZE,
+    alert_ids: Collection[uuid.UUID] | None = None,
 ) -> InboxQuery:
     """The inbox's one query: a range scan of ix_alert_recipients_inbox for the
     school, joined by primary key to the alert, this school's read record of
@@ -141,6 +143,8 @@ def inbox_query(
         .where(AlertRecipient.is_sender.is_(sent))
     )
     query = _apply_filters(query, filters)
+    if alert_ids is not None:  # the home page's chosen alerts
+        query = query.where(AlertRecipient.alert_id.in_(list(alert_ids)))
     if cursor:
         query = query.where(
             after_cursor(cursor, AlertRecipient.created_at, AlertRecipient.alert_id)
@@ -192,6 +196,7 @@ def inbox_for(
     cursor: str | None = None,
     sent: bool = False,
     limit: int = PAGE_SIZE,
+    alert_ids: Collection[uuid.UUID] | None = None,
 ) -> InboxPage:
     """One page of the school's inbox (or Sent box), newest first.
 
@@ -204,7 +209,7 @@ def inbox_for(
     """
     school = policy.check_reads_alerts(actor)
     filters.validate(session)
-    query = inbox_query(school.id, filters, cursor, sent, limit)
+    query = inbox_query(school.id, filters, cursor, sent, limit, alert_ids)
     rows = session.execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]

@@ -74,7 +74,7 @@ def test_a_registered_passkey_finishes_the_sign_in(world, client, app):
     assert client.get("/school").status_code == 302
     done = _authenticate(client, passkey)
     assert done.status_code == 200, done.get_data(as_text=True)
-    assert done.get_json()["redirect"] == "/school"
+    assert done.get_json()["redirect"] == "/home"
     assert client.get("/school").status_code == 200
     with own_transaction(app) as session:
         factor = session.scalars(select(SecondFactor)).one()
