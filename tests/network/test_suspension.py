@@ -43,6 +43,7 @@ ALLOWED = {
     "school.withdraw": "withdrawing an invitation takes access away",
     "school.remove": "removing a member takes access away (the keys move on)",
     "school.recovery_code": "a new recovery code spends the old one",
+    "inbox_actions.mark_unread": "a member's own reading aid: nothing reaches the network",
     "factors.second_factor": "finishing a sign-in, to read what the school holds",
     "factors.passkey_sign_in_options": "finishing a sign-in, to read what the school holds",
     "factors.passkey_sign_in": "finishing a sign-in, to read what the school holds",
