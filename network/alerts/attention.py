@@ -138,7 +138,9 @@ def _overdue(session: Session, school: School, now: datetime) -> dict[uuid.UUID,
         select(AlertRecipient.alert_id, AlertRecipient.severity, AlertRecipient.created_at)
         .join(Alert, Alert.id == AlertRecipient.alert_id)
         .join(School, School.id == AlertRecipient.school_id)
-        .where(*conditions, AlertRecipient.school_id == school.id, AlertRecipient.closed_at.is_(None))
+        .where(
+            *conditions, AlertRecipient.school_id == school.id, AlertRecipient.closed_at.is_(None)
+        )
         .order_by(AlertRecipient.created_at)
         .limit(HOME_LIMIT)
     ).all()
@@ -177,6 +179,4 @@ def _replies(
     if not chosen:
         return []
     rows = {row.alert.id: row for row in _rows(session, actor, keys, chosen)}
-    return [
-        Replied(rows[alert_id], *by_alert[alert_id]) for alert_id in chosen if alert_id in rows
-    ]
+    return [Replied(rows[alert_id], *by_alert[alert_id]) for alert_id in chosen if alert_id in rows]

@@ -103,7 +103,9 @@ def everything_posted(app, world, caplog, receiver, smtp):
         assert a.post(url, data, page=alert).status_code == 303, url
     # A second alert, withdrawn: its signed reason is all that stays, sealed.
     second = a.post_alert([b.school], title=f"Second {CANARY}").headers["Location"]
-    withdrawn = a.post(f"{second}/withdraw", {"reason": f"Withdrawn {CANARY}"}, page=second)
+    withdrawn = a.post(
+        f"{second}/withdraw", {"reason": f"Withdrawn {CANARY}", "confirm": "yes"}, page=second
+    )
     assert withdrawn.status_code == 303
     assert f"Withdrawn {CANARY}" in b.client.get(second).get_data(as_text=True)
     assert a.client.get(alert).status_code == 200
@@ -203,7 +205,7 @@ def posted_through_the_api(app, world, caplog):
         (beech, f"{alert}/close", {"note": f"Closed {CANARY}"}),
         (ash, f"{alert}/corrections", {"text": f"Correction {CANARY}"}),
         (ash, f"{alert}/resolve", {"note": f"Resolved {CANARY}", "confirm": True}),
-        (ash, f"{alert}/withdraw", {"reason": f"Withdrawn {CANARY}"}),
+        (ash, f"{alert}/withdraw", {"reason": f"Withdrawn {CANARY}", "confirm": "yes"}),
     ]:
         response = api.post(url, body, headers={"Idempotency-Key": str(uuid.uuid4())})
         assert response.status_code in (200, 201), (url, response.get_data(as_text=True))

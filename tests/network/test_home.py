@@ -228,7 +228,9 @@ def test_image_evidence_is_previewed_for_the_reader_only(app, world, cluster, pa
             for i in session.scalars(select(ThreadItem).where(ThreadItem.kind == "attachment"))
         }
     page = beech.client.get(f"/alerts/{alert_id}").get_data(as_text=True)
-    previews = re.findall(r'<img class="evidence-preview" src="([^"]+)" alt="Preview of ([^"]+)"', page)
+    previews = re.findall(
+        r'<img class="evidence-preview" src="([^"]+)" alt="Preview of ([^"]+)"', page
+    )
     assert [name for _url, name in previews] == ["post.png"]
     url = previews[0][0]
     shown = beech.client.get(url)

@@ -215,7 +215,10 @@ def test_removing_a_factor_ends_the_members_other_sessions(world, client, app):
     with own_transaction(app) as session:
         factor_id = session.scalars(select(SecondFactor.id)).one()
     removed = post_form(
-        client, f"/account/second-factors/{factor_id}/remove", {}, page="/account/second-factors"
+        client,
+        f"/account/second-factors/{factor_id}/remove",
+        {"confirm": "yes"},
+        page="/account/second-factors",
     )
     assert removed.status_code == 303
     assert elsewhere.get("/school").status_code == 302  # signed out there
