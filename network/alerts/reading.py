@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from crypto.envelope import Header, Opened
 from crypto.keys import SchoolKeys
+from network.alerts import unread_marks
 from network.alerts.access import (
     AlertView,
     alert_for,
@@ -21,7 +22,6 @@ from network.alerts.access import (
     may_amend,
     may_forward,
 )
-from network.alerts import unread_marks
 from network.alerts.audience import forward_choices
 from network.alerts.auditing import record_for_alert
 from network.alerts.content import AlertContent, Evidence, Note, Sighting

@@ -81,7 +81,8 @@ def test_home_lists_overdue_and_unacknowledged_alerts_with_their_deadline(app, p
     assert "Acknowledgement overdue (1)" in overdue_part
     assert f"/alerts/{overdue}" in overdue_part
     assert "Was due" in overdue_part
-    assert f"/alerts/{waiting}" in rest and "Page naming our deputy" in rest
+    assert f"/alerts/{waiting}" in rest
+    assert "Page naming our deputy" in rest
     assert "Already in hand" not in page
     # The sender's own alerts never wait for its own acknowledgement.
     assert "Nothing needs your attention" in ash.client.get("/home").get_data(as_text=True)
