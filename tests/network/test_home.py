@@ -16,7 +16,7 @@ from network.alerts.models import AlertRecipient, ThreadItem
 from network.db import own_transaction
 from schools.audit.models import AuditEvent
 from schools.db import utcnow
-from schools.models import Role
+from schools.models import Cluster, Role
 from tests.factories import client_for, sign_in
 from tests.network.alerts_helpers import integrate_queued_reads, png_bytes, post_as
 
@@ -254,3 +254,26 @@ def test_image_evidence_is_previewed_for_the_reader_only(app, world, cluster, pa
     assert beech.client.get(f"/alerts/{alert_id}/attachments/{pdf.id}/preview").status_code == 404
     cedar_head = world.person(Role.HEAD, "head@cedar.example.org", school=world.school(cluster))
     assert client_for(app, cedar_head).get(url).status_code == 404
+
+
+def test_the_demo_shows_a_head_a_filled_page(runner, app):
+    from network.cli import main
+
+    assert (
+        runner.invoke(main, args=["demo", "--password", "demo password for tests"]).exit_code == 0
+    )
+    # The demo's heads set up a second factor first (tested elsewhere); then this.
+    with own_transaction(app) as session:
+        for cluster in session.scalars(select(Cluster)):
+            cluster.second_factor_leaders = False
+    client = app.test_client()
+    response = sign_in(client, "head.oakfield@demo.alertnet.example", "demo password for tests")
+    assert response.headers["Location"] == "/home"
+    page = client.get("/home").get_data(as_text=True)
+    overdue, _, rest = page.partition('id="waiting-heading"')
+    waiting, _, replies = rest.partition('id="replies-heading"')
+    assert "Threats against a Year 9 pupil shared after school" in overdue
+    assert "Was due" in overdue
+    assert "Guidance request: staff accepting friend requests from parents" in waiting
+    assert "Online safety evening for parents next month" in replies
+    assert "1 reply from Riverside Academy" in replies
