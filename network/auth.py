@@ -129,9 +129,7 @@ def recently_confirmed(view: F) -> F:
 
     @functools.wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        login = waiting_login()
-        enrolling = login is not None and login.state_enum is SessionState.ENROL_PENDING
-        if not enrolling and not factors.recently_confirmed(login, utcnow()):
+        if needs_step_up(checked):
             flash("For your safety, confirm it is you before doing that.", "info")
             if request.method == "GET":
                 back = safe_next(request.full_path.rstrip("?"))
@@ -142,7 +140,18 @@ def recently_confirmed(view: F) -> F:
             return redirect(url_for("factors.confirm", next=back or ""), 303)
         return view(*args, **kwargs)
 
+    checked._alertnet_step_up = True  # type: ignore[attr-defined]
     return checked  # type: ignore[return-value]
+
+
+def needs_step_up(view: Callable[..., Any] | None) -> bool:
+    """The view is a dangerous action (``recently_confirmed``) and the member
+    has not confirmed it is them in the last few minutes."""
+    if not getattr(view, "_alertnet_step_up", False):
+        return False
+    login = waiting_login()
+    enrolling = login is not None and login.state_enum is SessionState.ENROL_PENDING
+    return not enrolling and not factors.recently_confirmed(login, utcnow())
 
 
 def requires(permission: Permission | None) -> Callable[[F], F]:

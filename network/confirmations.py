@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import render_template, request
+from flask import current_app, render_template, request
+
+from network import auth
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -123,6 +125,10 @@ def init_app(app: Flask) -> None:
         if request.method != "POST" or request.endpoint not in IRREVERSIBLE:
             return None
         if confirmed():
+            return None
+        # Confirming it is them comes first: that page sends them back to the
+        # page they came from, to press the button again and confirm.
+        if auth.needs_step_up(current_app.view_functions.get(request.endpoint)):
             return None
         fields = [
             (name, value)

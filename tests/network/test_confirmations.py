@@ -162,3 +162,17 @@ def test_actions_confirmed_by_their_own_step(app, world, ash, beech):
     refused = ash.post("/account/sign-out-everywhere", {}, page="/account")
     assert refused.status_code == 422
     assert ash.client.get("/home").status_code == 200
+
+
+def test_confirming_it_is_you_comes_before_the_confirmation_page(app, ash):
+    from schools.models import LoginSession
+
+    with own_transaction(app) as session:
+        for login in session.scalars(select(LoginSession)):
+            login.confirmed_at = None
+    pressed = post_form(
+        ash.client, "/school/recovery-code", {}, page="/school", headers={"Referer": "/school"}
+    )
+    # Back to the page with the button once it is them: then the confirmation.
+    assert pressed.status_code == 303
+    assert pressed.headers["Location"] == "/account/confirm?next=/school"
