@@ -205,7 +205,7 @@ def posted_through_the_api(app, world, caplog):
         (beech, f"{alert}/close", {"note": f"Closed {CANARY}"}),
         (ash, f"{alert}/corrections", {"text": f"Correction {CANARY}"}),
         (ash, f"{alert}/resolve", {"note": f"Resolved {CANARY}", "confirm": True}),
-        (ash, f"{alert}/withdraw", {"reason": f"Withdrawn {CANARY}", "confirm": "yes"}),
+        (ash, f"{alert}/withdraw", {"reason": f"Withdrawn {CANARY}"}),
     ]:
         response = api.post(url, body, headers={"Idempotency-Key": str(uuid.uuid4())})
         assert response.status_code in (200, 201), (url, response.get_data(as_text=True))
