@@ -11,12 +11,15 @@ tests/network/test_confirmations.py walks both lists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, render_template, request
 
 from network import auth
+from network.db import db
+from schools import factors
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -30,6 +33,13 @@ class Irreversible:
     question: str  # the page's heading
     consequence: str  # what cannot be undone
     button: str
+    # Asked only when this says something would be lost (None: always).
+    applies: Callable[[], bool] | None = None
+
+
+def _has_backup_codes() -> bool:
+    """New backup codes spend the unused ones; a member's first ones spend nothing."""
+    return factors.backup_codes_left(db(), auth.actor()) > 0
 
 
 IRREVERSIBLE: dict[str, Irreversible] = {
@@ -73,6 +83,7 @@ IRREVERSIBLE: dict[str, Irreversible] = {
         "Make new backup codes?",
         "Your unused backup codes stop working at once.",
         "Make new backup codes",
+        applies=_has_backup_codes,
     ),
     "notifications.delete_subscription": Irreversible(
         "Delete this subscription?",
@@ -124,7 +135,8 @@ def init_app(app: Flask) -> None:
     def _ask() -> Any:
         if request.method != "POST" or request.endpoint not in IRREVERSIBLE:
             return None
-        if confirmed():
+        action = IRREVERSIBLE[request.endpoint]
+        if confirmed() or (action.applies is not None and not action.applies()):
             return None
         # Confirming it is them comes first: that page sends them back to the
         # page they came from, to press the button again and confirm.
@@ -137,7 +149,7 @@ def init_app(app: Flask) -> None:
         ]
         return render_template(
             "confirm_action.html",
-            action=IRREVERSIBLE[request.endpoint],
+            action=action,
             url=request.path,
             fields=fields,
             field=FIELD,

@@ -14,7 +14,8 @@ from sqlalchemy import MetaData, select
 from network.alerts.models import Alert
 from network.confirmations import CONFIRMED_ELSEWHERE, IRREVERSIBLE
 from network.db import engine, own_transaction
-from schools.models import ApiToken, Role
+from schools import factors
+from schools.models import ApiToken, Member, Role
 from tests.factories import CSRF, client_for, csrf_token, post_form
 from tests.network.api_helpers import issue_token, token_id
 
@@ -71,6 +72,9 @@ def test_each_unconfirmed_action_shows_a_confirmation_page_and_writes_nothing(
     app, world, cluster, ash, coordinator
 ):
     admin = client_for(app, world.person(Role.HUB_ADMIN, "admin@hub.example.org"))
+    # New backup codes ask only when unused ones would be spent.
+    with own_transaction(app) as session:
+        factors.issue_backup_codes(session, session.get(Member, ash.person.member.id))
     by_role = {"cluster": coordinator, "platforms": admin}
     for endpoint, action in IRREVERSIBLE.items():
         client = by_role.get(endpoint.partition(".")[0], ash.client)
@@ -176,3 +180,11 @@ def test_confirming_it_is_you_comes_before_the_confirmation_page(app, ash):
     # Back to the page with the button once it is them: then the confirmation.
     assert pressed.status_code == 303
     assert pressed.headers["Location"] == "/account/confirm?next=/school"
+
+
+def test_first_backup_codes_need_no_confirmation(app, ash):
+    """A member's first backup codes spend nothing: made at once (the view's
+    own rules apply: without a second factor it sends them to set one up)."""
+    made = post_form(ash.client, "/account/second-factors/backup-codes", {}, page="/account")
+    assert "Make new backup codes?" not in made.get_data(as_text=True)
+    assert made.status_code == 303
