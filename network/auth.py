@@ -129,9 +129,7 @@ def recently_confirmed(view: F) -> F:
 
     @functools.wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        login = waiting_login()
-        enrolling = login is not None and login.state_enum is SessionState.ENROL_PENDING
-        if not enrolling and not factors.recently_confirmed(login, utcnow()):
+        if needs_step_up(checked):
             flash("For your safety, confirm it is you before doing that.", "info")
             if request.method == "GET":
                 back = safe_next(request.full_path.rstrip("?"))
@@ -142,7 +140,18 @@ def recently_confirmed(view: F) -> F:
             return redirect(url_for("factors.confirm", next=back or ""), 303)
         return view(*args, **kwargs)
 
+    checked._alertnet_step_up = True  # type: ignore[attr-defined]
     return checked  # type: ignore[return-value]
+
+
+def needs_step_up(view: Callable[..., Any] | None) -> bool:
+    """The view is a dangerous action (``recently_confirmed``) and the member
+    has not confirmed it is them in the last few minutes."""
+    if not getattr(view, "_alertnet_step_up", False):
+        return False
+    login = waiting_login()
+    enrolling = login is not None and login.state_enum is SessionState.ENROL_PENDING
+    return not enrolling and not factors.recently_confirmed(login, utcnow())
 
 
 def requires(permission: Permission | None) -> Callable[[F], F]:
@@ -302,7 +311,13 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+# Their home is what needs their attention (network/alerts/attention.py).
+_ATTENTION_HOME = frozenset({"head", "dsl", "deputy_dsl"})
+
+
 def home_url(member: Member) -> str:
+    if member.role in _ATTENTION_HOME:
+        return url_for("home.attention")
     return {
         "hub_admin": url_for("admin.clusters"),
         "coordinator": url_for("cluster.schools"),

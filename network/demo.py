@@ -236,7 +236,10 @@ _STORIES: list[tuple[Any, ...]] = [
         "Online safety evening for parents next month",
         "We're running an online safety evening; other schools' parents are welcome.",
         "cluster",
-        [],
+        [
+            ("riverside", 50, "", "Our parents would like to come: could you share the date?", ""),
+            ("hollybank", 60, "", "", ""),
+        ],
     ),
     (
         "hollybank",
@@ -249,6 +252,22 @@ _STORIES: list[tuple[Any, ...]] = [
         "Fake account impersonating a pupil",
         "An account using a pupil's name and photo is messaging other children. Reported.",
         ["oakfield", "riverside", "stbrigids"],
+        [],
+    ),
+    # Hours ago (no hour of its own): Oakfield's head finds it past its deadline
+    # on their home page (urgent: acknowledge within 2 hours).
+    (
+        "riverside",
+        0.25,
+        None,
+        "harassment",
+        "urgent",
+        "snapchat",
+        "AMBER",
+        "Threats against a Year 9 pupil shared after school",
+        "A Snapchat story threatening a pupil is being shared between pupils of several "
+        "schools. The pupil's parents have been told; we have reported the story.",
+        ["oakfield", "hollybank"],
         [],
     ),
 ]
@@ -271,7 +290,9 @@ def _demo_alerts(session: Session, heads: dict[str, tuple[Member, SchoolKeys]]) 
             responses,
         ) = story
         member, keys = heads[sender]
-        posted = (now - timedelta(days=days)).replace(hour=hour)
+        posted = now - timedelta(days=days)
+        if hour is not None:
+            posted = posted.replace(hour=hour)
         schools = () if audience == "cluster" else tuple(heads[s][0].school_id for s in audience)
         draft = posting.AlertDraft(
             category,

@@ -15,6 +15,7 @@ from network import (
     audit,
     auth,
     clock,
+    confirmations,
     dashboard,
     db,
     errors,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     auth.init_app(app)
+    confirmations.init_app(app)  # after the sign-in gate: asks only those who may act
     errors.init_app(app)
 
     app.register_blueprint(auth_views.bp)

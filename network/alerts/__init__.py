@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
         referral_views,
         views,
     )
+    from network.alerts import home_views, inbox, inbox_views, unread_marks, views
     from network.db import db
 
     app.register_blueprint(views.bp)
@@ -29,10 +30,16 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(out_of_hours_views.bp)
     app.register_blueprint(referral_views.bp)
     app.register_blueprint(export_views.bp)
+    app.register_blueprint(inbox_views.bp)
+    app.register_blueprint(home_views.bp)
 
     @app.context_processor
     def _unread() -> dict[str, object]:
         member = auth.current_member()
         if member is None or member.school is None:
             return {"unread_alerts": None}
-        return {"unread_alerts": inbox.unread_count(db(), member.school.id)}
+        # The school's unopened copies, and those this member marked unread.
+        return {
+            "unread_alerts": inbox.unread_count(db(), member.school.id)
+            + unread_marks.marked_but_read(db(), member)
+        }

@@ -29,6 +29,7 @@ _EXTENSIONS = {
     ".webp": "image/webp",
     ".pdf": "application/pdf",
 }
+IMAGE_TYPES = frozenset(_IMAGE_FORMATS.values())
 ACCEPT = ",".join([*_EXTENSIONS, *sorted(set(_EXTENSIONS.values()))])
 
 
@@ -103,3 +104,15 @@ def _clean_image(filename: str, expected: str, data: bytes) -> bytes:
     else:
         clean.save(out, format="PNG")
     return out.getvalue()
+
+
+def preview_image(evidence: Evidence) -> bytes | None:
+    """An attachment to show inline: only an image of an allowed type whose
+    content is that type, re-encoded from its pixels as at upload (so whatever
+    an older upload carried is stripped too); None for anything else."""
+    if evidence.content_type not in IMAGE_TYPES:
+        return None
+    try:
+        return _clean_image(evidence.filename, evidence.content_type, evidence.data)
+    except InvalidInput:
+        return None

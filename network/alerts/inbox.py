@@ -4,6 +4,7 @@ titles decrypted for one page at a time."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -114,6 +115,7 @@ def inbox_query(
     sent: bool = False,
     limit: int = PAGE_SIZE,
     matching: ColumnElement[bool] | None = None,
+    alert_ids: Collection[uuid.UUID] | None = None,
 ) -> InboxQuery:
     """The inbox's one query: a range scan of ix_alert_recipients_inbox for the
     school, joined by primary key to the alert, this school's read record of
@@ -149,6 +151,8 @@ def inbox_query(
     query = _apply_filters(query, filters)
     if matching is not None:  # a search (network/alerts/search.py)
         query = query.where(matching)
+    if alert_ids is not None:  # the home page's chosen alerts
+        query = query.where(AlertRecipient.alert_id.in_(list(alert_ids)))
     if cursor:
         query = query.where(
             after_cursor(cursor, AlertRecipient.created_at, AlertRecipient.alert_id)
@@ -200,6 +204,7 @@ def inbox_for(
     cursor: str | None = None,
     sent: bool = False,
     limit: int = PAGE_SIZE,
+    alert_ids: Collection[uuid.UUID] | None = None,
 ) -> InboxPage:
     """One page of the school's inbox (or Sent box), newest first.
 
@@ -218,7 +223,7 @@ def inbox_for(
     if filters.q:
         index.catch_up()
         matching = index.matching(query_words(filters.q))
-    query = inbox_query(school.id, filters, cursor, sent, limit, matching)
+    query = inbox_query(school.id, filters, cursor, sent, limit, matching, alert_ids)
     rows = session.execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]

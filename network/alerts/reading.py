@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from crypto.envelope import Header, Opened
 from crypto.keys import SchoolKeys
+from network.alerts import unread_marks
 from network.alerts.access import (
     AlertView,
     alert_for,
@@ -316,6 +317,7 @@ def open_alert(
     now = now or utcnow()
     if view.copy.first_read_at is None:
         view.copy.first_read_at, view.copy.first_read_by = now, actor
+    unread_marks.clear(session, actor, alert.id)
     if opened.integrity_failed or failed:
         # For the coordinator: a record on the hub no longer matches what was signed.
         record_for_alert(
@@ -441,7 +443,10 @@ def download(
     keys: SchoolKeys | None,
     alert_id: uuid.UUID,
     item_id: uuid.UUID,
+    preview: bool = False,
 ) -> Evidence:
+    """An attachment, decrypted for the member; audited as a download
+    (``preview``: shown in the alert's page rather than saved)."""
     view = content_for(session, actor, alert_id)
     item = session.get(ThreadItem, item_id)
     if item is None or item.alert_id != view.alert.id or item.kind != ItemKind.ATTACHMENT:
@@ -453,11 +458,13 @@ def download(
     sealed = envelopes.open(item)
     check_item(sealed.header, item, view.alert, retired_at=envelopes.retired_at(item))
     assert sealed.body is not None
-    record_download(session, actor, view.alert, item)
+    record_download(session, actor, view.alert, item, preview)
     return Evidence.from_bytes(sealed.body)
 
 
-def record_download(session: Session, actor: Member, alert: Alert, item: ThreadItem) -> None:
+def record_download(
+    session: Session, actor: Member, alert: Alert, item: ThreadItem, preview: bool = False
+) -> None:
     record_for_alert(
         session,
         "alert.attachment_downloaded",
@@ -466,4 +473,5 @@ def record_download(session: Session, actor: Member, alert: Alert, item: ThreadI
         item.envelope_hash,
         read=True,
         item=str(item.id),
+        **({"preview": True} if preview else {}),
     )

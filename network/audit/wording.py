@@ -49,6 +49,11 @@ GROUPS = (
             _a("alert.posted", "Posted an alert", "posted {object}"),
             _a("alert.opened", "Opened an alert", "opened {object}"),
             _a(
+                "alert.marked_unread",
+                "Marked an alert unread (for themselves)",
+                "marked {object} unread for themselves",
+            ),
+            _a(
                 "alert.metadata_viewed",
                 "Looked at an alert's details (not its content)",
                 "looked at the details, not the content, of {object}",

@@ -70,6 +70,7 @@ def test_dashboard_then_suspension_seen_by_the_head(live_world, live_app, visito
     coordinator.page.get_by_label("Reason, shown to the school's members").fill(
         "Safeguarding review in progress; contact the LA office."
     )
+    coordinator.page.get_by_label("I understand that the school stops posting").check()
     coordinator.page.get_by_role("button", name="Suspend Beech Primary").click()
     coordinator.page.wait_for_load_state()
     assert "is suspended" in coordinator.page.content()

@@ -87,6 +87,10 @@ def test_without_javascript_the_code_is_text_and_no_button_is_shown(live_world, 
         assert split == []
         page.get_by_role("button", name="Make a new recovery code").click()
         page.wait_for_load_state()
+        # Irreversible (the old code stops working): confirmed on a page of its own.
+        page.get_by_label("I understand that this cannot be undone").check()
+        page.get_by_role("button", name="Make a new recovery code").click()
+        page.wait_for_load_state()
         code = page.locator(".recovery-code code").inner_text().strip()
         assert re.fullmatch(r"([0-9A-Z]{4}-){8}[0-9A-Z]{4}", code)
         lines, split = page.locator(".recovery-code code").evaluate(GROUPS_ON_LINES, "-")

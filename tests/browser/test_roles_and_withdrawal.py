@@ -59,6 +59,7 @@ def test_head_allows_posting_staff_posts_and_withdraws_recipient_sees_why(live_w
     recipient.snap("before-withdrawal")
 
     page.get_by_label("Why are you withdrawing it?").fill(REASON)
+    page.get_by_label("I understand that this destroys the alert").check()
     page.get_by_role("button", name="Withdraw the alert").click()
     page.wait_for_load_state()
     assert "Withdrawn. Its content was destroyed at every school" in page.content()

@@ -78,8 +78,9 @@ def test_a_head_sets_up_an_authenticator_app_with_a_code(head_in_browser: Visito
     head_in_browser.snap("backup-codes")
     page.get_by_role("link", name="I have stored the codes safely — continue").click()
     page.wait_for_load_state()
-    assert page.url.endswith("/school")
-    assert page.get_by_role("heading", name="Ash Primary").is_visible()
+    # A head's home: what needs their attention.
+    assert page.url.endswith("/home")
+    assert page.get_by_role("heading", name="Needs your attention Ash Primary").is_visible()
 
 
 def test_a_head_registers_a_passkey_and_signs_in_with_it(head_in_browser: Visitor) -> None:
@@ -110,7 +111,7 @@ def test_a_head_registers_a_passkey_and_signs_in_with_it(head_in_browser: Visito
     assert len(set(codes)) == 8
     head_in_browser.snap("passkey-added")
     page.get_by_role("link", name="I have stored the codes safely — continue").click()
-    page.wait_for_url("**/school")
+    page.wait_for_url("**/home")
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_load_state()
 
@@ -119,5 +120,5 @@ def test_a_head_registers_a_passkey_and_signs_in_with_it(head_in_browser: Visito
     head_in_browser.assert_accessible()
     head_in_browser.snap("second-factor")
     page.get_by_role("button", name="Use a passkey").click()
-    page.wait_for_url("**/school")
-    assert page.get_by_role("heading", name="Ash Primary").is_visible()
+    page.wait_for_url("**/home")
+    assert page.get_by_role("heading", name="Needs your attention Ash Primary").is_visible()

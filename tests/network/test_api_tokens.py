@@ -212,7 +212,7 @@ def test_a_revoked_token_stops_at_once_and_loses_its_keys(app, ash):
     api = Api(app.test_client(), token)
     assert api.get("/api/v1/alerts").status_code == 200
     page = "/account/tokens"
-    response = ash.post(f"/account/tokens/{token_id(token)}/revoke", {}, page=page)
+    response = ash.post(f"/account/tokens/{token_id(token)}/revoke", {"confirm": "yes"}, page=page)
     assert response.status_code == 303
     assert_problem(api.get("/api/v1/alerts"), 401, NOT_VALID)
     assert _wraps(app, token) == []
@@ -236,7 +236,9 @@ def test_an_expired_token_is_refused_and_its_keys_are_forgotten(app, ash):
 
 def test_another_school_cannot_revoke_a_token(app, ash, beech):
     token = issue_token(app, ash.person.email)
-    response = beech.post(f"/account/tokens/{token_id(token)}/revoke", {}, page="/account/tokens")
+    response = beech.post(
+        f"/account/tokens/{token_id(token)}/revoke", {"confirm": "yes"}, page="/account/tokens"
+    )
     assert response.status_code == 404
     assert Api(app.test_client(), token).get("/api/v1/me").status_code == 200
 
@@ -248,7 +250,9 @@ def test_rotation_wraps_the_new_keys_to_live_tokens_only(app, world, ash, beech)
     live = issue_token(app, ash.person.email)
     revoked = issue_token(app, ash.person.email)
     expired = issue_token(app, ash.person.email)
-    ash.post(f"/account/tokens/{token_id(revoked)}/revoke", {}, page="/account/tokens")
+    ash.post(
+        f"/account/tokens/{token_id(revoked)}/revoke", {"confirm": "yes"}, page="/account/tokens"
+    )
     with own_transaction(app) as session:
         session.get(ApiToken, uuid.UUID(token_id(expired))).expires_at = utcnow()
     old = api_for(app, beech.person.email).post("/api/v1/alerts", alert_body([ash.school]))

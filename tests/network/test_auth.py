@@ -16,14 +16,15 @@ def _admin(world):
     return world.person(Role.HUB_ADMIN, "admin@hub.example.org")
 
 
-def test_head_signs_in_and_lands_on_their_school(world, client):
+def test_head_signs_in_and_lands_on_what_needs_their_attention(world, client):
     cluster = world.cluster()
     school = world.school(cluster, "Oakfield Primary")
     world.person(Role.HEAD, "head@oakfield.example.org", school=school)
     response = sign_in(client, "head@oakfield.example.org")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/school"
-    page = client.get("/school").get_data(as_text=True)
+    assert response.headers["Location"] == "/home"
+    page = client.get("/home").get_data(as_text=True)
+    assert "Needs your attention" in page
     assert "Oakfield Primary" in page
 
 

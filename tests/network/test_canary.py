@@ -117,7 +117,9 @@ def everything_posted(app, world, caplog, receiver, smtp):
         assert a.post(url, data, page=alert).status_code == 303, url
     # A second alert, withdrawn: its signed reason is all that stays, sealed.
     second = a.post_alert([b.school], title=f"Second {CANARY}").headers["Location"]
-    withdrawn = a.post(f"{second}/withdraw", {"reason": f"Withdrawn {CANARY}"}, page=second)
+    withdrawn = a.post(
+        f"{second}/withdraw", {"reason": f"Withdrawn {CANARY}", "confirm": "yes"}, page=second
+    )
     assert withdrawn.status_code == 303
     assert f"Withdrawn {CANARY}" in b.client.get(second).get_data(as_text=True)
     assert a.client.get(alert).status_code == 200

@@ -188,13 +188,15 @@ def test_suspending_a_school_stops_it_and_tells_its_members(app, world, history)
     page = f"/cluster/schools/{beech.id}"
     from tests.conftest import post_form
 
-    response = post_form(coordinator, f"{page}/suspend", {"reason": ""}, page=page)
+    response = post_form(
+        coordinator, f"{page}/suspend", {"reason": "", "confirm": "yes"}, page=page
+    )
     assert response.status_code == 422
     assert "Say why" in response.get_data(as_text=True)
     response = post_form(
         coordinator,
         f"{page}/suspend",
-        {"reason": "Unpaid subscription; call the LA office."},
+        {"reason": "Unpaid subscription; call the LA office.", "confirm": "yes"},
         page=page,
     )
     assert response.status_code == 303

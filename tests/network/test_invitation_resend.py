@@ -113,7 +113,9 @@ def test_resending_is_refused_to_others_and_for_closed_invitations(app, world):
     assert app.test_client().get(link).status_code == 200  # still the only link
     # Without the form's token (CSRF), nothing happens either.
     assert head.post(url).status_code == 400
-    post_form(head, f"/school/invitations/{invitation.id}/withdraw", {}, page="/school")
+    post_form(
+        head, f"/school/invitations/{invitation.id}/withdraw", {"confirm": "yes"}, page="/school"
+    )
     assert post_form(head, url, {}, page="/school").status_code == 404
     with own_transaction(app) as session:
         resent = session.scalars(

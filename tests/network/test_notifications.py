@@ -105,7 +105,7 @@ def test_first_sign_in_gives_in_hub_for_all_and_the_head_email_for_high(app, wor
     assert (
         head.post(
             f"/notifications/subscriptions/{email_sub.id}/delete",
-            {},
+            {"confirm": "yes"},
             page="/notifications/subscriptions",
         ).status_code
         == 303
@@ -141,7 +141,7 @@ def test_an_alert_reaches_exactly_the_subscribed_people_in_a_cluster_of_five(
     )
     damson.post(
         f"/notifications/subscriptions/{damson_email.id}/delete",
-        {},
+        {"confirm": "yes"},
         page="/notifications/subscriptions",
     )
     assert (
@@ -434,9 +434,9 @@ def test_changes_to_subscriptions_are_audited_without_their_targets(app, world, 
     sub = subscriptions_of(app, school_id=ash.school.id)[0]
     assert change(ash, sub, min_severity="high").status_code == 303
     page = f"/notifications/subscriptions/{sub.id}"
-    assert ash.post(f"{page}/rotate", {}, page=page).status_code == 200
+    assert ash.post(f"{page}/rotate", {"confirm": "yes"}, page=page).status_code == 200
     assert ash.post(f"{page}/test", {}, page=page).status_code == 303
-    assert ash.post(f"{page}/delete", {}, page=page).status_code == 303
+    assert ash.post(f"{page}/delete", {"confirm": "yes"}, page=page).status_code == 303
     done = actions(app)
     for action in (
         "subscription.created",

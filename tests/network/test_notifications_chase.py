@@ -122,7 +122,7 @@ def test_a_reminder_reaches_the_heads_when_no_subscription_asks_for_it(app, pair
     ash, beech = pair
     for subscription in subscriptions_of(app, beech.person.member.id):
         page = f"/notifications/subscriptions/{subscription.id}"
-        assert beech.post(f"{page}/delete", {}, page=page).status_code == 303
+        assert beech.post(f"{page}/delete", {"confirm": "yes"}, page=page).status_code == 303
     ash.post_alert([beech.school], severity="urgent")
     deliver_all(app)
     assert smtp.mails == []

@@ -234,7 +234,7 @@ def test_a_rotated_secret_signs_beside_the_old_one_during_the_overlap(app, pair,
     old = webhook(beech, receiver)
     subscription = subscriptions_of(app, school_id=beech.school.id)[0]
     page = f"/notifications/subscriptions/{subscription.id}"
-    rotated = beech.post(f"{page}/rotate", {}, page=page)
+    rotated = beech.post(f"{page}/rotate", {"confirm": "yes"}, page=page)
     new = rotated.get_data(as_text=True).split("<code>")[1].split("</code>")[0]
     assert new.startswith("whsec_")
     assert new != old

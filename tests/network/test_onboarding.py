@@ -246,12 +246,16 @@ def test_withdrawn_invitation_stops_working(app, world):
         invitation = session.scalars(
             select(Invitation).where(Invitation.email == "new@s.example.org")
         ).one()
-    post_form(client, f"/school/invitations/{invitation.id}/withdraw", {}, page="/school")
+    post_form(
+        client, f"/school/invitations/{invitation.id}/withdraw", {"confirm": "yes"}, page="/school"
+    )
     response = app.test_client().get(link)
     assert response.status_code == 410
     assert "withdrawn" in response.get_data(as_text=True)
     # Withdrawing it again is refused, and says why.
-    again = post_form(client, f"/school/invitations/{invitation.id}/withdraw", {}, page="/school")
+    again = post_form(
+        client, f"/school/invitations/{invitation.id}/withdraw", {"confirm": "yes"}, page="/school"
+    )
     assert again.status_code == 409
     assert "already withdrawn" in again.get_data(as_text=True)
 
@@ -274,7 +278,7 @@ def test_coordinators_and_heads_cannot_withdraw_a_hub_administrators_invitation(
         client = app.test_client()
         sign_in(client, email)
         url = f"/{area}/invitations/{invitation_id}/withdraw"
-        response = post_form(client, url, {}, page=page)
+        response = post_form(client, url, {"confirm": "yes"}, page=page)
         assert response.status_code == 404
         assert "No such open invitation" in response.get_data(as_text=True)
     with own_transaction(app) as session:

@@ -84,7 +84,7 @@ def test_a_registered_passkey_finishes_the_sign_in(world, client, app):
     assert client.get("/school").status_code == 302
     done = _authenticate(client, passkey)
     assert done.status_code == 200, done.get_data(as_text=True)
-    assert done.get_json()["redirect"] == "/school"
+    assert done.get_json()["redirect"] == "/home"
     assert client.get("/school").status_code == 200
     with own_transaction(app) as session:
         factor = session.scalars(select(SecondFactor)).one()
@@ -151,7 +151,9 @@ def test_a_passkey_and_the_password_confirm_it_is_you_before_a_dangerous_action(
     with own_transaction(app) as session:
         login = session.scalars(select(LoginSession)).one()
         login.confirmed_at = login.confirmed_at - timedelta(minutes=6)
-    stale = post_form(client, "/account/second-factors/backup-codes", {}, page="/account")
+    stale = post_form(
+        client, "/account/second-factors/backup-codes", {"confirm": "yes"}, page="/account"
+    )
     assert stale.headers["Location"].startswith("/account/confirm")
     page = "/account/confirm"
     assert "Confirm with your passkey" in client.get(page).get_data(as_text=True)
@@ -173,6 +175,8 @@ def test_a_passkey_and_the_password_confirm_it_is_you_before_a_dangerous_action(
     )
     assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
     assert confirmed.get_json()["redirect"] == "/account"
-    made = post_form(client, "/account/second-factors/backup-codes", {}, page="/account")
+    made = post_form(
+        client, "/account/second-factors/backup-codes", {"confirm": "yes"}, page="/account"
+    )
     assert made.status_code == 200
     assert "Your new backup codes" in made.get_data(as_text=True)

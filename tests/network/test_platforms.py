@@ -106,7 +106,7 @@ def test_the_hub_admin_adds_edits_and_retires_a_platform(app, admin, seeded_plat
         page="/admin/platforms/bereal",
     )
     assert response.status_code == 303
-    assert _post(admin, "/admin/platforms/bereal/retire", {}).status_code == 303
+    assert _post(admin, "/admin/platforms/bereal/retire", {"confirm": "yes"}).status_code == 303
     with own_transaction(app) as session:
         bereal = session.get(Platform, "bereal")
         assert (bereal.name, bereal.minimum_age, bereal.retired) == ("BeReal.", 16, True)
@@ -114,7 +114,7 @@ def test_the_hub_admin_adds_edits_and_retires_a_platform(app, admin, seeded_plat
         # Placed before "Other".
         assert bereal.position < session.get(Platform, "other").position
     assert {"platform.added", "platform.edited", "platform.retired"} <= set(actions(app))
-    again = _post(admin, "/admin/platforms/bereal/retire", {})
+    again = _post(admin, "/admin/platforms/bereal/retire", {"confirm": "yes"})
     assert again.status_code == 409
     assert "already retired" in again.get_data(as_text=True)
 
@@ -157,7 +157,7 @@ def test_bad_platform_input_is_refused_beside_its_field_and_nothing_is_written(
 
 def test_an_unknown_platform_is_not_found(app, admin, seeded_platforms):
     assert admin.get("/admin/platforms/myspace").status_code == 404
-    assert _post(admin, "/admin/platforms/myspace/retire", {}).status_code == 404
+    assert _post(admin, "/admin/platforms/myspace/retire", {"confirm": "yes"}).status_code == 404
 
 
 def test_only_the_hub_admin_manages_platforms(app, world, seeded_platforms):

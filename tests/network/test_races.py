@@ -285,7 +285,7 @@ def test_one_invitation_withdrawn_twice_at_once_is_withdrawn_once(app, world, he
     tokens = [csrf_token(c, "/school") for c in clients]
     responses = at_once(
         [
-            lambda c=c, t=t: c.post(url, data={"csrf_token": t})
+            lambda c=c, t=t: c.post(url, data={"csrf_token": t, "confirm": "yes"})
             for c, t in zip(clients, tokens, strict=True)
         ]
     )

@@ -109,14 +109,17 @@ def test_a_legal_hold_keeps_an_alert_until_released(app, heads, coordinator, run
     assert "Legal hold" in seen
     assert "Release the legal hold" not in seen
     # A head places no hold: the role may not (the gate refuses).
-    head = heads["Beech"].post(f"{page}/release-hold", {}, page=page)
+    head = heads["Beech"].post(f"{page}/release-hold", {"confirm": "yes"}, page=page)
     assert head.status_code == 403
     with own_transaction(app) as session:
         session.get(Alert, alert_id).expires_at = utcnow() - timedelta(seconds=1)
     assert "Shredded 0 alerts." in runner.invoke(main, ["retention", "run"]).output
     with own_transaction(app) as session:
         assert session.get(Alert, alert_id).sealed_id is not None
-    assert post_form(coordinator, f"{page}/release-hold", {}, page=page).status_code == 303
+    assert (
+        post_form(coordinator, f"{page}/release-hold", {"confirm": "yes"}, page=page).status_code
+        == 303
+    )
     assert "Shredded 1 alert." in runner.invoke(main, ["retention", "run"]).output
     with own_transaction(app) as session:
         assert session.scalars(select(Sealed)).all() == []

@@ -110,7 +110,7 @@ def test_sign_in_with_an_app_waits_for_the_code_then_opens_the_school(world, cli
         assert session.scalars(select(LoginSession)).one().state == "factor_pending"
     done = post_form(client, "/sign-in/second-factor", {"app-code": _code_at_next_step(secret)})
     assert done.status_code == 303
-    assert done.headers["Location"] == "/school"
+    assert done.headers["Location"] == "/home"
     assert client.get("/school").status_code == 200
     # The waiting pages serve only a waiting session: deny by default otherwise.
     assert client.get("/sign-in/second-factor").status_code == 403
@@ -224,7 +224,10 @@ def test_removing_a_factor_ends_the_members_other_sessions(world, client, app):
     with own_transaction(app) as session:
         factor_id = session.scalars(select(SecondFactor.id)).one()
     removed = post_form(
-        client, f"/account/second-factors/{factor_id}/remove", {}, page="/account/second-factors"
+        client,
+        f"/account/second-factors/{factor_id}/remove",
+        {"confirm": "yes"},
+        page="/account/second-factors",
     )
     assert removed.status_code == 303
     assert elsewhere.get("/school").status_code == 302  # signed out there

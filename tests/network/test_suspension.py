@@ -43,6 +43,7 @@ ALLOWED = {
     "school.withdraw": "withdrawing an invitation takes access away",
     "school.remove": "removing a member takes access away (the keys move on)",
     "school.recovery_code": "a new recovery code spends the old one",
+    "inbox_actions.mark_unread": "a member's own reading aid: nothing reaches the network",
     "factors.second_factor": "finishing a sign-in, to read what the school holds",
     "factors.passkey_sign_in_options": "finishing a sign-in, to read what the school holds",
     "factors.passkey_sign_in": "finishing a sign-in, to read what the school holds",
@@ -277,7 +278,10 @@ def test_every_unsafe_page_and_api_route_refuses_a_suspended_schools_member(app,
                 headers={"X-CSRFToken": token},
             )
         return head.client.open(
-            url, method=method, data={**suspended.form(endpoint), "csrf_token": token}
+            url,
+            method=method,
+            # Confirmed, as irreversible actions must be (network/confirmations.py).
+            data={**suspended.form(endpoint), "csrf_token": token, "confirm": "yes"},
         )
 
     walked = _walk(app, suspended, send, only_api=False)
@@ -326,18 +330,29 @@ def test_the_allowed_routes_exist_and_still_work_for_a_suspended_school(app, sus
     assert set(ALLOWED) <= endpoints, set(ALLOWED) - endpoints
     head = suspended.head
     revoked = post_form(
-        head.client, f"/account/tokens/{suspended.token}/revoke", {}, page="/account/tokens"
+        head.client,
+        f"/account/tokens/{suspended.token}/revoke",
+        {"confirm": "yes"},
+        page="/account/tokens",
     )
     assert revoked.status_code == 303
     withdrawn = post_form(
-        head.client, f"/school/invitations/{suspended.invitation}/withdraw", {}, page="/school"
+        head.client,
+        f"/school/invitations/{suspended.invitation}/withdraw",
+        {"confirm": "yes"},
+        page="/school",
     )
     assert withdrawn.status_code == 302
     removed = post_form(
         head.client, f"/school/members/{suspended.staff}/remove", {}, page="/school"
     )
     assert removed.status_code == 302
-    assert post_form(head.client, "/school/recovery-code", {}, page="/school").status_code == 200
+    assert (
+        post_form(
+            head.client, "/school/recovery-code", {"confirm": "yes"}, page="/school"
+        ).status_code
+        == 200
+    )
     changed = post_form(
         head.client,
         "/account",

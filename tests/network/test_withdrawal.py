@@ -65,19 +65,19 @@ def test_the_sender_withdraws_content_is_shredded_everywhere_and_recipients_see_
     sealed_before = _count(app, Sealed)
     assert sealed_before == 3  # the alert, its evidence, the reply
     # A recipient school may not withdraw someone else's alert: refused, and it says whose.
-    refused = beech.post(f"{page}/withdraw", {"reason": "not ours"}, page=page)
+    refused = beech.post(f"{page}/withdraw", {"reason": "not ours", "confirm": "yes"}, page=page)
     assert refused.status_code == 403
     assert "Only Ash, which sent this alert, can withdraw it: ask them to." in refused.get_data(
         as_text=True
     )
     assert "Withdraw the alert" not in beech.client.get(page).get_data(as_text=True)
     # No reason: refused beside the field, nothing written.
-    no_reason = ash.post(f"{page}/withdraw", {"reason": "  "}, page=page)
+    no_reason = ash.post(f"{page}/withdraw", {"reason": "  ", "confirm": "yes"}, page=page)
     assert no_reason.status_code == 422
     assert "Enter the reason." in no_reason.get_data(as_text=True)
     assert _count(app, Sealed) == sealed_before
     before = len(notifications(app))
-    done = ash.post(f"{page}/withdraw", {"reason": REASON}, page=page)
+    done = ash.post(f"{page}/withdraw", {"reason": REASON, "confirm": "yes"}, page=page)
     assert done.status_code == 303
     # Crypto-shredded as retention shreds: only the signed withdrawal is left to open.
     assert _count(app, Sealed) == 1
@@ -170,16 +170,16 @@ def test_a_dsl_or_the_author_may_withdraw_other_staff_may_not(app, world, cluste
     first = _post(staff["author@ash.example.org"], [beech])
     second = _post(staff["author@ash.example.org"], [beech])
     other = staff["other@ash.example.org"].post(
-        f"/alerts/{first}/withdraw", {"reason": "x"}, page=f"/alerts/{first}"
+        f"/alerts/{first}/withdraw", {"reason": "x", "confirm": "yes"}, page=f"/alerts/{first}"
     )
     assert other.status_code == 403
     assert "Only your head, a safeguarding lead or Ann Author" in other.get_data(as_text=True)
     by_author = staff["author@ash.example.org"].post(
-        f"/alerts/{first}/withdraw", {"reason": REASON}, page=f"/alerts/{first}"
+        f"/alerts/{first}/withdraw", {"reason": REASON, "confirm": "yes"}, page=f"/alerts/{first}"
     )
     assert by_author.status_code == 303
     by_dsl = staff["dsl@ash.example.org"].post(
-        f"/alerts/{second}/withdraw", {"reason": REASON}, page=f"/alerts/{second}"
+        f"/alerts/{second}/withdraw", {"reason": REASON, "confirm": "yes"}, page=f"/alerts/{second}"
     )
     assert by_dsl.status_code == 303
     assert _count(app, Alert, Alert.status == "withdrawn") == 2
@@ -192,7 +192,10 @@ def test_a_forward_of_a_withdrawn_alert_stays_and_says_its_original_is_gone(app,
     forwarded = beech.post(f"{page}/forward", {"schools": [str(cedar.school.id)]}, page=page)
     assert forwarded.status_code == 303
     forward = forwarded.headers["Location"]
-    assert ash.post(f"{page}/withdraw", {"reason": REASON}, page=page).status_code == 303
+    assert (
+        ash.post(f"{page}/withdraw", {"reason": REASON, "confirm": "yes"}, page=page).status_code
+        == 303
+    )
     shown = cedar.client.get(forward).get_data(as_text=True)
     assert "A page names two teachers." in shown
     assert "The original has since been shredded, so it could not be checked." in shown
