@@ -16,12 +16,14 @@ def init_app(app: Flask) -> None:
     from network.alerts import (
         export_views,
         guidance_views,
+        home_views,
         inbox,
+        inbox_views,
         out_of_hours_views,
         referral_views,
+        unread_marks,
         views,
     )
-    from network.alerts import home_views, inbox, inbox_views, unread_marks, views
     from network.db import db
 
     app.register_blueprint(views.bp)

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto.keys import SchoolKeys
-from network.alerts import unread_marks
+from network.alerts import referrals, unread_marks
 from network.alerts.deadlines import Deadlines
 from network.alerts.home_models import HomeVisit
 from network.alerts.inbox import InboxFilters, InboxRow, inbox_for
-from network.alerts.models import Alert, AlertRecipient, ThreadItem
+from network.alerts.models import Alert, AlertRecipient, Referral, ThreadItem
 from network.alerts.vocab import AlertStatus, InboxStatus, ItemKind
 from network.db import settings_of
 from schools import policy
@@ -61,10 +61,15 @@ class Attention:
     unacknowledged: list[InboxRow] = field(default_factory=list)
     replies: list[Replied] = field(default_factory=list)
     marked: list[InboxRow] = field(default_factory=list)
+    # Referrals and steps whose follow-up date has passed (network/alerts/referrals.py).
+    follow_ups: list[Referral] = field(default_factory=list)
+    today: date | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.overdue or self.unacknowledged or self.replies or self.marked)
+        return not (
+            self.overdue or self.unacknowledged or self.replies or self.marked or self.follow_ups
+        )
 
 
 def visit(session: Session, actor: Member, now: datetime) -> tuple[datetime, bool]:
@@ -106,6 +111,9 @@ def needs_attention(
         and row.alert.status == AlertStatus.OPEN
         and row.copy.closed_at is None
     ]
+    tracked = referrals.clock()  # the tracker's clock, as its own pages use
+    attention.follow_ups = referrals.overdue_follow_ups(session, school, tracked)
+    attention.today = tracked.date()
     attention.replies = _replies(session, actor, keys, school, since)
     marked = unread_marks.marked(session, actor, HOME_LIMIT)
     if marked:

@@ -97,7 +97,12 @@ def test_a_withdrawn_alert_has_nothing_to_print(app, heads):
     a, b = heads["Ash"], heads["Beech"]
     alert_id, _ = _posted_with_a_reply(a, b)
     page = f"/alerts/{alert_id}"
-    assert a.post(f"{page}/withdraw", {"reason": "Sent in error"}, page=page).status_code == 303
+    assert (
+        a.post(
+            f"{page}/withdraw", {"reason": "Sent in error", "confirm": "yes"}, page=page
+        ).status_code
+        == 303
+    )
     assert b.client.get(f"{page}/alert.pdf").status_code == 404
     assert b.client.get(f"{page}/print").status_code == 404
 

@@ -117,7 +117,7 @@ def test_an_overdue_follow_up_shows_until_the_outcome_is_recorded(app, heads, mo
         assert [r.agency for r in overdue] == ["police"]
         other = session.get(type(b.school), b.school.id)
         assert referrals.overdue_follow_ups(session, other) == []
-    for page in ("/school/referrals", "/school/dashboard", "/notifications/watching"):
+    for page in ("/school/referrals", "/school/dashboard", "/notifications/watching", "/home"):
         text = a.client.get(page).get_data(as_text=True)
         assert "ollow-ups overdue" in text, page
         assert "2 days overdue" in text, page
@@ -246,7 +246,12 @@ def test_a_withdrawn_alerts_follow_ups_are_no_longer_overdue(app, heads, monkeyp
         assert len(referrals.overdue_follow_ups(session, school)) == 1
         assert referrals.overdue_count(session, school.cluster_id, moved) == {school.id: 1}
     page = f"/alerts/{alert_id}"
-    assert a.post(f"{page}/withdraw", {"reason": "Posted in error."}, page=page).status_code == 303
+    assert (
+        a.post(
+            f"{page}/withdraw", {"reason": "Posted in error.", "confirm": "yes"}, page=page
+        ).status_code
+        == 303
+    )
     with own_transaction(app) as session:
         school = session.get(type(b.school), b.school.id)
         assert referrals.overdue_follow_ups(session, school) == []

@@ -158,7 +158,12 @@ def test_withdrawing_an_alert_removes_it_from_every_index(app, heads):
     assert b.client.get(f"/alerts/{alert}").status_code == 200
     assert _found(b, "yearbook") == [alert]
     page = f"/alerts/{alert}"
-    assert a.post(f"{page}/withdraw", {"reason": "Sent in error"}, page=page).status_code == 303
+    assert (
+        a.post(
+            f"{page}/withdraw", {"reason": "Sent in error", "confirm": "yes"}, page=page
+        ).status_code
+        == 303
+    )
     assert _found(b, "yearbook") == []
     with own_transaction(app) as session:
         assert (
