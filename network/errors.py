@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from crypto.errors import HashingBusy
 from network import problems
-from schools.errors import DomainError
+from schools.errors import DomainError, InvalidInputs
 
 log = logging.getLogger("alertnet")
 
@@ -52,12 +52,19 @@ def form_errors(form: FlaskForm) -> Iterator[None]:
         yield
     except DomainError as error:
         _rollback()
-        field = getattr(form, error.field, None) if error.field else None
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*list(field.errors), error.message]
-        else:
-            form.form_errors.append(error.message)
+        for problem in error.problems if isinstance(error, InvalidInputs) else (error,):
+            show_error(form, problem.field, problem.message)
         raise FormRejected(error.status) from error
+
+
+def show_error(form: FlaskForm, name: str | None, message: str) -> None:
+    """A message beside the field it names (once), or above the form."""
+    field = getattr(form, name, None) if name else None
+    if field is not None and hasattr(field, "errors"):
+        if message not in field.errors:
+            field.errors = [*list(field.errors), message]
+    elif message not in form.form_errors:
+        form.form_errors.append(message)
 
 
 def _rollback() -> None:
