@@ -13,11 +13,12 @@ def init_app(app: Flask) -> None:
     # the package is imported, and `alertnet client` imports network.alerts.vocab
     # without Flask or SQLAlchemy.
     from network import auth
-    from network.alerts import inbox, views
+    from network.alerts import draft_views, inbox, views
     from network.db import db
 
     app.register_blueprint(views.bp)
     app.register_blueprint(views.platforms_bp)
+    app.register_blueprint(draft_views.bp)
 
     @app.context_processor
     def _unread() -> dict[str, object]:

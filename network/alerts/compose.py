@@ -59,11 +59,16 @@ class FormFields:
     @classmethod
     def from_bytes(cls, data: bytes) -> FormFields:
         value = json.loads(data)
-        known = {f.name for f in fields(cls)}
-        kept = {k: v for k, v in value.items() if k in known}
-        kept["schools"] = tuple(str(s) for s in kept.get("schools", ()))
-        kept["include_coordinator"] = bool(kept.get("include_coordinator", False))
-        return cls(**{k: v if k in ("schools", "include_coordinator") else str(v) for k, v in kept.items()})
+        text = {
+            f.name: str(value.get(f.name, f.default))
+            for f in fields(cls)
+            if f.name not in ("schools", "include_coordinator")
+        }
+        return cls(
+            **text,
+            schools=tuple(str(s) for s in value.get("schools", ())),
+            include_coordinator=bool(value.get("include_coordinator", False)),
+        )
 
     def summary(self) -> bytes:
         """What the drafts list shows: the title alone."""
@@ -102,11 +107,10 @@ def accept_evidence(
         )
         return accepted
     for name, content_type, data in uploads:
-        prepared = _check(
-            problems, None, lambda: evidence_files.prepare(name, content_type, data)
-        )
-        if prepared is not None:
-            accepted.append(prepared)
+        try:
+            accepted.append(evidence_files.prepare(name, content_type, data))
+        except InvalidInput as problem:
+            problems.add(problem)
     return accepted
 
 

@@ -32,9 +32,7 @@ ABANDONABLE = (HeldState.DRAFT, HeldState.CHANGES_REQUESTED, HeldState.REJECTED)
 class HeldAlert(Base):
     __tablename__ = "held_alerts"
     __table_args__ = (
-        CheckConstraint(
-            f"state IN ({', '.join(repr(s.value) for s in HeldState)})", name="state"
-        ),
+        CheckConstraint(f"state IN ({', '.join(repr(s.value) for s in HeldState)})", name="state"),
         Index("ix_held_alerts_school_state", "school_id", "state"),
         Index("ix_held_alerts_updated", "updated_at"),
     )
@@ -48,9 +46,7 @@ class HeldAlert(Base):
     # The form as the author left it, sealed to their own school (kind "draft").
     sealed_id: Mapped[int | None] = mapped_column(ForeignKey("sealed.id", ondelete="SET NULL"))
     # The reviewer's note (changes asked for) or reason (rejection), sealed likewise.
-    note_sealed_id: Mapped[int | None] = mapped_column(
-        ForeignKey("sealed.id", ondelete="SET NULL")
-    )
+    note_sealed_id: Mapped[int | None] = mapped_column(ForeignKey("sealed.id", ondelete="SET NULL"))
     reviewed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

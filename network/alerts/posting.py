@@ -24,8 +24,8 @@ from network.alerts.retention import expiry
 from network.alerts.sealing import seal_and_store
 from network.alerts.thread import add_item
 from network.alerts.vocab import ALERT_KIND, AUDIENCES, ItemKind, SendTo
-from schools.db import utcnow
 from schools import policy
+from schools.db import utcnow
 from schools.errors import Conflict, Forbidden, InvalidInput, InvalidInputs
 from schools.models import Member, School
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -81,9 +82,7 @@ def _waiting(session: Session, actor: Member, held_id: uuid.UUID) -> HeldAlert:
     return held
 
 
-def _tell_author(
-    session: Session, held: HeldAlert, event: str, path: str, now: datetime
-) -> None:
+def _tell_author(session: Session, held: HeldAlert, event: str, path: str, now: datetime) -> None:
     """Through the notifications (in the hub and by email): metadata and a
     link only, never the note."""
     signals.review_decided.send(
@@ -96,7 +95,7 @@ def _tell_author(
     )
 
 
-def _record(session: Session, action: str, actor: Member, held: HeldAlert, **detail: str) -> None:
+def _record(session: Session, action: str, actor: Member, held: HeldAlert, **detail: Any) -> None:
     audit.record(
         session,
         action,
@@ -142,9 +141,9 @@ def _send_back(
 ) -> HeldAlert:
     doing = "ask for changes" if state is HeldState.CHANGES_REQUESTED else "reject alerts"
     _check_reviewer(actor, doing)
-    field = "note" if state is HeldState.CHANGES_REQUESTED else "reason"
-    label = "changes you ask for" if field == "note" else "reason"
-    written = clean_text(text, field, label, MAX_NOTE, required=True)
+    asking = state is HeldState.CHANGES_REQUESTED
+    label = "changes you ask for" if asking else "reason"
+    written = clean_text(text, "text", label, MAX_NOTE, required=True)
     held = _waiting(session, actor, held_id)
     now = now or utcnow()
     held_alerts.seal_note(session, actor, keys, held, written, now)
@@ -159,7 +158,7 @@ def _send_back(
         else "alert.review_rejected"
     )
     _record(session, action, actor, held)
-    event = "review.changes_requested" if field == "note" else "review.rejected"
+    event = "review.changes_requested" if asking else "review.rejected"
     _tell_author(session, held, event, f"/alerts/drafts/{held.id}", now)
     return held
 
