@@ -236,8 +236,10 @@ class _Opener:
                     "This draft failed its integrity check and is not shown. Tell your "
                     "coordinator: it may have been altered on the hub."
                 )
-            if header.sender_member != str(held.author_id):
-                raise IntegrityFailure("This draft was not sealed by its author.")
+            # The author seals the draft; the reviewer, their note.
+            sealer = held.reviewed_by_id if kind == REVIEW_NOTE_KIND else held.author_id
+            if header.sender_member != str(sealer):
+                raise IntegrityFailure("This draft was not sealed by whom the hub says.")
             out.append(opened.body)
         return out
 

@@ -74,9 +74,11 @@ def test_an_eight_megabyte_photo_survives_a_refused_submission_and_is_sent(app, 
     # Kept sealed to Ash alone: one wrap per envelope, Ash's.
     with own_transaction(app) as session:
         held = session.get(HeldAlert, uuid.UUID(draft_id))
-        assert held is not None and held.author_id == a.person.member.id
+        assert held is not None
+        assert held.author_id == a.person.member.id
         rows = list(session.scalars(select(HeldEvidence)))
-        assert len(rows) == 1 and rows[0].size > 0
+        assert len(rows) == 1
+        assert rows[0].size > 0
         wraps = session.scalars(
             select(SealedWrap.school_id).where(SealedWrap.sealed_id == rows[0].sealed_id)
         ).all()
@@ -100,7 +102,8 @@ def test_an_eight_megabyte_photo_survives_a_refused_submission_and_is_sent(app, 
     alert_id = resumed.headers["Location"].rsplit("/", 1)[1]
     with own_transaction(app) as session:
         alert = session.get(Alert, uuid.UUID(alert_id))
-        assert alert is not None and alert.attachment_count == 1
+        assert alert is not None
+        assert alert.attachment_count == 1
     assert _count(app, HeldAlert) == 0
     assert _count(app, HeldEvidence) == 0
     assert "alert.draft_sent" in _actions(app, "alert.draft")
@@ -121,7 +124,8 @@ def test_a_head_saves_a_draft_comes_back_and_sends_it(app, heads):
     listing = a.client.get("/alerts/drafts").get_data(as_text=True)
     assert "Half-written" in listing
     form = a.client.get(draft_url).get_data(as_text=True)
-    assert 'value="Half-written"' in form and "More to come" in form
+    assert 'value="Half-written"' in form
+    assert "More to come" in form
     assert _count(app, Alert) == 0
     # Nothing of it is on the hub in clear.
     with own_transaction(app) as session:
