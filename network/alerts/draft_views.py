@@ -277,6 +277,8 @@ def approve(held_id: uuid.UUID) -> ResponseReturnValue:
 
 
 def _send_back(held_id: uuid.UUID, rejecting: bool) -> ResponseReturnValue:
+    # Refusing the person (a suspended school) is a 403 page, not the form again.
+    review.check_reviewer(auth.actor(), "reject alerts" if rejecting else "ask for changes")
     form = ReviewNoteForm(prefix="reject" if rejecting else "changes")
     try:
         with form_errors(form):

@@ -321,6 +321,7 @@ def forget(session: Session, held: HeldAlert) -> None:
 
 def discard(session: Session, actor: Member, held_id: uuid.UUID) -> None:
     """The author throws a draft away (not one waiting for review)."""
+    policy.check_school_may_act(actor, "change its drafts")
     held = _held_of_author(session, actor, held_id)
     if held.state_enum is HeldState.IN_REVIEW:
         raise Conflict("This alert is waiting for review; it cannot be discarded now.")

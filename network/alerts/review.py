@@ -51,7 +51,7 @@ def set_review(session: Session, actor: Member, school: School, on: bool) -> Non
     session.flush()
 
 
-def _check_reviewer(actor: Member, doing: str) -> None:
+def check_reviewer(actor: Member, doing: str) -> None:
     policy.check_school_may_act(actor, doing)
     policy.require(actor, Permission.REVIEW_ALERTS)
 
@@ -117,7 +117,7 @@ def approve(
 ) -> Alert:
     """Seal the alert to its audience and send it, as its author's; the held
     copy is shredded."""
-    _check_reviewer(actor, "approve alerts")
+    check_reviewer(actor, "approve alerts")
     held = _waiting(session, actor, held_id)
     now = now or utcnow()
     opened = held_alerts.open_held(session, actor, keys, held.id)
@@ -140,7 +140,7 @@ def _send_back(
     now: datetime | None,
 ) -> HeldAlert:
     doing = "ask for changes" if state is HeldState.CHANGES_REQUESTED else "reject alerts"
-    _check_reviewer(actor, doing)
+    check_reviewer(actor, doing)
     asking = state is HeldState.CHANGES_REQUESTED
     label = "changes you ask for" if asking else "reason"
     written = clean_text(text, "text", label, MAX_NOTE, required=True)

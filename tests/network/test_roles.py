@@ -33,8 +33,10 @@ TABLE = {
         P.VIEW_AUDIT_LOG,
         P.MANAGE_SCHOOL_NOTIFICATIONS,
         P.MANAGE_API_TOKENS,
+        P.REVIEW_ALERTS,
     },
-    Role.DSL: EVERY_MEMBER,
+    # Four-eyes review: a head or the DSL approves alerts from staff.
+    Role.DSL: EVERY_MEMBER | {P.REVIEW_ALERTS},
     Role.DEPUTY_DSL: EVERY_MEMBER,
     Role.STAFF: EVERY_MEMBER,
 }
@@ -47,6 +49,7 @@ PAGE_OF = {
     P.READ_ALERTS: "/alerts",
     P.VIEW_AUDIT_LOG: "/audit",
     P.MANAGE_API_TOKENS: None,
+    P.REVIEW_ALERTS: "/alerts/reviews",
 }
 
 

@@ -87,6 +87,7 @@ class Suspended:
             "token_id": self.token,
             "member_id": self.staff,
             "factor_id": uuid.uuid4(),
+            "held_id": uuid.uuid4(),
             "invitation_id": self.invitation,
             "school_id": self.head.school.id,
             "generation": 1,
@@ -123,6 +124,9 @@ class Suspended:
             "alerts.correct": {"correction": "It was Instagram, not Facebook."},
             "school.set_may_post": {"may_post": "yes"},
             "school.nation": {"nation": "scotland"},
+            "school.review": {"reviews_staff_alerts": "on"},
+            "drafts.request_changes": {"changes-text": "Shorter, please."},
+            "drafts.reject": {"reject-text": "Not for other schools."},
             "notifications.watch": {"by_email": "y"},
             "notifications.new_subscription": {"channel": "in_app", "name": "Mine", **digest},
             "notifications.edit_subscription": {
