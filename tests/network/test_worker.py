@@ -39,6 +39,7 @@ def test_the_daily_jobs_run_after_the_frequent_ones(app):
         "reminded",
         "escalated",
         "dashboards",
+        "drafts_shredded",
         "shredded",
         "pruned",
         "sessions_purged",
