@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from network.alerts import evidence as evidence_files
 from network.alerts import platforms as platform_ops
+from network.alerts.audience import resolve_audience
 from network.alerts.content import (
     MAX_DESCRIPTION,
     MAX_NOTE,
@@ -27,7 +28,9 @@ from network.alerts.content import (
     parse_names,
 )
 from network.alerts.posting import AlertDraft, term_problems
+from network.alerts.vocab import SendTo
 from schools.errors import InvalidInput, Problems
+from schools.models import Member
 
 T = TypeVar("T")
 
@@ -120,9 +123,12 @@ def compose(
     evidence: Sequence[Evidence],
     today: date,
     problems: Problems | None = None,
+    sender: Member | None = None,
 ) -> AlertDraft:
     """The alert the fields describe; InvalidInputs naming every field at fault
-    (with any problems already found, e.g. by the form's own validators)."""
+    (with any problems already found, e.g. by the form's own validators).
+    With ``sender``, chosen schools are checked too (posting checks them again,
+    with every other audience)."""
     problems = problems or Problems()
     content = AlertContent(
         title=_check(
@@ -168,6 +174,18 @@ def compose(
         include_coordinator=form.include_coordinator,
         evidence=tuple(evidence),
     )
+    if (
+        sender is not None
+        and draft.audience == SendTo.SCHOOLS
+        and "schools" not in problems.fields()
+    ):
+        _check(
+            problems,
+            None,
+            lambda: resolve_audience(
+                session, sender, draft.audience, draft.school_ids, draft.include_coordinator
+            ),
+        )
     already = problems.fields()
     for problem in term_problems(session, draft):
         if problem.field not in already:

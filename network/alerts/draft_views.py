@@ -20,6 +20,7 @@ from network.alerts import evidence as evidence_files
 from network.alerts import held as held_alerts
 from network.alerts import platforms as platform_ops
 from network.alerts import review, sending, vocab
+from network.alerts.audience import schools_to_choose
 from network.alerts.compose import FormFields, accept_evidence
 from network.alerts.content import Evidence
 from network.alerts.forms import PostAlertForm, ReviewNoteForm
@@ -251,13 +252,17 @@ def _review_page(
 ) -> ResponseReturnValue:
     actor = auth.actor()
     opened = held_alerts.open_held(db(), actor, auth.school_keys(), held_id)
+    rejection = forms.get("rejection") or ReviewNoteForm(formdata=None, prefix="reject")
+    rejection.text.label.text = "Reason, for the author"
     return render_template(
         "alerts/review.html",
         opened=opened,
         own=opened.held.author_id == actor.id,
         changes=forms.get("changes") or ReviewNoteForm(formdata=None, prefix="changes"),
-        rejection=forms.get("rejection") or ReviewNoteForm(formdata=None, prefix="reject"),
+        rejection=rejection,
         vocab=vocab,
+        platform_names={p.code: p.name for p in platform_ops.platforms(db())},
+        school_names={str(s.id): s.name for s in schools_to_choose(db(), actor)},
     ), status
 
 

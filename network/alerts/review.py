@@ -122,7 +122,7 @@ def approve(
     now = now or utcnow()
     opened = held_alerts.open_held(session, actor, keys, held.id)
     evidence = held_alerts.evidence_of(session, keys, held)
-    draft = compose(session, opened.fields, evidence, today)
+    draft = compose(session, opened.fields, evidence, today, sender=held.author)
     alert = post_alert(session, held.author, keys, draft, now=now, approved_by=actor).alert
     _record(session, "alert.review_approved", actor, held, alert=str(alert.id))
     _tell_author(session, held, "review.approved", f"/alerts/{alert.id}", now)

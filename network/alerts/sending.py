@@ -53,7 +53,7 @@ def submit(
         files = held_alerts.open_held(session, actor, keys, held.id).files
         everything = held_alerts.evidence_of(session, keys, held)
         kept = [e for f, e in zip(files, everything, strict=True) if f.id not in remove]
-    draft = compose(session, form, [*kept, *new_files], today, problems)
+    draft = compose(session, form, [*kept, *new_files], today, problems, sender=actor)
     if policy.needs_review(actor):
         waiting = held_alerts.save(
             session,
