@@ -235,3 +235,20 @@ def test_the_api_does_not_let_staff_skip_review(app, world, heads):
     assert refused.status_code == 403
     assert "reviews alerts from staff" in refused.get_json()["detail"]
     assert _count(app, Alert) == 0
+
+
+@pytest.mark.heads("Ash", "Beech", "Cedar")
+def test_staff_cannot_forward_round_review(app, world, heads):
+    ash, beech, cedar = heads["Ash"], heads["Beech"], heads["Cedar"]
+    author, _dsl = _team(app, world, ash)
+    sent = beech.post_alert([ash.school], tlp="GREEN")
+    alert_id = sent.headers["Location"].rsplit("/", 1)[1]
+    before = _count(app, Alert)
+    refused = author.post(
+        f"/alerts/{alert_id}/forward",
+        {"schools": [str(cedar.school.id)], "note": "For you too"},
+        page=f"/alerts/{alert_id}",
+    )
+    assert refused.status_code == 403
+    assert "reviews alerts from staff" in refused.get_data(as_text=True)
+    assert _count(app, Alert) == before
