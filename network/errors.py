@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -55,6 +55,19 @@ def form_errors(form: FlaskForm) -> Iterator[None]:
         for problem in error.problems if isinstance(error, InvalidInputs) else (error,):
             show_error(form, problem.field, problem.message)
         raise FormRejected(error.status) from error
+
+
+def also_checked(form: FlaskForm, check: Callable[[], object]) -> None:
+    """The form's own validators refused it: run the service's checks of the
+    same fields too (checks only: nothing is written), so that every problem
+    shows at once. A field that already has a message keeps only that one."""
+    try:
+        check()
+    except DomainError as error:
+        for problem in error.problems if isinstance(error, InvalidInputs) else (error,):
+            field = getattr(form, problem.field, None) if problem.field else None
+            if field is None or not getattr(field, "errors", None):
+                show_error(form, problem.field, problem.message)
 
 
 def show_error(form: FlaskForm, name: str | None, message: str) -> None:

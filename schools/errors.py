@@ -3,6 +3,11 @@ one place (network/errors.py) and the CLI to exit code 2."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class DomainError(Exception):
     """Something the person asked for cannot be done; the message says why."""
@@ -78,6 +83,14 @@ class Problems:
 
     def add(self, problem: InvalidInput) -> None:
         self.found.append(problem)
+
+    def check(self, default: T, check: Callable[[], T]) -> T:
+        """``check()``'s value, or ``default`` with its refusal kept for later."""
+        try:
+            return check()
+        except InvalidInput as problem:
+            self.add(problem)
+            return default
 
     def fields(self) -> set[str | None]:
         return {p.field for found in self.found for p in _flatten(found)}

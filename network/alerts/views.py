@@ -50,7 +50,7 @@ from network.alerts.inbox import InboxFilters, InboxPage, inbox_choices, inbox_f
 from network.alerts.keychain import unlocked
 from network.alerts.reading import alert_page, download
 from network.db import db
-from network.errors import FormRejected, form_errors
+from network.errors import FormRejected, also_checked, form_errors
 from schools.errors import InvalidInput
 from schools.policy import Permission
 
@@ -436,6 +436,8 @@ def _platforms_page(form: PlatformForm, status: int = 200) -> ResponseReturnValu
 def platforms() -> ResponseReturnValue:
     form = PlatformForm()
     if not form.validate_on_submit():
+        if form.is_submitted():
+            also_checked(form, lambda: platform_ops.check_new(form.code.data or "", _details(form)))
         return _platforms_page(form, 422 if form.errors else 200)
     try:
         with form_errors(form):
@@ -464,6 +466,7 @@ def edit(code: str) -> ResponseReturnValue:
             flash(f"{platform.name} saved.", "success")
             return redirect(url_for("platforms.platforms"), 303)
     elif form.errors:
+        also_checked(form, lambda: platform_ops.check_details(_details(form)))
         status = 422
     return render_template("alerts/platform.html", platform=platform, form=form), status
 
