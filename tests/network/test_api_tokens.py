@@ -452,3 +452,13 @@ def test_a_token_is_authenticated_once_per_request(app, ash, monkeypatch):
     assert len(calls) == 1
     assert api.get("/api/v1/alerts?limit=1").status_code == 200
     assert len(calls) == 2
+
+
+def test_every_problem_of_a_token_request_is_shown_at_once(app, ash):
+    response, token = _make_on_page(ash, name="", scopes=[], expires_days="400")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Name the token" in page
+    assert "Choose at least one scope" in page
+    assert "From 1 to 365" in page
+    assert token is None
