@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import FileStorage
 from wtforms.fields.choices import SelectChoice
 
-from network import auth
+from network import auth, security
 from network.alerts import evidence as evidence_files
 from network.alerts import held as held_alerts
 from network.alerts import platforms as platform_ops
@@ -225,6 +225,22 @@ def index() -> ResponseReturnValue:
 @auth.requires(Permission.POST_ALERTS)
 def edit(held_id: uuid.UUID) -> ResponseReturnValue:
     return post_form(held_id)
+
+
+@bp.route("/drafts/<uuid:held_id>/files/<uuid:file_id>", methods=["GET"])
+@auth.requires(Permission.POST_ALERTS)
+def draft_file(held_id: uuid.UUID, file_id: uuid.UUID) -> ResponseReturnValue:
+    """A file of the author's own draft."""
+    evidence = held_alerts.held_file(db(), auth.actor(), auth.school_keys(), held_id, file_id)
+    return security.evidence_download(evidence)
+
+
+@bp.route("/reviews/<uuid:held_id>/files/<uuid:file_id>", methods=["GET"])
+@auth.requires(Permission.REVIEW_ALERTS)
+def review_file(held_id: uuid.UUID, file_id: uuid.UUID) -> ResponseReturnValue:
+    """A file of an alert waiting for review, for the reviewer to check."""
+    evidence = held_alerts.held_file(db(), auth.actor(), auth.school_keys(), held_id, file_id)
+    return security.evidence_download(evidence)
 
 
 @bp.route("/drafts/<uuid:held_id>/discard", methods=["POST"])

@@ -359,3 +359,27 @@ def shred_abandoned(session: Session, now: datetime | None = None) -> int:
         )
         forget(session, held)
     return len(stale)
+
+
+def held_file(
+    session: Session, actor: Member, keys: SchoolKeys | None, held_id: uuid.UUID, file_id: uuid.UUID
+) -> Evidence:
+    """One file of a held alert, for its author or a reviewer; the download is
+    audited (queued, as every download is)."""
+    held = session.get(HeldAlert, held_id)
+    if held is None:
+        raise NotFound("No such draft: it was sent, discarded or shredded.")
+    check_may_see(actor, held)
+    row = session.get(HeldEvidence, file_id)
+    if row is None or row.held_id != held.id:
+        raise NotFound("That file is no longer attached.")
+    opener = _Opener(session, held.school_id, keys)
+    evidence = Evidence.from_bytes(opener.open(held, [row.sealed_id], DRAFT_EVIDENCE_KIND)[0])
+    audit.record_read(
+        session,
+        "alert.draft_file_downloaded",
+        actor=actor,
+        object_type="held_alert",
+        object_id=held.id,
+    )
+    return evidence

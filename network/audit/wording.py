@@ -91,6 +91,11 @@ GROUPS = (
                 "destroyed the content of {object} at the end of the retention period",
             ),
             _a("alert.draft_saved", "Saved a draft alert", "saved {object}"),
+            _a(
+                "alert.draft_file_downloaded",
+                "Downloaded a file of a draft alert",
+                "downloaded a file of {object}",
+            ),
             _a("alert.draft_discarded", "Discarded a draft alert", "discarded {object}"),
             _a("alert.draft_sent", "Sent a draft alert", "sent {object}"),
             _a(

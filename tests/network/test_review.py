@@ -252,3 +252,28 @@ def test_staff_cannot_forward_round_review(app, world, heads):
     assert refused.status_code == 403
     assert "reviews alerts from staff" in refused.get_data(as_text=True)
     assert _count(app, Alert) == before
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_the_reviewer_opens_the_evidence_and_no_other_school_can(app, world, heads):
+    import io
+
+    from tests.network.alerts_helpers import png_bytes
+
+    ash, beech = heads["Ash"], heads["Beech"]
+    author, dsl = _team(app, world, ash)
+    sent = author.post_alert(
+        [beech.school], evidence=[(io.BytesIO(png_bytes()), "shot.png", "image/png")]
+    )
+    assert sent.status_code == 303
+    with own_transaction(app) as session:
+        held = session.scalars(select(HeldAlert)).one()
+        held_id = held.id
+    page = dsl.client.get(f"/alerts/reviews/{held_id}").get_data(as_text=True)
+    link = re.search(r'href="(/alerts/reviews/[^"]+/files/[^"]+)"', page)
+    assert link is not None
+    download = dsl.client.get(link.group(1))
+    assert download.status_code == 200
+    assert download.mimetype == "image/png"
+    assert beech.client.get(link.group(1)).status_code == 404
+    assert author.client.get(link.group(1).replace("/reviews/", "/drafts/")).status_code == 200
