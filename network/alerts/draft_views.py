@@ -31,7 +31,7 @@ from network.alerts.posting import posting_choices
 from network.db import db
 from network.errors import FormRejected, form_errors
 from schools import policy
-from schools.errors import InvalidInput, Problems
+from schools.errors import InvalidInput, NotFound, Problems
 from schools.models import Member
 from schools.policy import Permission
 
@@ -125,7 +125,8 @@ def post_form(held_id: uuid.UUID | None) -> ResponseReturnValue:
     form = _post_form(actor)
     opened = held_alerts.open_held(db(), actor, auth.school_keys(), held_id) if held_id else None
     if opened is not None and opened.held.author_id != actor.id:
-        opened = None
+        # A reviewer reads it on the review page; only its author edits it.
+        raise NotFound("No such draft: it was sent, discarded or shredded.")
     if request.method != "POST":
         if opened is not None:
             _fill(form, opened.fields)
