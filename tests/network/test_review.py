@@ -277,3 +277,26 @@ def test_the_reviewer_opens_the_evidence_and_no_other_school_can(app, world, hea
     assert download.mimetype == "image/png"
     assert beech.client.get(link.group(1)).status_code == 404
     assert author.client.get(link.group(1).replace("/reviews/", "/drafts/")).status_code == 200
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_a_head_reviews_through_the_api(app, world, heads):
+    ash, beech = heads["Ash"], heads["Beech"]
+    author, _dsl = _team(app, world, ash)
+    held_id = _submit(author, beech)
+    head_api = api_for(app, ash.person.email)
+    queue = head_api.get("/api/v1/reviews").get_json()
+    assert [(a["id"], a["title"], a["author"]) for a in queue["alerts"]] == [
+        (held_id, "Fake page naming staff", "Ann Author")
+    ]
+    empty = head_api.post(f"/api/v1/reviews/{held_id}/changes", {"text": ""})
+    assert empty.status_code == 422
+    assert _count(app, HeldAlert, HeldAlert.state == HeldState.IN_REVIEW) == 1
+    approved = head_api.post(f"/api/v1/reviews/{held_id}/approve", {})
+    assert approved.status_code == 200, approved.get_json()
+    decision = approved.get_json()
+    assert decision["decision"] == "approved"
+    inbox = api_for(app, beech.person.email).get("/api/v1/alerts").get_json()["alerts"]
+    assert [a["id"] for a in inbox] == [decision["alert_id"]]
+    again = head_api.post(f"/api/v1/reviews/{held_id}/approve", {})
+    assert again.status_code == 404

@@ -155,6 +155,8 @@ class Suspended:
             "api.set_may_post": {"may_post": True},
             "api.create_subscription": {"channel": "in_app", "personal": True},
             "api.update_subscription": {"name": "Renamed"},
+            "api.request_review_changes": {"text": "Shorter, please."},
+            "api.reject_review": {"text": "Not for other schools."},
         }.get(endpoint)
 
 
