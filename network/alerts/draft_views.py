@@ -29,7 +29,7 @@ from network.alerts.held_models import HeldState
 from network.alerts.keychain import unlocked
 from network.alerts.posting import posting_choices
 from network.db import db
-from network.errors import FormRejected, form_errors
+from network.errors import FormRejected, form_errors, render_error
 from schools import policy
 from schools.errors import InvalidInput, NotFound, Problems
 from schools.models import Member
@@ -310,6 +310,8 @@ def _send_back(held_id: uuid.UUID, rejecting: bool) -> ResponseReturnValue:
             decide = review.reject if rejecting else review.request_changes
             decide(db(), auth.actor(), keys, held_id, form.text.data)
     except FormRejected as rejected:
+        if rejected.status != 422:  # decided already, or not theirs to decide
+            return render_error(rejected.status, " ".join(form.form_errors) or None)
         page = {"rejection" if rejecting else "changes": form}
         return _review_page(held_id, rejected.status, **page)
     flash(

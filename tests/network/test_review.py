@@ -143,6 +143,13 @@ def test_changes_asked_for_then_a_rejection_with_its_reason(app, world, heads):
         page=f"/alerts/reviews/{held_id}",
     )
     assert asked.status_code == 303
+    # Decided already: a second decision is refused.
+    late = dsl.post(
+        f"/alerts/reviews/{held_id}/reject",
+        {"reject-text": "Too late."},
+        page="/alerts/reviews",
+    )
+    assert late.status_code == 409
     page = author.client.get(f"/alerts/drafts/{held_id}").get_data(as_text=True)
     assert "Remove the teacher&#39;s surname." in page
     # Resubmitted, then rejected.
