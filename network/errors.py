@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from crypto.errors import HashingBusy
 from network import problems
-from schools.errors import DomainError
+from schools.errors import DomainError, InvalidInputs
 
 log = logging.getLogger("alertnet")
 
@@ -52,12 +52,32 @@ def form_errors(form: FlaskForm) -> Iterator[None]:
         yield
     except DomainError as error:
         _rollback()
-        field = getattr(form, error.field, None) if error.field else None
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*list(field.errors), error.message]
-        else:
-            form.form_errors.append(error.message)
+        for problem in error.problems if isinstance(error, InvalidInputs) else (error,):
+            show_error(form, problem.field, problem.message)
         raise FormRejected(error.status) from error
+
+
+def also_checked(form: FlaskForm, check: Callable[[], object]) -> None:
+    """The form's own validators refused it: run the service's checks of the
+    same fields too (checks only: nothing is written), so that every problem
+    shows at once. A field that already has a message keeps only that one."""
+    try:
+        check()
+    except DomainError as error:
+        for problem in error.problems if isinstance(error, InvalidInputs) else (error,):
+            field = getattr(form, problem.field, None) if problem.field else None
+            if field is None or not getattr(field, "errors", None):
+                show_error(form, problem.field, problem.message)
+
+
+def show_error(form: FlaskForm, name: str | None, message: str) -> None:
+    """A message beside the field it names (once), or above the form."""
+    field = getattr(form, name, None) if name else None
+    if field is not None and hasattr(field, "errors"):
+        if message not in field.errors:
+            field.errors = [*list(field.errors), message]
+    elif message not in form.form_errors:
+        form.form_errors.append(message)
 
 
 def _rollback() -> None:

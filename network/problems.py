@@ -18,7 +18,7 @@ from pydantic.dataclasses import dataclass
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from schools.errors import DomainError
+from schools.errors import DomainError, InvalidInputs
 
 MEDIA_TYPE = "application/problem+json"
 API_PREFIX = "/api/"
@@ -98,7 +98,10 @@ def domain_problem(error: DomainError, status: int | None = None) -> Response:
     status = status or error.status
     if isinstance(error, ValidationFailed):
         return problem(status, error.message, errors=error.errors)
-    errors = [FieldError(error.field, error.message)] if error.field else []
+    if isinstance(error, InvalidInputs):
+        errors = [FieldError(p.field, p.message) for p in error.problems if p.field]
+    else:
+        errors = [FieldError(error.field, error.message)] if error.field else []
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     verified = error.problem_extensions.get("verified")
     return problem(

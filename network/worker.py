@@ -29,6 +29,7 @@ from psycopg.rows import TupleRow
 from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session
 
+from network.alerts.held import shred_abandoned
 from network.alerts.retention import shred_expired
 from network.dashboard import snapshots
 from network.db import own_transaction
@@ -73,6 +74,11 @@ def shred_expired_alerts(session: Session, settings: Settings, now: datetime) ->
     return {"shredded": len(shred_expired(session, now))}
 
 
+def shred_abandoned_drafts(session: Session, settings: Settings, now: datetime) -> Counts:
+    # Every interval, not daily: a draft left for a day is gone within minutes of it.
+    return {"drafts_shredded": shred_abandoned(session, now)}
+
+
 def prune_delivery_log(session: Session, settings: Settings, now: datetime) -> Counts:
     return {"pruned": delivery_log.prune(session, now)}
 
@@ -94,6 +100,7 @@ FREQUENT_JOBS: tuple[Job, ...] = (
     chase_acknowledgements,
     chase_follow_ups,
     refresh_dashboards,
+    shred_abandoned_drafts,
 )
 #: Once a maintenance interval (a day), after the frequent ones.
 DAILY_JOBS: tuple[Job, ...] = (shred_expired_alerts, prune_delivery_log, purge_expired_sessions)

@@ -14,7 +14,7 @@ from crypto import custody
 from crypto.keys import SchoolKeys
 from schools import audit, correlation, keyring, policy
 from schools.db import utcnow
-from schools.errors import Conflict, InvalidInput, NotFound
+from schools.errors import Conflict, InvalidInput, NotFound, Problems
 from schools.models import (
     Cluster,
     CredentialKind,
@@ -119,11 +119,18 @@ def admit_school(
     session: Session, actor: Member | None, cluster: Cluster, name: str, urn: str, address: str
 ) -> School:
     policy.check_cluster(actor, cluster)
-    name = clean_text(name, "name", "school name")
+    # Every problem of the form is reported together.
+    problems = Problems()
+    name = problems.check("", lambda: clean_text(name, "name", "school name"))
     urn = urn.strip()
     if not _URN.match(urn):
-        raise InvalidInput("The URN is the six-digit DfE Unique Reference Number.", field="urn")
-    address = clean_text(address, "address", "address", max_length=500, required=False)
+        problems.add(
+            InvalidInput("The URN is the six-digit DfE Unique Reference Number.", field="urn")
+        )
+    address = problems.check(
+        "", lambda: clean_text(address, "address", "address", max_length=500, required=False)
+    )
+    problems.raise_any()
     existing = session.scalars(select(School).where(School.urn == urn)).one_or_none()
     if existing is not None:
         raise Conflict(f"URN {urn} is already registered ({existing.name}).", field="urn")

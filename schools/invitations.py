@@ -17,7 +17,7 @@ from crypto.custody import Argon2Params
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, directory, keyring, policy
 from schools.db import new_id, utcnow
-from schools.errors import Conflict, InvalidInput, InvitationUnusable, NotFound
+from schools.errors import Conflict, InvalidInput, InvitationUnusable, NotFound, Problems
 from schools.models import Cluster, CredentialKind, Invitation, Member, Role, School
 from schools.passwords import check_new_password
 
@@ -46,10 +46,13 @@ def invite(
     the inviter's session holds it: it is then wrapped to a credential derived
     from the invitation token, so the new member receives the keys on accepting."""
     policy.check_school_may_act(actor, "invite people")
+    # Every problem of the form is reported together.
+    problems = Problems()
     if role not in policy.invitable_roles(actor):
-        raise InvalidInput("You cannot invite someone into that role.", field="role")
-    email = directory.normalise_email(email)
-    name = directory.clean_text(name, "name", "name", required=False)
+        problems.add(InvalidInput("You cannot invite someone into that role.", field="role"))
+    email = problems.check("", lambda: directory.normalise_email(email))
+    name = problems.check("", lambda: directory.clean_text(name, "name", "name", required=False))
+    problems.raise_any()
     if role.is_school_role:
         if school is None or school.is_office:
             raise InvalidInput("Choose the school.", field="school")

@@ -158,6 +158,9 @@ class School(Base):
     nation: Mapped[str] = mapped_column(
         String(24), default=Nation.ENGLAND_WALES, server_default=Nation.ENGLAND_WALES.value
     )
+    # Four-eyes review: alerts from staff wait for a head or DSL to approve them
+    # (network/alerts/review.py); the head sets it on the school's page.
+    reviews_staff_alerts: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     cluster: Mapped[Cluster] = relationship(back_populates="schools", lazy="joined")

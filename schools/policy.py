@@ -30,6 +30,7 @@ class Permission(enum.StrEnum):
     MANAGE_API_TOKENS = "manage_api_tokens"
     EDIT_GUIDANCE = "edit_guidance"
     SET_OUT_OF_HOURS_CONTACT = "set_out_of_hours_contact"
+    REVIEW_ALERTS = "review_alerts"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
@@ -71,6 +72,10 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
 # Safeguarding leads hold what other staff hold; they differ in posting by default
 # (Role.posts_by_default) and in withdrawing their school's alerts (alerts/access.py).
 _GRANTS[Role.DSL] = _GRANTS[Role.DEPUTY_DSL] = _GRANTS[Role.STAFF]
+# Four-eyes review (network/alerts/review.py): a head or the designated
+# safeguarding lead approves alerts from staff when their school asks for it.
+_GRANTS[Role.HEAD] = _GRANTS[Role.HEAD] | {Permission.REVIEW_ALERTS}
+_GRANTS[Role.DSL] = _GRANTS[Role.DSL] | {Permission.REVIEW_ALERTS}
 
 # Granted by the role only to members whose head allows it (``Member.may_post``):
 # every role but the head's. A head grants and withdraws it on the members page,
@@ -113,6 +118,23 @@ def refusal(member: Member | None, permission: Permission) -> str | None:
 NOT_ALLOWED_TO_POST = (
     "Your head has not allowed you to post alerts. Ask your head to allow it: "
     "they do it on the school's Members page (Allow posting)."
+)
+
+
+def needs_review(member: Member) -> bool:
+    """Whether what this member posts waits for a reviewer: their school asks
+    for four-eyes review and they are neither a head nor a safeguarding lead."""
+    school = member.school
+    return (
+        school is not None
+        and school.reviews_staff_alerts
+        and member.role_enum not in (Role.HEAD, Role.DSL, Role.DEPUTY_DSL)
+    )
+
+
+REVIEW_FIRST = (
+    "Your school reviews alerts from staff before they are sent: submit it on the "
+    "Post an alert page, where a head or safeguarding lead approves it."
 )
 
 

@@ -27,7 +27,7 @@ from crypto.keys import SchoolKeys
 from schools import audit, keyring, policy
 from schools.audit.leaf import timestamp
 from schools.db import utcnow
-from schools.errors import Conflict, DomainError, InvalidInput, KeysLocked, NotFound
+from schools.errors import Conflict, DomainError, InvalidInput, KeysLocked, NotFound, Problems
 from schools.models import ApiToken, CredentialKind, Member
 from schools.policy import Permission, Scope
 
@@ -78,6 +78,46 @@ def parse_scopes(values: Iterable[str]) -> tuple[Scope, ...]:
     return tuple(sorted(set(scopes)))
 
 
+def _check_name(name: str) -> str:
+    if not name:
+        raise InvalidInput("Name the token after what will use it, like 'MIS sync'.", field="name")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"The name must be at most {MAX_NAME} characters.", field="name")
+    return name
+
+
+def _check_scopes(actor: Member, scopes: Iterable[str]) -> tuple[Scope, ...]:
+    chosen = parse_scopes(scopes)
+    if not chosen:
+        raise InvalidInput("Choose at least one scope.", field="scopes")
+    allowed = policy.grantable_scopes(actor)
+    refused = [s.value for s in chosen if s not in allowed]
+    if refused:
+        raise InvalidInput(f"Your role cannot grant {', '.join(refused)}.", field="scopes")
+    return chosen
+
+
+def _check_lifetime(days: int) -> int:
+    if not 1 <= days <= MAX_LIFETIME_DAYS:
+        raise InvalidInput(
+            f"A token lasts from 1 to {MAX_LIFETIME_DAYS} days.", field="expires_days"
+        )
+    return days
+
+
+def check_token_request(
+    actor: Member, name: str, scopes: Iterable[str], lifetime_days: int
+) -> tuple[str, tuple[Scope, ...]]:
+    """The token's name and scopes, cleaned; every problem reported together."""
+    problems = Problems()
+    cleaned = problems.check("", lambda: _check_name(" ".join((name or "").split())))
+    none: tuple[Scope, ...] = ()
+    chosen = problems.check(none, lambda: _check_scopes(actor, scopes))
+    problems.check(0, lambda: _check_lifetime(lifetime_days))
+    problems.raise_any()
+    return cleaned, chosen
+
+
 def create_token(
     session: Session,
     actor: Member,
@@ -99,22 +139,7 @@ def create_token(
         raise Conflict("Only members of a school or a cluster office can make API tokens.")
     if keys.generation != school.key_generation:
         raise Conflict("Your school's keys changed since you signed in. Sign in again.")
-    name = " ".join((name or "").split())
-    if not name:
-        raise InvalidInput("Name the token after what will use it, like 'MIS sync'.", field="name")
-    if len(name) > MAX_NAME:
-        raise InvalidInput(f"The name must be at most {MAX_NAME} characters.", field="name")
-    chosen = parse_scopes(scopes)
-    if not chosen:
-        raise InvalidInput("Choose at least one scope.", field="scopes")
-    allowed = policy.grantable_scopes(actor)
-    refused = [s.value for s in chosen if s not in allowed]
-    if refused:
-        raise InvalidInput(f"Your role cannot grant {', '.join(refused)}.", field="scopes")
-    if not 1 <= lifetime_days <= MAX_LIFETIME_DAYS:
-        raise InvalidInput(
-            f"A token lasts from 1 to {MAX_LIFETIME_DAYS} days.", field="expires_days"
-        )
+    name, chosen = check_token_request(actor, name, scopes, lifetime_days)
     now = now or utcnow()
     live = session.scalar(
         select(func.count())

@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     # without Flask or SQLAlchemy.
     from network import auth
     from network.alerts import (
+        draft_views,
         export_views,
         guidance_views,
         home_views,
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(export_views.bp)
     app.register_blueprint(inbox_views.bp)
     app.register_blueprint(home_views.bp)
+    app.register_blueprint(draft_views.bp)
 
     @app.context_processor
     def _unread() -> dict[str, object]:

@@ -388,3 +388,24 @@ class OutOfHoursForm(FlaskForm):
         validators=[Length(max=40, message="Write at most 40 characters.")],
         description="Shown to your school's members on the school page.",
     )
+
+
+class ReviewNoteForm(FlaskForm):
+    """A reviewer's note (asking for changes) or reason (rejecting), sealed to the school."""
+
+    text = TextAreaField(
+        "Note for the author",
+        validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
+        description="Only your school can read it; the author is told to sign in to read it.",
+    )
+
+
+class ReviewSettingForm(FlaskForm):
+    reviews_staff_alerts = RadioField(
+        "Four-eyes review of alerts from staff",
+        choices=[
+            SelectChoice("on", "On: a head or the DSL approves each alert from staff"),
+            SelectChoice("off", "Off: staff who may post send alerts straight away"),
+        ],
+        validate_choice=False,
+    )

@@ -16,7 +16,7 @@ from network.alerts.models import Platform
 from network.text import unstorable
 from schools import audit
 from schools.db import utcnow
-from schools.errors import Conflict, InvalidInput, NotFound
+from schools.errors import Conflict, InvalidInput, NotFound, Problems
 from schools.models import Member
 
 MAX_AGE = 21
@@ -64,26 +64,57 @@ def _check_url(value: str, field: str) -> str:
     return value
 
 
-def check_details(details: PlatformDetails) -> PlatformDetails:
-    """The details, cleaned; a problem names its field."""
-    name = details.name.strip()
+def _check_name(value: str) -> str:
+    name = value.strip()
     if not name:
         raise InvalidInput("Enter the platform's name.", field="name")
     if (refused := unstorable(name)) is not None:
         raise InvalidInput(f"The name must not contain {refused}.", field="name")
     if len(name) > MAX_NAME:
         raise InvalidInput(f"The name must be at most {MAX_NAME} characters.", field="name")
-    if not 0 <= details.minimum_age <= MAX_AGE:
+    return name
+
+
+def _check_age(age: int) -> int:
+    if not 0 <= age <= MAX_AGE:
         raise InvalidInput(
             f"Enter an age from 0 to {MAX_AGE} (0 if the platform sets none).",
             field="minimum_age",
         )
-    return PlatformDetails(
-        name,
-        details.minimum_age,
-        _check_url(details.reporting_url, "reporting_url"),
-        _check_url(details.underage_reporting_url, "underage_reporting_url"),
+    return age
+
+
+def check_details(details: PlatformDetails, problems: Problems | None = None) -> PlatformDetails:
+    """The details, cleaned; every problem names its field, all reported together."""
+    found = problems or Problems()
+    cleaned = PlatformDetails(
+        found.check("", lambda: _check_name(details.name)),
+        found.check(0, lambda: _check_age(details.minimum_age)),
+        found.check("", lambda: _check_url(details.reporting_url, "reporting_url")),
+        found.check(
+            "", lambda: _check_url(details.underage_reporting_url, "underage_reporting_url")
+        ),
     )
+    if problems is None:
+        found.raise_any()
+    return cleaned
+
+
+def check_new(code: str, details: PlatformDetails) -> tuple[str, PlatformDetails]:
+    """A new platform's code and details, cleaned; every problem reported together."""
+    code = code.strip().lower()
+    problems = Problems()
+    if not _CODE.fullmatch(code):
+        problems.add(
+            InvalidInput(
+                "Enter a code of up to 32 lower-case letters, digits and underscores, "
+                "starting with a letter or digit, e.g. bereal.",
+                field="code",
+            )
+        )
+    details = check_details(details, problems)
+    problems.raise_any()
+    return code, details
 
 
 def _described(platform: Platform) -> dict[str, object]:
@@ -105,16 +136,9 @@ def platform_named(session: Session, code: str) -> Platform:
 def add_platform(
     session: Session, actor: Member | None, code: str, details: PlatformDetails
 ) -> Platform:
-    code = code.strip().lower()
-    if not _CODE.fullmatch(code):
-        raise InvalidInput(
-            "Enter a code of up to 32 lower-case letters, digits and underscores, "
-            "starting with a letter or digit, e.g. bereal.",
-            field="code",
-        )
+    code, details = check_new(code, details)
     if session.get(Platform, code) is not None:
         raise Conflict(f"There is already a platform {code!r}.", field="code")
-    details = check_details(details)
     last = session.scalar(
         select(func.max(Platform.position)).where(Platform.position < LAST_POSITION)
     )

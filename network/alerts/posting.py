@@ -24,8 +24,9 @@ from network.alerts.retention import expiry
 from network.alerts.sealing import seal_and_store
 from network.alerts.thread import add_item
 from network.alerts.vocab import ALERT_KIND, AUDIENCES, ItemKind, SendTo
+from schools import policy
 from schools.db import utcnow
-from schools.errors import Conflict, InvalidInput
+from schools.errors import Conflict, Forbidden, InvalidInput, InvalidInputs
 from schools.models import Member, School
 
 
@@ -85,24 +86,37 @@ def posting_choices(session: Session, actor: Member) -> PostingChoices:
 NAMED_RECIPIENTS_ONLY = frozenset({"RED"})
 
 
-def _check_terms(session: Session, draft: AlertDraft) -> None:
+def term_problems(session: Session, draft: AlertDraft) -> list[InvalidInput]:
+    """Every filing choice the draft gets wrong, each beside its field."""
+    found: list[InvalidInput] = []
     if draft.category not in vocab.codes(vocab.CATEGORIES):
-        raise InvalidInput("Choose what kind of alert this is.", field="category")
+        found.append(InvalidInput("Choose what kind of alert this is.", field="category"))
     if draft.severity not in vocab.codes(vocab.SEVERITIES):
-        raise InvalidInput("Choose how serious it is.", field="severity")
+        found.append(InvalidInput("Choose how serious it is.", field="severity"))
     if draft.tlp not in vocab.codes(vocab.TLP):
-        raise InvalidInput("Choose a handling label.", field="tlp")
+        found.append(InvalidInput("Choose a handling label.", field="tlp"))
     if offered(session, draft.platform) is None:  # unknown, or retired
-        raise InvalidInput("Choose the platform.", field="platform")
+        found.append(InvalidInput("Choose the platform.", field="platform"))
     if draft.audience not in AUDIENCES:
-        raise InvalidInput("Choose who receives the alert.", field="audience")
-    if draft.tlp in NAMED_RECIPIENTS_ONLY and draft.audience != SendTo.SCHOOLS:
-        raise InvalidInput(
-            f"A TLP:{draft.tlp} alert is for named recipients only, so it cannot go to "
-            f"every school of the {'hub' if draft.audience == SendTo.HUB else 'cluster'}. "
-            "Choose the schools it goes to.",
-            field="audience",
+        found.append(InvalidInput("Choose who receives the alert.", field="audience"))
+    elif draft.tlp in NAMED_RECIPIENTS_ONLY and draft.audience != SendTo.SCHOOLS:
+        found.append(
+            InvalidInput(
+                f"A TLP:{draft.tlp} alert is for named recipients only, so it cannot go to "
+                f"every school of the {'hub' if draft.audience == SendTo.HUB else 'cluster'}. "
+                "Choose the schools it goes to.",
+                field="audience",
+            )
         )
+    return found
+
+
+def _check_terms(session: Session, draft: AlertDraft) -> None:
+    found = term_problems(session, draft)
+    if len(found) == 1:
+        raise found[0]
+    if found:
+        raise InvalidInputs(found)
 
 
 def post_alert(
@@ -112,10 +126,15 @@ def post_alert(
     draft: AlertDraft,
     now: datetime | None = None,
     forwarded_from: Alert | None = None,
+    approved_by: Member | None = None,
 ) -> Posted:
     """Seal an alert to its audience and file it in every recipient's inbox;
-    hands back the alert and whom it went to."""
+    hands back the alert and whom it went to. When the actor's school reviews
+    their alerts (policy.needs_review), only a reviewer's approval
+    (network/alerts/review.py, ``approved_by``) sends it."""
     check_may_post(actor)
+    if approved_by is None and policy.needs_review(actor):
+        raise Forbidden(policy.REVIEW_FIRST)
     _check_terms(session, draft)
     if not draft.content.title:
         raise InvalidInput("Enter a title.", field="title")

@@ -81,7 +81,16 @@ def _forwarded(
     """``actor`` forwarded ``alert`` to other schools as ``forward``."""
 
 
+def _review_decided(
+    sender: None, /, *, session: Session, author: Member, event: str, path: str, key: str
+) -> None:
+    """A reviewer decided on ``author``'s alert held for review: ``event`` is
+    review.approved, review.changes_requested or review.rejected; ``path`` the
+    page to open; ``key`` unique to the decision."""
+
+
 alert_posted = Signal("alert-posted", _posted)
+review_decided = Signal("review-decided", _review_decided)
 alert_forwarded = Signal("alert-forwarded", _forwarded)
 alert_acknowledged = Signal("alert-acknowledged", _acknowledged)
 thread_item_added = Signal("thread-item-added", _thread_item)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from flask import (
@@ -18,12 +17,12 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from werkzeug.datastructures import FileStorage
 from wtforms.fields.choices import SelectChoice
 
 from network import auth, security
 from network.alerts import (
     closing,
+    draft_views,
     forwarding,
     receipts,
     referrals,
@@ -32,20 +31,8 @@ from network.alerts import (
     vocab,
     withdrawal,
 )
-from network.alerts import evidence as evidence_files
-from network.alerts import guidance as guidance_ops
 from network.alerts import platforms as platform_ops
 from network.alerts.audience import schools_to_choose
-from network.alerts.content import (
-    MAX_DESCRIPTION,
-    MAX_NOTE,
-    MAX_TITLE,
-    AlertContent,
-    Evidence,
-    clean_text,
-    parse_links,
-    parse_names,
-)
 from network.alerts.forms import (
     AcknowledgeForm,
     ActionForm,
@@ -55,7 +42,6 @@ from network.alerts.forms import (
     HoldForm,
     InboxFilterForm,
     PlatformForm,
-    PostAlertForm,
     ReplyForm,
     ResolveForm,
     SightingForm,
@@ -63,11 +49,9 @@ from network.alerts.forms import (
 )
 from network.alerts.inbox import InboxFilters, InboxPage, inbox_choices, inbox_for
 from network.alerts.keychain import unlocked
-from network.alerts.posting import AlertDraft, PostingChoices, post_alert, posting_choices
 from network.alerts.reading import alert_page, download
-from network.alerts.steps import check_steps
 from network.db import db
-from network.errors import FormRejected, form_errors
+from network.errors import FormRejected, also_checked, form_errors
 from schools.errors import InvalidInput
 from schools.policy import Permission
 
@@ -150,100 +134,11 @@ def sent() -> ResponseReturnValue:
 # --- posting ----------------------------------------------------------------------------
 
 
-def _post_form(choices: PostingChoices) -> PostAlertForm:
-    form = PostAlertForm()
-    form.platform.choices = [
-        SelectChoice("", "Choose the platform"),
-        *[
-            SelectChoice(
-                p.code, p.name if not p.minimum_age else f"{p.name} (minimum age {p.minimum_age})"
-            )
-            for p in choices.platforms
-        ],
-    ]
-    form.schools.choices = [SelectChoice(str(s.id), s.name) for s in choices.schools]
-    return form
-
-
-def _evidence(files: list[FileStorage]) -> tuple[Evidence, ...]:
-    files = [f for f in files if f and f.filename]
-    if len(files) > evidence_files.MAX_FILES:
-        raise InvalidInput(f"Attach at most {evidence_files.MAX_FILES} files.", field="evidence")
-    prepared = []
-    for upload in files:
-        data = upload.read(evidence_files.MAX_FILE_BYTES + 1)
-        prepared.append(evidence_files.prepare(upload.filename or "", upload.mimetype, data))
-    return tuple(prepared)
-
-
-def _draft(form: PostAlertForm) -> AlertDraft:
-    content = AlertContent(
-        title=clean_text(form.title.data, "title", "title", MAX_TITLE, required=True),
-        description=clean_text(
-            form.description.data, "description", "description", MAX_DESCRIPTION
-        ),
-        links=parse_links(form.links.data, date.today()),
-        accounts=parse_names(form.accounts.data, "accounts", "account", form.platform.data or ""),
-        groups=parse_names(form.groups.data, "groups", "group or page", form.platform.data or ""),
-        recommended_action=clean_text(
-            form.recommended_action.data, "recommended_action", "recommended action", MAX_NOTE
-        ),
-        year_group=platform_ops.check_year_group(form.year_group.data, form.category.data or ""),
-        steps=check_steps(
-            form.referred_to.data or [],
-            form.references.data,
-            form.referred_on.data,
-            form.dsl_name.data,
-            date.today(),
-        ),
-    )
-    return AlertDraft(
-        category=form.category.data or "",
-        severity=form.severity.data or "",
-        platform=form.platform.data or "",
-        tlp=form.tlp.data or "",
-        content=content,
-        audience=form.audience.data or "",
-        school_ids=tuple(_parse_uuid(v, "schools") for v in form.schools.data or []),
-        include_coordinator=bool(form.include_coordinator.data),
-        evidence=_evidence(form.evidence.data or []),
-    )
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @auth.requires(Permission.POST_ALERTS)
 def new() -> ResponseReturnValue:
-    actor = auth.actor()
-    form = _post_form(posting_choices(db(), actor))
-    if form.validate_on_submit():
-        try:
-            with form_errors(form):
-                keys = unlocked(auth.school_keys())
-                alert = post_alert(db(), actor, keys, _draft(form)).alert
-        except FormRejected:
-            return _new_page(form, 422)
-        flash(
-            f"Alert sent to {alert.recipient_count} "
-            f"{'school' if alert.recipient_count == 1 else 'schools'}.",
-            "success",
-        )
-        # The under-age warning names the year group, which is sealed: the
-        # alert page shows it from the opened content, never a flash (a flash
-        # travels in the signed, unencrypted session cookie).
-        return redirect(url_for("alerts.show", alert_id=alert.id), 303)
-    return _new_page(form, 422 if form.errors else 200)
-
-
-def _new_page(form: PostAlertForm, status: int) -> ResponseReturnValue:
-    """The post form, with every offered platform's reporting links beside it
-    and the cluster's guidance for each category."""
-    return render_template(
-        "alerts/new.html",
-        form=form,
-        vocab=vocab,
-        platforms=platform_ops.platforms(db()),
-        guidance=guidance_ops.guidance_for(db(), auth.actor()),
-    ), status
+    # The form, its drafts and its checks: network/alerts/draft_views.py.
+    return draft_views.post_form(held_id=None)
 
 
 @bp.app_template_global()
@@ -550,6 +445,8 @@ def _platforms_page(form: PlatformForm, status: int = 200) -> ResponseReturnValu
 def platforms() -> ResponseReturnValue:
     form = PlatformForm()
     if not form.validate_on_submit():
+        if form.is_submitted():
+            also_checked(form, lambda: platform_ops.check_new(form.code.data or "", _details(form)))
         return _platforms_page(form, 422 if form.errors else 200)
     try:
         with form_errors(form):
@@ -578,6 +475,7 @@ def edit(code: str) -> ResponseReturnValue:
             flash(f"{platform.name} saved.", "success")
             return redirect(url_for("platforms.platforms"), 303)
     elif form.errors:
+        also_checked(form, lambda: platform_ops.check_details(_details(form)))
         status = 422
     return render_template("alerts/platform.html", platform=platform, form=form), status
 

@@ -547,3 +547,31 @@ class SchoolList(Document):
     """The cluster's schools and office, with their current public keys."""
 
     schools: list[School]
+
+
+# --- four-eyes review ---------------------------------------------------------------------
+
+
+class WaitingForReview(Document):
+    """An alert from staff waiting for a head or DSL (docs/alerts.md, "Four-eyes
+    review"): sealed to your school until approved."""
+
+    id: Id
+    author: Annotated[str, Field(description="The member who wrote it.")]
+    submitted_at: When
+    title: str
+
+
+class ReviewQueue(Document):
+    """Your school's alerts waiting for review, oldest first."""
+
+    alerts: list[WaitingForReview]
+
+
+class ReviewDecision(Document):
+    """What the reviewer decided: ``approved`` (then ``alert_id`` is the alert
+    sent), ``changes_requested`` or ``rejected``."""
+
+    id: Id
+    decision: Annotated[str, Field(description="approved, changes_requested or rejected")]
+    alert_id: Id | None = None

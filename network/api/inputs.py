@@ -314,6 +314,12 @@ class Correction(Body):
     text: Annotated[str, CleanText(MAX_NOTE, "correction", required=True)]
 
 
+class ReviewNote(Body):
+    """What the reviewer asks to change, or why the alert is rejected (sealed to your school)."""
+
+    text: Annotated[str, CleanText(MAX_NOTE, "text", required=True)]
+
+
 class MayPost(Body):
     """Whether the member may post alerts (heads always may)."""
 
@@ -421,4 +427,7 @@ AlertId = Annotated[uuid.UUID, Identifier(), Field(description="The alert's id."
 ItemId = Annotated[uuid.UUID, Identifier(), Field(description="The attachment's id.")]
 SubscriptionId = Annotated[uuid.UUID, Identifier(), Field(description="The subscription's id.")]
 MemberId = Annotated[uuid.UUID, Identifier(), Field(description="The member's id.")]
+HeldId = Annotated[
+    uuid.UUID, Identifier(), Field(description="The id of the alert waiting for review.")
+]
 SchoolId = Annotated[uuid.UUID, Identifier(), Field(description="The school's id.")]

@@ -16,7 +16,7 @@ from wtforms.validators import InputRequired, Length, NumberRange
 from network import auth
 from network.alerts.keychain import unlocked
 from network.db import db
-from network.errors import FormRejected, form_errors
+from network.errors import FormRejected, also_checked, form_errors
 from network.forms import MultiCheckboxField
 from schools import policy, tokens
 from schools.db import utcnow
@@ -75,6 +75,15 @@ def index() -> Any:
 def create() -> Any:
     form = _form(TokenForm())
     if not form.validate_on_submit():
+        also_checked(
+            form,
+            lambda: tokens.check_token_request(
+                auth.actor(),
+                form.name.data or "",
+                form.scopes.data or [],
+                form.expires_days.data or 0,
+            ),
+        )
         return _page(form, 422)
     try:
         with form_errors(form):

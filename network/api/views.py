@@ -10,6 +10,7 @@ checked the token's scope.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Response, current_app, request, url_for
@@ -24,9 +25,11 @@ from network.alerts import (
     posting,
     reading,
     referrals,
+    review,
     thread,
     withdrawal,
 )
+from network.alerts import held as held_alerts
 from network.alerts.inbox import inbox_for
 from network.alerts.keychain import unlocked
 from network.alerts.pdf import pdf_download
@@ -43,6 +46,8 @@ from network.api.documents import (
     MemberList,
     Posted,
     Resolved,
+    ReviewDecision,
+    ReviewQueue,
     SchoolList,
     SchoolMember,
     SchoolWithHistory,
@@ -50,6 +55,7 @@ from network.api.documents import (
     SubscriptionList,
     SubscriptionSaved,
     ThreadItem,
+    WaitingForReview,
     Withdrawn,
 )
 from network.api.documents import School as SchoolDocument
@@ -63,6 +69,7 @@ from network.api.inputs import (
     Correction,
     Empty,
     Forward,
+    HeldId,
     InboxQuery,
     ItemId,
     MayPost,
@@ -71,6 +78,7 @@ from network.api.inputs import (
     NewSubscription,
     Reply,
     Resolution,
+    ReviewNote,
     SchoolId,
     Sighting,
     SubscriptionChange,
@@ -409,6 +417,54 @@ def set_may_post(member_id: MemberId, body: MayPost) -> SchoolMember:
 
     Heads always post; a safeguarding lead posts unless a head withdrew it."""
     return SchoolMember.of(roles.set_may_post(db(), auth.actor(), member_id, body.may_post))
+
+
+# --- four-eyes review ---------------------------------------------------------------------
+
+
+@bp.route("/reviews", methods=["GET"])
+@operation(Permission.REVIEW_ALERTS, Scope.INBOX_READ)
+def review_queue() -> ReviewQueue:
+    """Your school's alerts from staff waiting for review (heads and DSLs)."""
+    actor = auth.actor()
+    waiting = review.queue_of(db(), actor)
+    titles = held_alerts.titles_of(db(), actor, auth.school_keys(), waiting)
+    return ReviewQueue(
+        alerts=[
+            WaitingForReview(
+                id=h.id, author=h.author.name, submitted_at=h.updated_at, title=titles.get(h.id, "")
+            )
+            for h in waiting
+        ]
+    )
+
+
+@bp.route("/reviews/<uuid:held_id>/approve", methods=["POST"])
+@operation(Permission.REVIEW_ALERTS, Scope.ALERTS_WRITE)
+def approve_review(held_id: HeldId, body: Empty) -> ReviewDecision:
+    """Approve an alert from staff: it is sealed to its schools and sent, as
+    its author's. Nobody approves their own."""
+    keys = unlocked(auth.school_keys())
+    alert = review.approve(db(), auth.actor(), keys, held_id, date.today())
+    return ReviewDecision(id=held_id, decision="approved", alert_id=alert.id)
+
+
+@bp.route("/reviews/<uuid:held_id>/changes", methods=["POST"])
+@operation(Permission.REVIEW_ALERTS, Scope.ALERTS_WRITE)
+def request_review_changes(held_id: HeldId, body: ReviewNote) -> ReviewDecision:
+    """Send an alert from staff back to its author, asking for changes."""
+    keys = unlocked(auth.school_keys())
+    review.request_changes(db(), auth.actor(), keys, held_id, body.text)
+    return ReviewDecision(id=held_id, decision="changes_requested")
+
+
+@bp.route("/reviews/<uuid:held_id>/reject", methods=["POST"])
+@operation(Permission.REVIEW_ALERTS, Scope.ALERTS_WRITE)
+def reject_review(held_id: HeldId, body: ReviewNote) -> ReviewDecision:
+    """Reject an alert from staff, with a reason: it is not sent."""
+    keys = unlocked(auth.school_keys())
+    review.reject(db(), auth.actor(), keys, held_id, body.text)
+    return ReviewDecision(id=held_id, decision="rejected")
 
 
 # --- anything else under /api/v1 ----------------------------------------------------------

@@ -100,6 +100,33 @@ GROUPS = (
                 "Destroyed an alert's content (retention)",
                 "destroyed the content of {object} at the end of the retention period",
             ),
+            _a("alert.draft_saved", "Saved a draft alert", "saved {object}"),
+            _a(
+                "alert.draft_file_downloaded",
+                "Downloaded a file of a draft alert",
+                "downloaded a file of {object}",
+            ),
+            _a("alert.draft_discarded", "Discarded a draft alert", "discarded {object}"),
+            _a("alert.draft_sent", "Sent a draft alert", "sent {object}"),
+            _a(
+                "alert.draft_shredded",
+                "Destroyed an abandoned draft",
+                "destroyed {object}, left unsaved for a day",
+            ),
+            _a(
+                "alert.submitted_for_review",
+                "Submitted an alert for review",
+                "submitted {object} for review",
+            ),
+            _a(
+                "alert.review_approved", "Approved an alert in review", "approved and sent {object}"
+            ),
+            _a(
+                "alert.review_changes_requested",
+                "Asked for changes to an alert in review",
+                "asked for changes to {object}",
+            ),
+            _a("alert.review_rejected", "Rejected an alert in review", "rejected {object}"),
             _a(
                 "alert.integrity_failed",
                 "Could not open an alert (failed its checks)",
@@ -178,6 +205,16 @@ GROUPS = (
             _a("school.admitted", "Admitted a school", "admitted {object}"),
             _a("school.suspended", "Suspended a school", "suspended {object}"),
             _a("school.reinstated", "Reinstated a school", "reinstated {object}"),
+            _a(
+                "school.review_turned_on",
+                "Turned on review of alerts from staff",
+                "turned on four-eyes review of alerts from staff at {object}",
+            ),
+            _a(
+                "school.review_turned_off",
+                "Turned off review of alerts from staff",
+                "turned off four-eyes review of alerts from staff at {object}",
+            ),
             _a("school.keys_created", "Created a school's keys", "created the keys of {object}"),
             _a("school.keys_rotated", "Renewed a school's keys", "renewed the keys of {object}"),
             _a(
@@ -371,6 +408,8 @@ def object_name(kind: str | None, ident: str | None, names: Names, action: str =
     if kind == "member":
         member = names.members.get(_uuid(ident)) if ident else None  # type: ignore[arg-type]
         return member.name if member is not None else "a former member"
+    if kind == "held_alert":
+        return "a draft alert"
     if kind == "platform":
         return names.platforms.get(ident or "", ident or "a platform")
     if kind == "cluster":

@@ -17,7 +17,7 @@ from network.alerts import signals
 from network.alerts.models import Alert, AlertRecipient, ThreadItem
 from network.auth import SignedInMember
 from network.db import db, settings_of
-from network.notifications import fanout
+from network.notifications import fanout, review_notices
 from network.notifications.subscriptions import ensure_defaults
 from schools.models import Member
 
@@ -54,6 +54,12 @@ def _on_forwarded(
     fanout.alert_forwarded(session, alert, actor, forward)
 
 
+def _on_review_decided(
+    _sender: None, /, *, session: Session, author: Member, event: str, path: str, key: str
+) -> None:
+    review_notices.tell_author(session, author, event, path, key)
+
+
 def _on_signed_in(_app: Flask, *, user: SignedInMember, **_: object) -> None:
     """flask-login's user_logged_in: a member's default subscriptions, at first sign-in."""
     ensure_defaults(db(), user.member)
@@ -68,6 +74,7 @@ def connect() -> None:
     signals.alert_resolved.connect(_on_resolved)
     signals.alert_withdrawn.connect(_on_withdrawn)
     signals.alert_forwarded.connect(_on_forwarded)
+    signals.review_decided.connect(_on_review_decided)
     user_logged_in.connect(_on_signed_in, weak=False)
 
 
@@ -78,5 +85,6 @@ def disconnect() -> None:
     signals.alert_acknowledged.disconnect(_on_acknowledged)
     signals.alert_resolved.disconnect(_on_resolved)
     signals.alert_withdrawn.disconnect(_on_withdrawn)
+    signals.review_decided.disconnect(_on_review_decided)
     signals.alert_forwarded.disconnect(_on_forwarded)
     user_logged_in.disconnect(_on_signed_in)

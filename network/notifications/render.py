@@ -86,6 +86,30 @@ def _name(ref: SchoolRef | None, default: str) -> str:
     return ref["name"] if ref else default
 
 
+# Four-eyes review (network/alerts/review.py): what the author is told. The
+# reviewer's note or reason is sealed to the school: sign in to read it.
+REVIEW_DECISIONS = {
+    "review.approved": (
+        "Your alert was approved and sent",
+        "A head or safeguarding lead of your school approved your alert; it has been "
+        "sent to the schools you chose.",
+        "Open the alert",
+    ),
+    "review.changes_requested": (
+        "Changes asked for on your alert",
+        "A reviewer at your school asked for changes before your alert is sent. Sign in "
+        "to read what they ask, change it and submit it again.",
+        "Open your draft",
+    ),
+    "review.rejected": (
+        "Your alert was not approved",
+        "A reviewer at your school did not approve your alert, so it was not sent. Sign "
+        "in to read their reason.",
+        "Open your draft",
+    ),
+}
+
+
 def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
     """Subject, headline and facts for any kind of notification."""
     kind = payload["type"]
@@ -121,6 +145,17 @@ def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
         )
     if kind in ("account.locked", "account.new_browser"):
         return _account(payload, base, tz)
+    if kind in REVIEW_DECISIONS:
+        subject, headline, label = REVIEW_DECISIONS[kind]
+        return Rendered(
+            f"[alertnet] {subject}",
+            headline,
+            [("When", _when(payload["at"], tz))],
+            link,
+            link_label=label,
+            why="You receive this because you wrote the alert.",
+            manage=base + "/notifications",
+        )
     assert ref is not None
     severity, sender = ref["severity_label"], ref["sender_school"]["name"]
     category = ref["category_label"]

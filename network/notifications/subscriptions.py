@@ -34,7 +34,7 @@ from network.notifications.payloads import school_ref, subscription_ref
 from network.settings import Settings
 from schools import audit, policy
 from schools.db import insert_new, utcnow
-from schools.errors import InvalidInput, NotFound
+from schools.errors import InvalidInput, NotFound, Problems
 from schools.models import Member, MemberStatus, Role, School, SchoolKind
 
 
@@ -177,17 +177,21 @@ def _clean(
     school = actor.school
     assert school is not None
     channels = (Channel.EMAIL, Channel.IN_APP) if personal else (Channel.EMAIL, Channel.WEBHOOK)
+    # Every problem is reported together (each beside its field).
+    problems = Problems()
     if draft.channel not in channels:
-        raise InvalidInput("Choose how to be told.", field="channel")
+        problems.add(InvalidInput("Choose how to be told.", field="channel"))
     target = ""
     if draft.channel == Channel.EMAIL and not personal:
-        target = mail.check_address(draft.target)
+        target = problems.check("", lambda: mail.check_address(draft.target))
     elif draft.channel == Channel.WEBHOOK:
-        target = webhooks.check_url(draft.target, settings.webhook_allow_networks)
+        target = problems.check(
+            "", lambda: webhooks.check_url(draft.target, settings.webhook_allow_networks)
+        )
     if set(draft.categories) - vocab.codes(vocab.CATEGORIES):
-        raise InvalidInput("Choose categories from the list.", field="categories")
+        problems.add(InvalidInput("Choose categories from the list.", field="categories"))
     if draft.min_severity not in vocab.codes(vocab.SEVERITIES):
-        raise InvalidInput("Choose a minimum severity.", field="min_severity")
+        problems.add(InvalidInput("Choose a minimum severity.", field="min_severity"))
     if draft.sender_school_ids:
         known = set(
             session.scalars(
@@ -198,13 +202,17 @@ def _clean(
             )
         )
         if known != set(draft.sender_school_ids):
-            raise InvalidInput("Choose schools from your cluster.", field="senders")
+            problems.add(InvalidInput("Choose schools from your cluster.", field="senders"))
     if draft.timing not in (Timing.IMMEDIATE, Timing.DIGEST):
-        raise InvalidInput("Choose when to be told.", field="timing")
-    if draft.timing == Timing.DIGEST and draft.channel == Channel.IN_APP:
-        raise InvalidInput(
-            "In-hub notifications are immediate; choose email for a daily digest.", field="timing"
+        problems.add(InvalidInput("Choose when to be told.", field="timing"))
+    elif draft.timing == Timing.DIGEST and draft.channel == Channel.IN_APP:
+        problems.add(
+            InvalidInput(
+                "In-hub notifications are immediate; choose email for a daily digest.",
+                field="timing",
+            )
         )
+    problems.raise_any()
     digest_time = draft.digest_time or DEFAULT_DIGEST_TIME
     return SubscriptionDraft(
         channel=draft.channel,
@@ -216,6 +224,13 @@ def _clean(
         timing=draft.timing,
         digest_time=digest_time.replace(second=0, microsecond=0, tzinfo=None),
     )
+
+
+def check_subscription(
+    session: Session, actor: Member, draft: SubscriptionDraft, personal: bool, settings: Settings
+) -> SubscriptionDraft:
+    """The checks of a subscription, alone (the form shows them beside its own)."""
+    return _clean(session, actor, draft, personal, settings)
 
 
 def _apply(subscription: Subscription, draft: SubscriptionDraft) -> None:

@@ -27,7 +27,7 @@ from network.alerts import referrals, vocab
 from network.alerts.deadlines import Deadline, deadlines_for, local_zone, set_deadlines
 from network.alerts.inbox import unread_count
 from network.db import db
-from network.errors import FormRejected, form_errors
+from network.errors import FormRejected, also_checked, form_errors
 from network.notifications import delivery_log, feed, mailbox, render, subscriptions, watches
 from network.notifications.digests import DEFAULT_DIGEST_TIME
 from network.notifications.forms import CHANNEL_HINTS, DeadlinesForm, SubscriptionForm, WatchForm
@@ -177,7 +177,18 @@ def new_subscription() -> ResponseReturnValue:
             return _secret_page(subscription, secret, 201)
         flash("Subscription saved.", "success")
         return redirect(url_for("notifications.subscriptions"), 303)
+    if form.errors:
+        _also_checked(form, personal)
     return _render_form(form, personal, None, 422 if form.errors else 200)
+
+
+def _also_checked(form: SubscriptionForm, personal: bool) -> None:
+    also_checked(
+        form,
+        lambda: subscriptions.check_subscription(
+            db(), auth.actor(), _draft(form), personal, _settings()
+        ),
+    )
 
 
 @bp.route("/subscriptions/<uuid:subscription_id>", methods=["GET", "POST"])
@@ -202,6 +213,7 @@ def edit_subscription(subscription_id: uuid.UUID) -> ResponseReturnValue:
         return _render_form(form, personal, subscription, 200)
     form = _form(personal)
     if not form.validate_on_submit():
+        _also_checked(form, personal)
         return _render_form(form, personal, subscription, 422)
     try:
         with form_errors(form):

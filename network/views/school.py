@@ -9,6 +9,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from network import auth
 from network.alerts import out_of_hours
+from network.alerts import review as alert_review
+from network.alerts.forms import ReviewSettingForm
 from network.db import db
 from network.errors import FormRejected, form_errors
 from network.forms import InviteForm, NationForm
@@ -34,6 +36,7 @@ def _overview(
     invited: Any = None,
     resent: bool = False,
     nation: NationForm | None = None,
+    review: ReviewSettingForm | None = None,
 ) -> Any:
     school = _school()
     members = directory.members_of(db(), school)
@@ -50,6 +53,10 @@ def _overview(
         pending=[m for m in members if m.keys_pending],
         nation=nation or NationForm(formdata=None, nation=school.nation),
         out_of_hours=out_of_hours.contact_of(db(), school.id),
+        review=review
+        or ReviewSettingForm(
+            formdata=None, reviews_staff_alerts="on" if school.reviews_staff_alerts else "off"
+        ),
     ), status
 
 
@@ -169,4 +176,26 @@ def nation() -> Any:
     except FormRejected as rejected:
         return _overview(InviteForm(formdata=None), rejected.status, nation=form)
     flash("Saved: the school's bank holidays are its nation's.", "success")
+    return redirect(url_for("school.overview"), 303)
+
+
+@bp.route("/review", methods=["POST"])
+@auth.requires(Permission.MANAGE_MEMBERS)
+def review() -> Any:
+    """Four-eyes review of alerts from staff, on or off (network/alerts/review.py)."""
+    form = ReviewSettingForm()
+    try:
+        with form_errors(form):
+            choice = form.reviews_staff_alerts.data
+            if choice not in ("on", "off"):
+                raise InvalidInput("Choose on or off.", field="reviews_staff_alerts")
+            alert_review.set_review(db(), auth.actor(), _school(), choice == "on")
+    except FormRejected as rejected:
+        return _overview(InviteForm(formdata=None), rejected.status, review=form)
+    flash(
+        "Alerts from staff now wait for a head or safeguarding lead to approve them."
+        if choice == "on"
+        else "Alerts from staff are now sent without review.",
+        "success",
+    )
     return redirect(url_for("school.overview"), 303)

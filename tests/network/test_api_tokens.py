@@ -486,3 +486,13 @@ def test_keys_that_do_not_match_the_published_ones_are_audited_though_the_reques
     assert mismatch.school_id == ash.school.id
     with own_transaction(app) as session:
         assert session.scalar(select(func.count()).select_from(Alert)) == 0
+
+
+def test_every_problem_of_a_token_request_is_shown_at_once(app, ash):
+    response, token = _make_on_page(ash, name="", scopes=[], expires_days="400")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Name the token" in page
+    assert "Choose at least one scope" in page
+    assert "From 1 to 365" in page
+    assert token is None

@@ -122,6 +122,28 @@ def everything_posted(app, world, caplog, receiver, smtp):
     )
     assert withdrawn.status_code == 303
     assert f"Withdrawn {CANARY}" in b.client.get(second).get_data(as_text=True)
+    # A saved draft, and a refused submission whose file is kept in a draft:
+    # both sealed to Ash alone.
+    saved = a.post(
+        "/alerts/new",
+        {
+            "title": f"Draft {CANARY}",
+            "description": f"Draft body {CANARY}",
+            "save_draft": "1",
+            "evidence": (io.BytesIO(pdf), f"Draft-{CANARY}.pdf", "application/pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert saved.status_code == 303
+    assert f"Draft {CANARY}" in a.client.get("/alerts/drafts").get_data(as_text=True)
+    refused = a.post_alert(
+        [b.school],
+        title="",
+        description=f"Refused {CANARY}",
+        evidence=(io.BytesIO(pdf), f"Kept-{CANARY}.pdf", "application/pdf"),
+    )
+    assert refused.status_code == 422
+    assert f"Kept-{CANARY}.pdf" in refused.get_data(as_text=True)
     assert a.client.get(alert).status_code == 200
     assert a.client.get("/alerts/sent").status_code == 200
     assert c.client.get("/alerts").status_code == 200

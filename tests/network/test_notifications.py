@@ -462,3 +462,13 @@ def test_a_member_who_never_signed_in_still_hears_of_an_urgent_alert(app, world,
     # Their first sign-in later does not add the defaults twice.
     sign_in(app.test_client(), "head@beech.example.org")
     assert len(subscriptions_of(app, head.member.id)) == 2
+
+
+def test_every_problem_of_a_subscription_is_shown_at_once(app, world, cluster):
+    ash = make_head(app, world, cluster, "Ash")
+    response = subscribe(ash, school=True, target_email="not an address", categories=["gossip"])
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "not a valid choice" in page.lower()
+    assert "enter an email address" in page.lower()
+    assert subscriptions_of(app, school_id=ash.school.id) == []

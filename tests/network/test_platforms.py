@@ -266,3 +266,19 @@ def test_year_group_ages_and_warnings_at_the_edges():
     assert under_age_warning("8", snapchat).startswith("Some pupils in Year 8 (aged 12 to 13)")
     assert under_age_warning("9", snapchat) == ""
     assert under_age_warning("R", Platform(code="roblox", name="Roblox", minimum_age=0)) == ""
+
+
+def test_every_problem_of_the_platform_form_is_shown_at_once(app, admin, seeded_platforms):
+    data = {
+        "code": "Bad Code!",
+        "name": "",
+        "minimum_age": "",
+        "reporting_url": "javascript:alert(1)",
+        "underage_reporting_url": "ftp://example.com",
+    }
+    response = _post(admin, "/admin/platforms", data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    for field in ("code", "name", "minimum_age", "reporting_url", "underage_reporting_url"):
+        assert f'id="{field}-error"' in html, field
+    assert _count(app) == len(seeded_platforms)

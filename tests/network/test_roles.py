@@ -34,8 +34,10 @@ TABLE = {
         P.MANAGE_SCHOOL_NOTIFICATIONS,
         P.MANAGE_API_TOKENS,
         P.SET_OUT_OF_HOURS_CONTACT,
+        P.REVIEW_ALERTS,
     },
-    Role.DSL: EVERY_MEMBER,
+    # Four-eyes review: a head or the DSL approves alerts from staff.
+    Role.DSL: EVERY_MEMBER | {P.REVIEW_ALERTS},
     Role.DEPUTY_DSL: EVERY_MEMBER,
     Role.STAFF: EVERY_MEMBER,
 }
@@ -49,6 +51,7 @@ PAGE_OF = {
     P.VIEW_AUDIT_LOG: "/audit",
     P.MANAGE_API_TOKENS: None,
     P.SET_OUT_OF_HOURS_CONTACT: "/school/out-of-hours",
+    P.REVIEW_ALERTS: "/alerts/reviews",
 }
 
 

@@ -90,6 +90,7 @@ class Suspended:
             "factor_id": uuid.uuid4(),
             # A referral of no school: the suspension's refusal comes before any lookup.
             "referral_id": uuid.uuid4(),
+            "held_id": uuid.uuid4(),
             "invitation_id": self.invitation,
             "school_id": self.head.school.id,
             "generation": 1,
@@ -130,6 +131,9 @@ class Suspended:
             "school.set_may_post": {"may_post": "yes"},
             "school.nation": {"nation": "scotland"},
             "out_of_hours.contact": {"name": "Dana Price", "email": "oncall@ash.example.org"},
+            "school.review": {"reviews_staff_alerts": "on"},
+            "drafts.request_changes": {"changes-text": "Shorter, please."},
+            "drafts.reject": {"reject-text": "Not for other schools."},
             "notifications.watch": {"by_email": "y"},
             "notifications.new_subscription": {"channel": "in_app", "name": "Mine", **digest},
             "notifications.edit_subscription": {
@@ -158,6 +162,8 @@ class Suspended:
             "api.set_may_post": {"may_post": True},
             "api.create_subscription": {"channel": "in_app", "personal": True},
             "api.update_subscription": {"name": "Renamed"},
+            "api.request_review_changes": {"text": "Shorter, please."},
+            "api.reject_review": {"text": "Not for other schools."},
         }.get(endpoint)
 
 

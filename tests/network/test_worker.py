@@ -40,6 +40,7 @@ def test_the_daily_jobs_run_after_the_frequent_ones(app):
         "escalated",
         "follow_ups_reminded",
         "dashboards",
+        "drafts_shredded",
         "shredded",
         "pruned",
         "sessions_purged",

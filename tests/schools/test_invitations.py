@@ -110,3 +110,15 @@ def test_a_coordinator_withdraws_a_heads_invitation_to_their_cluster(session, hu
     invitations.withdraw_invitation(session, coordinator, invitation.id)
     with pytest.raises(Conflict, match="already withdrawn"):
         invitations.withdraw_invitation(session, coordinator, invitation.id)
+
+
+def test_admitting_a_school_and_inviting_report_every_problem_at_once(session):
+    from schools.errors import InvalidInputs
+
+    cluster = directory.create_cluster(session, None, "Riverside")
+    with pytest.raises(InvalidInputs) as admitted:
+        directory.admit_school(session, None, cluster, "", "12", "")
+    assert {p.field for p in admitted.value.problems} == {"name", "urn"}
+    with pytest.raises(InvalidInputs) as invited:
+        invitations.invite(session, None, Role.HEAD, "not an address", "x" * 500)
+    assert {p.field for p in invited.value.problems} == {"email", "name"}
