@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from crypto import custody
 from crypto.custody import Argon2Params
 from crypto.keys import CredentialKey, SchoolKeys
-from schools import audit, directory, keyring, policy
+from schools import audit, directory, keyring, leadership, policy
 from schools.db import new_id, utcnow
 from schools.errors import Conflict, InvalidInput, InvitationUnusable, NotFound
 from schools.models import Cluster, CredentialKind, Invitation, Member, Role, School
@@ -295,6 +295,8 @@ def _hand_over_keys(
         keyring.add_wrap(
             session, school.id, keys, CredentialKind.MEMBER, member.id, member.credential_public
         )
+        if member.role_enum in leadership.LEADERSHIP_ROLES:
+            leadership.create(session, school, member)
         return directory.issue_recovery_code(session, school, keys, member)
     handed = keyring.unwrap(
         session,

@@ -28,6 +28,9 @@ class Permission(enum.StrEnum):
     MANAGE_SCHOOL_NOTIFICATIONS = "manage_school_notifications"
     SET_ACK_DEADLINES = "set_ack_deadlines"
     MANAGE_API_TOKENS = "manage_api_tokens"
+    # Withdraw a member of one's own school from an alert's thread
+    # (network/alerts/exclusion.py): the school's leadership.
+    WITHDRAW_FROM_THREADS = "withdraw_from_threads"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
@@ -51,6 +54,7 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.POST_ALERTS,
             Permission.VIEW_SCHOOL_DASHBOARD,
             Permission.MANAGE_OWN_ACCOUNT,
+            Permission.WITHDRAW_FROM_THREADS,
         }
     ),
     Role.STAFF: frozenset(
@@ -62,9 +66,13 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
         }
     ),
 }
-# Safeguarding leads hold what other staff hold; they differ in posting by default
-# (Role.posts_by_default) and in withdrawing their school's alerts (alerts/access.py).
-_GRANTS[Role.DSL] = _GRANTS[Role.DEPUTY_DSL] = _GRANTS[Role.STAFF]
+# Safeguarding leads hold what other staff hold, and with the head make the
+# school's leadership: they withdraw members from threads. They differ from staff
+# in posting by default (Role.posts_by_default), in withdrawing their school's
+# alerts (alerts/access.py) and in holding the leadership keys (schools/leadership.py).
+_GRANTS[Role.DSL] = _GRANTS[Role.DEPUTY_DSL] = _GRANTS[Role.STAFF] | {
+    Permission.WITHDRAW_FROM_THREADS
+}
 
 # Granted by the role only to members whose head allows it (``Member.may_post``):
 # every role but the head's. A head grants and withdraws it on the members page,

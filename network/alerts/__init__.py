@@ -13,7 +13,7 @@ def init_app(app: Flask) -> None:
     # the package is imported, and `alertnet client` imports network.alerts.vocab
     # without Flask or SQLAlchemy.
     from network import auth
-    from network.alerts import inbox, views
+    from network.alerts import inbox, tier_views, views  # noqa: F401  (tier_views: routes on views.bp)
     from network.db import db
 
     app.register_blueprint(views.bp)
@@ -24,4 +24,4 @@ def init_app(app: Flask) -> None:
         member = auth.current_member()
         if member is None or member.school is None:
             return {"unread_alerts": None}
-        return {"unread_alerts": inbox.unread_count(db(), member.school.id)}
+        return {"unread_alerts": inbox.unread_count(db(), member.school.id, member)}

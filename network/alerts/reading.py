@@ -177,13 +177,16 @@ class _Envelopes:
         cls, session: Session, keychain: Keychain, rows: Sequence[Alert | ThreadItem]
     ) -> _Envelopes:
         sealed_ids = [row.sealed_id for row in rows if row.sealed_id is not None]
-        stored = load_for(session, sealed_ids, keychain.school_id)
+        stored = load_for(session, sealed_ids, keychain.school_id, keychain.tiers)
         signers = signers_of(session, {_signer(row) for row in rows})
         return cls(keychain, stored, signers)
 
     def open(self, row: Alert | ThreadItem) -> Opened:
         """Verify and decrypt; an IntegrityFailure (or NotFound once shredded)."""
         signer = self.signers.get(_signer(row))
+        if row.sealed_id is not None and row.sealed_id not in self.stored:
+            # Sealed to the school at a tier this reader holds no keys of.
+            raise NotFound(NOT_SEALED_TO_YOU)
         return open_stored(
             require(self.stored, row.sealed_id),
             self.keychain.school_id,
@@ -195,6 +198,12 @@ class _Envelopes:
         """When the generation that signed ``row`` was retired (None: current)."""
         signer = self.signers.get(_signer(row))
         return signer.retired_at if signer is not None else None
+
+
+NOT_SEALED_TO_YOU = (
+    "Not sealed to you: your school's share of it is for its leadership only "
+    "(or it is no longer available)."
+)
 
 
 def open_alert(

@@ -22,7 +22,16 @@ from werkzeug.datastructures import FileStorage
 from wtforms.fields.choices import SelectChoice
 
 from network import auth, security
-from network.alerts import closing, forwarding, receipts, retention, thread, vocab, withdrawal
+from network.alerts import (
+    closing,
+    exclusion,
+    forwarding,
+    receipts,
+    retention,
+    thread,
+    vocab,
+    withdrawal,
+)
 from network.alerts import evidence as evidence_files
 from network.alerts import platforms as platform_ops
 from network.alerts.audience import schools_to_choose
@@ -148,6 +157,10 @@ def _post_form(choices: PostingChoices) -> PostAlertForm:
         ],
     ]
     form.schools.choices = [SelectChoice(str(s.id), s.name) for s in choices.schools]
+    form.subject_school.choices = [
+        SelectChoice("", "No: not a member of a recipient school"),
+        *form.schools.choices,
+    ]
     return form
 
 
@@ -186,6 +199,12 @@ def _draft(form: PostAlertForm) -> AlertDraft:
         school_ids=tuple(_parse_uuid(v, "schools") for v in form.schools.data or []),
         include_coordinator=bool(form.include_coordinator.data),
         evidence=_evidence(form.evidence.data or []),
+        tier=form.tier.data or "",
+        subject_school_id=(
+            _parse_uuid(form.subject_school.data, "subject_school")
+            if form.subject_school.data
+            else None
+        ),
     )
 
 
@@ -256,6 +275,7 @@ def _show(alert_id: uuid.UUID, status: int = 200, **forms: Any) -> ResponseRetur
         may_forward=page.may_forward,
         may_amend=page.may_amend,
         hold=retention.hold_state(db(), auth.actor(), alert),
+        withdrawable=exclusion.withdrawable_members(db(), auth.actor(), page.opened.view),
     ), status
 
 

@@ -1,0 +1,485 @@
+"""A school's leadership bundle: the keys of its *leadership* audience tier
+(design.md, "Audience tiers").
+
+Beside the school bundle every member holds, each school has a second bundle
+for its head and safeguarding leads (DSL, deputy DSL), with generations of its
+own. It is made when a head first signs in (or when the first head joins), and
+HPKE-wrapped only to leadership members' credentials: nobody else holds a
+wrap of it. When someone leaves the leadership (their role changes, or they
+are removed) it moves to a new generation wrapped to those who remain, with
+the previous bundle chained under the new one so history stays readable, and
+every session holding it ends. Someone who joins the leadership gets a wrap
+from a leadership colleague: at once when a head promotes them, otherwise at
+the next sign-in of a leadership member.
+
+A login session holds the leadership bundle beside the school bundle, sealed
+together under the cookie's key (``HeldKeys``), so services that take a
+school bundle carry it along without a parameter of their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from crypto import custody
+from crypto.errors import CryptoError, MalformedKey
+from crypto.keys import CredentialKey, SchoolKeys
+from schools import audit, policy
+from schools.db import utcnow
+from schools.errors import Conflict, InvalidInput, KeysLocked, NotFound
+from schools.models import (
+    LeadershipKeyGeneration,
+    LeadershipWrap,
+    LoginSession,
+    Member,
+    MemberStatus,
+    Role,
+    School,
+)
+
+LEADERSHIP_ROLES = frozenset({Role.HEAD, Role.DSL, Role.DEPUTY_DSL})
+# The kind bound into a leadership wrap's context (crypto.custody.keywrap_context):
+# no credential kind is spelt so, so a school-bundle wrap never opens as one.
+_WRAP_KIND = "leadership_member"
+_BUNDLE_LEN = 103  # SchoolKeys.to_bytes(): "KB" 01, u32 generation, three 32-byte seeds
+_VAULT_LABEL = b"\0leadership"
+
+
+def in_leadership(member: Member) -> bool:
+    """The member is in their school's leadership now (active, head or DSL)."""
+    return (
+        member.school_id is not None
+        and member.status == MemberStatus.ACTIVE
+        and member.role_enum in LEADERSHIP_ROLES
+    )
+
+
+@dataclass(frozen=True)
+class HeldKeys(SchoolKeys):
+    """The school bundle a session or request holds, with the school's
+    leadership bundle when the member is in its leadership."""
+
+    leadership: SchoolKeys | None = field(default=None, repr=False, compare=False)
+
+
+def leadership_of(keys: SchoolKeys | None) -> SchoolKeys | None:
+    return keys.leadership if isinstance(keys, HeldKeys) else None
+
+
+def holding(keys: SchoolKeys, leadership: SchoolKeys | None) -> SchoolKeys:
+    """``keys`` carrying ``leadership`` (or plain, when there is none)."""
+    if leadership is None:
+        return SchoolKeys(keys.generation, keys.kem_seed, keys.ed25519_seed, keys.mldsa_seed)
+    return HeldKeys(keys.generation, keys.kem_seed, keys.ed25519_seed, keys.mldsa_seed, leadership)
+
+
+# --- the session's vault ---------------------------------------------------------
+
+
+def vault_plaintext(keys: SchoolKeys) -> tuple[bytes, int | None]:
+    """What a session row seals: the school bundle, then the leadership bundle
+    if held; and the leadership generation (bound into the row's context)."""
+    leadership = leadership_of(keys)
+    if leadership is None:
+        return keys.to_bytes(), None
+    return keys.to_bytes() + leadership.to_bytes(), leadership.generation
+
+
+def vault_context(context: bytes, leadership_generation: int | None) -> bytes:
+    """A row holding the leadership bundle binds its generation too, so the
+    hub cannot relabel a row as holding another (or none)."""
+    if leadership_generation is None:
+        return context
+    return context + _VAULT_LABEL + leadership_generation.to_bytes(4, "big")
+
+
+def from_vault(plain: bytes, leadership_generation: int | None) -> SchoolKeys:
+    """The bundles a session row held (MalformedKey if they do not parse)."""
+    if leadership_generation is None:
+        return SchoolKeys.from_bytes(plain)
+    keys = SchoolKeys.from_bytes(plain[:_BUNDLE_LEN])
+    leadership = SchoolKeys.from_bytes(plain[_BUNDLE_LEN:])
+    if leadership.generation != leadership_generation:
+        raise MalformedKey("the session's leadership bundle is of another generation")
+    return holding(keys, leadership)
+
+
+# --- wraps -------------------------------------------------------------------------
+
+
+def _context(school_id: uuid.UUID, generation: int, member_id: uuid.UUID) -> bytes:
+    return custody.keywrap_context(school_id, generation, _WRAP_KIND, member_id)
+
+
+def _wrap_to(session: Session, school: School, keys: SchoolKeys, member: Member) -> None:
+    session.add(
+        LeadershipWrap(
+            school_id=school.id,
+            generation=keys.generation,
+            member_id=member.id,
+            wrap=custody.wrap_to_credential(
+                keys.to_bytes(),
+                member.credential_public,
+                _context(school.id, keys.generation, member.id),
+            ),
+        )
+    )
+
+
+def unwrap_for_member(
+    session: Session, member: Member, credential: CredentialKey
+) -> SchoolKeys | None:
+    """The current leadership bundle through the member's own wrap; None for a
+    member outside the leadership, or without a wrap of the current generation."""
+    school = member.school
+    if school is None or not school.leadership_generation or not in_leadership(member):
+        return None
+    generation = school.leadership_generation
+    row = session.get(LeadershipWrap, (school.id, generation, member.id))
+    if row is None:
+        return None
+    try:
+        keys = SchoolKeys.from_bytes(
+            custody.unwrap_with_credential(
+                row.wrap, credential, _context(school.id, generation, member.id)
+            )
+        )
+    except CryptoError:
+        return None
+    published = session.get(LeadershipKeyGeneration, (school.id, generation))
+    if (
+        published is None
+        or keys.generation != generation
+        or not hmac.compare_digest(published.public_keys, keys.public().to_bytes())
+    ):
+        audit.record(
+            session,
+            "school.leadership_keys_mismatch",
+            school_id=school.id,
+            object_type="member",
+            object_id=member.id,
+            generation=generation,
+        )
+        return None
+    return keys
+
+
+def members_of_leadership(session: Session, school: School) -> list[Member]:
+    return list(
+        session.scalars(
+            select(Member).where(
+                Member.school_id == school.id,
+                Member.status == MemberStatus.ACTIVE,
+                Member.role.in_([r.value for r in LEADERSHIP_ROLES]),
+            )
+        )
+    )
+
+
+# --- generations -------------------------------------------------------------------
+
+
+def _publish(
+    session: Session,
+    school: School,
+    keys: SchoolKeys,
+    previous: SchoolKeys | None,
+    actor: Member | None,
+    reason: str,
+) -> None:
+    now = utcnow()
+    if previous is not None:
+        session.execute(
+            update(LeadershipKeyGeneration)
+            .where(
+                LeadershipKeyGeneration.school_id == school.id,
+                LeadershipKeyGeneration.generation == previous.generation,
+            )
+            .values(retired_at=now)
+        )
+    public = keys.public()
+    session.add(
+        LeadershipKeyGeneration(
+            school_id=school.id,
+            generation=keys.generation,
+            public_keys=public.to_bytes(),
+            fingerprint=public.fingerprint(),
+            previous_bundle=custody.chain_previous(keys, previous) if previous else None,
+            created_at=now,
+        )
+    )
+    school.leadership_generation = keys.generation
+    holders = members_of_leadership(session, school)
+    for member in holders:
+        _wrap_to(session, school, keys, member)
+    audit.record(
+        session,
+        "school.leadership_keys_created" if previous is None else "school.leadership_keys_rotated",
+        actor=actor,
+        school_id=school.id,
+        cluster_id=school.cluster_id,
+        object_type="school",
+        object_id=school.id,
+        generation=keys.generation,
+        fingerprint=public.fingerprint(),
+        public_keys_sha256=hashlib.sha256(public.to_bytes()).hexdigest(),
+        wrapped_to=sorted(str(m.id) for m in holders),
+        reason=reason,
+    )
+    session.flush()
+
+
+def create(session: Session, school: School, actor: Member | None) -> SchoolKeys:
+    """The school's first leadership bundle, wrapped to every leadership member."""
+    if school.leadership_generation:
+        raise Conflict("This school already has leadership keys.")
+    keys = SchoolKeys.generate(1)
+    _publish(session, school, keys, None, actor, "first head signed in")
+    return keys
+
+
+def rotate(
+    session: Session, school: School, current: SchoolKeys, actor: Member | None, reason: str
+) -> SchoolKeys:
+    """Move the leadership bundle to g+1, wrapped to the leadership as it is
+    now; older wraps are deleted and every session holding the bundle ends
+    (the actor carries on in a renewed one)."""
+    new = SchoolKeys.generate(current.generation + 1)
+    session.execute(
+        delete(LeadershipWrap).where(
+            LeadershipWrap.school_id == school.id,
+            LeadershipWrap.generation <= current.generation,
+        )
+    )
+    _publish(session, school, new, current, actor, reason)
+    ended = session.execute(
+        delete(LoginSession).where(
+            LoginSession.school_id == school.id, LoginSession.leadership_generation.is_not(None)
+        )
+    )
+    audit.record(
+        session,
+        "school.sessions_ended",
+        actor=actor,
+        school_id=school.id,
+        cluster_id=school.cluster_id,
+        object_type="school",
+        object_id=school.id,
+        sessions=int(ended.rowcount),  # type: ignore[attr-defined]
+        reason="leadership keys rotated",
+    )
+    session.flush()
+    return new
+
+
+def confirm_missing(
+    session: Session, school: School, keys: SchoolKeys, actor: Member | None
+) -> list[Member]:
+    """Wrap the current leadership bundle to leadership members who hold no
+    wrap of it yet (joined since, or got a new credential)."""
+    held = set(
+        session.scalars(
+            select(LeadershipWrap.member_id).where(
+                LeadershipWrap.school_id == school.id,
+                LeadershipWrap.generation == keys.generation,
+            )
+        )
+    )
+    missing = [m for m in members_of_leadership(session, school) if m.id not in held]
+    for member in missing:
+        _wrap_to(session, school, keys, member)
+        audit.record(
+            session,
+            "member.leadership_keys_confirmed",
+            actor=actor,
+            school_id=school.id,
+            object_type="member",
+            object_id=member.id,
+            generation=keys.generation,
+        )
+    session.flush()
+    return missing
+
+
+def keys_back_to(
+    session: Session, school_id: uuid.UUID, current: SchoolKeys, target: int
+) -> dict[int, SchoolKeys]:
+    """Every leadership bundle from ``current`` back to ``target`` through the
+    chain; NotFound when the chain does not reach it."""
+    rows = dict(
+        session.execute(
+            select(
+                LeadershipKeyGeneration.generation, LeadershipKeyGeneration.previous_bundle
+            ).where(
+                LeadershipKeyGeneration.school_id == school_id,
+                LeadershipKeyGeneration.generation > target,
+                LeadershipKeyGeneration.generation <= current.generation,
+            )
+        ).all()
+    )
+    keys, opened = current, {current.generation: current}
+    while keys.generation > target:
+        blob = rows.get(keys.generation)
+        if blob is None:
+            break
+        keys = custody.open_previous(keys, blob)
+        opened[keys.generation] = keys
+    if keys.generation != target:
+        raise NotFound("That leadership key generation is not in this school's history.")
+    return opened
+
+
+# --- sign-in and membership changes -------------------------------------------------
+
+
+def on_sign_in(
+    session: Session,
+    member: Member,
+    credential: CredentialKey,
+    keys: SchoolKeys | None,
+    complete: bool,
+) -> SchoolKeys | None:
+    """What a new session holds: the school bundle, with the leadership bundle
+    for a leadership member. A head's first complete sign-in makes the
+    school's leadership bundle if it has none; a leadership member's complete
+    sign-in wraps it to leadership colleagues still without it."""
+    school = member.school
+    if keys is None or school is None or not in_leadership(member):
+        return keys
+    if not school.leadership_generation:
+        if not complete or member.role_enum is not Role.HEAD:
+            return keys
+        return holding(keys, create(session, school, member))
+    leadership = unwrap_for_member(session, member, credential)
+    if leadership is not None and complete:
+        confirm_missing(session, school, leadership, member)
+    return holding(keys, leadership)
+
+
+def forget_wraps_of(session: Session, member: Member) -> None:
+    session.execute(delete(LeadershipWrap).where(LeadershipWrap.member_id == member.id))
+
+
+def move_to_credential(
+    session: Session, member: Member, old: CredentialKey, new_public: bytes
+) -> SchoolKeys | None:
+    """A member's credential is being replaced: wrap the leadership bundle the
+    old one opens to the new public key (``new_public``), and drop the old wrap.
+    If the old one opens nothing, a colleague's sign-in confirms the new one."""
+    keys = unwrap_for_member(session, member, old)
+    forget_wraps_of(session, member)
+    school = member.school
+    if keys is not None and school is not None:
+        session.add(
+            LeadershipWrap(
+                school_id=school.id,
+                generation=keys.generation,
+                member_id=member.id,
+                wrap=custody.wrap_to_credential(
+                    keys.to_bytes(), new_public, _context(school.id, keys.generation, member.id)
+                ),
+            )
+        )
+    return keys
+
+
+def member_leaves(
+    session: Session, member: Member, actor: Member | None, actor_keys: SchoolKeys | None
+) -> SchoolKeys | None:
+    """``member`` has just left the leadership (role changed or removed):
+    rotate the leadership bundle so nothing sealed from now on opens with what
+    they hold. Returns the new bundle (None when the school had none)."""
+    school = member.school
+    if school is None or not school.leadership_generation:
+        return None
+    current = leadership_of(actor_keys)
+    if current is None:
+        raise KeysLocked(
+            "This changes your school's leadership keys, and your session does not hold "
+            "them: sign in again, as a head, to do it."
+        )
+    return rotate(session, school, current, actor, reason="member left the leadership")
+
+
+@dataclass(frozen=True)
+class RoleChanged:
+    member: Member
+    # What the acting head holds now (the new leadership bundle after a rotation).
+    keys: SchoolKeys | None
+    rotated: bool
+
+
+def change_role(
+    session: Session,
+    actor: Member | None,
+    member_id: uuid.UUID,
+    role: str,
+    actor_keys: SchoolKeys | None,
+) -> RoleChanged:
+    """A head moves a member of their school to another role. Leaving the
+    leadership rotates its bundle; joining it gets a wrap from the head."""
+    member = session.get(Member, member_id)
+    if member is None or member.school is None or not member.is_active:
+        raise NotFound("No such member.")
+    school: School = member.school
+    policy.check_manages_members(actor, school)
+    policy.check_school_may_act(actor, "change members' roles", school=school)
+    try:
+        new_role = Role(role)
+    except ValueError:
+        new_role = None
+    if new_role is None or not new_role.is_school_role:
+        raise InvalidInput("Choose head, safeguarding lead, deputy or staff.", field="role")
+    if actor is not None and actor.id == member.id:
+        raise Conflict("You cannot change your own role; ask another head.")
+    if member.role_enum is new_role:
+        return RoleChanged(member, actor_keys, rotated=False)
+    if member.role_enum is Role.HEAD and not _another_head(session, school, member):
+        raise Conflict("A school needs at least one head; make someone else head first.")
+    was = in_leadership(member)
+    before = member.role
+    member.role = new_role.value
+    audit.record(
+        session,
+        "member.role_changed",
+        actor=actor,
+        school_id=school.id,
+        object_type="member",
+        object_id=member.id,
+        role_before=before,
+        role_after=new_role.value,
+    )
+    keys, rotated = actor_keys, False
+    if was and not in_leadership(member):
+        new = member_leaves(session, member, actor, actor_keys)
+        if new is not None and actor_keys is not None:
+            keys, rotated = holding(actor_keys, new), True
+        session.execute(delete(LoginSession).where(LoginSession.member_id == member.id))
+    elif not was and in_leadership(member):
+        current = leadership_of(actor_keys)
+        if current is not None:
+            confirm_missing(session, school, current, actor)
+    session.flush()
+    return RoleChanged(member, keys, rotated)
+
+
+def _another_head(session: Session, school: School, member: Member) -> bool:
+    return (
+        session.scalar(
+            select(Member.id)
+            .where(
+                Member.school_id == school.id,
+                Member.role == Role.HEAD,
+                Member.status == MemberStatus.ACTIVE,
+                Member.id != member.id,
+            )
+            .limit(1)
+        )
+        is not None
+    )
