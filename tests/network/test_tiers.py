@@ -186,14 +186,17 @@ def test_a_staff_member_opens_sees_and_hears_nothing_of_a_leadership_alert(app, 
     # The staff member: no page, no inbox row, no count, no notification.
     assert staff_client.get(f"/alerts/{alert_id}").status_code == 404
     inbox = staff_client.get("/alerts").get_data(as_text=True)
-    assert CANARY not in inbox and alert_id not in inbox
+    assert CANARY not in inbox
+    assert alert_id not in inbox
     told = _notified(app, alert_id)
-    assert dsl.member.id in told and staff.member.id not in told
+    assert dsl.member.id in told
+    assert staff.member.id not in told
     # Their keys: the session's cookie opens the school bundle only, and it
     # does not open the school's wrap of the alert; their credential opens no
     # leadership wrap (they hold none).
     held = _session_keys(app, staff_client)
-    assert held is not None and leadership.leadership_of(held) is None
+    assert held is not None
+    assert leadership.leadership_of(held) is None
     assert not _opens(app, alert_id, beech.school.id, held)
     assert _leadership_wraps_open(app, beech.school.id, _credential(app, staff.member.id)) == []
     with own_transaction(app) as session:
@@ -207,7 +210,8 @@ def test_a_staff_member_opens_sees_and_hears_nothing_of_a_leadership_alert(app, 
         )
     # The DSL's cookie holds the leadership bundle, and it opens the wrap.
     dsl_keys = leadership.leadership_of(_session_keys(app, dsl_client))
-    assert dsl_keys is not None and _opens(app, alert_id, beech.school.id, dsl_keys)
+    assert dsl_keys is not None
+    assert _opens(app, alert_id, beech.school.id, dsl_keys)
 
 
 @pytest.mark.heads("Ash", "Beech")
@@ -215,7 +219,7 @@ def test_an_alert_to_all_staff_reaches_staff_and_the_subject_school_gets_it_for_
     app, world, heads
 ):
     ash, beech = heads["Ash"], heads["Beech"]
-    staff, staff_client = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
+    _staff, staff_client = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
     to_all = _alert_id(ash.post_alert([beech.school], title="For every member", tier="all"))
     assert "For every member" in staff_client.get(f"/alerts/{to_all}").get_data(as_text=True)
     # Marked as about a member of Beech: Beech receives it for its leadership.
@@ -249,7 +253,8 @@ def test_demoting_a_dsl_moves_the_leadership_keys_on_without_them(app, world, he
     assert "Before the change" in dsl_client.get(f"/alerts/{before}").get_data(as_text=True)
     old_credential = _credential(app, dsl.member.id)
     old_bundle = leadership.leadership_of(_session_keys(app, dsl_client))
-    assert old_bundle is not None and old_bundle.generation == 1
+    assert old_bundle is not None
+    assert old_bundle.generation == 1
 
     response = beech.post(
         f"/school/members/{dsl.member.id}/role", {"role": "staff"}, page="/school"
@@ -267,7 +272,8 @@ def test_demoting_a_dsl_moves_the_leadership_keys_on_without_them(app, world, he
             == []
         )
         actions = session.scalars(select(AuditEvent.action)).all()
-    assert "member.role_changed" in actions and "school.leadership_keys_rotated" in actions
+    assert "member.role_changed" in actions
+    assert "school.leadership_keys_rotated" in actions
 
     after = _alert_id(ash.post_alert([beech.school], title="After the change"))
     # The head reads both (the old generation through the chain).
@@ -288,8 +294,8 @@ def test_demoting_a_dsl_moves_the_leadership_keys_on_without_them(app, world, he
 def test_a_dsl_withdraws_a_member_from_a_thread(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
     subject, subject_client = _join(app, world, beech, Role.STAFF, "subject@beech.example.org")
-    other, other_client = _join(app, world, beech, Role.STAFF, "other@beech.example.org")
-    dsl, dsl_client = _join(app, world, beech, Role.DSL, "dsl@beech.example.org")
+    _other, other_client = _join(app, world, beech, Role.STAFF, "other@beech.example.org")
+    _dsl, dsl_client = _join(app, world, beech, Role.DSL, "dsl@beech.example.org")
     alert_id = _alert_id(ash.post_alert([beech.school], title="About a colleague", tier="all"))
     page = dsl_client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     assert "Withdraw a member of your school from this thread" in page
@@ -329,7 +335,8 @@ def test_a_dsl_withdraws_a_member_from_a_thread(app, world, heads):
     assert "alert.member_withdrawn" in actions
     assert "Later reply" in dsl_client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     other_page = other_client.get(f"/alerts/{alert_id}").get_data(as_text=True)
-    assert "About a colleague" in other_page and "Later reply" not in other_page
+    assert "About a colleague" in other_page
+    assert "Later reply" not in other_page
     assert "leadership only" in other_page
     # Withdrawn twice: refused, nothing written.
     again = dsl_client.post(
@@ -365,7 +372,8 @@ def test_a_school_without_leadership_keys_is_refused_and_told_what_to_do(app, wo
     refused = ash.post_alert([beech.school], title="Needs leadership keys")
     assert refused.status_code == 422
     text = refused.get_data(as_text=True)
-    assert "Beech has no leadership keys yet" in text and "ask its head to sign in" in text
+    assert "Beech has no leadership keys yet" in text
+    assert "ask its head to sign in" in text
     assert (_count(app, Alert), _count(app, SealedWrap)) == (alerts, wraps)
     # All staff still works; and once Beech's head signs in, leadership does.
     assert ash.post_alert([beech.school], title="To all", tier="all").status_code == 303
