@@ -30,10 +30,11 @@ from sqlalchemy.orm import Session
 from crypto import custody
 from crypto.errors import CryptoError, MalformedKey
 from crypto.keys import CredentialKey, SchoolKeys
-from schools import audit, policy
+from schools import audit, keyring, policy
 from schools.db import utcnow
 from schools.errors import Conflict, InvalidInput, KeysLocked, NotFound
 from schools.models import (
+    ApiToken,
     LeadershipKeyGeneration,
     LeadershipWrap,
     LoginSession,
@@ -44,9 +45,11 @@ from schools.models import (
 )
 
 LEADERSHIP_ROLES = frozenset({Role.HEAD, Role.DSL, Role.DEPUTY_DSL})
-# The kind bound into a leadership wrap's context (crypto.custody.keywrap_context):
-# no credential kind is spelt so, so a school-bundle wrap never opens as one.
-_WRAP_KIND = "leadership_member"
+# The kind bound into a leadership wrap's context (crypto.custody.keywrap_context)
+# is "leadership_" and the credential's kind: no credential kind is spelt so, so
+# a school-bundle wrap never opens as a leadership wrap, nor the reverse.
+MEMBER = "member"
+TOKEN = "token"  # noqa: S105  (a credential kind, not a secret)
 _BUNDLE_LEN = 103  # SchoolKeys.to_bytes(): "KB" 01, u32 generation, three 32-byte seeds
 _VAULT_LABEL = b"\0leadership"
 
@@ -60,12 +63,19 @@ def in_leadership(member: Member) -> bool:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class HeldKeys(SchoolKeys):
     """The school bundle a session or request holds, with the school's
-    leadership bundle when the member is in its leadership."""
+    leadership bundle when the member is in its leadership. Equal to the plain
+    school bundle it carries."""
 
-    leadership: SchoolKeys | None = field(default=None, repr=False, compare=False)
+    leadership: SchoolKeys | None = field(default=None, repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SchoolKeys) and other.to_bytes() == self.to_bytes()
+
+    def __hash__(self) -> int:
+        return hash(self.to_bytes())
 
 
 def leadership_of(keys: SchoolKeys | None) -> SchoolKeys | None:
@@ -113,20 +123,30 @@ def from_vault(plain: bytes, leadership_generation: int | None) -> SchoolKeys:
 # --- wraps -------------------------------------------------------------------------
 
 
-def _context(school_id: uuid.UUID, generation: int, member_id: uuid.UUID) -> bytes:
-    return custody.keywrap_context(school_id, generation, _WRAP_KIND, member_id)
+def wrap_context(
+    school_id: uuid.UUID, generation: int, kind: str, credential_id: uuid.UUID
+) -> bytes:
+    return custody.keywrap_context(school_id, generation, f"leadership_{kind}", credential_id)
 
 
-def _wrap_to(session: Session, school: School, keys: SchoolKeys, member: Member) -> None:
+def _wrap_to(
+    session: Session,
+    school_id: uuid.UUID,
+    keys: SchoolKeys,
+    kind: str,
+    credential_id: uuid.UUID,
+    public: bytes,
+) -> None:
     session.add(
         LeadershipWrap(
-            school_id=school.id,
+            school_id=school_id,
             generation=keys.generation,
-            member_id=member.id,
+            credential_kind=kind,
+            credential_id=credential_id,
             wrap=custody.wrap_to_credential(
                 keys.to_bytes(),
-                member.credential_public,
-                _context(school.id, keys.generation, member.id),
+                public,
+                wrap_context(school_id, keys.generation, kind, credential_id),
             ),
         )
     )
@@ -137,17 +157,30 @@ def unwrap_for_member(
 ) -> SchoolKeys | None:
     """The current leadership bundle through the member's own wrap; None for a
     member outside the leadership, or without a wrap of the current generation."""
+    return unwrap_for(session, member, MEMBER, member.id, credential)
+
+
+def unwrap_for(
+    session: Session,
+    member: Member,
+    kind: str,
+    credential_id: uuid.UUID,
+    credential: CredentialKey,
+) -> SchoolKeys | None:
+    """The current leadership bundle through one credential of ``member`` (their
+    own, or a token they made); None unless the member is in the leadership now
+    and the credential holds a wrap of the current generation."""
     school = member.school
     if school is None or not school.leadership_generation or not in_leadership(member):
         return None
     generation = school.leadership_generation
-    row = session.get(LeadershipWrap, (school.id, generation, member.id))
+    row = session.get(LeadershipWrap, (school.id, generation, kind, credential_id))
     if row is None:
         return None
     try:
         keys = SchoolKeys.from_bytes(
             custody.unwrap_with_credential(
-                row.wrap, credential, _context(school.id, generation, member.id)
+                row.wrap, credential, wrap_context(school.id, generation, kind, credential_id)
             )
         )
     except CryptoError:
@@ -165,9 +198,18 @@ def unwrap_for_member(
             object_type="member",
             object_id=member.id,
             generation=generation,
+            credential_kind=kind,
         )
         return None
     return keys
+
+
+def unlock_for_member(session: Session, member: Member, credential: CredentialKey) -> SchoolKeys:
+    """The school's current bundle through the member's own wrap (KeysLocked
+    as keyring's), carrying the leadership bundle for a leadership member: what
+    the command line unlocks with a password."""
+    keys = keyring.unlock_for_member(session, member, credential)
+    return holding(keys, unwrap_for_member(session, member, credential))
 
 
 def members_of_leadership(session: Session, school: School) -> list[Member]:
@@ -217,7 +259,16 @@ def _publish(
     school.leadership_generation = keys.generation
     holders = members_of_leadership(session, school)
     for member in holders:
-        _wrap_to(session, school, keys, member)
+        _wrap_to(session, school.id, keys, MEMBER, member.id, member.credential_public)
+    # Live API tokens of the leadership (a token acts as the member who made it).
+    for token_id, token_public in session.execute(
+        select(ApiToken.id, ApiToken.credential_public).where(
+            ApiToken.school_id == school.id,
+            ApiToken.member_id.in_([m.id for m in holders]),
+            ApiToken.is_live(now),
+        )
+    ).all():
+        _wrap_to(session, school.id, keys, TOKEN, token_id, token_public)
     audit.record(
         session,
         "school.leadership_keys_created" if previous is None else "school.leadership_keys_rotated",
@@ -285,15 +336,16 @@ def confirm_missing(
     wrap of it yet (joined since, or got a new credential)."""
     held = set(
         session.scalars(
-            select(LeadershipWrap.member_id).where(
+            select(LeadershipWrap.credential_id).where(
                 LeadershipWrap.school_id == school.id,
                 LeadershipWrap.generation == keys.generation,
+                LeadershipWrap.credential_kind == MEMBER,
             )
         )
     )
     missing = [m for m in members_of_leadership(session, school) if m.id not in held]
     for member in missing:
-        _wrap_to(session, school, keys, member)
+        _wrap_to(session, school.id, keys, MEMBER, member.id, member.credential_public)
         audit.record(
             session,
             "member.leadership_keys_confirmed",
@@ -363,7 +415,26 @@ def on_sign_in(
 
 
 def forget_wraps_of(session: Session, member: Member) -> None:
-    session.execute(delete(LeadershipWrap).where(LeadershipWrap.member_id == member.id))
+    forget_credential(session, MEMBER, member.id)
+
+
+def forget_credential(session: Session, kind: str, credential_id: uuid.UUID) -> None:
+    """Delete every leadership wrap of one credential (a revoked token, say)."""
+    session.execute(
+        delete(LeadershipWrap).where(
+            LeadershipWrap.credential_kind == kind, LeadershipWrap.credential_id == credential_id
+        )
+    )
+
+
+def wrap_to_token(
+    session: Session, member: Member, keys: SchoolKeys | None, token_id: uuid.UUID, public: bytes
+) -> None:
+    """A new API token of a leadership member gets the leadership bundle their
+    session holds (none for anyone else)."""
+    held = leadership_of(keys)
+    if held is not None and member.school_id is not None and in_leadership(member):
+        _wrap_to(session, member.school_id, held, TOKEN, token_id, public)
 
 
 def move_to_credential(
@@ -376,16 +447,7 @@ def move_to_credential(
     forget_wraps_of(session, member)
     school = member.school
     if keys is not None and school is not None:
-        session.add(
-            LeadershipWrap(
-                school_id=school.id,
-                generation=keys.generation,
-                member_id=member.id,
-                wrap=custody.wrap_to_credential(
-                    keys.to_bytes(), new_public, _context(school.id, keys.generation, member.id)
-                ),
-            )
-        )
+        _wrap_to(session, school.id, keys, MEMBER, member.id, new_public)
     return keys
 
 

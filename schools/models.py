@@ -328,16 +328,19 @@ class LeadershipKeyGeneration(Base):
 
 
 class LeadershipWrap(Base):
-    """The leadership bundle of one generation, HPKE-wrapped to one leadership
-    member's credential. Nobody outside the school's leadership holds one."""
+    """The leadership bundle of one generation, HPKE-wrapped to one credential
+    of a leadership member: their own ("member"), or an API token they made
+    ("token"). Nobody outside the school's leadership holds one."""
 
     __tablename__ = "leadership_wraps"
+    __table_args__ = (
+        CheckConstraint("credential_kind IN ('member', 'token')", name="credential_kind"),
+    )
 
     school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), primary_key=True)
     generation: Mapped[int] = mapped_column(Integer, primary_key=True)
-    member_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
-    )
+    credential_kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    credential_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     wrap: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -44,20 +44,23 @@ def upgrade() -> None:
         "leadership_wraps",
         sa.Column("school_id", sa.Uuid(), nullable=False),
         sa.Column("generation", sa.Integer(), nullable=False),
-        sa.Column("member_id", sa.Uuid(), nullable=False),
+        sa.Column("credential_kind", sa.String(length=16), nullable=False),
+        sa.Column("credential_id", sa.Uuid(), nullable=False),
         sa.Column("wrap", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["member_id"],
-            ["members.id"],
-            name=op.f("fk_leadership_wraps_member_id_members"),
-            ondelete="CASCADE",
+        sa.CheckConstraint(
+            "credential_kind IN ('member', 'token')",
+            name=op.f("ck_leadership_wraps_credential_kind"),
         ),
         sa.ForeignKeyConstraint(
             ["school_id"], ["schools.id"], name=op.f("fk_leadership_wraps_school_id_schools")
         ),
         sa.PrimaryKeyConstraint(
-            "school_id", "generation", "member_id", name=op.f("pk_leadership_wraps")
+            "school_id",
+            "generation",
+            "credential_kind",
+            "credential_id",
+            name=op.f("pk_leadership_wraps"),
         ),
     )
     op.create_table(

@@ -60,12 +60,14 @@ def withdrawable_members(session: Session, actor: Member, view: AlertView) -> li
     ]
 
 
-def withdraw_member(
-    session: Session, actor: Member, alert_id: uuid.UUID, member_id: uuid.UUID
-) -> Member:
-    """Withdraw ``member_id`` from the alert's thread (audited)."""
+def withdraw_member(session: Session, actor: Member, alert_id: uuid.UUID, chosen: str) -> Member:
+    """Withdraw the member whose id is ``chosen`` from the alert's thread (audited)."""
     policy.check_school_may_act(actor, "withdraw members from threads")
     view = content_for(session, actor, alert_id)
+    try:
+        member_id = uuid.UUID(chosen)
+    except ValueError:
+        raise InvalidInput("Choose the member to withdraw.", field=FIELD) from None
     if not in_leadership(actor):
         raise Forbidden(
             "Only your head or a safeguarding lead can withdraw a member from a thread."

@@ -12,19 +12,15 @@ from network import auth
 from network.alerts import exclusion
 from network.alerts.views import bp
 from network.db import db
-from schools.errors import InvalidInput
 from schools.policy import Permission
 
 
 @bp.route("/<uuid:alert_id>/withdraw-member", methods=["POST"])
 @auth.requires(Permission.WITHDRAW_FROM_THREADS)
 def withdraw_member(alert_id: uuid.UUID) -> ResponseReturnValue:
-    raw = request.form.get(exclusion.FIELD, "")
-    try:
-        member_id = uuid.UUID(raw)
-    except ValueError:
-        raise InvalidInput("Choose the member to withdraw.", field=exclusion.FIELD) from None
-    member = exclusion.withdraw_member(db(), auth.actor(), alert_id, member_id)
+    member = exclusion.withdraw_member(
+        db(), auth.actor(), alert_id, request.form.get(exclusion.FIELD, "")
+    )
     flash(
         f"{member.name} no longer sees this alert. Items added from now on are sealed to "
         "your school's leadership only.",

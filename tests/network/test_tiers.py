@@ -35,6 +35,7 @@ from schools.models import (
     SchoolKeyGeneration,
 )
 from tests.conftest import PASSWORD, sign_in
+from tests.network.api_helpers import api_for
 
 CANARY = "CANARY-leadership-only-7f3a"
 
@@ -120,8 +121,8 @@ def _leadership_wraps_open(app, school_id: uuid.UUID, credential: CredentialKey)
                 custody.unwrap_with_credential(
                     row.wrap,
                     credential,
-                    custody.keywrap_context(
-                        school_id, row.generation, "leadership_member", row.member_id
+                    leadership.wrap_context(
+                        school_id, row.generation, row.credential_kind, row.credential_id
                     ),
                 )
             except CryptoError:
@@ -204,10 +205,22 @@ def test_a_staff_member_opens_sees_and_hears_nothing_of_a_leadership_alert(app, 
             session.scalar(
                 select(func.count())
                 .select_from(LeadershipWrap)
-                .where(LeadershipWrap.member_id == staff.member.id)
+                .where(LeadershipWrap.credential_id == staff.member.id)
             )
             == 0
         )
+    # API tokens (only heads make them) act as the member who made them: the
+    # head's token gets the leadership keys and reads it.
+    head_api = api_for(app, beech.person.email)
+    assert CANARY in head_api.get(f"/api/v1/alerts/{alert_id}").get_data(as_text=True)
+    with own_transaction(app) as session:
+        kinds = session.execute(
+            select(LeadershipWrap.credential_kind, func.count())
+            .where(LeadershipWrap.school_id == beech.school.id)
+            .group_by(LeadershipWrap.credential_kind)
+        ).all()
+    # Beech's head and DSL, and the head's token; nothing of the staff member's.
+    assert dict(kinds) == {"member": 2, "token": 1}
     # The DSL's cookie holds the leadership bundle, and it opens the wrap.
     dsl_keys = leadership.leadership_of(_session_keys(app, dsl_client))
     assert dsl_keys is not None
