@@ -124,6 +124,9 @@ def _wrap_keys_to_token(
             invitation.id,
             invitation.credential_public,
         )
+        leadership.wrap_to_invitation(
+            session, actor, actor_keys, invitation.id, invitation.role, invitation.credential_public
+        )
 
 
 def resend_invitation(
@@ -167,6 +170,7 @@ def resend_invitation(
     if replaced.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("This invitation was just used, withdrawn or sent again; reload the page.")
     keyring.delete_wraps_of(session, CredentialKind.INVITATION, invitation.id)
+    leadership.forget_credential(session, leadership.INVITATION, invitation.id)
     _wrap_keys_to_token(session, invitation, token, invitation.school, actor, actor_keys)
     audit.record(
         session,
@@ -307,6 +311,9 @@ def _hand_over_keys(
         custody.token_credential(token),
     )
     keyring.delete_wraps_of(session, CredentialKind.INVITATION, invitation.id)
+    leadership.accept_from_invitation(
+        session, member, invitation.id, custody.token_credential(token)
+    )
     if handed is None:
         member.keys_pending = True
         return None
@@ -363,6 +370,7 @@ def withdraw(
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return False
     keyring.delete_wraps_of(session, CredentialKind.INVITATION, invitation.id)
+    leadership.forget_credential(session, leadership.INVITATION, invitation.id)
     audit.record(
         session,
         "invitation.withdrawn",

@@ -50,6 +50,7 @@ LEADERSHIP_ROLES = frozenset({Role.HEAD, Role.DSL, Role.DEPUTY_DSL})
 # a school-bundle wrap never opens as a leadership wrap, nor the reverse.
 MEMBER = "member"
 TOKEN = "token"  # noqa: S105  (a credential kind, not a secret)
+INVITATION = "invitation"
 _BUNDLE_LEN = 103  # SchoolKeys.to_bytes(): "KB" 01, u32 generation, three 32-byte seeds
 _VAULT_LABEL = b"\0leadership"
 
@@ -425,6 +426,38 @@ def forget_credential(session: Session, kind: str, credential_id: uuid.UUID) -> 
             LeadershipWrap.credential_kind == kind, LeadershipWrap.credential_id == credential_id
         )
     )
+
+
+def wrap_to_invitation(
+    session: Session,
+    actor: Member | None,
+    keys: SchoolKeys | None,
+    invitation_id: uuid.UUID,
+    role: str,
+    public: bytes,
+) -> None:
+    """A head inviting someone into the leadership hands the leadership bundle
+    their session holds to the invitation's credential, as the school bundle."""
+    held = leadership_of(keys)
+    if (
+        held is not None
+        and actor is not None
+        and actor.school_id is not None
+        and in_leadership(actor)
+        and role in {r.value for r in LEADERSHIP_ROLES}
+    ):
+        _wrap_to(session, actor.school_id, held, INVITATION, invitation_id, public)
+
+
+def accept_from_invitation(
+    session: Session, member: Member, invitation_id: uuid.UUID, credential: CredentialKey
+) -> None:
+    """The invitee joined: the leadership bundle their link carried (if any,
+    and still current) is wrapped to their own credential; the link's wrap goes."""
+    held = unwrap_for(session, member, INVITATION, invitation_id, credential)
+    forget_credential(session, INVITATION, invitation_id)
+    if held is not None and member.school_id is not None:
+        _wrap_to(session, member.school_id, held, MEMBER, member.id, member.credential_public)
 
 
 def wrap_to_token(

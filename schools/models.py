@@ -329,12 +329,15 @@ class LeadershipKeyGeneration(Base):
 
 class LeadershipWrap(Base):
     """The leadership bundle of one generation, HPKE-wrapped to one credential
-    of a leadership member: their own ("member"), or an API token they made
-    ("token"). Nobody outside the school's leadership holds one."""
+    of a leadership member: their own ("member"), an API token they made
+    ("token"), or the link inviting them into the leadership ("invitation").
+    Nobody outside the school's leadership holds one."""
 
     __tablename__ = "leadership_wraps"
     __table_args__ = (
-        CheckConstraint("credential_kind IN ('member', 'token')", name="credential_kind"),
+        CheckConstraint(
+            "credential_kind IN ('member', 'token', 'invitation')", name="credential_kind"
+        ),
     )
 
     school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), primary_key=True)

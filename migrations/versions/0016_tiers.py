@@ -49,7 +49,7 @@ def upgrade() -> None:
         sa.Column("wrap", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "credential_kind IN ('member', 'token')",
+            "credential_kind IN ('member', 'token', 'invitation')",
             name=op.f("ck_leadership_wraps_credential_kind"),
         ),
         sa.ForeignKeyConstraint(
