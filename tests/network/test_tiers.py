@@ -416,3 +416,48 @@ def test_a_staff_poster_cannot_send_to_leadership(app, world, heads):
     assert (
         poster.post_alert([beech.school], title="Red one", tlp="RED", tier="all").status_code == 303
     )
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_a_dsl_invited_by_a_head_reads_leadership_alerts_from_their_first_sign_in(
+    app, world, heads
+):
+    """The invitation link carries the leadership keys of the head who made
+    it, so nobody has to sign in again to confirm the new DSL."""
+    import re
+
+    ash, beech = heads["Ash"], heads["Beech"]
+    response = beech.post(
+        "/school/invite",
+        {"name": "Dee", "email": "dee@beech.example.org", "role": "dsl"},
+        page="/school",
+    )
+    assert response.status_code == 201
+    link = re.search(r"/invitations/([A-Za-z0-9_-]+)", response.get_data(as_text=True))
+    assert link is not None
+    dee = app.test_client()
+    accepted = dee.post(
+        link.group(0),
+        data={
+            "name": "Dee",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+            "csrf_token": _csrf_of(dee, link.group(0)),
+        },
+    )
+    assert accepted.status_code == 302
+    alert_id = _alert_id(ash.post_alert([beech.school], title="For the new DSL"))
+    assert "For the new DSL" in dee.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    with own_transaction(app) as session:
+        kinds = session.scalars(
+            select(LeadershipWrap.credential_kind).where(
+                LeadershipWrap.school_id == beech.school.id
+            )
+        ).all()
+    assert sorted(kinds) == ["member", "member"]  # the link's wrap went with it
+
+
+def _csrf_of(client, page: str) -> str:
+    from tests.conftest import csrf_token
+
+    return csrf_token(client, page)
