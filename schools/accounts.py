@@ -504,6 +504,8 @@ def remove_member(
         raise Conflict("A school needs at least one head; invite another head first.")
     if school.key_generation and actor_keys is None:
         raise KeysLocked("Removing a member changes the school's keys; sign in again to do it.")
+    if member.role_enum in leadership.LEADERSHIP_ROLES:
+        leadership.check_may_rotate(school, actor_keys)  # before anything is written
     member.status = MemberStatus.REMOVED
     keyring.delete_wraps_of(session, CredentialKind.MEMBER, member.id)
     session.execute(delete(LoginSession).where(LoginSession.member_id == member.id))

@@ -493,13 +493,23 @@ def member_leaves(
     school = member.school
     if school is None or not school.leadership_generation:
         return None
+    check_may_rotate(school, actor_keys)
     current = leadership_of(actor_keys)
-    if current is None:
+    assert current is not None
+    return rotate(session, school, current, actor, reason="member left the leadership")
+
+
+def check_may_rotate(school: School, actor_keys: SchoolKeys | None) -> None:
+    """KeysLocked unless the acting head holds the school's current leadership
+    bundle (a rotation chains it under the new one). Asked before writing."""
+    current = leadership_of(actor_keys)
+    if school.leadership_generation and (
+        current is None or current.generation != school.leadership_generation
+    ):
         raise KeysLocked(
             "This changes your school's leadership keys, and your session does not hold "
             "them: sign in again, as a head, to do it."
         )
-    return rotate(session, school, current, actor, reason="member left the leadership")
 
 
 @dataclass(frozen=True)
@@ -538,6 +548,8 @@ def change_role(
     if member.role_enum is Role.HEAD and not _another_head(session, school, member):
         raise Conflict("A school needs at least one head; make someone else head first.")
     was = in_leadership(member)
+    if was and new_role not in LEADERSHIP_ROLES:
+        check_may_rotate(school, actor_keys)  # before anything is written
     before = member.role
     member.role = new_role.value
     audit.record(
