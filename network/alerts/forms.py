@@ -116,8 +116,8 @@ class PostAlertForm(FlaskForm):
         choices=[
             SelectChoice(
                 "",
-                "As its kind and label suggest: leadership for staff named "
-                "or discussed and for TLP:RED, otherwise all staff",
+                "The default: leadership for alerts about staff and for TLP:RED "
+                "alerts, otherwise all staff",
             ),
             SelectChoice("all", "All staff"),
             SelectChoice("leadership", "Leadership only: the head and safeguarding leads"),
