@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from crypto.indicators import (
@@ -27,7 +27,7 @@ from crypto.indicators import (
     normalise_link,
 )
 from crypto.keys import SchoolKeys
-from network.alerts.access import visible_to_school
+from network.alerts.access import copy_visible_to, visible_to_school
 from network.alerts.content import AlertContent
 from network.alerts.models import Alert, AlertIndicator, AlertRecipient
 from network.alerts.vocab import AlertStatus
@@ -148,6 +148,7 @@ def correlations(
     bundle_of: Callable[[int], SchoolKeys],
     alert: Alert,
     content: AlertContent,
+    reader: Member | None = None,
 ) -> list[Correlation]:
     """For a reader's school: which other alerts name one of this alert's
     indicators, under any generation of the correlation key the school holds.
@@ -159,7 +160,9 @@ def correlations(
     by_hash = {indicator_hash(key, i): i for key in keys.values() for i in found}
     if not by_hash:
         return []
-    rows = matching_alerts(session, school.id, alert.id, by_hash, alert.forwarded_from_id)
+    rows = matching_alerts(
+        session, school.id, alert.id, by_hash, alert.forwarded_from_id, reader=reader
+    )
     grouped: dict[Indicator, Correlation] = {}
     seen: set[tuple[Indicator, uuid.UUID]] = set()
     for digest, alert_id, school_name, sent_at, openable in rows:
@@ -179,9 +182,12 @@ def matching_alerts(
     alert_id: uuid.UUID,
     hashes: Iterable[bytes],
     forwarded_from: uuid.UUID | None = None,
+    reader: Member | None = None,
 ) -> list[tuple[bytes, uuid.UUID, str, datetime, bool]]:
     """(hash, alert, sending school's name, sent at, may the school open it)
     for every other unshredded alert carrying one of ``hashes``, newest first.
+    Given a ``reader``, a copy at a tier they are not in (or withdrawn from
+    them) counts as not received: they see of it what any school sees.
     The alert's own forwards, and the alert it forwards, are the same report
     passed on, not another school's: they are left out."""
     same_report = [alert_id] if forwarded_from is None else [alert_id, forwarded_from]
@@ -197,7 +203,12 @@ def matching_alerts(
             )
             .join(Alert, Alert.id == AlertIndicator.alert_id)
             .join(School, School.id == Alert.sender_school_id)
-            .outerjoin(AlertRecipient, visible_to_school(school_id, Alert.id))
+            .outerjoin(
+                AlertRecipient,
+                and_(visible_to_school(school_id, Alert.id), copy_visible_to(reader))
+                if reader is not None
+                else visible_to_school(school_id, Alert.id),
+            )
             .where(
                 AlertIndicator.hash.in_(list(hashes)),
                 AlertIndicator.alert_id.not_in(same_report),

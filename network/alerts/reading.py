@@ -286,7 +286,7 @@ def open_alert(
             opened.content, opened.signed, opened.problem = None, None, failure.message
     if opened.content is not None and actor.school is not None:
         opened.correlations = correlations(
-            session, actor.school, keychain.for_generation, alert, opened.content
+            session, actor.school, keychain.for_generation, alert, opened.content, actor
         )
     now = now or utcnow()
     if view.copy.first_read_at is None:
