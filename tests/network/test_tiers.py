@@ -461,3 +461,18 @@ def _csrf_of(client, page: str) -> str:
     from tests.conftest import csrf_token
 
     return csrf_token(client, page)
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_seen_elsewhere_links_a_leadership_alert_only_for_the_leadership(app, world, heads):
+    ash, beech = heads["Ash"], heads["Beech"]
+    _staff, staff_client = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
+    # Both name the same link (the helper's), one for leadership, one for all.
+    hidden = _alert_id(ash.post_alert([beech.school], title="For leadership"))
+    shared = _alert_id(ash.post_alert([beech.school], title="For all", tier="all"))
+    head_page = beech.client.get(f"/alerts/{shared}").get_data(as_text=True)
+    assert "Seen elsewhere in the network" in head_page
+    assert f'href="/alerts/{hidden}"' in head_page
+    staff_page = staff_client.get(f"/alerts/{shared}").get_data(as_text=True)
+    assert "For all" in staff_page
+    assert f'href="/alerts/{hidden}"' not in staff_page
