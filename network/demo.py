@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from crypto.keys import SchoolKeys
 from network.alerts import posting, reading, referrals, thread
 from network.alerts.content import AlertContent, Link
-from schools import directory, invitations, keyring
+from schools import directory, invitations, leadership
 from schools.db import utcnow
 from schools.models import Cluster, Member, Role
 
@@ -80,7 +80,7 @@ def _create(session: Session, settings: Any, password: str) -> None:
             session, None, Role.HEAD, f"head.{slug}@demo.alertnet.example", head_name, school=school
         )
         head = _accept(session, head_invite.token, head_name, password, settings)
-        keys = keyring.unlock_for_member(session, head.member, head.credential)
+        keys = leadership.unlock_for_member(session, head.member, head.credential)
         heads[slug] = (head.member, keys)
         if slug in STAFF:
             staff = invitations.invite(

@@ -18,7 +18,7 @@ from crypto import custody
 from crypto.custody import Argon2Params
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
-from schools import audit, directory, invitations, keyring, policy
+from schools import audit, directory, invitations, keyring, leadership, policy
 from schools.db import utcnow
 from schools.errors import Conflict, InvalidInput, KeysLocked, NotFound, SignInFailed
 from schools.models import (
@@ -131,10 +131,12 @@ def start_session(
     A session that still waits for a second factor (``state``) opens nothing:
     the gate refuses it all but the factor's pages, and schools.factors finishes
     it from the bundle it holds, without hashing the password again."""
-    keys = _unlock(session, member, credential)
+    complete = state is SessionState.COMPLETE
+    keys = leadership.on_sign_in(
+        session, member, credential, _unlock(session, member, credential), complete
+    )
     signed = _open_session(session, member, keys, user_agent, lifetime, state)
     member.last_sign_in_at = signed.login.created_at
-    complete = state is SessionState.COMPLETE
     confirmed = confirm_colleagues(session, member, keys) if complete else []
     audit.record(
         session,
@@ -200,12 +202,17 @@ def _open_session(
 ) -> SignedIn:
     token = secrets.token_urlsafe(32)
     id_hash = _token_hash(token)
-    vault_key, vault = b"", None
+    vault_key, vault, leadership_generation = b"", None, None
     if keys is not None:
         assert member.school_id is not None
+        # A leadership member's row seals the leadership bundle beside the school's.
+        plain, leadership_generation = leadership.vault_plaintext(keys)
         vault_key, vault = custody.seal_for_session(
-            keys.to_bytes(),
-            custody.session_context(member.id, member.school_id, keys.generation, id_hash),
+            plain,
+            leadership.vault_context(
+                custody.session_context(member.id, member.school_id, keys.generation, id_hash),
+                leadership_generation,
+            ),
         )
     now = utcnow()
     complete = state is SessionState.COMPLETE
@@ -214,6 +221,7 @@ def _open_session(
         member_id=member.id,
         school_id=member.school_id,
         generation=keys.generation if keys is not None else None,
+        leadership_generation=leadership_generation,
         created_at=now,
         last_seen_at=now,
         expires_at=now + lifetime,
@@ -248,7 +256,10 @@ def _stale(login: LoginSession) -> bool:
         return False
     school = login.member.school
     return (
-        school is None or login.school_id != school.id or login.generation != school.key_generation
+        school is None
+        or login.school_id != school.id
+        or login.generation != school.key_generation
+        or login.leadership_generation not in (None, school.leadership_generation)
     )
 
 
@@ -261,11 +272,14 @@ def session_keys(login: LoginSession, vault_key: bytes) -> SchoolKeys | None:
         plain = custody.open_for_session(
             vault_key,
             login.vault,
-            custody.session_context(
-                login.member_id, login.school_id, login.generation, login.id_hash
+            leadership.vault_context(
+                custody.session_context(
+                    login.member_id, login.school_id, login.generation, login.id_hash
+                ),
+                login.leadership_generation,
             ),
         )
-        keys = SchoolKeys.from_bytes(plain)
+        keys = leadership.from_vault(plain, login.leadership_generation)
     except CryptoError:
         return None
     return keys if keys.generation == login.generation else None
@@ -361,6 +375,7 @@ def _replace_credential(
     keys = _unlock(session, member, old)
     fresh = CredentialKey.generate()
     keyring.delete_wraps_of(session, CredentialKind.MEMBER, member.id)
+    held = leadership.move_to_credential(session, member, old, fresh.public_bytes())
     member.password_blob = custody.wrap_seed_with_password(
         fresh.seed, password, params, _owner(member)
     )
@@ -381,7 +396,7 @@ def _replace_credential(
         object_id=member.id,
         generation=keys.generation if keys is not None else None,
     )
-    return keys
+    return leadership.holding(keys, held) if keys is not None else None
 
 
 @dataclass(frozen=True)
@@ -439,6 +454,9 @@ def recover_head(
     member.password_blob = custody.wrap_seed_with_password(fresh.seed, new, params, _owner(member))
     member.credential_public = fresh.public_bytes()
     keyring.delete_wraps_of(session, CredentialKind.MEMBER, member.id)
+    # The leadership bundle was wrapped to the forgotten credential only: a
+    # leadership colleague's next sign-in wraps it to the new one.
+    leadership.forget_wraps_of(session, member)
     keyring.add_wrap(
         session, school.id, keys, CredentialKind.MEMBER, member.id, member.credential_public
     )
@@ -486,6 +504,8 @@ def remove_member(
         raise Conflict("A school needs at least one head; invite another head first.")
     if school.key_generation and actor_keys is None:
         raise KeysLocked("Removing a member changes the school's keys; sign in again to do it.")
+    if member.role_enum in leadership.LEADERSHIP_ROLES:
+        leadership.check_may_rotate(school, actor_keys)  # before anything is written
     member.status = MemberStatus.REMOVED
     keyring.delete_wraps_of(session, CredentialKind.MEMBER, member.id)
     session.execute(delete(LoginSession).where(LoginSession.member_id == member.id))
@@ -518,8 +538,13 @@ def remove_member(
             reason="maker removed",
         )
     new_keys = None
+    held = leadership.leadership_of(actor_keys)
+    if member.role_enum in leadership.LEADERSHIP_ROLES:
+        # They held the leadership bundle too: it moves on without them.
+        held = leadership.member_leaves(session, member, actor, actor_keys) or held
     if actor_keys is not None and school.key_generation:
         new_keys = keyring.rotate(session, school, actor_keys, actor, reason="member removed")
+        new_keys = leadership.holding(new_keys, held)
     session.flush()
     return Removed(keys=new_keys, recovery_code_withdrawn=withdrawn)
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from crypto import custody
 from crypto.custody import Argon2Params
 from crypto.keys import CredentialKey, SchoolKeys
-from schools import audit, directory, keyring, policy
+from schools import audit, directory, keyring, leadership, policy
 from schools.db import new_id, utcnow
 from schools.errors import Conflict, InvalidInput, InvitationUnusable, NotFound, Problems
 from schools.models import Cluster, CredentialKind, Invitation, Member, Role, School
@@ -127,6 +127,9 @@ def _wrap_keys_to_token(
             invitation.id,
             invitation.credential_public,
         )
+        leadership.wrap_to_invitation(
+            session, actor, actor_keys, invitation.id, invitation.role, invitation.credential_public
+        )
 
 
 def resend_invitation(
@@ -170,6 +173,7 @@ def resend_invitation(
     if replaced.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("This invitation was just used, withdrawn or sent again; reload the page.")
     keyring.delete_wraps_of(session, CredentialKind.INVITATION, invitation.id)
+    leadership.forget_credential(session, leadership.INVITATION, invitation.id)
     _wrap_keys_to_token(session, invitation, token, invitation.school, actor, actor_keys)
     audit.record(
         session,
@@ -298,6 +302,8 @@ def _hand_over_keys(
         keyring.add_wrap(
             session, school.id, keys, CredentialKind.MEMBER, member.id, member.credential_public
         )
+        if member.role_enum in leadership.LEADERSHIP_ROLES:
+            leadership.create(session, school, member)
         return directory.issue_recovery_code(session, school, keys, member)
     handed = keyring.unwrap(
         session,
@@ -308,6 +314,9 @@ def _hand_over_keys(
         custody.token_credential(token),
     )
     keyring.delete_wraps_of(session, CredentialKind.INVITATION, invitation.id)
+    leadership.accept_from_invitation(
+        session, member, invitation.id, custody.token_credential(token)
+    )
     if handed is None:
         member.keys_pending = True
         return None
@@ -364,6 +373,7 @@ def withdraw(
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return False
     keyring.delete_wraps_of(session, CredentialKind.INVITATION, invitation.id)
+    leadership.forget_credential(session, leadership.INVITATION, invitation.id)
     audit.record(
         session,
         "invitation.withdrawn",

@@ -151,6 +151,8 @@ class School(Base):
     status: Mapped[str] = mapped_column(String(16), default=SchoolStatus.ACTIVE)
     # 0 until the first head accepts and the school's keys are made.
     key_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # The leadership bundle's generation (schools/leadership.py); 0 until made.
+    leadership_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Shown to the school's members, so they know why and whom to ask.
     suspension_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -313,6 +315,42 @@ class KeyWrap(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class LeadershipKeyGeneration(Base):
+    """A school's leadership bundle (head and safeguarding leads) of one
+    generation: its public keys, and the previous bundle chained under it."""
+
+    __tablename__ = "leadership_key_generations"
+
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_keys: Mapped[bytes] = mapped_column(LargeBinary)
+    fingerprint: Mapped[str] = mapped_column(String(120))
+    previous_bundle: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LeadershipWrap(Base):
+    """The leadership bundle of one generation, HPKE-wrapped to one credential
+    of a leadership member: their own ("member"), an API token they made
+    ("token"), or the link inviting them into the leadership ("invitation").
+    Nobody outside the school's leadership holds one."""
+
+    __tablename__ = "leadership_wraps"
+    __table_args__ = (
+        CheckConstraint(
+            "credential_kind IN ('member', 'token', 'invitation')", name="credential_kind"
+        ),
+    )
+
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
+    credential_kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    credential_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    wrap: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class RecoveryCode(Base):
     """A head's recovery code: only an identifier and its credential's public key."""
 
@@ -359,6 +397,8 @@ class LoginSession(Base):
     # when the session holds no keys: no school, or keys not yet confirmed).
     school_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schools.id"), index=True)
     generation: Mapped[int | None] = mapped_column(Integer)
+    # Set when ``vault`` also seals the school's leadership bundle of this generation.
+    leadership_generation: Mapped[int | None] = mapped_column(Integer)
     vault: Mapped[bytes | None] = mapped_column(LargeBinary)
     user_agent: Mapped[str] = mapped_column(String(200), default="")
     state: Mapped[str] = mapped_column(

@@ -31,6 +31,9 @@ class Permission(enum.StrEnum):
     EDIT_GUIDANCE = "edit_guidance"
     SET_OUT_OF_HOURS_CONTACT = "set_out_of_hours_contact"
     REVIEW_ALERTS = "review_alerts"
+    # Withdraw a member of one's own school from an alert's thread
+    # (network/alerts/exclusion.py): the school's leadership.
+    WITHDRAW_FROM_THREADS = "withdraw_from_threads"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
@@ -58,6 +61,7 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_OWN_ACCOUNT,
             # Who is told of urgent alerts outside school days (network/alerts/out_of_hours.py).
             Permission.SET_OUT_OF_HOURS_CONTACT,
+            Permission.WITHDRAW_FROM_THREADS,
         }
     ),
     Role.STAFF: frozenset(
@@ -69,9 +73,13 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
         }
     ),
 }
-# Safeguarding leads hold what other staff hold; they differ in posting by default
-# (Role.posts_by_default) and in withdrawing their school's alerts (alerts/access.py).
-_GRANTS[Role.DSL] = _GRANTS[Role.DEPUTY_DSL] = _GRANTS[Role.STAFF]
+# Safeguarding leads hold what other staff hold, and with the head make the
+# school's leadership: they withdraw members from threads. They differ from staff
+# in posting by default (Role.posts_by_default), in withdrawing their school's
+# alerts (alerts/access.py) and in holding the leadership keys (schools/leadership.py).
+_GRANTS[Role.DSL] = _GRANTS[Role.DEPUTY_DSL] = _GRANTS[Role.STAFF] | {
+    Permission.WITHDRAW_FROM_THREADS
+}
 # Four-eyes review (network/alerts/review.py): a head or the designated
 # safeguarding lead approves alerts from staff when their school asks for it.
 _GRANTS[Role.HEAD] = _GRANTS[Role.HEAD] | {Permission.REVIEW_ALERTS}

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from crypto import custody
 from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys
-from schools import audit, keyring, policy
+from schools import audit, keyring, leadership, policy
 from schools.audit.leaf import timestamp
 from schools.db import utcnow
 from schools.errors import Conflict, DomainError, InvalidInput, KeysLocked, NotFound, Problems
@@ -170,6 +170,8 @@ def create_token(
     keyring.add_wrap(
         session, school.id, keys, CredentialKind.TOKEN, token.id, token.credential_public
     )
+    # A leadership member's token acts as them: it gets the leadership keys too.
+    leadership.wrap_to_token(session, actor, keys, token.id, token.credential_public)
     audit.record(
         session,
         "token.created",
@@ -198,6 +200,7 @@ def revoke_token(
     token.revoked_at = now or utcnow()
     token.revoked_by_id = actor.id if actor is not None else None
     keyring.delete_wraps_of(session, CredentialKind.TOKEN, token.id)
+    leadership.forget_credential(session, leadership.TOKEN, token.id)
     audit.record(
         session,
         "token.revoked",
@@ -267,17 +270,15 @@ def unlock(session: Session, token: ApiToken, secret: str) -> SchoolKeys:
     school = token.school
     if school.key_generation == 0:
         raise KeysLocked("This school has no keys yet.")
+    credential = custody.token_credential(secret)
     keys = keyring.unwrap(
-        session,
-        school.id,
-        school.key_generation,
-        CredentialKind.TOKEN,
-        token.id,
-        custody.token_credential(secret),
+        session, school.id, school.key_generation, CredentialKind.TOKEN, token.id, credential
     )
     if keys is None:
         raise KeysLocked("This token holds no copy of the school's current keys. Make a new token.")
-    return keys
+    return leadership.holding(
+        keys, leadership.unwrap_for(session, token.member, leadership.TOKEN, token.id, credential)
+    )
 
 
 def forget_expired(session: Session, token_id: uuid.UUID, now: datetime | None = None) -> bool:

@@ -13,7 +13,7 @@ def init_app(app: Flask) -> None:
     # the package is imported, and `alertnet client` imports network.alerts.vocab
     # without Flask or SQLAlchemy.
     from network import auth
-    from network.alerts import (
+    from network.alerts import (  # noqa: F401  (tier_views: routes on views.bp)
         draft_views,
         export_views,
         guidance_views,
@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
         inbox_views,
         out_of_hours_views,
         referral_views,
+        tier_views,
         unread_marks,
         views,
     )
@@ -42,8 +43,8 @@ def init_app(app: Flask) -> None:
         member = auth.current_member()
         if member is None or member.school is None:
             return {"unread_alerts": None}
-        # The school's unopened copies, and those this member marked unread.
+        # The school's unopened copies this member may read, and those they marked unread.
         return {
-            "unread_alerts": inbox.unread_count(db(), member.school.id)
+            "unread_alerts": inbox.unread_count(db(), member.school.id, member)
             + unread_marks.marked_but_read(db(), member)
         }

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, ColumnExpressionArgument, and_, exists, or_
 from sqlalchemy.orm import Session
 
-from network.alerts.models import Alert, AlertRecipient
+from crypto.header import TIER_ALL, TIER_LEADERSHIP
+from network.alerts.models import Alert, AlertRecipient, ThreadExclusion
 from network.alerts.vocab import NOT_FORWARDABLE, AlertStatus
 from schools import policy
 from schools.errors import Conflict, DomainError, Forbidden, NotFound
+from schools.leadership import LEADERSHIP_ROLES, in_leadership
 from schools.models import Member, Role
 
 NOT_FOUND = "No such alert, or it was not sent to your school."
@@ -40,13 +42,60 @@ def visible_to_school(
     return and_(AlertRecipient.alert_id == alert_id, AlertRecipient.school_id == school_id)
 
 
+def tiers_of(member: Member | None) -> tuple[str, ...]:
+    """The audience tiers a member is in: every member of a school is in "all";
+    its head and safeguarding leads in "leadership" too."""
+    if member is not None and in_leadership(member):
+        return (TIER_ALL, TIER_LEADERSHIP)
+    return (TIER_ALL,)
+
+
+def withdrawn_from(
+    member_id: uuid.UUID | ColumnExpressionArgument[uuid.UUID],
+    alert_id: uuid.UUID | ColumnExpressionArgument[uuid.UUID],
+) -> ColumnElement[bool]:
+    """SQL: the member was withdrawn from the alert's thread (network/alerts/exclusion.py)."""
+    return exists().where(
+        ThreadExclusion.alert_id == alert_id, ThreadExclusion.member_id == member_id
+    )
+
+
+def copy_visible_to(reader: Member | None) -> ColumnElement[bool]:
+    """SQL on ``alert_recipients``: the copy is at a tier the reader is in, and
+    the reader was not withdrawn from the alert's thread (no reader: the
+    all-staff tier only). The inbox and the unread count list only these."""
+    in_tier = AlertRecipient.tier.in_(tiers_of(reader))
+    if reader is None:
+        return in_tier
+    return and_(in_tier, ~withdrawn_from(reader.id, AlertRecipient.alert_id))
+
+
 def visible_to_member(alert: Alert) -> ColumnElement[bool]:
     """SQL on ``Member`` for ``alert_for``'s rule: the member's school holds a
-    copy (``visible_to_school``), or the member coordinates the alert's
+    copy (``visible_to_school``) at a tier the member is in and the member was
+    not withdrawn from its thread, or the member coordinates the alert's
     cluster (metadata). Notifications ask it of every member at once."""
     return or_(
-        exists().where(visible_to_school(Member.school_id, alert.id)),
+        exists().where(
+            visible_to_school(Member.school_id, alert.id),
+            or_(
+                AlertRecipient.tier == TIER_ALL,
+                and_(
+                    AlertRecipient.tier == TIER_LEADERSHIP,
+                    Member.role.in_([r.value for r in LEADERSHIP_ROLES]),
+                ),
+            ),
+            ~withdrawn_from(Member.id, alert.id),
+        ),
         and_(Member.role == Role.COORDINATOR, Member.cluster_id == alert.cluster_id),
+    )
+
+
+def reads_copy(session: Session, actor: Member, copy: AlertRecipient) -> bool:
+    """``copy_visible_to`` for one member and one copy."""
+    return (
+        copy.tier in tiers_of(actor)
+        and session.get(ThreadExclusion, (copy.alert_id, actor.id)) is None
     )
 
 
@@ -74,6 +123,10 @@ def alert_for(session: Session, actor: Member, alert_id: uuid.UUID) -> AlertView
     copy = None
     if actor.school_id is not None:
         copy = session.get(AlertRecipient, (alert.id, actor.school_id))
+    if copy is not None and not reads_copy(session, actor, copy):
+        # At a tier the member is not in, or withdrawn from them: to them, the
+        # school holds no copy.
+        copy = None
     if copy is not None:
         return AlertView(alert, copy)
     if policy.sees_cluster_metadata(actor, alert.cluster_id):

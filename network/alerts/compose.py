@@ -59,6 +59,10 @@ class FormFields:
     references: str = ""
     referred_on: str = ""  # ISO date, or empty
     dsl_name: str = ""
+    # Who at each school reads it (network/alerts/audience.py): empty for the
+    # category's default, and a recipient school one of whose members is its subject.
+    tier: str = ""
+    subject_school: str = ""
 
     def to_bytes(self) -> bytes:
         value: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -100,6 +104,15 @@ def _steps(form: FormFields, today: date) -> StepsTaken:
     except ValueError:
         raise InvalidInput("Give the date as day, month and year.", field="referred_on") from None
     return check_steps(form.referred_to, form.references, referred_on, form.dsl_name, today)
+
+
+def _subject_school(value: str) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidInput("Choose from the list.", field="subject_school") from None
 
 
 def _school_ids(values: Sequence[str]) -> tuple[uuid.UUID, ...]:
@@ -190,6 +203,8 @@ def compose(
         school_ids=_check(problems, (), lambda: _school_ids(form.schools)),
         include_coordinator=form.include_coordinator,
         evidence=tuple(evidence),
+        tier=form.tier,
+        subject_school_id=_check(problems, None, lambda: _subject_school(form.subject_school)),
     )
     if (
         sender is not None

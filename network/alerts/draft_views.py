@@ -52,6 +52,10 @@ def _post_form(actor: Member) -> PostAlertForm:
         ],
     ]
     form.schools.choices = [SelectChoice(str(s.id), s.name) for s in choices.schools]
+    form.subject_school.choices = [
+        SelectChoice("", "No: not a member of a recipient school"),
+        *form.schools.choices,
+    ]
     return form
 
 
@@ -72,6 +76,8 @@ def _fields(form: PostAlertForm) -> FormFields:
                 "groups",
                 "recommended_action",
                 "audience",
+                "tier",
+                "subject_school",
             )
         },
         schools=tuple(str(v) for v in form.schools.data or []),

@@ -113,6 +113,25 @@ class PostAlertForm(FlaskForm):
         description="Used when you send to chosen schools. Schools whose head has not "
         "joined yet cannot receive alerts and are not listed.",
     )
+    tier = RadioField(
+        "Who reads it at each school",
+        choices=[
+            SelectChoice(
+                "",
+                "The default: leadership for alerts about staff and for TLP:RED "
+                "alerts, otherwise all staff",
+            ),
+            SelectChoice("all", "All staff"),
+            SelectChoice("leadership", "Leadership only: the head and safeguarding leads"),
+        ],
+        default="",
+        validate_choice=False,
+    )
+    subject_school = SelectField(
+        "A member of a recipient school is the subject (optional)",
+        validate_choice=False,
+        description="That school receives it for its leadership only, whatever you chose above.",
+    )
     include_coordinator = BooleanField(
         "Also send to the cluster coordinator",
         description="The coordinator sees only that alerts exist unless you add them here.",

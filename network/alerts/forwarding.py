@@ -20,6 +20,7 @@ from network.alerts.access import forwardable
 from network.alerts.audience import schools_holding
 from network.alerts.auditing import record_for_alert
 from network.alerts.content import MAX_NOTE, AlertContent, Evidence, clean_text
+from network.alerts.models import Alert, AlertRecipient
 from network.alerts.posting import AlertDraft, Posted, post_alert
 from network.alerts.reading import open_alert, record_download
 from network.alerts.vocab import SendTo
@@ -83,6 +84,8 @@ def forward(
         tuple(school_ids),
         False,
         tuple(evidence),
+        # Forwarded at the tier the forwarding school holds it at.
+        tier=_held_at(session, actor, original),
     )
     forwarded = post_alert(session, actor, keys, draft, forwarded_from=original)
     signals.alert_forwarded.send(
@@ -98,3 +101,9 @@ def forward(
         recipients=[str(s) for s in school_ids],
     )
     return forwarded
+
+
+def _held_at(session: Session, actor: Member, original: Alert) -> str:
+    """The tier of the forwarding school's copy of the original."""
+    copy = session.get(AlertRecipient, (original.id, actor.school_id))
+    return copy.tier if copy is not None else ""

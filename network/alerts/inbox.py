@@ -16,7 +16,7 @@ from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys
 from crypto.records import open_read_record, read_key, seal_read_record
 from network.alerts import vocab
-from network.alerts.access import may_post, visible_to_school
+from network.alerts.access import copy_visible_to, may_post, visible_to_school
 from network.alerts.content import AlertContent
 from network.alerts.integrity import check_alert
 from network.alerts.keychain import Keychain, parse_public_keys
@@ -32,10 +32,12 @@ from schools.errors import InvalidInput
 from schools.models import Member, School, SchoolKeyGeneration, SchoolKind
 
 # A row of the inbox's query: the copy, its alert, this school's read record of
-# the envelope and the record's generation (None until the school first listed
-# it), and the sender's public keys and when that generation was retired (None
-# when missing, or still current).
-InboxQuery = Select[AlertRecipient, Alert, bytes | None, int | None, bytes | None, datetime | None]
+# the envelope and the record's generation and tier (None until the school first
+# listed it), and the sender's public keys and when that generation was retired
+# (None when missing, or still current).
+InboxQuery = Select[
+    AlertRecipient, Alert, bytes | None, int | None, str | None, bytes | None, datetime | None
+]
 
 
 @dataclass(frozen=True)
@@ -116,11 +118,14 @@ def inbox_query(
     limit: int = PAGE_SIZE,
     matching: ColumnElement[bool] | None = None,
     alert_ids: Collection[uuid.UUID] | None = None,
+    reader: Member | None = None,
 ) -> InboxQuery:
     """The inbox's one query: a range scan of ix_alert_recipients_inbox for the
     school, joined by primary key to the alert, this school's read record of
     its envelope and the sender's public keys. Envelopes themselves are loaded
-    only for rows without a record yet (``inbox_for``)."""
+    only for rows without a record yet (``inbox_for``). Only copies at a tier
+    the ``reader`` is in, and not withdrawn from them, are listed (without a
+    reader: the all-staff tier only)."""
     sender_keys = aliased(SchoolKeyGeneration)
     query: InboxQuery = (
         select(
@@ -128,6 +133,7 @@ def inbox_query(
             Alert,
             ReadRecord.record,
             ReadRecord.generation,
+            ReadRecord.tier,
             sender_keys.public_keys,
             sender_keys.retired_at,
         )
@@ -146,7 +152,7 @@ def inbox_query(
                 sender_keys.generation == Alert.sender_generation,
             ),
         )
-        .where(AlertRecipient.is_sender.is_(sent))
+        .where(AlertRecipient.is_sender.is_(sent), copy_visible_to(reader))
     )
     query = _apply_filters(query, filters)
     if matching is not None:  # a search (network/alerts/search.py)
@@ -223,22 +229,22 @@ def inbox_for(
     if filters.q:
         index.catch_up()
         matching = index.matching(query_words(filters.q))
-    query = inbox_query(school.id, filters, cursor, sent, limit, matching, alert_ids)
+    query = inbox_query(school.id, filters, cursor, sent, limit, matching, alert_ids, reader=actor)
     rows = session.execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
     records = _RecordKeys(keychain)
     first_time = [
         alert.sealed_id
-        for _copy, alert, record, _gen, _public, _retired in rows
+        for _copy, alert, record, _gen, _tier, _public, _retired in rows
         if record is None and alert.sealed_id is not None and not alert.shredded
     ]
-    stored = load_for(session, first_time, school.id) if keys is not None else {}
+    stored = load_for(session, first_time, school.id, keychain.tiers) if keys is not None else {}
     page = []
     written: list[dict[str, object]] = []
     # Titles to add to the school's search index: (alert, generation, [title]).
     titles: list[tuple[uuid.UUID, int, list[str]]] = []
-    for copy, alert, record, record_generation, public, retired_at in rows:
+    for copy, alert, record, record_generation, record_tier, public, retired_at in rows:
         row = InboxRow(copy, alert)
         page.append(row)
         if alert.withdrawn:
@@ -253,20 +259,29 @@ def inbox_for(
         if keys is None:
             row.problem = "Locked: your session cannot open the school's keys."
             continue
+        if copy.tier not in keychain.tiers:
+            row.problem = "For your school's leadership: this sign-in holds no leadership keys."
+            continue
         try:
             if record is not None and record_generation is not None:
-                row.title = records.title(alert, record, record_generation, retired_at)
-                titles.append((alert.id, record_generation, [row.title]))
+                row.title = records.title(
+                    alert, record, record_generation, retired_at, record_tier or TIER_ALL
+                )
+                if (record_tier or TIER_ALL) == TIER_ALL:
+                    # A leadership copy's words stay out of the school-wide index.
+                    titles.append((alert.id, record_generation, [row.title]))
             elif alert.sealed_id is not None and alert.sealed_id in stored:
                 row.title, new_record = records.first_listing(
                     alert, stored[alert.sealed_id], school.id, public, retired_at
                 )
-                titles.append((alert.id, stored[alert.sealed_id].generation, [row.title]))
+                if stored[alert.sealed_id].tier == TIER_ALL:
+                    titles.append((alert.id, stored[alert.sealed_id].generation, [row.title]))
                 written.append(
                     {
                         "sealed_id": alert.sealed_id,
                         "school_id": school.id,
                         "generation": stored[alert.sealed_id].generation,
+                        "tier": stored[alert.sealed_id].tier,
                         "record": new_record,
                         "created_at": utcnow(),
                     }
@@ -306,20 +321,29 @@ class _RecordKeys:
 
     def __init__(self, keychain: Keychain) -> None:
         self.keychain = keychain
-        self._keys: dict[int, bytes] = {}
+        self._keys: dict[tuple[int, str], bytes] = {}
 
-    def key(self, generation: int) -> bytes:
-        if generation not in self._keys:
-            self._keys[generation] = read_key(self.keychain.for_generation(generation), TIER_ALL)
-        return self._keys[generation]
+    def key(self, generation: int, tier: str = TIER_ALL) -> bytes:
+        if (generation, tier) not in self._keys:
+            self._keys[generation, tier] = read_key(
+                self.keychain.for_recipient(generation, tier), tier
+            )
+        return self._keys[generation, tier]
 
     def title(
-        self, alert: Alert, record: bytes, generation: int, retired_at: datetime | None
+        self,
+        alert: Alert,
+        record: bytes,
+        generation: int,
+        retired_at: datetime | None,
+        tier: str = TIER_ALL,
     ) -> str:
         """The title from the school's record, which must open under its key
         for this alert's envelope hash and hold a header matching the alert."""
         try:
-            header, summary = open_read_record(self.key(generation), alert.envelope_hash, record)
+            header, summary = open_read_record(
+                self.key(generation, tier), alert.envelope_hash, record
+            )
             title = AlertContent.title_of(summary)
         except (CryptoError, ValueError, KeyError) as error:
             raise IntegrityFailure("The school's read record does not open.") from error
@@ -355,11 +379,14 @@ class _RecordKeys:
             opened.header,
             recipients=tuple(r for r in opened.header.recipients if r.school == str(school_id)),
         )
-        record = seal_read_record(self.key(stored.generation), envelope_hash, listed, summary)
+        record = seal_read_record(
+            self.key(stored.generation, stored.tier), envelope_hash, listed, summary
+        )
         return title, record
 
 
-def unread_count(session: Session, school_id: uuid.UUID) -> int:
+def unread_count(session: Session, school_id: uuid.UUID, reader: Member | None = None) -> int:
+    """Unread copies of the school that the ``reader`` would see listed."""
     return int(
         session.scalar(
             select(func.count())
@@ -368,6 +395,7 @@ def unread_count(session: Session, school_id: uuid.UUID) -> int:
                 AlertRecipient.school_id == school_id,
                 AlertRecipient.is_sender.is_(False),
                 AlertRecipient.first_read_at.is_(None),
+                copy_visible_to(reader),
             )
         )
         or 0

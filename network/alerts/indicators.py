@@ -15,10 +15,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select
+from sqlalchemy import Select, and_, bindparam, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from crypto.header import TIER_ALL, TIER_LEADERSHIP
 from crypto.indicators import (
     Indicator,
     indicator_hash,
@@ -27,8 +29,9 @@ from crypto.indicators import (
     normalise_link,
 )
 from crypto.keys import SchoolKeys
+from network.alerts.access import tiers_of
 from network.alerts.content import AlertContent
-from network.alerts.models import Alert, AlertIndicator, AlertRecipient
+from network.alerts.models import Alert, AlertIndicator, AlertRecipient, ThreadExclusion
 from network.alerts.vocab import AlertStatus
 from schools import correlation
 from schools.models import Member, School
@@ -147,6 +150,7 @@ def correlations(
     bundle_of: Callable[[int], SchoolKeys],
     alert: Alert,
     content: AlertContent,
+    reader: Member | None = None,
 ) -> list[Correlation]:
     """For a reader's school: which other alerts name one of this alert's
     indicators, under any generation of the correlation key the school holds.
@@ -158,7 +162,9 @@ def correlations(
     by_hash = {indicator_hash(key, i): i for key in keys.values() for i in found}
     if not by_hash:
         return []
-    rows = matching_alerts(session, school.id, alert.id, by_hash, alert.forwarded_from_id)
+    rows = matching_alerts(
+        session, school.id, alert.id, by_hash, alert.forwarded_from_id, reader=reader
+    )
     grouped: dict[Indicator, Correlation] = {}
     seen: set[tuple[Indicator, uuid.UUID]] = set()
     for digest, alert_id, school_name, sent_at, openable in rows:
@@ -176,40 +182,60 @@ _indicators = AlertIndicator.__table__.c
 _alerts = Alert.__table__.c
 _schools = School.__table__.c
 _copies = AlertRecipient.__table__.c
+_exclusions = ThreadExclusion.__table__.c
+
 
 # Built once: building an ORM select on every view cost more than the
 # database did (bench/indicators.py). The outer join is ``visible_to_school``
 # (access.py) on the table's columns: the school holds a copy.
-_MATCHING = (
-    select(
-        _indicators.hash,
-        _alerts.id,
-        _schools.name,
-        _alerts.created_at,
-        _copies.alert_id.is_not(None),
+def _matching(tiers: tuple[str, ...], reader: bool) -> Select[Any]:
+    """The matching query for a reader in ``tiers`` (``reader``: and not
+    withdrawn from the alert's thread, ``bindparam("reader")``): a copy the
+    reader may not open counts as not received (``copy_visible_to``)."""
+    held = and_(
+        _copies.alert_id == _alerts.id,
+        _copies.school_id == bindparam("school"),
+        _copies.tier.in_(tiers),
     )
-    .select_from(
-        AlertIndicator.__table__.join(Alert.__table__, _alerts.id == _indicators.alert_id)
-        .join(School.__table__, _schools.id == _alerts.sender_school_id)
-        .outerjoin(
-            AlertRecipient.__table__,
-            and_(
-                _copies.alert_id == _alerts.id,
-                _copies.school_id == bindparam("school"),
+    if reader:
+        held = and_(
+            held,
+            ~exists().where(
+                _exclusions.alert_id == _copies.alert_id,
+                _exclusions.member_id == bindparam("reader"),
             ),
         )
+    return (
+        select(
+            _indicators.hash,
+            _alerts.id,
+            _schools.name,
+            _alerts.created_at,
+            _copies.alert_id.is_not(None),
+        )
+        .select_from(
+            AlertIndicator.__table__.join(Alert.__table__, _alerts.id == _indicators.alert_id)
+            .join(School.__table__, _schools.id == _alerts.sender_school_id)
+            .outerjoin(AlertRecipient.__table__, held)
+        )
+        .where(
+            _indicators.hash.in_(bindparam("hashes", expanding=True)),
+            _indicators.alert_id.not_in(bindparam("same_report", expanding=True)),
+            or_(
+                _alerts.forwarded_from_id.is_(None),
+                _alerts.forwarded_from_id != bindparam("alert"),
+            ),
+            _alerts.status != AlertStatus.SHREDDED.value,
+        )
+        .order_by(_alerts.created_at.desc())
     )
-    .where(
-        _indicators.hash.in_(bindparam("hashes", expanding=True)),
-        _indicators.alert_id.not_in(bindparam("same_report", expanding=True)),
-        or_(
-            _alerts.forwarded_from_id.is_(None),
-            _alerts.forwarded_from_id != bindparam("alert"),
-        ),
-        _alerts.status != AlertStatus.SHREDDED.value,
-    )
-    .order_by(_alerts.created_at.desc())
-)
+
+
+_MATCHING: dict[tuple[tuple[str, ...], bool], Select[Any]] = {
+    (tiers, reader): _matching(tiers, reader)
+    for tiers in ((TIER_ALL,), (TIER_ALL, TIER_LEADERSHIP))
+    for reader in (False, True)
+}
 
 
 def matching_alerts(
@@ -218,21 +244,25 @@ def matching_alerts(
     alert_id: uuid.UUID,
     hashes: Iterable[bytes],
     forwarded_from: uuid.UUID | None = None,
+    reader: Member | None = None,
 ) -> list[tuple[bytes, uuid.UUID, str, datetime, bool]]:
     """(hash, alert, sending school's name, sent at, may the school open it)
     for every other unshredded alert carrying one of ``hashes``, newest first.
+    Given a ``reader``, a copy at a tier they are not in (or withdrawn from
+    them) counts as not received: they see of it what any school sees.
     The alert's own forwards, and the alert it forwards, are the same report
     passed on, not another school's: they are left out."""
     same_report = [alert_id] if forwarded_from is None else [alert_id, forwarded_from]
-    rows = session.execute(
-        _MATCHING,
-        {
-            "school": school_id,
-            "hashes": list(hashes),
-            "same_report": same_report,
-            "alert": alert_id,
-        },
-    ).all()
+    parameters: dict[str, Any] = {
+        "school": school_id,
+        "hashes": list(hashes),
+        "same_report": same_report,
+        "alert": alert_id,
+    }
+    if reader is not None:
+        parameters["reader"] = reader.id
+    statement = _MATCHING[(tiers_of(reader), reader is not None)]
+    rows = session.execute(statement, parameters).all()
     return [
         (digest, other, name, sent_at, bool(openable))
         for digest, other, name, sent_at, openable in rows

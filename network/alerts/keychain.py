@@ -10,10 +10,11 @@ from functools import lru_cache
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from crypto.header import TIER_ALL, TIER_LEADERSHIP
 from crypto.keys import SchoolKeys, SchoolPublicKeys
-from schools import keyring
+from schools import keyring, leadership
 from schools.errors import KeysLocked
-from schools.models import SchoolKeyGeneration
+from schools.models import LeadershipKeyGeneration, SchoolKeyGeneration
 
 LOCKED = (
     "This request cannot open your school's keys, so it cannot seal, sign or read "
@@ -32,7 +33,9 @@ def unlocked(keys: SchoolKeys | None) -> SchoolKeys:
 
 class Keychain:
     """The current bundle of one school, and older generations on demand
-    through the history chain (design.md: rotation keeps history readable)."""
+    through the history chain (design.md: rotation keeps history readable);
+    likewise the school's leadership bundle, when the request holds it (a
+    leadership member's session: schools/leadership.py)."""
 
     def __init__(self, session: Session, school_id: uuid.UUID, current: SchoolKeys | None) -> None:
         self.session = session
@@ -41,6 +44,30 @@ class Keychain:
         if current is not None:
             self._by_generation[current.generation] = current
         self.current = current
+        self.leadership = leadership.leadership_of(current)
+        self._leadership: dict[int, SchoolKeys] = {}
+        if self.leadership is not None:
+            self._leadership[self.leadership.generation] = self.leadership
+
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        """The audience tiers whose wraps this keychain opens."""
+        return (TIER_ALL, TIER_LEADERSHIP) if self.leadership is not None else (TIER_ALL,)
+
+    def for_recipient(self, generation: int, tier: str) -> SchoolKeys:
+        """The bundle that opens a wrap of ``tier`` and ``generation``;
+        KeysLocked for a tier this request holds no keys of."""
+        if tier == TIER_ALL:
+            return self.for_generation(generation)
+        if tier != TIER_LEADERSHIP or self.leadership is None:
+            raise KeysLocked("This is for your school's leadership only.")
+        if generation not in self._leadership:
+            above = [g for g in self._leadership if g > generation]
+            start = self._leadership[min(above)] if above else self.leadership
+            self._leadership.update(
+                leadership.keys_back_to(self.session, self.school_id, start, generation)
+            )
+        return self._leadership[generation]
 
     def require_current(self) -> SchoolKeys:
         return unlocked(self.current)
@@ -72,6 +99,26 @@ def public_keys_of(
             SchoolKeyGeneration.public_keys,
         ).where(
             tuple_(SchoolKeyGeneration.school_id, SchoolKeyGeneration.generation).in_(list(pairs))
+        )
+    ).all()
+    return {(school, gen): parse_public_keys(blob) for school, gen, blob in rows}
+
+
+def leadership_public_keys_of(
+    session: Session, pairs: set[tuple[uuid.UUID, int]]
+) -> dict[tuple[uuid.UUID, int], SchoolPublicKeys]:
+    """Leadership public keys for several (school, generation) pairs, one query."""
+    if not pairs:
+        return {}
+    rows = session.execute(
+        select(
+            LeadershipKeyGeneration.school_id,
+            LeadershipKeyGeneration.generation,
+            LeadershipKeyGeneration.public_keys,
+        ).where(
+            tuple_(LeadershipKeyGeneration.school_id, LeadershipKeyGeneration.generation).in_(
+                list(pairs)
+            )
         )
     ).all()
     return {(school, gen): parse_public_keys(blob) for school, gen, blob in rows}

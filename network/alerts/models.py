@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crypto.header import TIER_ALL
 from network.alerts.vocab import AlertStatus, FollowUp, ItemKind
 from schools.db import Base, UTCDateTime, utcnow
 from schools.models import Member, School
@@ -75,6 +76,8 @@ class SealedWrap(Base):
     )
     school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), primary_key=True)
     generation: Mapped[int] = mapped_column(Integer)
+    # Whose keys within the school: "all" (the school bundle) or "leadership".
+    tier: Mapped[str] = mapped_column(String(64), default=TIER_ALL, server_default=TIER_ALL)
     wrap: Mapped[bytes] = mapped_column(LargeBinary)
 
 
@@ -91,8 +94,9 @@ class ReadRecord(Base):
         ForeignKey("sealed.id", ondelete="CASCADE"), primary_key=True
     )
     school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), primary_key=True)
-    # The generation of the school's bundle the record's key was derived from.
+    # The generation and tier of the bundle the record's key was derived from.
     generation: Mapped[int] = mapped_column(Integer)
+    tier: Mapped[str] = mapped_column(String(64), default=TIER_ALL, server_default=TIER_ALL)
     record: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -180,6 +184,8 @@ class AlertRecipient(Base):
     )
     school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), primary_key=True)
     is_sender: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Who at the school the alert is sealed to: "all" staff or its "leadership".
+    tier: Mapped[str] = mapped_column(String(64), default=TIER_ALL, server_default=TIER_ALL)
     # Copied from the alert so the inbox and the dashboard are index range scans.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     cluster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clusters.id"))
@@ -314,3 +320,19 @@ class SearchToken(Base):
         ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
     )
     generation: Mapped[int] = mapped_column(Integer)
+
+
+class ThreadExclusion(Base):
+    """A member withdrawn from an alert's thread by their school's head or
+    safeguarding lead: the hub hides the alert from them, and their school's
+    share of items sealed afterwards goes to its leadership only."""
+
+    __tablename__ = "thread_exclusions"
+
+    alert_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"))
+    excluded_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

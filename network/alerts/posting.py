@@ -23,6 +23,7 @@ from network.alerts.platforms import offered, platforms
 from network.alerts.retention import expiry
 from network.alerts.sealing import seal_and_store
 from network.alerts.thread import add_item
+from network.alerts.tiers import assign_tiers
 from network.alerts.vocab import ALERT_KIND, AUDIENCES, ItemKind, SendTo
 from schools import policy
 from schools.db import utcnow
@@ -51,6 +52,11 @@ class AlertDraft:
     school_ids: tuple[uuid.UUID, ...] = ()
     include_coordinator: bool = False
     evidence: tuple[Evidence, ...] = ()
+    # "all", "leadership", or "" for the default (network/alerts/tiers.py).
+    tier: str = ""
+    # A recipient school one of whose members the alert is about: it receives
+    # the alert at its leadership tier.
+    subject_school_id: uuid.UUID | None = None
 
     @property
     def filing(self) -> Filing:
@@ -142,8 +148,15 @@ def post_alert(
     assert school is not None
     if keys.generation != school.key_generation:
         raise Conflict("Your school's keys changed since you signed in. Sign in again.")
-    audience = resolve_audience(
-        session, actor, draft.audience, draft.school_ids, draft.include_coordinator
+    audience = assign_tiers(
+        actor,
+        resolve_audience(
+            session, actor, draft.audience, draft.school_ids, draft.include_coordinator
+        ),
+        draft.tier,
+        draft.category,
+        draft.tlp,
+        draft.subject_school_id,
     )
     now = now or utcnow()
     alert_id = uuid.UUID(bytes=new_alert_id())
@@ -197,6 +210,7 @@ def post_alert(
                 "alert_id": alert.id,
                 "school_id": s.id,
                 "is_sender": s.id == school.id,
+                "tier": audience.tier_of(s),
                 "created_at": now,
                 "cluster_id": school.cluster_id,
                 "severity": draft.severity,
@@ -214,6 +228,7 @@ def post_alert(
         alert.envelope_hash,
         **draft.filing,
         recipients=[str(s.id) for s in audience.schools[1:]],
+        tiers={str(s.id): audience.tier_of(s) for s in audience.schools},
         forwarded_from=str(forwarded_from.id) if forwarded_from else None,
     )
     for position, evidence in enumerate(draft.evidence):

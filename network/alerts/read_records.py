@@ -28,14 +28,25 @@ from schools.db import insert_new, utcnow
 
 
 def load_with_records(
-    session: Session, sealed_ids: Sequence[int], school_id: uuid.UUID
+    session: Session,
+    sealed_ids: Sequence[int],
+    school_id: uuid.UUID,
+    tiers: Sequence[str] = (TIER_ALL,),
 ) -> dict[int, Stored]:
-    """The shared parts, this school's wraps and its read records (when it has
-    one) for several envelopes, one query."""
+    """The shared parts, this school's wraps of the ``tiers`` the reader holds
+    keys of, and its read records (when it has one) for several envelopes, one
+    query. An envelope sealed to the school at another tier is not loaded."""
     if not sealed_ids:
         return {}
     rows = session.execute(
-        select(Sealed.id, Sealed.body, SealedWrap.wrap, SealedWrap.generation, ReadRecord.record)
+        select(
+            Sealed.id,
+            Sealed.body,
+            SealedWrap.wrap,
+            SealedWrap.generation,
+            SealedWrap.tier,
+            ReadRecord.record,
+        )
         .join(SealedWrap, SealedWrap.sealed_id == Sealed.id)
         .outerjoin(
             ReadRecord,
@@ -43,13 +54,20 @@ def load_with_records(
                 ReadRecord.sealed_id == Sealed.id,
                 ReadRecord.school_id == school_id,
                 # A record is sealed under K_read of the bundle whose wrap it
-                # opened: one of another generation proves nothing here.
+                # opened: one of another generation or tier proves nothing here.
                 ReadRecord.generation == SealedWrap.generation,
+                ReadRecord.tier == SealedWrap.tier,
             ),
         )
-        .where(Sealed.id.in_(list(sealed_ids)), SealedWrap.school_id == school_id)
+        .where(
+            Sealed.id.in_(list(sealed_ids)),
+            SealedWrap.school_id == school_id,
+            SealedWrap.tier.in_(list(tiers)),
+        )
     ).all()
-    return {sid: Stored(body, wrap, gen, record) for sid, body, wrap, gen, record in rows}
+    return {
+        sid: Stored(body, wrap, gen, tier, record) for sid, body, wrap, gen, tier, record in rows
+    }
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,7 @@ class Verified:
     generation: int
     envelope_hash: bytes
     opened: Opened
+    tier: str = TIER_ALL
 
 
 def keep(
@@ -79,12 +98,13 @@ def keep(
         listed = replace(
             header, recipients=tuple(r for r in header.recipients if r.school == str(school_id))
         )
-        key = read_key(keychain.for_generation(entry.generation), TIER_ALL)
+        key = read_key(keychain.for_recipient(entry.generation, entry.tier), entry.tier)
         rows.append(
             {
                 "sealed_id": entry.sealed_id,
                 "school_id": school_id,
                 "generation": entry.generation,
+                "tier": entry.tier,
                 "record": seal_read_record(key, entry.envelope_hash, listed, summary),
                 "created_at": utcnow(),
             }

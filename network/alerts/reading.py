@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from crypto.envelope import Header, Opened
+from crypto.envelope import TIER_ALL, Header, Opened
 from crypto.keys import SchoolKeys
 from network.alerts import unread_marks
 from network.alerts.access import (
@@ -181,7 +181,7 @@ class _Envelopes:
         cls, session: Session, keychain: Keychain, rows: Sequence[Alert | ThreadItem]
     ) -> _Envelopes:
         sealed_ids = [row.sealed_id for row in rows if row.sealed_id is not None]
-        stored = load_with_records(session, sealed_ids, keychain.school_id)
+        stored = load_with_records(session, sealed_ids, keychain.school_id, keychain.tiers)
         signers = signers_of(session, {_signer(row) for row in rows})
         return cls(keychain, stored, signers)
 
@@ -189,6 +189,9 @@ class _Envelopes:
         """Verify and decrypt; an IntegrityFailure (or NotFound once shredded).
         A read record of the school's stands in for the signatures."""
         signer = self.signers.get(_signer(row))
+        if row.sealed_id is not None and row.sealed_id not in self.stored:
+            # Sealed to the school at a tier this reader holds no keys of.
+            raise NotFound(NOT_SEALED_TO_YOU)
         stored = require(self.stored, row.sealed_id)
         opened, envelope_hash = open_stored_hashed(
             stored,
@@ -198,7 +201,7 @@ class _Envelopes:
         )
         if stored.record is None and row.sealed_id is not None:
             self.verified[row.sealed_id] = Verified(
-                row.sealed_id, stored.generation, envelope_hash, opened
+                row.sealed_id, stored.generation, envelope_hash, opened, stored.tier
             )
         return opened
 
@@ -216,6 +219,12 @@ class _Envelopes:
         """When the generation that signed ``row`` was retired (None: current)."""
         signer = self.signers.get(_signer(row))
         return signer.retired_at if signer is not None else None
+
+
+NOT_SEALED_TO_YOU = (
+    "Not sealed to you: your school's share of it is for its leadership only "
+    "(or it is no longer available)."
+)
 
 
 def open_alert(
@@ -299,8 +308,10 @@ def open_alert(
         except IntegrityFailure as failure:
             opened.content, opened.signed, opened.problem = None, None, failure.message
     own = envelopes.stored.get(alert.sealed_id) if alert.sealed_id is not None else None
-    if opened.content is not None and own is not None:
-        # The school's search index (network/alerts/search.py): title and description.
+    if opened.content is not None and own is not None and own.tier == TIER_ALL:
+        # The school's search index (network/alerts/search.py): title and
+        # description, under the school-wide key: a copy sealed to the school's
+        # leadership stays out of it (its words would match a staff search).
         index_opened(
             session,
             keychain,
@@ -310,7 +321,7 @@ def open_alert(
         )
     if opened.content is not None and actor.school is not None and not forwarding:
         opened.correlations = correlations(
-            session, actor.school, keychain.for_generation, alert, opened.content
+            session, actor.school, keychain.for_generation, alert, opened.content, actor
         )
     checked: list[Alert | ThreadItem] = [alert] if opened.signed is not None else []
     envelopes.keep_records(session, checked + [e.item for e in opened.items if e.signed])

@@ -4,19 +4,19 @@ actions, acknowledgements and attachments alike."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from crypto import envelope as env
-from crypto.envelope import TIER_ALL, Envelope, Header, Opened, Origin, Recipient
+from crypto.envelope import TIER_ALL, TIER_LEADERSHIP, Envelope, Header, Opened, Origin, Recipient
 from crypto.errors import CryptoError, MalformedEnvelope, UnwrapError
 from crypto.keys import SchoolKeys, SchoolPublicKeys
 from crypto.records import open_verified_before, read_key
-from network.alerts.keychain import Keychain, public_keys_of
+from network.alerts.keychain import Keychain, leadership_public_keys_of, public_keys_of
 from network.alerts.models import Sealed, SealedWrap
 from schools.errors import Conflict, DomainError, NotFound
 from schools.models import Member, School
@@ -32,12 +32,24 @@ class IntegrityFailure(DomainError):
 
 @dataclass(frozen=True)
 class Audience:
-    """Schools an envelope is sealed to, with the generation of each one's keys."""
+    """Schools an envelope is sealed to, each at its tier (all staff unless
+    ``tiers`` says "leadership"), with the generation of that tier's keys."""
 
     schools: tuple[School, ...]
+    tiers: Mapping[uuid.UUID, str] = field(default_factory=dict)
+
+    def tier_of(self, school: School) -> str:
+        return self.tiers.get(school.id, TIER_ALL)
 
     def recipients(self) -> tuple[Recipient, ...]:
-        return tuple(Recipient(str(s.id), s.key_generation) for s in self.schools)
+        return tuple(
+            Recipient(
+                str(s.id),
+                s.leadership_generation if self.tier_of(s) == TIER_LEADERSHIP else s.key_generation,
+                self.tier_of(s),
+            )
+            for s in self.schools
+        )
 
 
 def seal_and_store(
@@ -72,8 +84,18 @@ def seal_and_store(
     school = sender.school
     assert school is not None
     recipients = audience.recipients()
-    public = public_keys_of(session, {(uuid.UUID(r.school), r.generation) for r in recipients})
-    missing = [s.name for s in audience.schools if (s.id, s.key_generation) not in public]
+    staff = {(uuid.UUID(r.school), r.generation) for r in recipients if r.tier == TIER_ALL}
+    leaders = {(uuid.UUID(r.school), r.generation) for r in recipients if r.tier != TIER_ALL}
+    by_tier = {
+        TIER_ALL: public_keys_of(session, staff),
+        TIER_LEADERSHIP: leadership_public_keys_of(session, leaders),
+    }
+    public = {
+        r: by_tier[r.tier][(uuid.UUID(r.school), r.generation)]
+        for r in recipients
+        if (uuid.UUID(r.school), r.generation) in by_tier[r.tier]
+    }
+    missing = [s.name for s, r in zip(audience.schools, recipients, strict=True) if r not in public]
     if missing:
         raise Conflict(f"No published keys for {', '.join(missing)}.")
     header = Header(
@@ -101,7 +123,7 @@ def seal_and_store(
     sealed_envelope = env.seal(
         header,
         plaintext,
-        {r: public[(uuid.UUID(r.school), r.generation)] for r in recipients},
+        public,
         sender_keys,
         summary if header.version >= 2 else b"",
     )
@@ -116,6 +138,7 @@ def seal_and_store(
                 "sealed_id": row.id,
                 "school_id": uuid.UUID(r.school),
                 "generation": r.generation,
+                "tier": r.tier,
                 "wrap": wrap,
             }
             for r, wrap in sealed_envelope.wraps
@@ -131,8 +154,10 @@ class Stored:
     body: bytes
     wrap: bytes
     generation: int
+    tier: str = TIER_ALL
     # The school's read record of the envelope, sealed under K_read of the
-    # bundle of ``generation`` (read_records.py), when it verified it before.
+    # bundle of ``generation`` and ``tier`` (read_records.py), when it
+    # verified it before.
     record: bytes | None = None
 
 
@@ -151,17 +176,26 @@ def open_shared(body: bytes, content_key: bytes, sender_public: SchoolPublicKeys
 
 
 def load_for(
-    session: Session, sealed_ids: Sequence[int], school_id: uuid.UUID
+    session: Session,
+    sealed_ids: Sequence[int],
+    school_id: uuid.UUID,
+    tiers: Sequence[str] = (TIER_ALL,),
 ) -> dict[int, Stored]:
-    """The shared parts and this school's wraps for several envelopes, one query."""
+    """The shared parts and this school's wraps of the ``tiers`` the reader
+    holds keys of, for several envelopes, one query. An envelope sealed to the
+    school at another tier is not loaded at all."""
     if not sealed_ids:
         return {}
     rows = session.execute(
-        select(Sealed.id, Sealed.body, SealedWrap.wrap, SealedWrap.generation)
+        select(Sealed.id, Sealed.body, SealedWrap.wrap, SealedWrap.generation, SealedWrap.tier)
         .join(SealedWrap, SealedWrap.sealed_id == Sealed.id)
-        .where(Sealed.id.in_(list(sealed_ids)), SealedWrap.school_id == school_id)
+        .where(
+            Sealed.id.in_(list(sealed_ids)),
+            SealedWrap.school_id == school_id,
+            SealedWrap.tier.in_(list(tiers)),
+        )
     ).all()
-    return {sid: Stored(body, wrap, gen) for sid, body, wrap, gen in rows}
+    return {sid: Stored(body, wrap, gen, tier) for sid, body, wrap, gen, tier in rows}
 
 
 def open_stored(
@@ -212,13 +246,13 @@ def _open(
             raise MalformedEnvelope("the hub stored this envelope without its body")
         if summary_only and envelope.version >= 2:
             envelope = envelope.summary_only()
-        recipient = Recipient(str(school_id), stored.generation)
-        keys = keychain.for_generation(stored.generation)
+        recipient = Recipient(str(school_id), stored.generation, stored.tier)
+        keys = keychain.for_recipient(stored.generation, stored.tier)
         mine = envelope.with_wraps([(recipient, stored.wrap)])
         if stored.record is not None and not summary_only:
             try:
                 opened = open_verified_before(
-                    mine, recipient, keys, read_key(keys, TIER_ALL), stored.record
+                    mine, recipient, keys, read_key(keys, stored.tier), stored.record
                 )
                 return opened, envelope.envelope_hash()
             except UnwrapError:

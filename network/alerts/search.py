@@ -158,7 +158,13 @@ class SchoolIndex:
                     SearchEntry.school_id == AlertRecipient.school_id,
                 ),
             )
-            .where(AlertRecipient.school_id == self.school_id, SearchEntry.alert_id.is_(None))
+            .where(
+                AlertRecipient.school_id == self.school_id,
+                SearchEntry.alert_id.is_(None),
+                # Copies sealed to the school's leadership stay out of the
+                # school-wide index (their words would match a staff search).
+                ReadRecord.tier == TIER_ALL,
+            )
             .limit(limit)
         ).all()
         keys: dict[int, bytes] = {}

@@ -13,12 +13,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from crypto.envelope import new_alert_id
+from crypto.header import TIER_LEADERSHIP
 from crypto.keys import SchoolKeys
 from network.alerts import signals
 from network.alerts.access import acknowledgeable, sightable, writable
 from network.alerts.auditing import record_for_alert
 from network.alerts.content import MAX_NOTE, Note, Sighting, clean_text
-from network.alerts.models import Alert, AlertRecipient, ThreadItem
+from network.alerts.models import Alert, AlertRecipient, ThreadExclusion, ThreadItem
 from network.alerts.sealing import Audience, seal_and_store
 from network.alerts.vocab import AlertStatus, ItemKind
 from schools.db import utcnow
@@ -38,17 +39,26 @@ AUDITED_AS = {
 
 
 def _thread_audience(session: Session, alert: Alert, author_school: School) -> Audience:
-    """Replies go to the alert's audience, at each school's current keys;
-    suspended schools and shredded copies are left out."""
-    schools = list(
+    """Replies go to the alert's audience, at each school's current keys of the
+    tier its copy is at; a school that withdrew a member from the thread gets
+    them at its leadership tier. Suspended schools and shredded copies are
+    left out."""
+    rows = session.execute(
+        select(School, AlertRecipient.tier)
+        .join(AlertRecipient, AlertRecipient.school_id == School.id)
+        .where(AlertRecipient.alert_id == alert.id, School.status == SchoolStatus.ACTIVE)
+    ).all()
+    withdrawing = set(
         session.scalars(
-            select(School)
-            .join(AlertRecipient, AlertRecipient.school_id == School.id)
-            .where(AlertRecipient.alert_id == alert.id, School.status == SchoolStatus.ACTIVE)
+            select(ThreadExclusion.school_id).where(ThreadExclusion.alert_id == alert.id)
         )
     )
-    others = [s for s in schools if s.id != author_school.id]
-    return Audience((author_school, *others))
+    tiers = {
+        school.id: TIER_LEADERSHIP if school.id in withdrawing else tier for school, tier in rows
+    }
+    own = [s for s, _ in rows if s.id == author_school.id]
+    others = [s for s, _ in rows if s.id != author_school.id]
+    return Audience(((own or [author_school])[0], *others), tiers)
 
 
 def add_item(

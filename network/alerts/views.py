@@ -23,6 +23,7 @@ from network import auth, security
 from network.alerts import (
     closing,
     draft_views,
+    exclusion,
     forwarding,
     receipts,
     referrals,
@@ -177,6 +178,7 @@ def _show(alert_id: uuid.UUID, status: int = 200, **forms: Any) -> ResponseRetur
         may_forward=page.may_forward,
         may_amend=page.may_amend,
         hold=retention.hold_state(db(), auth.actor(), alert),
+        withdrawable=exclusion.withdrawable_members(db(), auth.actor(), page.opened.view),
     ), status
 
 

@@ -182,6 +182,22 @@ class NewAlert(Body):
         list[Id], _schools("Recipient schools of your cluster (audience 'schools').")
     ] = []
     include_coordinator: bool = False
+    tier: Annotated[
+        str,
+        Choice(("all", "leadership")),
+        Field(
+            description="Who reads it at each school: 'all' staff or 'leadership' (head and "
+            "safeguarding leads). Empty: leadership for category staff_named and TLP:RED, "
+            "otherwise all."
+        ),
+    ] = ""
+    subject_school: Annotated[
+        Id | None,
+        Field(
+            description="A recipient school one of whose members the alert is about: it "
+            "receives the alert at its leadership tier."
+        ),
+    ] = None
     attachments: Annotated[list[Attachment], Field(max_length=evidence_files.MAX_FILES)] = []
     accounts: Annotated[
         list[Annotated[str, Text(content.MAX_ACCOUNT)]],
@@ -228,6 +244,8 @@ class NewAlert(Body):
             audience=self.audience,
             school_ids=_distinct(self.schools),
             include_coordinator=self.include_coordinator,
+            tier=self.tier,
+            subject_school_id=self.subject_school,
             evidence=tuple(a.evidence for a in self.attachments if a.evidence is not None),
         )
 

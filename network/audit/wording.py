@@ -77,6 +77,11 @@ GROUPS = (
             _a("alert.replied", "Replied to an alert", "replied to {object}"),
             _a("alert.actioned", "Recorded an action", "recorded an action on {object}"),
             _a(
+                "alert.member_withdrawn",
+                "Withdrew a member from an alert's thread",
+                "withdrew a member of their school from the thread of {object}",
+            ),
+            _a(
                 "alert.attachment_added",
                 "Added an attachment",
                 "added an attachment to {object}",
@@ -182,6 +187,12 @@ GROUPS = (
                 "was paused after too many recovery attempts",
             ),
             _a("member.removed", "Removed a member", "removed {object}"),
+            _a("member.role_changed", "Changed a member's role", "changed the role of {object}"),
+            _a(
+                "member.leadership_keys_confirmed",
+                "Gave a member the leadership keys",
+                "gave {object} the school's leadership keys",
+            ),
         ),
     ),
     Group(
@@ -217,6 +228,16 @@ GROUPS = (
             ),
             _a("school.keys_created", "Created a school's keys", "created the keys of {object}"),
             _a("school.keys_rotated", "Renewed a school's keys", "renewed the keys of {object}"),
+            _a(
+                "school.leadership_keys_created",
+                "Created a school's leadership keys",
+                "created the leadership keys of {object}",
+            ),
+            _a(
+                "school.leadership_keys_rotated",
+                "Renewed a school's leadership keys",
+                "renewed the leadership keys of {object}",
+            ),
             _a(
                 "school.fingerprint_verified",
                 "Verified a school's key fingerprint",

@@ -11,12 +11,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
+from crypto.header import TIER_ALL
 from network.alerts import access, vocab
 from network.alerts.deadlines import local_zone
 from network.alerts.models import Alert, AlertRecipient, Platform, ThreadItem
 from network.alerts.vocab import ItemKind
 from network.notifications import out_of_hours
-from network.notifications.models import Payload, Watch
+from network.notifications.models import Payload, Subscription, Watch
 from network.notifications.outbox import Outbox
 from network.notifications.payloads import alert_ref, school_ref
 from network.notifications.routing import add_for_subscriptions, live_subscriptions, matches
@@ -44,20 +45,23 @@ def _to_recipient_schools(
     honour_digest: bool,
     extra: Payload | None = None,
 ) -> Outbox:
-    """Every matching subscription of every recipient school (the sender's left out)."""
+    """Every matching subscription of every recipient school (the sender's left
+    out) that reaches only people who may see the alert: at a school holding it
+    for its leadership, only leadership members' own subscriptions (a shared
+    address or a webhook may reach anyone); never a subscription of a member
+    withdrawn from its thread."""
     ref = alert_ref(session, alert)
-    schools = {
-        s.id: s
-        for s in session.scalars(
-            select(School)
-            .join(AlertRecipient, AlertRecipient.school_id == School.id)
-            .where(AlertRecipient.alert_id == alert.id, AlertRecipient.is_sender.is_(False))
-            .options(lazyload("*"))
-        )
-    }
+    rows = session.execute(
+        select(School, AlertRecipient.tier)
+        .join(AlertRecipient, AlertRecipient.school_id == School.id)
+        .where(AlertRecipient.alert_id == alert.id, AlertRecipient.is_sender.is_(False))
+        .options(lazyload("*"))
+    ).all()
+    schools = {s.id: s for s, _tier in rows}
     outbox = Outbox(utcnow())
     defaults_for_schools(session, list(schools))
     matching = [s for s in live_subscriptions(session, list(schools)) if matches(s, alert)]
+    matching = _reaching_only_readers(session, alert, matching, dict(rows))
     add_for_subscriptions(
         outbox,
         matching,
@@ -71,6 +75,33 @@ def _to_recipient_schools(
         extra=extra,
     )
     return outbox
+
+
+def _reaching_only_readers(
+    session: Session,
+    alert: Alert,
+    subscriptions: list[Subscription],
+    tiers: dict[School, str],
+) -> list[Subscription]:
+    """Those of ``subscriptions`` whose every reader may see the alert."""
+    leadership_only = {s.id for s, tier in tiers.items() if tier != TIER_ALL}
+    owners = {s.owner_id for s in subscriptions if s.owner_id is not None}
+    readers = (
+        set(
+            session.scalars(
+                select(Member.id)
+                .where(Member.id.in_(owners), Member.status == MemberStatus.ACTIVE)
+                .where(access.visible_to_member(alert))
+            )
+        )
+        if owners
+        else set()
+    )
+    return [
+        s
+        for s in subscriptions
+        if (s.owner_id in readers) or (s.owner_id is None and s.school_id not in leadership_only)
+    ]
 
 
 def alert_posted(session: Session, alert: Alert, actor: Member, settings: Settings) -> int:

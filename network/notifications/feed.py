@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from network.alerts.access import copy_visible_to
 from network.alerts.models import AlertRecipient
 from network.notifications.models import Channel, Notification
 from schools.db import utcnow
@@ -54,10 +55,15 @@ def unread_in_app(session: Session, member_id: uuid.UUID) -> int:
     )
 
 
-def latest_in_inbox(session: Session, school_id: uuid.UUID) -> datetime | None:
+def latest_in_inbox(
+    session: Session, school_id: uuid.UUID, reader: Member | None = None
+) -> datetime | None:
+    """When the newest copy the reader would see listed arrived."""
     moment: datetime | None = session.scalar(
         select(func.max(AlertRecipient.created_at)).where(
-            AlertRecipient.school_id == school_id, AlertRecipient.is_sender.is_(False)
+            AlertRecipient.school_id == school_id,
+            AlertRecipient.is_sender.is_(False),
+            copy_visible_to(reader),
         )
     )
     if moment is not None and moment.tzinfo is None:

@@ -85,9 +85,9 @@ def unread() -> ResponseReturnValue:
     """Polled by static/notifications.js every 25 seconds while the tab is visible."""
     member = auth.actor()
     school = policy.check_reads_alerts(member)
-    latest = feed.latest_in_inbox(db(), school.id)
+    latest = feed.latest_in_inbox(db(), school.id, member)
     return jsonify(
-        unread=unread_count(db(), school.id),
+        unread=unread_count(db(), school.id, member),
         latest=latest.isoformat() if latest else None,
         notifications=feed.unread_in_app(db(), member.id),
     )

@@ -15,7 +15,7 @@ from network.db import db
 from network.errors import FormRejected, form_errors
 from network.forms import InviteForm, NationForm
 from network.views import submit
-from schools import accounts, directory, factors, invitations, roles
+from schools import accounts, directory, factors, invitations, leadership, roles
 from schools.errors import InvalidInput, KeysLocked
 from schools.models import Role, School
 from schools.policy import Permission
@@ -132,6 +132,24 @@ def set_may_post(member_id: uuid.UUID) -> Any:
         else f"{member.name} may no longer post alerts.",
         "info",
     )
+    return redirect(url_for("school.overview"), 303)
+
+
+@bp.route("/members/<uuid:member_id>/role", methods=["POST"])
+@auth.requires(Permission.MANAGE_MEMBERS)
+def change_role(member_id: uuid.UUID) -> Any:
+    changed = leadership.change_role(
+        db(), auth.actor(), member_id, request.form.get("role", ""), auth.school_keys()
+    )
+    message = f"{changed.member.name} is now {changed.member.role_enum.label.lower()}."
+    if changed.rotated and changed.keys is not None:
+        # The rotation ended every session holding the leadership keys, this one too.
+        auth.renew_session(changed.keys)
+        message += (
+            " Your school's leadership keys moved on without them: what is sealed to your "
+            "leadership from now on does not open with anything they hold."
+        )
+    flash(message, "info")
     return redirect(url_for("school.overview"), 303)
 
 

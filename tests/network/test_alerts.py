@@ -525,12 +525,12 @@ def test_an_inbox_across_rotations_opens_each_older_generation_once(app, world, 
 
     a, b = heads["Ash"], heads["Beech"]
     for n in range(4):
-        a.post_alert([b.school], title=f"Sealed at generation {n + 1}")
+        a.post_alert([b.school], title=f"Sealed at generation {n + 1}", tier="all")
         staff = world.person(Role.STAFF, f"staff{n}@beech.example.org", school=b.school)
         sign_in(b.client, b.person.email)  # confirms the staff member
         response = b.post(f"/school/members/{staff.member.id}/remove", {}, page="/school")
         assert response.status_code == 302
-    a.post_alert([b.school], title="Sealed at generation 5")
+    a.post_alert([b.school], title="Sealed at generation 5", tier="all")
     with own_transaction(app) as session:
         assert session.get(School, b.school.id).key_generation == 5
 

@@ -80,6 +80,7 @@ def everything_posted(app, world, caplog, receiver, smtp):
         dsl_name=f"DSL {CANARY}",
         evidence=(io.BytesIO(pdf), f"{CANARY}.pdf", "application/pdf"),
         tlp="GREEN",  # may be forwarded, so the forward's note is written too
+        tier="all",  # to every member, so schools' webhooks are told of it too
     )
     assert response.status_code == 303, response.get_data(as_text=True)
     alert = response.headers["Location"]
@@ -116,7 +117,7 @@ def everything_posted(app, world, caplog, receiver, smtp):
     ]:
         assert a.post(url, data, page=alert).status_code == 303, url
     # A second alert, withdrawn: its signed reason is all that stays, sealed.
-    second = a.post_alert([b.school], title=f"Second {CANARY}").headers["Location"]
+    second = a.post_alert([b.school], title=f"Second {CANARY}", tier="all").headers["Location"]
     withdrawn = a.post(
         f"{second}/withdraw", {"reason": f"Withdrawn {CANARY}", "confirm": "yes"}, page=second
     )

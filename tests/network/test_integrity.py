@@ -267,7 +267,8 @@ def test_an_envelope_of_the_earlier_format_is_checked_as_far_as_it_goes(app, hea
     ash, beech, cedar = heads["Ash"], heads["Beech"], heads["Cedar"]
     monkeypatch.setattr(crypto.envelope, "HEADER_VERSION", 1)
     monkeypatch.setattr(network.alerts.posting, "Origin", lambda *_: None)
-    old = _alert_id(ash.post_alert([beech.school], title="Old one", tlp="GREEN"))
+    # Version 1 headers know the all-staff tier only.
+    old = _alert_id(ash.post_alert([beech.school], title="Old one", tlp="GREEN", tier="all"))
     page = f"/alerts/{old}"
     assert beech.post(f"{page}/reply", {"text": "An old reply"}, page=page).status_code == 303
     forward = _alert_id(

@@ -180,6 +180,8 @@ def test_an_alert_reaches_exactly_the_subscribed_people_in_a_cluster_of_five(
         title="Secret title",
         severity="high",
         category="staff_named",
+        # To all staff: the leadership tier's notifications are tests/network/test_tiers.py's.
+        tier="all",
     )
     assert response.status_code == 303
     alert_id = response.headers["Location"].rsplit("/", 1)[1]

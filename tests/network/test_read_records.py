@@ -25,7 +25,9 @@ FAILED = "Failed its integrity check: not shown."
 
 
 def _post(heads, title: str) -> uuid.UUID:
-    response = heads["Ash"].post_alert([heads["Beech"].school, heads["Cedar"].school], title=title)
+    response = heads["Ash"].post_alert(
+        [heads["Beech"].school, heads["Cedar"].school], title=title, tier="all"
+    )
     assert response.status_code == 303
     return uuid.UUID(response.headers["Location"].rsplit("/", 1)[1])
 

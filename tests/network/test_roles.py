@@ -35,10 +35,12 @@ TABLE = {
         P.MANAGE_API_TOKENS,
         P.SET_OUT_OF_HOURS_CONTACT,
         P.REVIEW_ALERTS,
+        P.WITHDRAW_FROM_THREADS,
     },
-    # Four-eyes review: a head or the DSL approves alerts from staff.
-    Role.DSL: EVERY_MEMBER | {P.REVIEW_ALERTS},
-    Role.DEPUTY_DSL: EVERY_MEMBER,
+    # The school's leadership, with the head (schools/leadership.py); four-eyes
+    # review: a head or the DSL approves alerts from staff.
+    Role.DSL: EVERY_MEMBER | {P.WITHDRAW_FROM_THREADS, P.REVIEW_ALERTS},
+    Role.DEPUTY_DSL: EVERY_MEMBER | {P.WITHDRAW_FROM_THREADS},
     Role.STAFF: EVERY_MEMBER,
 }
 POSTS_ON_JOINING = {Role.HEAD: True, Role.DSL: True, Role.DEPUTY_DSL: True, Role.STAFF: False}
@@ -80,7 +82,7 @@ def _check_agrees(app, client, api, member_email: str, role: Role, posts: bool, 
             status = client.get(page).status_code
             assert (status == 200) == expected, (role, permission, page, status)
     before = _alerts(app)
-    answer = api.post("/api/v1/alerts", alert_body([beech.school]))
+    answer = api.post("/api/v1/alerts", alert_body([beech.school], tier="all"))
     if posts:
         assert answer.status_code == 201, answer.get_json()
         assert _alerts(app) == before + 1

@@ -128,7 +128,7 @@ def test_a_rotation_renews_the_removers_session_and_signs_colleagues_out(app, wo
         ).all()
         assert [(r.member_id, r.generation) for r in rows] == [(oak.person.member.id, 2)]
     # The remover carries on with generation 2: an alert seals and opens.
-    posted = oak.post_alert([ash.school], title="Sealed after the rotation")
+    posted = oak.post_alert([ash.school], title="Sealed after the rotation", tier="all")
     assert posted.status_code == 303
     assert "Sealed after the rotation" in oak.client.get(posted.headers["Location"]).get_data(
         as_text=True
@@ -167,7 +167,11 @@ def test_an_old_cookie_and_row_open_nothing_after_a_password_change_and_rotation
     with own_transaction(app) as session:
         assert session.get(LoginSession, row.id_hash) is None
     oak.post(f"/school/members/{leaver.member.id}/remove", {}, page="/school")
-    alert_id = oak.post_alert([ash.school], title="After").headers["Location"].rsplit("/", 1)[1]
+    alert_id = (
+        oak.post_alert([ash.school], title="After", tier="all")
+        .headers["Location"]
+        .rsplit("/", 1)[1]
+    )
     # The copy kept by the thief still opens what it held, generation 1 ...
     old = _open_stolen(cookie_key, row)
     assert old is not None
@@ -190,7 +194,11 @@ def test_an_old_cookie_and_row_open_nothing_after_sign_out_everywhere_and_rotati
     )
     assert response.status_code == 302
     oak.post(f"/school/members/{leaver.member.id}/remove", {}, page="/school")
-    alert_id = oak.post_alert([ash.school], title="After").headers["Location"].rsplit("/", 1)[1]
+    alert_id = (
+        oak.post_alert([ash.school], title="After", tier="all")
+        .headers["Location"]
+        .rsplit("/", 1)[1]
+    )
     old = _open_stolen(cookie_key, row)
     assert old is not None
     _try_to_open(app, alert_id, oak.school.id, old)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import NoResultFound
 from crypto import custody
 from crypto.custody import FAST_FOR_TESTS, Argon2Params
 from crypto.errors import UnwrapError
-from schools import accounts, directory, invitations, keyring
+from schools import accounts, directory, invitations, keyring, leadership
 from schools.audit.models import AuditEvent
 from schools.errors import (
     Conflict,
@@ -286,7 +286,7 @@ def test_a_removed_head_keeps_nothing_that_opens_the_new_generation(session, sch
     kept an invitation link A made: neither opens generation 2, and the link no
     longer makes a member who would be confirmed at B's next sign-in."""
     a = head
-    a_keys = keyring.unlock_for_member(session, a.member, a.credential)
+    a_keys = leadership.unlock_for_member(session, a.member, a.credential)
     b_invite = invitations.invite(
         session, a.member, Role.HEAD, "b@oak.example.org", school=school, actor_keys=a_keys
     )
@@ -305,7 +305,7 @@ def test_a_removed_head_keeps_nothing_that_opens_the_new_generation(session, sch
     ).one()
     assert a_code_row.created_by_id == a.member.id
 
-    b_keys = keyring.unlock_for_member(session, b.member, b.credential)
+    b_keys = leadership.unlock_for_member(session, b.member, b.credential)
     removed = accounts.remove_member(session, b.member, a.member.id, b_keys)
     assert removed.keys is not None
     assert removed.keys.generation == school.key_generation == 2
@@ -395,7 +395,7 @@ def test_a_removed_head_keeps_nothing_that_opens_the_new_generation(session, sch
 
 
 def test_removing_the_last_head_is_refused_even_with_removed_heads_around(session, school, head):
-    keys = keyring.unlock_for_member(session, head.member, head.credential)
+    keys = leadership.unlock_for_member(session, head.member, head.credential)
     other = _join(
         session,
         invitations.invite(
@@ -461,12 +461,16 @@ def test_a_session_holds_the_school_bundle_and_confirms_who_waits(session, schoo
     assert (signed.login.school_id, signed.login.generation) == (school.id, 1)
     assert accounts.session_keys(signed.login, signed.vault_key) == keys
     # What the row seals is the bundle: the member's credential is not in it.
+    # A head's row seals the leadership bundle after it, bound to its generation.
     opened = custody.open_for_session(
         signed.vault_key,
         signed.login.vault,
-        custody.session_context(head.member.id, school.id, 1, signed.login.id_hash),
+        leadership.vault_context(
+            custody.session_context(head.member.id, school.id, 1, signed.login.id_hash),
+            signed.login.leadership_generation,
+        ),
     )
-    assert opened == keys.to_bytes()
+    assert opened[:103] == keys.to_bytes()
     invited = invitations.invite(session, None, Role.STAFF, "dsl@oak.example.org", school=school)
     staff = _join(session, invited.token, "Grace")
     pending = accounts.start_session(session, staff.member, staff.credential)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from schools import accounts, credentials, invitations, keyring, tokens
+from schools import accounts, credentials, invitations, leadership, tokens
 from schools.audit.models import AuditEvent
 from schools.db import utcnow
 from schools.errors import Conflict
@@ -23,7 +23,7 @@ def two_heads(session, school):
         invitations.invite(session, None, Role.HEAD, "a@oak.example.org", school=school).token,
         "Amara",
     )
-    keys = keyring.unlock_for_member(session, a.member, a.credential)
+    keys = leadership.unlock_for_member(session, a.member, a.credential)
     b = _join(
         session,
         invitations.invite(
