@@ -149,7 +149,9 @@ def post_alert(
     if keys.generation != school.key_generation:
         raise Conflict("Your school's keys changed since you signed in. Sign in again.")
     audience = assign_tiers(
-        actor,
+        # An approved alert goes out with its reviewer's keys: the reviewer's
+        # place in the leadership decides whether it may go at that tier.
+        approved_by or actor,
         resolve_audience(
             session, actor, draft.audience, draft.school_ids, draft.include_coordinator
         ),
