@@ -86,7 +86,7 @@ def _create(session: Session, settings: Any, password: str) -> None:
             staff = invitations.invite(
                 session,
                 head.member,
-                Role.STAFF,
+                Role.DSL,
                 f"dsl.{slug}@demo.alertnet.example",
                 STAFF[slug],
                 school=school,

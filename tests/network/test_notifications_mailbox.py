@@ -32,7 +32,7 @@ def test_the_demo_writes_mail_to_a_folder_and_shows_it(database_url, tmp_path):
         cluster = demo_world.cluster("Demo")
         ash = make_head(demo, demo_world, cluster, "Ash")
         beech = make_head(demo, demo_world, cluster, "Beech")
-        ash.post_alert([beech.school], severity="urgent")
+        ash.post_alert([beech.school], severity="urgent", tier="all")
         deliver_all(demo)
         files = list((tmp_path / "demo" / "mail").glob("*.eml"))
         assert len(files) == 1
@@ -75,8 +75,8 @@ def test_the_demo_mailbox_shows_a_member_only_mail_sent_to_them_or_their_school(
         for person in (staff, coordinator):
             clients[person.email] = demo.test_client()
             assert sign_in(clients[person.email], person.email).status_code == 302
-        ash.post_alert([beech.school], severity="urgent")
-        oak.post_alert([elm.school], severity="urgent")
+        ash.post_alert([beech.school], severity="urgent", tier="all")
+        oak.post_alert([elm.school], severity="urgent", tier="all")
         deliver_all(demo)
         caught = {
             path.name: mail.read_caught(path.parent, path.name).to
