@@ -500,7 +500,7 @@ def remove_member(
     policy.check_manages_members(actor, school)
     if actor is not None and actor.id == member.id:
         raise Conflict("You cannot remove yourself; ask another head.")
-    if member.role_enum is Role.HEAD and not _another_head(session, school, member):
+    if member.role_enum is Role.HEAD and not leadership.another_head(session, school, member):
         raise Conflict("A school needs at least one head; invite another head first.")
     if school.key_generation and actor_keys is None:
         raise KeysLocked("Removing a member changes the school's keys; sign in again to do it.")
@@ -547,22 +547,6 @@ def remove_member(
         new_keys = leadership.holding(new_keys, held)
     session.flush()
     return Removed(keys=new_keys, recovery_code_withdrawn=withdrawn)
-
-
-def _another_head(session: Session, school: School, member: Member) -> bool:
-    return (
-        session.scalar(
-            select(Member.id)
-            .where(
-                Member.school_id == school.id,
-                Member.role == Role.HEAD,
-                Member.status == MemberStatus.ACTIVE,
-                Member.id != member.id,
-            )
-            .limit(1)
-        )
-        is not None
-    )
 
 
 def suspended(school: School | None) -> bool:

@@ -305,7 +305,22 @@ def rotate(
             KeyWrap.school_id == school.id, KeyWrap.generation <= current.generation
         )
     )
-    ended = session.execute(delete(LoginSession).where(LoginSession.school_id == school.id))
+    end_sessions(session, school, actor, "keys rotated")
+    session.flush()
+    return new
+
+
+def end_sessions(
+    session: Session,
+    school: School,
+    actor: Member | None,
+    reason: str,
+    *only: ColumnElement[bool],
+) -> int:
+    """End the school's login sessions (``only`` those matching), audited with
+    the reason: the sessions whose sealed keys a rotation made stale."""
+    ended = session.execute(delete(LoginSession).where(LoginSession.school_id == school.id, *only))
+    count = int(ended.rowcount)  # type: ignore[attr-defined]
     audit.record(
         session,
         "school.sessions_ended",
@@ -314,11 +329,10 @@ def rotate(
         cluster_id=school.cluster_id,
         object_type="school",
         object_id=school.id,
-        sessions=int(ended.rowcount),  # type: ignore[attr-defined]
-        reason="keys rotated",
+        sessions=count,
+        reason=reason,
     )
-    session.flush()
-    return new
+    return count
 
 
 def delete_wraps_of(session: Session, kind: CredentialKind, credential_id: uuid.UUID) -> int:

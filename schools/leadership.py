@@ -310,21 +310,12 @@ def rotate(
         )
     )
     _publish(session, school, new, current, actor, reason)
-    ended = session.execute(
-        delete(LoginSession).where(
-            LoginSession.school_id == school.id, LoginSession.leadership_generation.is_not(None)
-        )
-    )
-    audit.record(
+    keyring.end_sessions(
         session,
-        "school.sessions_ended",
-        actor=actor,
-        school_id=school.id,
-        cluster_id=school.cluster_id,
-        object_type="school",
-        object_id=school.id,
-        sessions=int(ended.rowcount),  # type: ignore[attr-defined]
-        reason="leadership keys rotated",
+        school,
+        actor,
+        "leadership keys rotated",
+        LoginSession.leadership_generation.is_not(None),
     )
     session.flush()
     return new
@@ -545,7 +536,7 @@ def change_role(
         raise Conflict("You cannot change your own role; ask another head.")
     if member.role_enum is new_role:
         return RoleChanged(member, actor_keys, rotated=False)
-    if member.role_enum is Role.HEAD and not _another_head(session, school, member):
+    if member.role_enum is Role.HEAD and not another_head(session, school, member):
         raise Conflict("A school needs at least one head; make someone else head first.")
     was = in_leadership(member)
     if was and new_role not in LEADERSHIP_ROLES:
@@ -576,7 +567,8 @@ def change_role(
     return RoleChanged(member, keys, rotated)
 
 
-def _another_head(session: Session, school: School, member: Member) -> bool:
+def another_head(session: Session, school: School, member: Member) -> bool:
+    """Whether the school has an active head besides ``member``."""
     return (
         session.scalar(
             select(Member.id)

@@ -24,7 +24,7 @@ from network.alerts.models import Alert, AlertRecipient, Platform, ReadRecord
 from network.alerts.paging import after_cursor, encode_cursor
 from network.alerts.platforms import platforms
 from network.alerts.sealing import IntegrityFailure, Stored, load_for, open_summary
-from network.alerts.search import SchoolIndex, SearchScope, query_words
+from network.alerts.search import Copy, SchoolIndex, SearchScope, query_words
 from network.alerts.vocab import FILTER_STATUSES, PAGE_SIZE, AlertStatus, InboxStatus
 from schools import audit, policy
 from schools.db import insert_new, utcnow
@@ -242,8 +242,8 @@ def inbox_for(
     stored = load_for(session, first_time, school.id, keychain.tiers) if keys is not None else {}
     page = []
     written: list[dict[str, object]] = []
-    # Titles to add to the school's search index: (alert, generation, [title]).
-    titles: list[tuple[uuid.UUID, int, list[str]]] = []
+    # Titles to add to the school's search index: (alert, generation, tier, [title]).
+    titles: list[Copy] = []
     for copy, alert, record, record_generation, record_tier, public, retired_at in rows:
         row = InboxRow(copy, alert)
         page.append(row)
@@ -267,15 +267,13 @@ def inbox_for(
                 row.title = records.title(
                     alert, record, record_generation, retired_at, record_tier or TIER_ALL
                 )
-                if (record_tier or TIER_ALL) == TIER_ALL:
-                    # A leadership copy's words stay out of the school-wide index.
-                    titles.append((alert.id, record_generation, [row.title]))
+                titles.append((alert.id, record_generation, record_tier or TIER_ALL, [row.title]))
             elif alert.sealed_id is not None and alert.sealed_id in stored:
                 row.title, new_record = records.first_listing(
                     alert, stored[alert.sealed_id], school.id, public, retired_at
                 )
-                if stored[alert.sealed_id].tier == TIER_ALL:
-                    titles.append((alert.id, stored[alert.sealed_id].generation, [row.title]))
+                first = stored[alert.sealed_id]
+                titles.append((alert.id, first.generation, first.tier, [row.title]))
                 written.append(
                     {
                         "sealed_id": alert.sealed_id,
@@ -295,7 +293,7 @@ def inbox_for(
         session, ReadRecord, written, key=["sealed_id", "school_id"], returning=ReadRecord.sealed_id
     )
     # Titles the school has not indexed yet (one query for the page's rows).
-    indexed = index.indexed(alert_id for alert_id, _g, _t in titles) if titles else {}
+    indexed = index.indexed(copy[0] for copy in titles) if titles else {}
     index.index([t for t in titles if t[0] not in indexed], SearchScope.TITLE)
     opened = [str(r.alert.id) for r in page if r.title]
     if opened:

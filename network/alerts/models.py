@@ -301,13 +301,16 @@ class SearchEntry(Base):
         ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
     )
     generation: Mapped[int] = mapped_column(Integer)
+    # The tier of the school's copy, whose bundle the search key comes from.
+    tier: Mapped[str] = mapped_column(String(64), default=TIER_ALL, server_default=TIER_ALL)
     scope: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class SearchToken(Base):
     """One keyed token of a word of one school's copy of an alert
-    (crypto/search.py), under that school's search key of ``generation``. The
+    (crypto/search.py), under that school's search key of ``generation`` and
+    ``tier`` (a leadership copy's under the leadership bundle's). The
     hub sees which of the school's alerts share a token, never the word.
     Deleted when the alert is shredded."""
 
@@ -320,6 +323,7 @@ class SearchToken(Base):
         ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
     )
     generation: Mapped[int] = mapped_column(Integer)
+    tier: Mapped[str] = mapped_column(String(64), default=TIER_ALL, server_default=TIER_ALL)
 
 
 class ThreadExclusion(Base):

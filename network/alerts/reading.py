@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from crypto.envelope import TIER_ALL, Header, Opened
+from crypto.envelope import Header, Opened
 from crypto.keys import SchoolKeys
 from network.alerts import unread_marks
 from network.alerts.access import (
@@ -308,15 +308,15 @@ def open_alert(
         except IntegrityFailure as failure:
             opened.content, opened.signed, opened.problem = None, None, failure.message
     own = envelopes.stored.get(alert.sealed_id) if alert.sealed_id is not None else None
-    if opened.content is not None and own is not None and own.tier == TIER_ALL:
+    if opened.content is not None and own is not None:
         # The school's search index (network/alerts/search.py): title and
-        # description, under the school-wide key: a copy sealed to the school's
-        # leadership stays out of it (its words would match a staff search).
+        # description, under the key of the copy's tier.
         index_opened(
             session,
             keychain,
             alert.id,
             own.generation,
+            own.tier,
             [opened.content.title, opened.content.description],
         )
     if opened.content is not None and actor.school is not None and not forwarding:

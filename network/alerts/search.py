@@ -26,7 +26,7 @@ from network.alerts.content import AlertContent
 from network.alerts.keychain import Keychain
 from network.alerts.models import Alert, AlertRecipient, ReadRecord, SearchEntry, SearchToken
 from schools.db import insert_new, utcnow
-from schools.errors import InvalidInput
+from schools.errors import InvalidInput, KeysLocked
 
 MAX_QUERY = 200
 MAX_QUERY_WORDS = 8
@@ -53,24 +53,30 @@ def query_words(query: str) -> list[str]:
     return found
 
 
+# A copy to index: (alert, generation and tier of the school's copy, texts).
+Copy = tuple[uuid.UUID, int, str, Sequence[str]]
+
+
 class SchoolIndex:
-    """One school's search keys (one HKDF per generation, derived on first use)
-    and the two things done with them: index a copy, and match a query."""
+    """One school's search keys (one HKDF per generation and tier, derived on
+    first use) and the two things done with them: index a copy, and match a
+    query. A copy sealed to the school's leadership is indexed under the
+    leadership bundle's key, so only a reader holding it can match its words."""
 
     def __init__(self, session: Session, keychain: Keychain) -> None:
         self.session = session
         self.keychain = keychain
-        self._keys: dict[int, bytes] = {}
+        self._keys: dict[tuple[int, str], bytes] = {}
 
     @property
     def school_id(self) -> uuid.UUID:
         return self.keychain.school_id
 
-    def key(self, generation: int) -> bytes:
-        if generation not in self._keys:
-            keys = self.keychain.for_generation(generation)
-            self._keys[generation] = search_key(keys, TIER_ALL)
-        return self._keys[generation]
+    def key(self, generation: int, tier: str = TIER_ALL) -> bytes:
+        if (generation, tier) not in self._keys:
+            keys = self.keychain.for_recipient(generation, tier)
+            self._keys[(generation, tier)] = search_key(keys, tier)
+        return self._keys[(generation, tier)]
 
     def indexed(self, alert_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
         """Which of these alerts the school has indexed, and how much of each."""
@@ -84,21 +90,23 @@ class SchoolIndex:
         ).all()
         return dict(rows)
 
-    def index(
-        self,
-        copies: Sequence[tuple[uuid.UUID, int, Sequence[str]]],
-        scope: SearchScope,
-    ) -> None:
-        """Index copies given as (alert, generation of the school's copy, texts).
+    def index(self, copies: Sequence[Copy], scope: SearchScope) -> None:
+        """Index copies given as (alert, generation, tier of the school's copy, texts).
         Two members doing it at once write each row once; indexing the title of
         an alert already indexed in full changes nothing."""
         if not copies:
             return
         now = utcnow()
         tokens = [
-            {"school_id": self.school_id, "token": token, "alert_id": alert, "generation": g}
-            for alert, g, texts in copies
-            for token in text_tokens(self.key(g), *texts)
+            {
+                "school_id": self.school_id,
+                "token": token,
+                "alert_id": alert,
+                "generation": g,
+                "tier": tier,
+            }
+            for alert, g, tier, texts in copies
+            for token in text_tokens(self.key(g, tier), *texts)
         ]
         # In batches: SQLite binds at most 32,766 parameters per statement.
         for start in range(0, len(tokens), _BATCH):
@@ -114,10 +122,11 @@ class SchoolIndex:
                 "school_id": self.school_id,
                 "alert_id": alert,
                 "generation": g,
+                "tier": tier,
                 "scope": scope.value,
                 "created_at": now,
             }
-            for alert, g, _texts in copies
+            for alert, g, tier, _texts in copies
         ]
         insert_new(
             self.session,
@@ -131,7 +140,7 @@ class SchoolIndex:
                 update(SearchEntry)
                 .where(
                     SearchEntry.school_id == self.school_id,
-                    SearchEntry.alert_id.in_([alert for alert, _g, _t in copies]),
+                    SearchEntry.alert_id.in_([copy[0] for copy in copies]),
                 )
                 .values(scope=SearchScope.FULL.value)
                 .execution_options(synchronize_session=False)
@@ -142,7 +151,13 @@ class SchoolIndex:
         (they have a read record and no entry), up to ``limit`` per call. A
         record that does not open is left out: the inbox shows it as failing."""
         rows = self.session.execute(
-            select(Alert.id, Alert.envelope_hash, ReadRecord.generation, ReadRecord.record)
+            select(
+                Alert.id,
+                Alert.envelope_hash,
+                ReadRecord.generation,
+                ReadRecord.tier,
+                ReadRecord.record,
+            )
             .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
             .join(
                 ReadRecord,
@@ -161,35 +176,39 @@ class SchoolIndex:
             .where(
                 AlertRecipient.school_id == self.school_id,
                 SearchEntry.alert_id.is_(None),
-                # Copies sealed to the school's leadership stay out of the
-                # school-wide index (their words would match a staff search).
-                ReadRecord.tier == TIER_ALL,
+                # Only copies at a tier this reader holds the keys of.
+                ReadRecord.tier.in_(self.keychain.tiers),
             )
             .limit(limit)
         ).all()
-        keys: dict[int, bytes] = {}
-        titles: list[tuple[uuid.UUID, int, Sequence[str]]] = []
-        for alert_id, envelope_hash, generation, record in rows:
-            if generation not in keys:
-                keys[generation] = read_key(self.keychain.for_generation(generation), TIER_ALL)
+        keys: dict[tuple[int, str], bytes] = {}
+        titles: list[Copy] = []
+        for alert_id, envelope_hash, generation, tier, record in rows:
             try:
-                _header, summary = open_read_record(keys[generation], envelope_hash, record)
-                titles.append((alert_id, generation, [AlertContent.title_of(summary)]))
-            except (CryptoError, ValueError, KeyError):
+                if (generation, tier) not in keys:
+                    bundle = self.keychain.for_recipient(generation, tier)
+                    keys[(generation, tier)] = read_key(bundle, tier)
+                opened = open_read_record(keys[(generation, tier)], envelope_hash, record)
+                titles.append((alert_id, generation, tier, [AlertContent.title_of(opened[1])]))
+            except (CryptoError, ValueError, KeyError, KeysLocked):
                 continue
         self.index(titles, SearchScope.TITLE)
         return len(titles)
 
     def matching(self, query_words: Sequence[str]) -> ColumnElement[bool]:
         """A condition on the inbox's copies: the alert holds, in this school's
-        index, a token of every word (under any generation the school indexed
-        with; one query for those, then one indexed lookup per word)."""
+        index, a token of every word (under any generation, of a tier the reader
+        holds, that the school indexed with; one query for those, then one
+        indexed lookup per word)."""
         generations = list(
-            self.session.scalars(
-                select(SearchEntry.generation)
-                .where(SearchEntry.school_id == self.school_id)
+            self.session.execute(
+                select(SearchEntry.generation, SearchEntry.tier)
+                .where(
+                    SearchEntry.school_id == self.school_id,
+                    SearchEntry.tier.in_(self.keychain.tiers),
+                )
                 .distinct()
-            )
+            ).all()
         )
         if not generations:
             return false()
@@ -198,7 +217,9 @@ class SchoolIndex:
                 AlertRecipient.alert_id.in_(
                     select(SearchToken.alert_id).where(
                         SearchToken.school_id == self.school_id,
-                        SearchToken.token.in_([word_token(self.key(g), w) for g in generations]),
+                        SearchToken.token.in_(
+                            [word_token(self.key(g, tier), w) for g, tier in generations]
+                        ),
                     )
                 )
                 for w in query_words
@@ -211,13 +232,14 @@ def index_opened(
     keychain: Keychain,
     alert_id: uuid.UUID,
     generation: int,
+    tier: str,
     texts: Sequence[str],
 ) -> None:
     """Index the title and description of a copy the school has just opened,
     unless it already is in full (one indexed lookup)."""
     index = SchoolIndex(session, keychain)
     if index.indexed([alert_id]).get(alert_id) != SearchScope.FULL:
-        index.index([(alert_id, generation, texts)], SearchScope.FULL)
+        index.index([(alert_id, generation, tier, texts)], SearchScope.FULL)
 
 
 def forget(session: Session, alert_ids: Sequence[uuid.UUID]) -> None:

@@ -128,7 +128,8 @@ def test_the_hub_database_holds_no_word_of_the_index(app, heads, database_url):
 
 def test_search_finds_alerts_indexed_under_each_generation_after_rotation(app, world, heads):
     a, b = heads["Ash"], heads["Beech"]
-    before = _id(a.post_alert([b.school], title="Lighthouse page before rotation"))
+    # Sealed to all staff: removing a member of staff rotates the school's bundle.
+    before = _id(a.post_alert([b.school], title="Lighthouse page before rotation", tier="all"))
     assert b.client.get(f"/alerts/{before}").status_code == 200
     staff = world.person(Role.STAFF, "staff@beech.example.org", school=b.school)
     sign_in(b.client, b.person.email)  # confirms the staff member
@@ -136,7 +137,7 @@ def test_search_finds_alerts_indexed_under_each_generation_after_rotation(app, w
     assert removed.status_code == 302
     with own_transaction(app) as session:
         assert session.get(School, b.school.id).key_generation == 2
-    after = _id(a.post_alert([b.school], title="Lighthouse page after rotation"))
+    after = _id(a.post_alert([b.school], title="Lighthouse page after rotation", tier="all"))
     assert b.client.get(f"/alerts/{after}").status_code == 200
     with own_transaction(app) as session:
         generations = dict(
@@ -206,3 +207,31 @@ def test_a_long_description_is_indexed_in_full(app, heads):
     alert = _id(a.post_alert([b.school], title="Long one", description=many))
     assert b.client.get(f"/alerts/{alert}").status_code == 200
     assert _found(b, "w0x w1499x") == [alert]
+
+
+def test_a_leadership_copy_is_found_by_the_leadership_and_never_by_staff(app, world, heads):
+    """A copy sealed to a school's leadership is indexed under the leadership
+    bundle's search key: a member of staff's query computes no token of it."""
+    a, b = heads["Ash"], heads["Beech"]
+    staff = world.person(Role.STAFF, "staff@beech.example.org", school=b.school)
+    staff_client = app.test_client()
+    sign_in(b.client, b.person.email)  # confirms the new colleague's keys
+    sign_in(staff_client, staff.email)
+    quiet = _id(a.post_alert([b.school], title="Lantern page naming a teacher"))  # leadership
+    shared = _id(a.post_alert([b.school], title="Lantern festival photos", tier="all"))
+    b.client.get("/alerts")
+    assert sorted(_found(b, "lantern")) == sorted([quiet, shared])
+    staff_client.get("/alerts")
+    found = ALERT_LINK.findall(
+        staff_client.get("/alerts", query_string={"q": "lantern"}).get_data(as_text=True)
+    )
+    assert found == [shared]
+    with own_transaction(app) as session:
+        tiers = dict(
+            session.execute(
+                select(SearchEntry.alert_id, SearchEntry.tier).where(
+                    SearchEntry.school_id == b.school.id
+                )
+            ).all()
+        )
+    assert tiers == {uuid.UUID(quiet): "leadership", uuid.UUID(shared): "all"}
