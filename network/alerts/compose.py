@@ -81,7 +81,7 @@ class FormFields:
         return cls(
             **text,
             schools=tuple(str(s) for s in value.get("schools", ())),
-            referred_to=tuple(str(a) for a in value.get("referred_to", ())),
+            referred_to=tuple(str(agency) for agency in value.get("referred_to", ())),
             include_coordinator=bool(value.get("include_coordinator", False)),
         )
 

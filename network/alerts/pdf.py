@@ -131,7 +131,7 @@ def alert_pdf(exported: ExportedAlert, fonts: Path, tz: ZoneInfo) -> bytes:
         )
     if content.accounts or content.groups:
         heading("Accounts, groups and pages")
-        lines([f"Account {a}" for a in content.accounts])
+        lines([f"Account {name}" for name in content.accounts])
         lines([f"Group or page {g}" for g in content.groups])
     if content.recommended_action:
         heading("Recommended action")

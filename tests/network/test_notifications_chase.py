@@ -57,6 +57,8 @@ def test_overdue_acknowledgements_remind_the_school_then_the_coordinator(
         "reminded": 0,
         "escalated": 0,
         "dashboards": 2,  # the cluster's default dashboard periods, computed ahead
+        "follow_ups_reminded": 0,
+        "drafts_shredded": 0,
     }
     assert worker.periodic(posted + timedelta(hours=2, minutes=1))["reminded"] == 1
     assert worker.periodic(posted + timedelta(hours=3))["reminded"] == 0

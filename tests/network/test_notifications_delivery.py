@@ -55,7 +55,7 @@ def _settings(app, **changes):
 def test_a_refusing_smtp_server_is_retried_and_the_mail_arrives_once(app, pair, smtp):
     ash, beech = pair
     smtp.refuse = 2
-    ash.post_alert([beech.school], severity="urgent")
+    ash.post_alert([beech.school], severity="urgent", tier="all")
     deliver_all(app)
     assert smtp.attempts == 3
     [delivered] = smtp.mails
@@ -69,7 +69,7 @@ def test_a_webhook_failing_three_times_is_delivered_with_one_stable_id(app, pair
     ash, beech = pair
     secret = webhook(beech, receiver)
     receiver.statuses = [500, 500, 500]
-    ash.post_alert([beech.school])
+    ash.post_alert([beech.school], tier="all")
     deliver_all(app)
     assert len(receiver.deliveries) == 4
     assert len(set(receiver.ids())) == 1
@@ -87,7 +87,7 @@ def test_after_the_last_attempt_a_delivery_is_dead_lettered_and_shown(app, pair,
     _settings(app, notify_max_attempts=3)
     webhook(beech, receiver)
     receiver.statuses = [500] * 10
-    ash.post_alert([beech.school])
+    ash.post_alert([beech.school], tier="all")
     deliver_all(app)
     assert len(receiver.deliveries) == 3
     [row] = notifications(app, Notification.channel == "webhook")
@@ -143,7 +143,7 @@ def _spawn_worker(app, smtp_url, *args, **env):
 def test_a_worker_killed_mid_delivery_loses_nothing(app, pair, receiver, smtp):
     ash, beech = pair
     secret = webhook(beech, receiver)
-    ash.post_alert([beech.school])
+    ash.post_alert([beech.school], tier="all")
     receiver.hold.set()  # the receiver takes the request and does not answer
     worker = _spawn_worker(app, smtp.url, "--max-seconds", "60", ALERTNET_NOTIFY_LEASE="1")
     try:
@@ -238,7 +238,7 @@ def test_a_rotated_secret_signs_beside_the_old_one_during_the_overlap(app, pair,
     new = rotated.get_data(as_text=True).split("<code>")[1].split("</code>")[0]
     assert new.startswith("whsec_")
     assert new != old
-    ash.post_alert([beech.school])
+    ash.post_alert([beech.school], tier="all")
     deliver_all(app)
     [delivery] = receiver.deliveries
     assert len(delivery.headers["webhook-signature"].split(" ")) == 2
@@ -248,7 +248,7 @@ def test_a_rotated_secret_signs_beside_the_old_one_during_the_overlap(app, pair,
     with own_transaction(app) as session:
         row = session.get(Subscription, subscription.id)
         row.previous_secret_until = row.previous_secret_until - timedelta(days=2)
-    ash.post_alert([beech.school])
+    ash.post_alert([beech.school], tier="all")
     deliver_all(app)
     latest = receiver.deliveries[-1]
     latest.verify(new)
@@ -280,7 +280,7 @@ def test_the_target_is_resolved_and_checked_again_at_delivery(app, pair, receive
     )
     assert response.status_code == 201
     answer["address"] = "10.20.30.40"  # DNS now points inside the network
-    ash.post_alert([beech.school], severity="low")  # no email: only the webhook
+    ash.post_alert([beech.school], severity="low", tier="all")  # no email: only the webhook
     connections = []
     monkeypatch.setattr(
         socket,

@@ -248,7 +248,7 @@ def test_the_api_does_not_let_staff_skip_review(app, world, heads):
 def test_staff_cannot_forward_round_review(app, world, heads):
     ash, beech, cedar = heads["Ash"], heads["Beech"], heads["Cedar"]
     author, _dsl = _team(app, world, ash)
-    sent = beech.post_alert([ash.school], tlp="GREEN")
+    sent = beech.post_alert([ash.school], tlp="GREEN", tier="all")
     alert_id = sent.headers["Location"].rsplit("/", 1)[1]
     before = _count(app, Alert)
     refused = author.post(
