@@ -113,7 +113,7 @@ def needs_attention(
     ]
     tracked = referrals.clock()  # the tracker's clock, as its own pages use
     attention.follow_ups = referrals.overdue_follow_ups(session, school, tracked)
-    attention.today = tracked.date()
+    attention.today = referrals.day_of(session, tracked)
     attention.replies = _replies(session, actor, keys, school, since)
     marked = unread_marks.marked(session, actor, HOME_LIMIT)
     if marked:

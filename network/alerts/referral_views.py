@@ -31,7 +31,7 @@ def index() -> ResponseReturnValue:
         "alerts/referrals.html",
         rows=referrals.school_referrals(db(), school),
         overdue=referrals.overdue_follow_ups(db(), school, now),
-        today=now.date(),
+        today=referrals.day_of(db(), now),
         vocab=vocab,
     )
 

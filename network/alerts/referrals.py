@@ -20,6 +20,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, contains_eager
@@ -32,6 +33,7 @@ from network.alerts.content import MAX_NOTE, Note, clean_text
 from network.alerts.models import Alert, Referral, ThreadItem
 from network.alerts.thread import add_item
 from network.alerts.vocab import AlertStatus, FollowUp, ItemKind
+from network.db import settings_of
 from schools import policy
 from schools.db import utcnow
 from schools.errors import InvalidInput, NotFound
@@ -78,7 +80,7 @@ def record_action(
     keep its referral row. Nothing is written when any field is refused."""
     alert = writable(session, actor, alert_id, "record actions")
     now = now or utcnow()
-    today = now.date()
+    today = day_of(session, now)
     if given.agency not in vocab.codes(vocab.ACTIONS):
         raise InvalidInput(
             "Choose the agency or step from the list: that one is not known.", field="action_type"
@@ -159,7 +161,7 @@ def record_outcome(
     if outcome not in vocab.codes(vocab.OUTCOMES):
         raise InvalidInput("Choose the outcome from the list.", field="outcome")
     note = clean_text(note, "note", "note", MAX_NOTE)
-    _check_due(next_due_on, now.date(), "next_due_on")
+    _check_due(next_due_on, day_of(session, now), "next_due_on")
     label = vocab.label(vocab.OUTCOMES, outcome)
     add_item(
         session,
@@ -172,7 +174,7 @@ def record_outcome(
         created_at=now,
         audited_as="alert.referral_outcome",
     )
-    referral.outcome, referral.outcome_on = outcome, now.date()
+    referral.outcome, referral.outcome_on = outcome, day_of(session, now)
     referral.due_on = next_due_on or referral.due_on
     referral.follow_up = FollowUp.DUE if next_due_on else FollowUp.DONE
     referral.reminded_at = None
@@ -193,6 +195,12 @@ def record_outcome(
 
 
 # --- what is due ---------------------------------------------------------------------------
+
+
+def day_of(session: Session, moment: datetime) -> date:
+    """The day it is at ``moment`` in the hub's time zone (ALERTNET_TIME_ZONE):
+    follow-up dates are days as the school lives them, not UTC days."""
+    return moment.astimezone(ZoneInfo(settings_of(session).timezone)).date()
 
 
 def clock() -> datetime:
@@ -221,7 +229,7 @@ def overdue_follow_ups(
     """The school's follow-ups past their due date, the longest overdue first
     (with their alerts loaded): for the school's home page, its dashboard and
     the watch list."""
-    today = (now or utcnow()).date()
+    today = day_of(session, now or utcnow())
     return list(
         session.scalars(
             select(Referral)
@@ -253,7 +261,7 @@ def overdue_count(
     counts only, for the coordinator and the reports."""
     where: list[ColumnElement[bool]] = [
         Referral.cluster_id == cluster_id,
-        *overdue_clause(now.date()),
+        *overdue_clause(day_of(session, now)),
     ]
     if school_id is not None:
         where.append(Referral.school_id == school_id)

@@ -142,7 +142,7 @@ def _follow_ups() -> dict[str, Any]:
     school = auth.actor().school
     now = referrals.clock()
     overdue = referrals.overdue_follow_ups(db(), school, now) if school is not None else []
-    return {"overdue": overdue, "today": now.date(), "vocab": vocab}
+    return {"overdue": overdue, "today": referrals.day_of(db(), now), "vocab": vocab}
 
 
 @bp.route("/school/report", methods=["GET"])

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 
 from network.alerts import vocab
 from network.alerts.models import Alert, Referral
-from network.alerts.referrals import overdue_clause
+from network.alerts.referrals import day_of, overdue_clause
 from network.notifications.chase import Chase
 from network.notifications.outbox import Outbox
 from network.notifications.payloads import alert_ref, platform_names, school_ref
@@ -32,7 +32,7 @@ def chase_follow_ups(session: Session, settings: Settings, now: datetime) -> int
         .join(Alert, Alert.id == Referral.alert_id)
         .join(School, School.id == Referral.school_id)
         .where(
-            *overdue_clause(now.date()),
+            *overdue_clause(day_of(session, now)),
             Referral.reminded_at.is_(None),
             School.status == SchoolStatus.ACTIVE,
         )

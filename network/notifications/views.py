@@ -317,7 +317,7 @@ def watching() -> ResponseReturnValue:
         "notifications/watching.html",
         rows=watches.watching(db(), auth.actor()),
         overdue=referrals.overdue_follow_ups(db(), school, now) if school is not None else [],
-        today=now.date(),
+        today=referrals.day_of(db(), now),
         vocab=vocab,
     )
 

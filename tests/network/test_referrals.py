@@ -6,10 +6,11 @@ closes them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from network.alerts import referrals
 from network.alerts.models import Referral, ThreadItem
@@ -17,7 +18,8 @@ from network.db import own_transaction
 from tests.network.alerts_helpers import Head
 from tests.network.notify_helpers import actions as _actions
 
-TODAY = datetime.now(UTC).date()
+# The day in the hub's time zone (the tests' settings keep Europe/London).
+TODAY = datetime.now(ZoneInfo("Europe/London")).date()
 
 
 def _count(app, model) -> int:
@@ -256,3 +258,23 @@ def test_a_withdrawn_alerts_follow_ups_are_no_longer_overdue(app, heads, monkeyp
         school = session.get(type(b.school), b.school.id)
         assert referrals.overdue_follow_ups(session, school) == []
         assert referrals.overdue_count(session, school.cluster_id, moved) == {}
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_a_follow_up_falls_overdue_by_the_day_in_the_hubs_time_zone(app, heads):
+    a, b = heads["Ash"], heads["Beech"]
+    alert_id = _alert(b, a)
+    assert _refer(a, alert_id, due_on=str(TODAY + timedelta(days=3))).status_code == 303
+    due = date(2027, 7, 14)
+    with own_transaction(app) as session:
+        session.execute(update(Referral).values(due_on=due))
+    # 23:30 UTC is 00:30 on the 15th in London (BST): overdue there, though
+    # still the 14th in UTC; an hour earlier it is still the 14th in London.
+    late_evening = datetime(2027, 7, 14, 23, 30, tzinfo=UTC)
+    with own_transaction(app) as session:
+        school = session.get(type(a.school), a.school.id)
+        overdue = referrals.overdue_follow_ups(session, school, late_evening)
+        assert [r.due_on for r in overdue] == [due]
+        assert (
+            referrals.overdue_follow_ups(session, school, late_evening - timedelta(hours=1)) == []
+        )
