@@ -20,7 +20,14 @@ from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, directory, invitations, keyring, leadership, policy
 from schools.db import utcnow
-from schools.errors import Conflict, InvalidInput, KeysLocked, NotFound, SignInFailed
+from schools.errors import (
+    Conflict,
+    InvalidInput,
+    KeysLocked,
+    NotFound,
+    Problems,
+    SignInFailed,
+)
 from schools.models import (
     CredentialKind,
     Invitation,
@@ -342,15 +349,24 @@ def change_password(
     """A new password and a new credential key pair: the school's bundle is
     wrapped to the new credential and the old wraps deleted, and every session
     of the member ends. Returns the bundle for the member's renewed session."""
-    old = _check_password(member, current, "current")
-    new = check_new_password(new, confirm, email=member.email, name=member.name)
-    keys = _replace_credential(session, member, old, new, params)
+    # Both checked, so the form shows every problem at once.
+    problems = Problems()
+    old = problems.check(None, lambda: _check_password(member, current, "current"))
+    password = problems.check("", lambda: check_new_password_of(member, new, confirm))
+    problems.raise_any()
+    assert old is not None
+    keys = _replace_credential(session, member, old, password, params)
     _end_sessions_of(session, member)
     audit.record(
         session, "member.password_changed", actor=member, object_type="member", object_id=member.id
     )
     session.flush()
     return keys
+
+
+def check_new_password_of(member: Member, new: str, confirm: str) -> str:
+    """The member's new password, checked (length, match, not their name or address)."""
+    return check_new_password(new, confirm, email=member.email, name=member.name)
 
 
 def _check_password(member: Member, password: str, field: str) -> CredentialKey:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from schools.errors import InvalidInput
+from schools.errors import InvalidInput, Problems
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
@@ -38,8 +38,18 @@ _COMMON = frozenset(
 
 
 def check_new_password(password: str, confirm: str, *, email: str = "", name: str = "") -> str:
-    """Return the NFKC-normalised password or raise InvalidInput naming the field."""
+    """Return the NFKC-normalised password or raise InvalidInput naming the
+    field; a weak password and a confirmation that does not match are both said."""
     password = unicodedata.normalize("NFKC", password)
+    problems = Problems()
+    problems.check(None, lambda: _check_strength(password, email, name))
+    if password and unicodedata.normalize("NFKC", confirm) != password:
+        problems.add(InvalidInput("The two passwords do not match.", field="confirm"))
+    problems.raise_any()
+    return password
+
+
+def _check_strength(password: str, email: str, name: str) -> None:
     if not password:
         raise InvalidInput("Enter a password.", field="password")
     if len(password) < MIN_LENGTH:
@@ -59,6 +69,3 @@ def check_new_password(password: str, confirm: str, *, email: str = "", name: st
         raise InvalidInput(
             "Do not use your name or email address in the password.", field="password"
         )
-    if unicodedata.normalize("NFKC", confirm) != password:
-        raise InvalidInput("The two passwords do not match.", field="confirm")
-    return password

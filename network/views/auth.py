@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 
 from network import auth
 from network.db import db, record_security_event
-from network.errors import FormRejected, form_errors
+from network.errors import FormRejected, also_checked, form_errors
 from network.extensions import limiter
 from network.forms import (
     AcceptInvitationForm,
@@ -218,6 +218,14 @@ def account() -> Any:
         auth.renew_session(keys)
         flash("Your password has been changed, and your other devices are signed out.", "info")
         return redirect(url_for("auth.account"))
+    if form.errors:
+        # The new password's own rules too, so that every problem shows at once.
+        also_checked(
+            form,
+            lambda: accounts.check_new_password_of(
+                member, form.password.data or "", form.confirm.data or ""
+            ),
+        )
     return _account_page(form, SignOutEverywhereForm(formdata=None), 422 if form.errors else 200)
 
 

@@ -208,6 +208,26 @@ def test_change_password_with_wrong_current_password_says_so(world, client):
     assert "current password is not right" in response.get_data(as_text=True)
 
 
+def test_change_password_shows_every_problem_at_once(world, client):
+    _admin(world)
+    sign_in(client, "admin@hub.example.org")
+    # A wrong current password and a new one that does not match its confirmation.
+    wrong = post_form(
+        client,
+        "/account",
+        {"current": "wrong wrong wrong", "password": "x" * 20, "confirm": "y" * 20},
+    )
+    assert wrong.status_code == 422
+    page = wrong.get_data(as_text=True)
+    assert "current password is not right" in page
+    assert "The two passwords do not match." in page
+    # No current password (the form's own check) and a mismatched new one.
+    blank = post_form(client, "/account", {"current": "", "password": "x" * 20, "confirm": "z"})
+    page = blank.get_data(as_text=True)
+    assert "Enter your current password." in page
+    assert "The two passwords do not match." in page
+
+
 def test_sign_out_everywhere_ends_other_devices(world, app):
     _admin(world)
     phone, laptop = app.test_client(), app.test_client()
