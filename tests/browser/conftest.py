@@ -1,13 +1,13 @@
 """A live hub on 127.0.0.1 and Debian's Chromium driven by Playwright.
 
-Browser tests run on SQLite only: they check what a person sees and does; the
-database behaviour under them is covered on both databases by tests/network.
+Every browser test runs on both databases (SQLite, and PostgreSQL when
+ALERTNET_TEST_DATABASE_URL is set, as in CI): what a person sees and does must
+not depend on which one the hub uses.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from network import create_app
 from network.db import engine
-from tests.conftest import World, settings_for_tests
+from tests.conftest import World, app_with
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
@@ -57,9 +56,9 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def live_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Any]:
-    shutil.copy(sqlite_template, tmp_path / "alertnet.db")
-    app = create_app(settings_for_tests(tmp_path, f"sqlite:///{tmp_path / 'alertnet.db'}"))
+def live_app(tmp_path: Path, database_url: str) -> Iterator[Any]:
+    """The hub served on 127.0.0.1, on the test's database (both, by ``database_url``)."""
+    app = app_with(database_url, tmp_path)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -8,7 +8,6 @@ this hub is served at http://localhost:PORT and told so before it starts."""
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,25 +16,21 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from network import create_app
 from network.db import engine
 from schools.models import Role
 from tests.browser.conftest import Visitor
-from tests.conftest import PASSWORD, World, settings_for_tests
+from tests.conftest import PASSWORD, World, app_with
 from tests.network.factor_helpers import totp
 
 HEAD = "head@ash.example.org"
 
 
 @pytest.fixture
-def localhost_hub(tmp_path: Path, sqlite_template: Path) -> Iterator[Any]:
-    shutil.copy(sqlite_template, tmp_path / "alertnet.db")
+def localhost_hub(tmp_path: Path, database_url: str) -> Iterator[Any]:
     served: list[Any] = []
     server = make_server("127.0.0.1", 0, lambda env, start: served[0](env, start), threaded=True)
     base = f"http://localhost:{server.server_port}"
-    app = create_app(
-        settings_for_tests(tmp_path, f"sqlite:///{tmp_path / 'alertnet.db'}", public_url=base)
-    )
+    app = app_with(database_url, tmp_path, public_url=base)
     served.append(app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
