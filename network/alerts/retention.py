@@ -132,6 +132,39 @@ def _plus_days(session: Session, days: int) -> ColumnElement[datetime]:
     return Alert.created_at + literal(timedelta(days=days), Interval())
 
 
+def held_too_long(
+    session: Session, cluster: Cluster, periods: Mapping[str, int]
+) -> list[tuple[str, str]]:
+    """(field, message) for each changed period that an alert under an open
+    legal hold is already older than: the change would shred it."""
+    before = periods_for(session, cluster.id)
+    now = utcnow()
+    found: list[tuple[str, str]] = []
+    for category, days in periods.items():
+        if days == before.get(category):
+            continue
+        oldest_held = session.scalar(
+            select(func.min(Alert.created_at)).where(
+                Alert.cluster_id == cluster.id,
+                Alert.category == category,
+                Alert.status != AlertStatus.SHREDDED,
+                _held(),
+            )
+        )
+        if oldest_held is not None and oldest_held + timedelta(days=days) <= now:
+            age = (now - oldest_held).days
+            label = vocab.label(vocab.CATEGORIES, category)
+            found.append(
+                (
+                    f"days_{category}",
+                    f"An alert under a legal hold ({label}, posted {oldest_held:%-d %b %Y}) "
+                    f"is {age} days old, older than {days} days: release its hold first, "
+                    f"or keep these alerts at least {age + 1} days.",
+                )
+            )
+    return found
+
+
 def set_retention(
     session: Session, actor: Member | None, cluster: Cluster, periods: Mapping[str, int]
 ) -> dict[str, int]:
@@ -149,27 +182,13 @@ def set_retention(
                 field=f"days_{category}",
             )
     before = periods_for(session, cluster.id)
-    now = utcnow()
+    held = held_too_long(session, cluster, periods)
+    if held:
+        field, message = held[0]
+        raise Conflict(message, field=field)
     for category, days in periods.items():
         if days == before[category]:
             continue
-        oldest_held = session.scalar(
-            select(func.min(Alert.created_at)).where(
-                Alert.cluster_id == cluster.id,
-                Alert.category == category,
-                Alert.status != AlertStatus.SHREDDED,
-                _held(),
-            )
-        )
-        if oldest_held is not None and oldest_held + timedelta(days=days) <= now:
-            age = (now - oldest_held).days
-            label = vocab.label(vocab.CATEGORIES, category)
-            raise Conflict(
-                f"An alert under a legal hold ({label}, posted {oldest_held:%-d %b %Y}) "
-                f"is {age} days old, older than {days} days: release its hold first, "
-                f"or keep these alerts at least {age + 1} days.",
-                field=f"days_{category}",
-            )
         row = session.get(RetentionPeriod, (cluster.id, category))
         if row is None:
             row = RetentionPeriod(cluster_id=cluster.id, category=category)

@@ -13,7 +13,7 @@ from network.alerts import retention, school_calendar, vocab
 from network.alerts.cluster_list import cluster_alerts
 from network.alerts.forms import RetentionForm
 from network.db import db
-from network.errors import FormRejected, form_errors
+from network.errors import FormRejected, form_errors, show_error
 from network.forms import AdmitSchoolForm, InsetForm, SuspendForm, TermForm
 from network.views import submit
 from schools import directory, invitations, policy
@@ -134,6 +134,18 @@ def verify(school_id: uuid.UUID, generation: int) -> Any:
     return redirect(url_for("cluster.school", school_id=school.id), 303)
 
 
+def _held_problems(form: RetentionForm, cluster: Cluster) -> None:
+    """Every period an alert under a legal hold is older than, beside its
+    field, with whatever else the form refused: every problem at once."""
+    periods = {}
+    for term in vocab.CATEGORIES:
+        field = form[f"days_{term.code}"]
+        if not field.errors and isinstance(field.data, int):
+            periods[term.code] = field.data
+    for name, message in retention.held_too_long(db(), cluster, periods):
+        show_error(form, name, message)
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @auth.requires(Permission.MANAGE_SCHOOLS)
 def settings() -> Any:
@@ -146,11 +158,13 @@ def settings() -> Any:
                 retention.set_retention(db(), auth.actor(), cluster, form.periods())
         except FormRejected as rejected:
             status = rejected.status
+            _held_problems(form, cluster)
         else:
             flash("Retention periods saved.", "info")
             return redirect(url_for("cluster.settings"), 303)
     elif form.errors:
         status = 422
+        _held_problems(form, cluster)
     return render_template(
         "cluster/settings.html",
         cluster=cluster,

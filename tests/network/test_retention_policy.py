@@ -144,6 +144,13 @@ def test_a_period_shorter_than_an_open_hold_is_refused_clearly(app, heads, coord
     with own_transaction(app) as session:
         assert session.scalars(select(RetentionPeriod)).all() == []  # defamation not saved either
     assert _expiry(app, held) == before
+    # With another period out of range, both are said at once.
+    both = post_form(coordinator, "/cluster/settings", _periods(harassment=365, defamation=0))
+    html = both.get_data(as_text=True)
+    assert both.status_code == 422
+    assert 'id="days_harassment-error"' in html
+    assert "release its hold first" in html
+    assert 'id="days_defamation-error"' in html
     # Longer than the hold's alert: accepted.
     response = post_form(coordinator, "/cluster/settings", _periods(harassment=401))
     assert response.status_code == 303
