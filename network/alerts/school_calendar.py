@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from network.text import unstorable
 from schools import audit, policy
 from schools.db import Base
-from schools.errors import Conflict, InvalidInput, NotFound
+from schools.errors import Conflict, InvalidInput, NotFound, Problems
 from schools.models import Cluster, Member, Nation
 
 # The holidays package's subdivision for each nation's bank holidays.
@@ -168,11 +168,7 @@ def _record(
     )
 
 
-def add_term(
-    session: Session, actor: Member | None, cluster: Cluster, name: str, first: date, last: date
-) -> CalendarEntry:
-    """A term from its first day to its last; overlapping another is refused."""
-    policy.check_cluster(actor, cluster)
+def _term_name(name: str) -> str:
     name = name.strip()
     if not name:
         raise InvalidInput("Name the term, like Autumn 2027.", field="name")
@@ -180,11 +176,34 @@ def add_term(
         raise InvalidInput(f"The name must not contain {refused}.", field="name")
     if len(name) > MAX_TERM_NAME:
         raise InvalidInput(f"The name must be at most {MAX_TERM_NAME} characters.", field="name")
-    if last < first:
-        raise InvalidInput(
-            f"The term ends ({last:%-d %b %Y}) before it starts ({first:%-d %b %Y}).",
-            field="ends_on",
+    return name
+
+
+def check_term(name: str, first_text: str | None, last_text: str | None) -> tuple[str, date, date]:
+    """The term's name and days as typed, every problem at once (InvalidInputs)."""
+    problems = Problems()
+    name = problems.check("", lambda: _term_name(name))
+    first = problems.check(None, lambda: parse_day(first_text, "starts_on", "first day"))
+    last = problems.check(None, lambda: parse_day(last_text, "ends_on", "last day"))
+    if first is not None and last is not None and last < first:
+        problems.add(
+            InvalidInput(
+                f"The term ends ({last:%-d %b %Y}) before it starts ({first:%-d %b %Y}).",
+                field="ends_on",
+            )
         )
+    problems.raise_any()
+    assert first is not None
+    assert last is not None
+    return name, first, last
+
+
+def add_term(
+    session: Session, actor: Member | None, cluster: Cluster, name: str, first: date, last: date
+) -> CalendarEntry:
+    """A term from its first day to its last; overlapping another is refused."""
+    policy.check_cluster(actor, cluster)
+    name, first, last = check_term(name, first.isoformat(), last.isoformat())
     for other in entries_of(session, cluster):
         if other.kind == EntryKind.TERM and other.starts_on <= last and first <= other.ends_on:
             raise Conflict(

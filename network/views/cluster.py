@@ -13,7 +13,7 @@ from network.alerts import retention, school_calendar, vocab
 from network.alerts.cluster_list import cluster_alerts
 from network.alerts.forms import RetentionForm
 from network.db import db
-from network.errors import FormRejected, form_errors, show_error
+from network.errors import FormRejected, also_checked, form_errors, show_error
 from network.forms import AdmitSchoolForm, InsetForm, SuspendForm, TermForm
 from network.views import submit
 from schools import directory, invitations, policy
@@ -241,15 +241,17 @@ def add_term() -> Any:
     try:
         with form_errors(form):
             if not form.validate_on_submit():
+                also_checked(
+                    form,
+                    lambda: school_calendar.check_term(
+                        form.name.data or "", form.starts_on.data, form.ends_on.data
+                    ),
+                )
                 return _calendar_page(term=form, status=422)
-            school_calendar.add_term(
-                db(),
-                auth.actor(),
-                _cluster(),
-                form.name.data or "",
-                school_calendar.parse_day(form.starts_on.data, "starts_on", "first day"),
-                school_calendar.parse_day(form.ends_on.data, "ends_on", "last day"),
+            name, first, last = school_calendar.check_term(
+                form.name.data or "", form.starts_on.data, form.ends_on.data
             )
+            school_calendar.add_term(db(), auth.actor(), _cluster(), name, first, last)
     except FormRejected as rejected:
         return _calendar_page(term=form, status=rejected.status)
     flash("Term added.", "success")

@@ -222,6 +222,25 @@ def test_bad_terms_and_inset_days_are_refused_beside_the_field(
     assert _entries(app) == 2
 
 
+def test_a_term_shows_every_problem_at_once(app, coordinator):
+    bad = {"name": "", "starts_on": "22/02/2027", "ends_on": "2027-03-26"}
+    response = post_form(coordinator, "/cluster/calendar/terms", bad, page="/cluster/calendar")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="name-error"' in html
+    assert 'id="starts_on-error"' in html
+    reversed_days = {"name": "Spring 2", "starts_on": "2027-03-26", "ends_on": "2027-02-22"}
+    html = post_form(
+        coordinator,
+        "/cluster/calendar/terms",
+        {**reversed_days, "name": " "},
+        page="/cluster/calendar",
+    ).get_data(as_text=True)
+    assert "Name the term" in html
+    assert "before it starts" in html
+    assert _entries(app) == 0
+
+
 def test_the_coordinator_adds_and_removes_terms_and_sees_bank_holidays(app, coordinator, world):
     page = coordinator.get("/cluster/calendar").get_data(as_text=True)
     assert "Christmas Day (England and Wales)" in page
