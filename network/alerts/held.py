@@ -2,7 +2,8 @@
 
 A draft is the post form as its author left it and the evidence files already
 accepted, each sealed with the alert envelope to the author's own school only
-(the hub cannot read them; no other school holds a wrap). The author saves
+(the database holds them only encrypted, no other school holds a wrap, and
+the running hub decrypts one only for a member of that school who opens it). The author saves
 one and comes back, or a refused submission keeps one so accepted files stay
 attached. Sending it (network/alerts/sending.py) shreds it; so does the
 shredder a day after it was last saved (``shred_abandoned``). Alerts waiting
