@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -61,13 +62,7 @@ class Keychain:
             return self.for_generation(generation)
         if tier != TIER_LEADERSHIP or self.leadership is None:
             raise KeysLocked("This is for your school's leadership only.")
-        if generation not in self._leadership:
-            above = [g for g in self._leadership if g > generation]
-            start = self._leadership[min(above)] if above else self.leadership
-            self._leadership.update(
-                leadership.keys_back_to(self.session, self.school_id, start, generation)
-            )
-        return self._leadership[generation]
+        return self._walk(self._leadership, self.leadership, generation, leadership.keys_back_to)
 
     def require_current(self) -> SchoolKeys:
         return unlocked(self.current)
@@ -76,52 +71,53 @@ class Keychain:
         """The bundle of one generation. Every bundle opened on the way back is
         kept, and a walk starts from the oldest known generation above the one
         asked for, so reading k generations costs k openings, not k**2."""
-        if generation not in self._by_generation:
-            current = self.require_current()
-            above = [g for g in self._by_generation if g > generation]
-            start = self._by_generation[min(above)] if above else current
-            self._by_generation.update(
-                keyring.keys_back_to(self.session, self.school_id, start, generation)
-            )
-        return self._by_generation[generation]
+        return self._walk(
+            self._by_generation, self.require_current(), generation, keyring.keys_back_to
+        )
+
+    def _walk(
+        self,
+        known: dict[int, SchoolKeys],
+        newest: SchoolKeys,
+        generation: int,
+        back_to: Callable[[Session, uuid.UUID, SchoolKeys, int], dict[int, SchoolKeys]],
+    ) -> SchoolKeys:
+        """One chain of bundles (the school's or its leadership's), walked back
+        from the oldest known generation above the one asked for."""
+        if generation not in known:
+            above = [g for g in known if g > generation]
+            start = known[min(above)] if above else newest
+            known.update(back_to(self.session, self.school_id, start, generation))
+        return known[generation]
+
+
+def _public_keys_of(
+    session: Session,
+    table: type[SchoolKeyGeneration] | type[LeadershipKeyGeneration],
+    pairs: set[tuple[uuid.UUID, int]],
+) -> dict[tuple[uuid.UUID, int], SchoolPublicKeys]:
+    if not pairs:
+        return {}
+    rows = session.execute(
+        select(table.school_id, table.generation, table.public_keys).where(
+            tuple_(table.school_id, table.generation).in_(list(pairs))
+        )
+    ).all()
+    return {(school, gen): parse_public_keys(blob) for school, gen, blob in rows}
 
 
 def public_keys_of(
     session: Session, pairs: set[tuple[uuid.UUID, int]]
 ) -> dict[tuple[uuid.UUID, int], SchoolPublicKeys]:
     """Public keys for several (school, generation) pairs in one query."""
-    if not pairs:
-        return {}
-    rows = session.execute(
-        select(
-            SchoolKeyGeneration.school_id,
-            SchoolKeyGeneration.generation,
-            SchoolKeyGeneration.public_keys,
-        ).where(
-            tuple_(SchoolKeyGeneration.school_id, SchoolKeyGeneration.generation).in_(list(pairs))
-        )
-    ).all()
-    return {(school, gen): parse_public_keys(blob) for school, gen, blob in rows}
+    return _public_keys_of(session, SchoolKeyGeneration, pairs)
 
 
 def leadership_public_keys_of(
     session: Session, pairs: set[tuple[uuid.UUID, int]]
 ) -> dict[tuple[uuid.UUID, int], SchoolPublicKeys]:
     """Leadership public keys for several (school, generation) pairs, one query."""
-    if not pairs:
-        return {}
-    rows = session.execute(
-        select(
-            LeadershipKeyGeneration.school_id,
-            LeadershipKeyGeneration.generation,
-            LeadershipKeyGeneration.public_keys,
-        ).where(
-            tuple_(LeadershipKeyGeneration.school_id, LeadershipKeyGeneration.generation).in_(
-                list(pairs)
-            )
-        )
-    ).all()
-    return {(school, gen): parse_public_keys(blob) for school, gen, blob in rows}
+    return _public_keys_of(session, LeadershipKeyGeneration, pairs)
 
 
 @dataclass(frozen=True)
