@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
+from crypto.header import TIER_ALL
 from network.alerts.deadlines import Deadlines
 from network.alerts.models import Alert, AlertRecipient
 from network.alerts.out_of_hours import OutOfHoursContact
@@ -30,7 +31,10 @@ URGENT = "urgent"
 
 def notify_contacts(session: Session, alert: Alert, settings: Settings) -> int:
     """One email to each recipient school's out-of-hours contact whose copy of
-    this urgent alert falls due on a day that is not one of its school days."""
+    this urgent alert falls due on a day that is not one of its school days.
+    The contact is told as a school's shared subscriptions are (fanout.py): of
+    copies for all staff, not of one sealed to the school's leadership, which
+    its leadership members' own subscriptions carry."""
     if alert.severity != URGENT:
         return 0
     rows = session.execute(
@@ -40,6 +44,7 @@ def notify_contacts(session: Session, alert: Alert, settings: Settings) -> int:
         .where(
             AlertRecipient.alert_id == alert.id,
             AlertRecipient.is_sender.is_(False),
+            AlertRecipient.tier == TIER_ALL,
             School.status == SchoolStatus.ACTIVE,
         )
         .options(lazyload("*"))

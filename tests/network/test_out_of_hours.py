@@ -92,6 +92,22 @@ def test_a_saturday_urgent_alert_emails_the_out_of_hours_contact(app, pair):
     assert rendered.manage == "https://hub.example.org/school/out-of-hours"
 
 
+def test_an_alert_for_the_leadership_does_not_reach_the_contact(app, pair):
+    """The contact is told as shared subscriptions are: of all-staff copies only."""
+    ash, beech = pair
+    _name_contact(app, beech.person.email, beech.school.id)
+    with own_transaction(app) as session:
+        post_as(
+            session,
+            ash.person.email,
+            [beech.school.id],
+            nov(21, 10),
+            severity="urgent",
+            category="staff_named",  # for the leadership by default
+        )
+    assert _out_of_hours(app) == []
+
+
 def test_weekday_or_less_than_urgent_alerts_do_not_reach_the_contact(app, pair):
     ash, beech = pair
     _name_contact(app, beech.person.email, beech.school.id)
