@@ -32,7 +32,7 @@ from network.alerts.posting import posting_choices
 from network.db import db
 from network.errors import FormRejected, form_errors, render_error
 from schools import policy
-from schools.errors import InvalidInput, NotFound, Problems
+from schools.errors import InvalidInput, Problems
 from schools.models import Member
 from schools.policy import Permission
 
@@ -139,10 +139,7 @@ def post_form(held_id: uuid.UUID | None) -> ResponseReturnValue:
     """GET: the form (a draft's, when resuming one). POST: send, or save a draft."""
     actor = auth.actor()
     form = _post_form(actor)
-    opened = held_alerts.open_held(db(), actor, auth.school_keys(), held_id) if held_id else None
-    if opened is not None and opened.held.author_id != actor.id:
-        # A reviewer reads it on the review page; only its author edits it.
-        raise NotFound("No such draft: it was sent, discarded or shredded.")
+    opened = held_alerts.open_own(db(), actor, auth.school_keys(), held_id) if held_id else None
     if request.method != "POST":
         if opened is not None:
             _fill(form, opened.fields)
@@ -181,7 +178,7 @@ def post_form(held_id: uuid.UUID | None) -> ResponseReturnValue:
         if rejected.status != 422 or not (accepted or held_id or saving):
             return _page(form, rejected.status, opened)
         held_id = _keep_after_refusal(actor, fields, accepted, held_id, remove)
-        opened = held_alerts.open_held(db(), actor, auth.school_keys(), held_id)
+        opened = held_alerts.open_own(db(), actor, auth.school_keys(), held_id)
         return _page(form, 422, opened)
     if saving:
         flash(

@@ -288,6 +288,16 @@ def open_held(
     return OpenedHeld(held, form, tuple(files), note)
 
 
+def open_own(
+    session: Session, actor: Member, keys: SchoolKeys | None, held_id: uuid.UUID
+) -> OpenedHeld:
+    """A held alert its author opens in the post form (a reviewer reads one on
+    the review page; only its author edits it): refused before anything is
+    decrypted for anyone else."""
+    _held_of_author(session, actor, held_id)
+    return open_held(session, actor, keys, held_id)
+
+
 def evidence_of(session: Session, keys: SchoolKeys | None, held: HeldAlert) -> list[Evidence]:
     """The held files themselves, in order, for sending (callers checked access)."""
     rows = _evidence_rows(session, held)
