@@ -6,17 +6,20 @@ helpers are imported by name (tests.conftest re-exports the older ones)."""
 from __future__ import annotations
 
 import re
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from crypto.custody import FAST_FOR_TESTS
-from network.db import own_transaction
+from network.db import engine, own_transaction
 from network.settings import Settings
 from schools import directory, invitations
 from schools.models import Cluster, Member, Role, School
@@ -160,3 +163,29 @@ def build_riverside(world: World) -> SimpleNamespace:
         far_head=world.person(Role.HEAD, "head@far.example.org", school=far),
         admin=world.person(Role.HUB_ADMIN, "admin@hub.example.org"),
     )
+
+
+def database_bytes(app: Flask, database_url: str) -> bytes:
+    """Every byte the hub's database holds: the SQLite file and its WAL, or a
+    pg_dump (for tests that search it for what must never be stored in clear)."""
+    engine(app).dispose()
+    if database_url.startswith("sqlite"):
+        path = Path(make_url(database_url).database or "")
+        return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+    url = make_url(database_url)
+    return subprocess.run(
+        [
+            "pg_dump",
+            "--no-owner",
+            "-h",
+            url.host or "127.0.0.1",
+            "-p",
+            str(url.port or 5432),
+            "-U",
+            url.username or "postgres",
+            url.database or "",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout

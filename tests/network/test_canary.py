@@ -20,13 +20,11 @@ from __future__ import annotations
 import io
 import logging
 import re
-import subprocess
-from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url
 
 from network.db import engine
+from tests.factories import database_bytes
 from tests.network.alerts_helpers import make_head
 from tests.network.notify_helpers import (  # noqa: F401  (fixtures)
     SECRET_ON_PAGE,
@@ -157,29 +155,9 @@ def _assert_nowhere_stored(app, caplog, database_url):
         for variant in _variants(CANARY):
             assert variant.decode(errors="ignore") not in record.getMessage()
     engine(app).dispose()
-    if database_url.startswith("sqlite"):
-        path = Path(make_url(database_url).database or "")
-        files = [p for p in (path, Path(f"{path}-wal")) if p.exists()]
-        assert files
-        dump = b"".join(p.read_bytes() for p in files)
-    else:
-        url = make_url(database_url)
-        dump = subprocess.run(
-            [
-                "pg_dump",
-                "--no-owner",
-                "-h",
-                url.host or "127.0.0.1",
-                "-p",
-                str(url.port or 5432),
-                "-U",
-                url.username or "postgres",
-                url.database or "",
-            ],
-            capture_output=True,
-            check=True,
-            timeout=120,
-        ).stdout
+    dump = database_bytes(app, database_url)
+    assert dump
+    if database_url.startswith("postgresql"):
         assert b"CREATE TABLE public.alerts" in dump
     for variant in _variants(CANARY):
         assert variant not in dump

@@ -3,18 +3,16 @@ descriptions, through a keyed index the hub cannot read (network/alerts/search.p
 
 from __future__ import annotations
 
-import subprocess
 import uuid
-from pathlib import Path
 
 from sqlalchemy import delete, select
-from sqlalchemy.engine import make_url
 
 from crypto.search import words
 from network.alerts.models import SearchEntry, SearchToken
-from network.db import engine, own_transaction
+from network.db import own_transaction
 from schools.models import Role, School
 from tests.conftest import sign_in
+from tests.factories import database_bytes
 from tests.network.alerts_helpers import ALERT_LINK
 from tests.network.api_helpers import api_for, assert_problem
 
@@ -83,30 +81,6 @@ def test_a_search_with_no_word_is_refused_beside_the_box(app, heads):
     assert "Type at least one word of two or more letters or digits." in page
 
 
-def _database_bytes(app, database_url: str) -> bytes:
-    engine(app).dispose()
-    if database_url.startswith("sqlite"):
-        path = Path(make_url(database_url).database or "")
-        return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
-    url = make_url(database_url)
-    return subprocess.run(
-        [
-            "pg_dump",
-            "--no-owner",
-            "-h",
-            url.host or "127.0.0.1",
-            "-p",
-            str(url.port or 5432),
-            "-U",
-            url.username or "postgres",
-            url.database or "",
-        ],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    ).stdout
-
-
 def test_the_hub_database_holds_no_word_of_the_index(app, heads, database_url):
     a, b = heads["Ash"], heads["Beech"]
     title, description = "Zanzibarquux posting", "Quuxwobble mentioned twice"
@@ -119,7 +93,7 @@ def test_the_hub_database_holds_no_word_of_the_index(app, heads, database_url):
         )
         tokens = list(session.scalars(select(SearchToken.token)))
     assert len(tokens) == len(set(words(title + " " + description)))
-    dump = _database_bytes(app, database_url)
+    dump = database_bytes(app, database_url)
     assert b"CREATE TABLE" in dump or b"search_tokens" in dump
     for word in ("zanzibarquux", "Zanzibarquux", "quuxwobble", "Quuxwobble"):
         assert word.encode() not in dump
