@@ -60,13 +60,24 @@ def live_app(tmp_path: Path, database_url: str) -> Iterator[Any]:
     """The hub served on 127.0.0.1, on the test's database (both, by ``database_url``)."""
     app = app_with(database_url, tmp_path)
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    server.daemon_threads = False  # its request threads are joined at teardown
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
     yield app
+    stop_serving(server, thread)
+    engine(app).dispose()
+
+
+def stop_serving(server: Any, thread: threading.Thread) -> None:
+    """Stop the live server and wait for the requests it is still answering, so
+    that none returns a database connection to an engine already disposed."""
     server.shutdown()
     thread.join(timeout=5)
-    engine(app).dispose()
+    for request_thread in list(getattr(server, "_threads", None) or []):
+        request_thread.join(timeout=5)
+    server.block_on_close = False  # joined above, each for at most 5 s
+    server.server_close()
 
 
 @pytest.fixture

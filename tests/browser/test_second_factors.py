@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 
 from network.db import engine
 from schools.models import Role
-from tests.browser.conftest import Visitor
+from tests.browser.conftest import Visitor, stop_serving
 from tests.conftest import PASSWORD, World, app_with
 from tests.network.factor_helpers import totp
 
@@ -29,6 +29,7 @@ HEAD = "head@ash.example.org"
 def localhost_hub(tmp_path: Path, database_url: str) -> Iterator[Any]:
     served: list[Any] = []
     server = make_server("127.0.0.1", 0, lambda env, start: served[0](env, start), threaded=True)
+    server.daemon_threads = False  # its request threads are joined at teardown
     base = f"http://localhost:{server.server_port}"
     app = app_with(database_url, tmp_path, public_url=base)
     served.append(app)
@@ -36,8 +37,7 @@ def localhost_hub(tmp_path: Path, database_url: str) -> Iterator[Any]:
     thread.start()
     app.config["LIVE_URL"] = base
     yield app
-    server.shutdown()
-    thread.join(timeout=5)
+    stop_serving(server, thread)
     engine(app).dispose()
 
 
