@@ -31,7 +31,7 @@ demo: $(STAMP)
 	ALERTNET_DEMO=1 $(BIN)/alertnet serve --bind 127.0.0.1:5000
 
 test: $(STAMP) browser lint typecheck
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=30
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

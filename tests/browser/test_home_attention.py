@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from playwright.sync_api import expect
+
 from network.alerts import posting
 from network.alerts.content import AlertContent
 from network.alerts.evidence import prepare
@@ -86,7 +88,9 @@ def test_a_head_works_through_what_needs_their_attention(live_app, live_world, v
     page.wait_for_load_state()
     preview = page.get_by_role("img", name="Preview of post.png")
     preview.scroll_into_view_if_needed()
-    assert preview.evaluate("img => img.complete && img.naturalWidth") == 320
+    # The preview is lazy: it starts loading once scrolled into view, so wait
+    # for the decoded picture (Playwright polls) rather than read it at once.
+    expect(preview).to_have_js_property("naturalWidth", 320)
     beech.assert_accessible()
     beech.snap("evidence-preview")
 
