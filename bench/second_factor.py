@@ -9,11 +9,13 @@ Measured in one run, at the configured (RFC 9106) Argon2id parameters:
   code page; real requests on the test client, SQLite or PostgreSQL), beside a
   whole sign-in without one (a staff member of the same school).
 
-The target is a ratio of at most 1.1 against one Argon2id: the second step must
-not hash the password again. Printed: (Argon2id + the factor's check) / Argon2id,
-sign-in with the factor / one Argon2id (this includes everything else a sign-in
-request does: the session vault, the database, the audit entry), and sign-in
-with the factor / sign-in without one (what the factor adds to a real sign-in).
+The target (issue 15): a whole sign-in with the factor costs at most 1.1x one
+Argon2id plus the factor's own check; the second step must not hash the
+password again. Printed: (Argon2id + the factor's check) / Argon2id, the target
+ratio sign-in with the factor / (Argon2id + the factor's check) (this includes
+everything else a sign-in request does: the session vault, the database, the
+audit entry, the rate limiter), and sign-in with the factor / sign-in without
+one (what the factor adds to a real sign-in).
 
 Run: ``python bench/second_factor.py [--database-url postgresql://...] [--repetitions 7]``
 """
@@ -144,11 +146,11 @@ def main() -> None:
             ],
         )
     )
+    print(f"ratio (Argon2id + factor check) / Argon2id: {(argon_ms + check_ms) / argon_ms:.4f}")
     print(
-        f"ratio (Argon2id + factor check) / Argon2id: {(argon_ms + check_ms) / argon_ms:.4f}"
-        " (target <= 1.1)"
+        "ratio sign-in with the factor / (Argon2id + factor check): "
+        f"{whole_ms / (argon_ms + check_ms):.3f} (target <= 1.1)"
     )
-    print(f"ratio sign-in with the factor / one Argon2id: {whole_ms / argon_ms:.3f}")
     print(f"ratio sign-in with the factor / sign-in without: {whole_ms / plain_ms:.3f}")
 
 
