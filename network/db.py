@@ -16,6 +16,7 @@ from schools.db import make_engine
 from schools.models import Member
 
 _KEY = "alertnet.db"
+_STANDS = "alertnet.db.stands_after_refusal"
 
 
 def init_app(app: Flask, database_url: str) -> None:
@@ -29,9 +30,10 @@ def init_app(app: Flask, database_url: str) -> None:
         # Commit before the response leaves: a failed commit becomes a 500
         # instead of a page that claims success.
         session = g.pop("db", None)
+        stands = g.pop(_STANDS, False)
         if session is not None:
             try:
-                if response.status_code < 400:
+                if response.status_code < 400 or (stands and response.status_code < 500):
                     session.commit()
                     audit.take_lasting(session)
                 else:
@@ -57,6 +59,15 @@ def _roll_back(session: Session) -> None:
         with own_transaction(session.info["app"]) as own:
             for action, fields in lasting:
                 audit.record(own, action, **fields)
+
+
+def stands_after_refusal() -> None:
+    """The request is refused (a 4xx answer, whose transaction is rolled back),
+    but what it writes after the refusal's own rollback must stand: it is
+    committed with the answer, still once, at the end of the request. Used where
+    the refusal itself is kept for the person (a refused post keeps its accepted
+    files in a draft). A 5xx still rolls everything back."""
+    g.setdefault(_STANDS, True)
 
 
 def settings_of(session: Session) -> Settings:

@@ -29,7 +29,7 @@ from network.alerts.held import OpenedHeld
 from network.alerts.held_models import HeldState
 from network.alerts.keychain import unlocked
 from network.alerts.posting import posting_choices
-from network.db import db
+from network.db import db, stands_after_refusal
 from network.errors import FormRejected, form_errors, render_error
 from schools import policy
 from schools.errors import InvalidInput, Problems
@@ -125,13 +125,12 @@ def _keep_after_refusal(
     remove: set[uuid.UUID],
 ) -> uuid.UUID:
     """The refusal rolled the request's transaction back; the draft that keeps
-    the accepted files (and what was typed) is committed here, alone, since
-    the page that follows is a 422 and its transaction is not committed."""
-    session = db()
+    the accepted files (and what was typed) is written after it, and stands
+    with the 422 that follows (committed once, at the end of the request)."""
     kept = held_alerts.save(
-        session, actor, unlocked(auth.school_keys()), form, accepted, held_id=held_id, remove=remove
+        db(), actor, unlocked(auth.school_keys()), form, accepted, held_id=held_id, remove=remove
     )
-    session.commit()
+    stands_after_refusal()
     return kept.id
 
 
