@@ -138,10 +138,11 @@ class PostAlertForm(FlaskForm):
     )
     # What was done, as the category's guidance asks: sealed with the alert.
     referred_to = MultiCheckboxField(
-        "Referred or reported to (optional)",
+        "Referrals and steps taken (optional)",
         choices=_choices(AGENCIES),
         validate_choice=False,
-        description="Tick each agency you have referred or reported it to.",
+        description="Tick each referral or step already taken "
+        "(the list the referral tracker uses).",
     )
     references = StringField(
         "Reference numbers (optional)",

@@ -11,26 +11,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from network.alerts.vocab import Term
+from network.alerts import vocab
 from network.text import unstorable
 from schools.errors import InvalidInput
 
-AGENCIES = (
-    Term("police", "Police"),
-    Term("childrens_social_care", "Children's social care (MASH)"),
-    Term("lado", "LADO (Local Authority Designated Officer)"),
-    Term("platform", "The platform"),
-    Term("report_harmful_content", "Report Harmful Content"),
-    Term("legal_advice", "Legal advice"),
-    Term("other", "Other"),
-)
-AGENCY_CODES = tuple(term.code for term in AGENCIES)
+# One vocabulary with the referral tracker (vocab.ACTIONS): what the sender did
+# before posting uses the codes and words a referral recorded later does, so a
+# governors' count can put the two side by side.
+AGENCIES = vocab.ACTIONS
+AGENCY_CODES = vocab.codes(AGENCIES)
+# Codes an alert sealed before the vocabulary was shared may carry: read as
+# today's (the signed content is not changed, only how it is shown).
+_EARLIER_CODES = {
+    "childrens_social_care": "social_services",
+    "platform": "reported_platform",
+    "report_harmful_content": "reported_rhc",
+}
 MAX_REFERENCES = 300
 MAX_DSL = 200
 
 
 def agency_label(code: str) -> str:
-    return next((term.label for term in AGENCIES if term.code == code), code)
+    return vocab.label(AGENCIES, _EARLIER_CODES.get(code, code))
 
 
 @dataclass(frozen=True)
@@ -101,13 +103,11 @@ def check_steps(
     named = _text(dsl, "dsl_name", "safeguarding lead's name", MAX_DSL)
     if refs and not chosen:
         raise InvalidInput(
-            "Tick who you referred or reported it to, so the reference number has its agency.",
+            "Tick the referral or step the reference number belongs to.",
             field="references",
         )
     if referred_on is not None and not chosen:
-        raise InvalidInput(
-            "Tick who you referred or reported it to on that day.", field="referred_on"
-        )
+        raise InvalidInput("Tick the referral or step taken on that day.", field="referred_on")
     if referred_on is not None and referred_on > today:
         raise InvalidInput("The day of the referral is in the future.", field="referred_on")
     return StepsTaken(chosen, refs, referred_on, named)

@@ -150,7 +150,10 @@ class StepsTaken(Body):
 
     referred_to: Annotated[
         list[Annotated[str, Choice.of(steps.AGENCIES, only_codes=True)]],
-        Field(max_length=len(steps.AGENCIES), description="Agencies referred or reported to."),
+        Field(
+            max_length=len(steps.AGENCIES),
+            description="Referrals and steps taken (the referral tracker's codes).",
+        ),
     ] = []
     references: Annotated[
         str, Text(steps.MAX_REFERENCES), Field(description="Their reference numbers.")

@@ -66,7 +66,7 @@ def test_guidance_written_by_the_coordinator_guides_the_post_form(live_world, vi
     assert safeguarding.evaluate("d => d.open")
     assert not harassment.evaluate("d => d.open")
     head.assert_accessible()
-    head.page.get_by_label("Police").check()
+    head.page.get_by_label("Police referral").check()
     head.page.get_by_label("Reference numbers (optional)").fill("CAD 4471")
     head.page.get_by_label("Designated safeguarding lead (optional)").fill("Sam Okafor")
     _fits_a_phone(head)

@@ -14,7 +14,11 @@ def test_the_api_posts_a_year_group_and_reading_warns_it_is_under_age(app, pair)
         category="under_age",
         platform="whatsapp",
         year_group="7",
-        done={"referred_to": ["platform"], "references": "WA-881", "dsl_name": "Sam Okafor"},
+        done={
+            "referred_to": ["reported_platform"],
+            "references": "WA-881",
+            "dsl_name": "Sam Okafor",
+        },
     )
     posted = api_for(app, ash.person.email).post("/api/v1/alerts", body)
     assert posted.status_code == 201, posted.get_json()
@@ -26,7 +30,7 @@ def test_the_api_posts_a_year_group_and_reading_warns_it_is_under_age(app, pair)
         "Every pupil in Year 7 (aged 11 to 12) is under WhatsApp's minimum age of 13."
     )
     assert content["done"] == {
-        "referred_to": ["platform"],
+        "referred_to": ["reported_platform"],
         "references": "WA-881",
         "referred_on": None,
         "dsl_name": "Sam Okafor",
@@ -53,5 +57,7 @@ def test_the_api_refuses_a_bad_year_group_naming_the_field(app, pair):
         answer = api.post("/api/v1/alerts", alert_body([beech.school], **fields))
         assert_problem(answer, 422, says, field="year_group")
     answer = api.post("/api/v1/alerts", alert_body([beech.school], done={"references": "CAD 1"}))
-    assert_problem(answer, 422, "so the reference number has its agency", field="references")
+    assert_problem(
+        answer, 422, "the referral or step the reference number belongs to", field="references"
+    )
     assert ash.alert_ids("/alerts/sent") == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData, select
 
+from network.alerts import steps, vocab
 from network.alerts.guidance import DEFAULT_GUIDANCE, current_guidance, edit_guidance
 from network.db import engine, own_transaction
 from schools.audit.models import AuditEvent
@@ -151,7 +152,7 @@ def test_what_was_done_is_sealed_and_shown_on_the_alert_page(app, pair):
     answer = ash.post_alert(
         [beech.school],
         category="harassment",
-        referred_to=["police", "platform"],
+        referred_to=["police", "reported_platform"],
         references=reference,
         referred_on="2026-11-20",
         dsl_name="Sam Okafor",
@@ -159,7 +160,7 @@ def test_what_was_done_is_sealed_and_shown_on_the_alert_page(app, pair):
     assert answer.status_code == 303, answer.get_data(as_text=True)[:2000]
     page = beech.client.get(answer.headers["Location"]).get_data(as_text=True)
     assert "What the sender had done when posting" in page
-    assert "Police, The platform" in page
+    assert "Police referral, Reported to the platform" in page
     assert reference in page
     assert "Sam Okafor" in page
     assert "20 Nov 2026" in page
@@ -174,7 +175,7 @@ def test_a_reference_without_its_agency_is_refused_beside_the_field(app, pair):
     assert answer.status_code == 422
     text = answer.get_data(as_text=True)
     assert 'id="references-error"' in text
-    assert "so the reference number has its agency" in text
+    assert "the referral or step the reference number belongs to" in text
     answer = ash.post_alert([beech.school], referred_to=["police"], referred_on="2999-01-01")
     assert answer.status_code == 422
     assert 'id="referred_on-error"' in answer.get_data(as_text=True)
@@ -234,3 +235,18 @@ def test_a_forward_does_not_carry_what_the_sender_did(app, heads):
     assert "For you" in page
     assert "CAD-77-unique" not in page
     assert "What the sender had done when posting" not in page
+
+
+def test_steps_sealed_with_the_earlier_codes_read_in_the_shared_vocabulary():
+    # Alerts sealed before the post form and the referral tracker shared one
+    # list carry three older codes; they read as the tracker's words.
+    earlier = steps.StepsTaken.from_value(
+        {"agencies": ["childrens_social_care", "platform", "report_harmful_content", "police"]}
+    )
+    assert earlier.agency_labels == [
+        "Children's social care or MASH referral",
+        "Reported to the platform",
+        "Reported to Report Harmful Content",
+        "Police referral",
+    ]
+    assert vocab.codes(vocab.ACTIONS) == steps.AGENCY_CODES
