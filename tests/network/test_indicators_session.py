@@ -17,10 +17,12 @@ from network.alerts.content import AlertContent, Link
 from network.alerts.keychain import Keychain
 from network.alerts.models import Alert
 from network.db import engine, own_transaction
-from schools import accounts, directory
-from schools.models import LoginSession, School
+from schools import accounts, directory, keyring
+from schools.models import CorrelationKeyWrap, LoginSession, School
 from schools.session_correlation import SessionCorrelation
 from tests.conftest import PASSWORD
+from tests.factories import sign_in
+from tests.network.alerts_helpers import keys_of
 
 LINK = "https://facebook.example.com/groups/riverside-parents/"
 
@@ -185,3 +187,27 @@ def test_with_the_sessions_keys_the_lookup_is_one_statement(app, heads):
             plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
     assert "ix_alert_indicators_hash" in " ".join(str(row) for row in plan), plan
     assert [[str(m.alert_id) for m in c.matches] for c in found] == [[second]]
+
+
+def test_after_the_schools_own_keys_rotate_a_new_session_opens_old_wraps_through_the_history(
+    app, heads, unwraps
+):
+    a, b, c = heads["Ash"], heads["Beech"], heads["Cedar"]
+    old = _posted_id(a.post_alert([b.school, c.school], links=LINK))
+    new = _posted_id(b.post_alert([a.school, c.school], links=LINK))
+    with own_transaction(app) as session:
+        member, keys = keys_of(session, c.person.email)
+        keyring.rotate(session, session.get(School, c.school.id), keys, member, "test rotation")
+        wrap = session.get(CorrelationKeyWrap, (c.school.cluster_id, 1, c.school.id))
+        assert wrap.school_generation == 1  # wrapped to the bundle now retired
+    assert c.client.get(f"/alerts/{new}").status_code == 302  # the rotation ended it
+
+    client = app.test_client()
+    assert sign_in(client, c.person.email).status_code == 302
+    unwraps.clear()
+    page = client.get(f"/alerts/{new}").get_data(as_text=True)
+    assert "1 other alert from 1 school mentions the same link" in page
+    assert f'href="/alerts/{old}"' in page
+    assert unwraps == [1]  # through the school's generation history, once
+    client.get(f"/alerts/{old}")
+    assert unwraps == [1]
