@@ -7,9 +7,13 @@ then bulk-inserts ``--rows`` indicator rows (four per metadata-only alert,
 random hashes) and ``--matches`` alerts carrying the real alert's hashes. It
 then times, for a recipient school opening the real alert:
 
-- the service (network/alerts/indicators.py ``correlations``): unwrapping
-  every generation of the correlation key the school holds, hashing the
-  alert's indicators under each, and the one indexed query;
+- the service (network/alerts/indicators.py ``correlations``) as a signed-in
+  browser runs it: the correlation keys taken from the login session's sealed
+  copy (opened with the cookie's key), the alert's indicators hashed under
+  each, and one statement: the indexed query with the stamp of the school's
+  wraps (schools/session_correlation.py);
+- the same service without a session's keys (an API token): the school's
+  wraps read and each generation unwrapped (X-Wing), then the query;
 - the query alone, as the hub issues it (``matching_alerts``);
 - the same query written as raw SQL (the baseline);
 
@@ -42,6 +46,7 @@ from network.alerts.models import Alert, AlertIndicator, AlertRecipient
 from network.db import own_transaction
 from schools import accounts, directory, invitations, keyring
 from schools.models import Role
+from schools.session_correlation import SessionCorrelation
 
 PASSWORD = "bench passphrase 1234"
 PER_ALERT = 4
@@ -207,6 +212,24 @@ def main() -> None:
         keychain = Keychain(session, school.id, keys)
         found = indicators.correlations(session, school, keychain.for_generation, alert, content)
         matched = sum(len(c.matches) for c in found)
+        # The reader's browser session: its row seals the keys it opens once.
+        signed = accounts.start_session(session, member, credential)
+        held = accounts.session_keys(signed.login, signed.vault_key)
+        assert held is not None
+
+        def in_session() -> list[indicators.Correlation]:
+            return indicators.correlations(
+                session,
+                school,
+                Keychain(session, school.id, held).for_generation,
+                alert,
+                content,
+                kept=SessionCorrelation(signed.login, signed.vault_key),
+            )
+
+        assert in_session() == found  # the first opens the wraps and seals them
+        session.flush()
+        assert signed.login.correlation_vault is not None
         hashes = indicators.stored_hashes(session, alert_id)
         raw = text(RAW).bindparams(
             bindparam("hashes", expanding=True),
@@ -234,7 +257,8 @@ def main() -> None:
         measured = (
             ("raw SQL (baseline)", baseline),
             ("matching_alerts (the query)", query),
-            ("correlations (unwrap, hash, query)", service),
+            ("correlations, session's keys (one statement)", in_session),
+            ("correlations, wraps unwrapped (API token)", service),
         )
         # Rounds taken in turn, so that neither side gets the quieter moments
         # of a shared machine.

@@ -26,7 +26,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from crypto.keys import CredentialKey, SchoolKeys
 from network.db import db
 from network.settings import current as current_settings
-from schools import accounts, factors, policy
+from schools import accounts, factors, policy, session_correlation
 from schools.db import utcnow
 from schools.models import LoginSession, Member, SessionState
 from schools.policy import Permission
@@ -283,6 +283,17 @@ def _held_keys(login: LoginSession) -> SchoolKeys | None:
     return accounts.session_keys(login, key) if key else None
 
 
+def _with_correlation(login: LoginSession, keys: SchoolKeys | None) -> SchoolKeys | None:
+    """The session's keys, carrying the keeper of the correlation keys it
+    seals under the same cookie key (schools/session_correlation.py)."""
+    if keys is None:
+        return None
+    vault_key = base64.urlsafe_b64decode(session[_VAULT_KEY])
+    return session_correlation.carrying(
+        keys, session_correlation.SessionCorrelation(login, vault_key)
+    )
+
+
 def finish_sign_in(login: LoginSession, how: str) -> list[Member]:
     """The waiting session's factor was accepted: it becomes a full session.
     The keys it holds were sealed at the password: no password hashing again."""
@@ -296,7 +307,7 @@ def school_keys() -> SchoolKeys | None:
         return principal.school_keys()
     if "school_keys" not in g:
         keys = _held_keys(current_user.login) if current_user.is_authenticated else None
-        g.school_keys = keys
+        g.school_keys = _with_correlation(current_user.login, keys)
     keys_: SchoolKeys | None = g.school_keys
     return keys_
 

@@ -18,7 +18,7 @@ guesses against the hashes of alerts they may not read.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from crypto import indicators
 from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys, SchoolPublicKeys
+from crypto.session_correlation import SealedKeys, Stamp
 from schools import audit, keyring
 from schools.db import utcnow
 from schools.errors import DomainError
@@ -198,6 +199,14 @@ _wraps = CorrelationKeyWrap.__table__.c
 _WRAPS_HELD = select(_wraps.generation, _wraps.school_generation, _wraps.wrap).where(
     _wraps.cluster_id == bindparam("cluster"), _wraps.school_id == bindparam("school")
 )
+#: The stamp of a school's wraps (how many, the newest generation): a session
+#: that sealed the keys it opened compares it with its own to see whether the
+#: school was given another generation since (schools/session_correlation.py).
+#: A school is only ever given the cluster's current generation, so a new one
+#: is newer than any it holds; the count catches whatever else changes.
+WRAPS_STAMP = select(
+    func.count().label("wraps"), func.coalesce(func.max(_wraps.generation), 0).label("newest")
+).where(_wraps.cluster_id == bindparam("cluster"), _wraps.school_id == bindparam("school"))
 
 
 def keys_held(
@@ -210,11 +219,30 @@ def keys_held(
     generation. ``bundle_of`` gives the school's bundle of a key generation (a
     reader's keychain). A wrap that does not open is left out: the school then
     matches fewer alerts, never wrong ones."""
+    return dict(open_held(session, school_id, cluster_id, bundle_of).keys)
+
+
+def open_held(
+    session: Session,
+    school_id: uuid.UUID,
+    cluster_id: uuid.UUID,
+    bundle_of: Callable[[int], SchoolKeys],
+    known: Mapping[int, bytes] | None = None,
+) -> SealedKeys:
+    """``keys_held`` with the stamp of the wraps it read. Generations in
+    ``known`` (keys a session already holds) are taken from there, not
+    unwrapped again; one the school no longer has a wrap of is dropped."""
     held: dict[int, bytes] = {}
+    known = known or {}
+    newest = count = 0
     # Three columns by a prebuilt statement, not ORM objects: this runs on
     # every view of an alert with indicators (bench/indicators.py).
     wraps = session.execute(_WRAPS_HELD, {"cluster": cluster_id, "school": school_id})
     for generation, school_generation, wrap in wraps:
+        count, newest = count + 1, max(newest, generation)
+        if generation in known:
+            held[generation] = known[generation]
+            continue
         try:
             bundle = bundle_of(school_generation)
             held[generation] = indicators.unwrap_correlation_key(
@@ -222,7 +250,7 @@ def keys_held(
             )
         except (CryptoError, DomainError):  # a wrap or a history link that does not open
             continue
-    return held
+    return SealedKeys(held, Stamp(count, newest))
 
 
 def retire_current(

@@ -400,6 +400,8 @@ class LoginSession(Base):
     # Set when ``vault`` also seals the school's leadership bundle of this generation.
     leadership_generation: Mapped[int | None] = mapped_column(Integer)
     vault: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The cluster's correlation keys, sealed apart (schools/session_correlation.py).
+    correlation_vault: Mapped[bytes | None] = mapped_column(LargeBinary)
     user_agent: Mapped[str] = mapped_column(String(200), default="")
     state: Mapped[str] = mapped_column(
         String(16), default=SessionState.COMPLETE, server_default=SessionState.COMPLETE.value

@@ -12,12 +12,24 @@ hashes. The hub answers equality questions and never learns an indicator.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, bindparam, exists, func, insert, or_, select
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from crypto.header import TIER_ALL, TIER_LEADERSHIP
@@ -29,12 +41,14 @@ from crypto.indicators import (
     normalise_link,
 )
 from crypto.keys import SchoolKeys
+from crypto.session_correlation import Stamp
 from network.alerts.access import tiers_of
 from network.alerts.content import AlertContent
 from network.alerts.models import Alert, AlertIndicator, AlertRecipient, ThreadExclusion
 from network.alerts.vocab import AlertStatus
 from schools import correlation
 from schools.models import Member, School
+from schools.session_correlation import SessionCorrelation
 
 #: Schools that must have named an indicator for the dashboard to list it.
 WIDELY_SEEN = 3
@@ -103,10 +117,11 @@ def stored_hashes(session: Session, alert_id: uuid.UUID) -> list[bytes]:
     )
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     """Another alert naming the indicator: its sender and date (metadata), and
-    whether the reader's school may open it."""
+    whether the reader's school may open it. A named tuple: one is made per
+    matching row on every view, and a frozen dataclass cost three times as
+    much to make (bench/indicators.py)."""
 
     alert_id: uuid.UUID
     school: str
@@ -151,31 +166,65 @@ def correlations(
     alert: Alert,
     content: AlertContent,
     reader: Member | None = None,
+    kept: SessionCorrelation | None = None,
 ) -> list[Correlation]:
     """For a reader's school: which other alerts name one of this alert's
     indicators, under any generation of the correlation key the school holds.
-    One query on ``ix_alert_indicators_hash``; shredded alerts are left out."""
+    One query on ``ix_alert_indicators_hash``; shredded alerts are left out.
+
+    With ``kept`` (a login session's sealed keys: schools/session_correlation.py)
+    that is the only statement: the keys come from the session, and the
+    statement also returns the stamp of the school's wraps, so a generation the
+    school was given since is opened (then sealed into the session) and matched
+    too. Without it, or when the session has none yet, the school's wraps are
+    read and opened first."""
     found = indicators_of(content, alert.platform)
     if not found or not correlation.holds_correlation_key(school):
         return []
-    keys = correlation.keys_held(session, school.id, school.cluster_id, bundle_of)
-    by_hash = {indicator_hash(key, i): i for key in keys.values() for i in found}
+    sealed = kept.held(school.cluster_id) if kept is not None else None
+    if sealed is not None:
+        by_hash = _by_hash(sealed.keys, found)
+        rows, stamp = _matching_stamped(session, school, alert, by_hash, reader)
+        if stamp == sealed.stamp:
+            return _grouped(found, by_hash, rows)
+    opened = correlation.open_held(
+        session, school.id, school.cluster_id, bundle_of, sealed.keys if sealed else None
+    )
+    if kept is not None:
+        kept.keep(school.cluster_id, opened)
+    by_hash = _by_hash(opened.keys, found)
     if not by_hash:
         return []
     rows = matching_alerts(
         session, school.id, alert.id, by_hash, alert.forwarded_from_id, reader=reader
     )
-    grouped: dict[Indicator, Correlation] = {}
-    seen: set[tuple[Indicator, uuid.UUID]] = set()
+    return _grouped(found, by_hash, rows)
+
+
+def _by_hash(keys: Mapping[int, bytes], found: list[Indicator]) -> dict[bytes, int]:
+    """Each hash of the alert's indicators, to the indicator's place in ``found``."""
+    return {indicator_hash(key, i): n for key in keys.values() for n, i in enumerate(found)}
+
+
+def _grouped(
+    found: list[Indicator],
+    by_hash: dict[bytes, int],
+    rows: Iterable[tuple[bytes, uuid.UUID, str, datetime, bool]],
+) -> list[Correlation]:
+    # By place, not by Indicator: hashing a dataclass per row cost more than
+    # the rest of the grouping (bench/indicators.py).
+    grouped: dict[int, Correlation] = {}
+    seen: set[tuple[int, uuid.UUID]] = set()
     for digest, alert_id, school_name, sent_at, openable in rows:
-        indicator = by_hash[digest]
-        if (indicator, alert_id) in seen:
+        place = by_hash[digest]
+        if (place, alert_id) in seen:
             continue
-        seen.add((indicator, alert_id))
-        grouped.setdefault(indicator, Correlation(indicator)).matches.append(
-            Match(alert_id, school_name, sent_at, openable)
-        )
-    return [grouped[i] for i in found if i in grouped]
+        seen.add((place, alert_id))
+        correlation_ = grouped.get(place)
+        if correlation_ is None:
+            correlation_ = grouped[place] = Correlation(found[place])
+        correlation_.matches.append(Match(alert_id, school_name, sent_at, openable))
+    return [grouped[n] for n in sorted(grouped)]
 
 
 _indicators = AlertIndicator.__table__.c
@@ -211,7 +260,7 @@ def _matching(tiers: tuple[str, ...], reader: bool) -> Select[Any]:
             _alerts.id,
             _schools.name,
             _alerts.created_at,
-            _copies.alert_id.is_not(None),
+            _copies.alert_id.is_not(None).label("openable"),
         )
         .select_from(
             AlertIndicator.__table__.join(Alert.__table__, _alerts.id == _indicators.alert_id)
@@ -238,6 +287,69 @@ _MATCHING: dict[tuple[tuple[str, ...], bool], Select[Any]] = {
 }
 
 
+def _stamped(tiers: tuple[str, ...], reader: bool) -> CompoundSelect[Any]:
+    """The matching query and, in the same statement, the stamp of the
+    school's wraps of the correlation key (``correlation.WRAPS_STAMP``): one
+    row whose alert is NULL, always there, even when nothing matches. A UNION
+    ALL, so that the matching branch keeps its own plan."""
+    matches = _matching(tiers, reader).order_by(None)
+    stamp = correlation.WRAPS_STAMP.subquery("stamp")
+    return union_all(
+        matches.add_columns(null().label("wraps"), null().label("newest")),
+        select(null(), null(), null(), null(), null(), stamp.c.wraps, stamp.c.newest).select_from(
+            stamp
+        ),
+    )
+
+
+_STAMPED: dict[tuple[tuple[str, ...], bool], CompoundSelect[Any]] = {
+    (tiers, reader): _stamped(tiers, reader)
+    for tiers in ((TIER_ALL,), (TIER_ALL, TIER_LEADERSHIP))
+    for reader in (False, True)
+}
+
+
+def _matching_stamped(
+    session: Session,
+    school: School,
+    alert: Alert,
+    by_hash: dict[bytes, int],
+    reader: Member | None,
+) -> tuple[list[tuple[bytes, uuid.UUID, str, datetime, bool]], Stamp]:
+    """``matching_alerts`` and the stamp of the school's wraps, one statement."""
+    parameters = _parameters(school.id, alert.id, by_hash, alert.forwarded_from_id, reader)
+    parameters["cluster"] = school.cluster_id
+    rows = session.execute(_STAMPED[(tiers_of(reader), reader is not None)], parameters).all()
+    stamp = Stamp(0, 0)
+    matches = []
+    for digest, other, name, sent_at, openable, wraps, newest in rows:
+        if other is None:
+            stamp = Stamp(int(wraps), int(newest))
+        else:
+            matches.append((digest, other, name, sent_at, bool(openable)))
+    matches.sort(key=lambda match: match[3], reverse=True)
+    return matches, stamp
+
+
+def _parameters(
+    school_id: uuid.UUID,
+    alert_id: uuid.UUID,
+    hashes: Iterable[bytes],
+    forwarded_from: uuid.UUID | None,
+    reader: Member | None,
+) -> dict[str, Any]:
+    same_report = [alert_id] if forwarded_from is None else [alert_id, forwarded_from]
+    parameters: dict[str, Any] = {
+        "school": school_id,
+        "hashes": list(hashes),
+        "same_report": same_report,
+        "alert": alert_id,
+    }
+    if reader is not None:
+        parameters["reader"] = reader.id
+    return parameters
+
+
 def matching_alerts(
     session: Session,
     school_id: uuid.UUID,
@@ -252,15 +364,7 @@ def matching_alerts(
     them) counts as not received: they see of it what any school sees.
     The alert's own forwards, and the alert it forwards, are the same report
     passed on, not another school's: they are left out."""
-    same_report = [alert_id] if forwarded_from is None else [alert_id, forwarded_from]
-    parameters: dict[str, Any] = {
-        "school": school_id,
-        "hashes": list(hashes),
-        "same_report": same_report,
-        "alert": alert_id,
-    }
-    if reader is not None:
-        parameters["reader"] = reader.id
+    parameters = _parameters(school_id, alert_id, hashes, forwarded_from, reader)
     statement = _MATCHING[(tiers_of(reader), reader is not None)]
     rows = session.execute(statement, parameters).all()
     return [

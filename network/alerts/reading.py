@@ -47,6 +47,7 @@ from network.alerts.vocab import ItemKind
 from schools.db import utcnow
 from schools.errors import NotFound
 from schools.models import Member, School
+from schools.session_correlation import keeper_of
 
 # What a page shows above the alert rather than in its thread.
 ABOVE_THE_ALERT = frozenset({ItemKind.CORRECTION, ItemKind.WITHDRAWAL})
@@ -321,7 +322,13 @@ def open_alert(
         )
     if opened.content is not None and actor.school is not None and not forwarding:
         opened.correlations = correlations(
-            session, actor.school, keychain.for_generation, alert, opened.content, actor
+            session,
+            actor.school,
+            keychain.for_generation,
+            alert,
+            opened.content,
+            actor,
+            kept=keeper_of(keychain.current),
         )
     checked: list[Alert | ThreadItem] = [alert] if opened.signed is not None else []
     envelopes.keep_records(session, checked + [e.item for e in opened.items if e.signed])
