@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0024_session_correlation"
+revision = "0024"
 down_revision = "0023"
 branch_labels = None
 depends_on = None
