@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from crypto.keys import SchoolKeys
 from network.alerts import held as held_alerts
+from network.alerts import signals
 from network.alerts.access import check_may_post
 from network.alerts.compose import FormFields, compose
 from network.alerts.content import Evidence
@@ -72,6 +73,13 @@ def submit(
             object_type="held_alert",
             object_id=waiting.id,
             **draft.filing,
+        )
+        # The school's reviewers are told (in the hub and by email): a link, never content.
+        signals.review_requested.send(
+            None,
+            session=session,
+            held=waiting,
+            key=f"review.requested:{waiting.id}:{waiting.updated_at.isoformat()}",
         )
         return Submitted(in_review=waiting)
     alert = post_alert(session, actor, keys, draft).alert
