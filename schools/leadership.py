@@ -282,6 +282,7 @@ def _publish(
             Invitation.is_open(now),
         )
     ).all():
+        assert invitation_public is not None  # the query asked for one
         _wrap_to(session, school.id, keys, INVITATION, invitation_id, invitation_public)
     audit.record(
         session,
