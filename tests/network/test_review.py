@@ -249,7 +249,7 @@ def test_staff_submit_for_review_through_the_api_and_the_approved_alert_is_whole
         [beech.school],
         accounts=["@fake_staff_page"],
         groups=["Parents of Year 4"],
-        done={"referred_to": ["platform"], "references": "FB-123", "dsl_name": "Dee Lead"},
+        done={"referred_to": ["police"], "references": "FB-123", "dsl_name": "Dee Lead"},
         attachments=[attachment("shot.png", png_bytes())],
     )
     waiting = _api_post(author, body, **{"Idempotency-Key": "submit-1"})
@@ -290,7 +290,7 @@ def test_staff_submit_for_review_through_the_api_and_the_approved_alert_is_whole
     assert content["accounts"] == ["@fake_staff_page"]
     assert content["groups"] == ["Parents of Year 4"]
     assert content["done"]["references"] == "FB-123"
-    assert content["done"]["referred_to"] == ["platform"]
+    assert content["done"]["referred_to"] == ["police"]
     assert listed["attachment_count"] == 1
 
 
