@@ -19,13 +19,14 @@ from network.alerts.guidance_cli import guidance_cli
 from network.api.cli import token_cli
 from network.audit.cli import audit_cli
 from network.client.commands import client_cli
-from network.commands import transaction
+from network.commands import BadInput, transaction
 from network.demo import DEMO_PASSWORD, load_demo
 from network.migrate import current_revision, upgrade
 from network.settings import Settings
 from network.settings import current as _settings
 from network.worker import worker_cli
-from schools import directory, factors, invitations, roles, throttle
+from schools import accounts, directory, factors, invitations, leadership, roles, throttle
+from schools.errors import KeysLocked, SignInFailed
 from schools.models import Role
 
 
@@ -180,6 +181,31 @@ def member_invite(
     _echo_invitation(invited)
 
 
+SCHOOL_ROLES = [r.value for r in Role if r.is_school_role]
+# The operator holds nobody's keys; demoting someone from the leadership moves
+# the leadership keys on, which needs a head's (schools/leadership.py).
+NEEDS_A_HEADS_KEYS = (
+    "{name} would leave {school}'s leadership, so its leadership keys must move on "
+    "without them, and no keys are unlocked in a shell. Add --as with the email of a "
+    "head of the school (their password unlocks the keys), or change the role on the "
+    "school's Members page."
+)
+HEAD_WITHOUT_KEYS = (
+    "{head} does not hold {school}'s current leadership keys yet: they sign in on the "
+    "hub once, then try again."
+)
+
+
+def _head_password(head_email: str | None, password_stdin: bool) -> str | None:
+    if head_email is None:
+        if password_stdin:
+            raise click.UsageError("--password-stdin reads the password of the head named by --as.")
+        return None
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt(f"Password for {head_email}", hide_input=True, err=True))
+
+
 @member.command("set")
 @click.option(
     "--may-post/--no-may-post",
@@ -187,21 +213,74 @@ def member_invite(
     default=None,
     help="Allow the member to post alerts, or withdraw it (heads always may).",
 )
+@click.option(
+    "--role",
+    type=click.Choice(SCHOOL_ROLES),
+    help="Move the member to this role. Out of the leadership (head, dsl, deputy_dsl) "
+    "moves the school's leadership keys on without them: add --as.",
+)
+@click.option(
+    "--as",
+    "head_email",
+    help="Act as this head of the school: their password unlocks the leadership keys a "
+    "role change out of the leadership moves on (and hands to someone joining it).",
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the --as head's password from standard input."
+)
 @click.argument("email")
 @with_appcontext
-def member_set(email: str, may_post: bool | None) -> None:
-    """Change what a member of a school may do (audited)."""
-    if may_post is None:
-        raise click.UsageError("Say what to change: --may-post or --no-may-post.")
+def member_set(
+    email: str,
+    may_post: bool | None,
+    role: str | None,
+    head_email: str | None,
+    password_stdin: bool,
+) -> None:
+    """Change what a member of a school may do, or their role (audited)."""
+    if may_post is None and role is None:
+        raise click.UsageError("Say what to change: --role, --may-post or --no-may-post.")
+    password = _head_password(head_email, password_stdin)
+    said = []
     with transaction() as session:
-        changed = roles.set_may_post(
-            session, None, roles.member_by_email(session, email).id, may_post
-        )
-        name, school = changed.name or changed.email, changed.school
+        target = roles.member_by_email(session, email)
+        name, school = target.name or target.email, target.school
         assert school is not None
         school_name = school.name
-    verb = "may now post alerts" if may_post else "may no longer post alerts"
-    click.echo(f"{name} ({school_name}) {verb}.")
+        actor, keys = None, None
+        if head_email is not None and password is not None:
+            try:
+                actor, credential = accounts.authenticate(
+                    session, head_email, password, _settings().password_params
+                )
+            except SignInFailed as failed:
+                raise BadInput(failed.message) from None
+            keys = leadership.unlock_for_member(session, actor, credential)
+        if role is not None:
+            try:
+                changed = leadership.change_role(session, actor, target.id, role, keys)
+            except KeysLocked:
+                wording = NEEDS_A_HEADS_KEYS if actor is None else HEAD_WITHOUT_KEYS
+                raise BadInput(
+                    wording.format(name=name, school=school_name, head=head_email)
+                ) from None
+            said.append(f"{name} ({school_name}) is now {changed.member.role_enum.label.lower()}.")
+            if changed.rotated:
+                said.append(
+                    f"{school_name}'s leadership keys moved on without them; its leadership "
+                    "signs in again."
+                )
+            elif leadership.in_leadership(target) and keys is None:
+                said.append(
+                    "They receive the leadership keys when a colleague in the leadership next "
+                    "signs in."
+                )
+        if may_post is not None:
+            roles.set_may_post(session, actor, target.id, may_post)
+            verb = "may now post alerts" if may_post else "may no longer post alerts"
+            said.append(f"{name} ({school_name}) {verb}.")
+    for line in said:
+        click.echo(line)
 
 
 @member.command("unlock")

@@ -9,8 +9,9 @@ wrap of it. When someone leaves the leadership (their role changes, or they
 are removed) it moves to a new generation wrapped to those who remain, with
 the previous bundle chained under the new one so history stays readable, and
 every session holding it ends. Someone who joins the leadership gets a wrap
-from a leadership colleague: at once when a head promotes them, otherwise at
-the next sign-in of a leadership member.
+from a leadership colleague: at once when a head promotes them or invited
+them (each new generation is wrapped to open invitations into the leadership
+whose links carry keys), otherwise at the next sign-in of a leadership member.
 
 A login session holds the leadership bundle beside the school bundle, sealed
 together under the cookie's key (``HeldKeys``), so services that take a
@@ -35,6 +36,7 @@ from schools.db import utcnow
 from schools.errors import Conflict, InvalidInput, KeysLocked, NotFound
 from schools.models import (
     ApiToken,
+    Invitation,
     LeadershipKeyGeneration,
     LeadershipWrap,
     LoginSession,
@@ -270,6 +272,18 @@ def _publish(
         )
     ).all():
         _wrap_to(session, school.id, keys, TOKEN, token_id, token_public)
+    # Open invitations into the leadership whose links carry keys: the invitee
+    # takes these over on joining, so nobody has to sign in again to confirm them.
+    for invitation_id, invitation_public in session.execute(
+        select(Invitation.id, Invitation.credential_public).where(
+            Invitation.school_id == school.id,
+            Invitation.role.in_([r.value for r in LEADERSHIP_ROLES]),
+            Invitation.credential_public.is_not(None),
+            Invitation.is_open(now),
+        )
+    ).all():
+        assert invitation_public is not None  # the query asked for one
+        _wrap_to(session, school.id, keys, INVITATION, invitation_id, invitation_public)
     audit.record(
         session,
         "school.leadership_keys_created" if previous is None else "school.leadership_keys_rotated",

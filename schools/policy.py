@@ -399,13 +399,15 @@ _SCOPE_DESCRIPTIONS = {
     Scope.INBOX_READ: "List the inbox and Sent box, read alerts and download their evidence",
     Scope.ALERTS_WRITE: (
         "Post, acknowledge, reply, record actions, close and reopen, resolve, correct, "
-        "withdraw and forward"
+        "withdraw and forward; withdraw members of your school from threads"
     ),
     Scope.AUDIT_READ: "Fetch checkpoints and proofs of the audit log (and entries, for heads)",
     Scope.SUBSCRIPTIONS_READ: "List notification subscriptions",
     Scope.SUBSCRIPTIONS_WRITE: "Create, change and delete notification subscriptions",
     Scope.DIRECTORY_READ: "List the cluster's schools with their public keys and fingerprints",
-    Scope.MEMBERS_WRITE: "Allow members of your school to post alerts, or stop them",
+    Scope.MEMBERS_WRITE: (
+        "Allow members of your school to post alerts, or stop them; change their roles"
+    ),
 }
 
 # A member may grant a scope only if their role could do its work on the pages.

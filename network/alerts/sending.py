@@ -1,6 +1,7 @@
 """Sending what the post form holds: straight to its audience, or, when the
 author's school reviews their alerts, into the review queue (held sealed to
-the school until a head or DSL approves it: network/alerts/review.py)."""
+the school until a head or DSL approves it: network/alerts/review.py). The
+page and the API (POST /api/v1/alerts) both send through ``submit``."""
 
 from __future__ import annotations
 
@@ -13,23 +14,31 @@ from sqlalchemy.orm import Session
 
 from crypto.keys import SchoolKeys
 from network.alerts import held as held_alerts
+from network.alerts import signals
 from network.alerts.access import check_may_post
 from network.alerts.compose import FormFields, compose
 from network.alerts.content import Evidence
 from network.alerts.held_models import HeldAlert, HeldState
 from network.alerts.models import Alert
-from network.alerts.posting import post_alert
+from network.alerts.posting import Posted, post_alert
 from schools import audit, policy
 from schools.errors import Problems
-from schools.models import Member
+from schools.models import Member, School
 
 
 @dataclass(frozen=True)
 class Submitted:
-    """Either the alert sent, or the held alert now waiting for review."""
+    """Either the alert sent (and the schools it went to), or the held alert
+    now waiting for review."""
 
     alert: Alert | None = None
     in_review: HeldAlert | None = None
+    recipients: tuple[School, ...] = ()
+
+    @property
+    def posted(self) -> Posted:
+        assert self.alert is not None
+        return Posted(self.alert, self.recipients)
 
 
 def submit(
@@ -73,8 +82,16 @@ def submit(
             object_id=waiting.id,
             **draft.filing,
         )
+        # The school's reviewers are told (in the hub and by email): a link, never content.
+        signals.review_requested.send(
+            None,
+            session=session,
+            held=waiting,
+            key=f"review.requested:{waiting.id}:{waiting.updated_at.isoformat()}",
+        )
         return Submitted(in_review=waiting)
-    alert = post_alert(session, actor, keys, draft).alert
+    posted = post_alert(session, actor, keys, draft)
+    alert = posted.alert
     if held is not None:
         audit.record(
             session,
@@ -85,4 +102,4 @@ def submit(
             alert=str(alert.id),
         )
         held_alerts.forget(session, held)
-    return Submitted(alert=alert)
+    return Submitted(alert=alert, recipients=posted.recipients)

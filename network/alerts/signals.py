@@ -17,6 +17,7 @@ from typing import Any, Generic, ParamSpec, cast
 from blinker import Namespace
 from sqlalchemy.orm import Session
 
+from network.alerts.held_models import HeldAlert
 from network.alerts.models import Alert, AlertRecipient, ThreadItem
 from schools.models import Member
 
@@ -89,7 +90,13 @@ def _review_decided(
     page to open; ``key`` unique to the decision."""
 
 
+def _review_requested(sender: None, /, *, session: Session, held: HeldAlert, key: str) -> None:
+    """``held`` (an alert from staff) entered its school's review queue, first
+    or again after changes; ``key`` unique to this submission."""
+
+
 alert_posted = Signal("alert-posted", _posted)
+review_requested = Signal("review-requested", _review_requested)
 review_decided = Signal("review-decided", _review_decided)
 alert_forwarded = Signal("alert-forwarded", _forwarded)
 alert_acknowledged = Signal("alert-acknowledged", _acknowledged)

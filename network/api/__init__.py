@@ -1,9 +1,10 @@
 """The JSON API (/api/v1) and its API tokens.
 
-- ``views``: the endpoints, each declaring its contract (``contract``): the
-  models of what it takes (``inputs``) and answers (``documents``), made of
-  the kinds of field in ``fields``; ``openapi`` writes /api/v1/openapi.json
-  from them (and ``audit_contract``, for network/audit/api.py's views).
+- ``views`` (and ``member_views``, a school's people): the endpoints, each
+  declaring its contract (``contract``): the models of what it takes
+  (``inputs``) and answers (``documents``, ``membership``), made of the kinds
+  of field in ``fields``; ``openapi`` writes /api/v1/openapi.json from them
+  (and ``audit_contract``, for network/audit/api.py's views).
 - ``gate``: authentication by token or session, scopes, rate limits;
   ``idempotency``: Idempotency-Key. Errors are RFC 9457 problem documents
   (network/problems.py).
@@ -24,7 +25,12 @@ if TYPE_CHECKING:
 def init_app(app: Flask) -> None:
     # Here, not above: `alertnet client` imports this package without Flask.
     from network import auth
-    from network.api import gate, pages, views
+    from network.api import (
+        gate,
+        member_views,  # noqa: F401  (puts its operations on views.bp)
+        pages,
+        views,
+    )
     from network.extensions import csrf
 
     app.register_blueprint(views.bp)

@@ -10,11 +10,12 @@ name the models (inputs.py) the request is parsed into before the view runs,
 refused with every field at fault (a body 422, a query string 400); its path
 parameters' types describe them; its return type is what it answers: a
 Document (200), ``Created[Document]`` (201, with Location if it has its own
-address), None (204). Its docstring is the operation's summary, then its
-description. The decorator adds what a signature cannot say: who may call it
-(the gate checks the permission and the token's scope), whether an
-Idempotency-Key is honoured, links to what can be done next with what it
-answers, refusals beyond the usual. openapi.py writes /api/v1/openapi.json
+address), ``Accepted[Document]`` (202: taken, not yet done), a union of those
+(``Created[Posted] | Accepted[InReview]``), None (204). Its docstring is the
+operation's summary, then its description. The decorator adds what a
+signature cannot say: who may call it (the gate checks the permission and the
+token's scope), whether an Idempotency-Key is honoured, links to what can be
+done next with what it answers, refusals beyond the usual. openapi.py writes /api/v1/openapi.json
 from these contracts and Flask's URL map.
 """
 
@@ -60,6 +61,17 @@ class Created(Generic[D]):
 
 
 @dataclass(frozen=True)
+class Accepted(Generic[D]):
+    """A 202 answer: taken, but not done yet (an alert waiting for review)."""
+
+    document: D
+    location: str | None = None
+
+
+_STATUS: dict[type, int] = {Created: 201, Accepted: 202}
+
+
+@dataclass(frozen=True)
 class Contract:
     """What an operation takes and answers, as openapi.py describes it."""
 
@@ -68,7 +80,9 @@ class Contract:
     body: type[Body] | None = None
     query: type[Query] | None = None
     path: Mapping[str, Any] = field(default_factory=dict)  # name: annotated type
-    answer: Any = None  # a Document class, Created[...], None (204) or dict (free JSON)
+    # A Document class, Created[...], Accepted[...], a union of those, None (204)
+    # or dict (free JSON).
+    answer: Any = None
     files: tuple[str, ...] = ()  # it answers a file of one of these media types
     idempotent: bool = False
     links: Mapping[str, Any] = field(default_factory=dict)
@@ -248,16 +262,16 @@ def _as_bad_request() -> Iterator[None]:
 
 def _stored(answer: Any) -> tuple[dict[str, Any], int, str | None]:
     """An idempotent operation's answer, as idempotency.py keeps it."""
-    if isinstance(answer, Created):
-        return answer.document.model_dump(mode="json"), 201, answer.location
+    if isinstance(answer, Created | Accepted):
+        return answer.document.model_dump(mode="json"), _STATUS[type(answer)], answer.location
     assert isinstance(answer, Document)
     return answer.model_dump(mode="json"), 200, None
 
 
 def _response(answer: Any) -> ResponseReturnValue:
-    if isinstance(answer, Created):
+    if isinstance(answer, Created | Accepted):
         headers = {"Location": answer.location} if answer.location else {}
-        return answer.document.model_dump(mode="json"), 201, headers
+        return answer.document.model_dump(mode="json"), _STATUS[type(answer)], headers
     if isinstance(answer, Document):
         return answer.model_dump(mode="json")
     if answer is None:

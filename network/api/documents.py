@@ -19,6 +19,7 @@ from flask import url_for
 from pydantic import Field
 
 from network.alerts import inbox, indicators, platforms, posting, reading, steps, vocab
+from network.alerts.held_models import HeldAlert, HeldState
 from network.api.fields import (
     DAY,
     TIME_OF_DAY,
@@ -560,6 +561,19 @@ class WaitingForReview(Document):
     author: Annotated[str, Field(description="The member who wrote it.")]
     submitted_at: When
     title: str
+
+
+class InReview(Document):
+    """Your alert waits for review: not sent until a head or safeguarding lead
+    of your school approves it (docs/alerts.md, "Four-eyes review")."""
+
+    id: Annotated[Id, Field(description="The alert waiting, in the review queue.")]
+    state: Annotated[str, Choice.of(HeldState)]
+    submitted_at: Annotated[When, _read("updated_at")]
+
+    @classmethod
+    def of(cls, held: HeldAlert) -> InReview:
+        return cls.read(held)
 
 
 class ReviewQueue(Document):

@@ -19,6 +19,7 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from network.alerts import content, inbox, platforms, posting, steps, vocab
 from network.alerts import evidence as evidence_files
+from network.alerts.compose import FormFields
 from network.alerts.content import MAX_DESCRIPTION, MAX_LINKS, MAX_NOTE, MAX_TITLE, MAX_URL
 from network.api.fields import (
     DAY,
@@ -250,6 +251,38 @@ class NewAlert(Body):
             tier=self.tier,
             subject_school_id=self.subject_school,
             evidence=tuple(a.evidence for a in self.attachments if a.evidence is not None),
+        )
+
+    def form(self) -> FormFields:
+        """The post form as the page would hold this alert: what an alert
+        waiting for review keeps (sealed), for its author to change and a
+        reviewer to approve exactly as one written on the page."""
+        done = self.done or StepsTaken()
+        return FormFields(
+            category=self.category,
+            severity=self.severity,
+            platform=self.platform,
+            tlp=self.tlp,
+            year_group=self.year_group,
+            title=self.title,
+            description=self.description,
+            links="\n".join(
+                f"{link.url} {link.seen_on.isoformat()}" if link.seen_on else link.url
+                for link in self.links
+                if link.url
+            ),
+            accounts="\n".join(self.accounts),
+            groups="\n".join(self.groups),
+            recommended_action=self.recommended_action,
+            audience=self.audience,
+            schools=tuple(str(s) for s in _distinct(self.schools)),
+            include_coordinator=self.include_coordinator,
+            referred_to=tuple(done.referred_to),
+            references=done.references,
+            referred_on=done.referred_on.isoformat() if done.referred_on else "",
+            dsl_name=done.dsl_name,
+            tier=self.tier,
+            subject_school=str(self.subject_school) if self.subject_school else "",
         )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import types
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,14 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json
 from pydantic_core import core_schema
 
 from network.api import audit_contract
-from network.api.contract import Contract, Created, contract_of, docstring_parts, is_an_operation
+from network.api.contract import (
+    Accepted,
+    Contract,
+    Created,
+    contract_of,
+    docstring_parts,
+    is_an_operation,
+)
 from network.api.fields import VOCABULARY, Document
 from network.api.gate import ANY_SCOPE
 from network.problems import Problem
@@ -173,11 +181,22 @@ def _parameters(operation: _Operation) -> list[dict[str, Any]]:
     return found
 
 
-def _answered(contract: Contract) -> type[Document] | None:
+def _each_answer(contract: Contract) -> tuple[Any, ...]:
+    """The answers a contract declares: one, or each member of a union."""
     answer = contract.answer
-    if typing.get_origin(answer) is Created:
+    if isinstance(answer, types.UnionType) or typing.get_origin(answer) is typing.Union:
+        return typing.get_args(answer)
+    return (answer,)
+
+
+def _document_of(answer: Any) -> type[Document] | None:
+    if typing.get_origin(answer) in (Created, Accepted):
         answer = typing.get_args(answer)[0]
     return answer if inspect.isclass(answer) and issubclass(answer, Document) else None
+
+
+def _answered(contract: Contract) -> list[type[Document]]:
+    return [m for a in _each_answer(contract) if (m := _document_of(a)) is not None]
 
 
 def _json(model: type[BaseModel]) -> dict[str, Any]:
@@ -187,22 +206,35 @@ def _json(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
-def _success(contract: Contract) -> tuple[str, dict[str, Any]]:
-    model = _answered(contract)
+def _success(contract: Contract) -> dict[str, dict[str, Any]]:
+    """Each success status the operation answers, with what it holds."""
     if contract.files:
         binary = {"schema": {"type": "string", "format": "binary"}}
-        return "200", {
-            "description": "The file, with its name in Content-Disposition.",
-            "content": dict.fromkeys(contract.files, binary),
+        return {
+            "200": {
+                "description": "The file, with its name in Content-Disposition.",
+                "content": dict.fromkeys(contract.files, binary),
+            }
         }
     if contract.answer is None:
-        return "204", {"description": "Done: there is nothing more to say."}
-    if model is None:
-        return "200", {"description": "A JSON document.", "content": {"application/json": {}}}
-    if typing.get_origin(contract.answer) is Created:
-        located = {"Location": {"schema": {"type": "string"}}}
-        return "201", {**_json(model), "headers": located}
-    return "200", _json(model)
+        return {"204": {"description": "Done: there is nothing more to say."}}
+    written: dict[str, dict[str, Any]] = {}
+    for answer in _each_answer(contract):
+        model = _document_of(answer)
+        origin = typing.get_origin(answer)
+        if model is None:
+            written["200"] = {
+                "description": "A JSON document.",
+                "content": {"application/json": {}},
+            }
+        elif origin is Created:
+            located = {"Location": {"schema": {"type": "string"}}}
+            written["201"] = {**_json(model), "headers": located}
+        elif origin is Accepted:
+            written["202"] = _json(model)
+        else:
+            written["200"] = _json(model)
+    return written
 
 
 def _operation(operation: _Operation) -> dict[str, Any]:
@@ -210,9 +242,11 @@ def _operation(operation: _Operation) -> dict[str, Any]:
     summary, description = (contract.summary, "") if contract.summary else docstring_parts(view)
     scope = getattr(view, "_alertnet_scope", None)
     public = getattr(view, "_alertnet_public", False)
-    status, success = _success(contract)
+    successes = _success(contract)
     if contract.links:
-        success = {**success, "links": dict(contract.links)}
+        # The links follow what was done: the first success (201 before 202).
+        first = min(successes)
+        successes[first] = {**successes[first], "links": dict(contract.links)}
     problems = (
         _PUBLIC_PROBLEMS
         if public
@@ -223,7 +257,7 @@ def _operation(operation: _Operation) -> dict[str, Any]:
         "summary": summary,
         "tags": [_TAGS.get(operation.path.split("/")[1], "meta")],
         "responses": {
-            status: success,
+            **successes,
             **{
                 str(code): {
                     "description": _PROBLEMS[code],
@@ -259,7 +293,7 @@ def _components(operations: list[_Operation]) -> dict[str, Any]:
     """Every model's schema: what the bodies accept, what the answers hold."""
     bodies: set[type[BaseModel]] = {o.contract.body for o in operations if o.contract.body}
     answers: set[type[BaseModel]] = {Problem}
-    answers.update(a for o in operations if (a := _answered(o.contract)) is not None)
+    answers.update(a for o in operations for a in _answered(o.contract))
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         *((m, "validation") for m in sorted(bodies, key=_named)),
         *((m, "serialization") for m in sorted(answers, key=_named)),

@@ -22,10 +22,10 @@ from network.alerts import (
     export,
     forwarding,
     platforms,
-    posting,
     reading,
     referrals,
     review,
+    sending,
     thread,
     withdrawal,
 )
@@ -36,12 +36,13 @@ from network.alerts.pdf import pdf_download
 from network.alerts.referrals import ReferralInput
 from network.alerts.sealing import IntegrityFailure
 from network.api import directory, gate, openapi
-from network.api.contract import Created, follow, not_an_operation, operation
+from network.api.contract import Accepted, Created, follow, not_an_operation, operation
 from network.api.documents import (
     Acknowledged,
     Alert,
     CopyStatus,
     InboxPage,
+    InReview,
     Me,
     MemberList,
     Posted,
@@ -165,11 +166,20 @@ def sent_alerts(query: InboxQuery) -> InboxPage:
 @bp.route("/alerts", methods=["POST"])
 @operation(Permission.POST_ALERTS, Scope.ALERTS_WRITE, idempotent=True, links=ON_THE_ALERT)
 @security.large_json_body
-def post_alert(body: NewAlert) -> Created[Posted]:
+def post_alert(body: NewAlert) -> Created[Posted] | Accepted[InReview]:
     """Post an alert (sealed to every recipient, signed by your school).
 
-    With an Idempotency-Key, a retry gets the first answer instead of posting again."""
-    posted = posting.post_alert(db(), auth.actor(), unlocked(auth.school_keys()), body.draft())
+    When your school reviews alerts from staff and you are staff, it is not sent
+    but waits, sealed to your school, for a head or safeguarding lead to approve
+    it (four-eyes review): the answer is 202 with the waiting alert's id and
+    state, and the reviewers are told. With an Idempotency-Key, a retry gets the
+    first answer instead of posting (or submitting) again."""
+    evidence = body.draft().evidence  # every field checked as the API words it
+    keys = unlocked(auth.school_keys())
+    submitted = sending.submit(db(), auth.actor(), keys, body.form(), evidence, date.today())
+    if submitted.in_review is not None:
+        return Accepted(InReview.of(submitted.in_review))
+    posted = submitted.posted
     return Created(Posted.of(posted), url_for("api.read_alert", alert_id=posted.alert.id))
 
 

@@ -1,7 +1,7 @@
 """What notifications do when something happens elsewhere: an alert is
-posted, followed up, acknowledged, resolved or withdrawn (network/alerts/signals.py),
-or a member signs in. Each receiver writes rows in the transaction of what it
-hears of, and sends nothing.
+posted, followed up, acknowledged, resolved or withdrawn, or waits for or gets
+a review (network/alerts/signals.py), or a member signs in. Each receiver
+writes rows in the transaction of what it hears of, and sends nothing.
 
 init_app connects them, so every process that builds the app (the hub, the
 CLI, the worker) writes the outbox rows; connecting again changes nothing.
@@ -14,6 +14,7 @@ from flask_login import user_logged_in
 from sqlalchemy.orm import Session
 
 from network.alerts import signals
+from network.alerts.held_models import HeldAlert
 from network.alerts.models import Alert, AlertRecipient, ThreadItem
 from network.auth import SignedInMember
 from network.db import db, settings_of
@@ -60,6 +61,10 @@ def _on_review_decided(
     review_notices.tell_author(session, author, event, path, key)
 
 
+def _on_review_requested(_sender: None, /, *, session: Session, held: HeldAlert, key: str) -> None:
+    review_notices.tell_reviewers(session, held, key)
+
+
 def _on_signed_in(_app: Flask, *, user: SignedInMember, **_: object) -> None:
     """flask-login's user_logged_in: a member's default subscriptions, at first sign-in."""
     ensure_defaults(db(), user.member)
@@ -75,6 +80,7 @@ def connect() -> None:
     signals.alert_withdrawn.connect(_on_withdrawn)
     signals.alert_forwarded.connect(_on_forwarded)
     signals.review_decided.connect(_on_review_decided)
+    signals.review_requested.connect(_on_review_requested)
     user_logged_in.connect(_on_signed_in, weak=False)
 
 
@@ -86,5 +92,6 @@ def disconnect() -> None:
     signals.alert_resolved.disconnect(_on_resolved)
     signals.alert_withdrawn.disconnect(_on_withdrawn)
     signals.review_decided.disconnect(_on_review_decided)
+    signals.review_requested.disconnect(_on_review_requested)
     signals.alert_forwarded.disconnect(_on_forwarded)
     user_logged_in.disconnect(_on_signed_in)

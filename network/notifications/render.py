@@ -86,9 +86,17 @@ def _name(ref: SchoolRef | None, default: str) -> str:
     return ref["name"] if ref else default
 
 
-# Four-eyes review (network/alerts/review.py): what the author is told. The
-# reviewer's note or reason is sealed to the school: sign in to read it.
+# Four-eyes review (network/alerts/review.py): what a reviewer is told when an
+# alert waits for them, and the author of a decision. The alert and the
+# reviewer's note or reason are sealed to the school: sign in to read them.
 REVIEW_DECISIONS = {
+    "review.requested": (
+        "An alert waits for your review",
+        "A member of staff at your school submitted an alert, and it waits for a head or "
+        "safeguarding lead to review it. Nothing reaches another school before one of you "
+        "approves it. Sign in to read it, then approve it, ask for changes or reject it.",
+        "Review the alert",
+    ),
     "review.approved": (
         "Your alert was approved and sent",
         "A head or safeguarding lead of your school approved your alert; it has been "
@@ -153,7 +161,9 @@ def describe(payload: Payload, base: str, tz: ZoneInfo) -> Rendered:
             [("When", _when(payload["at"], tz))],
             link,
             link_label=label,
-            why="You receive this because you wrote the alert.",
+            why="You receive this because you review alerts from your school's staff."
+            if kind == "review.requested"
+            else "You receive this because you wrote the alert.",
             manage=base + "/notifications",
         )
     assert ref is not None

@@ -229,19 +229,87 @@ def test_staff_who_may_not_post_are_refused_and_nothing_is_written(app, world, h
     assert _actions(app) == before
 
 
+def _api_post(author: Head, body: dict, **headers: str):
+    """Staff hold no API token; their signed-in browser calls the API."""
+    return author.client.post(
+        "/api/v1/alerts",
+        json=body,
+        headers={"X-CSRFToken": csrf_token(author.client, "/account"), **headers},
+    )
+
+
 @pytest.mark.heads("Ash", "Beech")
-def test_the_api_does_not_let_staff_skip_review(app, world, heads):
+def test_staff_submit_for_review_through_the_api_and_the_approved_alert_is_whole(app, world, heads):
+    from tests.network.alerts_helpers import png_bytes
+    from tests.network.api_helpers import attachment
+
+    ash, beech = heads["Ash"], heads["Beech"]
+    author, dsl = _team(app, world, ash)
+    body = alert_body(
+        [beech.school],
+        accounts=["@fake_staff_page"],
+        groups=["Parents of Year 4"],
+        done={"referred_to": ["police"], "references": "FB-123", "dsl_name": "Dee Lead"},
+        attachments=[attachment("shot.png", png_bytes())],
+    )
+    waiting = _api_post(author, body, **{"Idempotency-Key": "submit-1"})
+    assert waiting.status_code == 202, waiting.get_json()
+    answer = waiting.get_json()
+    assert answer["state"] == "in_review"
+    assert set(answer) == {"id", "state", "submitted_at"}
+    # A retry with the same key gets the same answer, and holds nothing more.
+    retried = _api_post(author, body, **{"Idempotency-Key": "submit-1"})
+    assert (retried.status_code, retried.get_json()) == (202, answer)
+    assert _count(app, HeldAlert) == 1
+    assert _count(app, Alert) == 0
+    assert _actions(app)[-2:] == ["alert.draft_saved", "alert.submitted_for_review"]
+    # Exactly as from the page: in the queue, the reviewers told, the author's draft.
+    queue = dsl.client.get("/alerts/reviews").get_data(as_text=True)
+    assert HELD.findall(queue) == [answer["id"]]
+    assert (
+        _count(
+            app,
+            Notification,
+            Notification.event == "review.requested",
+            Notification.member_id == _member(app, "dsl@ash.example.org").id,
+        )
+        == 2
+    )
+    review_page = dsl.client.get(f"/alerts/reviews/{answer['id']}").get_data(as_text=True)
+    assert "@fake_staff_page" in review_page
+    approved = dsl.post(
+        f"/alerts/reviews/{answer['id']}/approve", {}, page=f"/alerts/reviews/{answer['id']}"
+    )
+    assert approved.status_code == 303, approved.get_data(as_text=True)[:2000]
+    beech_api = api_for(app, beech.person.email)
+    [listed] = beech_api.get("/api/v1/alerts").get_json()["alerts"]
+    content = beech_api.get(f"/api/v1/alerts/{listed['id']}").get_json()["content"]
+    assert content["title"] == body["title"]
+    assert content["description"] == body["description"]
+    assert content["links"] == body["links"]
+    assert content["accounts"] == ["@fake_staff_page"]
+    assert content["groups"] == ["Parents of Year 4"]
+    assert content["done"]["references"] == "FB-123"
+    assert content["done"]["referred_to"] == ["police"]
+    assert listed["attachment_count"] == 1
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_the_api_refuses_staff_a_bad_alert_or_no_permission_and_holds_nothing(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
     author, _dsl = _team(app, world, ash)
-    # Staff hold no API token; their signed-in browser calls the API.
-    refused = author.client.post(
-        "/api/v1/alerts",
-        json=alert_body([beech.school]),
-        headers={"X-CSRFToken": csrf_token(author.client, "/account")},
-    )
+    before = _actions(app)
+    bad = _api_post(author, alert_body([beech.school], tlp="RED", audience="cluster"))
+    assert bad.status_code == 422
+    assert [e["field"] for e in bad.get_json()["errors"]] == ["audience"]
+    with own_transaction(app) as session:
+        roles.set_may_post(session, None, _member(app, "author@ash.example.org").id, False)
+    refused = _api_post(author, alert_body([beech.school]))
     assert refused.status_code == 403
-    assert "reviews alerts from staff" in refused.get_json()["detail"]
+    assert "Your head has not allowed you to post alerts" in refused.get_json()["detail"]
+    assert _count(app, HeldAlert) == 0
     assert _count(app, Alert) == 0
+    assert _actions(app) == before
 
 
 @pytest.mark.heads("Ash", "Beech", "Cedar")
