@@ -42,7 +42,8 @@ VOCABULARY = "x-alertnet-vocabulary"
 
 class Body(BaseModel):
     """A request's JSON body: its fields and nothing else, each of the right type.
-    A member sent as ``null`` is a member left out."""
+    A field sent as ``null`` is a field left out; a member that is no field is
+    refused, ``null`` or not."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
     # Whether the operation takes no body at all as ``{}``.
@@ -52,7 +53,11 @@ class Body(BaseModel):
     @classmethod
     def _null_is_absent(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            return {name: value for name, value in data.items() if value is not None}
+            return {
+                name: value
+                for name, value in data.items()
+                if value is not None or name not in cls.model_fields
+            }
         return data
 
 

@@ -324,6 +324,9 @@ def test_bad_inbox_parameters_are_a_400_naming_the_parameter(apis, query, field)
             "not really a PNG",
         ),
         ({"colour": "red"}, "colour", "not a field"),
+        # null means "left out" only for a field the request has.
+        ({"colour": None}, "colour", "not a field"),
+        ({"": None}, "body", "not a field"),
     ],
 )
 def test_bad_alerts_are_refused_naming_the_field_and_nothing_is_written(
