@@ -64,6 +64,18 @@ def test_the_brand_link_takes_a_head_home(ash):
     assert "Nothing needs your attention" in page
 
 
+def test_the_navigation_has_a_home_item_for_heads_and_safeguarding_leads(app, world, ash):
+    nav = re.compile(r'<li><a href="/home"( aria-current="page")?>Home</a></li>')
+    assert nav.search(ash.client.get("/alerts").get_data(as_text=True))
+    assert 'href="/home" aria-current="page">Home<' in ash.client.get("/home").get_data(
+        as_text=True
+    )
+    dsl = world.person(Role.DSL, "dsl@ash.example.org", school=ash.school)
+    assert nav.search(client_for(app, dsl).get("/alerts").get_data(as_text=True))
+    staff = world.person(Role.STAFF, "staff@ash.example.org", school=ash.school)
+    assert not nav.search(client_for(app, staff).get("/alerts").get_data(as_text=True))
+
+
 # --- what the page lists ------------------------------------------------------------------
 
 
