@@ -224,13 +224,28 @@ class Accepted:
     recovery_code: str | None  # for a school's first head: shown once
 
 
+def check_acceptance(
+    invitation: Invitation, name: str, password: str, confirm: str
+) -> tuple[str, str]:
+    """The newcomer's name and password, every problem at once (InvalidInputs)."""
+    problems = Problems()
+    name = problems.check("", lambda: directory.clean_text(name or invitation.name, "name", "name"))
+    password = problems.check(
+        "",
+        lambda: check_new_password(
+            password, confirm, email=invitation.email, name=name or invitation.name
+        ),
+    )
+    problems.raise_any()
+    return name, password
+
+
 def accept_invitation(
     session: Session, token: str, name: str, password: str, confirm: str, params: Argon2Params
 ) -> Accepted:
     invitation = open_invitation(session, token)
     policy.check_school_may_act(None, "take new members", school=invitation.school)
-    name = directory.clean_text(name or invitation.name, "name", "name")
-    password = check_new_password(password, confirm, email=invitation.email, name=name)
+    name, password = check_acceptance(invitation, name, password, confirm)
     if session.scalar(select(Member.id).where(Member.email == invitation.email)):
         raise Conflict(f"{invitation.email} already has an account on this hub.")
     # Single use even under a race: only one transaction can flip accepted_at,

@@ -10,6 +10,7 @@ from html import unescape
 from sqlalchemy import func, select
 
 from network.alerts.deadlines import AckDeadline
+from network.alerts.out_of_hours import OutOfHoursContact
 from network.alerts.retention import DEFAULT_RETENTION_DAYS, RetentionPeriod
 from network.db import own_transaction
 from schools.audit.models import AuditEvent
@@ -169,3 +170,32 @@ def test_deadlines_say_a_word_for_a_number_and_too_many_school_days_at_once(
     )
     assert _count(app, AckDeadline) == 0
     assert "ack_deadlines.changed" not in _actions(app)
+
+
+def test_accepting_an_invitation_says_a_missing_name_and_a_weak_password_at_once(app, world):
+    cluster = world.cluster()
+    token = world.invite(Role.COORDINATOR, "c@x.example.org", cluster=cluster)
+    response = post_form(
+        app.test_client(),
+        f"/invitations/{token}",
+        {"name": "", "password": "short", "confirm": "other"},
+    )
+    _refused(
+        response,
+        ("name", "Enter your name."),
+        ("password", "at least 12 characters"),
+    )
+    assert _count(app, Invitation, Invitation.accepted_at.is_not(None)) == 0
+
+
+def test_the_out_of_hours_contact_says_a_long_phone_and_a_bad_address_at_once(app, ash):
+    response = ash.post(
+        "/school/out-of-hours", {"name": "", "email": "not an address", "phone": "1" * 41}
+    )
+    _refused(
+        response,
+        ("phone", "Write at most 40 characters."),
+        ("email", "Enter an email address like dsl.oncall@school.example.org"),
+        ("name", "Enter the contact's name."),
+    )
+    assert _count(app, OutOfHoursContact) == 0
