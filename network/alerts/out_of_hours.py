@@ -68,12 +68,13 @@ def check_details(details: ContactDetails) -> ContactDetails:
     """The details, cleaned; a problem names its field. The email is needed:
     it is where the notification goes."""
     problems = Problems()  # every field's problem at once
-    name = problems.check(None, lambda: _text(details.name, "name", "name", MAX_NAME))
-    email = problems.check(None, lambda: _text(details.email, "email", "email address", MAX_EMAIL))
-    phone = problems.check(None, lambda: _text(details.phone, "phone", "phone number", MAX_PHONE))
-    if name == "":
+    name = problems.check("", lambda: _text(details.name, "name", "name", MAX_NAME))
+    email = problems.check("", lambda: _text(details.email, "email", "email address", MAX_EMAIL))
+    phone = problems.check("", lambda: _text(details.phone, "phone", "phone number", MAX_PHONE))
+    refused = problems.fields()
+    if not name and "name" not in refused:
         problems.add(InvalidInput("Enter the contact's name.", field="name"))
-    if email is not None and not _EMAIL.fullmatch(email):
+    if not _EMAIL.fullmatch(email) and "email" not in refused:
         problems.add(
             InvalidInput(
                 "Enter an email address like dsl.oncall@school.example.org: the "
@@ -86,7 +87,6 @@ def check_details(details: ContactDetails) -> ContactDetails:
             InvalidInput("Enter a phone number of digits, like 01632 960 123.", field="phone")
         )
     problems.raise_any()
-    assert name is not None and email is not None and phone is not None
     return ContactDetails(name, email, phone)
 
 
