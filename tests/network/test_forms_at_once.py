@@ -5,11 +5,13 @@ beside their fields and in the summary, and nothing is written."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from html import unescape
 
 from sqlalchemy import func, select
 
 from network.alerts.deadlines import AckDeadline
+from network.alerts.models import Referral, ThreadItem
 from network.alerts.out_of_hours import OutOfHoursContact
 from network.alerts.retention import DEFAULT_RETENTION_DAYS, RetentionPeriod
 from network.db import own_transaction
@@ -199,3 +201,70 @@ def test_the_out_of_hours_contact_says_a_long_phone_and_a_bad_address_at_once(ap
         ("name", "Enter the contact's name."),
     )
     assert _count(app, OutOfHoursContact) == 0
+
+
+def _alert_to(sender, recipient) -> str:
+    response = sender.post_alert([recipient.school], title="Threats to a teacher")
+    assert response.status_code == 303
+    return str(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def test_an_action_says_a_long_reference_and_a_future_referral_at_once(app, pair):
+    ash, beech = pair
+    alert_id = _alert_to(ash, beech)
+    items = _count(app, ThreadItem)
+    response = beech.post(
+        f"/alerts/{alert_id}/actions",
+        {
+            "action_type": "fbi",
+            "reference": "x" * 101,
+            "referred_on": str(date.today() + timedelta(days=30)),
+            "due_on": "2020-01-01",
+        },
+        page=f"/alerts/{alert_id}",
+    )
+    _refused(
+        response,
+        ("action_type", "that one is not known"),
+        ("reference", "Write at most 100 characters."),
+        ("referred_on", "The date of the referral is in the future"),
+        ("due_on", "has passed"),
+    )
+    assert (_count(app, ThreadItem), _count(app, Referral)) == (items, 0)
+
+
+def test_an_outcome_says_an_unknown_outcome_and_a_day_that_is_no_date_at_once(app, pair):
+    ash, beech = pair
+    alert_id = _alert_to(ash, beech)
+    made = beech.post(
+        f"/alerts/{alert_id}/actions", {"action_type": "police"}, page=f"/alerts/{alert_id}"
+    )
+    assert made.status_code == 303
+    with own_transaction(app) as session:
+        referral_id = session.scalars(select(Referral.id)).one()
+    items = _count(app, ThreadItem)
+    url = f"/school/referrals/{referral_id}/outcome"
+    response = beech.post(url, {"outcome": "lost", "next_due_on": "next week"}, page=url)
+    _refused(
+        response,
+        ("outcome", "Choose the outcome from the list."),
+        ("next_due_on", "Not a valid date value."),
+    )
+    assert _count(app, ThreadItem) == items
+
+
+def test_a_sighting_says_a_long_place_and_a_future_day_at_once(app, pair):
+    ash, beech = pair
+    alert_id = _alert_to(ash, beech)
+    items = _count(app, ThreadItem)
+    response = beech.post(
+        f"/alerts/{alert_id}/sightings",
+        {"seen_on": str(date.today() + timedelta(days=30)), "where": "y" * 501},
+        page=f"/alerts/{alert_id}",
+    )
+    _refused(
+        response,
+        ("where", "Write at most 500 characters."),
+        ("seen_on", "The date seen is in the future."),
+    )
+    assert _count(app, ThreadItem) == items
