@@ -202,6 +202,14 @@ def recover() -> Any:
             first=False,
             member=recovered.member,
         )
+    if form.errors:
+        # The new password's rules too (the code is looked at only when the form is whole).
+        also_checked(
+            form,
+            lambda: accounts.check_recovery_password(
+                form.email.data or "", form.password.data or "", form.confirm.data or ""
+            ),
+        )
     return render_template("recover.html", form=form), 422 if form.errors else 200
 
 

@@ -268,3 +268,28 @@ def test_a_sighting_says_a_long_place_and_a_future_day_at_once(app, pair):
         ("seen_on", "The date seen is in the future."),
     )
     assert _count(app, ThreadItem) == items
+
+
+def test_recovery_says_a_missing_code_and_a_weak_password_at_once(app, ash):
+    client = app.test_client()
+    response = post_form(
+        client,
+        "/recover",
+        {"email": ash.person.email, "code": "", "password": "short", "confirm": "short"},
+    )
+    _refused(
+        response,
+        ("code", "Enter the recovery code."),
+        ("password", "at least 12 characters"),
+    )
+    # A wrong code and a weak password: both, and nothing says which part was wrong.
+    response = post_form(
+        client,
+        "/recover",
+        {"email": ash.person.email, "code": "AAAA-BBBB", "password": "short", "confirm": "x"},
+    )
+    _refused(
+        response,
+        ("code", "That email address and recovery code do not match."),
+        ("password", "at least 12 characters"),
+    )
