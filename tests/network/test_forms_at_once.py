@@ -11,6 +11,7 @@ from html import unescape
 from sqlalchemy import func, select
 
 from network.alerts.deadlines import AckDeadline
+from network.alerts.guidance import DEFAULT_GUIDANCE
 from network.alerts.models import Referral, ThreadItem
 from network.alerts.out_of_hours import OutOfHoursContact
 from network.alerts.retention import DEFAULT_RETENTION_DAYS, RetentionPeriod
@@ -293,3 +294,16 @@ def test_recovery_says_a_missing_code_and_a_weak_password_at_once(app, ash):
         ("code", "That email address and recovery code do not match."),
         ("password", "at least 12 characters"),
     )
+
+
+def test_guidance_says_a_long_summary_and_an_unchanged_text_at_once(app, coordinator):
+    page = "/cluster/guidance/harassment"
+    response = post_form(
+        coordinator, page, {"text": DEFAULT_GUIDANCE["harassment"], "summary": "s" * 501}
+    )
+    _refused(
+        response,
+        ("summary", "Write at most 500 characters."),
+        ("text", "same as the version shown now"),
+    )
+    assert "guidance.edited" not in _actions(app)
