@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from crypto.envelope import new_alert_id
 from crypto.header import TIER_LEADERSHIP
 from crypto.keys import SchoolKeys
-from network.alerts import signals
+from network.alerts import signals, unread_marks
 from network.alerts.access import acknowledgeable, sightable, writable
 from network.alerts.auditing import record_for_alert
 from network.alerts.content import MAX_NOTE, Note, Sighting, clean_text
@@ -225,6 +225,7 @@ def acknowledge(
         raise _already_acknowledged(copy)
     if copy.first_read_at is None:
         copy.first_read_at, copy.first_read_by = now, actor
+    unread_marks.record_read(session, actor, copy.alert_id, now)
     record_for_alert(session, "alert.acknowledged", actor, view.alert, view.alert.envelope_hash)
     if comment:
         if keys is None:

@@ -18,7 +18,12 @@ from schools.audit.models import AuditEvent
 from schools.db import utcnow
 from schools.models import Cluster, Role
 from tests.factories import client_for, sign_in
-from tests.network.alerts_helpers import integrate_queued_reads, png_bytes, post_as
+from tests.network.alerts_helpers import (
+    colleague_of,
+    integrate_queued_reads,
+    png_bytes,
+    post_as,
+)
 
 
 def _id(response):
@@ -188,9 +193,9 @@ def _unread_rows(html):
 def test_mark_unread_is_for_the_member_alone(app, world, pair):
     ash, beech = pair
     alert_id = _id(ash.post_alert([beech.school], title="Fake account"))
-    dsl = world.person(Role.DSL, "dsl@beech.example.org", school=beech.school)
-    colleague = client_for(app, dsl)
+    colleague = colleague_of(app, beech, "dsl", "dsl@beech.example.org")
     beech.client.get(f"/alerts/{alert_id}")
+    colleague.get(f"/alerts/{alert_id}")
     assert _unread_rows(beech.client.get("/alerts").get_data(as_text=True)) == []
     response = beech.post(f"/alerts/{alert_id}/unread", {}, page=f"/alerts/{alert_id}")
     assert response.status_code == 303
