@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     # Here, not above: `alertnet client` imports this package without Flask.
     from network import auth
     from network.api import gate, pages, views
+    from network.api import home as _home  # noqa: F401  (its routes are on views.bp)
     from network.extensions import csrf
 
     app.register_blueprint(views.bp)
