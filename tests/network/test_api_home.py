@@ -85,10 +85,10 @@ def test_the_api_home_has_the_sections_of_the_page(app, heads):
     assert body["follow_ups"] == []
     # The page lists the same alerts in the same sections.
     page = beech.client.get("/home").get_data(as_text=True)
-    sections = dict(
-        (m.group(1), set(re.findall(r'href="/alerts/([0-9a-f-]{36})"', m.group(2))))
+    sections = {
+        m.group(1): set(re.findall(r'href="/alerts/([0-9a-f-]{36})"', m.group(2)))
         for m in re.finditer(r'<h2 id="([a-z-]+)-heading">(.*?)</section>', page, re.S)
-    )
+    }
     assert sections["overdue"] == {overdue}
     assert sections["waiting"] == {waiting}
     assert sections["replies"] == {replied}
