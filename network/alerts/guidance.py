@@ -232,13 +232,13 @@ def check_guidance(
     """The new version's text and summary, every problem at once (InvalidInputs);
     an unchanged text is refused. Writes nothing."""
     problems = Problems()
-    text = problems.check(None, lambda: _clean(text, "text", "guidance", MAX_TEXT))
+    cleaned = problems.check(None, lambda: _clean(text, "text", "guidance", MAX_TEXT))
     summary = " ".join(
         problems.check(
             "", lambda: _clean(summary, "summary", "summary of the change", MAX_SUMMARY)
         ).split()
     )
-    if text is not None and text == current_guidance(session, cluster.id)[category].text:
+    if cleaned is not None and cleaned == current_guidance(session, cluster.id)[category].text:
         problems.add(
             InvalidInput(
                 "The guidance is the same as the version shown now: change it, or leave the page.",
@@ -246,8 +246,8 @@ def check_guidance(
             )
         )
     problems.raise_any()
-    assert text is not None
-    return text, summary
+    assert cleaned is not None
+    return cleaned, summary
 
 
 def edit_guidance(

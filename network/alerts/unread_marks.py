@@ -11,7 +11,7 @@ from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from network.alerts.access import content_for
 from network.alerts.auditing import record_for_alert
@@ -65,7 +65,9 @@ def opened(
     )
 
 
-def unread_for(member: Member, alert_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+def unread_for(
+    member: Member, alert_id: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID]
+) -> ColumnElement[bool]:
     """The condition "unread for this member" on a query's alert id column:
     not opened by them, or marked unread by them."""
     read = exists().where(MemberRead.member_id == member.id, MemberRead.alert_id == alert_id)
