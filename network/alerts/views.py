@@ -395,8 +395,13 @@ def forward(alert_id: uuid.UUID) -> ResponseReturnValue:
     form.schools.choices = [
         SelectChoice(str(s.id), s.name) for s in schools_to_choose(db(), auth.actor())
     ]
+
+    def chosen() -> list[uuid.UUID]:
+        return [_parse_uuid(v, "schools") for v in form.schools.data or []]
+
     if not form.validate_on_submit():
-        abort(400)
+        also_checked(form, lambda: forwarding.check_forward(chosen(), form.note.data or ""))
+        return _show(alert_id, 422, forward=form)
     try:
         with form_errors(form):
             forwarded = forwarding.forward(
@@ -404,7 +409,7 @@ def forward(alert_id: uuid.UUID) -> ResponseReturnValue:
                 auth.actor(),
                 unlocked(auth.school_keys()),
                 alert_id,
-                [_parse_uuid(v, "schools") for v in form.schools.data or []],
+                chosen(),
                 form.note.data or "",
             )
     except FormRejected as rejected:

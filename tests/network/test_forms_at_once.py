@@ -8,11 +8,12 @@ import re
 from datetime import date, timedelta
 from html import unescape
 
+import pytest
 from sqlalchemy import func, select
 
 from network.alerts.deadlines import AckDeadline
 from network.alerts.guidance import DEFAULT_GUIDANCE
-from network.alerts.models import Referral, ThreadItem
+from network.alerts.models import Alert, Referral, ThreadItem
 from network.alerts.out_of_hours import OutOfHoursContact
 from network.alerts.retention import DEFAULT_RETENTION_DAYS, RetentionPeriod
 from network.db import own_transaction
@@ -307,3 +308,20 @@ def test_guidance_says_a_long_summary_and_an_unchanged_text_at_once(app, coordin
         ("text", "same as the version shown now"),
     )
     assert "guidance.edited" not in _actions(app)
+
+
+@pytest.mark.heads("Ash", "Beech", "Cedar")
+def test_a_forward_says_a_long_note_and_no_school_chosen_at_once(app, heads):
+    ash, beech = heads["Ash"], heads["Beech"]
+    response = ash.post_alert([beech.school], title="Fake account", tlp="GREEN")
+    alert_id = str(response.headers["Location"].rsplit("/", 1)[1])
+    response = beech.post(
+        f"/alerts/{alert_id}/forward", {"note": "n" * 5_001}, page=f"/alerts/{alert_id}"
+    )
+    _refused(response, ("note", "Write at most 5,000 characters."))
+    html = unescape(response.get_data(as_text=True))
+    chosen = "Choose at least one school to forward it to."
+    assert chosen in _summary(html)
+    fieldset = html.split('id="forward-schools"', 1)[1].split("</fieldset>", 1)[0]
+    assert f'<p class="error-message">{chosen}</p>' in fieldset
+    assert _count(app, Alert, Alert.forwarded_from_id.is_not(None)) == 0
