@@ -326,8 +326,13 @@ def safe_next(target: str | None) -> str | None:
 _ATTENTION_HOME = frozenset({"head", "dsl", "deputy_dsl"})
 
 
+def has_attention_home(member: Member) -> bool:
+    """Heads and safeguarding leads land on "needs your attention" (/home)."""
+    return member.role in _ATTENTION_HOME
+
+
 def home_url(member: Member) -> str:
-    if member.role in _ATTENTION_HOME:
+    if has_attention_home(member):
         return url_for("home.attention")
     return {
         "hub_admin": url_for("admin.clusters"),

@@ -422,18 +422,25 @@ class Recovered:
     new_recovery_code: str
 
 
-def recover_head(
-    session: Session, email: str, code: str, new: str, confirm: str, params: Argon2Params
-) -> Recovered:
-    """A head who forgot the password regains the school's keys with the
-    recovery code. The code is spent; a new one is issued and shown once."""
-    generic = "That email address and recovery code do not match."
+_NO_MATCH = "That email address and recovery code do not match."
+
+
+def check_recovery_password(email: str, new: str, confirm: str) -> str:
+    """The recovery form's new password by its rules alone (the code is not looked at)."""
+    return check_new_password(new, confirm, email=email.strip().lower())
+
+
+def _recovery_target(
+    session: Session, email: str, code: str
+) -> tuple[Member, RecoveryCode, SchoolKeys, School]:
+    """The head, their school's unused recovery code, the keys it opens, the school;
+    anything else is one answer that tells nothing of which part was wrong."""
     try:
         email = directory.normalise_email(email)
         credential = custody.recovery_credential(code)
         code_id = custody.recovery_code_id(code)
     except (InvalidInput, CryptoError):
-        raise InvalidInput(generic, field="code") from None
+        raise InvalidInput(_NO_MATCH, field="code") from None
     member = session.scalars(select(Member).where(Member.email == email)).one_or_none()
     row = session.scalars(select(RecoveryCode).where(RecoveryCode.code_id == code_id)).one_or_none()
     if (
@@ -445,14 +452,36 @@ def recover_head(
         or row.school_id != member.school_id
         or member.school is None
     ):
-        raise InvalidInput(generic, field="code")
+        raise InvalidInput(_NO_MATCH, field="code")
     school = member.school
     keys = keyring.unwrap(
         session, school.id, school.key_generation, CredentialKind.RECOVERY, row.id, credential
     )
     if keys is None:
-        raise InvalidInput(generic, field="code")
-    new = check_new_password(new, confirm, email=member.email, name=member.name)
+        raise InvalidInput(_NO_MATCH, field="code")
+    return member, row, keys, school
+
+
+def recover_head(
+    session: Session, email: str, code: str, new: str, confirm: str, params: Argon2Params
+) -> Recovered:
+    """A head who forgot the password regains the school's keys with the
+    recovery code. The code is spent; a new one is issued and shown once."""
+    # A refused code and the password's problems together (its name rule once the code opened).
+    problems = Problems()
+    found = problems.check(None, lambda: _recovery_target(session, email, code))
+    new = problems.check(
+        "",
+        lambda: check_new_password(
+            new,
+            confirm,
+            email=found[0].email if found else email.strip().lower(),
+            name=found[0].name if found else "",
+        ),
+    )
+    problems.raise_any()
+    assert found is not None
+    member, row, keys, school = found
     # Spend the code first, in one statement: of two recoveries with it at once,
     # only one finds it unused (on PostgreSQL the other waits for its commit) and
     # the other is answered as a later use of a spent code is.
@@ -463,7 +492,7 @@ def recover_head(
         .execution_options(synchronize_session=False)
     )
     if spent.rowcount != 1:  # type: ignore[attr-defined]
-        raise InvalidInput(generic, field="code")
+        raise InvalidInput(_NO_MATCH, field="code")
     session.refresh(row)
     # The forgotten password sealed the old credential: make a new one.
     fresh = CredentialKey.generate()

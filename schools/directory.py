@@ -57,10 +57,16 @@ def clean_text(
 # --- clusters -----------------------------------------------------------------
 
 
-def create_cluster(session: Session, actor: Member | None, name: str) -> Cluster:
+def check_cluster_name(session: Session, name: str) -> str:
+    """A new cluster's name as stored: required, and not another cluster's."""
     name = clean_text(name, "name", "cluster name")
     if session.scalar(select(Cluster.id).where(func.lower(Cluster.name) == name.lower())):
-        raise Conflict(f"A cluster called {name!r} already exists.", field="name")
+        raise InvalidInput(f"A cluster called {name!r} already exists.", field="name")
+    return name
+
+
+def create_cluster(session: Session, actor: Member | None, name: str) -> Cluster:
+    name = check_cluster_name(session, name)
     cluster = Cluster(name=name)
     session.add(cluster)
     session.flush()
@@ -119,21 +125,7 @@ def admit_school(
     session: Session, actor: Member | None, cluster: Cluster, name: str, urn: str, address: str
 ) -> School:
     policy.check_cluster(actor, cluster)
-    # Every problem of the form is reported together.
-    problems = Problems()
-    name = problems.check("", lambda: clean_text(name, "name", "school name"))
-    urn = urn.strip()
-    if not _URN.match(urn):
-        problems.add(
-            InvalidInput("The URN is the six-digit DfE Unique Reference Number.", field="urn")
-        )
-    address = problems.check(
-        "", lambda: clean_text(address, "address", "address", max_length=500, required=False)
-    )
-    problems.raise_any()
-    existing = session.scalars(select(School).where(School.urn == urn)).one_or_none()
-    if existing is not None:
-        raise Conflict(f"URN {urn} is already registered ({existing.name}).", field="urn")
+    name, urn, address = check_admission(session, name, urn, address)
     school = School(cluster_id=cluster.id, name=name, urn=urn, address=address)
     session.add(school)
     session.flush()
@@ -148,6 +140,29 @@ def admit_school(
         urn=urn,
     )
     return school
+
+
+def check_admission(session: Session, name: str, urn: str, address: str) -> tuple[str, str, str]:
+    """A new school's name, URN and address as stored, every problem at once
+    (InvalidInputs), a URN already registered among them. Writes nothing."""
+    problems = Problems()
+    name = problems.check("", lambda: clean_text(name, "name", "school name"))
+    urn = urn.strip()
+    if not _URN.match(urn):
+        problems.add(
+            InvalidInput("The URN is the six-digit DfE Unique Reference Number.", field="urn")
+        )
+    else:
+        existing = session.scalars(select(School).where(School.urn == urn)).one_or_none()
+        if existing is not None:
+            problems.add(
+                InvalidInput(f"URN {urn} is already registered ({existing.name}).", field="urn")
+            )
+    address = problems.check(
+        "", lambda: clean_text(address, "address", "address", max_length=500, required=False)
+    )
+    problems.raise_any()
+    return name, urn, address
 
 
 def find_school(session: Session, urn_or_id: str) -> School:

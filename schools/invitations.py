@@ -46,13 +46,7 @@ def invite(
     the inviter's session holds it: it is then wrapped to a credential derived
     from the invitation token, so the new member receives the keys on accepting."""
     policy.check_school_may_act(actor, "invite people")
-    # Every problem of the form is reported together.
-    problems = Problems()
-    if role not in policy.invitable_roles(actor):
-        problems.add(InvalidInput("You cannot invite someone into that role.", field="role"))
-    email = problems.check("", lambda: directory.normalise_email(email))
-    name = problems.check("", lambda: directory.clean_text(name, "name", "name", required=False))
-    problems.raise_any()
+    email, name = check_invitation(session, actor, role, email, name)
     if role.is_school_role:
         if school is None or school.is_office:
             raise InvalidInput("Choose the school.", field="school")
@@ -67,8 +61,6 @@ def invite(
         school = directory.office_of(session, cluster)
     else:
         school = cluster = None
-    if session.scalar(select(Member.id).where(Member.email == email)):
-        raise Conflict(f"{email} already has an account on this hub.", field="email")
     token = secrets.token_urlsafe(32)
     now = utcnow()
     invitation = Invitation(
@@ -97,6 +89,24 @@ def invite(
     )
     session.flush()
     return Invited(invitation, token)
+
+
+def check_invitation(
+    session: Session, actor: Member | None, role: Role, email: str, name: str = ""
+) -> tuple[str, str]:
+    """The invitation's fields checked together, every problem at once
+    (InvalidInputs): the role, the address (and that nobody on the hub has it
+    yet) and the name. Returns the address and name as stored. Writes nothing,
+    so a form whose own validators refused it runs this too."""
+    problems = Problems()
+    if role not in policy.invitable_roles(actor):
+        problems.add(InvalidInput("You cannot invite someone into that role.", field="role"))
+    email = problems.check("", lambda: directory.normalise_email(email))
+    name = problems.check("", lambda: directory.clean_text(name, "name", "name", required=False))
+    if email and session.scalar(select(Member.id).where(Member.email == email)):
+        problems.add(InvalidInput(f"{email} already has an account on this hub.", field="email"))
+    problems.raise_any()
+    return email, name
 
 
 def _wrap_keys_to_token(
@@ -214,13 +224,28 @@ class Accepted:
     recovery_code: str | None  # for a school's first head: shown once
 
 
+def check_acceptance(
+    invitation: Invitation, name: str, password: str, confirm: str
+) -> tuple[str, str]:
+    """The newcomer's name and password, every problem at once (InvalidInputs)."""
+    problems = Problems()
+    name = problems.check("", lambda: directory.clean_text(name or invitation.name, "name", "name"))
+    password = problems.check(
+        "",
+        lambda: check_new_password(
+            password, confirm, email=invitation.email, name=name or invitation.name
+        ),
+    )
+    problems.raise_any()
+    return name, password
+
+
 def accept_invitation(
     session: Session, token: str, name: str, password: str, confirm: str, params: Argon2Params
 ) -> Accepted:
     invitation = open_invitation(session, token)
     policy.check_school_may_act(None, "take new members", school=invitation.school)
-    name = directory.clean_text(name or invitation.name, "name", "name")
-    password = check_new_password(password, confirm, email=invitation.email, name=name)
+    name, password = check_acceptance(invitation, name, password, confirm)
     if session.scalar(select(Member.id).where(Member.email == invitation.email)):
         raise Conflict(f"{invitation.email} already has an account on this hub.")
     # Single use even under a race: only one transaction can flip accepted_at,

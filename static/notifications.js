@@ -61,7 +61,7 @@
       return response.ok ? response.json() : null;
     }).then(function (data) {
       if (!data) { return; }
-      setCount(document.querySelector('.nav a[href="/alerts"]'), data.unread, "unread", "count");
+      setCount(document.querySelector('.nav a[href="/alerts"]'), data.unread, "unread by you", "count");
       setCount(document.querySelector('.nav a[href="/notifications"]'), data.notifications, "new",
         "count-new");
       if (onInbox && data.latest && Date.parse(data.latest) > baseline) {

@@ -23,7 +23,6 @@ def init_app(app: Flask) -> None:
         out_of_hours_views,
         referral_views,
         tier_views,
-        unread_marks,
         views,
     )
     from network.db import db
@@ -43,8 +42,5 @@ def init_app(app: Flask) -> None:
         member = auth.current_member()
         if member is None or member.school is None:
             return {"unread_alerts": None}
-        # The school's unopened copies this member may read, and those they marked unread.
-        return {
-            "unread_alerts": inbox.unread_count(db(), member.school.id, member)
-            + unread_marks.marked_but_read(db(), member)
-        }
+        # What the inbox's "Unread" filter lists for this member (unread for them).
+        return {"unread_alerts": inbox.unread_count(db(), member.school.id, member)}

@@ -21,6 +21,8 @@ from schools.errors import InvalidInput
 from schools.models import Member
 
 FIELD = "alert_ids"
+# At most a page of the inbox at a time.
+MAX_CHOSEN = PAGE_SIZE
 
 
 def acknowledge_many(
@@ -34,7 +36,7 @@ def acknowledge_many(
     chosen = list(dict.fromkeys(alert_ids))
     if not chosen:
         raise InvalidInput("Choose at least one alert to acknowledge.", field=FIELD)
-    if len(chosen) > PAGE_SIZE:
-        raise InvalidInput(f"Choose at most {PAGE_SIZE} alerts at a time.", field=FIELD)
+    if len(chosen) > MAX_CHOSEN:
+        raise InvalidInput(f"Choose at most {MAX_CHOSEN} alerts at a time.", field=FIELD)
     now = now or utcnow()
     return [thread.acknowledge(session, actor, keys, alert_id, now=now) for alert_id in chosen]

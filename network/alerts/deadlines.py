@@ -11,6 +11,7 @@ passed it. School days follow the school's calendar
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,7 +35,7 @@ from network.alerts.school_calendar import ClusterCalendar, SchoolCalendar, clus
 from network.settings import Settings
 from schools import audit, policy
 from schools.db import Base
-from schools.errors import InvalidInput
+from schools.errors import InvalidInput, Problems
 from schools.models import Member, Nation, School, SchoolStatus
 
 # Without a coordinator's choice: urgent within 2 hours, high within one school day.
@@ -293,20 +294,31 @@ class Deadlines:
         return conditions
 
 
+def check_deadlines(rules: Mapping[str, Deadline]) -> None:
+    """Each severity's rule, every refusal at once (InvalidInputs). Writes nothing."""
+    problems = Problems()
+    for severity, rule in rules.items():
+        if severity not in vocab.codes(vocab.SEVERITIES):
+            problems.add(InvalidInput("Unknown severity."))
+            continue
+        if rule.unit not in DEADLINE_UNITS:
+            problems.add(InvalidInput("Choose hours or school days.", field=f"unit_{severity}"))
+            continue
+        limit = 24 * 14 if rule.unit == "hours" else 10
+        if not 0 <= rule.amount <= limit:
+            problems.add(
+                InvalidInput(
+                    f"Enter a number from 0 (no deadline) to {limit}.", field=f"amount_{severity}"
+                )
+            )
+    problems.raise_any()
+
+
 def set_deadlines(
     session: Session, actor: Member, cluster_id: uuid.UUID, rules: dict[str, Deadline]
 ) -> dict[str, Deadline]:
     policy.check_sets_deadlines(actor, cluster_id)
-    for severity, rule in rules.items():
-        if severity not in vocab.codes(vocab.SEVERITIES):
-            raise InvalidInput("Unknown severity.")
-        if rule.unit not in DEADLINE_UNITS:
-            raise InvalidInput("Choose hours or school days.", field=f"unit_{severity}")
-        limit = 24 * 14 if rule.unit == "hours" else 10
-        if not 0 <= rule.amount <= limit:
-            raise InvalidInput(
-                f"Enter a number from 0 (no deadline) to {limit}.", field=f"amount_{severity}"
-            )
+    check_deadlines(rules)
     before = {k: v.describe() for k, v in deadlines_for(session, cluster_id).items()}
     for severity, rule in rules.items():
         row = session.get(AckDeadline, (cluster_id, severity))

@@ -289,7 +289,7 @@ class InboxFilterForm(FlaskForm):
         "Status",
         choices=[
             SelectChoice("", "All"),
-            SelectChoice(InboxStatus.UNREAD, "Unread"),
+            SelectChoice(InboxStatus.UNREAD, "Unread by you"),
             SelectChoice(InboxStatus.UNACKNOWLEDGED, "Not acknowledged"),
             SelectChoice(InboxStatus.ACKNOWLEDGED, "Acknowledged"),
             SelectChoice(InboxStatus.OPEN, "Open for your school"),

@@ -24,8 +24,21 @@ from network.alerts.models import Alert, AlertRecipient
 from network.alerts.posting import AlertDraft, Posted, post_alert
 from network.alerts.reading import open_alert, record_download
 from network.alerts.vocab import SendTo
-from schools.errors import Conflict, InvalidInput
+from schools.errors import Conflict, InvalidInput, Problems
 from schools.models import Member
+
+
+def check_forward(school_ids: Sequence[uuid.UUID], note: str) -> str:
+    """The schools chosen and the note, every problem at once (InvalidInputs);
+    the note as sealed. Whether a school already has the alert is decided
+    under the alert's lock, in ``forward``."""
+    problems = Problems()
+    if not school_ids:
+        # A forward goes to chosen schools only: there is no "whole cluster" option.
+        problems.add(InvalidInput("Choose at least one school to forward it to.", field="schools"))
+    note = problems.check("", lambda: clean_text(note, "note", "note", MAX_NOTE))
+    problems.raise_any()
+    return note
 
 
 def forward(
@@ -40,10 +53,7 @@ def forward(
     unless its handling label forbids it. Refusals come before anything is
     decrypted, audited or marked read."""
     original = forwardable(session, actor, alert_id)
-    if not school_ids:
-        # A forward goes to chosen schools only: there is no "whole cluster" option.
-        raise InvalidInput("Choose at least one school to forward it to.", field="schools")
-    note = clean_text(note, "note", "note", MAX_NOTE)
+    note = check_forward(school_ids, note)
     # Forwards of one alert are made one at a time (the alert's row is locked
     # until the commit; SQLite has one writer at a time anyway), so two at once
     # cannot both find that a school does not have it yet.

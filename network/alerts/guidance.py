@@ -21,7 +21,7 @@ from network.alerts import vocab
 from network.text import unstorable
 from schools import audit, policy
 from schools.db import Base, UTCDateTime, utcnow
-from schools.errors import InvalidInput, NotFound
+from schools.errors import InvalidInput, NotFound, Problems
 from schools.models import Cluster, Member
 
 MAX_TEXT = 5_000
@@ -226,6 +226,30 @@ def _clean(value: str, field: str, label: str, limit: int) -> str:
     return text
 
 
+def check_guidance(
+    session: Session, cluster: Cluster, category: str, text: str, summary: str
+) -> tuple[str, str]:
+    """The new version's text and summary, every problem at once (InvalidInputs);
+    an unchanged text is refused. Writes nothing."""
+    problems = Problems()
+    cleaned = problems.check(None, lambda: _clean(text, "text", "guidance", MAX_TEXT))
+    summary = " ".join(
+        problems.check(
+            "", lambda: _clean(summary, "summary", "summary of the change", MAX_SUMMARY)
+        ).split()
+    )
+    if cleaned is not None and cleaned == current_guidance(session, cluster.id)[category].text:
+        problems.add(
+            InvalidInput(
+                "The guidance is the same as the version shown now: change it, or leave the page.",
+                field="text",
+            )
+        )
+    problems.raise_any()
+    assert cleaned is not None
+    return cleaned, summary
+
+
 def edit_guidance(
     session: Session,
     actor: Member | None,
@@ -238,14 +262,8 @@ def edit_guidance(
     changed and why (``summary``). Audited; an unchanged text is refused."""
     policy.check_cluster(actor, cluster)
     category = _category(category)
-    text = _clean(text, "text", "guidance", MAX_TEXT)
-    summary = " ".join(_clean(summary, "summary", "summary of the change", MAX_SUMMARY).split())
+    text, summary = check_guidance(session, cluster, category, text, summary)
     current = current_guidance(session, cluster.id)[category]
-    if text == current.text:
-        raise InvalidInput(
-            "The guidance is the same as the version shown now: change it, or leave the page.",
-            field="text",
-        )
     row = GuidanceVersion(
         cluster_id=cluster.id,
         category=category,

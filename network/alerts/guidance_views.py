@@ -11,7 +11,7 @@ from network import auth
 from network.alerts import guidance as guidance_ops
 from network.alerts.forms import GuidanceForm
 from network.db import db
-from network.errors import FormRejected, form_errors
+from network.errors import FormRejected, also_checked, form_errors
 from schools.models import Cluster
 from schools.policy import Permission
 
@@ -62,6 +62,12 @@ def edit(category: str) -> ResponseReturnValue:
             return redirect(url_for("guidance.index"), 303)
     elif form.errors:
         status = 422
+        also_checked(
+            form,
+            lambda: guidance_ops.check_guidance(
+                db(), cluster, category, form.text.data or "", form.summary.data or ""
+            ),
+        )
     return render_template(
         "cluster/guidance_edit.html",
         cluster=cluster,

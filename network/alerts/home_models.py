@@ -1,5 +1,6 @@
-"""What one member keeps for themselves about alerts: which they marked unread,
-and when they last looked at their home page (network/alerts/attention.py).
+"""What one member keeps for themselves about alerts: which they opened, which
+they marked unread, and when they last looked at their home page
+(network/alerts/attention.py).
 Nothing here is the school's: a colleague's inbox and the sender's receipts
 are unchanged."""
 
@@ -27,6 +28,23 @@ class UnreadMark(Base):
         ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
     )
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MemberRead(Base):
+    """A member opened an alert (or acknowledged it): it is read for them. An
+    alert is unread for a member until then, or while they have it marked
+    unread (network/alerts/unread_marks.py). The school's copy keeps who at
+    the school first read it, for the sender's receipts."""
+
+    __tablename__ = "member_reads"
+
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    alert_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class HomeVisit(Base):

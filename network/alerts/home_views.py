@@ -13,6 +13,8 @@ from network.db import db
 from schools.policy import Permission
 
 bp = Blueprint("home", __name__)
+# The navigation's "Home" item: shown to those whose home this page is.
+bp.add_app_template_global(auth.has_attention_home, "has_attention_home")
 
 
 @bp.route("/home", methods=["GET"])

@@ -25,6 +25,7 @@ from network.alerts.paging import after_cursor, encode_cursor
 from network.alerts.platforms import platforms
 from network.alerts.sealing import IntegrityFailure, Stored, load_for, open_summary
 from network.alerts.search import Copy, SchoolIndex, SearchScope, query_words
+from network.alerts.unread_marks import unread_for
 from network.alerts.vocab import FILTER_STATUSES, PAGE_SIZE, AlertStatus, InboxStatus
 from schools import audit, policy
 from schools.db import insert_new, utcnow
@@ -154,7 +155,7 @@ def inbox_query(
         )
         .where(AlertRecipient.is_sender.is_(sent), copy_visible_to(reader))
     )
-    query = _apply_filters(query, filters)
+    query = _apply_filters(query, filters, reader)
     if matching is not None:  # a search (network/alerts/search.py)
         query = query.where(matching)
     if alert_ids is not None:  # the home page's chosen alerts
@@ -176,9 +177,19 @@ def inbox_query(
 OPEN_ON_THE_SENDERS_SIDE = (AlertStatus.OPEN, AlertStatus.RESOLVED)
 
 
-def _apply_filters(query: InboxQuery, filters: InboxFilters) -> InboxQuery:
+def _unread(reader: Member | None) -> ColumnElement[bool]:
+    """Unread for the reader: not opened by them, or marked unread by them
+    (network/alerts/unread_marks.py); without a reader, opened by nobody."""
+    if reader is None:
+        return AlertRecipient.first_read_at.is_(None)
+    return unread_for(reader, AlertRecipient.alert_id)
+
+
+def _apply_filters(
+    query: InboxQuery, filters: InboxFilters, reader: Member | None = None
+) -> InboxQuery:
     if filters.status == InboxStatus.UNREAD:
-        query = query.where(AlertRecipient.first_read_at.is_(None))
+        query = query.where(_unread(reader))
     elif filters.status == InboxStatus.UNACKNOWLEDGED:
         query = query.where(AlertRecipient.acknowledged_at.is_(None))
     elif filters.status == InboxStatus.ACKNOWLEDGED:
@@ -384,7 +395,8 @@ class _RecordKeys:
 
 
 def unread_count(session: Session, school_id: uuid.UUID, reader: Member | None = None) -> int:
-    """Unread copies of the school that the ``reader`` would see listed."""
+    """What the inbox's "Unread" filter lists for the ``reader``: the school's
+    copies they would see listed that are unread for them."""
     return int(
         session.scalar(
             select(func.count())
@@ -392,7 +404,7 @@ def unread_count(session: Session, school_id: uuid.UUID, reader: Member | None =
             .where(
                 AlertRecipient.school_id == school_id,
                 AlertRecipient.is_sender.is_(False),
-                AlertRecipient.first_read_at.is_(None),
+                _unread(reader),
                 copy_visible_to(reader),
             )
         )

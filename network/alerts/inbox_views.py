@@ -97,9 +97,10 @@ def preview(alert_id: uuid.UUID, item_id: uuid.UUID) -> ResponseReturnValue:
 
 
 @bp.app_template_global()
-def marked_unread(rows: Any) -> set[uuid.UUID]:
-    """Which of a list's alerts the signed-in member marked unread."""
-    return unread_marks.marked_among(db(), auth.actor(), [row.alert.id for row in rows])
+def unread_for_me(rows: Any) -> set[uuid.UUID]:
+    """Which of a list's alerts are unread for the signed-in member: not opened
+    by them, or marked unread by them (what the "Unread" filter lists)."""
+    return unread_marks.unread_among(db(), auth.actor(), [row.alert.id for row in rows])
 
 
 @bp.app_template_global()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from network.text import unstorable
 from schools import audit, policy
 from schools.db import Base, UTCDateTime, utcnow
-from schools.errors import InvalidInput
+from schools.errors import InvalidInput, Problems
 from schools.models import Member, School
 
 MAX_NAME = 200
@@ -67,19 +67,26 @@ def _text(value: str, field: str, label: str, limit: int) -> str:
 def check_details(details: ContactDetails) -> ContactDetails:
     """The details, cleaned; a problem names its field. The email is needed:
     it is where the notification goes."""
-    name = _text(details.name, "name", "name", MAX_NAME)
-    email = _text(details.email, "email", "email address", MAX_EMAIL)
-    phone = _text(details.phone, "phone", "phone number", MAX_PHONE)
-    if not name:
-        raise InvalidInput("Enter the contact's name.", field="name")
-    if not _EMAIL.fullmatch(email):
-        raise InvalidInput(
-            "Enter an email address like dsl.oncall@school.example.org: the "
-            "notification goes there.",
-            field="email",
+    problems = Problems()  # every field's problem at once
+    name = problems.check("", lambda: _text(details.name, "name", "name", MAX_NAME))
+    email = problems.check("", lambda: _text(details.email, "email", "email address", MAX_EMAIL))
+    phone = problems.check("", lambda: _text(details.phone, "phone", "phone number", MAX_PHONE))
+    refused = problems.fields()
+    if not name and "name" not in refused:
+        problems.add(InvalidInput("Enter the contact's name.", field="name"))
+    if not _EMAIL.fullmatch(email) and "email" not in refused:
+        problems.add(
+            InvalidInput(
+                "Enter an email address like dsl.oncall@school.example.org: the "
+                "notification goes there.",
+                field="email",
+            )
         )
     if phone and not _PHONE.fullmatch(phone):
-        raise InvalidInput("Enter a phone number of digits, like 01632 960 123.", field="phone")
+        problems.add(
+            InvalidInput("Enter a phone number of digits, like 01632 960 123.", field="phone")
+        )
+    problems.raise_any()
     return ContactDetails(name, email, phone)
 
 

@@ -10,7 +10,7 @@ from network import auth
 from network.alerts import out_of_hours
 from network.alerts.forms import OutOfHoursForm
 from network.db import db
-from network.errors import FormRejected, form_errors
+from network.errors import FormRejected, also_checked, form_errors
 from schools.models import School
 from schools.policy import Permission
 
@@ -39,11 +39,13 @@ def _page(form: OutOfHoursForm, status: int = 200) -> ResponseReturnValue:
 def contact() -> ResponseReturnValue:
     current = out_of_hours.contact_of(db(), _school().id)
     form = OutOfHoursForm(obj=current)
-    if not form.validate_on_submit():
-        return _page(form, 422 if form.errors else 200)
     details = out_of_hours.ContactDetails(
         form.name.data or "", form.email.data or "", form.phone.data or ""
     )
+    if not form.validate_on_submit():
+        if form.errors:
+            also_checked(form, lambda: out_of_hours.check_details(details))
+        return _page(form, 422 if form.errors else 200)
     try:
         with form_errors(form):
             out_of_hours.set_contact(db(), auth.actor(), _school(), details)

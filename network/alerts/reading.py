@@ -335,7 +335,7 @@ def open_alert(
     now = now or utcnow()
     if view.copy.first_read_at is None:
         view.copy.first_read_at, view.copy.first_read_by = now, actor
-    unread_marks.clear(session, actor, alert.id)
+    unread_marks.opened(session, actor, alert.id, now)
     if opened.integrity_failed or failed:
         # For the coordinator: a record on the hub no longer matches what was signed.
         record_for_alert(

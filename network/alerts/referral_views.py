@@ -14,7 +14,7 @@ from network.alerts import referrals, vocab
 from network.alerts.forms import OutcomeForm
 from network.alerts.keychain import unlocked
 from network.db import db
-from network.errors import FormRejected, form_errors
+from network.errors import FormRejected, also_checked, form_errors
 from schools.policy import Permission
 
 bp = Blueprint("referrals", __name__, url_prefix="/school/referrals")
@@ -62,4 +62,14 @@ def outcome(referral_id: uuid.UUID) -> ResponseReturnValue:
                 return redirect(url_for("referrals.index"), 303)
             except FormRejected as rejected:
                 status = rejected.status
+        else:
+            also_checked(
+                form,
+                lambda: referrals.check_outcome(
+                    form.outcome.data or "",
+                    form.note.data or "",
+                    form.next_due_on.data,
+                    referrals.day_of(db(), referrals.clock()),
+                ),
+            )
     return render_template("alerts/outcome.html", referral=referral, form=form, vocab=vocab), status

@@ -36,7 +36,7 @@ from network.alerts.vocab import AlertStatus, FollowUp, ItemKind
 from network.db import settings_of
 from schools import policy
 from schools.db import utcnow
-from schools.errors import InvalidInput, NotFound
+from schools.errors import InvalidInput, NotFound, Problems
 from schools.models import Member, School
 
 MAX_REFERENCE = 100
@@ -68,6 +68,36 @@ def _check_due(due_on: date | None, today: date, field: str) -> None:
         )
 
 
+def check_action(given: ReferralInput, today: date) -> tuple[str, str, date]:
+    """The action's reference, note and referral day, every problem at once
+    (InvalidInputs). Writes nothing, so a form its own validators refused runs it too."""
+    problems = Problems()
+    if given.agency not in vocab.codes(vocab.ACTIONS):
+        problems.add(
+            InvalidInput(
+                "Choose the agency or step from the list: that one is not known.",
+                field="action_type",
+            )
+        )
+    reference = problems.check(
+        "", lambda: clean_text(given.reference, "reference", "reference number", MAX_REFERENCE)
+    )
+    if "\n" in reference:
+        problems.add(InvalidInput("Write the reference number on one line.", field="reference"))
+    note = problems.check("", lambda: clean_text(given.note, "note", "note", MAX_NOTE))
+    referred_on = given.referred_on or today
+    if referred_on > today:
+        problems.add(
+            InvalidInput(
+                "The date of the referral is in the future: give the day it was made.",
+                field="referred_on",
+            )
+        )
+    problems.check(None, lambda: _check_due(given.due_on, today, "due_on"))
+    problems.raise_any()
+    return reference, note, referred_on
+
+
 def record_action(
     session: Session,
     actor: Member,
@@ -80,22 +110,7 @@ def record_action(
     keep its referral row. Nothing is written when any field is refused."""
     alert = writable(session, actor, alert_id, "record actions")
     now = now or utcnow()
-    today = day_of(session, now)
-    if given.agency not in vocab.codes(vocab.ACTIONS):
-        raise InvalidInput(
-            "Choose the agency or step from the list: that one is not known.", field="action_type"
-        )
-    reference = clean_text(given.reference, "reference", "reference number", MAX_REFERENCE)
-    if "\n" in reference:
-        raise InvalidInput("Write the reference number on one line.", field="reference")
-    note = clean_text(given.note, "note", "note", MAX_NOTE)
-    referred_on = given.referred_on or today
-    if referred_on > today:
-        raise InvalidInput(
-            "The date of the referral is in the future: give the day it was made.",
-            field="referred_on",
-        )
-    _check_due(given.due_on, today, "due_on")
+    reference, note, referred_on = check_action(given, day_of(session, now))
     item = add_item(
         session,
         actor,
@@ -141,6 +156,17 @@ def referral_of(
     return referral
 
 
+def check_outcome(outcome: str, note: str, next_due_on: date | None, today: date) -> str:
+    """The outcome's note, every problem of the outcome form at once (InvalidInputs)."""
+    problems = Problems()
+    if outcome not in vocab.codes(vocab.OUTCOMES):
+        problems.add(InvalidInput("Choose the outcome from the list.", field="outcome"))
+    note = problems.check("", lambda: clean_text(note, "note", "note", MAX_NOTE))
+    problems.check(None, lambda: _check_due(next_due_on, today, "next_due_on"))
+    problems.raise_any()
+    return note
+
+
 def record_outcome(
     session: Session,
     actor: Member,
@@ -158,10 +184,7 @@ def record_outcome(
     referral = referral_of(session, actor, referral_id, "record outcomes")
     alert = writable(session, actor, referral.alert_id, "record outcomes")
     now = now or utcnow()
-    if outcome not in vocab.codes(vocab.OUTCOMES):
-        raise InvalidInput("Choose the outcome from the list.", field="outcome")
-    note = clean_text(note, "note", "note", MAX_NOTE)
-    _check_due(next_due_on, day_of(session, now), "next_due_on")
+    note = check_outcome(outcome, note, next_due_on, day_of(session, now))
     label = vocab.label(vocab.OUTCOMES, outcome)
     add_item(
         session,

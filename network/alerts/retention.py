@@ -40,7 +40,7 @@ from network.alerts.models import (
 from network.alerts.vocab import AlertStatus
 from schools import audit, policy
 from schools.db import Base, UTCDateTime, utcnow
-from schools.errors import Conflict, InvalidInput, NotFound
+from schools.errors import Conflict, InvalidInput, NotFound, Problems
 from schools.models import Cluster, Member
 
 # Without a coordinator's choice, in days (docs/alerts.md says why each). A
@@ -165,6 +165,23 @@ def held_too_long(
     return found
 
 
+def check_periods(periods: Mapping[str, int]) -> None:
+    """Each period within the limits, every refusal at once (InvalidInputs)."""
+    problems = Problems()
+    for category, days in periods.items():
+        if category not in vocab.codes(vocab.CATEGORIES):
+            problems.add(InvalidInput("Unknown category."))
+        elif not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
+            problems.add(
+                InvalidInput(
+                    f"Keep alerts between {MIN_RETENTION_DAYS} and {MAX_RETENTION_DAYS:,} days "
+                    "(25 years).",
+                    field=f"days_{category}",
+                )
+            )
+    problems.raise_any()
+
+
 def set_retention(
     session: Session, actor: Member | None, cluster: Cluster, periods: Mapping[str, int]
 ) -> dict[str, int]:
@@ -172,15 +189,7 @@ def set_retention(
     the new period; one that would be past it while under an open legal hold
     refuses the change (release the hold first)."""
     policy.check_cluster(actor, cluster)
-    for category, days in periods.items():
-        if category not in vocab.codes(vocab.CATEGORIES):
-            raise InvalidInput("Unknown category.")
-        if not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
-            raise InvalidInput(
-                f"Keep alerts between {MIN_RETENTION_DAYS} and {MAX_RETENTION_DAYS:,} days "
-                "(25 years).",
-                field=f"days_{category}",
-            )
+    check_periods(periods)
     before = periods_for(session, cluster.id)
     held = held_too_long(session, cluster, periods)
     if held:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from crypto.envelope import new_alert_id
 from crypto.header import TIER_LEADERSHIP
 from crypto.keys import SchoolKeys
-from network.alerts import signals
+from network.alerts import signals, unread_marks
 from network.alerts.access import acknowledgeable, sightable, writable
 from network.alerts.auditing import record_for_alert
 from network.alerts.content import MAX_NOTE, Note, Sighting, clean_text
@@ -23,7 +23,7 @@ from network.alerts.models import Alert, AlertRecipient, ThreadExclusion, Thread
 from network.alerts.sealing import Audience, seal_and_store
 from network.alerts.vocab import AlertStatus, ItemKind
 from schools.db import utcnow
-from schools.errors import Conflict, Forbidden, InvalidInput
+from schools.errors import Conflict, Forbidden, InvalidInput, Problems
 from schools.models import Member, School, SchoolStatus
 
 AUDITED_AS = {
@@ -146,6 +146,18 @@ def reply(
 MAX_WHERE = 500
 
 
+def check_sighting(seen_on: date | None, where: str, today: date) -> str:
+    """Where it was seen, with the day: every problem at once (InvalidInputs)."""
+    problems = Problems()
+    if seen_on is not None and seen_on > today:
+        problems.add(InvalidInput("The date seen is in the future.", field="seen_on"))
+    where = problems.check(
+        "", lambda: clean_text(where, "where", "place where you saw it", MAX_WHERE)
+    )
+    problems.raise_any()
+    return where
+
+
 def record_sighting(
     session: Session,
     actor: Member,
@@ -161,9 +173,7 @@ def record_sighting(
     so the original's sender hears of it. Returns the items, the forward's first."""
     alert = sightable(session, actor, alert_id)
     now = now or utcnow()
-    if seen_on is not None and seen_on > now.date():
-        raise InvalidInput("The date seen is in the future.", field="seen_on")
-    where = clean_text(where, "where", "place where you saw it", MAX_WHERE)
+    where = check_sighting(seen_on, where, now.date())
     plaintext = Sighting(seen_on, where).to_bytes()
     items: list[ThreadItem] = []
     chain: Alert | None = alert
@@ -215,6 +225,7 @@ def acknowledge(
         raise _already_acknowledged(copy)
     if copy.first_read_at is None:
         copy.first_read_at, copy.first_read_by = now, actor
+    unread_marks.record_read(session, actor, copy.alert_id, now)
     record_for_alert(session, "alert.acknowledged", actor, view.alert, view.alert.envelope_hash)
     if comment:
         if keys is None:

@@ -1,7 +1,8 @@
-"""Mark as unread, per member: an alert a member marks unread shows as unread
-to them (in the inbox, its count and their home page) until they open it
-again. Colleagues and the sender's receipts see no change: the school's copy
-keeps who first read it, and when."""
+"""Unread, per member: an alert is unread for a member until they open it (or
+acknowledge it), and again while they have it marked unread. The inbox's
+"Unread" filter, its count in the navigation, the home page and the API all
+mean this. Colleagues and the sender's receipts see no change: the school's
+copy keeps who at the school first read it, and when."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, delete, exists, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from network.alerts.access import content_for
 from network.alerts.auditing import record_for_alert
-from network.alerts.home_models import UnreadMark
+from network.alerts.home_models import MemberRead, UnreadMark
 from network.alerts.models import AlertRecipient
 from schools.db import insert_new, utcnow
 from schools.models import Member
@@ -38,12 +39,56 @@ def mark_unread(
     session.flush()
 
 
-def clear(session: Session, actor: Member, alert_id: uuid.UUID) -> None:
-    """The member opened the alert: it is read for them again."""
+def record_read(
+    session: Session, actor: Member, alert_id: uuid.UUID, now: datetime | None = None
+) -> None:
+    """The member has read the alert (acknowledging it counts): a mark of
+    theirs still keeps it unread for them."""
+    insert_new(
+        session,
+        MemberRead,
+        [{"member_id": actor.id, "alert_id": alert_id, "read_at": now or utcnow()}],
+        key=["member_id", "alert_id"],
+        returning=MemberRead.alert_id,
+    )
+
+
+def opened(
+    session: Session, actor: Member, alert_id: uuid.UUID, now: datetime | None = None
+) -> None:
+    """The member opened the alert: it is read for them, and a mark of theirs is cleared."""
+    record_read(session, actor, alert_id, now)
     session.execute(
         delete(UnreadMark)
         .where(UnreadMark.member_id == actor.id, UnreadMark.alert_id == alert_id)
         .execution_options(synchronize_session=False)
+    )
+
+
+def unread_for(
+    member: Member, alert_id: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID]
+) -> ColumnElement[bool]:
+    """The condition "unread for this member" on a query's alert id column:
+    not opened by them, or marked unread by them."""
+    read = exists().where(MemberRead.member_id == member.id, MemberRead.alert_id == alert_id)
+    mark = exists().where(UnreadMark.member_id == member.id, UnreadMark.alert_id == alert_id)
+    return ~read | mark
+
+
+def unread_among(
+    session: Session, member: Member, alert_ids: Collection[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these alerts of the member's school are unread for them (one query)."""
+    if not alert_ids or member.school_id is None:
+        return set()
+    return set(
+        session.scalars(
+            select(AlertRecipient.alert_id).where(
+                AlertRecipient.school_id == member.school_id,
+                AlertRecipient.alert_id.in_(list(alert_ids)),
+                unread_for(member, AlertRecipient.alert_id),
+            )
+        )
     )
 
 
@@ -71,28 +116,4 @@ def marked(session: Session, member: Member, limit: int) -> list[uuid.UUID]:
             .order_by(UnreadMark.marked_at.desc())
             .limit(limit)
         )
-    )
-
-
-def marked_but_read(session: Session, member: Member) -> int:
-    """Marked unread by the member on copies their school has read: added to
-    the school's unread count for them (an unopened copy is counted already)."""
-    if member.school_id is None:
-        return 0
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(UnreadMark)
-            .join(
-                AlertRecipient,
-                (AlertRecipient.alert_id == UnreadMark.alert_id)
-                & (AlertRecipient.school_id == member.school_id),
-            )
-            .where(
-                UnreadMark.member_id == member.id,
-                AlertRecipient.is_sender.is_(False),
-                AlertRecipient.first_read_at.is_not(None),
-            )
-        )
-        or 0
     )

@@ -53,6 +53,7 @@ from network.alerts.keychain import unlocked
 from network.alerts.reading import alert_page, download
 from network.db import db
 from network.errors import FormRejected, also_checked, form_errors
+from schools.db import utcnow
 from schools.errors import InvalidInput
 from schools.policy import Permission
 
@@ -189,10 +190,19 @@ def show(alert_id: uuid.UUID) -> ResponseReturnValue:
 
 
 def _thread_action(
-    alert_id: uuid.UUID, name: str, form: Any, action: Callable[[], object], done: str
+    alert_id: uuid.UUID,
+    name: str,
+    form: Any,
+    action: Callable[[], object],
+    done: str,
+    check: Callable[[], object] | None = None,
 ) -> ResponseReturnValue:
-    """Validate a thread form, run the operation, and come back to the alert."""
+    """Validate a thread form, run the operation, and come back to the alert.
+    When the form's own validators refuse it, ``check`` (the service's checks
+    of the same fields, writing nothing) runs too: every problem at once."""
     if not form.validate_on_submit():
+        if form.errors and check is not None:
+            also_checked(form, check)
         return _show(alert_id, 422, **{name: form})
     try:
         with form_errors(form):
@@ -258,24 +268,22 @@ def reply(alert_id: uuid.UUID) -> ResponseReturnValue:
 @auth.requires(Permission.READ_ALERTS)
 def record_action(alert_id: uuid.UUID) -> ResponseReturnValue:
     form = ActionForm()
+    given = referrals.ReferralInput(
+        form.action_type.data or "",
+        form.note.data or "",
+        form.reference.data or "",
+        form.referred_on.data,
+        form.due_on.data,
+    )
     return _thread_action(
         alert_id,
         "action",
         form,
         lambda: referrals.record_action(
-            db(),
-            auth.actor(),
-            unlocked(auth.school_keys()),
-            alert_id,
-            referrals.ReferralInput(
-                form.action_type.data or "",
-                form.note.data or "",
-                form.reference.data or "",
-                form.referred_on.data,
-                form.due_on.data,
-            ),
+            db(), auth.actor(), unlocked(auth.school_keys()), alert_id, given
         ),
         "Action recorded. Your school's referrals and follow-ups are under Referrals.",
+        check=lambda: referrals.check_action(given, referrals.day_of(db(), referrals.clock())),
     )
 
 
@@ -296,6 +304,9 @@ def record_sighting(alert_id: uuid.UUID) -> ResponseReturnValue:
             form.where.data or "",
         ),
         "Recorded: the sender and the other schools can see your school has seen this too.",
+        check=lambda: thread.check_sighting(
+            form.seen_on.data, form.where.data or "", utcnow().date()
+        ),
     )
 
 
@@ -384,8 +395,13 @@ def forward(alert_id: uuid.UUID) -> ResponseReturnValue:
     form.schools.choices = [
         SelectChoice(str(s.id), s.name) for s in schools_to_choose(db(), auth.actor())
     ]
+
+    def chosen() -> list[uuid.UUID]:
+        return [_parse_uuid(v, "schools") for v in form.schools.data or []]
+
     if not form.validate_on_submit():
-        abort(400)
+        also_checked(form, lambda: forwarding.check_forward(chosen(), form.note.data or ""))
+        return _show(alert_id, 422, forward=form)
     try:
         with form_errors(form):
             forwarded = forwarding.forward(
@@ -393,7 +409,7 @@ def forward(alert_id: uuid.UUID) -> ResponseReturnValue:
                 auth.actor(),
                 unlocked(auth.school_keys()),
                 alert_id,
-                [_parse_uuid(v, "schools") for v in form.schools.data or []],
+                chosen(),
                 form.note.data or "",
             )
     except FormRejected as rejected:

@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
         pages,
         views,
     )
+    from network.api import home as _home  # noqa: F401  (its routes are on views.bp)
     from network.extensions import csrf
 
     app.register_blueprint(views.bp)

@@ -169,9 +169,30 @@ class InboxRow(AlertMetadata):
 
     title: Annotated[str | None, Field(description="Decrypted; null if not shown.")]
     problem: Annotated[str | None, Field(description="Why the title is not shown.")]
-    read_at: When | None
+    read_at: Annotated[
+        When | None, Field(description="When someone at your school first opened it.")
+    ]
     acknowledged_at: When | None
+    unread: Annotated[
+        bool,
+        Field(
+            description="Unread by you: you have not opened it (nor acknowledged it), or you "
+            "marked it unread. What `status=unread` lists. Always false in the Sent box."
+        ),
+    ]
     url: str
+
+    @classmethod
+    def of(cls, row: inbox.InboxRow, unread: bool) -> InboxRow:
+        return cls.read(
+            row.alert,
+            title=row.title or None,
+            problem=row.problem or None,
+            read_at=row.copy.first_read_at,
+            acknowledged_at=row.copy.acknowledged_at,
+            unread=unread,
+            url=_alert_url(row.alert.id),
+        )
 
 
 class InboxPage(Document):
@@ -182,18 +203,8 @@ class InboxPage(Document):
     next: str | None
 
     @classmethod
-    def of(cls, page: inbox.InboxPage, next_url: str | None) -> InboxPage:
-        rows = [
-            InboxRow.read(
-                row.alert,
-                title=row.title or None,
-                problem=row.problem or None,
-                read_at=row.copy.first_read_at,
-                acknowledged_at=row.copy.acknowledged_at,
-                url=_alert_url(row.alert.id),
-            )
-            for row in page.rows
-        ]
+    def of(cls, page: inbox.InboxPage, next_url: str | None, unread: set[uuid.UUID]) -> InboxPage:
+        rows = [InboxRow.of(row, row.alert.id in unread) for row in page.rows]
         return cls(alerts=rows, next_cursor=page.next_cursor, next=next_url)
 
 

@@ -27,6 +27,7 @@ from network.alerts import (
     review,
     sending,
     thread,
+    unread_marks,
     withdrawal,
 )
 from network.alerts import held as held_alerts
@@ -146,7 +147,12 @@ def _box(query: InboxQuery, sent: bool) -> InboxPage:
         if page.next_cursor
         else None
     )
-    return InboxPage.of(page, next_url)
+    unread = (
+        set()
+        if sent
+        else unread_marks.unread_among(db(), auth.actor(), [r.alert.id for r in page.rows])
+    )
+    return InboxPage.of(page, next_url, unread)
 
 
 @bp.route("/alerts", methods=["GET"])

@@ -24,7 +24,13 @@ from wtforms.fields.choices import SelectChoice
 
 from network import auth
 from network.alerts import referrals, vocab
-from network.alerts.deadlines import Deadline, deadlines_for, local_zone, set_deadlines
+from network.alerts.deadlines import (
+    Deadline,
+    check_deadlines,
+    deadlines_for,
+    local_zone,
+    set_deadlines,
+)
 from network.alerts.inbox import unread_count
 from network.db import db
 from network.errors import FormRejected, also_checked, form_errors
@@ -336,13 +342,7 @@ def deadlines() -> ResponseReturnValue:
     form = DeadlinesForm.for_severities(current)
     status = 200
     if form.validate_on_submit():
-        rules = {
-            t.code: Deadline(
-                int(getattr(form, f"amount_{t.code}").data or 0),
-                getattr(form, f"unit_{t.code}").data or "",
-            )
-            for t in vocab.SEVERITIES
-        }
+        rules = _rules(form)
         try:
             with form_errors(form):
                 set_deadlines(db(), member, cluster_id, rules)
@@ -353,9 +353,21 @@ def deadlines() -> ResponseReturnValue:
             return redirect(url_for("notifications.deadlines"), 303)
     elif form.errors:
         status = 422
+        # The service's checks of the rules the form's own validators let through.
+        also_checked(form, lambda: check_deadlines(_rules(form)))
     return render_template(
         "notifications/deadlines.html", form=form, current=current, vocab=vocab
     ), status
+
+
+def _rules(form: DeadlinesForm) -> dict[str, Deadline]:
+    """Each severity's rule as typed; one whose fields the form refused is left out."""
+    rules = {}
+    for term in vocab.SEVERITIES:
+        amount, unit = form[f"amount_{term.code}"], form[f"unit_{term.code}"]
+        if not amount.errors and not unit.errors:
+            rules[term.code] = Deadline(int(amount.data or 0), unit.data or "")
+    return rules
 
 
 # --- the demo's mail catcher ------------------------------------------------------------------

@@ -10,8 +10,7 @@ from network import auth
 from network.db import db
 from network.forms import ClusterForm
 from network.views import submit
-from schools import directory, invitations
-from schools.models import Role
+from schools import directory, onboarding
 from schools.policy import Permission
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -20,19 +19,21 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.route("/clusters", methods=["GET", "POST"])
 @auth.requires(Permission.MANAGE_CLUSTERS)
 def clusters() -> Any:
-    def create() -> invitations.Invited:
-        cluster = directory.create_cluster(db(), auth.actor(), form.name.data or "")
-        return invitations.invite(
-            db(),
-            auth.actor(),
-            Role.COORDINATOR,
+    form = ClusterForm()
+
+    def fields() -> tuple[str, str, str]:
+        return (
+            form.name.data or "",
             form.coordinator_email.data or "",
             form.coordinator_name.data or "",
-            cluster=cluster,
         )
 
-    form = ClusterForm()
-    form, invited, status = submit(form, create, lambda: ClusterForm(formdata=None))
+    form, invited, status = submit(
+        form,
+        lambda: onboarding.create_cluster_with_coordinator(db(), auth.actor(), *fields()),
+        lambda: ClusterForm(formdata=None),
+        check=lambda: onboarding.check_new_cluster(db(), auth.actor(), *fields()),
+    )
     return render_template(
         "admin/clusters.html",
         form=form,

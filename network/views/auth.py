@@ -155,6 +155,14 @@ def accept(token: str) -> Any:
             )
         flash("Welcome. Your account is ready.", "info")
         return redirect(auth.home_url(accepted.member))
+    if form.errors:
+        # The password's own rules too, so that every problem shows at once.
+        also_checked(
+            form,
+            lambda: invitations.check_acceptance(
+                invitation, form.name.data or "", form.password.data or "", form.confirm.data or ""
+            ),
+        )
     status = 422 if form.errors else 200
     return render_template("accept.html", form=form, invitation=invitation), status
 
@@ -193,6 +201,14 @@ def recover() -> Any:
             code=recovered.new_recovery_code,
             first=False,
             member=recovered.member,
+        )
+    if form.errors:
+        # The new password's rules too (the code is looked at only when the form is whole).
+        also_checked(
+            form,
+            lambda: accounts.check_recovery_password(
+                form.email.data or "", form.password.data or "", form.confirm.data or ""
+            ),
         )
     return render_template("recover.html", form=form), 422 if form.errors else 200
 

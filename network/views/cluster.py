@@ -16,9 +16,9 @@ from network.db import db
 from network.errors import FormRejected, also_checked, form_errors, show_error
 from network.forms import AdmitSchoolForm, InsetForm, SuspendForm, TermForm
 from network.views import submit
-from schools import directory, invitations, policy
+from schools import directory, invitations, onboarding, policy
 from schools.db import utcnow
-from schools.models import Cluster, Nation, Role, School
+from schools.models import Cluster, Nation, School
 from schools.policy import Permission
 
 bp = Blueprint("cluster", __name__, url_prefix="/cluster")
@@ -37,26 +37,23 @@ def _cluster() -> Cluster:
 def schools() -> Any:
     cluster = _cluster()
 
-    def admit() -> invitations.Invited:
-        school = directory.admit_school(
-            db(),
-            auth.actor(),
-            cluster,
+    form = AdmitSchoolForm()
+
+    def fields() -> tuple[str, str, str, str, str]:
+        return (
             form.name.data or "",
             form.urn.data or "",
             form.address.data or "",
-        )
-        return invitations.invite(
-            db(),
-            auth.actor(),
-            Role.HEAD,
             form.head_email.data or "",
             form.head_name.data or "",
-            school=school,
         )
 
-    form = AdmitSchoolForm()
-    form, invited, status = submit(form, admit, lambda: AdmitSchoolForm(formdata=None))
+    form, invited, status = submit(
+        form,
+        lambda: onboarding.admit_school_with_head(db(), auth.actor(), cluster, *fields()),
+        lambda: AdmitSchoolForm(formdata=None),
+        check=lambda: onboarding.check_new_school(db(), auth.actor(), *fields()),
+    )
     return render_template(
         "cluster/schools.html",
         cluster=cluster,
@@ -134,15 +131,20 @@ def verify(school_id: uuid.UUID, generation: int) -> Any:
     return redirect(url_for("cluster.school", school_id=school.id), 303)
 
 
-def _held_problems(form: RetentionForm, cluster: Cluster) -> None:
-    """Every period an alert under a legal hold is older than, beside its
-    field, with whatever else the form refused: every problem at once."""
+def _typed_periods(form: RetentionForm) -> dict[str, int]:
+    """The periods the form's own validators accepted."""
     periods = {}
     for term in vocab.CATEGORIES:
         field = form[f"days_{term.code}"]
         if not field.errors and isinstance(field.data, int):
             periods[term.code] = field.data
-    for name, message in retention.held_too_long(db(), cluster, periods):
+    return periods
+
+
+def _held_problems(form: RetentionForm, cluster: Cluster) -> None:
+    """Every period an alert under a legal hold is older than, beside its
+    field, with whatever else the form refused: every problem at once."""
+    for name, message in retention.held_too_long(db(), cluster, _typed_periods(form)):
         show_error(form, name, message)
 
 
@@ -164,6 +166,7 @@ def settings() -> Any:
             return redirect(url_for("cluster.settings"), 303)
     elif form.errors:
         status = 422
+        also_checked(form, lambda: retention.check_periods(_typed_periods(form)))
         _held_problems(form, cluster)
     return render_template(
         "cluster/settings.html",

@@ -69,8 +69,15 @@ def overview() -> Any:
 @bp.route("/invite", methods=["POST"])
 @auth.requires(Permission.MANAGE_MEMBERS)
 def invite() -> Any:
-    def send() -> invitations.Invited:
-        return invitations.invite(
+    form = InviteForm()
+
+    def role() -> Role:
+        # An unknown role: the form's own validator says so beside the field.
+        return Role(form.role.data) if form.role.data in {r.value for r in Role} else Role.STAFF
+
+    form, invited, status = submit(
+        form,
+        lambda: invitations.invite(
             db(),
             auth.actor(),
             Role(form.role.data),
@@ -78,10 +85,12 @@ def invite() -> Any:
             form.name.data or "",
             school=_school(),
             actor_keys=auth.school_keys(),
-        )
-
-    form = InviteForm()
-    form, invited, status = submit(form, send, lambda: InviteForm(formdata=None))
+        ),
+        lambda: InviteForm(formdata=None),
+        check=lambda: invitations.check_invitation(
+            db(), auth.actor(), role(), form.email.data or "", form.name.data or ""
+        ),
+    )
     return _overview(form, 201 if invited else status, invited)
 
 

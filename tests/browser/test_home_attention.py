@@ -70,6 +70,8 @@ def test_a_head_works_through_what_needs_their_attention(live_app, live_world, v
     assert page.url.endswith("/home")
     assert page.get_by_role("heading", name="Needs your attention").is_visible()
     assert page.get_by_role("heading", name="Acknowledgement overdue (1)").is_visible()
+    home = page.get_by_role("navigation", name="Main").get_by_role("link", name="Home", exact=True)
+    expect(home).to_have_attribute("aria-current", "page")
     beech.assert_accessible()
     beech.snap("needs-your-attention")
 
@@ -100,6 +102,7 @@ def test_a_head_works_through_what_needs_their_attention(live_app, live_world, v
     assert "Marked unread for you." in page.content()
     assert page.locator(".alert-row--unread").count() == 1
     assert page.locator(".nav .count").inner_text().startswith("1")
+    assert page.locator(".nav .count .visually-hidden").text_content() == " unread by you"
     beech.assert_accessible()
     beech.snap("marked-unread")
 

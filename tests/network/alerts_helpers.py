@@ -14,7 +14,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from schools.models import Role, School
-from tests.conftest import Person, csrf_token, sign_in
+from tests.conftest import PASSWORD, Person, csrf_token, sign_in
 
 ALERT_LINK = re.compile(r'href="/alerts/([0-9a-f-]{36})"')
 
@@ -80,6 +80,30 @@ def make_head(app: Any, world: Any, cluster: Any, name: str) -> Head:
     client.environ_base["REMOTE_ADDR"] = "127.{}.{}.{}".format(*os.urandom(3))
     assert sign_in(client, email).status_code == 302
     return Head(person, school, client)
+
+
+def colleague_of(app: Any, head: Head, role: str, email: str) -> FlaskClient:
+    """A member the head invites through the school page, signed in: the
+    invitation carries the school's keys, so they open its alerts at once."""
+    response = head.post(
+        "/school/invite", {"name": "Colleague", "email": email, "role": role}, page="/school"
+    )
+    assert response.status_code == 201
+    link = re.search(r"/invitations/([A-Za-z0-9_-]+)", response.get_data(as_text=True))
+    assert link is not None
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "127.{}.{}.{}".format(*os.urandom(3))
+    accepted = client.post(
+        link.group(0),
+        data={
+            "name": "Colleague",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+            "csrf_token": csrf_token(client, link.group(0)),
+        },
+    )
+    assert accepted.status_code == 302
+    return client
 
 
 def png_bytes(size: tuple[int, int] = (8, 8), exif: bytes | None = None) -> bytes:

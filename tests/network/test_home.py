@@ -18,7 +18,12 @@ from schools.audit.models import AuditEvent
 from schools.db import utcnow
 from schools.models import Cluster, Role
 from tests.factories import client_for, sign_in
-from tests.network.alerts_helpers import integrate_queued_reads, png_bytes, post_as
+from tests.network.alerts_helpers import (
+    colleague_of,
+    integrate_queued_reads,
+    png_bytes,
+    post_as,
+)
 
 
 def _id(response):
@@ -62,6 +67,18 @@ def test_the_brand_link_takes_a_head_home(ash):
     page = ash.client.get("/home").get_data(as_text=True)
     assert "Needs your attention" in page
     assert "Nothing needs your attention" in page
+
+
+def test_the_navigation_has_a_home_item_for_heads_and_safeguarding_leads(app, world, ash):
+    nav = re.compile(r'<li><a href="/home"( aria-current="page")?>Home</a></li>')
+    assert nav.search(ash.client.get("/alerts").get_data(as_text=True))
+    assert 'href="/home" aria-current="page">Home<' in ash.client.get("/home").get_data(
+        as_text=True
+    )
+    dsl = world.person(Role.DSL, "dsl@ash.example.org", school=ash.school)
+    assert nav.search(client_for(app, dsl).get("/alerts").get_data(as_text=True))
+    staff = world.person(Role.STAFF, "staff@ash.example.org", school=ash.school)
+    assert not nav.search(client_for(app, staff).get("/alerts").get_data(as_text=True))
 
 
 # --- what the page lists ------------------------------------------------------------------
@@ -176,9 +193,9 @@ def _unread_rows(html):
 def test_mark_unread_is_for_the_member_alone(app, world, pair):
     ash, beech = pair
     alert_id = _id(ash.post_alert([beech.school], title="Fake account"))
-    dsl = world.person(Role.DSL, "dsl@beech.example.org", school=beech.school)
-    colleague = client_for(app, dsl)
+    colleague = colleague_of(app, beech, "dsl", "dsl@beech.example.org")
     beech.client.get(f"/alerts/{alert_id}")
+    colleague.get(f"/alerts/{alert_id}")
     assert _unread_rows(beech.client.get("/alerts").get_data(as_text=True)) == []
     response = beech.post(f"/alerts/{alert_id}/unread", {}, page=f"/alerts/{alert_id}")
     assert response.status_code == 303
