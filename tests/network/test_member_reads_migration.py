@@ -41,7 +41,7 @@ def test_what_a_school_had_read_stays_read_for_its_members(tmp_path, empty_datab
         read = post_as(session, "head@ash.example.org", [beech.id], earlier).id
         unread = post_as(session, "head@ash.example.org", [beech.id], earlier).id
         session.get(AlertRecipient, (read, beech.id)).first_read_at = utcnow()
-    command.downgrade(config(app), "0023")
+    command.downgrade(config(app), "0024")
     upgrade(app)
     assert _reads(app) == {(head.member.id, read), (dsl.member.id, read)}
     assert unread not in {a for _, a in _reads(app)}
