@@ -1,7 +1,8 @@
-"""Per-school daily figures for the dashboard (issue 19): alerts sent per
-school, day and filing; copies received per school, day and severity, with
-their acknowledgements and the exact time each took. Created and filled from
-the alerts and their copies, as ``alertnet dashboard rebuild`` fills them.
+"""Daily figures for the dashboard (issue 19): per school, day and severity
+the alerts sent, the copies received, their acknowledgements and the exact
+time each took; per cluster, day and filing the alerts posted. Created and
+filled from the alerts and their copies, as ``alertnet dashboard rebuild``
+fills them (network/alerts/daily_figures.py).
 
 Revision ID: 0024_daily_figures
 Revises: 0023
@@ -25,63 +26,50 @@ depends_on = None
 _BATCH = 2000
 
 
-def _key(*columns: tuple[str, int]) -> list[sa.Column[object]]:
+def _foreign_keys(table: str, *references: str) -> list[sa.ForeignKeyConstraint]:
     return [
-        sa.Column("cluster_id", sa.Uuid(), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("school_id", sa.Uuid(), nullable=False),
-        *[sa.Column(name, sa.String(length=length), nullable=False) for name, length in columns],
+        sa.ForeignKeyConstraint(
+            [f"{referred[:-1]}_id"],
+            [f"{referred}.id"],
+            name=op.f(f"fk_{table}_{referred[:-1]}_id_{referred}"),
+            ondelete="CASCADE",
+        )
+        for referred in references
     ]
 
 
 def upgrade() -> None:
-    sent_key = (("category", 32), ("severity", 16), ("platform", 32))
     op.create_table(
-        "daily_sent",
-        *_key(*sent_key),
+        "daily_filings",
+        sa.Column("cluster_id", sa.Uuid(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("category", sa.String(length=32), nullable=False),
+        sa.Column("severity", sa.String(length=16), nullable=False),
+        sa.Column("platform", sa.String(length=32), nullable=False),
         sa.Column("alerts", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["cluster_id"],
-            ["clusters.id"],
-            name=op.f("fk_daily_sent_cluster_id_clusters"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_daily_sent_school_id_schools"),
-            ondelete="CASCADE",
-        ),
+        *_foreign_keys("daily_filings", "clusters"),
         sa.PrimaryKeyConstraint(
             "cluster_id",
             "day",
-            "school_id",
             "category",
             "severity",
             "platform",
-            name=op.f("pk_daily_sent"),
+            name=op.f("pk_daily_filings"),
         ),
     )
     op.create_table(
-        "daily_received",
-        *_key(("severity", 16)),
+        "daily_schools",
+        sa.Column("cluster_id", sa.Uuid(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("school_id", sa.Uuid(), nullable=False),
+        sa.Column("severity", sa.String(length=16), nullable=False),
+        sa.Column("sent", sa.Integer(), nullable=False),
         sa.Column("received", sa.Integer(), nullable=False),
         sa.Column("acknowledged", sa.Integer(), nullable=False),
         sa.Column("delays", sa.LargeBinary(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["cluster_id"],
-            ["clusters.id"],
-            name=op.f("fk_daily_received_cluster_id_clusters"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_daily_received_school_id_schools"),
-            ondelete="CASCADE",
-        ),
+        *_foreign_keys("daily_schools", "clusters", "schools"),
         sa.PrimaryKeyConstraint(
-            "cluster_id", "day", "school_id", "severity", name=op.f("pk_daily_received")
+            "cluster_id", "day", "school_id", "severity", name=op.f("pk_daily_schools")
         ),
     )
     _fill(op.get_bind())
@@ -96,8 +84,9 @@ def _fill(bind: sa.Connection) -> None:
     meta = sa.MetaData()
     alerts = sa.Table("alerts", meta, autoload_with=bind)
     copies = sa.Table("alert_recipients", meta, autoload_with=bind)
-    sent_table = sa.Table("daily_sent", meta, autoload_with=bind)
-    received_table = sa.Table("daily_received", meta, autoload_with=bind)
+    filing_table = sa.Table("daily_filings", meta, autoload_with=bind)
+    school_table = sa.Table("daily_schools", meta, autoload_with=bind)
+    filings: Counter[tuple[object, ...]] = Counter()
     sent: Counter[tuple[object, ...]] = Counter()
     for cluster, school, created, category, severity, platform in bind.execute(
         sa.select(
@@ -109,9 +98,11 @@ def _fill(bind: sa.Connection) -> None:
             alerts.c.platform,
         )
     ):
-        sent[(cluster, _utc(created).date(), school, category, severity, platform)] += 1
-    received: dict[tuple[object, ...], list[float]] = {}
-    counts: Counter[tuple[object, ...]] = Counter()
+        day = _utc(created).date()
+        filings[(cluster, day, category, severity, platform)] += 1
+        sent[(cluster, day, school, severity)] += 1
+    received: Counter[tuple[object, ...]] = Counter()
+    delays: dict[tuple[object, ...], list[float]] = {}
     microsecond = timedelta(microseconds=1)
     for cluster, school, severity, created, acknowledged in bind.execute(
         sa.select(
@@ -123,31 +114,33 @@ def _fill(bind: sa.Connection) -> None:
         ).where(copies.c.is_sender.is_(False))
     ):
         key = (cluster, _utc(created).date(), school, severity)
-        counts[key] += 1
-        delays = received.setdefault(key, [])
+        received[key] += 1
         if acknowledged is not None:
-            delays.append(float((_utc(acknowledged) - _utc(created)) // microsecond))
-    names = ("cluster_id", "day", "school_id", "category", "severity", "platform")
-    rows = [{**dict(zip(names, k, strict=True)), "alerts": n} for k, n in sent.items()]
+            delays.setdefault(key, []).append(
+                float((_utc(acknowledged) - _utc(created)) // microsecond)
+            )
+    names = ("cluster_id", "day", "category", "severity", "platform")
+    rows = [{**dict(zip(names, k, strict=True)), "alerts": n} for k, n in filings.items()]
     for start in range(0, len(rows), _BATCH):
-        bind.execute(sent_table.insert(), rows[start : start + _BATCH])
+        bind.execute(filing_table.insert(), rows[start : start + _BATCH])
     rows = []
-    for key, delays in received.items():
-        packed = array("d", delays)
+    for key in sent.keys() | received.keys():
+        packed = array("d", delays.get(key, []))
         if sys.byteorder == "big":
             packed.byteswap()
         rows.append(
             {
                 **dict(zip(("cluster_id", "day", "school_id", "severity"), key, strict=True)),
-                "received": counts[key],
-                "acknowledged": len(delays),
+                "sent": sent[key],
+                "received": received[key],
+                "acknowledged": len(packed),
                 "delays": packed.tobytes(),
             }
         )
     for start in range(0, len(rows), _BATCH):
-        bind.execute(received_table.insert(), rows[start : start + _BATCH])
+        bind.execute(school_table.insert(), rows[start : start + _BATCH])
 
 
 def downgrade() -> None:
-    op.drop_table("daily_received")
-    op.drop_table("daily_sent")
+    op.drop_table("daily_schools")
+    op.drop_table("daily_filings")

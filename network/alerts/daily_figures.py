@@ -5,12 +5,13 @@ events that change them, so any period's figures are sums over days.
 Two tables, both keyed by the alert's cluster and the UTC day it was posted
 (the dashboard counts days in UTC):
 
-- ``daily_sent``: alerts a school sent that day, per category, severity and
-  platform;
-- ``daily_received``: copies a school received that day (never the sender's
-  own), per severity, how many it has acknowledged, and the exact time each
-  acknowledgement took, in microseconds, so medians and percentiles of any
-  period are computed from every value, not estimated.
+- ``daily_schools``, per school and severity: alerts the school sent that
+  day, copies it received (never the sender's own), how many of those it has
+  acknowledged, and the exact time each acknowledgement took, in
+  microseconds, so medians and percentiles of any period are computed from
+  every value, not estimated;
+- ``daily_filings``, per category, severity and platform: the cluster's
+  alerts, which the dashboard shows only for the whole cluster.
 
 Posting and acknowledging call ``count_posted`` and ``count_acknowledged``.
 Withdrawing and shredding an alert keep its metadata row, which the figures
@@ -52,29 +53,27 @@ MICROSECOND = timedelta(microseconds=1)
 REBUILD_BATCH = 2000
 
 
-class DailySent(Base):
-    """Alerts one school sent on one UTC day, per filing."""
+class DailyFiling(Base):
+    """Alerts of one cluster posted on one UTC day, per filing: the dashboard
+    shows these for the whole cluster only (schools that posted: DailySchool.sent)."""
 
-    __tablename__ = "daily_sent"
+    __tablename__ = "daily_filings"
 
     cluster_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    school_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True
-    )
     category: Mapped[str] = mapped_column(String(32), primary_key=True)
     severity: Mapped[str] = mapped_column(String(16), primary_key=True)
     platform: Mapped[str] = mapped_column(String(32), primary_key=True)
     alerts: Mapped[int] = mapped_column(Integer)
 
 
-class DailyReceived(Base):
-    """Copies of one day's alerts one school received, per severity, and its
-    acknowledgements of them with the time each took."""
+class DailySchool(Base):
+    """One school's alerts of one UTC day, per severity: those it sent, the
+    copies it received, its acknowledgements of them and the time each took."""
 
-    __tablename__ = "daily_received"
+    __tablename__ = "daily_schools"
 
     cluster_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
@@ -84,6 +83,7 @@ class DailyReceived(Base):
         ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True
     )
     severity: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer)
     received: Mapped[int] = mapped_column(Integer)
     acknowledged: Mapped[int] = mapped_column(Integer)
     # acknowledged_at - created_at of each acknowledged copy, in microseconds,
@@ -130,25 +130,26 @@ def _joined(session: Session, kept: Any, added: Any) -> ColumnElement[bytes]:
 # --- kept as events happen -----------------------------------------------------------------
 
 
-def count_posted(session: Session, alert: Alert, recipient_ids: Iterable[uuid.UUID]) -> None:
-    """An alert was posted to these schools (the sender's own school left out)."""
+def count_posted(session: Session, alert: Alert, school_ids: Iterable[uuid.UUID]) -> None:
+    """An alert was posted by its sender to these schools (the sender's own
+    school among them or not: it is counted as the sender)."""
     day = day_of(alert.created_at)
     insert_ = _insert(session)
-    sent = insert_(DailySent).values(
+    filing = insert_(DailyFiling).values(
         cluster_id=alert.cluster_id,
         day=day,
-        school_id=alert.sender_school_id,
         category=alert.category,
         severity=alert.severity,
         platform=alert.platform,
         alerts=1,
     )
     session.execute(
-        sent.on_conflict_do_update(
-            index_elements=["cluster_id", "day", "school_id", "category", "severity", "platform"],
-            set_={"alerts": DailySent.alerts + 1},
+        filing.on_conflict_do_update(
+            index_elements=["cluster_id", "day", "category", "severity", "platform"],
+            set_={"alerts": DailyFiling.alerts + 1},
         )
     )
+    sender = alert.sender_school_id
     # In school order, so two postings to overlapping schools lock the rows
     # in the same order and cannot deadlock.
     rows = [
@@ -157,20 +158,23 @@ def count_posted(session: Session, alert: Alert, recipient_ids: Iterable[uuid.UU
             "day": day,
             "school_id": school_id,
             "severity": alert.severity,
-            "received": 1,
+            "sent": int(school_id == sender),
+            "received": int(school_id != sender),
             "acknowledged": 0,
             "delays": b"",
         }
-        for school_id in sorted(set(recipient_ids) - {alert.sender_school_id})
+        for school_id in sorted({*school_ids, sender})
     ]
-    if rows:
-        received = insert_(DailyReceived).values(rows)
-        session.execute(
-            received.on_conflict_do_update(
-                index_elements=["cluster_id", "day", "school_id", "severity"],
-                set_={"received": DailyReceived.received + 1},
-            )
+    statement = insert_(DailySchool).values(rows)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["cluster_id", "day", "school_id", "severity"],
+            set_={
+                "sent": DailySchool.sent + statement.excluded.sent,
+                "received": DailySchool.received + statement.excluded.received,
+            },
         )
+    )
 
 
 def count_acknowledged(session: Session, copy: AlertRecipient) -> None:
@@ -178,11 +182,12 @@ def count_acknowledged(session: Session, copy: AlertRecipient) -> None:
     if copy.is_sender or copy.acknowledged_at is None:
         return
     delay = pack([delay_of(copy.created_at, copy.acknowledged_at)])
-    statement = _insert(session)(DailyReceived).values(
+    statement = _insert(session)(DailySchool).values(
         cluster_id=copy.cluster_id,
         day=day_of(copy.created_at),
         school_id=copy.school_id,
         severity=copy.severity,
+        sent=0,
         received=0,  # only if the figures were never built: rebuild() mends them
         acknowledged=1,
         delays=delay,
@@ -191,8 +196,8 @@ def count_acknowledged(session: Session, copy: AlertRecipient) -> None:
         statement.on_conflict_do_update(
             index_elements=["cluster_id", "day", "school_id", "severity"],
             set_={
-                "acknowledged": DailyReceived.acknowledged + 1,
-                "delays": _joined(session, DailyReceived.delays, statement.excluded.delays),
+                "acknowledged": DailySchool.acknowledged + 1,
+                "delays": _joined(session, DailySchool.delays, statement.excluded.delays),
             },
         )
     )
@@ -202,15 +207,16 @@ def count_acknowledged(session: Session, copy: AlertRecipient) -> None:
 
 
 @dataclass
-class _Received:
+class _School:
+    sent: int = 0
     received: int = 0
     delays: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Rebuilt:
-    sent_rows: int
-    received_rows: int
+    filing_rows: int
+    school_rows: int
     alerts: int
     copies: int
 
@@ -218,15 +224,14 @@ class Rebuilt:
 def rebuild(session: Session, cluster_id: uuid.UUID | None = None) -> Rebuilt:
     """Recompute the daily figures of one cluster (or all) from the alerts
     and their copies, replacing what was kept. One pass over each table."""
-    mine = [] if cluster_id is None else [Alert.cluster_id == cluster_id]
-    their = [] if cluster_id is None else [AlertRecipient.cluster_id == cluster_id]
-    for table in (DailySent, DailyReceived):
+    for table in (DailyFiling, DailySchool):
         session.execute(
             delete(table).where(*([] if cluster_id is None else [table.cluster_id == cluster_id]))
         )
-    sent: Counter[tuple[Any, ...]] = Counter()
+    filings: Counter[tuple[Any, ...]] = Counter()
+    schools: dict[tuple[Any, ...], _School] = {}
     alerts = 0
-    for row in session.execute(
+    for cluster, sender, created, category, severity, platform in session.execute(
         select(
             Alert.cluster_id,
             Alert.sender_school_id,
@@ -235,12 +240,13 @@ def rebuild(session: Session, cluster_id: uuid.UUID | None = None) -> Rebuilt:
             Alert.severity,
             Alert.platform,
         )
-        .where(*mine)
+        .where(*([] if cluster_id is None else [Alert.cluster_id == cluster_id]))
         .execution_options(yield_per=10_000)
     ):
         alerts += 1
-        sent[(row[0], day_of(row[2]), row[1], row[3], row[4], row[5])] += 1
-    received: dict[tuple[Any, ...], _Received] = {}
+        day = day_of(created)
+        filings[(cluster, day, category, severity, platform)] += 1
+        schools.setdefault((cluster, day, sender, severity), _School()).sent += 1
     copies = 0
     for cluster, school, severity, created, acknowledged in session.execute(
         select(
@@ -250,34 +256,38 @@ def rebuild(session: Session, cluster_id: uuid.UUID | None = None) -> Rebuilt:
             AlertRecipient.created_at,
             AlertRecipient.acknowledged_at,
         )
-        .where(AlertRecipient.is_sender.is_(False), *their)
+        .where(
+            AlertRecipient.is_sender.is_(False),
+            *([] if cluster_id is None else [AlertRecipient.cluster_id == cluster_id]),
+        )
         .execution_options(yield_per=10_000)
     ):
         copies += 1
-        kept = received.setdefault((cluster, day_of(created), school, severity), _Received())
+        kept = schools.setdefault((cluster, day_of(created), school, severity), _School())
         kept.received += 1
         if acknowledged is not None:
             kept.delays.append(delay_of(created, acknowledged))
-    sent_keys = ("cluster_id", "day", "school_id", "category", "severity", "platform")
+    filing_keys = ("cluster_id", "day", "category", "severity", "platform")
     _insert_rows(
         session,
-        DailySent,
-        ({**dict(zip(sent_keys, key, strict=True)), "alerts": n} for key, n in sent.items()),
+        DailyFiling,
+        ({**dict(zip(filing_keys, key, strict=True)), "alerts": n} for key, n in filings.items()),
     )
     _insert_rows(
         session,
-        DailyReceived,
+        DailySchool,
         (
             {
                 **dict(zip(("cluster_id", "day", "school_id", "severity"), key, strict=True)),
+                "sent": kept.sent,
                 "received": kept.received,
                 "acknowledged": len(kept.delays),
                 "delays": pack(kept.delays),
             }
-            for key, kept in received.items()
+            for key, kept in schools.items()
         ),
     )
-    return Rebuilt(len(sent), len(received), alerts, copies)
+    return Rebuilt(len(filings), len(schools), alerts, copies)
 
 
 def _insert_rows(session: Session, table: type[Base], rows: Iterable[dict[str, Any]]) -> None:
@@ -295,9 +305,9 @@ def _insert_rows(session: Session, table: type[Base], rows: Iterable[dict[str, A
 def kept_rows(session: Session) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
     """Every kept row, with each row's delays sorted: what two ways of
     building the figures are compared by (the tests, after a random history)."""
-    sent = {tuple(row) for row in session.execute(select(*DailySent.__table__.c))}
-    received = {
+    filings = {tuple(row) for row in session.execute(select(*DailyFiling.__table__.c))}
+    schools = {
         (*row[:-1], tuple(sorted(unpack(row[-1]))))
-        for row in session.execute(select(*DailyReceived.__table__.c))
+        for row in session.execute(select(*DailySchool.__table__.c))
     }
-    return sent, received
+    return filings, schools

@@ -43,5 +43,5 @@ def rebuild_command(cluster_name: str | None) -> None:
         )
     click.echo(
         f"Rebuilt the daily figures of {done.alerts:,} alerts and {done.copies:,} copies "
-        f"({done.sent_rows:,} + {done.received_rows:,} rows)."
+        f"({done.school_rows:,} + {done.filing_rows:,} rows)."
     )

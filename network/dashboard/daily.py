@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, LargeBinary, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from network.alerts.daily_figures import DailyReceived, DailySent, unpack
+from network.alerts.daily_figures import DailyFiling, DailySchool, unpack
 from network.dashboard.figures import Period, Responses, ResponseTimes
 from schools.models import School, SchoolKind
 
@@ -57,7 +57,6 @@ class Sent:
     by_severity: dict[str, int]
     by_platform: dict[str, int]
     by_category: dict[str, int]
-    posting_schools: int
 
 
 def _days(table: Any, cluster_id: uuid.UUID, period: Period) -> list[ColumnElement[bool]]:
@@ -70,18 +69,17 @@ def _days(table: Any, cluster_id: uuid.UUID, period: Period) -> list[ColumnEleme
 
 def sent(session: Session, cluster_id: uuid.UUID, period: Period) -> Sent:
     """Alerts posted in the period: per week and category, per severity, per
-    platform, per category, and how many schools posted."""
-    where = _days(DailySent, cluster_id, period)
+    platform and per category (the schools that posted: see responses)."""
     rows = session.execute(
         select(
-            DailySent.day,
-            DailySent.category,
-            DailySent.severity,
-            DailySent.platform,
-            func.sum(DailySent.alerts),
+            DailyFiling.day,
+            DailyFiling.category,
+            DailyFiling.severity,
+            DailyFiling.platform,
+            func.sum(DailyFiling.alerts),
         )
-        .where(*where)
-        .group_by(DailySent.day, DailySent.category, DailySent.severity, DailySent.platform)
+        .where(*_days(DailyFiling, cluster_id, period))
+        .group_by(DailyFiling.day, DailyFiling.category, DailyFiling.severity, DailyFiling.platform)
     ).all()
     weekly: dict[date, dict[str, int]] = {w: {} for w in period.weeks}
     by_severity: dict[str, int] = {}
@@ -97,67 +95,85 @@ def sent(session: Session, cluster_id: uuid.UUID, period: Period) -> Sent:
         by_severity[severity] = by_severity.get(severity, 0) + n
         by_platform[platform] = by_platform.get(platform, 0) + n
         by_category[category] = by_category.get(category, 0) + n
-    posting = session.scalar(
-        select(func.count(func.distinct(DailySent.school_id))).where(*where, DailySent.alerts > 0)
-    )
-    return Sent(weekly, by_severity, by_platform, by_category, int(posting or 0))
+    return Sent(weekly, by_severity, by_platform, by_category)
+
+
+@dataclass
+class _Group:
+    received: int = 0
+    delays: list[float] = field(default_factory=list)
 
 
 def _gathered(session: Session) -> ColumnElement[bytes]:
     """Every delay of a group, end to end, as one bytes value."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.string_agg(DailyReceived.delays, literal(b"", LargeBinary))
-    return cast(func.group_concat(DailyReceived.delays, literal(b"", LargeBinary)), LargeBinary)
+        return func.string_agg(DailySchool.delays, literal(b"", LargeBinary))
+    return cast(func.group_concat(DailySchool.delays, literal(b"", LargeBinary)), LargeBinary)
 
 
-def responses(session: Session, cluster_id: uuid.UUID, period: Period) -> Responses:
+@dataclass(frozen=True)
+class Schools:
+    responses: Responses
+    posting: int  # schools that sent an alert in the period
+
+
+def schools(session: Session, cluster_id: uuid.UUID, period: Period) -> Schools:
     """Received, acknowledged, median and 90th percentile of the time to
     acknowledge, per school (by name), per severity and overall, for copies
-    of alerts posted in the period: not the sender's own (never kept), nor the
-    cluster's coordinators' office, as figures.responses."""
-    office = select(School.id).where(
-        School.cluster_id == cluster_id, School.kind != SchoolKind.SCHOOL
-    )
+    of alerts posted in the period (not the sender's own: never kept; nor the
+    cluster's coordinators' office, as figures.responses); and how many
+    schools posted. One grouped query over the period's days."""
     rows = session.execute(
         select(
-            DailyReceived.school_id,
-            DailyReceived.severity,
-            func.sum(DailyReceived.received),
+            DailySchool.school_id,
+            DailySchool.severity,
+            func.sum(DailySchool.sent),
+            func.sum(DailySchool.received),
             _gathered(session),
         )
-        .where(
-            *_days(DailyReceived, cluster_id, period),
-            DailyReceived.school_id.not_in(office.scalar_subquery()),
-        )
-        .group_by(DailyReceived.school_id, DailyReceived.severity)
+        .where(*_days(DailySchool, cluster_id, period))
+        .group_by(DailySchool.school_id, DailySchool.severity)
     ).all()
-    schools: dict[uuid.UUID, tuple[int, list[float]]] = {}
-    severities: dict[str, tuple[int, list[float]]] = {}
-    for school_id, severity, received, delays in rows:
+    office = set(
+        session.scalars(
+            select(School.id).where(
+                School.cluster_id == cluster_id, School.kind != SchoolKind.SCHOOL
+            )
+        )
+    )
+    posting: set[uuid.UUID] = set()
+    by_id: dict[uuid.UUID, _Group] = {}
+    severities: dict[str, _Group] = {}
+    for school_id, severity, sent_, received, delays in rows:
+        if sent_:
+            posting.add(school_id)
+        if not received or school_id in office:
+            continue
         values = unpack(delays).tolist()
         values.sort()
-        for groups, key in ((schools, school_id), (severities, severity)):
-            count, gathered = groups.get(key, (0, []))
-            gathered += values  # sorted runs: the sorts below merge them
-            groups[key] = (count + int(received), gathered)
-    if not rows:
-        return Responses([], [], ResponseTimes("all", 0, 0, None, None))
+        for group in (
+            by_id.setdefault(school_id, _Group()),
+            severities.setdefault(severity, _Group()),
+        ):
+            group.received += int(received)
+            group.delays += values  # sorted runs: the sorts below merge them
+    if not by_id:
+        return Schools(Responses([], [], ResponseTimes("all", 0, 0, None, None)), len(posting))
     names = dict(
         session.execute(select(School.id, School.name).where(School.cluster_id == cluster_id)).all()
     )
     by_school = []
-    for school_id, (received, gathered) in schools.items():
-        gathered.sort()
-        by_school.append(times(names.get(school_id, str(school_id)), received, gathered))
+    for school_id, group in by_id.items():
+        group.delays.sort()
+        by_school.append(times(names.get(school_id, str(school_id)), group.received, group.delays))
     by_school.sort(key=lambda r: r.key)
     by_severity = []
     every: list[float] = []
     total = 0
-    for severity, (received, gathered) in severities.items():
-        gathered.sort()
-        by_severity.append(times(str(severity), received, gathered))
-        every += gathered
-        total += received
+    for severity, group in severities.items():
+        group.delays.sort()
+        by_severity.append(times(str(severity), group.received, group.delays))
+        every += group.delays
+        total += group.received
     every.sort()
-    overall = times("all", total, every) if total else ResponseTimes("all", 0, 0, None, None)
-    return Responses(by_school, by_severity, overall)
+    return Schools(Responses(by_school, by_severity, times("all", total, every)), len(posting))

@@ -317,14 +317,15 @@ def compute(
     from network.dashboard import daily  # it builds on this module's types
 
     sent = daily.sent(session, cluster_id, period)
+    schools = daily.schools(session, cluster_id, period)
     return PeriodFigures(
         computed_at=now,
         weekly=sent.weekly,
         by_severity=sent.by_severity,
         by_platform=sent.by_platform,
         by_category=sent.by_category,
-        responses=daily.responses(session, cluster_id, period),
-        activity=replace(activity(session, cluster_id, None), posting_schools=sent.posting_schools),
+        responses=schools.responses,
+        activity=replace(activity(session, cluster_id, None), posting_schools=schools.posting),
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from network.alerts import withdrawal
-from network.alerts.daily_figures import DailyReceived, DailySent, kept_rows, rebuild
+from network.alerts.daily_figures import DailyFiling, DailySchool, kept_rows, rebuild
 from network.alerts.retention import shred_expired
 from network.cli import main
 from network.dashboard import figures, snapshots
@@ -28,7 +28,7 @@ START = datetime(2026, 10, 5, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def schools(app, world):
+def orchard(app, world):
     cluster = world.cluster("Orchard")
     people = {}
     for name in NAMES:
@@ -42,11 +42,11 @@ def schools(app, world):
     return cluster.id, {n: (p.email, ids[n]) for n, p in people.items()}
 
 
-def _random_history(app, schools, seed: int) -> None:
+def _random_history(app, orchard, seed: int) -> None:
     """Posts (some to the coordinators' office, some near midnight), acks after
     seconds to days (with microseconds), withdrawals and a retention run."""
     rng = random.Random(seed)
-    _, people = schools
+    _, people = orchard
     posted: list[tuple[object, datetime, list[str]]] = []
     waiting: list[tuple[object, str, datetime]] = []
     for _ in range(16):
@@ -92,8 +92,8 @@ def _everything(app):
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_kept_figures_equal_a_rebuild_after_a_random_history(app, schools, seed):
-    _random_history(app, schools, seed)
+def test_kept_figures_equal_a_rebuild_after_a_random_history(app, orchard, seed):
+    _random_history(app, orchard, seed)
     kept = _everything(app)
     assert kept[0]  # something was counted
     assert kept[1]
@@ -102,9 +102,9 @@ def test_kept_figures_equal_a_rebuild_after_a_random_history(app, schools, seed)
     assert _everything(app) == kept
 
 
-def test_the_dashboard_summed_from_days_equals_the_live_queries(app, schools):
-    cluster_id, _ = schools
-    _random_history(app, schools, 3)
+def test_the_dashboard_summed_from_days_equals_the_live_queries(app, orchard):
+    cluster_id, _ = orchard
+    _random_history(app, orchard, 3)
     now = datetime(2026, 12, 1, tzinfo=UTC)
     for period in (
         Period(date(2026, 10, 1), date(2026, 11, 30)),
@@ -144,8 +144,8 @@ def test_the_dashboard_summed_from_days_equals_the_live_queries(app, schools):
                     assert a == pytest.approx(b, abs=1e-6)  # to well under a second
 
 
-def test_an_acknowledgement_adds_its_exact_time_to_its_day(app, schools):
-    cluster_id, people = schools
+def test_an_acknowledgement_adds_its_exact_time_to_its_day(app, orchard):
+    cluster_id, people = orchard
     posted = datetime(2026, 11, 9, 23, 59, 59, 500_000, tzinfo=UTC)  # Monday night
     with own_transaction(app) as session:
         alert = post_as(session, people["Ash"][0], [people["Beech"][1]], posted, "urgent")
@@ -154,16 +154,25 @@ def test_an_acknowledgement_adds_its_exact_time_to_its_day(app, schools):
             session, people["Beech"][0], alert.id, posted + timedelta(hours=1, microseconds=7)
         )
     with own_transaction(app) as session:
-        row = session.scalars(select(DailyReceived)).one()
-        sent = session.scalars(select(DailySent)).one()
+        ash, beech = (
+            session.scalars(select(DailySchool).where(DailySchool.school_id == people[n][1])).one()
+            for n in ("Ash", "Beech")
+        )
+        filing = session.scalars(select(DailyFiling)).one()
         data = figures.compute(session, cluster_id, Period(posted.date(), posted.date()), posted)
-    assert (row.day, row.received, row.acknowledged) == (date(2026, 11, 9), 1, 1)
-    assert (sent.day, sent.alerts, sent.severity) == (date(2026, 11, 9), 1, "urgent")
+    assert (beech.day, beech.sent, beech.received, beech.acknowledged) == (
+        date(2026, 11, 9),
+        0,
+        1,
+        1,
+    )
+    assert (ash.sent, ash.received, ash.delays) == (1, 0, b"")
+    assert (filing.day, filing.alerts, filing.severity) == (date(2026, 11, 9), 1, "urgent")
     assert data.responses.overall.median_hours == (3_600_000_007 / 3_600_000_000)
 
 
-def test_the_rebuild_command_restores_figures_lost_in_a_restore(app, schools, runner):
-    cluster_id, people = schools
+def test_the_rebuild_command_restores_figures_lost_in_a_restore(app, orchard, runner):
+    cluster_id, people = orchard
     with own_transaction(app) as session:
         alert = post_as(session, people["Ash"][0], [people["Beech"][1]], START, "high")
         acknowledge_as(session, people["Beech"][0], alert.id, START + timedelta(hours=2))
@@ -171,7 +180,7 @@ def test_the_rebuild_command_restores_figures_lost_in_a_restore(app, schools, ru
     with own_transaction(app) as session:
         snapshots.recompute(session, cluster_id, period, START)
         before = kept_rows(session)
-        for table in (DailySent, DailyReceived):  # as if restored without them
+        for table in (DailyFiling, DailySchool):  # as if restored without them
             session.execute(delete(table))
     result = runner.invoke(main, ["dashboard", "rebuild"])
     assert result.exit_code == 0, result.output
@@ -187,4 +196,18 @@ def test_the_rebuild_command_restores_figures_lost_in_a_restore(app, schools, ru
     assert result.exit_code == 2
     assert "No cluster is called 'Nowhere'." in result.output
     with own_transaction(app) as session:
-        assert session.scalar(select(func.count()).select_from(DailySent)) == 1
+        assert session.scalar(select(func.count()).select_from(DailyFiling)) == 1
+
+
+def test_the_migration_fills_the_figures_of_alerts_already_posted(app, orchard):
+    from alembic import command
+
+    from network.db import engine
+    from network.migrate import config, upgrade
+
+    _random_history(app, orchard, 4)
+    kept = _everything(app)
+    engine(app).dispose()
+    command.downgrade(config(app), "0024_daily_figures-1")  # to the revision before it
+    upgrade(app)  # 0024 creates the tables and fills them from the alerts
+    assert _everything(app) == kept
