@@ -25,6 +25,7 @@ Run: ``python bench/dashboard.py [--database-url sqlite|postgresql://...]
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import time
 import uuid
@@ -197,11 +198,10 @@ def main() -> None:
     rng = random.Random(19)
     today = datetime.now(UTC).date()
     span = (today - timedelta(days=1) - first.date()).days - 56
+    ends = rng.sample(range(span), args.repetitions + 1)
     periods = [
-        Period(end - timedelta(weeks=8) + timedelta(days=1), end)
-        for end in sorted(
-            {first.date() + timedelta(days=56 + rng.randrange(span)) for _ in range(60)}
-        )[: args.repetitions + 1]
+        Period(first.date() + timedelta(days=end + 1), first.date() + timedelta(days=end + 56))
+        for end in ends
     ]
     warmup, periods = periods[0], periods[1:]
 
@@ -255,8 +255,10 @@ def main() -> None:
             live_ms[0] / summed_ms[0],
         ],
     ]
-    ends = f"{periods[0].end} to {periods[-1].end}"
+    ends = f"{min(p.end for p in periods)} to {max(p.end for p in periods)}"
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
     print(f"\n{name}, {args.alerts:,} alerts; {len(periods)} periods of 8 weeks ending {ends}")
+    print(f"load average (1, 5, 15 min) at the end: {load} on {os.cpu_count()} cores")
     print(table(["measure", "median ms", "p95 ms", "baseline", "ratio"], rows))
     print(
         f"target: first view under 1000 ms; median {first_ms[0]:.0f} ms, p95 {first_ms[1]:.0f} ms"

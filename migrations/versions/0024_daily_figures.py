@@ -56,6 +56,7 @@ def upgrade() -> None:
             "platform",
             name=op.f("pk_daily_filings"),
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "daily_schools",
@@ -71,6 +72,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "cluster_id", "day", "school_id", "severity", name=op.f("pk_daily_schools")
         ),
+        sqlite_with_rowid=False,
     )
     _fill(op.get_bind())
 
@@ -120,11 +122,11 @@ def _fill(bind: sa.Connection) -> None:
                 float((_utc(acknowledged) - _utc(created)) // microsecond)
             )
     names = ("cluster_id", "day", "category", "severity", "platform")
-    rows = [{**dict(zip(names, k, strict=True)), "alerts": n} for k, n in filings.items()]
+    rows = [{**dict(zip(names, k, strict=True)), "alerts": n} for k, n in sorted(filings.items())]
     for start in range(0, len(rows), _BATCH):
         bind.execute(filing_table.insert(), rows[start : start + _BATCH])
     rows = []
-    for key in sent.keys() | received.keys():
+    for key in sorted(sent.keys() | received.keys()):  # in key order: a period's rows adjacent
         packed = array("d", delays.get(key, []))
         if sys.byteorder == "big":
             packed.byteswap()

@@ -104,11 +104,32 @@ class _Group:
     delays: list[float] = field(default_factory=list)
 
 
-def _gathered(session: Session) -> ColumnElement[bytes]:
-    """Every delay of a group, end to end, as one bytes value."""
+def _per_school(
+    session: Session, cluster_id: uuid.UUID, period: Period
+) -> list[tuple[uuid.UUID, str, int, int, bytes]]:
+    """Per school and severity over the period's days: alerts sent, copies
+    received, and every delay end to end as one bytes value (``string_agg``
+    on PostgreSQL; ``group_concat`` on SQLite, whose text is cast back to
+    bytes unchanged)."""
+    gathered: ColumnElement[bytes]
     if session.get_bind().dialect.name == "postgresql":
-        return func.string_agg(DailySchool.delays, literal(b"", LargeBinary))
-    return cast(func.group_concat(DailySchool.delays, literal(b"", LargeBinary)), LargeBinary)
+        gathered = func.string_agg(DailySchool.delays, literal(b"", LargeBinary))
+    else:
+        gathered = cast(
+            func.group_concat(DailySchool.delays, literal(b"", LargeBinary)), LargeBinary
+        )
+    rows = session.execute(
+        select(
+            DailySchool.school_id,
+            DailySchool.severity,
+            func.sum(DailySchool.sent),
+            func.sum(DailySchool.received),
+            gathered,
+        )
+        .where(*_days(DailySchool, cluster_id, period))
+        .group_by(DailySchool.school_id, DailySchool.severity)
+    )
+    return [(r[0], r[1], int(r[2]), int(r[3]), r[4]) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -123,17 +144,7 @@ def schools(session: Session, cluster_id: uuid.UUID, period: Period) -> Schools:
     of alerts posted in the period (not the sender's own: never kept; nor the
     cluster's coordinators' office, as figures.responses); and how many
     schools posted. One grouped query over the period's days."""
-    rows = session.execute(
-        select(
-            DailySchool.school_id,
-            DailySchool.severity,
-            func.sum(DailySchool.sent),
-            func.sum(DailySchool.received),
-            _gathered(session),
-        )
-        .where(*_days(DailySchool, cluster_id, period))
-        .group_by(DailySchool.school_id, DailySchool.severity)
-    ).all()
+    rows = _per_school(session, cluster_id, period)
     office = set(
         session.scalars(
             select(School.id).where(
