@@ -33,13 +33,14 @@ from datetime import UTC, datetime, timedelta
 
 from _support import fresh_database, make_app, median_p95_ms, table, timings
 from inbox import DEFAULT_URL, PASSWORD, build
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from crypto.keys import SchoolKeys
 from network.alerts.daily_figures import rebuild
 from network.alerts.models import Alert
 from network.dashboard import figures
 from network.dashboard.figures import Period
+from network.dashboard.models import FigureSnapshot
 from network.db import engine, own_transaction
 from schools import directory, invitations, keyring
 from schools.models import Cluster, Role, School
@@ -182,6 +183,8 @@ def main() -> None:
     with own_transaction(app) as session:
         # The coordinator signs in with a password alone: no second factor is measured.
         session.execute(update(Cluster).values(second_factor_leaders=False))
+        # No period is in store from an earlier run: every first view computes.
+        session.execute(delete(FigureSnapshot))
     client = app.test_client()
     page = client.get("/sign-in").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
