@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, LargeBinary, cast, func, literal, select
+from sqlalchemy import ColumnElement, LargeBinary, cast, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from network.alerts.daily_figures import DailyFiling, DailySchool, unpack
@@ -113,6 +113,8 @@ def _per_school(
     bytes unchanged)."""
     gathered: ColumnElement[bytes]
     if session.get_bind().dialect.name == "postgresql":
+        # The hash of 2,500 groups of delays holds a few megabytes: keep it in memory.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
         gathered = func.string_agg(DailySchool.delays, literal(b"", LargeBinary))
     else:
         gathered = cast(
