@@ -20,6 +20,7 @@ from network.api.cli import token_cli
 from network.audit.cli import audit_cli
 from network.client.commands import client_cli
 from network.commands import BadInput, transaction
+from network.dashboard.cli import dashboard_cli
 from network.demo import DEMO_PASSWORD, load_demo
 from network.migrate import current_revision, upgrade
 from network.settings import Settings
@@ -385,6 +386,7 @@ main.add_command(platform_cli)
 main.add_command(guidance_cli)
 main.add_command(audit_cli)
 main.add_command(worker_cli)
+main.add_command(dashboard_cli)
 main.add_command(token_cli)
 main.add_command(client_cli)
 operations.register_commands(main)  # backup, restore (network/operations)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from crypto.envelope import Origin, new_alert_id
 from crypto.keys import SchoolKeys
-from network.alerts import indicators, signals, vocab
+from network.alerts import daily_figures, indicators, signals, vocab
 from network.alerts.access import check_may_post
 from network.alerts.audience import resolve_audience, schools_to_choose
 from network.alerts.auditing import record_for_alert
@@ -247,5 +247,6 @@ def post_alert(
             position=position,
         )
     session.flush()
+    daily_figures.count_posted(session, alert, [s.id for s in audience.schools])
     signals.alert_posted.send(None, session=session, alert=alert, actor=actor)
     return Posted(alert, audience.schools[1:])

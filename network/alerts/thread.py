@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from crypto.envelope import new_alert_id
 from crypto.header import TIER_LEADERSHIP
 from crypto.keys import SchoolKeys
-from network.alerts import signals, unread_marks
+from network.alerts import daily_figures, signals, unread_marks
 from network.alerts.access import acknowledgeable, sightable, writable
 from network.alerts.auditing import record_for_alert
 from network.alerts.content import MAX_NOTE, Note, Sighting, clean_text
@@ -239,6 +239,7 @@ def acknowledge(
             Note(comment).to_bytes(),
             created_at=now,
         )
+    daily_figures.count_acknowledged(session, copy)
     signals.alert_acknowledged.send(None, session=session, alert=view.alert, actor=actor, copy=copy)
     session.flush()
     return copy

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -249,7 +249,9 @@ class Activity:
     posting_schools: int
 
 
-def activity(session: Session, cluster_id: uuid.UUID, period: Period) -> Activity:
+def activity(session: Session, cluster_id: uuid.UUID, period: Period | None) -> Activity:
+    """The cluster's schools and members now, and the schools that posted in
+    the period (none counted without one: the daily figures count those)."""
     school_row = session.execute(
         select(
             func.count(),
@@ -279,8 +281,9 @@ def activity(session: Session, cluster_id: uuid.UUID, period: Period) -> Activit
                 *_alerts_in(cluster_id, period)
             )
         )
-        or 0
-    )
+        if period is not None
+        else 0
+    ) or 0
     return Activity(
         int(school_row[0]),
         int(school_row[1]),
@@ -308,6 +311,29 @@ class PeriodFigures:
 def compute(
     session: Session, cluster_id: uuid.UUID, period: Period, now: datetime
 ) -> PeriodFigures:
+    """The period's figures, summed from the per-school daily figures
+    (network/dashboard/daily.py): the same numbers as compute_live, without
+    counting and sorting every alert and copy of the period."""
+    from network.dashboard import daily  # it builds on this module's types
+
+    sent = daily.sent(session, cluster_id, period)
+    schools = daily.schools(session, cluster_id, period)
+    return PeriodFigures(
+        computed_at=now,
+        weekly=sent.weekly,
+        by_severity=sent.by_severity,
+        by_platform=sent.by_platform,
+        by_category=sent.by_category,
+        responses=schools.responses,
+        activity=replace(activity(session, cluster_id, None), posting_schools=schools.posting),
+    )
+
+
+def compute_live(
+    session: Session, cluster_id: uuid.UUID, period: Period, now: datetime
+) -> PeriodFigures:
+    """The same figures from every alert and copy of the period: what the daily
+    figures must always equal (the tests compare them; the bench times both)."""
     return PeriodFigures(
         computed_at=now,
         weekly=weekly_by_category(session, cluster_id, period),

@@ -57,6 +57,7 @@ class BackupRefused(Exception):
 
 #: Every module that defines tables (as migrations/env.py imports them).
 MODEL_MODULES = (
+    "network.alerts.daily_figures",
     "network.alerts.home_models",
     "network.alerts.models",
     "network.api.models",
