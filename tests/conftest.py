@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +52,16 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         raise pytest.UsageError(
             "CI=true but ALERTNET_TEST_DATABASE_URL is not set: the PostgreSQL tests must run in CI"
         )
+    # Tests marked slow first, the longest cases (of a test with the fewest
+    # cases) foremost: xdist hands out tests in this order (after the browser
+    # tests' group), so a minutes-long test no longer starts last while the
+    # other worker, its queue empty, waits for it.
+    cases = Counter(item.nodeid.split("[")[0] for item in items)
+    items.sort(
+        key=lambda item: (
+            (0, cases[item.nodeid.split("[")[0]]) if item.get_closest_marker("slow") else (1, 0)
+        )
+    )
 
 
 def settings_for_tests(instance: Path, database_url: str, **overrides: Any) -> Settings:
