@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +19,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, make_url, text
+from jinja2.bccache import Bucket, BytecodeCache
+from sqlalchemy import Engine, delete, literal, make_url, select, text
+from sqlalchemy import table as sql_table
 
 from crypto.custody import FAST_FOR_TESTS
 from network import create_app
@@ -49,6 +52,16 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         raise pytest.UsageError(
             "CI=true but ALERTNET_TEST_DATABASE_URL is not set: the PostgreSQL tests must run in CI"
         )
+    # Tests marked slow first, the longest cases (of a test with the fewest
+    # cases) foremost: xdist hands out tests in this order (after the browser
+    # tests' group), so a minutes-long test no longer starts last while the
+    # other worker, its queue empty, waits for it.
+    cases = Counter(item.nodeid.split("[")[0] for item in items)
+    items.sort(
+        key=lambda item: (
+            (0, cases[item.nodeid.split("[")[0]]) if item.get_closest_marker("slow") else (1, 0)
+        )
+    )
 
 
 def settings_for_tests(instance: Path, database_url: str, **overrides: Any) -> Settings:
@@ -110,6 +123,14 @@ REFERENCE_TABLES = frozenset({"alembic_version", "platforms"})
 
 
 def truncate_postgres(engine: Engine) -> None:
+    """Empty every table but the reference ones and restart their sequences, as
+    ``TRUNCATE ... RESTART IDENTITY CASCADE`` would.
+
+    A TRUNCATE makes new files for each of the ~180 tables and indexes (1-2 s a
+    test with fsync on); a test leaves a few small tables filled, so a superuser
+    (as in CI) deletes the rows of just those, with triggers off for the
+    transaction (the audit log's append-only ones and the foreign keys': every
+    row goes, so none is left dangling), and restarts the sequences used."""
     with engine.begin() as connection:
         tables = [
             r[0]
@@ -118,8 +139,38 @@ def truncate_postgres(engine: Engine) -> None:
             )
             if r[0] not in REFERENCE_TABLES
         ]
-        if tables:
+        if not tables:
+            return
+        filled = [
+            table
+            for table, has_rows in zip(
+                tables,
+                connection.execute(
+                    select(*(select(literal(1)).select_from(sql_table(t)).exists() for t in tables))
+                ).one(),
+                strict=True,
+            )
+            if has_rows
+        ]
+        if connection.execute(text("SELECT current_setting('is_superuser')")).scalar() != "on":
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            return
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+        for name in filled:
+            connection.execute(delete(sql_table(name)))
+        connection.execute(
+            text(
+                "SELECT setval(s.oid, used.start_value, false)"
+                " FROM pg_sequences used"
+                " JOIN pg_class s ON s.relname = used.sequencename AND s.relkind = 'S'"
+                " JOIN pg_namespace n ON n.oid = s.relnamespace AND n.nspname = used.schemaname"
+                " JOIN pg_depend owner ON owner.objid = s.oid AND owner.deptype IN ('a', 'i')"
+                " JOIN pg_class t ON t.oid = owner.refobjid"
+                " WHERE used.schemaname = 'public' AND used.last_value IS NOT NULL"
+                " AND t.relname = ANY(:tables)"
+            ),
+            {"tables": tables},
+        )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -132,10 +183,32 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+class TemplateBytecode(BytecodeCache):
+    """Compiled templates kept for every hub this test process makes: each hub
+    has a Jinja environment of its own, which would otherwise parse and compile
+    every template it renders again (~30 ms a page). A template whose source
+    changed is compiled again (Jinja checks its checksum)."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_BYTECODE = TemplateBytecode()
+
+
 def app_with(database_url: str, folder: Path, **overrides: Any) -> Flask:
     """A hub with settings of its own (the ``app`` fixture's, plus overrides) on
     the test's database, emptied on PostgreSQL."""
     app = create_app(settings_for_tests(folder, database_url, **overrides))
+    app.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
     if database_url.startswith("postgresql"):
         truncate_postgres(engine(app))
     return app
