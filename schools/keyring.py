@@ -10,7 +10,6 @@ readable through a chain encrypted under the new one.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import uuid
 
 from sqlalchemy import and_, delete, select, update
@@ -21,6 +20,7 @@ from crypto import custody
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, credentials
+from schools import published as published_keys
 from schools.db import utcnow
 from schools.errors import KeysLocked, NotFound
 from schools.models import (
@@ -115,11 +115,7 @@ def _matches_published(
             SchoolKeyGeneration.generation == generation,
         )
     )
-    return (
-        published is not None
-        and keys.generation == generation
-        and hmac.compare_digest(published, keys.public().to_bytes())
-    )
+    return published_keys.matches("school", published, generation, keys)
 
 
 def publish_generation(
