@@ -3,13 +3,14 @@ titles decrypted for one page at a time."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from crypto.envelope import TIER_ALL
@@ -17,7 +18,13 @@ from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys
 from crypto.records import open_read_record, read_key, seal_read_record
 from network.alerts import vocab
-from network.alerts.access import copy_visible_to, may_post, visible_to_school
+from network.alerts.access import (
+    copy_visible_at,
+    copy_visible_to,
+    may_post,
+    tiers_of,
+    visible_to_school,
+)
 from network.alerts.content import AlertContent
 from network.alerts.integrity import check_alert
 from network.alerts.keychain import Keychain, parse_public_keys
@@ -133,14 +140,36 @@ def inbox_query(
     """The inbox's one query: a range scan of ix_alert_recipients_inbox for the
     school, joined by primary key to the alert, its sender's name, this
     school's read record of its envelope, the sender's public keys and the
-    school's search entry of the copy; only the columns a list uses. Envelopes themselves are loaded
-    only for rows without a record yet (``inbox_for``). Only copies at a tier
-    the ``reader`` is in, and not withdrawn from them, are listed (without a
-    reader: the all-staff tier only)."""
-    query: InboxQuery = (
+    school's search entry of the copy; only the columns a list uses.
+    Envelopes themselves are loaded only for rows without a record yet
+    (``inbox_for``). Only copies at a tier the ``reader`` is in, and not
+    withdrawn from them, are listed (without a reader: the all-staff tier
+    only)."""
+    query = _listing(sent, tiers_of(reader), reader is not None)
+    query = _apply_filters(query, filters)
+    if matching is not None:  # a search (network/alerts/search.py)
+        query = query.where(matching)
+    if alert_ids is not None:  # the home page's chosen alerts
+        query = query.where(AlertRecipient.alert_id.in_(list(alert_ids)))
+    if cursor:
+        query = query.where(
+            after_cursor(cursor, AlertRecipient.created_at, AlertRecipient.alert_id)
+        )
+    return query.limit(limit + 1).params(
+        school_id=school_id, reader_id=reader.id if reader is not None else None
+    )
+
+
+@functools.cache
+def _listing(sent: bool, tiers: tuple[str, ...], has_reader: bool) -> InboxQuery:
+    """The statement of ``inbox_query`` before its filters, built once per
+    process for each box and set of tiers (building it cost more than running
+    it); the school and the reader are bound parameters."""
+    reader_id = bindparam("reader_id") if has_reader else None
+    return (
         select(*LISTED, *_RECORD_COLUMNS)
         .select_from(AlertRecipient)
-        .join(Alert, visible_to_school(school_id, Alert.id))
+        .join(Alert, visible_to_school(bindparam("school_id"), Alert.id))
         .join(School, School.id == Alert.sender_school_id)
         .outerjoin(
             ReadRecord,
@@ -163,19 +192,8 @@ def inbox_query(
                 SearchEntry.alert_id == Alert.id,
             ),
         )
-        .where(AlertRecipient.is_sender.is_(sent), copy_visible_to(reader))
-    )
-    query = _apply_filters(query, filters)
-    if matching is not None:  # a search (network/alerts/search.py)
-        query = query.where(matching)
-    if alert_ids is not None:  # the home page's chosen alerts
-        query = query.where(AlertRecipient.alert_id.in_(list(alert_ids)))
-    if cursor:
-        query = query.where(
-            after_cursor(cursor, AlertRecipient.created_at, AlertRecipient.alert_id)
-        )
-    return query.order_by(AlertRecipient.created_at.desc(), AlertRecipient.alert_id.desc()).limit(
-        limit + 1
+        .where(AlertRecipient.is_sender.is_(sent), copy_visible_at(tiers, reader_id))
+        .order_by(AlertRecipient.created_at.desc(), AlertRecipient.alert_id.desc())
     )
 
 
