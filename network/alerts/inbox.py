@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, Uuid, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from crypto.envelope import TIER_ALL
@@ -165,7 +165,9 @@ def _listing(sent: bool, tiers: tuple[str, ...], has_reader: bool) -> InboxQuery
     """The statement of ``inbox_query`` before its filters, built once per
     process for each box and set of tiers (building it cost more than running
     it); the school and the reader are bound parameters."""
-    reader_id = bindparam("reader_id") if has_reader else None
+    reader_id: BindParameter[uuid.UUID] | None = (
+        bindparam("reader_id", type_=Uuid()) if has_reader else None
+    )
     return (
         select(*LISTED, *_RECORD_COLUMNS)
         .select_from(AlertRecipient)
