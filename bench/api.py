@@ -2,7 +2,7 @@
 second, through gunicorn, beside a bare Flask endpoint doing one indexed query
 under the same gunicorn, in the same run.
 
-The hub runs under gunicorn (gthread) on PostgreSQL, in a freshly created
+The hub runs under gunicorn (gthread) on PostgreSQL (or SQLite), in a freshly created
 database. Concurrent clients (threads of this process, each with its own
 keep-alive connection) call, for a fixed time each:
 
@@ -13,12 +13,14 @@ keep-alive connection) call, for a fixed time each:
 - post: ``POST /api/v1/alerts`` to the 30 other schools of the cluster (sealed
   to 31 recipients with the sender's own school, signed, audited, committed).
 
-It prints requests per second, median and p95 latency, and the ratio of the
-baseline's throughput to each scenario's.
+It prints requests per second, median and p95 latency, the ratio of the
+baseline's throughput to each scenario's, and the server's CPU time per request
+(gunicorn's processes, from /proc) beside the baseline's: on a machine shared
+with other jobs the throughput moves with their load, the CPU time much less.
 
 Run: ``python bench/api.py --database-url postgresql://postgres@127.0.0.1:5432/alertnet_bench_api``
-(the database is dropped and created afresh) ``[--clients 8] [--seconds 10]
-[--workers 2] [--threads 4]``.
+(the database is dropped and created afresh; ``--database-url sqlite`` for a new
+SQLite file) ``[--clients 8] [--seconds 10] [--workers 2] [--threads 4]``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -68,11 +71,16 @@ def bench_app() -> Any:
     bare = Flask("bare")
     engine = make_engine(os.environ["BENCH_DATABASE_URL"], pool_pre_ping=True)
 
+    sqlite = engine.dialect.name == "sqlite"
+
     @bare.get("/school")
     def school() -> Any:
+        school_id = request.args["id"]
         with engine.connect() as connection:
             name = connection.execute(
-                text("SELECT name FROM schools WHERE id = :id"), {"id": request.args["id"]}
+                text("SELECT name FROM schools WHERE id = :id"),
+                # SQLite keeps a UUID as its 32 hex digits.
+                {"id": uuid.UUID(school_id).hex if sqlite else school_id},
             ).scalar_one()
         return {"name": name}
 
@@ -191,6 +199,30 @@ def start_gunicorn(url: str, instance: Path, workers: int, threads: int) -> tupl
 # --- load -------------------------------------------------------------------------------------
 
 
+def server_cpu_seconds(master: int) -> float | None:
+    """User and system CPU time of gunicorn's master and workers so far (Linux
+    /proc; None elsewhere): what the server spent, whatever else loads the
+    machine (the clients, the database, other jobs)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the name: state, ppid, ..., utime (14th field) and stime (15th).
+        if int(entry) == master or int(fields[1]) == master:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def drive(
     port: int,
     clients: int,
@@ -252,21 +284,23 @@ def main() -> None:
     parser.add_argument(
         "--database-url",
         default="postgresql://postgres@127.0.0.1:5432/alertnet_bench_api",
-        help="A PostgreSQL URL: the database it names is dropped and created afresh.",
+        help="A PostgreSQL URL (the database it names is dropped and created afresh), "
+        "or 'sqlite' for a new SQLite file.",
     )
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
-    if not args.database_url.startswith("postgresql"):
-        raise SystemExit("bench/api.py runs on PostgreSQL: pass --database-url postgresql://...")
+    if args.database_url != "sqlite" and not args.database_url.startswith("postgresql"):
+        raise SystemExit("--database-url: postgresql://... or sqlite (a new file)")
+    load_before = os.getloadavg()[0]
 
     from network import create_app
     from network.db import engine
     from network.migrate import upgrade
 
-    url = fresh_database(args.database_url)
+    url = fresh_database(None if args.database_url == "sqlite" else args.database_url)
     instance = Path(tempfile.mkdtemp(prefix="alertnet-bench-api-"))
     os.environ.update(BENCH_DATABASE_URL=url, BENCH_INSTANCE=str(instance))
     app = create_app(_settings())
@@ -314,8 +348,15 @@ def main() -> None:
         results = []
         for label, method, path, headers, body, expected in scenarios:
             drive(port, args.clients, 2.0, method, path, headers, body, expected)  # warm up
+            cpu_before = server_cpu_seconds(process.pid)
             measured = drive(
                 port, args.clients, args.seconds, method, path, headers, body, expected
+            )
+            cpu_after = server_cpu_seconds(process.pid)
+            measured["cpu_ms"] = (
+                (cpu_after - cpu_before) * 1000 / max(1, measured["requests"])
+                if cpu_before is not None and cpu_after is not None
+                else float("nan")
             )
             if measured["failures"]:
                 raise SystemExit(f"{label}: unexpected statuses {set(measured['failures'])}")
@@ -324,15 +365,26 @@ def main() -> None:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
 
-    baseline = results[0][1]["per_second"]
+    baseline = results[0][1]
+    database = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
     print(
         f"\ngunicorn gthread, {args.workers} workers x {args.threads} threads; "
-        f"{args.clients} clients for {args.seconds:.0f} s each; PostgreSQL; "
-        f"{os.cpu_count()} CPUs shared by server and clients\n"
+        f"{args.clients} clients for {args.seconds:.0f} s each; {database}; "
+        f"{os.cpu_count()} CPUs shared by server and clients; load average before "
+        f"{load_before:.1f}, after {os.getloadavg()[0]:.1f}\n"
     )
     print(
         table(
-            ["scenario", "requests", "per second", "median ms", "p95 ms", "baseline/this"],
+            [
+                "scenario",
+                "requests",
+                "per second",
+                "median ms",
+                "p95 ms",
+                "baseline/this",
+                "server CPU ms/req",
+                "CPU this/baseline",
+            ],
             [
                 [
                     label,
@@ -340,7 +392,9 @@ def main() -> None:
                     r["per_second"],
                     r["median_ms"],
                     r["p95_ms"],
-                    baseline / r["per_second"],
+                    baseline["per_second"] / r["per_second"],
+                    r["cpu_ms"],
+                    r["cpu_ms"] / baseline["cpu_ms"],
                 ]
                 for label, r in results
             ],

@@ -23,7 +23,7 @@ from network import (
     operations,
     security,
 )
-from network.extensions import csrf, limiter
+from network.extensions import csrf, limiter, rate_limit_storage_uri
 from network.settings import Settings
 from network.text import indefinite
 from network.views import admin, cluster, factors, school
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         PREFERRED_URL_SCHEME="https" if settings.https else "http",
         WTF_CSRF_TIME_LIMIT=None,  # the token is tied to the session, which expires
         WTF_CSRF_SSL_STRICT=settings.https,
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_STORAGE_URI=rate_limit_storage_uri(settings.ratelimit_storage_uri),
         RATELIMIT_HEADERS_ENABLED=True,
     )
     logging.getLogger("alertnet").setLevel(settings.log_level)

@@ -10,7 +10,6 @@ readable through a chain encrypted under the new one.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import uuid
 
 from sqlalchemy import and_, delete, select, update
@@ -21,6 +20,7 @@ from crypto import custody
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, credentials
+from schools import published as published_keys
 from schools.db import utcnow
 from schools.errors import KeysLocked, NotFound
 from schools.models import (
@@ -66,26 +66,36 @@ def unwrap(
     credential: CredentialKey,
 ) -> SchoolKeys | None:
     """The bundle this credential holds for the generation, or None if it holds none."""
-    row = session.scalars(
-        select(KeyWrap).where(
+    # The wrap and the public keys published for its generation, in one query.
+    found = session.execute(
+        select(KeyWrap.wrap, SchoolKeyGeneration.public_keys)
+        .outerjoin(
+            SchoolKeyGeneration,
+            and_(
+                SchoolKeyGeneration.school_id == KeyWrap.school_id,
+                SchoolKeyGeneration.generation == KeyWrap.generation,
+            ),
+        )
+        .where(
             KeyWrap.school_id == school_id,
             KeyWrap.generation == generation,
             KeyWrap.credential_kind == kind,
             KeyWrap.credential_id == credential_id,
         )
     ).one_or_none()
-    if row is None:
+    if found is None:
         return None
+    wrap, published = found
     try:
         plain = custody.unwrap_with_credential(
-            row.wrap,
+            wrap,
             credential,
             custody.keywrap_context(school_id, generation, kind, credential_id),
         )
         keys = SchoolKeys.from_bytes(plain)
     except CryptoError:
         return None
-    if not _matches_published(session, school_id, generation, keys):
+    if not published_keys.matches("school", published, generation, keys):
         # Someone wrapped keys the school never published (or altered the
         # published ones): using them would seal and sign with keys nobody
         # can check against the fingerprint. Refuse, and say so in the log,
@@ -102,24 +112,6 @@ def unwrap(
         )
         return None
     return keys
-
-
-def _matches_published(
-    session: Session, school_id: uuid.UUID, generation: int, keys: SchoolKeys
-) -> bool:
-    """Whether an unwrapped bundle is the one whose public keys the school
-    published for that generation (what fingerprints are compared against)."""
-    published = session.scalar(
-        select(SchoolKeyGeneration.public_keys).where(
-            SchoolKeyGeneration.school_id == school_id,
-            SchoolKeyGeneration.generation == generation,
-        )
-    )
-    return (
-        published is not None
-        and keys.generation == generation
-        and hmac.compare_digest(published, keys.public().to_bytes())
-    )
 
 
 def publish_generation(

@@ -21,7 +21,6 @@ school bundle carry it along without a parameter of their own.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass, field
 
@@ -32,6 +31,7 @@ from crypto import custody
 from crypto.errors import CryptoError, MalformedKey
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, keyring, policy
+from schools import published as published_keys
 from schools.db import utcnow
 from schools.errors import Conflict, InvalidInput, KeysLocked, NotFound
 from schools.models import (
@@ -189,10 +189,8 @@ def unwrap_for(
     except CryptoError:
         return None
     published = session.get(LeadershipKeyGeneration, (school.id, generation))
-    if (
-        published is None
-        or keys.generation != generation
-        or not hmac.compare_digest(published.public_keys, keys.public().to_bytes())
+    if not published_keys.matches(
+        "leadership", published.public_keys if published else None, generation, keys
     ):
         audit.record(
             session,

@@ -64,10 +64,19 @@ def copy_visible_to(reader: Member | None) -> ColumnElement[bool]:
     """SQL on ``alert_recipients``: the copy is at a tier the reader is in, and
     the reader was not withdrawn from the alert's thread (no reader: the
     all-staff tier only). The inbox and the unread count list only these."""
-    in_tier = AlertRecipient.tier.in_(tiers_of(reader))
-    if reader is None:
+    return copy_visible_at(tiers_of(reader), reader.id if reader is not None else None)
+
+
+def copy_visible_at(
+    tiers: tuple[str, ...], reader_id: uuid.UUID | ColumnExpressionArgument[uuid.UUID] | None
+) -> ColumnElement[bool]:
+    """``copy_visible_to`` for a reader in ``tiers`` whose id is ``reader_id``
+    (a value, or a bound parameter: the inbox builds its statement once for
+    every reader in the same tiers); None for no reader."""
+    in_tier = AlertRecipient.tier.in_(tiers)
+    if reader_id is None:
         return in_tier
-    return and_(in_tier, ~withdrawn_from(reader.id, AlertRecipient.alert_id))
+    return and_(in_tier, ~withdrawn_from(reader_id, AlertRecipient.alert_id))
 
 
 def visible_to_member(alert: Alert) -> ColumnElement[bool]:

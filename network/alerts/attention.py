@@ -96,14 +96,21 @@ def needs_attention(
     since, first = visit(session, actor, now)
     attention = Attention(school, since, first)
     due = _overdue(session, school, now)
-    if due:
-        rows = _rows(session, actor, keys, list(due))
-        attention.overdue = sorted(
-            (Overdue(row, due[row.alert.id]) for row in rows), key=lambda o: o.due
-        )
     waiting = inbox_for(
         session, actor, keys, InboxFilters(status=InboxStatus.UNACKNOWLEDGED), limit=HOME_LIMIT
     ).rows
+    replied = _replied(session, school, since)
+    marked = unread_marks.marked(session, actor, HOME_LIMIT)
+    # An alert in several lists is listed (its title opened, and audited) once:
+    # the rows not already waiting, of every list, in one listing per box.
+    rows = {row.alert.id: row for row in waiting}
+    wanted = [a for a in dict.fromkeys([*due, *replied, *marked]) if a not in rows]
+    if wanted:
+        rows.update((row.alert.id, row) for row in _rows(session, actor, keys, wanted))
+    attention.overdue = sorted(
+        (Overdue(rows[alert_id], when) for alert_id, when in due.items() if alert_id in rows),
+        key=lambda o: o.due,
+    )
     attention.unacknowledged = [
         row
         for row in waiting
@@ -114,12 +121,10 @@ def needs_attention(
     tracked = referrals.clock()  # the tracker's clock, as its own pages use
     attention.follow_ups = referrals.overdue_follow_ups(session, school, tracked)
     attention.today = referrals.day_of(session, tracked)
-    attention.replies = _replies(session, actor, keys, school, since)
-    marked = unread_marks.marked(session, actor, HOME_LIMIT)
-    if marked:
-        order = {alert_id: i for i, alert_id in enumerate(marked)}
-        rows = _rows(session, actor, keys, marked)
-        attention.marked = sorted(rows, key=lambda r: order[r.alert.id])
+    attention.replies = [
+        Replied(rows[alert_id], *found) for alert_id, found in replied.items() if alert_id in rows
+    ]
+    attention.marked = [rows[alert_id] for alert_id in marked if alert_id in rows]
     return attention
 
 
@@ -130,7 +135,13 @@ def _rows(
     rows: list[InboxRow] = []
     for sent in (False, True):
         rows += inbox_for(
-            session, actor, keys, InboxFilters(), sent=sent, limit=HOME_LIMIT, alert_ids=alert_ids
+            session,
+            actor,
+            keys,
+            InboxFilters(),
+            sent=sent,
+            limit=len(alert_ids),
+            alert_ids=alert_ids,
         ).rows
     return rows
 
@@ -158,11 +169,12 @@ def _overdue(session: Session, school: School, now: datetime) -> dict[uuid.UUID,
     }
 
 
-def _replies(
-    session: Session, actor: Member, keys: SchoolKeys | None, school: School, since: datetime
-) -> list[Replied]:
-    """Replies from other schools since ``since`` to alerts the school holds
-    (sent or received), latest first."""
+def _replied(
+    session: Session, school: School, since: datetime
+) -> dict[uuid.UUID, tuple[int, datetime, list[str]]]:
+    """Alerts the school holds (sent or received) that other schools replied to
+    since ``since``, latest reply first (up to HOME_LIMIT): how many replies,
+    the latest, and the schools that wrote them."""
     found = session.execute(
         select(ThreadItem.alert_id, ThreadItem.created_at, School.name)
         .join(
@@ -183,8 +195,4 @@ def _replies(
     for alert_id, created, name in found:
         count, latest, names = by_alert.get(alert_id, (0, created, []))
         by_alert[alert_id] = (count + 1, max(latest, created), names + [name] * (name not in names))
-    chosen = list(by_alert)[:HOME_LIMIT]
-    if not chosen:
-        return []
-    rows = {row.alert.id: row for row in _rows(session, actor, keys, chosen)}
-    return [Replied(rows[alert_id], *by_alert[alert_id]) for alert_id in chosen if alert_id in rows]
+    return {alert_id: by_alert[alert_id] for alert_id in list(by_alert)[:HOME_LIMIT]}

@@ -3,24 +3,33 @@ titles decrypted for one page at a time."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
-from sqlalchemy.orm import Session, aliased, joinedload, raiseload
+from sqlalchemy import BindParameter, ColumnElement, Select, Uuid, and_, bindparam, func, select
+from sqlalchemy.orm import Session
 
 from crypto.envelope import TIER_ALL
 from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys
 from crypto.records import open_read_record, read_key, seal_read_record
 from network.alerts import vocab
-from network.alerts.access import copy_visible_to, may_post, visible_to_school
+from network.alerts.access import (
+    copy_visible_at,
+    copy_visible_to,
+    may_post,
+    tiers_of,
+    visible_to_school,
+)
 from network.alerts.content import AlertContent
 from network.alerts.integrity import check_alert
 from network.alerts.keychain import Keychain, parse_public_keys
-from network.alerts.models import Alert, AlertRecipient, Platform, ReadRecord
+from network.alerts.listing import LISTED, ListedAlert, ListedCopy, ListedSchool, listed
+from network.alerts.models import Alert, AlertRecipient, Platform, ReadRecord, SearchEntry
 from network.alerts.paging import after_cursor, encode_cursor
 from network.alerts.platforms import platforms
 from network.alerts.sealing import IntegrityFailure, Stored, load_for, open_summary
@@ -32,13 +41,21 @@ from schools.db import insert_new, utcnow
 from schools.errors import InvalidInput
 from schools.models import Member, School, SchoolKeyGeneration, SchoolKind
 
-# A row of the inbox's query: the copy, its alert, this school's read record of
-# the envelope and the record's generation and tier (None until the school first
-# listed it), and the sender's public keys and when that generation was retired
-# (None when missing, or still current).
-InboxQuery = Select[
-    AlertRecipient, Alert, bytes | None, int | None, str | None, bytes | None, datetime | None
-]
+# A row of the inbox's query: the copy's and alert's columns a list shows
+# (listing.LISTED), this school's read record of the envelope and the record's
+# generation and tier (None until the school first listed it), the sender's
+# public keys and when that generation was retired (None when missing, or still
+# current), and how much of the copy the school's search index holds (None:
+# nothing yet).
+InboxQuery = Select[Any]
+_RECORD_COLUMNS = (
+    ReadRecord.record,
+    ReadRecord.generation,
+    ReadRecord.tier,
+    SchoolKeyGeneration.public_keys,
+    SchoolKeyGeneration.retired_at,
+    SearchEntry.scope,
+)
 
 
 @dataclass(frozen=True)
@@ -66,8 +83,8 @@ class InboxFilters:
 
 @dataclass
 class InboxRow:
-    copy: AlertRecipient
-    alert: Alert
+    copy: ListedCopy
+    alert: ListedAlert
     title: str = ""
     problem: str = ""
 
@@ -85,7 +102,7 @@ class InboxChoices:
 
     school: School
     platforms: list[Platform]
-    senders: list[School]
+    senders: list[ListedSchool]
     may_post: bool
 
 
@@ -99,16 +116,18 @@ def inbox_choices(session: Session, actor: Member) -> InboxChoices:
     )
 
 
-def possible_senders(session: Session, school: School) -> list[School]:
+def possible_senders(session: Session, school: School) -> list[ListedSchool]:
     """Schools an inbox filter can name: the cluster's (a small table, so the
-    filter costs nothing however large the inbox grows)."""
-    return list(
-        session.scalars(
-            select(School)
+    filter costs nothing however large the inbox grows), by id and name only
+    (a cluster of 500 schools loaded as objects cost more than the page's rows)."""
+    return [
+        ListedSchool(school_id, name)
+        for school_id, name in session.execute(
+            select(School.id, School.name)
             .where(School.cluster_id == school.cluster_id, School.kind == SchoolKind.SCHOOL)
             .order_by(School.name)
         )
-    )
+    ]
 
 
 def inbox_query(
@@ -122,39 +141,14 @@ def inbox_query(
     reader: Member | None = None,
 ) -> InboxQuery:
     """The inbox's one query: a range scan of ix_alert_recipients_inbox for the
-    school, joined by primary key to the alert, this school's read record of
-    its envelope and the sender's public keys. Envelopes themselves are loaded
-    only for rows without a record yet (``inbox_for``). Only copies at a tier
-    the ``reader`` is in, and not withdrawn from them, are listed (without a
-    reader: the all-staff tier only)."""
-    sender_keys = aliased(SchoolKeyGeneration)
-    query: InboxQuery = (
-        select(
-            AlertRecipient,
-            Alert,
-            ReadRecord.record,
-            ReadRecord.generation,
-            ReadRecord.tier,
-            sender_keys.public_keys,
-            sender_keys.retired_at,
-        )
-        .join(Alert, visible_to_school(school_id, Alert.id))
-        .outerjoin(
-            ReadRecord,
-            and_(
-                ReadRecord.sealed_id == Alert.sealed_id,
-                ReadRecord.school_id == AlertRecipient.school_id,
-            ),
-        )
-        .outerjoin(
-            sender_keys,
-            and_(
-                sender_keys.school_id == Alert.sender_school_id,
-                sender_keys.generation == Alert.sender_generation,
-            ),
-        )
-        .where(AlertRecipient.is_sender.is_(sent), copy_visible_to(reader))
-    )
+    school, joined by primary key to the alert, its sender's name, this
+    school's read record of its envelope, the sender's public keys and the
+    school's search entry of the copy; only the columns a list uses.
+    Envelopes themselves are loaded only for rows without a record yet
+    (``inbox_for``). Only copies at a tier the ``reader`` is in, and not
+    withdrawn from them, are listed (without a reader: the all-staff tier
+    only)."""
+    query = _listing(sent, tiers_of(reader), reader is not None)
     query = _apply_filters(query, filters, reader)
     if matching is not None:  # a search (network/alerts/search.py)
         query = query.where(matching)
@@ -164,12 +158,47 @@ def inbox_query(
         query = query.where(
             after_cursor(cursor, AlertRecipient.created_at, AlertRecipient.alert_id)
         )
+    return query.limit(limit + 1).params(
+        school_id=school_id, reader_id=reader.id if reader is not None else None
+    )
+
+
+@functools.cache
+def _listing(sent: bool, tiers: tuple[str, ...], has_reader: bool) -> InboxQuery:
+    """The statement of ``inbox_query`` before its filters, built once per
+    process for each box and set of tiers (building it cost more than running
+    it); the school and the reader are bound parameters."""
+    reader_id: BindParameter[uuid.UUID] | None = (
+        bindparam("reader_id", type_=Uuid()) if has_reader else None
+    )
     return (
-        query.order_by(AlertRecipient.created_at.desc(), AlertRecipient.alert_id.desc())
-        .limit(limit + 1)
-        # Only the sender school's name is shown; nothing else is loaded eagerly
-        # (members' rows carry key material the inbox has no use for).
-        .options(raiseload("*"), joinedload(Alert.sender_school).raiseload("*"))
+        select(*LISTED, *_RECORD_COLUMNS)
+        .select_from(AlertRecipient)
+        .join(Alert, visible_to_school(bindparam("school_id"), Alert.id))
+        .join(School, School.id == Alert.sender_school_id)
+        .outerjoin(
+            ReadRecord,
+            and_(
+                ReadRecord.sealed_id == Alert.sealed_id,
+                ReadRecord.school_id == AlertRecipient.school_id,
+            ),
+        )
+        .outerjoin(
+            SchoolKeyGeneration,
+            and_(
+                SchoolKeyGeneration.school_id == Alert.sender_school_id,
+                SchoolKeyGeneration.generation == Alert.sender_generation,
+            ),
+        )
+        .outerjoin(
+            SearchEntry,
+            and_(
+                SearchEntry.school_id == AlertRecipient.school_id,
+                SearchEntry.alert_id == Alert.id,
+            ),
+        )
+        .where(AlertRecipient.is_sender.is_(sent), copy_visible_at(tiers, reader_id))
+        .order_by(AlertRecipient.created_at.desc(), AlertRecipient.alert_id.desc())
     )
 
 
@@ -245,9 +274,10 @@ def inbox_for(
     more = len(rows) > limit
     rows = rows[:limit]
     records = _RecordKeys(keychain)
+    listed_rows = [(*listed(row, school.id), *row[len(LISTED) :]) for row in rows]
     first_time = [
         alert.sealed_id
-        for _copy, alert, record, _gen, _tier, _public, _retired in rows
+        for _copy, alert, record, *_rest in listed_rows
         if record is None and alert.sealed_id is not None and not alert.shredded
     ]
     stored = load_for(session, first_time, school.id, keychain.tiers) if keys is not None else {}
@@ -255,7 +285,16 @@ def inbox_for(
     written: list[dict[str, object]] = []
     # Titles to add to the school's search index: (alert, generation, tier, [title]).
     titles: list[Copy] = []
-    for copy, alert, record, record_generation, record_tier, public, retired_at in rows:
+    for (
+        copy,
+        alert,
+        record,
+        record_generation,
+        record_tier,
+        public,
+        retired_at,
+        indexed,
+    ) in listed_rows:
         row = InboxRow(copy, alert)
         page.append(row)
         if alert.withdrawn:
@@ -278,19 +317,23 @@ def inbox_for(
                 row.title = records.title(
                     alert, record, record_generation, retired_at, record_tier or TIER_ALL
                 )
-                titles.append((alert.id, record_generation, record_tier or TIER_ALL, [row.title]))
+                if indexed is None:
+                    titles.append(
+                        (alert.id, record_generation, record_tier or TIER_ALL, [row.title])
+                    )
             elif alert.sealed_id is not None and alert.sealed_id in stored:
-                row.title, new_record = records.first_listing(
-                    alert, stored[alert.sealed_id], school.id, public, retired_at
-                )
                 first = stored[alert.sealed_id]
-                titles.append((alert.id, first.generation, first.tier, [row.title]))
+                row.title, new_record = records.first_listing(
+                    alert, first, school.id, public, retired_at
+                )
+                if indexed is None:
+                    titles.append((alert.id, first.generation, first.tier, [row.title]))
                 written.append(
                     {
                         "sealed_id": alert.sealed_id,
                         "school_id": school.id,
-                        "generation": stored[alert.sealed_id].generation,
-                        "tier": stored[alert.sealed_id].tier,
+                        "generation": first.generation,
+                        "tier": first.tier,
                         "record": new_record,
                         "created_at": utcnow(),
                     }
@@ -303,9 +346,8 @@ def inbox_for(
     insert_new(
         session, ReadRecord, written, key=["sealed_id", "school_id"], returning=ReadRecord.sealed_id
     )
-    # Titles the school has not indexed yet (one query for the page's rows).
-    indexed = index.indexed(copy[0] for copy in titles) if titles else {}
-    index.index([t for t in titles if t[0] not in indexed], SearchScope.TITLE)
+    # Titles the school has not indexed yet (the page's query joined its entries).
+    index.index(titles, SearchScope.TITLE)
     opened = [str(r.alert.id) for r in page if r.title]
     if opened:
         audit.record_read(
@@ -341,7 +383,7 @@ class _RecordKeys:
 
     def title(
         self,
-        alert: Alert,
+        alert: ListedAlert,
         record: bytes,
         generation: int,
         retired_at: datetime | None,
@@ -361,7 +403,7 @@ class _RecordKeys:
 
     def first_listing(
         self,
-        alert: Alert,
+        alert: ListedAlert,
         stored: Stored,
         school_id: uuid.UUID,
         public: bytes | None,

@@ -11,8 +11,10 @@ never as verified.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from crypto.envelope import Header
 from network.alerts.models import Alert, AlertRecipient, ThreadItem
@@ -64,9 +66,37 @@ def _differing(pairs: Sequence[tuple[str, object, object]]) -> list[str]:
     return [name for name, signed, kept in pairs if signed != kept]
 
 
+class SignedColumns(Protocol):
+    """The hub's columns of an alert that its sender also signed: an ``Alert``,
+    or the columns a list selects of it (``listing.ListedAlert``)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def cluster_id(self) -> uuid.UUID: ...
+    @property
+    def sender_school_id(self) -> uuid.UUID: ...
+    @property
+    def sender_member_id(self) -> uuid.UUID: ...
+    @property
+    def sender_generation(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def platform(self) -> str: ...
+    @property
+    def tlp(self) -> str: ...
+    @property
+    def forwarded_from_id(self) -> uuid.UUID | None: ...
+
+
 def check_alert(
     header: Header,
-    alert: Alert,
+    alert: SignedColumns,
     copies: Sequence[AlertRecipient] | None = None,
     *,
     retired_at: datetime | None,

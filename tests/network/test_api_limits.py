@@ -147,3 +147,33 @@ def test_the_settings_are_read_from_the_environment(tmp_path):
     assert (settings.ratelimit_storage_uri, settings.ratelimit_api) == (REDIS, "100 per minute")
     assert settings.max_json_upload_bytes == 1000
     assert settings_for_tests(tmp_path, "sqlite://").ratelimit_api == "300 per minute"
+
+
+def test_counting_in_memory_starts_no_thread_per_request_and_still_expires(monkeypatch):
+    import threading
+
+    from network.extensions import SweptMemoryStorage, rate_limit_storage_uri
+
+    assert rate_limit_storage_uri("memory://") == "alertnet-memory://"
+    assert rate_limit_storage_uri(REDIS) == REDIS
+    storage = SweptMemoryStorage()
+    now = [1000.0]
+    monkeypatch.setattr("limits.storage.memory.time.time", lambda: now[0])
+    monkeypatch.setattr("network.extensions.time.monotonic", lambda: now[0])
+    started = []
+    monkeypatch.setattr(threading.Thread, "start", lambda self: started.append(self))
+    for _ in range(5):
+        assert storage.incr("token:a", 60) <= 5
+        now[0] += 0.05  # further apart than limits' 10 ms timer
+    assert storage.get("token:a") == 5
+    assert started == []
+    # The window ends: the count is gone when read, and the key from memory at
+    # the next sweep (a second after the last).
+    storage.incr("token:c", 60)
+    now[0] += 61
+    assert storage.get("token:c") == 0
+    assert "token:a" in storage.expirations  # not read since
+    storage.incr("token:b", 60)
+    assert "token:a" not in storage.expirations
+    assert storage.get("token:b") == 1
+    assert started == []

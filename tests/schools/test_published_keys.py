@@ -75,3 +75,27 @@ def test_published_public_keys_changed_on_the_hub_refuse_every_unlock(session, s
 def test_the_published_bundle_unlocks_and_writes_no_mismatch(session, school, head):
     assert keyring.unlock_for_member(session, head.member, head.credential).generation == 1
     assert _mismatches(session) == []
+
+
+def test_a_token_checks_its_bundle_against_the_published_keys_once(
+    session, school, head, monkeypatch
+):
+    """The match is remembered as a digest of the bundle and the published keys:
+    the next unlock derives no public key, and altering the published keys
+    (above) or the bundle (first test) is a different digest, checked in full."""
+    from schools import published
+
+    published.forget()
+    keys = keyring.unlock_for_member(session, head.member, head.credential)
+    issued = tokens.create_token(session, head.member, keys, "MIS sync", ["inbox:read"])
+    _, secret = custody.parse_api_token(issued.secret_token)
+    assert tokens.unlock(session, issued.token, secret).generation == 1
+    derived = []
+    original = SchoolKeys.public
+    monkeypatch.setattr(SchoolKeys, "public", lambda self: derived.append(1) or original(self))
+    assert tokens.unlock(session, issued.token, secret).generation == 1
+    assert derived == []
+    published.forget()
+    assert tokens.unlock(session, issued.token, secret).generation == 1
+    assert derived == [1]
+    assert _mismatches(session) == []
