@@ -267,6 +267,22 @@ def inbox_for(
     index = SchoolIndex(session, keychain)
     matching = None
     if filters.q:
+        unlisted = (
+            index.never_listed(copy_visible_to(actor), sent)
+            if keys is not None and alert_ids is None
+            else []
+        )
+        if unlisted:
+            # Listed (and so indexed) before the search looks; audited as any listing.
+            inbox_for(
+                session,
+                actor,
+                keys,
+                InboxFilters(),
+                sent=sent,
+                alert_ids=unlisted,
+                limit=len(unlisted),
+            )
         index.catch_up()
         matching = index.matching(query_words(filters.q))
     query = inbox_query(school.id, filters, cursor, sent, limit, matching, alert_ids, reader=actor)

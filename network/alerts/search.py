@@ -25,13 +25,16 @@ from crypto.search import search_key, text_tokens, word_token, words
 from network.alerts.content import AlertContent
 from network.alerts.keychain import Keychain
 from network.alerts.models import Alert, AlertRecipient, ReadRecord, SearchEntry, SearchToken
+from network.alerts.vocab import AlertStatus
 from schools.db import insert_new, utcnow
 from schools.errors import InvalidInput, KeysLocked
 
 MAX_QUERY = 200
 MAX_QUERY_WORDS = 8
-# Copies listed before the index existed, indexed from their read records by
-# each search (one AES-GCM opening and an HMAC per word each).
+# Copies not in the index yet, indexed by each search before it looks: those
+# listed before the index existed, from their read records (one AES-GCM opening
+# and an HMAC per word each), and those nobody has listed, by listing them
+# (a first listing's full verification each).
 CATCH_UP = 200
 _BATCH = 1_000
 
@@ -194,6 +197,47 @@ class SchoolIndex:
                 continue
         self.index(titles, SearchScope.TITLE)
         return len(titles)
+
+    def never_listed(
+        self, visible: ColumnElement[bool], sent: bool, limit: int = CATCH_UP
+    ) -> list[uuid.UUID]:
+        """Copies (newest first, up to ``limit``) that nobody at the school has
+        listed or opened yet, so neither their title nor a read record is in
+        the school's hands: a search lists them first (verifying each envelope
+        in full, as a first listing does), so that it can find them too.
+        ``visible``: the inbox's condition for the reader's copies."""
+        return list(
+            self.session.scalars(
+                select(AlertRecipient.alert_id)
+                .join(Alert, Alert.id == AlertRecipient.alert_id)
+                .outerjoin(
+                    SearchEntry,
+                    and_(
+                        SearchEntry.alert_id == AlertRecipient.alert_id,
+                        SearchEntry.school_id == AlertRecipient.school_id,
+                    ),
+                )
+                .outerjoin(
+                    ReadRecord,
+                    and_(
+                        ReadRecord.sealed_id == Alert.sealed_id,
+                        ReadRecord.school_id == AlertRecipient.school_id,
+                    ),
+                )
+                .where(
+                    AlertRecipient.school_id == self.school_id,
+                    AlertRecipient.is_sender.is_(sent),
+                    AlertRecipient.tier.in_(self.keychain.tiers),
+                    SearchEntry.alert_id.is_(None),
+                    ReadRecord.sealed_id.is_(None),
+                    Alert.sealed_id.is_not(None),
+                    Alert.status.not_in((AlertStatus.SHREDDED, AlertStatus.WITHDRAWN)),
+                    visible,
+                )
+                .order_by(AlertRecipient.created_at.desc(), AlertRecipient.alert_id.desc())
+                .limit(limit)
+            )
+        )
 
     def matching(self, query_words: Sequence[str]) -> ColumnElement[bool]:
         """A condition on the inbox's copies: the alert holds, in this school's
