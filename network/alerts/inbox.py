@@ -21,6 +21,7 @@ from network.alerts.content import AlertContent
 from network.alerts.integrity import check_alert
 from network.alerts.keychain import Keychain, parse_public_keys
 from network.alerts.models import Alert, AlertRecipient, Platform, ReadRecord
+from network.alerts.named_models import TIER_NAMED
 from network.alerts.paging import after_cursor, encode_cursor
 from network.alerts.platforms import platforms
 from network.alerts.sealing import IntegrityFailure, Stored, load_for, open_summary
@@ -230,10 +231,17 @@ def inbox_for(
         index.catch_up()
         matching = index.matching(query_words(filters.q))
     query = inbox_query(school.id, filters, cursor, sent, limit, matching, alert_ids, reader=actor)
-    rows = session.execute(query).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+    fetched = session.execute(query).all()
+    more = len(fetched) > limit
     records = _RecordKeys(keychain)
+    # A record sealed under another tier's key (another named person's) proves
+    # nothing to this reader: they verify the envelope as the first time.
+    rows = [
+        (c, a, r, g, t, p, x)
+        if r is None or (t or TIER_ALL) in keychain.tiers
+        else (c, a, None, None, None, p, x)
+        for c, a, r, g, t, p, x in fetched[:limit]
+    ]
     first_time = [
         alert.sealed_id
         for _copy, alert, record, _gen, _tier, _public, _retired in rows
@@ -259,7 +267,10 @@ def inbox_for(
         if keys is None:
             row.problem = "Locked: your session cannot open the school's keys."
             continue
-        if copy.tier not in keychain.tiers:
+        if copy.tier == TIER_NAMED and keychain.person_tier is None:
+            row.problem = "Sealed to you by name: this sign-in holds no personal keys."
+            continue
+        if copy.tier not in keychain.tiers and copy.tier != TIER_NAMED:
             row.problem = "For your school's leadership: this sign-in holds no leadership keys."
             continue
         try:

@@ -59,12 +59,14 @@ class BackupRefused(Exception):
 MODEL_MODULES = (
     "network.alerts.home_models",
     "network.alerts.models",
+    "network.alerts.named_models",
     "network.api.models",
     "network.dashboard.models",
     "network.notifications.models",
     "network.operations.heartbeat",
     "schools.audit",
     "schools.models",
+    "schools.personal_models",
     "schools.tokens",
 )
 
