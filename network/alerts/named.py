@@ -21,11 +21,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from crypto.header import TIER_ALL, TIER_PERSON_PREFIX
-from network.alerts.models import Alert
+from network.alerts.models import Alert, ThreadExclusion
 from network.alerts.named_models import TIER_NAMED, NamedReader
 from network.alerts.sealing import Audience
 from schools import personal
@@ -165,11 +165,19 @@ def thread_named(
     session: Session, alert_id: uuid.UUID
 ) -> Mapping[uuid.UUID, tuple[tuple[uuid.UUID, int], ...]]:
     """Whom a reply to the alert is sealed to by name: the alert's named
-    people who are still active, at their personal keys' current generation."""
+    people who are still active and not withdrawn from its thread, at their
+    personal keys' current generation."""
     rows = session.execute(
         select(NamedReader.school_id, NamedReader.member_id)
         .join(Member, Member.id == NamedReader.member_id)
-        .where(NamedReader.alert_id == alert_id, Member.status == MemberStatus.ACTIVE)
+        .where(
+            NamedReader.alert_id == alert_id,
+            Member.status == MemberStatus.ACTIVE,
+            ~exists().where(
+                ThreadExclusion.alert_id == alert_id,
+                ThreadExclusion.member_id == NamedReader.member_id,
+            ),
+        )
         .order_by(NamedReader.member_id)
     ).all()
     keys = personal.current_of(session, [member_id for _school, member_id in rows])

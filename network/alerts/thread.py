@@ -56,7 +56,9 @@ def _thread_audience(session: Session, alert: Alert, author_school: School) -> A
         )
     )
     tiers = {
-        school.id: TIER_LEADERSHIP if school.id in withdrawing else tier for school, tier in rows
+        # A copy for named people stays so: withdrawn members are left out of it.
+        school.id: TIER_LEADERSHIP if school.id in withdrawing and tier != TIER_NAMED else tier
+        for school, tier in rows
     }
     own = [s for s, _ in rows if s.id == author_school.id]
     others = [s for s, _ in rows if s.id != author_school.id]

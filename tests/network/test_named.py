@@ -21,7 +21,7 @@ from crypto.envelope import Envelope, Recipient
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
 from network.alerts.keychain import parse_public_keys
-from network.alerts.models import Alert, AlertRecipient, Sealed, SealedWrap
+from network.alerts.models import Alert, AlertRecipient, Sealed, SealedWrap, ThreadItem
 from network.alerts.named_models import NamedReader
 from network.db import own_transaction
 from network.notifications.models import Notification, Subscription
@@ -380,3 +380,37 @@ def test_the_post_form_sends_to_named_people_and_says_who_cannot_receive_it_yet(
     assert reply.status_code in (302, 303), reply.get_data(as_text=True)[:300]
     assert "Seen it" in ash.client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     assert colleague_client.get(f"/alerts/{alert_id}").status_code == 404
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_withdrawing_someone_from_a_named_thread_does_not_widen_it(app, world, heads):
+    ash, beech = heads["Ash"], heads["Beech"]
+    named, named_client = _join(app, world, beech, Role.DSL, "named@beech.example.org")
+    staff, _staff_client = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
+    response = _post_named(api_for(app, ash.person.email), beech.school, [named.email])
+    assert response.status_code == 201
+    alert_id = response.get_json()["id"]
+    token = csrf_token(named_client, f"/alerts/{alert_id}")
+    done = named_client.post(
+        f"/alerts/{alert_id}/withdraw-member",
+        data={"member_id": str(staff.member.id), "csrf_token": token},
+    )
+    assert done.status_code == 303, done.get_data(as_text=True)[:300]
+    reply = named_client.post(
+        f"/alerts/{alert_id}/reply",
+        data={"csrf_token": csrf_token(named_client, f"/alerts/{alert_id}"), "text": "Later"},
+    )
+    assert reply.status_code in (302, 303)
+    with own_transaction(app) as session:
+        tiers = set(
+            session.scalars(
+                select(SealedWrap.tier)
+                .join(ThreadItem, ThreadItem.sealed_id == SealedWrap.sealed_id)
+                .where(
+                    ThreadItem.alert_id == uuid.UUID(alert_id),
+                    SealedWrap.school_id == beech.school.id,
+                )
+            )
+        )
+    assert tiers == {f"person:{named.member.id}"}
+    assert beech.client.get(f"/alerts/{alert_id}").status_code == 404
