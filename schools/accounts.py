@@ -18,7 +18,7 @@ from crypto import custody
 from crypto.custody import Argon2Params
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
-from schools import audit, directory, invitations, keyring, leadership, policy
+from schools import audit, directory, invitations, keyring, leadership, personal, policy
 from schools.db import utcnow
 from schools.errors import (
     Conflict,
@@ -142,6 +142,7 @@ def start_session(
     keys = leadership.on_sign_in(
         session, member, credential, _unlock(session, member, credential), complete
     )
+    keys = personal.on_sign_in(session, member, credential, keys, complete)
     signed = _open_session(session, member, keys, user_agent, lifetime, state)
     member.last_sign_in_at = signed.login.created_at
     confirmed = confirm_colleagues(session, member, keys) if complete else []
@@ -286,7 +287,7 @@ def session_keys(login: LoginSession, vault_key: bytes) -> SchoolKeys | None:
                 login.leadership_generation,
             ),
         )
-        keys = leadership.from_vault(plain, login.leadership_generation)
+        keys = leadership.from_vault(plain, login.leadership_generation, login.member_id)
     except CryptoError:
         return None
     return keys if keys.generation == login.generation else None
@@ -392,6 +393,7 @@ def _replace_credential(
     fresh = CredentialKey.generate()
     keyring.delete_wraps_of(session, CredentialKind.MEMBER, member.id)
     held = leadership.move_to_credential(session, member, old, fresh.public_bytes())
+    own = personal.move_to_credential(session, member, old, fresh.public_bytes())
     member.password_blob = custody.wrap_seed_with_password(
         fresh.seed, password, params, _owner(member)
     )
@@ -412,7 +414,9 @@ def _replace_credential(
         object_id=member.id,
         generation=keys.generation if keys is not None else None,
     )
-    return leadership.holding(keys, held) if keys is not None else None
+    if keys is None:
+        return None
+    return personal.carrying(leadership.holding(keys, held), member.id, own)
 
 
 @dataclass(frozen=True)
@@ -502,6 +506,7 @@ def recover_head(
     # The leadership bundle was wrapped to the forgotten credential only: a
     # leadership colleague's next sign-in wraps it to the new one.
     leadership.forget_wraps_of(session, member)
+    personal.retire(session, member, "recovered with a recovery code")
     keyring.add_wrap(
         session, school.id, keys, CredentialKind.MEMBER, member.id, member.credential_public
     )
@@ -590,6 +595,8 @@ def remove_member(
     if actor_keys is not None and school.key_generation:
         new_keys = keyring.rotate(session, school, actor_keys, actor, reason="member removed")
         new_keys = leadership.holding(new_keys, held)
+        if (mine := personal.personal_of(actor_keys)) is not None:
+            new_keys = personal.carrying(new_keys, *mine)
     session.flush()
     return Removed(keys=new_keys, recovery_code_withdrawn=withdrawn)
 

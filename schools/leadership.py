@@ -73,6 +73,9 @@ class HeldKeys(SchoolKeys):
     school bundle it carries."""
 
     leadership: SchoolKeys | None = field(default=None, repr=False)
+    # The member's own bundle (schools/personal.py) and whose it is.
+    personal: SchoolKeys | None = field(default=None, repr=False)
+    person: uuid.UUID | None = field(default=None, repr=False)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SchoolKeys) and other.to_bytes() == self.to_bytes()
@@ -86,10 +89,23 @@ def leadership_of(keys: SchoolKeys | None) -> SchoolKeys | None:
 
 
 def holding(keys: SchoolKeys, leadership: SchoolKeys | None) -> SchoolKeys:
-    """``keys`` carrying ``leadership`` (or plain, when there is none)."""
-    if leadership is None:
-        return SchoolKeys(keys.generation, keys.kem_seed, keys.ed25519_seed, keys.mldsa_seed)
-    return HeldKeys(keys.generation, keys.kem_seed, keys.ed25519_seed, keys.mldsa_seed, leadership)
+    """``keys`` carrying ``leadership`` (or plain, when there is none), and
+    the personal bundle ``keys`` carries, if any."""
+    if isinstance(keys, HeldKeys):
+        return _held(keys, leadership, keys.personal, keys.person)
+    return _held(keys, leadership, None, None)
+
+
+def _held(
+    keys: SchoolKeys,
+    leadership: SchoolKeys | None,
+    personal: SchoolKeys | None,
+    person: uuid.UUID | None,
+) -> SchoolKeys:
+    seeds = (keys.generation, keys.kem_seed, keys.ed25519_seed, keys.mldsa_seed)
+    if leadership is None and personal is None:
+        return SchoolKeys(*seeds)
+    return HeldKeys(*seeds, leadership, personal, person if personal is not None else None)
 
 
 # --- the session's vault ---------------------------------------------------------
@@ -99,9 +115,11 @@ def vault_plaintext(keys: SchoolKeys) -> tuple[bytes, int | None]:
     """What a session row seals: the school bundle, then the leadership bundle
     if held; and the leadership generation (bound into the row's context)."""
     leadership = leadership_of(keys)
+    # The member's personal bundle, when held, comes last (schools/personal.py).
+    personal = keys.personal.to_bytes() if isinstance(keys, HeldKeys) and keys.personal else b""
     if leadership is None:
-        return keys.to_bytes(), None
-    return keys.to_bytes() + leadership.to_bytes(), leadership.generation
+        return keys.to_bytes() + personal, None
+    return keys.to_bytes() + leadership.to_bytes() + personal, leadership.generation
 
 
 def vault_context(context: bytes, leadership_generation: int | None) -> bytes:
@@ -112,15 +130,20 @@ def vault_context(context: bytes, leadership_generation: int | None) -> bytes:
     return context + _VAULT_LABEL + leadership_generation.to_bytes(4, "big")
 
 
-def from_vault(plain: bytes, leadership_generation: int | None) -> SchoolKeys:
-    """The bundles a session row held (MalformedKey if they do not parse)."""
-    if leadership_generation is None:
-        return SchoolKeys.from_bytes(plain)
-    keys = SchoolKeys.from_bytes(plain[:_BUNDLE_LEN])
-    leadership = SchoolKeys.from_bytes(plain[_BUNDLE_LEN:])
-    if leadership.generation != leadership_generation:
-        raise MalformedKey("the session's leadership bundle is of another generation")
-    return holding(keys, leadership)
+def from_vault(
+    plain: bytes, leadership_generation: int | None, person: uuid.UUID | None = None
+) -> SchoolKeys:
+    """The bundles a session row held (MalformedKey if they do not parse); a
+    personal bundle after them is ``person``'s."""
+    keys, rest = SchoolKeys.from_bytes(plain[:_BUNDLE_LEN]), plain[_BUNDLE_LEN:]
+    leadership = None
+    if leadership_generation is not None:
+        leadership, rest = SchoolKeys.from_bytes(rest[:_BUNDLE_LEN]), rest[_BUNDLE_LEN:]
+        if leadership.generation != leadership_generation:
+            raise MalformedKey("the session's leadership bundle is of another generation")
+    if rest and person is None:
+        raise MalformedKey("the session holds a personal bundle of nobody")
+    return _held(keys, leadership, SchoolKeys.from_bytes(rest) if rest else None, person)
 
 
 # --- wraps -------------------------------------------------------------------------

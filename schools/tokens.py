@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from crypto import custody
 from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys
-from schools import audit, keyring, leadership, policy
+from schools import audit, keyring, leadership, personal, policy
 from schools.audit.leaf import timestamp
 from schools.db import utcnow
 from schools.errors import Conflict, DomainError, InvalidInput, KeysLocked, NotFound, Problems
@@ -172,6 +172,7 @@ def create_token(
     )
     # A leadership member's token acts as them: it gets the leadership keys too.
     leadership.wrap_to_token(session, actor, keys, token.id, token.credential_public)
+    personal.wrap_to_token(session, actor, keys, token.id, token.credential_public)
     audit.record(
         session,
         "token.created",
@@ -201,6 +202,7 @@ def revoke_token(
     token.revoked_by_id = actor.id if actor is not None else None
     keyring.delete_wraps_of(session, CredentialKind.TOKEN, token.id)
     leadership.forget_credential(session, leadership.TOKEN, token.id)
+    personal.forget_token(session, token.id)
     audit.record(
         session,
         "token.revoked",
@@ -276,8 +278,13 @@ def unlock(session: Session, token: ApiToken, secret: str) -> SchoolKeys:
     )
     if keys is None:
         raise KeysLocked("This token holds no copy of the school's current keys. Make a new token.")
-    return leadership.holding(
-        keys, leadership.unwrap_for(session, token.member, leadership.TOKEN, token.id, credential)
+    return personal.carrying(
+        leadership.holding(
+            keys,
+            leadership.unwrap_for(session, token.member, leadership.TOKEN, token.id, credential),
+        ),
+        token.member_id,
+        personal.unwrap_for(session, token.member, personal.TOKEN, token.id, credential),
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from crypto.header import TIER_ALL, TIER_LEADERSHIP
 from network.alerts.models import Alert, AlertRecipient, ThreadExclusion
+from network.alerts.named_models import TIER_NAMED, NamedReader
 from network.alerts.vocab import NOT_FORWARDABLE, AlertStatus
 from schools import policy
 from schools.errors import Conflict, DomainError, Forbidden, NotFound
@@ -55,15 +56,32 @@ def withdrawn_from(
     alert_id: uuid.UUID | ColumnExpressionArgument[uuid.UUID],
 ) -> ColumnElement[bool]:
     """SQL: the member was withdrawn from the alert's thread (network/alerts/exclusion.py)."""
-    return exists().where(
-        ThreadExclusion.alert_id == alert_id, ThreadExclusion.member_id == member_id
+    # Correlated to the enclosing queries at any depth (inside another EXISTS
+    # too, as in ``visible_to_member``), not a scan of every member.
+    return (
+        exists()
+        .where(ThreadExclusion.alert_id == alert_id, ThreadExclusion.member_id == member_id)
+        .correlate_except(ThreadExclusion)
+    )
+
+
+def named_in(
+    member_id: uuid.UUID | ColumnExpressionArgument[uuid.UUID],
+    alert_id: uuid.UUID | ColumnExpressionArgument[uuid.UUID],
+) -> ColumnElement[bool]:
+    """SQL: the alert was sealed to the member by name (network/alerts/named.py)."""
+    return (
+        exists()
+        .where(NamedReader.alert_id == alert_id, NamedReader.member_id == member_id)
+        .correlate_except(NamedReader)
     )
 
 
 def copy_visible_to(reader: Member | None) -> ColumnElement[bool]:
-    """SQL on ``alert_recipients``: the copy is at a tier the reader is in, and
-    the reader was not withdrawn from the alert's thread (no reader: the
-    all-staff tier only). The inbox and the unread count list only these."""
+    """SQL on ``alert_recipients``: the copy is at a tier the reader is in (a
+    copy for named people: the reader is one of them), and the reader was not
+    withdrawn from the alert's thread (no reader: the all-staff tier only).
+    The inbox and the unread count list only these."""
     return copy_visible_at(tiers_of(reader), reader.id if reader is not None else None)
 
 
@@ -76,7 +94,8 @@ def copy_visible_at(
     in_tier = AlertRecipient.tier.in_(tiers)
     if reader_id is None:
         return in_tier
-    return and_(in_tier, ~withdrawn_from(reader_id, AlertRecipient.alert_id))
+    named = and_(AlertRecipient.tier == TIER_NAMED, named_in(reader_id, AlertRecipient.alert_id))
+    return and_(or_(in_tier, named), ~withdrawn_from(reader_id, AlertRecipient.alert_id))
 
 
 def visible_to_member(alert: Alert) -> ColumnElement[bool]:
@@ -93,6 +112,7 @@ def visible_to_member(alert: Alert) -> ColumnElement[bool]:
                     AlertRecipient.tier == TIER_LEADERSHIP,
                     Member.role.in_([r.value for r in LEADERSHIP_ROLES]),
                 ),
+                and_(AlertRecipient.tier == TIER_NAMED, named_in(Member.id, alert.id)),
             ),
             ~withdrawn_from(Member.id, alert.id),
         ),
@@ -102,10 +122,10 @@ def visible_to_member(alert: Alert) -> ColumnElement[bool]:
 
 def reads_copy(session: Session, actor: Member, copy: AlertRecipient) -> bool:
     """``copy_visible_to`` for one member and one copy."""
-    return (
-        copy.tier in tiers_of(actor)
-        and session.get(ThreadExclusion, (copy.alert_id, actor.id)) is None
+    in_tier = copy.tier in tiers_of(actor) or (
+        copy.tier == TIER_NAMED and session.get(NamedReader, (copy.alert_id, actor.id)) is not None
     )
+    return in_tier and session.get(ThreadExclusion, (copy.alert_id, actor.id)) is None
 
 
 @dataclass(frozen=True)

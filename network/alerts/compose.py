@@ -63,11 +63,14 @@ class FormFields:
     # category's default, and a recipient school one of whose members is its subject.
     tier: str = ""
     subject_school: str = ""
+    # Tier "named": the member ids ticked (network/alerts/named.py).
+    named: tuple[str, ...] = ()
 
     def to_bytes(self) -> bytes:
         value: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
         value["schools"] = list(self.schools)
         value["referred_to"] = list(self.referred_to)
+        value["named"] = list(self.named)
         return json.dumps({"v": 1, **value}, ensure_ascii=False, sort_keys=True).encode()
 
     @classmethod
@@ -76,12 +79,13 @@ class FormFields:
         text = {
             f.name: str(value.get(f.name, f.default))
             for f in fields(cls)
-            if f.name not in ("schools", "include_coordinator", "referred_to")
+            if f.name not in ("schools", "include_coordinator", "referred_to", "named")
         }
         return cls(
             **text,
             schools=tuple(str(s) for s in value.get("schools", ())),
             referred_to=tuple(str(agency) for agency in value.get("referred_to", ())),
+            named=tuple(str(m) for m in value.get("named", ())),
             include_coordinator=bool(value.get("include_coordinator", False)),
         )
 
@@ -205,6 +209,7 @@ def compose(
         evidence=tuple(evidence),
         tier=form.tier,
         subject_school_id=_check(problems, None, lambda: _subject_school(form.subject_school)),
+        named=form.named,
     )
     if (
         sender is not None

@@ -19,8 +19,8 @@ from network import auth, security
 from network.alerts import evidence as evidence_files
 from network.alerts import guidance as guidance_ops
 from network.alerts import held as held_alerts
+from network.alerts import named, review, sending, vocab
 from network.alerts import platforms as platform_ops
-from network.alerts import review, sending, vocab
 from network.alerts.audience import schools_to_choose
 from network.alerts.compose import FormFields, accept_evidence
 from network.alerts.content import Evidence
@@ -56,6 +56,9 @@ def _post_form(actor: Member) -> PostAlertForm:
         SelectChoice("", "No: not a member of a recipient school"),
         *form.schools.choices,
     ]
+    form.named.choices = [
+        SelectChoice(v, label) for v, label in named.choices(db(), choices.schools)
+    ]
     return form
 
 
@@ -83,6 +86,7 @@ def _fields(form: PostAlertForm) -> FormFields:
         schools=tuple(str(v) for v in form.schools.data or []),
         include_coordinator=bool(form.include_coordinator.data),
         referred_to=tuple(str(v) for v in form.referred_to.data or []),
+        named=tuple(str(v) for v in form.named.data or []),
         references=str(form.references.data or ""),
         referred_on=form.referred_on.data.isoformat() if form.referred_on.data else "",
         dsl_name=str(form.dsl_name.data or ""),
@@ -91,7 +95,7 @@ def _fields(form: PostAlertForm) -> FormFields:
 
 def _fill(form: PostAlertForm, fields: FormFields) -> None:
     for name, value in asdict(fields).items():
-        if name in ("schools", "referred_to"):
+        if name in ("schools", "referred_to", "named"):
             getattr(form, name).data = list(value)
         elif name == "referred_on":
             form.referred_on.data = date.fromisoformat(value) if value else None

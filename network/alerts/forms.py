@@ -123,9 +123,17 @@ class PostAlertForm(FlaskForm):
             ),
             SelectChoice("all", "All staff"),
             SelectChoice("leadership", "Leadership only: the head and safeguarding leads"),
+            SelectChoice("named", "Named people only: those you tick below"),
         ],
         default="",
         validate_choice=False,
+    )
+    named = MultiCheckboxField(
+        "Named people (when you send to named people only)",
+        validate_choice=False,
+        description="The heads and safeguarding leads of the schools you can send to. Tick "
+        "at least one at each school you send to: only they read it there, and at your "
+        "school only you.",
     )
     subject_school = SelectField(
         "A member of a recipient school is the subject (optional)",

@@ -30,6 +30,7 @@ from network.alerts.integrity import check_alert
 from network.alerts.keychain import Keychain, parse_public_keys
 from network.alerts.listing import LISTED, ListedAlert, ListedCopy, ListedSchool, listed
 from network.alerts.models import Alert, AlertRecipient, Platform, ReadRecord, SearchEntry
+from network.alerts.named_models import TIER_NAMED
 from network.alerts.paging import after_cursor, encode_cursor
 from network.alerts.platforms import platforms
 from network.alerts.sealing import IntegrityFailure, Stored, load_for, open_summary
@@ -286,11 +287,20 @@ def inbox_for(
         index.catch_up()
         matching = index.matching(query_words(filters.q))
     query = inbox_query(school.id, filters, cursor, sent, limit, matching, alert_ids, reader=actor)
-    rows = session.execute(query).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+    fetched = session.execute(query).all()
+    more = len(fetched) > limit
     records = _RecordKeys(keychain)
-    listed_rows = [(*listed(row, school.id), *row[len(LISTED) :]) for row in rows]
+    # A record sealed under another tier's key (another named person's) proves
+    # nothing to this reader: they verify the envelope as the first time.
+    listed_rows = []
+    for fetched_row in fetched[:limit]:
+        copy, alert, record, generation, tier, *rest = (
+            *listed(fetched_row, school.id),
+            *fetched_row[len(LISTED) :],
+        )
+        if record is not None and (tier or TIER_ALL) not in keychain.tiers:
+            record, generation, tier = None, None, None
+        listed_rows.append((copy, alert, record, generation, tier, *rest))
     first_time = [
         alert.sealed_id
         for _copy, alert, record, *_rest in listed_rows
@@ -325,7 +335,10 @@ def inbox_for(
         if keys is None:
             row.problem = "Locked: your session cannot open the school's keys."
             continue
-        if copy.tier not in keychain.tiers:
+        if copy.tier == TIER_NAMED and keychain.person_tier is None:
+            row.problem = "Sealed to you by name: this sign-in holds no personal keys."
+            continue
+        if copy.tier not in keychain.tiers and copy.tier != TIER_NAMED:
             row.problem = "For your school's leadership: this sign-in holds no leadership keys."
             continue
         try:

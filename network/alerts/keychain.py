@@ -11,11 +11,12 @@ from functools import lru_cache
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from crypto.header import TIER_ALL, TIER_LEADERSHIP
+from crypto.header import TIER_ALL, TIER_LEADERSHIP, TIER_PERSON_PREFIX
 from crypto.keys import SchoolKeys, SchoolPublicKeys
-from schools import keyring, leadership
+from schools import keyring, leadership, personal
 from schools.errors import KeysLocked
 from schools.models import LeadershipKeyGeneration, SchoolKeyGeneration
+from schools.personal_models import PersonalKeyGeneration
 
 LOCKED = (
     "This request cannot open your school's keys, so it cannot seal, sign or read "
@@ -49,17 +50,32 @@ class Keychain:
         self._leadership: dict[int, SchoolKeys] = {}
         if self.leadership is not None:
             self._leadership[self.leadership.generation] = self.leadership
+        # The member's own bundle (schools/personal.py): wraps sealed to them by name.
+        held = personal.personal_of(current)
+        self.person_tier = f"{TIER_PERSON_PREFIX}{held[0]}" if held is not None else None
+        self.person = held[0] if held is not None else None
+        self.personal = held[1] if held is not None else None
+        self._personal = {held[1].generation: held[1]} if held is not None else {}
 
     @property
     def tiers(self) -> tuple[str, ...]:
         """The audience tiers whose wraps this keychain opens."""
-        return (TIER_ALL, TIER_LEADERSHIP) if self.leadership is not None else (TIER_ALL,)
+        tiers = (TIER_ALL, TIER_LEADERSHIP) if self.leadership is not None else (TIER_ALL,)
+        return (*tiers, self.person_tier) if self.person_tier is not None else tiers
 
     def for_recipient(self, generation: int, tier: str) -> SchoolKeys:
         """The bundle that opens a wrap of ``tier`` and ``generation``;
         KeysLocked for a tier this request holds no keys of."""
         if tier == TIER_ALL:
             return self.for_generation(generation)
+        if tier.startswith(TIER_PERSON_PREFIX):
+            if tier != self.person_tier or self.personal is None or self.person is None:
+                raise KeysLocked("This was sealed to someone else by name.")
+            if generation not in self._personal:
+                self._personal[generation] = personal.keys_back_to(
+                    self.session, self.person, self.personal, generation
+                )
+            return self._personal[generation]
         if tier != TIER_LEADERSHIP or self.leadership is None:
             raise KeysLocked("This is for your school's leadership only.")
         return self._walk(self._leadership, self.leadership, generation, leadership.keys_back_to)
@@ -111,6 +127,21 @@ def public_keys_of(
 ) -> dict[tuple[uuid.UUID, int], SchoolPublicKeys]:
     """Public keys for several (school, generation) pairs in one query."""
     return _public_keys_of(session, SchoolKeyGeneration, pairs)
+
+
+def personal_public_keys_of(
+    session: Session, pairs: set[tuple[uuid.UUID, int]]
+) -> dict[tuple[uuid.UUID, int], SchoolPublicKeys]:
+    """Members' personal public keys for several (member, generation) pairs, one query."""
+    if not pairs:
+        return {}
+    table = PersonalKeyGeneration
+    rows = session.execute(
+        select(table.member_id, table.generation, table.public_keys).where(
+            tuple_(table.member_id, table.generation).in_(list(pairs))
+        )
+    ).all()
+    return {(member, gen): parse_public_keys(blob) for member, gen, blob in rows}
 
 
 def leadership_public_keys_of(

@@ -76,8 +76,11 @@ class SealedWrap(Base):
     )
     school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), primary_key=True)
     generation: Mapped[int] = mapped_column(Integer)
-    # Whose keys within the school: "all" (the school bundle) or "leadership".
-    tier: Mapped[str] = mapped_column(String(64), default=TIER_ALL, server_default=TIER_ALL)
+    # Whose keys within the school: "all" (the school bundle), "leadership",
+    # or "person:<member>" (one per named person: network/alerts/named.py).
+    tier: Mapped[str] = mapped_column(
+        String(64), primary_key=True, default=TIER_ALL, server_default=TIER_ALL
+    )
     wrap: Mapped[bytes] = mapped_column(LargeBinary)
 
 

@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 
 from crypto.envelope import Origin, new_alert_id
 from crypto.keys import SchoolKeys
-from network.alerts import daily_figures, indicators, signals, vocab
+from network.alerts import daily_figures, indicators, named, signals, vocab
 from network.alerts.access import check_may_post
 from network.alerts.audience import resolve_audience, schools_to_choose
 from network.alerts.auditing import record_for_alert
 from network.alerts.content import AlertContent, Evidence
 from network.alerts.models import Alert, AlertRecipient, Platform
+from network.alerts.named_models import TIER_NAMED
 from network.alerts.platforms import offered, platforms
 from network.alerts.retention import expiry
 from network.alerts.sealing import seal_and_store
@@ -57,6 +58,8 @@ class AlertDraft:
     # A recipient school one of whose members the alert is about: it receives
     # the alert at its leadership tier.
     subject_school_id: uuid.UUID | None = None
+    # Tier "named": the members named, by id or email (network/alerts/named.py).
+    named: tuple[str, ...] = ()
 
     @property
     def filing(self) -> Filing:
@@ -160,6 +163,8 @@ def post_alert(
         draft.tlp,
         draft.subject_school_id,
     )
+    if draft.tier == TIER_NAMED:
+        audience = named.assign_named(session, actor, audience, draft.named)
     now = now or utcnow()
     alert_id = uuid.UUID(bytes=new_alert_id())
     hashed = indicators.hash_for_posting(session, actor, keys, draft.content, draft.platform)
@@ -222,6 +227,7 @@ def post_alert(
             for s in audience.schools
         ],
     )
+    named.file(session, alert, audience)
     record_for_alert(
         session,
         "alert.posted",

@@ -12,12 +12,27 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from crypto import envelope as env
-from crypto.envelope import TIER_ALL, TIER_LEADERSHIP, Envelope, Header, Opened, Origin, Recipient
+from crypto.envelope import (
+    TIER_ALL,
+    TIER_LEADERSHIP,
+    TIER_PERSON_PREFIX,
+    Envelope,
+    Header,
+    Opened,
+    Origin,
+    Recipient,
+)
 from crypto.errors import CryptoError, MalformedEnvelope, UnwrapError
 from crypto.keys import SchoolKeys, SchoolPublicKeys
 from crypto.records import open_verified_before, read_key
-from network.alerts.keychain import Keychain, leadership_public_keys_of, public_keys_of
+from network.alerts.keychain import (
+    Keychain,
+    leadership_public_keys_of,
+    personal_public_keys_of,
+    public_keys_of,
+)
 from network.alerts.models import Sealed, SealedWrap
+from network.alerts.named_models import TIER_NAMED
 from schools.errors import Conflict, DomainError, NotFound
 from schools.models import Member, School
 
@@ -33,23 +48,32 @@ class IntegrityFailure(DomainError):
 @dataclass(frozen=True)
 class Audience:
     """Schools an envelope is sealed to, each at its tier (all staff unless
-    ``tiers`` says "leadership"), with the generation of that tier's keys."""
+    ``tiers`` says "leadership" or "named"), with the generation of that
+    tier's keys. A school at the named tier gets one recipient per member in
+    ``named`` (member, generation of their personal keys: network/alerts/named.py)."""
 
     schools: tuple[School, ...]
     tiers: Mapping[uuid.UUID, str] = field(default_factory=dict)
+    named: Mapping[uuid.UUID, tuple[tuple[uuid.UUID, int], ...]] = field(default_factory=dict)
 
     def tier_of(self, school: School) -> str:
         return self.tiers.get(school.id, TIER_ALL)
 
     def recipients(self) -> tuple[Recipient, ...]:
-        return tuple(
-            Recipient(
-                str(s.id),
-                s.leadership_generation if self.tier_of(s) == TIER_LEADERSHIP else s.key_generation,
-                self.tier_of(s),
-            )
-            for s in self.schools
-        )
+        found: list[Recipient] = []
+        for s in self.schools:
+            tier = self.tier_of(s)
+            if tier == TIER_NAMED:
+                found.extend(
+                    Recipient(str(s.id), generation, f"{TIER_PERSON_PREFIX}{member_id}")
+                    for member_id, generation in self.named.get(s.id, ())
+                )
+            else:
+                generation = (
+                    s.leadership_generation if tier == TIER_LEADERSHIP else s.key_generation
+                )
+                found.append(Recipient(str(s.id), generation, tier))
+        return tuple(found)
 
 
 def seal_and_store(
@@ -85,17 +109,30 @@ def seal_and_store(
     assert school is not None
     recipients = audience.recipients()
     staff = {(uuid.UUID(r.school), r.generation) for r in recipients if r.tier == TIER_ALL}
-    leaders = {(uuid.UUID(r.school), r.generation) for r in recipients if r.tier != TIER_ALL}
+    leaders = {(uuid.UUID(r.school), r.generation) for r in recipients if r.tier == TIER_LEADERSHIP}
+    people = {
+        (uuid.UUID(r.tier.removeprefix(TIER_PERSON_PREFIX)), r.generation)
+        for r in recipients
+        if r.tier.startswith(TIER_PERSON_PREFIX)
+    }
     by_tier = {
         TIER_ALL: public_keys_of(session, staff),
         TIER_LEADERSHIP: leadership_public_keys_of(session, leaders),
     }
-    public = {
-        r: by_tier[r.tier][(uuid.UUID(r.school), r.generation)]
-        for r in recipients
-        if (uuid.UUID(r.school), r.generation) in by_tier[r.tier]
-    }
-    missing = [s.name for s, r in zip(audience.schools, recipients, strict=True) if r not in public]
+    by_person = personal_public_keys_of(session, people)
+
+    def key_of(r: Recipient) -> SchoolPublicKeys | None:
+        if r.tier.startswith(TIER_PERSON_PREFIX):
+            return by_person.get((uuid.UUID(r.tier.removeprefix(TIER_PERSON_PREFIX)), r.generation))
+        return by_tier[r.tier].get((uuid.UUID(r.school), r.generation))
+
+    public = {r: key for r in recipients if (key := key_of(r)) is not None}
+    missing = [
+        s.name
+        for s in audience.schools
+        if not any(r.school == str(s.id) for r in recipients)
+        or any(r.school == str(s.id) and r not in public for r in recipients)
+    ]
     if missing:
         raise Conflict(f"No published keys for {', '.join(missing)}.")
     header = Header(

@@ -20,6 +20,8 @@ from network.alerts.access import acknowledgeable, sightable, writable
 from network.alerts.auditing import record_for_alert
 from network.alerts.content import MAX_NOTE, Note, Sighting, clean_text
 from network.alerts.models import Alert, AlertRecipient, ThreadExclusion, ThreadItem
+from network.alerts.named import thread_named
+from network.alerts.named_models import TIER_NAMED
 from network.alerts.sealing import Audience, seal_and_store
 from network.alerts.vocab import AlertStatus, ItemKind
 from schools.db import utcnow
@@ -54,11 +56,14 @@ def _thread_audience(session: Session, alert: Alert, author_school: School) -> A
         )
     )
     tiers = {
-        school.id: TIER_LEADERSHIP if school.id in withdrawing else tier for school, tier in rows
+        # A copy for named people stays so: withdrawn members are left out of it.
+        school.id: TIER_LEADERSHIP if school.id in withdrawing and tier != TIER_NAMED else tier
+        for school, tier in rows
     }
     own = [s for s, _ in rows if s.id == author_school.id]
     others = [s for s, _ in rows if s.id != author_school.id]
-    return Audience(((own or [author_school])[0], *others), tiers)
+    named = thread_named(session, alert.id) if TIER_NAMED in tiers.values() else {}
+    return Audience(((own or [author_school])[0], *others), tiers, named)
 
 
 def add_item(

@@ -16,13 +16,14 @@ from __future__ import annotations
 import uuid
 
 from crypto.header import TIER_ALL, TIER_LEADERSHIP
+from network.alerts.named_models import TIER_NAMED
 from network.alerts.sealing import Audience
 from schools.errors import InvalidInput
 from schools.leadership import in_leadership
 from schools.models import Member
 
 # The choices a sender has ("" leaves it to the default).
-TIERS = (TIER_ALL, TIER_LEADERSHIP)
+TIERS = (TIER_ALL, TIER_LEADERSHIP, TIER_NAMED)
 LEADERSHIP_BY_DEFAULT = frozenset({"staff_named"})
 
 
@@ -42,8 +43,12 @@ def assign_tiers(
     """The audience with each school's tier; InvalidInput (nothing written)
     for a tier a school has no keys of, or that the sender is not in."""
     if chosen and chosen not in TIERS:
-        raise InvalidInput("Choose all staff or leadership.", field="tier")
+        raise InvalidInput("Choose all staff, leadership or named people.", field="tier")
     tier = chosen or default_tier(category, tlp)
+    if tier == TIER_NAMED:
+        # Stricter than leadership, the subject's school included: the named
+        # people are chosen by the sender (network/alerts/named.py).
+        return audience
     own, *others = audience.schools
     if subject_school_id is not None and subject_school_id not in {s.id for s in others}:
         raise InvalidInput(

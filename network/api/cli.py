@@ -16,7 +16,7 @@ from flask.cli import with_appcontext
 
 from network.commands import BadInput, transaction
 from network.settings import current
-from schools import accounts, directory, leadership, tokens
+from schools import accounts, directory, personal, tokens
 from schools.audit.leaf import timestamp
 from schools.db import utcnow
 from schools.errors import SignInFailed
@@ -72,7 +72,7 @@ def token_create(
             )
         except SignInFailed as failed:
             raise BadInput(failed.message) from None
-        keys = leadership.unlock_for_member(session, member, credential)
+        keys = personal.unlock_for_member(session, member, credential)
         issued = tokens.create_token(session, member, keys, name, wanted, expires_days)
         described = (
             f"Token {issued.token.name!r} ({issued.token.id}) acts as {member.name} "

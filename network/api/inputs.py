@@ -188,13 +188,21 @@ class NewAlert(Body):
     include_coordinator: bool = False
     tier: Annotated[
         str,
-        Choice(("all", "leadership")),
+        Choice(("all", "leadership", "named")),
         Field(
-            description="Who reads it at each school: 'all' staff or 'leadership' (head and "
-            "safeguarding leads). Empty: leadership for category staff_named and TLP:RED, "
-            "otherwise all."
+            description="Who reads it at each school: 'all' staff, 'leadership' (head and "
+            "safeguarding leads) or 'named' (only the members listed in 'named'). Empty: "
+            "leadership for category staff_named and TLP:RED, otherwise all."
         ),
     ] = ""
+    named: Annotated[
+        list[Annotated[str, Text(320)]],
+        Field(
+            max_length=100,
+            description="Tier 'named': the members it is sealed to, by member id or email "
+            "address: at least one head or safeguarding lead of each recipient school.",
+        ),
+    ] = []
     subject_school: Annotated[
         Id | None,
         Field(
@@ -250,6 +258,7 @@ class NewAlert(Body):
             include_coordinator=self.include_coordinator,
             tier=self.tier,
             subject_school_id=self.subject_school,
+            named=tuple(self.named),
             evidence=tuple(a.evidence for a in self.attachments if a.evidence is not None),
         )
 

@@ -60,12 +60,14 @@ MODEL_MODULES = (
     "network.alerts.daily_figures",
     "network.alerts.home_models",
     "network.alerts.models",
+    "network.alerts.named_models",
     "network.api.models",
     "network.dashboard.models",
     "network.notifications.models",
     "network.operations.heartbeat",
     "schools.audit",
     "schools.models",
+    "schools.personal_models",
     "schools.tokens",
 )
 

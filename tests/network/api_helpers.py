@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from crypto.custody import FAST_FOR_TESTS
 from network.db import own_transaction
-from schools import accounts, leadership, policy, tokens
+from schools import accounts, personal, policy, tokens
 from schools.models import Member
 from schools.policy import Scope
 from tests.conftest import PASSWORD
@@ -33,7 +33,7 @@ def issue_token(
     ``scopes``, every scope the member's role may grant."""
     with own_transaction(app) as session:
         member, credential = accounts.authenticate(session, email, PASSWORD, FAST_FOR_TESTS)
-        keys = leadership.unlock_for_member(session, member, credential)
+        keys = personal.unlock_for_member(session, member, credential)
         if scopes is None:
             scopes = tuple(s.value for s in Scope if s in policy.grantable_scopes(member))
         return tokens.create_token(session, member, keys, name, scopes, days).secret_token

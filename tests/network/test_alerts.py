@@ -444,8 +444,15 @@ def test_tampering_by_the_hub_is_detected_not_displayed(app, heads):
         # The hub relabels an alert's severity in its clear columns...
         session.get(Alert, uuid.UUID(first)).severity = "info"
         # ...and swaps the wraps of two alerts for school B.
-        w1 = session.get(SealedWrap, (session.get(Alert, uuid.UUID(first)).sealed_id, b.school.id))
-        w2 = session.get(SealedWrap, (session.get(Alert, uuid.UUID(second)).sealed_id, b.school.id))
+        w1, w2 = (
+            session.scalars(
+                select(SealedWrap).where(
+                    SealedWrap.sealed_id == session.get(Alert, uuid.UUID(alert_id)).sealed_id,
+                    SealedWrap.school_id == b.school.id,
+                )
+            ).one()
+            for alert_id in (first, second)
+        )
         w1.wrap, w2.wrap = w2.wrap, w1.wrap
     for alert_id, title in ((first, "First"), (second, "Second")):
         page = b.client.get(f"/alerts/{alert_id}").get_data(as_text=True)

@@ -342,7 +342,11 @@ def test_a_dsl_withdraws_a_member_from_a_thread(app, world, heads):
         item = session.scalars(
             select(ThreadItem).where(ThreadItem.alert_id == uuid.UUID(alert_id))
         ).one()
-        wrap = session.get(SealedWrap, (item.sealed_id, beech.school.id))
+        wrap = session.scalars(
+            select(SealedWrap).where(
+                SealedWrap.sealed_id == item.sealed_id, SealedWrap.school_id == beech.school.id
+            )
+        ).one()
         assert wrap.tier == TIER_LEADERSHIP
         actions = session.scalars(select(AuditEvent.action)).all()
     assert "alert.member_withdrawn" in actions

@@ -1,0 +1,416 @@
+"""The named people tier (issue 16): an alert sealed, at a recipient school,
+only to the members the sender names, each through their own personal key
+bundle. A leadership colleague who is not named and a member of staff open
+nothing of it (page, inbox, count, notifications, their session's keys,
+their password's credential); the named member reads it, and still does
+after changing their password, while the old credential opens nothing sealed
+after."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+import pytest
+from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy import func, select
+
+from crypto import custody
+from crypto import envelope as env
+from crypto.envelope import Envelope, Recipient
+from crypto.errors import CryptoError
+from crypto.keys import CredentialKey, SchoolKeys
+from network.alerts.keychain import parse_public_keys
+from network.alerts.models import Alert, AlertRecipient, Sealed, SealedWrap, ThreadItem
+from network.alerts.named_models import NamedReader
+from network.db import own_transaction
+from network.notifications.models import Notification, Subscription
+from schools import accounts, personal
+from schools.models import LoginSession, Member, Role, SchoolKeyGeneration
+from schools.personal_models import PersonalKeyGeneration, PersonalWrap
+from tests.conftest import PASSWORD, csrf_token, sign_in
+from tests.network.api_helpers import alert_body, api_for, assert_problem
+
+CANARY = "CANARY-named-only-5c1d"
+NEW_PASSWORD = "a different long passphrase 7"
+
+
+def _join(app, world, head, role: Role, email: str):
+    """A member in ``role`` with the keys (the head's sign-in confirms them),
+    signed in on a client of their own (which makes their personal keys)."""
+    person = world.person(role, email, school=head.school)
+    assert sign_in(head.client, head.person.email).status_code == 302
+    client = app.test_client()
+    assert sign_in(client, email).status_code == 302
+    return person, client
+
+
+def _credential(app, member_id: uuid.UUID, password: str = PASSWORD) -> CredentialKey:
+    with own_transaction(app) as session:
+        member = session.get(Member, member_id)
+        seed = custody.unwrap_seed_with_password(
+            member.password_blob, password, accounts._owner(member)
+        )
+    return CredentialKey(seed)
+
+
+def _session_keys(app, client) -> SchoolKeys | None:
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
+    data = serializer.loads(cookie.value)
+    with own_transaction(app) as session:
+        row = session.get(LoginSession, accounts._token_hash(data["_user_id"]))
+        assert row is not None
+        return accounts.session_keys(row, base64.urlsafe_b64decode(data["vk"]))
+
+
+def _bundles_of(keys: SchoolKeys | None) -> list[SchoolKeys]:
+    """Every bundle ``keys`` carry: the school's, leadership's, personal."""
+    if keys is None:
+        return []
+    found = [keys]
+    if getattr(keys, "leadership", None) is not None:
+        found.append(keys.leadership)  # type: ignore[attr-defined]
+    if (held := personal.personal_of(keys)) is not None:
+        found.append(held[1])
+    return found
+
+
+def _opens(app, alert_id: str, school_id: uuid.UUID, bundles: list[SchoolKeys]) -> bool:
+    """Whether any of ``bundles`` opens any wrap of the school's of the alert,
+    whatever it is labelled with."""
+    with own_transaction(app) as session:
+        alert = session.get(Alert, uuid.UUID(alert_id))
+        body = session.get(Sealed, alert.sealed_id).body
+        wraps = [
+            (w.tier, w.generation, w.wrap)
+            for w in session.scalars(
+                select(SealedWrap).where(
+                    SealedWrap.sealed_id == alert.sealed_id, SealedWrap.school_id == school_id
+                )
+            )
+        ]
+        sender = parse_public_keys(
+            session.scalars(
+                select(SchoolKeyGeneration.public_keys).where(
+                    SchoolKeyGeneration.school_id == alert.sender_school_id,
+                    SchoolKeyGeneration.generation == alert.sender_generation,
+                )
+            ).one()
+        )
+    envelope = Envelope.from_bytes(body)
+    for tier, generation, blob in wraps:
+        for keys in bundles:
+            recipient = Recipient(str(school_id), generation, tier)
+            try:
+                env.open_envelope(envelope.with_wraps([(recipient, blob)]), recipient, keys, sender)
+            except (CryptoError, ValueError):
+                continue
+            return True
+    return False
+
+
+def _personal_wraps_open(app, credential: CredentialKey) -> list[uuid.UUID]:
+    """Whose personal bundles this credential opens, trying every wrap."""
+    opened = []
+    with own_transaction(app) as session:
+        for row in session.scalars(select(PersonalWrap)).all():
+            try:
+                custody.unwrap_with_credential(
+                    row.wrap,
+                    credential,
+                    personal.wrap_context(
+                        row.member_id, row.generation, row.credential_kind, row.credential_id
+                    ),
+                )
+            except CryptoError:
+                continue
+            opened.append(row.member_id)
+    return opened
+
+
+def _subscribe(client) -> None:
+    response = client.post(
+        "/notifications/subscriptions/new",
+        data={
+            "csrf_token": csrf_token(client, "/notifications/subscriptions/new"),
+            "channel": "email",
+            "min_severity": "info",
+            "timing": "immediate",
+            "digest_time": "07:30",
+        },
+    )
+    assert response.status_code == 303
+
+
+def _notified(app, alert_id: str) -> set[uuid.UUID | None]:
+    with own_transaction(app) as session:
+        return set(
+            session.scalars(
+                select(Subscription.owner_id)
+                .join(Notification, Notification.subscription_id == Subscription.id)
+                .where(Notification.alert_id == uuid.UUID(alert_id))
+            )
+        )
+
+
+def _post_named(api, school, named: list[str], title: str = CANARY):
+    return api.post("/api/v1/alerts", alert_body([school], title=title, tier="named", named=named))
+
+
+def _change_password(client) -> None:
+    response = client.post(
+        "/account",
+        data={
+            "csrf_token": csrf_token(client, "/account"),
+            "current": PASSWORD,
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_only_the_named_member_opens_sees_and_hears_a_named_alert(app, world, heads):
+    ash, beech = heads["Ash"], heads["Beech"]
+    named, named_client = _join(app, world, beech, Role.DSL, "named@beech.example.org")
+    colleague, colleague_client = _join(app, world, beech, Role.DSL, "dsl2@beech.example.org")
+    staff, staff_client = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
+    for client in (named_client, colleague_client, staff_client, beech.client):
+        _subscribe(client)
+    api = api_for(app, ash.person.email)
+    response = _post_named(api, beech.school, [str(named.member.id)])
+    assert response.status_code == 201, response.get_data(as_text=True)[:500]
+    alert_id = response.get_json()["id"]
+    with own_transaction(app) as session:
+        copies = dict(
+            session.execute(
+                select(AlertRecipient.school_id, AlertRecipient.tier).where(
+                    AlertRecipient.alert_id == uuid.UUID(alert_id)
+                )
+            ).all()
+        )
+        wraps = session.execute(
+            select(SealedWrap.school_id, SealedWrap.tier)
+            .join(Alert, Alert.sealed_id == SealedWrap.sealed_id)
+            .where(Alert.id == uuid.UUID(alert_id))
+        ).all()
+        readers = set(
+            session.scalars(
+                select(NamedReader.member_id).where(NamedReader.alert_id == uuid.UUID(alert_id))
+            )
+        )
+    assert copies == {ash.school.id: "named", beech.school.id: "named"}
+    # One wrap per named person: Beech's named DSL, and Ash's head (the sender).
+    assert sorted(wraps) == sorted(
+        [
+            (beech.school.id, f"person:{named.member.id}"),
+            (ash.school.id, f"person:{ash.person.member.id}"),
+        ]
+    )
+    assert readers == {named.member.id, ash.person.member.id}
+
+    # The named member: count, inbox, page, API; the notification reached them.
+    assert named_client.get("/notifications/unread.json").get_json()["unread"] == 1
+    assert CANARY in named_client.get("/alerts").get_data(as_text=True)
+    assert CANARY in named_client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    told = _notified(app, alert_id)
+    assert named.member.id in told
+    # The leadership colleague, the head and the member of staff: nothing.
+    outsiders = {
+        "colleague": (colleague, colleague_client),
+        "head": (beech.person, beech.client),
+        "staff": (staff, staff_client),
+    }
+    for who, (person, client) in outsiders.items():
+        assert client.get("/notifications/unread.json").get_json()["unread"] == 0, who
+        inbox = client.get("/alerts").get_data(as_text=True)
+        assert CANARY not in inbox, who
+        assert alert_id not in inbox, who
+        assert client.get(f"/alerts/{alert_id}").status_code == 404, who
+        assert person.member.id not in told, who
+        # Their session's keys (school, leadership, their own) open no wrap of it.
+        held = _session_keys(app, client)
+        assert held is not None, who
+        assert not _opens(app, alert_id, beech.school.id, _bundles_of(held)), who
+        # Their password's credential opens no personal bundle but their own.
+        assert _personal_wraps_open(app, _credential(app, person.member.id)) == [
+            person.member.id
+        ], who
+    # Nor do shared subscriptions hear of it (no owner): only people named.
+    assert None not in told
+    # The head's API token reads nothing of it either.
+    beech_api = api_for(app, beech.person.email)
+    assert beech_api.get(f"/api/v1/alerts/{alert_id}").status_code == 404
+    assert alert_id not in beech_api.get("/api/v1/alerts").get_data(as_text=True)
+    # A token carries its maker's personal keys: named, the head reads through it.
+    to_head = _post_named(api, beech.school, [beech.person.email], title="For the head")
+    assert to_head.status_code == 201
+    page = beech_api.get(f"/api/v1/alerts/{to_head.get_json()['id']}")
+    assert "For the head" in page.get_data(as_text=True)
+    # The sender's head reads its Sent copy, sealed to them by name.
+    assert CANARY in ash.client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    # The named member's key really opens it.
+    assert _opens(app, alert_id, beech.school.id, _bundles_of(_session_keys(app, named_client)))
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_after_a_password_change_it_still_opens_and_the_old_credential_opens_nothing_newer(
+    app, world, heads
+):
+    ash, beech = heads["Ash"], heads["Beech"]
+    named, named_client = _join(app, world, beech, Role.DSL, "named@beech.example.org")
+    api = api_for(app, ash.person.email)
+    before = _post_named(api, beech.school, [named.email], title="Before the change")
+    assert before.status_code == 201, before.get_data(as_text=True)[:500]
+    before_id = before.get_json()["id"]
+    old_credential = _credential(app, named.member.id)
+    old_session = personal.personal_of(_session_keys(app, named_client))
+    assert old_session is not None
+    assert old_session[1].generation == 1
+    # What a backup taken now holds: the wrap of their personal keys to the old credential.
+    with own_transaction(app) as session:
+        old_wrap = session.scalars(
+            select(PersonalWrap).where(PersonalWrap.member_id == named.member.id)
+        ).one()
+        backup = (old_wrap.generation, old_wrap.credential_kind, old_wrap.wrap)
+
+    _change_password(named_client)
+    # The renewed session reads what was sealed before the change.
+    page = named_client.get(f"/alerts/{before_id}").get_data(as_text=True)
+    assert "Before the change" in page
+    after = _post_named(api, beech.school, [str(named.member.id)], title="After the change")
+    assert after.status_code == 201
+    after_id = after.get_json()["id"]
+    assert "After the change" in named_client.get(f"/alerts/{after_id}").get_data(as_text=True)
+    # Signing in anew with the new password: both open.
+    fresh = app.test_client()
+    assert sign_in(fresh, named.email, NEW_PASSWORD).status_code == 302
+    for alert_id, title in ((before_id, "Before the change"), (after_id, "After the change")):
+        assert title in fresh.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    # The personal keys moved to generation 2, the first chained under them.
+    with own_transaction(app) as session:
+        generations = {
+            g.generation: g.retired_at is None
+            for g in session.scalars(
+                select(PersonalKeyGeneration).where(
+                    PersonalKeyGeneration.member_id == named.member.id
+                )
+            )
+        }
+    assert generations == {1: False, 2: True}
+    # The old credential opens no wrap on the hub now.
+    assert _personal_wraps_open(app, old_credential) == []
+    # With the wrap a backup kept, it opens generation 1: what was sealed
+    # before, and nothing sealed after; nor does the old session's bundle.
+    generation, kind, blob = backup
+    old_bundle = SchoolKeys.from_bytes(
+        custody.unwrap_with_credential(
+            blob,
+            old_credential,
+            personal.wrap_context(named.member.id, generation, kind, named.member.id),
+        )
+    )
+    assert old_bundle.generation == 1
+    assert _opens(app, before_id, beech.school.id, [old_bundle])
+    assert not _opens(app, after_id, beech.school.id, [old_bundle, old_session[1]])
+    # The new session's bundle (generation 2) opens the one sealed after.
+    new_held = personal.personal_of(_session_keys(app, fresh))
+    assert new_held is not None
+    assert new_held[1].generation == 2
+    assert _opens(app, after_id, beech.school.id, [new_held[1]])
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_naming_someone_who_cannot_receive_it_is_refused_with_nothing_written(app, world, heads):
+    ash, beech = heads["Ash"], heads["Beech"]
+    # A DSL who has never signed in: no personal keys yet.
+    waiting = world.person(Role.DSL, "waiting@beech.example.org", school=beech.school)
+    staff, _client = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
+    api = api_for(app, ash.person.email)
+    with own_transaction(app) as session:
+        alerts_before = session.scalar(select(func.count()).select_from(Alert))
+    refused = _post_named(api, beech.school, [str(waiting.member.id)])
+    assert_problem(refused, 422, "cannot receive an alert by name yet", field="named")
+    assert waiting.member.name in refused.get_data(as_text=True)
+    # A member of staff is not someone another school may name.
+    not_pickable = _post_named(api, beech.school, [staff.email])
+    assert_problem(not_pickable, 422, "not in the leadership", field="named")
+    # Nobody named at all.
+    assert_problem(_post_named(api, beech.school, []), 422, "Name the people", field="named")
+    unknown = _post_named(api, beech.school, ["nobody@nowhere.example.org"])
+    assert_problem(unknown, 422, "nobody a sender may name", field="named")
+    with own_transaction(app) as session:
+        assert session.scalar(select(func.count()).select_from(Alert)) == alerts_before
+        assert session.scalar(select(func.count()).select_from(NamedReader)) == 0
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_the_post_form_sends_to_named_people_and_says_who_cannot_receive_it_yet(app, world, heads):
+    ash, beech = heads["Ash"], heads["Beech"]
+    named, named_client = _join(app, world, beech, Role.DSL, "named@beech.example.org")
+    _colleague, colleague_client = _join(app, world, beech, Role.DSL, "dsl2@beech.example.org")
+    waiting = world.person(Role.DEPUTY_DSL, "waiting@beech.example.org", school=beech.school)
+    form = ash.client.get("/alerts/new").get_data(as_text=True)
+    # The form lists Beech's leadership by name, and says who cannot receive it yet.
+    assert "Named people only" in form
+    assert f'value="{named.member.id}"' in form
+    assert "cannot receive it by name until they next sign in" in form
+    refused = ash.post_alert(
+        [beech.school], title=CANARY, tier="named", named=[str(waiting.member.id)]
+    )
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "cannot receive an alert by name yet" in page
+    assert waiting.member.name in page
+    response = ash.post_alert(
+        [beech.school], title=CANARY, tier="named", named=[str(named.member.id)]
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    alert_id = response.headers["Location"].rsplit("/", 1)[1]
+    assert CANARY in named_client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert colleague_client.get(f"/alerts/{alert_id}").status_code == 404
+    assert beech.client.get(f"/alerts/{alert_id}").status_code == 404
+    # A reply from the named member is sealed to the named people too.
+    reply = named_client.post(
+        f"/alerts/{alert_id}/reply",
+        data={"csrf_token": csrf_token(named_client, f"/alerts/{alert_id}"), "text": "Seen it"},
+    )
+    assert reply.status_code in (302, 303), reply.get_data(as_text=True)[:300]
+    assert "Seen it" in ash.client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert colleague_client.get(f"/alerts/{alert_id}").status_code == 404
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_withdrawing_someone_from_a_named_thread_does_not_widen_it(app, world, heads):
+    ash, beech = heads["Ash"], heads["Beech"]
+    named, named_client = _join(app, world, beech, Role.DSL, "named@beech.example.org")
+    staff, _staff_client = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
+    response = _post_named(api_for(app, ash.person.email), beech.school, [named.email])
+    assert response.status_code == 201
+    alert_id = response.get_json()["id"]
+    token = csrf_token(named_client, f"/alerts/{alert_id}")
+    done = named_client.post(
+        f"/alerts/{alert_id}/withdraw-member",
+        data={"member_id": str(staff.member.id), "csrf_token": token},
+    )
+    assert done.status_code == 303, done.get_data(as_text=True)[:300]
+    reply = named_client.post(
+        f"/alerts/{alert_id}/reply",
+        data={"csrf_token": csrf_token(named_client, f"/alerts/{alert_id}"), "text": "Later"},
+    )
+    assert reply.status_code in (302, 303)
+    with own_transaction(app) as session:
+        tiers = set(
+            session.scalars(
+                select(SealedWrap.tier)
+                .join(ThreadItem, ThreadItem.sealed_id == SealedWrap.sealed_id)
+                .where(
+                    ThreadItem.alert_id == uuid.UUID(alert_id),
+                    SealedWrap.school_id == beech.school.id,
+                )
+            )
+        )
+    assert tiers == {f"person:{named.member.id}"}
+    assert beech.client.get(f"/alerts/{alert_id}").status_code == 404
