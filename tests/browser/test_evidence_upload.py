@@ -39,7 +39,7 @@ def test_a_phone_photo_and_a_large_screenshot_arrive_stripped(live_world, visito
     page.get_by_label("Title", exact=True).fill("Photos of pupils shared by a fake account")
     page.get_by_label("What happened").fill("Screenshots and the photo a parent sent us.")
     page.get_by_label("TLP:AMBER", exact=True).check()
-    page.get_by_label("Beech Primary").check()
+    page.get_by_label("Beech Primary", exact=True).check()
     page.get_by_label("Evidence (optional)").set_input_files([str(photo), str(screenshot)])
     page.get_by_role("button", name="Encrypt and send").click()
     page.wait_for_load_state()

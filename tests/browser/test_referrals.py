@@ -44,7 +44,7 @@ def test_a_head_records_a_police_referral_and_sees_its_follow_up_come_due(
     page.get_by_label("Title", exact=True).fill("Threats against a teacher")
     page.get_by_label("What happened").fill("An account threatens a member of staff.")
     page.get_by_label("TLP:AMBER", exact=True).check()
-    page.get_by_label("Beech Primary").check()
+    page.get_by_label("Beech Primary", exact=True).check()
     page.get_by_role("button", name="Encrypt and send").click()
     page.wait_for_load_state()
     assert "Alert sent to" in page.content()

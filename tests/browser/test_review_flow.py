@@ -72,7 +72,7 @@ def test_head_turns_review_on_staff_posts_dsl_approves_recipient_sees_it(
     page.get_by_role("link", name="Page naming two teachers").click()
     page.wait_for_load_state()
     page.get_by_label("What happened").fill("A page names two teachers.")
-    page.get_by_label("Beech Primary").check()
+    page.get_by_label("Beech Primary", exact=True).check()
     page.get_by_role("button", name="Encrypt and submit for review").click()
     page.wait_for_load_state()
     assert "Sent for review" in page.content()

@@ -73,7 +73,7 @@ def test_staff_post_reviewed_subject_never_sees_it_and_withdrawal_reaches_every_
     page.get_by_label("Title", exact=True).fill(TITLE)
     page.get_by_label("What happened").fill("A parents' group names a Beech teacher.")
     page.get_by_label("TLP:AMBER", exact=True).check()
-    page.get_by_label("Beech Primary").check()
+    page.get_by_label("Beech Primary", exact=True).check()
     page.get_by_label("A member of a recipient school is the subject (optional)").select_option(
         label="Beech Primary"
     )

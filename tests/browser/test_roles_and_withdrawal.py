@@ -43,7 +43,7 @@ def test_head_allows_posting_staff_posts_and_withdraws_recipient_sees_why(live_w
     page.get_by_label("Title", exact=True).fill("Page naming two teachers")
     page.get_by_label("What happened").fill("A page names two teachers.")
     page.get_by_label("TLP:AMBER", exact=True).check()
-    page.get_by_label("Beech Primary").check()
+    page.get_by_label("Beech Primary", exact=True).check()
     # Staff are not in the leadership, so they send to all staff.
     page.get_by_label("All staff", exact=True).check()
     page.get_by_role("button", name="Encrypt and send").click()

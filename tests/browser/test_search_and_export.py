@@ -38,7 +38,7 @@ def test_a_school_searches_its_inbox_prints_an_alert_and_downloads_its_pdf(live_
     page.get_by_label("Title", exact=True).fill("Parody account of our caretaker")
     page.get_by_label("What happened").fill("Photos of the minibus posted with insults.")
     page.get_by_label("TLP:AMBER", exact=True).check()
-    page.get_by_label("Beech Primary").check()
+    page.get_by_label("Beech Primary", exact=True).check()
     page.get_by_role("button", name="Encrypt and send").click()
     page.wait_for_load_state()
     alert_url = page.url

@@ -37,7 +37,7 @@ def test_a_leadership_alert_and_withdrawing_a_member_from_a_thread(live_world, v
         page.get_by_label("Title", exact=True).fill(title)
         page.get_by_label("What happened").fill("Facts only.")
         page.get_by_label("TLP:AMBER", exact=True).check()
-        page.get_by_label("Beech Primary").check()
+        page.get_by_label("Beech Primary", exact=True).check()
         if tier is not None:
             page.get_by_label(tier, exact=True).check()
         page.get_by_role("button", name="Encrypt and send").click()
