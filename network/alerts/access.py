@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, ColumnExpressionArgument, and_, exists, or_
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from crypto.header import TIER_ALL, TIER_LEADERSHIP
@@ -197,14 +197,37 @@ def may_forward(actor: Member, alert: Alert) -> bool:
     return may_post(actor) and forwarding_allowed(alert)
 
 
+NAMED_NOT_FORWARDED = (
+    "This alert was sealed to named people only: it must not be forwarded, which "
+    "would widen it beyond those its sender chose. Ask the sender to send it to "
+    "whoever else needs it."
+)
+
+
+def sent_to_named_people(session: Session, alert: Alert) -> bool:
+    """The alert was sealed to named people (at any school; one indexed lookup)."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    AlertRecipient.alert_id == alert.id, AlertRecipient.tier == TIER_NAMED
+                )
+            )
+        )
+    )
+
+
 def forwardable(session: Session, actor: Member, alert_id: uuid.UUID) -> Alert:
     """The alert, if the member may forward it: their school may post, they
-    may see it, and its handling label allows it."""
+    may see it, its handling label allows it and it was not sealed to named
+    people."""
     policy.check_school_may_act(actor, "forward alerts")
     check_may_post(actor)
     alert = alert_for(session, actor, alert_id).alert
     if not forwarding_allowed(alert):
         raise Forbidden(f"This alert is labelled TLP:{alert.tlp}: it must not be forwarded.")
+    if sent_to_named_people(session, alert):
+        raise Forbidden(NAMED_NOT_FORWARDED)
     return alert
 
 

@@ -21,6 +21,7 @@ from network.alerts.access import (
     forwarding_allowed,
     may_amend,
     may_forward,
+    sent_to_named_people,
 )
 from network.alerts.audience import forward_choices
 from network.alerts.auditing import record_for_alert
@@ -435,6 +436,8 @@ class AlertPage:
     forward_to: list[School]
     # Whether the member may withdraw it and add corrections.
     may_amend: bool
+    # Sealed to named people: never forwarded, whatever its label.
+    named_only: bool = False
 
 
 def alert_page(
@@ -442,7 +445,9 @@ def alert_page(
 ) -> AlertPage:
     opened = open_alert(session, actor, keys, alert_id)
     alert = opened.view.alert
-    allowed, may = forwarding_allowed(alert), may_forward(actor, alert)
+    named_only = sent_to_named_people(session, alert)
+    allowed = forwarding_allowed(alert) and not named_only
+    may = may_forward(actor, alert) and not named_only
     # The schools to offer, only when the form is shown (two queries); never
     # one that already has the alert, which would only duplicate it.
     offered = allowed and may and opened.content is not None and not alert.shredded
@@ -452,6 +457,7 @@ def alert_page(
         may,
         forward_choices(session, actor, alert) if offered else [],
         may_amend(actor, opened.view) and not alert.shredded,
+        named_only,
     )
 
 

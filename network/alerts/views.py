@@ -176,6 +176,7 @@ def _show(alert_id: uuid.UUID, status: int = 200, **forms: Any) -> ResponseRetur
         close=forms.get("close") or CloseForm(formdata=None),
         resolve=forms.get("resolve") or ResolveForm(formdata=None),
         forwarding_allowed=page.forwarding_allowed,
+        named_only=page.named_only,
         may_forward=page.may_forward,
         may_amend=page.may_amend,
         hold=retention.hold_state(db(), auth.actor(), alert),

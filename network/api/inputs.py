@@ -292,6 +292,7 @@ class NewAlert(Body):
             dsl_name=done.dsl_name,
             tier=self.tier,
             subject_school=str(self.subject_school) if self.subject_school else "",
+            named=tuple(self.named),
         )
 
 

@@ -414,3 +414,65 @@ def test_withdrawing_someone_from_a_named_thread_does_not_widen_it(app, world, h
         )
     assert tiers == {f"person:{named.member.id}"}
     assert beech.client.get(f"/alerts/{alert_id}").status_code == 404
+
+
+@pytest.mark.heads("Ash", "Beech", "Cedar")
+def test_a_named_alert_is_never_forwarded(app, world, heads):
+    # Even labelled TLP:GREEN: forwarding would widen it beyond those named.
+    ash, beech, cedar = heads["Ash"], heads["Beech"], heads["Cedar"]
+    named, named_client = _join(app, world, beech, Role.DSL, "named@beech.example.org")
+    posted = api_for(app, ash.person.email).post(
+        "/api/v1/alerts",
+        alert_body([beech.school], title=CANARY, tlp="GREEN", tier="named", named=[named.email]),
+    )
+    assert posted.status_code == 201, posted.get_data(as_text=True)[:500]
+    alert_id = posted.get_json()["id"]
+    page = named_client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert "Sealed to named people only: it cannot be forwarded" in page
+    assert f'action="/alerts/{alert_id}/forward"' not in page
+    refused = named_client.post(
+        f"/alerts/{alert_id}/forward",
+        data={
+            "csrf_token": csrf_token(named_client, f"/alerts/{alert_id}"),
+            "schools": [str(cedar.school.id)],
+        },
+    )
+    assert refused.status_code == 403
+    assert "sealed to named people only: it must not be forwarded" in refused.get_data(as_text=True)
+    # Nor by its sender, through the API.
+    through_api = api_for(app, ash.person.email).post(
+        f"/api/v1/alerts/{alert_id}/forward", {"schools": [str(cedar.school.id)]}
+    )
+    assert_problem(through_api, 403, "must not be forwarded")
+    with own_transaction(app) as session:
+        assert session.scalar(select(func.count()).select_from(Alert)) == 1
+
+
+@pytest.mark.heads("Ash", "Beech")
+def test_a_staff_alert_to_named_people_waits_for_review_then_reaches_only_them(app, world, heads):
+    from tests.network.test_review import HELD, _team
+
+    ash, beech = heads["Ash"], heads["Beech"]
+    named, named_client = _join(app, world, beech, Role.DSL, "named@beech.example.org")
+    _colleague, colleague_client = _join(app, world, beech, Role.DSL, "dsl2@beech.example.org")
+    author, dsl = _team(app, world, ash)
+    sent = author.post_alert(
+        [beech.school], title=CANARY, tier="named", named=[str(named.member.id)]
+    )
+    assert sent.status_code == 303, sent.get_data(as_text=True)[:2000]
+    with own_transaction(app) as session:
+        assert session.scalar(select(func.count()).select_from(Alert)) == 0
+    (held_id,) = HELD.findall(dsl.client.get("/alerts/reviews").get_data(as_text=True))
+    approved = dsl.post(f"/alerts/reviews/{held_id}/approve", {}, page=f"/alerts/reviews/{held_id}")
+    assert approved.status_code == 303, approved.get_data(as_text=True)[:2000]
+    with own_transaction(app) as session:
+        alert_id = str(session.scalars(select(Alert.id)).one())
+        tiers = set(
+            session.scalars(
+                select(AlertRecipient.tier).where(AlertRecipient.school_id == beech.school.id)
+            )
+        )
+    assert tiers == {"named"}
+    assert CANARY in named_client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert colleague_client.get(f"/alerts/{alert_id}").status_code == 404
+    assert beech.client.get(f"/alerts/{alert_id}").status_code == 404
