@@ -22,7 +22,7 @@ def _post(person, title: str, account: str, to: list[str], link: str = "") -> st
     page.get_by_label("Accounts (optional)").fill(account)
     page.get_by_label("TLP:AMBER", exact=True).check()
     for school in to:
-        page.get_by_label(school).check()
+        page.get_by_label(school, exact=True).check()
     page.get_by_role("button", name="Encrypt and send").click()
     page.wait_for_load_state()
     assert "Alert sent to" in page.content(), page.content()

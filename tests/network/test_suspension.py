@@ -44,6 +44,7 @@ ALLOWED = {
     "school.remove": "removing a member takes access away (the keys move on)",
     "school.recovery_code": "a new recovery code spends the old one",
     "inbox_actions.mark_unread": "a member's own reading aid: nothing reaches the network",
+    "api.mark_unread": "a member's own reading aid: nothing reaches the network",
     "factors.second_factor": "finishing a sign-in, to read what the school holds",
     "factors.passkey_sign_in_options": "finishing a sign-in, to read what the school holds",
     "factors.passkey_sign_in": "finishing a sign-in, to read what the school holds",
@@ -164,6 +165,9 @@ class Suspended:
             "api.update_subscription": {"name": "Renamed"},
             "api.request_review_changes": {"text": "Shorter, please."},
             "api.reject_review": {"text": "Not for other schools."},
+            "api.acknowledge_many": {"alert_ids": [self.received]},
+            "api.change_member_role": {"role": "dsl"},
+            "api.withdraw_member_from_thread": {"member_id": str(self.staff)},
         }.get(endpoint)
 
 
