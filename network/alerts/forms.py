@@ -184,7 +184,7 @@ class ReplyForm(FlaskForm):
     text = TextAreaField(
         "Reply",
         validators=[Length(max=MAX_NOTE, message=f"Write at most {MAX_NOTE:,} characters.")],
-        description="Goes to every school that received the alert.",
+        description="Goes to everyone who may read this alert, at each school that received it.",
     )
 
 
