@@ -24,21 +24,43 @@ from network.alerts.models import Alert, AlertRecipient
 from network.alerts.posting import AlertDraft, Posted, post_alert
 from network.alerts.reading import open_alert, record_download
 from network.alerts.vocab import SendTo
-from schools.errors import Conflict, InvalidInput, Problems
-from schools.models import Member
+from schools.errors import Conflict, InvalidInput, InvalidInputs, Problems
+from schools.models import Member, School
 
 
-def check_forward(school_ids: Sequence[uuid.UUID], note: str) -> str:
+def check_forward(
+    school_ids: Sequence[uuid.UUID], note: str, holding: Sequence[School] = ()
+) -> str:
     """The schools chosen and the note, every problem at once (InvalidInputs);
-    the note as sealed. Whether a school already has the alert is decided
-    under the alert's lock, in ``forward``."""
+    the note as sealed. ``holding``: the chosen schools already holding the
+    alert, as read now; ``forward`` decides it again under the alert's lock."""
     problems = Problems()
     if not school_ids:
         # A forward goes to chosen schools only: there is no "whole cluster" option.
         problems.add(InvalidInput("Choose at least one school to forward it to.", field="schools"))
+    elif holding:
+        problems.add(InvalidInput(_already(holding), field="schools"))
     note = problems.check("", lambda: clean_text(note, "note", "note", MAX_NOTE))
     problems.raise_any()
     return note
+
+
+def check_forward_of(
+    session: Session,
+    actor: Member,
+    alert_id: uuid.UUID,
+    school_ids: Sequence[uuid.UUID],
+    note: str,
+) -> str:
+    """``check_forward`` for this alert, with the schools already holding it
+    (checks only: nothing is written)."""
+    original = forwardable(session, actor, alert_id)
+    return check_forward(school_ids, note, schools_holding(session, original, school_ids))
+
+
+def _already(holding: Sequence[School]) -> str:
+    names = " and ".join(sorted(s.name for s in holding))
+    return f"{names} already {'has' if len(holding) == 1 else 'have'} this alert."
 
 
 def forward(
@@ -53,16 +75,21 @@ def forward(
     unless its handling label forbids it. Refusals come before anything is
     decrypted, audited or marked read."""
     original = forwardable(session, actor, alert_id)
-    note = check_forward(school_ids, note)
+    holding = schools_holding(session, original, school_ids)
+    try:
+        note = check_forward(school_ids, note, holding)
+    except InvalidInputs as refused:
+        if holding and len(refused.problems) == 1:
+            # Nothing else is wrong: the forward conflicts with one made before.
+            raise Conflict(_already(holding), field="schools") from None
+        raise
     # Forwards of one alert are made one at a time (the alert's row is locked
     # until the commit; SQLite has one writer at a time anyway), so two at once
     # cannot both find that a school does not have it yet.
     session.refresh(original, ["status"], with_for_update=True)
     holding = schools_holding(session, original, school_ids)
-    if holding:
-        names = " and ".join(sorted(s.name for s in holding))
-        verb = "has" if len(holding) == 1 else "have"
-        raise Conflict(f"{names} already {verb} this alert.", field="schools")
+    if holding:  # a forward made meanwhile, by a colleague
+        raise Conflict(_already(holding), field="schools")
     # Each attachment is opened and verified once, with the alert.
     opened = open_alert(session, actor, keys, alert_id, forwarding=True)
     if opened.content is None:

@@ -401,7 +401,12 @@ def forward(alert_id: uuid.UUID) -> ResponseReturnValue:
         return [_parse_uuid(v, "schools") for v in form.schools.data or []]
 
     if not form.validate_on_submit():
-        also_checked(form, lambda: forwarding.check_forward(chosen(), form.note.data or ""))
+        also_checked(
+            form,
+            lambda: forwarding.check_forward_of(
+                db(), auth.actor(), alert_id, chosen(), form.note.data or ""
+            ),
+        )
         return _show(alert_id, 422, forward=form)
     try:
         with form_errors(form):

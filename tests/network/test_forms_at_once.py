@@ -325,3 +325,28 @@ def test_a_forward_says_a_long_note_and_no_school_chosen_at_once(app, heads):
     fieldset = html.split('id="forward-schools"', 1)[1].split("</fieldset>", 1)[0]
     assert f'<p class="error-message">{chosen}</p>' in fieldset
     assert _count(app, Alert, Alert.forwarded_from_id.is_not(None)) == 0
+
+
+def test_a_forward_says_a_long_note_and_a_school_that_already_has_it_at_once(app, heads):
+    ash, beech, cedar = heads["Ash"], heads["Beech"], heads["Cedar"]
+    response = ash.post_alert([beech.school], title="Fake account", tlp="GREEN")
+    alert_id = str(response.headers["Location"].rsplit("/", 1)[1])
+    to_cedar = {"schools": [str(cedar.school.id)]}
+    first = beech.post(f"/alerts/{alert_id}/forward", to_cedar, page=f"/alerts/{alert_id}")
+    assert first.status_code == 303
+    again = beech.post(
+        f"/alerts/{alert_id}/forward",
+        {**to_cedar, "note": "n" * 5_001},
+        page=f"/alerts/{alert_id}",
+    )
+    # Both in one answer (Cedar was the only school left to offer, so the
+    # form itself is no longer shown beside them).
+    assert again.status_code == 422
+    summary = _summary(unescape(again.get_data(as_text=True)))
+    assert "Write at most 5,000 characters." in summary
+    assert "Cedar already has this alert." in summary
+    # Alone, it is a conflict with the forward made before (as two at once are).
+    alone = beech.post(f"/alerts/{alert_id}/forward", to_cedar, page=f"/alerts/{alert_id}")
+    assert alone.status_code == 409
+    assert "Cedar already has this alert." in unescape(alone.get_data(as_text=True))
+    assert _count(app, Alert, Alert.forwarded_from_id.is_not(None)) == 1
