@@ -259,7 +259,7 @@ def member_set(
             keys = leadership.unlock_for_member(session, actor, credential)
         if role is not None:
             try:
-                changed = leadership.change_role(session, actor, target.id, role, keys)
+                changed = roles.change_role(session, actor, target.id, role, keys)
             except KeysLocked:
                 wording = NEEDS_A_HEADS_KEYS if actor is None else HEAD_WITHOUT_KEYS
                 raise BadInput(

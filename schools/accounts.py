@@ -18,24 +18,19 @@ from crypto import custody
 from crypto.custody import Argon2Params
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
-from schools import audit, directory, invitations, keyring, leadership, personal, policy
+from schools import audit, directory, keyring, leadership, personal
 from schools.db import utcnow
 from schools.errors import (
-    Conflict,
     InvalidInput,
     KeysLocked,
-    NotFound,
     Problems,
     SignInFailed,
 )
 from schools.models import (
     CredentialKind,
-    Invitation,
     LoginSession,
     Member,
-    MemberStatus,
     RecoveryCode,
-    Role,
     School,
     SchoolStatus,
     SessionState,
@@ -524,81 +519,6 @@ def recover_head(
     replacement = directory.issue_recovery_code(session, school, keys, member)
     session.flush()
     return Recovered(member, fresh, replacement)
-
-
-@dataclass(frozen=True)
-class Removed:
-    """What removing a member changed that the remover must see."""
-
-    # The school's new key generation; None when the school had no keys yet.
-    keys: SchoolKeys | None
-    # The unused recovery code was made by the removed member (who may have kept
-    # it): it was withdrawn, and a head should make a new one.
-    recovery_code_withdrawn: bool = False
-
-
-def remove_member(
-    session: Session, actor: Member | None, member_id: uuid.UUID, actor_keys: SchoolKeys | None
-) -> Removed:
-    """Remove a member: their wraps, sessions and open invitations go, and the
-    school moves to a new key generation so nothing they kept opens new alerts.
-    A recovery code they made (and so may have kept) is withdrawn."""
-    member = session.get(Member, member_id)
-    if member is None or member.school is None or not member.is_active:
-        raise NotFound("No such member.")
-    school: School = member.school
-    policy.check_manages_members(actor, school)
-    if actor is not None and actor.id == member.id:
-        raise Conflict("You cannot remove yourself; ask another head.")
-    if member.role_enum is Role.HEAD and not leadership.another_head(session, school, member):
-        raise Conflict("A school needs at least one head; invite another head first.")
-    if school.key_generation and actor_keys is None:
-        raise KeysLocked("Removing a member changes the school's keys; sign in again to do it.")
-    if member.role_enum in leadership.LEADERSHIP_ROLES:
-        leadership.check_may_rotate(school, actor_keys)  # before anything is written
-    member.status = MemberStatus.REMOVED
-    keyring.delete_wraps_of(session, CredentialKind.MEMBER, member.id)
-    session.execute(delete(LoginSession).where(LoginSession.member_id == member.id))
-    audit.record(
-        session,
-        "member.removed",
-        actor=actor,
-        school_id=school.id,
-        object_type="member",
-        object_id=member.id,
-    )
-    # The links they made are credentials they may have kept: withdraw them
-    # before rotating, so the new generation is not wrapped to them.
-    for invitation in session.scalars(
-        select(Invitation).where(
-            Invitation.invited_by_id == member.id, Invitation.is_open(utcnow())
-        )
-    ).all():
-        invitations.withdraw(session, actor, invitation, reason="inviter removed")
-    # Likewise the recovery code they made: spent before rotating.
-    withdrawn = directory.spend_recovery_codes(session, school, made_by=member.id) > 0
-    if withdrawn:
-        audit.record(
-            session,
-            "school.recovery_code_withdrawn",
-            actor=actor,
-            school_id=school.id,
-            object_type="member",
-            object_id=member.id,
-            reason="maker removed",
-        )
-    new_keys = None
-    held = leadership.leadership_of(actor_keys)
-    if member.role_enum in leadership.LEADERSHIP_ROLES:
-        # They held the leadership bundle too: it moves on without them.
-        held = leadership.member_leaves(session, member, actor, actor_keys) or held
-    if actor_keys is not None and school.key_generation:
-        new_keys = keyring.rotate(session, school, actor_keys, actor, reason="member removed")
-        new_keys = leadership.holding(new_keys, held)
-        if (mine := personal.personal_of(actor_keys)) is not None:
-            new_keys = personal.carrying(new_keys, *mine)
-    session.flush()
-    return Removed(keys=new_keys, recovery_code_withdrawn=withdrawn)
 
 
 def suspended(school: School | None) -> bool:

@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session
 from crypto import custody
 from crypto.errors import CryptoError, MalformedKey
 from crypto.keys import CredentialKey, SchoolKeys
-from schools import audit, keyring, policy
+from schools import audit, keyring
 from schools import published as published_keys
 from schools.db import utcnow
-from schools.errors import Conflict, InvalidInput, KeysLocked, NotFound
+from schools.errors import Conflict, KeysLocked, NotFound
 from schools.models import (
     ApiToken,
     Invitation,
@@ -536,70 +536,6 @@ def check_may_rotate(school: School, actor_keys: SchoolKeys | None) -> None:
             "This changes your school's leadership keys, and your session does not hold "
             "them: sign in again, as a head, to do it."
         )
-
-
-@dataclass(frozen=True)
-class RoleChanged:
-    member: Member
-    # What the acting head holds now (the new leadership bundle after a rotation).
-    keys: SchoolKeys | None
-    rotated: bool
-
-
-def change_role(
-    session: Session,
-    actor: Member | None,
-    member_id: uuid.UUID,
-    role: str,
-    actor_keys: SchoolKeys | None,
-) -> RoleChanged:
-    """A head moves a member of their school to another role. Leaving the
-    leadership rotates its bundle; joining it gets a wrap from the head."""
-    member = session.get(Member, member_id)
-    if member is None or member.school is None or not member.is_active:
-        raise NotFound("No such member.")
-    school: School = member.school
-    policy.check_manages_members(actor, school)
-    policy.check_school_may_act(actor, "change members' roles", school=school)
-    try:
-        new_role = Role(role)
-    except ValueError:
-        new_role = None
-    if new_role is None or not new_role.is_school_role:
-        raise InvalidInput("Choose head, safeguarding lead, deputy or staff.", field="role")
-    if actor is not None and actor.id == member.id:
-        raise Conflict("You cannot change your own role; ask another head.")
-    if member.role_enum is new_role:
-        return RoleChanged(member, actor_keys, rotated=False)
-    if member.role_enum is Role.HEAD and not another_head(session, school, member):
-        raise Conflict("A school needs at least one head; make someone else head first.")
-    was = in_leadership(member)
-    if was and new_role not in LEADERSHIP_ROLES:
-        check_may_rotate(school, actor_keys)  # before anything is written
-    before = member.role
-    member.role = new_role.value
-    audit.record(
-        session,
-        "member.role_changed",
-        actor=actor,
-        school_id=school.id,
-        object_type="member",
-        object_id=member.id,
-        role_before=before,
-        role_after=new_role.value,
-    )
-    keys, rotated = actor_keys, False
-    if was and not in_leadership(member):
-        new = member_leaves(session, member, actor, actor_keys)
-        if new is not None and actor_keys is not None:
-            keys, rotated = holding(actor_keys, new), True
-        session.execute(delete(LoginSession).where(LoginSession.member_id == member.id))
-    elif not was and in_leadership(member):
-        current = leadership_of(actor_keys)
-        if current is not None:
-            confirm_missing(session, school, current, actor)
-    session.flush()
-    return RoleChanged(member, keys, rotated)
 
 
 def another_head(session: Session, school: School, member: Member) -> bool:

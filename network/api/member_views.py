@@ -15,7 +15,7 @@ from network.api.inputs import AlertId, MemberId
 from network.api.membership import MemberWithdrawn, NewRole, RoleChanged, ThreadWithdrawal
 from network.api.views import bp
 from network.db import db
-from schools import leadership
+from schools import roles
 from schools.errors import KeysLocked
 from schools.policy import Permission, Scope
 
@@ -40,9 +40,7 @@ def change_member_role(member_id: MemberId, body: NewRole) -> RoleChanged:
     (403) and nothing changes. Moving someone into the leadership hands them the keys at
     once. Nobody changes their own role, and a school keeps at least one head."""
     try:
-        changed = leadership.change_role(
-            db(), auth.actor(), member_id, body.role, auth.school_keys()
-        )
+        changed = roles.change_role(db(), auth.actor(), member_id, body.role, auth.school_keys())
     except KeysLocked as locked:
         if gate.current_token() is None:
             raise

@@ -15,7 +15,7 @@ from network.db import db
 from network.errors import FormRejected, form_errors
 from network.forms import InviteForm, NationForm
 from network.views import submit
-from schools import accounts, directory, factors, invitations, leadership, roles
+from schools import directory, factors, invitations, roles
 from schools.errors import InvalidInput, KeysLocked
 from schools.models import Role, School
 from schools.policy import Permission
@@ -106,7 +106,7 @@ def confirm_remove(member_id: uuid.UUID) -> Any:
 @auth.recently_confirmed
 def remove(member_id: uuid.UUID) -> Any:
     try:
-        removed = accounts.remove_member(db(), auth.actor(), member_id, auth.school_keys())
+        removed = roles.remove_member(db(), auth.actor(), member_id, auth.school_keys())
     except KeysLocked as locked:
         flash(locked.message, "error")
         return redirect(url_for("school.overview"))
@@ -147,7 +147,7 @@ def set_may_post(member_id: uuid.UUID) -> Any:
 @bp.route("/members/<uuid:member_id>/role", methods=["POST"])
 @auth.requires(Permission.MANAGE_MEMBERS)
 def change_role(member_id: uuid.UUID) -> Any:
-    changed = leadership.change_role(
+    changed = roles.change_role(
         db(), auth.actor(), member_id, request.form.get("role", ""), auth.school_keys()
     )
     message = f"{changed.member.name} is now {changed.member.role_enum.label.lower()}."

@@ -9,7 +9,7 @@ from sqlalchemy.exc import NoResultFound
 from crypto import custody
 from crypto.custody import FAST_FOR_TESTS, Argon2Params
 from crypto.errors import UnwrapError
-from schools import accounts, directory, invitations, keyring, leadership
+from schools import accounts, directory, invitations, keyring, leadership, roles
 from schools.audit.models import AuditEvent
 from schools.errors import (
     Conflict,
@@ -82,7 +82,7 @@ def test_removing_a_member_rotates_the_keys_and_keeps_history_readable(session, 
     )
     stayer = _join(session, stayer_invite.token, "Tom")
 
-    removed = accounts.remove_member(session, head.member, staff.member.id, old)
+    removed = roles.remove_member(session, head.member, staff.member.id, old)
     # Staff never make recovery codes: the head's code stays.
     assert not removed.recovery_code_withdrawn
     new = removed.keys
@@ -129,7 +129,7 @@ def test_removing_a_member_needs_unlocked_keys(session, school, head):
     invited = invitations.invite(session, None, Role.STAFF, "dsl@oak.example.org", school=school)
     staff = _join(session, invited.token, "Grace")
     with pytest.raises(KeysLocked):
-        accounts.remove_member(session, head.member, staff.member.id, None)
+        roles.remove_member(session, head.member, staff.member.id, None)
 
 
 def test_a_head_cannot_remove_themselves(session, school, head):
@@ -139,7 +139,7 @@ def test_a_head_cannot_remove_themselves(session, school, head):
     )
     _join(session, invited.token, "Grace")
     with pytest.raises(Exception, match="cannot remove yourself"):
-        accounts.remove_member(session, head.member, head.member.id, keys)
+        roles.remove_member(session, head.member, head.member.id, keys)
 
 
 def test_password_change_gives_the_member_a_new_credential(session, school, head):
@@ -306,7 +306,7 @@ def test_a_removed_head_keeps_nothing_that_opens_the_new_generation(session, sch
     assert a_code_row.created_by_id == a.member.id
 
     b_keys = leadership.unlock_for_member(session, b.member, b.credential)
-    removed = accounts.remove_member(session, b.member, a.member.id, b_keys)
+    removed = roles.remove_member(session, b.member, a.member.id, b_keys)
     assert removed.keys is not None
     assert removed.keys.generation == school.key_generation == 2
 
@@ -403,7 +403,7 @@ def test_removing_the_last_head_is_refused_even_with_removed_heads_around(sessio
         ).token,
         "Bola",
     )
-    keys = accounts.remove_member(session, other.member, head.member.id, keys).keys
+    keys = roles.remove_member(session, other.member, head.member.id, keys).keys
     staff = _join(
         session,
         invitations.invite(
@@ -412,10 +412,10 @@ def test_removing_the_last_head_is_refused_even_with_removed_heads_around(sessio
         "Sam",
     )
     staff.member.role = Role.HEAD  # a second head appears, then goes
-    accounts.remove_member(session, other.member, staff.member.id, keys)
+    roles.remove_member(session, other.member, staff.member.id, keys)
     coordinator_view = None  # the operator at the command line may remove members
     with pytest.raises(Conflict, match="at least one head"):
-        accounts.remove_member(session, coordinator_view, other.member.id, keys)
+        roles.remove_member(session, coordinator_view, other.member.id, keys)
 
 
 def test_sign_in_rewraps_a_password_blob_made_with_other_parameters(session, school, head):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from schools import accounts, invitations, keyring, leadership
+from schools import accounts, invitations, keyring, leadership, roles
 from schools.errors import KeysLocked
 from schools.models import LeadershipKeyGeneration, LeadershipWrap, Member, Role
 from tests.factories import join
@@ -37,15 +37,15 @@ def test_a_change_that_rotates_is_refused_without_the_leadership_keys(session, s
     plain = keyring.unlock_for_member(session, head.member, head.credential)
     wraps = session.scalar(select(func.count()).select_from(LeadershipWrap))
     with pytest.raises(KeysLocked):
-        leadership.change_role(session, head.member, dsl.member.id, "staff", plain)
+        roles.change_role(session, head.member, dsl.member.id, "staff", plain)
     with pytest.raises(KeysLocked):
-        accounts.remove_member(session, head.member, dsl.member.id, plain)
+        roles.remove_member(session, head.member, dsl.member.id, plain)
     assert session.get(Member, dsl.member.id).role == Role.DSL
     assert session.get(Member, dsl.member.id).is_active
     assert session.scalar(select(func.count()).select_from(LeadershipWrap)) == wraps
     assert school.leadership_generation == 1
     # With them, it rotates, and the DSL holds no wrap of the new generation.
-    changed = leadership.change_role(session, head.member, dsl.member.id, "staff", keys)
+    changed = roles.change_role(session, head.member, dsl.member.id, "staff", keys)
     assert changed.rotated
     assert school.leadership_generation == 2
     assert leadership.unwrap_for_member(session, dsl.member, dsl.credential) is None

@@ -12,7 +12,7 @@ from crypto import custody
 from crypto.custody import FAST_FOR_TESTS
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey
-from schools import accounts, invitations, keyring
+from schools import accounts, invitations, keyring, roles
 from schools.audit.models import AuditEvent
 from schools.errors import InvalidInput
 from schools.models import KeyWrap, LoginSession, Role, SchoolKeyGeneration
@@ -52,7 +52,7 @@ def _rotate(session, school, head, staff):
     """Someone leaves: generation 2, made by the head after the change."""
     leaver = _leaver(session, school, head)
     keys = keyring.unlock_for_member(session, head.member, head.credential)
-    return accounts.remove_member(session, head.member, leaver.member.id, keys).keys
+    return roles.remove_member(session, head.member, leaver.member.id, keys).keys
 
 
 def _old_things(session, member, credential):
@@ -139,7 +139,7 @@ def test_old_blob_and_old_row_open_nothing_after_a_recovery(session, school, hea
     _opens_nothing(session, old_credential)
     keys = keyring.unlock_for_member(session, recovered.member, recovered.credential)
     leaver = _leaver(session, school, recovered)
-    new_keys = accounts.remove_member(session, recovered.member, leaver.member.id, keys).keys
+    new_keys = roles.remove_member(session, recovered.member, leaver.member.id, keys).keys
     old_credential, old_bundle = _what_an_old_blob_and_row_open(
         session, head.member, blob, row, cookie_key
     )

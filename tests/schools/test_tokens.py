@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from schools import accounts, credentials, invitations, leadership, tokens
+from schools import credentials, invitations, leadership, roles, tokens
 from schools.audit.models import AuditEvent
 from schools.db import utcnow
 from schools.errors import Conflict
@@ -49,7 +49,7 @@ def test_the_python_and_sql_rules_for_a_live_token_agree(session, school, two_he
     tokens.revoke_token(session, b.member, revoked.token.id, now=now)
     short = tokens.create_token(session, b.member, keys, "short", ["inbox:read"], 1, now=now)
     orphan = tokens.create_token(session, a.member, keys, "orphan", ["inbox:read"], now=now)
-    keys = accounts.remove_member(session, b.member, a.member.id, keys).keys
+    keys = roles.remove_member(session, b.member, a.member.id, keys).keys
     later = now + timedelta(days=2)
     python, sql = _states(session, later)
     assert python == {
@@ -70,7 +70,7 @@ def test_the_live_token_limit_does_not_count_a_removed_members_tokens(
     tokens.create_token(session, a.member, keys, "A's script", ["inbox:read"])
     with pytest.raises(Conflict, match="already has 1 live tokens"):
         tokens.create_token(session, b.member, keys, "B's script", ["inbox:read"])
-    keys = accounts.remove_member(session, b.member, a.member.id, keys).keys
+    keys = roles.remove_member(session, b.member, a.member.id, keys).keys
     # A's token is orphaned: rotation did not wrap to it, and it is not counted.
     assert credentials.live_tokens(session, school.id, utcnow()) == []
     tokens.create_token(session, b.member, keys, "B's script", ["inbox:read"])
