@@ -14,8 +14,9 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, false, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, false, select, update
 from sqlalchemy.orm import Session
 
 from crypto.errors import CryptoError
@@ -149,39 +150,46 @@ class SchoolIndex:
                 .execution_options(synchronize_session=False)
             )
 
+    def _unindexed(self, *columns: Any, read: bool) -> Select[Any]:
+        """The school's copies that have no entry in its index, with the
+        school's read record of their envelope: only those that have one
+        (``read``), or only those that have none."""
+        record = and_(
+            ReadRecord.sealed_id == Alert.sealed_id,
+            ReadRecord.school_id == AlertRecipient.school_id,
+        )
+        query = (
+            select(*columns)
+            .select_from(AlertRecipient)
+            .join(Alert, Alert.id == AlertRecipient.alert_id)
+            .outerjoin(
+                SearchEntry,
+                and_(
+                    SearchEntry.alert_id == AlertRecipient.alert_id,
+                    SearchEntry.school_id == AlertRecipient.school_id,
+                ),
+            )
+            .where(AlertRecipient.school_id == self.school_id, SearchEntry.alert_id.is_(None))
+        )
+        if read:
+            return query.join(ReadRecord, record)
+        return query.outerjoin(ReadRecord, record).where(ReadRecord.sealed_id.is_(None))
+
     def catch_up(self, limit: int = CATCH_UP) -> int:
         """Index the titles of copies the school listed before it had an index
         (they have a read record and no entry), up to ``limit`` per call. A
         record that does not open is left out: the inbox shows it as failing."""
         rows = self.session.execute(
-            select(
+            self._unindexed(
                 Alert.id,
                 Alert.envelope_hash,
                 ReadRecord.generation,
                 ReadRecord.tier,
                 ReadRecord.record,
+                read=True,
             )
-            .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
-            .join(
-                ReadRecord,
-                and_(
-                    ReadRecord.sealed_id == Alert.sealed_id,
-                    ReadRecord.school_id == AlertRecipient.school_id,
-                ),
-            )
-            .outerjoin(
-                SearchEntry,
-                and_(
-                    SearchEntry.alert_id == Alert.id,
-                    SearchEntry.school_id == AlertRecipient.school_id,
-                ),
-            )
-            .where(
-                AlertRecipient.school_id == self.school_id,
-                SearchEntry.alert_id.is_(None),
-                # Only copies at a tier this reader holds the keys of.
-                ReadRecord.tier.in_(self.keychain.tiers),
-            )
+            # Only copies at a tier this reader holds the keys of.
+            .where(ReadRecord.tier.in_(self.keychain.tiers))
             .limit(limit)
         ).all()
         keys: dict[tuple[int, str], bytes] = {}
@@ -208,28 +216,10 @@ class SchoolIndex:
         ``visible``: the inbox's condition for the reader's copies."""
         return list(
             self.session.scalars(
-                select(AlertRecipient.alert_id)
-                .join(Alert, Alert.id == AlertRecipient.alert_id)
-                .outerjoin(
-                    SearchEntry,
-                    and_(
-                        SearchEntry.alert_id == AlertRecipient.alert_id,
-                        SearchEntry.school_id == AlertRecipient.school_id,
-                    ),
-                )
-                .outerjoin(
-                    ReadRecord,
-                    and_(
-                        ReadRecord.sealed_id == Alert.sealed_id,
-                        ReadRecord.school_id == AlertRecipient.school_id,
-                    ),
-                )
+                self._unindexed(AlertRecipient.alert_id, read=False)
                 .where(
-                    AlertRecipient.school_id == self.school_id,
                     AlertRecipient.is_sender.is_(sent),
                     AlertRecipient.tier.in_(self.keychain.tiers),
-                    SearchEntry.alert_id.is_(None),
-                    ReadRecord.sealed_id.is_(None),
                     Alert.sealed_id.is_not(None),
                     Alert.status.not_in((AlertStatus.SHREDDED, AlertStatus.WITHDRAWN)),
                     visible,
