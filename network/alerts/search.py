@@ -89,7 +89,9 @@ class SchoolIndex:
             return {}
         rows = self.session.execute(
             select(SearchEntry.alert_id, SearchEntry.scope).where(
-                SearchEntry.school_id == self.school_id, SearchEntry.alert_id.in_(ids)
+                SearchEntry.school_id == self.school_id,
+                SearchEntry.alert_id.in_(ids),
+                SearchEntry.tier.in_(self.keychain.tiers),
             )
         ).all()
         return dict(rows)
@@ -136,7 +138,7 @@ class SchoolIndex:
             self.session,
             SearchEntry,
             entries,
-            key=["school_id", "alert_id"],
+            key=["school_id", "alert_id", "tier"],
             returning=SearchEntry.alert_id,
         )
         if scope == SearchScope.FULL:
@@ -145,18 +147,22 @@ class SchoolIndex:
                 .where(
                     SearchEntry.school_id == self.school_id,
                     SearchEntry.alert_id.in_([copy[0] for copy in copies]),
+                    SearchEntry.tier.in_({copy[2] for copy in copies}),
                 )
                 .values(scope=SearchScope.FULL.value)
                 .execution_options(synchronize_session=False)
             )
 
     def _unindexed(self, *columns: Any, read: bool) -> Select[Any]:
-        """The school's copies that have no entry in its index, with the
-        school's read record of their envelope: only those that have one
-        (``read``), or only those that have none."""
+        """The school's copies that have no entry in its index at a tier the
+        reader holds, with the school's read record of their envelope at such
+        a tier: only those that have one (``read``), or only those that have
+        none. (A record or entry at another tier, another named person's, is
+        not this reader's.)"""
         record = and_(
             ReadRecord.sealed_id == Alert.sealed_id,
             ReadRecord.school_id == AlertRecipient.school_id,
+            ReadRecord.tier.in_(self.keychain.tiers),
         )
         query = (
             select(*columns)
@@ -167,6 +173,7 @@ class SchoolIndex:
                 and_(
                     SearchEntry.alert_id == AlertRecipient.alert_id,
                     SearchEntry.school_id == AlertRecipient.school_id,
+                    SearchEntry.tier.in_(self.keychain.tiers),
                 ),
             )
             .where(AlertRecipient.school_id == self.school_id, SearchEntry.alert_id.is_(None))
@@ -188,8 +195,6 @@ class SchoolIndex:
                 ReadRecord.record,
                 read=True,
             )
-            # Only copies at a tier this reader holds the keys of.
-            .where(ReadRecord.tier.in_(self.keychain.tiers))
             .limit(limit)
         ).all()
         keys: dict[tuple[int, str], bytes] = {}

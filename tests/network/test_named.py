@@ -16,7 +16,15 @@ from sqlalchemy import func, select
 from crypto import custody
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
-from network.alerts.models import Alert, AlertRecipient, SealedWrap, ThreadItem
+from network.alerts import inbox
+from network.alerts.models import (
+    Alert,
+    AlertRecipient,
+    ReadRecord,
+    SealedWrap,
+    SearchEntry,
+    ThreadItem,
+)
 from network.alerts.named_models import NamedReader
 from network.db import own_transaction
 from schools import personal
@@ -395,3 +403,54 @@ def test_a_staff_alert_to_named_people_waits_for_review_then_reaches_only_them(a
     assert CANARY in named_client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     assert colleague_client.get(f"/alerts/{alert_id}").status_code == 404
     assert beech.client.get(f"/alerts/{alert_id}").status_code == 404
+
+
+def test_each_named_reader_keeps_and_uses_a_read_record_of_their_own(
+    app, world, heads, monkeypatch
+):
+    """Two people named at one school: each one's first listing keeps a read
+    record (and search entry) sealed under their own keys, and their later
+    listings and searches open it instead of verifying the envelope again."""
+    ash, beech = heads["Ash"], heads["Beech"]
+    first, first_client = tier_helpers.join(app, world, beech, Role.DSL, "one@beech.example.org")
+    second, second_client = tier_helpers.join(
+        app, world, beech, Role.DEPUTY_DSL, "two@beech.example.org"
+    )
+    named = [str(first.member.id), str(second.member.id)]
+    title = "Both named readers 81d2"
+    response = _post_named(api_for(app, ash.person.email), beech.school, named, title=title)
+    assert response.status_code == 201, response.get_data(as_text=True)[:500]
+    alert_id = uuid.UUID(response.get_json()["id"])
+    for client in (first_client, second_client):
+        assert title in client.get("/alerts").get_data(as_text=True)
+    with own_transaction(app) as session:
+        records = set(
+            session.scalars(
+                select(ReadRecord.tier)
+                .join(Alert, Alert.sealed_id == ReadRecord.sealed_id)
+                .where(Alert.id == alert_id, ReadRecord.school_id == beech.school.id)
+            )
+        )
+        entries = set(
+            session.scalars(
+                select(SearchEntry.tier).where(
+                    SearchEntry.alert_id == alert_id, SearchEntry.school_id == beech.school.id
+                )
+            )
+        )
+    own = {f"person:{first.member.id}", f"person:{second.member.id}"}
+    assert records == own
+    assert entries == own
+
+    verified: list[object] = []
+    first_listing = inbox._RecordKeys.first_listing
+
+    def counted(self, *args, **kwargs):
+        verified.append(args[0])
+        return first_listing(self, *args, **kwargs)
+
+    monkeypatch.setattr(inbox._RecordKeys, "first_listing", counted)
+    for client in (first_client, second_client):
+        assert title in client.get("/alerts").get_data(as_text=True)
+        assert title in client.get("/alerts?q=readers").get_data(as_text=True)
+    assert verified == []
