@@ -253,8 +253,10 @@ def _grouped(
         if matches is None:
             matches = grouped[place] = []
         sent_at = row[3]
-        sent_at = sent_at.replace(tzinfo=UTC) if sent_at.tzinfo is None else sent_at.astimezone(UTC)
-        matches.append(Match(row[1], row[2], sent_at, bool(row[4])))
+        if sent_at.tzinfo is not UTC:
+            sent_at = _utc(sent_at)
+        # tuple.__new__ as Match's own __new__ would, without its Python frame.
+        matches.append(_new_match(Match, (row[1], row[2], sent_at, bool(row[4]))))
     return [Correlation(found[n], grouped[n]) for n in sorted(grouped)], stamp
 
 
@@ -351,6 +353,9 @@ _STAMPED: dict[tuple[tuple[str, ...], bool], CompoundSelect[Any]] = {
     for tiers in ((TIER_ALL,), (TIER_ALL, TIER_LEADERSHIP))
     for reader in (False, True)
 }
+
+
+_new_match = tuple.__new__
 
 
 def _utc(value: datetime) -> datetime:
