@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     CompoundSelect,
     DateTime,
+    Executable,
     Select,
     String,
     and_,
@@ -196,7 +197,7 @@ def correlations(
         by_hash = _by_hash(sealed.keys, found)
         parameters = _parameters(school.id, alert.id, by_hash, alert.forwarded_from_id, reader)
         parameters["cluster"] = school.cluster_id
-        rows = session.execute(_STAMPED[(tiers_of(reader), reader is not None)], parameters).all()
+        rows = _driver_rows(session, _STAMPED[(tiers_of(reader), reader is not None)], parameters)
         grouped, stamp = _grouped(found, by_hash, rows, len(sealed.keys) > 1)
         if stamp == sealed.stamp:
             return grouped
@@ -209,7 +210,7 @@ def correlations(
     if not by_hash:
         return []
     parameters = _parameters(school.id, alert.id, by_hash, alert.forwarded_from_id, reader)
-    rows = session.execute(_MATCHING[(tiers_of(reader), reader is not None)], parameters).all()
+    rows = _driver_rows(session, _MATCHING[(tiers_of(reader), reader is not None)], parameters)
     return _grouped(found, by_hash, rows, len(opened.keys) > 1)[0]
 
 
@@ -245,18 +246,25 @@ def _grouped(
             stamp = Stamp(int(row[5]), int(row[6]))
             continue
         place = by_hash[digest]
+        other = row[1]
         if generations:
-            if (place, row[1]) in seen:
+            if (place, other) in seen:
                 continue
-            seen.add((place, row[1]))
+            seen.add((place, other))
         matches = grouped.get(place)
         if matches is None:
             matches = grouped[place] = []
+        # The driver's values: PostgreSQL's are a UUID and an aware datetime
+        # already; SQLite's are text, read as SQLAlchemy's Uuid and UTCDateTime would.
+        if other.__class__ is str:
+            other = uuid.UUID(other)
         sent_at = row[3]
-        if sent_at.tzinfo is not UTC:
-            sent_at = _utc(sent_at)
+        if sent_at.__class__ is str:
+            sent_at = datetime.fromisoformat(sent_at).replace(tzinfo=UTC)
+        elif sent_at.tzinfo is not UTC:  # psycopg's zone of the session
+            sent_at = sent_at.astimezone(UTC)
         # tuple.__new__ as Match's own __new__ would, without its Python frame.
-        matches.append(_new_match(Match, (row[1], row[2], sent_at, bool(row[4]))))
+        matches.append(_new_match(Match, (other, row[2], sent_at, bool(row[4]))))
     return [Correlation(found[n], grouped[n]) for n in sorted(grouped)], stamp
 
 
@@ -356,6 +364,17 @@ _STAMPED: dict[tuple[tuple[str, ...], bool], CompoundSelect[Any]] = {
 
 
 _new_match = tuple.__new__
+
+
+def _driver_rows(session: Session, statement: Executable, parameters: dict[str, Any]) -> list[Any]:
+    """The statement's rows as the database driver returns them, without
+    SQLAlchemy's Row objects and per-column processors: ``_grouped`` reads
+    each value once and converts only the two it keeps (bench/indicators.py)."""
+    result = session.execute(statement, parameters)
+    try:
+        return result.cursor.fetchall()  # type: ignore[attr-defined,no-any-return]
+    finally:
+        result.close()
 
 
 def _utc(value: datetime) -> datetime:
