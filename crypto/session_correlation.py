@@ -98,17 +98,14 @@ def seal(vault_key: bytes, held: SealedKeys, context: bytes) -> bytes:
     return head + nonce + AESGCM(_key(vault_key)).encrypt(nonce, plain, _LABEL + head + context)
 
 
-def open_(vault_key: bytes, blob: bytes, context: bytes) -> SealedKeys:
+def open_(vault_key: bytes, blob: bytes | bytearray | memoryview, context: bytes) -> SealedKeys:
     """The keys a blob seals; UnwrapError for a wrong key, a changed byte or a
     blob of another row, MalformedKey for one that does not parse.
 
     Read with ``struct`` rather than a ``Reader``: it is opened on every alert a
     signed-in reader opens, and the reader's dozen calls cost as much as the
     AES-GCM opening (bench/indicators.py)."""
-    if isinstance(blob, bytearray | memoryview):
-        blob = bytes(blob)
-    if not isinstance(blob, bytes):
-        raise MalformedKey(f"session correlation keys must be bytes, not {type(blob).__name__}")
+    blob = bytes(blob)  # as a Reader takes it: any bytes-like value
     if len(blob) < len(_HEAD) + _NONCE_LEN:
         raise MalformedKey("session correlation keys: truncated")
     if blob[:2] != _MAGIC:
