@@ -15,11 +15,18 @@ then times, for a recipient school opening the real alert:
 - the same service without a session's keys (an API token): the school's
   wraps read and each generation unwrapped (X-Wing), then the query;
 - the query alone, as the hub issues it (``matching_alerts``);
-- the same query written as raw SQL (the baseline);
+- the same query written as raw SQL (the baseline), the rows as the driver
+  gives them through SQLAlchemy: on PostgreSQL a UUID and an aware datetime
+  per row, on SQLite their text;
+- the same raw SQL with its columns typed (``Uuid``, ``UTCDateTime``), so that
+  on SQLite too it returns the values the page and the API need: the
+  like-for-like baseline (on PostgreSQL it differs from the first only by
+  ``UTCDateTime``'s conversion of each date);
 
-and prints median and p95 in milliseconds, each one's ratio to the baseline,
-and the median CPU time this process spent on each (measured in separate
-calls: what other jobs on a shared machine do not inflate).
+and prints median and p95 in milliseconds, each one's ratio to both baselines,
+and the median CPU time this process spent on each with its ratio to the
+typed baseline's (measured in separate calls: what other jobs on a shared
+machine do not inflate).
 
 Run: ``python bench/indicators.py [--database-url postgresql://...] [--rows 1000000]``
 (SQLite in a temporary folder without ``--database-url``); ``--reuse`` measures

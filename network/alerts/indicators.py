@@ -240,6 +240,7 @@ def _grouped(
     grouped: dict[int, list[Match]] = {}
     seen: set[tuple[int, Any]] = set()
     stamp = None
+    utc: Any = UTC
     for row in rows:
         digest = row[0]
         if digest is None:
@@ -260,9 +261,14 @@ def _grouped(
             other = uuid.UUID(other)
         sent_at = row[3]
         if sent_at.__class__ is str:
-            sent_at = datetime.fromisoformat(sent_at).replace(tzinfo=UTC)
-        elif sent_at.tzinfo is not UTC:  # psycopg's zone of the session
-            sent_at = sent_at.astimezone(UTC)
+            sent_at = datetime.fromisoformat(sent_at + "+00:00")  # stored naive, in UTC
+        elif sent_at.tzinfo is not utc:
+            # psycopg's zone of the session: kept when it is UTC by another
+            # name (ZoneInfo("Etc/UTC")), looked at once per call, not per row.
+            if getattr(sent_at.tzinfo, "key", None) in _UTC_NAMES:
+                utc = sent_at.tzinfo
+            else:
+                sent_at = sent_at.astimezone(UTC)
         # tuple.__new__ as Match's own __new__ would, without its Python frame.
         matches.append(_new_match(Match, (other, row[2], sent_at, bool(row[4]))))
     return [Correlation(found[n], grouped[n]) for n in sorted(grouped)], stamp
@@ -364,6 +370,7 @@ _STAMPED: dict[tuple[tuple[str, ...], bool], CompoundSelect[Any]] = {
 
 
 _new_match = tuple.__new__
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC"})
 
 
 def _driver_rows(session: Session, statement: Executable, parameters: dict[str, Any]) -> list[Any]:
