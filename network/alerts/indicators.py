@@ -311,7 +311,8 @@ def _matching(tiers: tuple[str, ...], reader: bool) -> Select[Any]:
             _schools.name,
             # The column's own type without UTCDateTime's wrapper, whose two
             # Python calls per row cost more than the conversion: ``_utc``
-            # makes the value aware UTC as UTCDateTime would.
+            # (``matching_alerts``) and ``_grouped`` make the value aware UTC
+            # as UTCDateTime would.
             type_coerce(_alerts.created_at, DateTime(timezone=True)).label("sent_at"),
             _copies.alert_id.is_not(None).label("openable"),
         )
