@@ -26,13 +26,16 @@ _EVENTS = cast(Table, AuditEvent.__table__)
 _SUBTREES = cast(Table, AuditSubtree.__table__)
 
 
-def append(session: Session, entries: Sequence[AuditEvent]) -> None:
+def append(session: Session, entries: Sequence[AuditEvent], *, size: int | None = None) -> int:
     """Lock the log, number ``entries`` from the current size and insert them with
-    the subtree rows they complete. Also the bulk path (bench, tests)."""
+    the subtree rows they complete; the log's new size. Also the bulk path
+    (bench, tests). A caller that took the lock in this transaction and read
+    the size under it passes ``size``: neither is done again."""
+    if size is None:
+        lock_log(session)
+        size = tree_size(session)
     if not entries:
-        return
-    lock_log(session)
-    size = tree_size(session)
+        return size
     frontier = merkle.perfect_subtrees(0, size) if size else []
     nodes = stored_subtrees(session, frontier)
     missing = sorted(set(frontier) - set(nodes))
@@ -71,6 +74,7 @@ def append(session: Session, entries: Sequence[AuditEvent]) -> None:
         )
     session.execute(insert(_EVENTS), entry_rows)
     session.execute(insert(_SUBTREES), subtree_rows)
+    return size + len(entries)
 
 
 def advance_frontier(
