@@ -49,15 +49,17 @@ def enqueue(session: Session, entry: AuditEvent) -> AuditQueued:
     return queued
 
 
+# Built once: it has no parameters, and building it cost about what running it does.
+_SIZE_AND_BACKLOG = select(
+    select(func.max(AuditEvent.seq)).scalar_subquery(),
+    select(AuditQueued.id).exists(),
+)
+
+
 def size_and_backlog(session: Session) -> tuple[int, bool]:
     """The log's size and whether reads are queued, in one query. The caller
     holds the log's lock (``tree.lock_log``), so both stand until it commits."""
-    last, backlog = session.execute(
-        select(
-            select(func.max(AuditEvent.seq)).scalar_subquery(),
-            select(AuditQueued.id).exists(),
-        )
-    ).one()
+    last, backlog = session.execute(_SIZE_AND_BACKLOG).one()
     return (0 if last is None else int(last) + 1), bool(backlog)
 
 

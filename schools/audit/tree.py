@@ -9,9 +9,10 @@ Appends are serialised by a lock (docs/audit-log.md describes the locking).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, text
+from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from crypto import merkle
@@ -114,14 +115,30 @@ def stored_subtrees(
     wanted = sorted(set(positions))
     if not wanted:
         return {}
-    # An OR of primary-key equalities: both databases answer it with one index
-    # probe per row (SQLite scans the table for a row-value IN list).
-    rows = session.execute(
-        select(AuditSubtree.level, AuditSubtree.start, AuditSubtree.hash).where(
-            or_(*(and_(AuditSubtree.level == lv, AuditSubtree.start == st) for lv, st in wanted))
+    values: dict[str, int] = {}
+    for i, (level, start) in enumerate(wanted):
+        values[f"l{i}"], values[f"s{i}"] = level, start
+    rows = session.execute(_subtrees_at(len(wanted)), values)
+    return {(level, start): bytes(digest) for level, start, digest in rows}
+
+
+@lru_cache(maxsize=128)
+def _subtrees_at(count: int) -> Select[tuple[int, int, bytes]]:
+    """The query for ``count`` stored subtrees: an OR of primary-key equalities,
+    which both databases answer with one index probe per row (SQLite scans the
+    table for a row-value IN list). Built once per count, with bound values:
+    building it anew cost more than running it, at every append."""
+    return select(AuditSubtree.level, AuditSubtree.start, AuditSubtree.hash).where(
+        or_(
+            *(
+                and_(
+                    AuditSubtree.level == bindparam(f"l{i}"),
+                    AuditSubtree.start == bindparam(f"s{i}"),
+                )
+                for i in range(count)
+            )
         )
     )
-    return {(level, start): bytes(digest) for level, start, digest in rows}
 
 
 def reader(nodes: dict[tuple[int, int], bytes]) -> merkle.Getter:
