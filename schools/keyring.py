@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -57,6 +57,25 @@ def add_wrap(
     return wrap
 
 
+# Read at every sign-in: built once, bound at each run.
+_WRAP_AND_PUBLISHED = (
+    select(KeyWrap.wrap, SchoolKeyGeneration.public_keys)
+    .outerjoin(
+        SchoolKeyGeneration,
+        and_(
+            SchoolKeyGeneration.school_id == KeyWrap.school_id,
+            SchoolKeyGeneration.generation == KeyWrap.generation,
+        ),
+    )
+    .where(
+        KeyWrap.school_id == bindparam("school_id"),
+        KeyWrap.generation == bindparam("generation"),
+        KeyWrap.credential_kind == bindparam("kind"),
+        KeyWrap.credential_id == bindparam("credential_id"),
+    )
+)
+
+
 def unwrap(
     session: Session,
     school_id: uuid.UUID,
@@ -68,20 +87,13 @@ def unwrap(
     """The bundle this credential holds for the generation, or None if it holds none."""
     # The wrap and the public keys published for its generation, in one query.
     found = session.execute(
-        select(KeyWrap.wrap, SchoolKeyGeneration.public_keys)
-        .outerjoin(
-            SchoolKeyGeneration,
-            and_(
-                SchoolKeyGeneration.school_id == KeyWrap.school_id,
-                SchoolKeyGeneration.generation == KeyWrap.generation,
-            ),
-        )
-        .where(
-            KeyWrap.school_id == school_id,
-            KeyWrap.generation == generation,
-            KeyWrap.credential_kind == kind,
-            KeyWrap.credential_id == credential_id,
-        )
+        _WRAP_AND_PUBLISHED,
+        {
+            "school_id": school_id,
+            "generation": generation,
+            "kind": kind,
+            "credential_id": credential_id,
+        },
     ).one_or_none()
     if found is None:
         return None
@@ -251,7 +263,20 @@ def _pending(school: School) -> ColumnElement[bool]:
 def has_pending_members(session: Session, school: School) -> bool:
     """Whether anyone waits for a colleague to wrap the keys to them (one indexed
     query, so sign-in unwraps the keys only when there is someone to confirm)."""
-    return session.scalar(select(Member.id).where(_pending(school)).limit(1)) is not None
+    return session.scalar(_ANY_PENDING, {"school_id": school.id}) is not None
+
+
+# ``_pending`` as one prepared query, asked at every sign-in: built once, with
+# the school bound at each run.
+_ANY_PENDING = (
+    select(Member.id)
+    .where(
+        Member.school_id == bindparam("school_id"),
+        Member.keys_pending.is_(True),
+        Member.status == MemberStatus.ACTIVE,
+    )
+    .limit(1)
+)
 
 
 def confirm_pending_members(

@@ -24,7 +24,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from crypto import custody
@@ -186,6 +186,25 @@ def unwrap_for_member(
     return unwrap_for(session, member, MEMBER, member.id, credential)
 
 
+# Read at every sign-in of a leadership member: built once, bound at each run.
+_WRAP_AND_PUBLISHED = (
+    select(LeadershipWrap.wrap, LeadershipKeyGeneration.public_keys)
+    .outerjoin(
+        LeadershipKeyGeneration,
+        and_(
+            LeadershipKeyGeneration.school_id == LeadershipWrap.school_id,
+            LeadershipKeyGeneration.generation == LeadershipWrap.generation,
+        ),
+    )
+    .where(
+        LeadershipWrap.school_id == bindparam("school_id"),
+        LeadershipWrap.generation == bindparam("generation"),
+        LeadershipWrap.credential_kind == bindparam("kind"),
+        LeadershipWrap.credential_id == bindparam("credential_id"),
+    )
+)
+
+
 def unwrap_for(
     session: Session,
     member: Member,
@@ -200,21 +219,28 @@ def unwrap_for(
     if school is None or not school.leadership_generation or not in_leadership(member):
         return None
     generation = school.leadership_generation
-    row = session.get(LeadershipWrap, (school.id, generation, kind, credential_id))
-    if row is None:
+    # The wrap and the public keys published for its generation, in one query.
+    found = session.execute(
+        _WRAP_AND_PUBLISHED,
+        {
+            "school_id": school.id,
+            "generation": generation,
+            "kind": kind,
+            "credential_id": credential_id,
+        },
+    ).one_or_none()
+    if found is None:
         return None
+    wrap, published = found
     try:
         keys = SchoolKeys.from_bytes(
             custody.unwrap_with_credential(
-                row.wrap, credential, wrap_context(school.id, generation, kind, credential_id)
+                wrap, credential, wrap_context(school.id, generation, kind, credential_id)
             )
         )
     except CryptoError:
         return None
-    published = session.get(LeadershipKeyGeneration, (school.id, generation))
-    if not published_keys.matches(
-        "leadership", published.public_keys if published else None, generation, keys
-    ):
+    if not published_keys.matches("leadership", published, generation, keys):
         audit.record(
             session,
             "school.leadership_keys_mismatch",

@@ -27,7 +27,7 @@ import hmac
 import uuid
 from collections.abc import Collection
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from crypto import custody
@@ -182,29 +182,51 @@ def _publish(
     )
 
 
+# Read at every sign-in: built once, with the member and credential bound at each run.
+_CURRENT_WITH_WRAP = (
+    select(PersonalKeyGeneration.generation, PersonalKeyGeneration.public_keys, PersonalWrap.wrap)
+    .join(
+        PersonalWrap,
+        and_(
+            PersonalWrap.member_id == PersonalKeyGeneration.member_id,
+            PersonalWrap.generation == PersonalKeyGeneration.generation,
+            PersonalWrap.credential_kind == bindparam("kind"),
+            PersonalWrap.credential_id == bindparam("credential_id"),
+        ),
+        isouter=True,
+    )
+    .where(
+        PersonalKeyGeneration.member_id == bindparam("member_id"),
+        PersonalKeyGeneration.retired_at.is_(None),
+    )
+    .order_by(PersonalKeyGeneration.generation.desc())
+    .limit(1)
+)
+
+
 def unwrap_for(
     session: Session, member: Member, kind: str, credential_id: uuid.UUID, credential: CredentialKey
 ) -> SchoolKeys | None:
     """The member's current personal bundle through one of their credentials;
     None when it holds no wrap of it, or the bundle does not match the
     published public keys (audited)."""
-    published = current(session, member.id)
-    if published is None:
+    # The current published keys and this credential's wrap of them, in one query.
+    found = session.execute(
+        _CURRENT_WITH_WRAP, {"member_id": member.id, "kind": kind, "credential_id": credential_id}
+    ).first()
+    if found is None or found.wrap is None:
         return None
-    generation = published.generation
-    row = session.get(PersonalWrap, (member.id, generation, kind, credential_id))
-    if row is None:
-        return None
+    generation, public_keys, wrap = found
     try:
         keys = SchoolKeys.from_bytes(
             custody.unwrap_with_credential(
-                row.wrap, credential, wrap_context(member.id, generation, kind, credential_id)
+                wrap, credential, wrap_context(member.id, generation, kind, credential_id)
             )
         )
     except CryptoError:
         return None
     if keys.generation != generation or not hmac.compare_digest(
-        published.public_keys, keys.public().to_bytes()
+        bytes(public_keys), keys.public().to_bytes()
     ):
         audit.record(
             session,
