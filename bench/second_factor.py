@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _support import fresh_database, make_app, median_p95_ms, table, timings
 from sqlalchemy import update
 
-from crypto import factors
-from crypto.custody import RFC9106, _password_key
+from crypto import custody, factors
+from crypto.custody import RFC9106, Argon2Params, _password_key
 from network.db import own_transaction
 from schools.models import Cluster, Role, SecondFactor
 from tests.conftest import PASSWORD, World, post_form
@@ -66,12 +66,30 @@ def main() -> None:
 
     samples: list[float] = []
     samples_cpu: list[float] = []
+    # The Argon2id inside each sign-in, timed where the hub calls it, so that
+    # the rest of the sign-in (the work this target is about) is measured
+    # directly, not as the difference of two Argon2id runs of their own
+    # (which differ by more than that work when other jobs share the cores).
+    inside: list[tuple[float, float]] = []
+    hashing = custody._password_key
+
+    def timed_hashing(password: str, salt: bytes, params: Argon2Params) -> bytes:
+        start, cpu = time.perf_counter(), time.process_time()
+        try:
+            return hashing(password, salt, params)
+        finally:
+            inside.append((time.perf_counter() - start, time.process_time() - cpu))
+
+    custody._password_key = timed_hashing  # type: ignore[assignment]
+    beyond: list[float] = []
+    beyond_cpu: list[float] = []
 
     def sign_in_with_factor() -> None:
         # Not timed: an unused step for the code, the pages' CSRF tokens, sign-out.
         with own_transaction(app) as session:
             session.execute(update(SecondFactor).values(last_step=0))
         token = _token(client, "/sign-in")
+        inside.clear()
         start, cpu = time.perf_counter(), time.process_time()
         password = client.post(
             "/sign-in", data={"email": HEAD, "password": PASSWORD, "csrf_token": token}
@@ -85,6 +103,9 @@ def main() -> None:
         )
         samples.append(first + time.perf_counter() - start)
         samples_cpu.append(first_cpu + time.process_time() - cpu)
+        assert len(inside) == 1, "a sign-in hashes the password once"
+        beyond.append(samples[-1] - inside[0][0])
+        beyond_cpu.append(samples_cpu[-1] - inside[0][1])
         assert done.status_code == 303, done.get_data(as_text=True)[:300]
         client.post("/sign-out", data={"csrf_token": _token(client, "/account")})
 
@@ -136,6 +157,7 @@ def main() -> None:
     whole, without = samples[2:], plain[2:]  # two warm-up rounds left out
     argon = argon[2:]
     whole_cpu, without_cpu, argon_cpu = samples_cpu[2:], plain_cpu[2:], argon_cpu[2:]
+    beyond, beyond_cpu = beyond[2:], beyond_cpu[2:]
 
     argon_ms, argon_p95 = median_p95_ms(argon)
     check_ms, check_p95 = median_p95_ms(check)
@@ -180,8 +202,18 @@ def main() -> None:
     )
     print(
         "CPU ratio sign-in with the factor / (Argon2id + factor check): "
-        f"{whole_cpu_ms / (argon_cpu_ms + check_cpu_ms):.3f}; "
-        f"CPU beyond them: {whole_cpu_ms - argon_cpu_ms - check_cpu_ms:.1f} ms"
+        f"{whole_cpu_ms / (argon_cpu_ms + check_cpu_ms):.3f}"
+    )
+    # The same sign-ins, less the Argon2id each ran (timed inside it): what the
+    # two requests cost beyond the password hashing, and the ratio that work
+    # gives beside this run's baseline (the target allows 0.1 x the baseline).
+    beyond_ms, beyond_p95 = median_p95_ms(beyond)
+    beyond_cpu_ms = median_p95_ms(beyond_cpu)[0]
+    print(
+        f"sign-in with the factor beyond its own Argon2id: {beyond_ms:.1f} ms wall "
+        f"(p95 {beyond_p95:.1f}), {beyond_cpu_ms:.1f} ms CPU; "
+        f"(Argon2id + that) / (Argon2id + factor check): "
+        f"{(argon_ms + beyond_ms) / (argon_ms + check_ms):.3f}"
     )
 
 

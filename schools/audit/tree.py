@@ -123,7 +123,7 @@ def stored_subtrees(
 
 
 @lru_cache(maxsize=128)
-def _subtrees_at(count: int) -> Select[tuple[int, int, bytes]]:
+def _subtrees_at(count: int) -> Select[int, int, bytes]:
     """The query for ``count`` stored subtrees: an OR of primary-key equalities,
     which both databases answer with one index probe per row (SQLite scans the
     table for a row-value IN list). Built once per count, with bound values:
