@@ -17,6 +17,12 @@ everything else a sign-in request does: the session vault, the database, the
 audit entry, the rate limiter), and sign-in with the factor / sign-in without
 one (what the factor adds to a real sign-in).
 
+Also printed: each figure's CPU time (the whole process, every thread), and
+the sign-in's work beyond its own Argon2id, measured directly: the Argon2id
+inside each sign-in is timed where the hub calls it and taken off that
+sign-in, because two separate Argon2id runs differ by more than that work
+when other jobs share the cores.
+
 Run: ``python bench/second_factor.py [--database-url postgresql://...] [--repetitions 7]``
 """
 
