@@ -146,7 +146,7 @@ def start_session(
     keys = leadership.on_sign_in(
         session, member, credential, _unlock(session, member, credential), complete
     )
-    keys = personal.on_sign_in(session, member, credential, keys, complete)
+    keys = personal.on_sign_in(session, member, credential, keys)
     signed = _open_session(session, member, keys, user_agent, lifetime, state)
     member.last_sign_in_at = signed.login.created_at
     confirmed = confirm_colleagues(session, member, keys) if complete else []
