@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from crypto import custody
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
-from schools import audit, credentials
+from schools import audit, credentials, opened_wraps
 from schools import published as published_keys
 from schools.db import utcnow
 from schools.errors import KeysLocked, NotFound
@@ -87,10 +87,11 @@ def unwrap(
         return None
     wrap, published = found
     try:
-        plain = custody.unwrap_with_credential(
-            wrap,
-            credential,
-            custody.keywrap_context(school_id, generation, kind, credential_id),
+        context = custody.keywrap_context(school_id, generation, kind, credential_id)
+        plain = (
+            opened_wraps.unwrap(credential_id, wrap, credential, context)
+            if kind == CredentialKind.TOKEN
+            else custody.unwrap_with_credential(wrap, credential, context)
         )
         keys = SchoolKeys.from_bytes(plain)
     except CryptoError:

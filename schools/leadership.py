@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from crypto import custody
 from crypto.errors import CryptoError, MalformedKey
 from crypto.keys import CredentialKey, SchoolKeys
-from schools import audit, keyring
+from schools import audit, keyring, opened_wraps
 from schools import published as published_keys
 from schools.db import utcnow
 from schools.errors import Conflict, KeysLocked, NotFound
@@ -205,8 +205,12 @@ def unwrap_for(
         return None
     try:
         keys = SchoolKeys.from_bytes(
-            custody.unwrap_with_credential(
-                row.wrap, credential, wrap_context(school.id, generation, kind, credential_id)
+            opened_wraps.open_wrap(
+                kind == TOKEN,
+                credential_id,
+                row.wrap,
+                credential,
+                wrap_context(school.id, generation, kind, credential_id),
             )
         )
     except CryptoError:

@@ -23,7 +23,6 @@ makes the next generation.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import uuid
 from collections.abc import Collection
 
@@ -33,7 +32,8 @@ from sqlalchemy.orm import Session
 from crypto import custody
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
-from schools import audit, leadership
+from schools import audit, leadership, opened_wraps
+from schools import published as published_keys
 from schools.db import utcnow
 from schools.errors import KeysLocked
 from schools.leadership import HeldKeys
@@ -197,15 +197,17 @@ def unwrap_for(
         return None
     try:
         keys = SchoolKeys.from_bytes(
-            custody.unwrap_with_credential(
-                row.wrap, credential, wrap_context(member.id, generation, kind, credential_id)
+            opened_wraps.open_wrap(
+                kind == TOKEN,
+                credential_id,
+                row.wrap,
+                credential,
+                wrap_context(member.id, generation, kind, credential_id),
             )
         )
     except CryptoError:
         return None
-    if keys.generation != generation or not hmac.compare_digest(
-        published.public_keys, keys.public().to_bytes()
-    ):
+    if not published_keys.matches("personal", published.public_keys, generation, keys):
         audit.record(
             session,
             "member.personal_keys_mismatch",

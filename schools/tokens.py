@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from crypto import custody
 from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys
-from schools import audit, keyring, leadership, personal, policy
+from schools import audit, keyring, leadership, opened_wraps, personal, policy
 from schools.audit.leaf import timestamp
 from schools.db import utcnow
 from schools.errors import Conflict, DomainError, InvalidInput, KeysLocked, NotFound, Problems
@@ -203,6 +203,7 @@ def revoke_token(
     keyring.delete_wraps_of(session, CredentialKind.TOKEN, token.id)
     leadership.forget_credential(session, leadership.TOKEN, token.id)
     personal.forget_token(session, token.id)
+    opened_wraps.forget(token.id)
     audit.record(
         session,
         "token.revoked",
@@ -268,7 +269,10 @@ def authenticate(
 
 
 def unlock(session: Session, token: ApiToken, secret: str) -> SchoolKeys:
-    """The school's current bundle through the token's own wrap."""
+    """The school's current bundle through the token's own wrap (and the
+    leadership and personal bundles through its wraps of those). What each
+    wrap opened is remembered for a few minutes (schools/opened_wraps.py), by
+    the secret and the wrap as stored: the wraps are read every time."""
     school = token.school
     if school.key_generation == 0:
         raise KeysLocked("This school has no keys yet.")
@@ -298,6 +302,7 @@ def forget_expired(session: Session, token_id: uuid.UUID, now: datetime | None =
     if state == "live":
         return False
     deleted = keyring.delete_wraps_of(session, CredentialKind.TOKEN, token.id)
+    opened_wraps.forget(token.id)
     if deleted:
         audit.record(
             session,
