@@ -86,6 +86,23 @@ def unwrap(
     if found is None:
         return None
     wrap, published = found
+    return open_found(
+        session, school_id, generation, kind, credential_id, credential, wrap, published
+    )
+
+
+def open_found(
+    session: Session,
+    school_id: uuid.UUID,
+    generation: int,
+    kind: CredentialKind,
+    credential_id: uuid.UUID,
+    credential: CredentialKey,
+    wrap: bytes,
+    published: bytes | None,
+) -> SchoolKeys | None:
+    """``unwrap`` of a wrap already read, with the public keys published for
+    its generation (None: none published)."""
     try:
         context = custody.keywrap_context(school_id, generation, kind, credential_id)
         plain = (

@@ -203,22 +203,46 @@ def unwrap_for(
     row = session.get(LeadershipWrap, (school.id, generation, kind, credential_id))
     if row is None:
         return None
+    published = session.get(LeadershipKeyGeneration, (school.id, generation))
+    return open_found(
+        session,
+        member,
+        kind,
+        credential_id,
+        credential,
+        generation,
+        row.wrap,
+        published.public_keys if published else None,
+    )
+
+
+def open_found(
+    session: Session,
+    member: Member,
+    kind: str,
+    credential_id: uuid.UUID,
+    credential: CredentialKey,
+    generation: int,
+    wrap: bytes,
+    published: bytes | None,
+) -> SchoolKeys | None:
+    """``unwrap_for`` of a wrap of the school's current leadership generation
+    already read, with its published public keys (None: none published)."""
+    school = member.school
+    assert school is not None
     try:
         keys = SchoolKeys.from_bytes(
             opened_wraps.open_wrap(
                 kind == TOKEN,
                 credential_id,
-                row.wrap,
+                wrap,
                 credential,
                 wrap_context(school.id, generation, kind, credential_id),
             )
         )
     except CryptoError:
         return None
-    published = session.get(LeadershipKeyGeneration, (school.id, generation))
-    if not published_keys.matches(
-        "leadership", published.public_keys if published else None, generation, keys
-    ):
+    if not published_keys.matches("leadership", published, generation, keys):
         audit.record(
             session,
             "school.leadership_keys_mismatch",

@@ -195,19 +195,43 @@ def unwrap_for(
     row = session.get(PersonalWrap, (member.id, generation, kind, credential_id))
     if row is None:
         return None
+    return open_found(
+        session,
+        member,
+        kind,
+        credential_id,
+        credential,
+        generation,
+        row.wrap,
+        published.public_keys,
+    )
+
+
+def open_found(
+    session: Session,
+    member: Member,
+    kind: str,
+    credential_id: uuid.UUID,
+    credential: CredentialKey,
+    generation: int,
+    wrap: bytes,
+    published: bytes,
+) -> SchoolKeys | None:
+    """``unwrap_for`` of a wrap of the member's current generation already
+    read, with its published public keys."""
     try:
         keys = SchoolKeys.from_bytes(
             opened_wraps.open_wrap(
                 kind == TOKEN,
                 credential_id,
-                row.wrap,
+                wrap,
                 credential,
                 wrap_context(member.id, generation, kind, credential_id),
             )
         )
     except CryptoError:
         return None
-    if not published_keys.matches("personal", published.public_keys, generation, keys):
+    if not published_keys.matches("personal", published, generation, keys):
         audit.record(
             session,
             "member.personal_keys_mismatch",

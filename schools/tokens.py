@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from crypto import custody
 from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys
-from schools import audit, keyring, leadership, opened_wraps, personal, policy
+from schools import audit, keyring, leadership, opened_wraps, personal, policy, token_wraps
 from schools.audit.leaf import timestamp
 from schools.db import utcnow
 from schools.errors import Conflict, DomainError, InvalidInput, KeysLocked, NotFound, Problems
@@ -277,18 +277,64 @@ def unlock(session: Session, token: ApiToken, secret: str) -> SchoolKeys:
     if school.key_generation == 0:
         raise KeysLocked("This school has no keys yet.")
     credential = custody.token_credential(secret)
-    keys = keyring.unwrap(
-        session, school.id, school.key_generation, CredentialKind.TOKEN, token.id, credential
+    member = token.member
+    # The leadership bundle only while the member is in the leadership now.
+    leads = (
+        school.leadership_generation
+        if school.leadership_generation and leadership.in_leadership(member)
+        else None
+    )
+    found = token_wraps.wraps_of(
+        session, token.id, school.id, school.key_generation, member.id, leads
+    )
+    mine = found.get(token_wraps.SCHOOL)
+    keys = (
+        keyring.open_found(
+            session,
+            school.id,
+            mine.generation,
+            CredentialKind.TOKEN,
+            token.id,
+            credential,
+            mine.wrap,
+            mine.published,
+        )
+        if mine is not None
+        else None
     )
     if keys is None:
         raise KeysLocked("This token holds no copy of the school's current keys. Make a new token.")
+    led = found.get(token_wraps.LEADERSHIP)
+    own = found.get(token_wraps.PERSONAL)
     return personal.carrying(
         leadership.holding(
             keys,
-            leadership.unwrap_for(session, token.member, leadership.TOKEN, token.id, credential),
+            leadership.open_found(
+                session,
+                member,
+                leadership.TOKEN,
+                token.id,
+                credential,
+                led.generation,
+                led.wrap,
+                led.published,
+            )
+            if led is not None
+            else None,
         ),
         token.member_id,
-        personal.unwrap_for(session, token.member, personal.TOKEN, token.id, credential),
+        personal.open_found(
+            session,
+            member,
+            personal.TOKEN,
+            token.id,
+            credential,
+            own.generation,
+            own.wrap,
+            own.published,
+        )
+        if own is not None and own.published is not None
+        else None,
     )
 
 
