@@ -42,6 +42,12 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for Core statements over many rows (an ORM entity's bulk
+    INSERT re-examines every row's values in Python)."""
+    return model.__table__  # type: ignore[return-value]
+
+
 def insert_new(
     session: Session,
     model: type[Base],
@@ -65,7 +71,7 @@ def insert_new(
 
 @functools.cache
 def _insert_new(dialect: str, model: type[Base], key: tuple[str, ...], returning: str) -> Any:
-    table: Table = model.__table__  # type: ignore[assignment]
+    table = table_of(model)
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     return (
         insert(table).on_conflict_do_nothing(index_elements=list(key)).returning(table.c[returning])

@@ -38,7 +38,6 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
-    Table,
     cast,
     delete,
     insert,
@@ -48,7 +47,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from network.alerts.models import Alert, AlertRecipient
-from schools.db import Base
+from schools.db import Base, table_of
 
 MICROSECOND = timedelta(microseconds=1)
 # Rows written per statement by a rebuild.
@@ -180,7 +179,7 @@ def _counted(dialect: str) -> Any:
     """The upsert of one school's row of a post, run once per school (one
     statement, compiled once per process: a multi-row VALUES of 31 rows was
     compiled again for every post)."""
-    table: Table = DailySchool.__table__  # type: ignore[assignment]
+    table = table_of(DailySchool)
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     return statement.on_conflict_do_update(
         index_elements=["cluster_id", "day", "school_id", "severity"],

@@ -33,6 +33,7 @@ from network.alerts.keychain import (
 )
 from network.alerts.models import Sealed, SealedWrap
 from network.alerts.named_models import TIER_NAMED
+from schools.db import table_of
 from schools.errors import Conflict, DomainError, NotFound
 from schools.models import Member, School
 
@@ -167,9 +168,10 @@ def seal_and_store(
     row = Sealed(body=sealed_envelope.without_wraps().to_bytes())
     session.add(row)
     session.flush()
-    # Core-level bulk insert: one statement, no per-row ORM bookkeeping.
+    # Into the table itself: one statement, no per-row ORM bookkeeping (an
+    # ORM entity's bulk insert re-examines every row's values in Python).
     session.execute(
-        insert(SealedWrap),
+        insert(table_of(SealedWrap)),
         [
             {
                 "sealed_id": row.id,
