@@ -128,12 +128,10 @@ def seal_and_store(
         return by_tier[r.tier].get((uuid.UUID(r.school), r.generation))
 
     public = {r: key for r in recipients if (key := key_of(r)) is not None}
-    missing = [
-        s.name
-        for s in audience.schools
-        if not any(r.school == str(s.id) for r in recipients)
-        or any(r.school == str(s.id) and r not in public for r in recipients)
-    ]
+    # A school is missing with no recipient entry, or one without published keys.
+    present = {r.school for r in recipients}
+    unkeyed = {r.school for r in recipients if r not in public}
+    missing = [s.name for s in audience.schools if str(s.id) not in present or str(s.id) in unkeyed]
     if missing:
         raise Conflict(f"No published keys for {', '.join(missing)}.")
     header = Header(
