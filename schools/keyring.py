@@ -12,15 +12,14 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from crypto import custody
-from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
-from schools import audit, credentials, opened_wraps
-from schools import published as published_keys
+from schools import audit, credentials
+from schools.bundles import Bundles, NotPublished
 from schools.db import utcnow
 from schools.errors import KeysLocked, NotFound
 from schools.models import (
@@ -33,6 +32,10 @@ from schools.models import (
     SchoolKeyGeneration,
 )
 
+SCHOOL_BUNDLES = Bundles(
+    "school", SchoolKeyGeneration, KeyWrap, "school_id", custody.keywrap_context
+)
+
 
 def add_wrap(
     session: Session,
@@ -42,18 +45,9 @@ def add_wrap(
     credential_id: uuid.UUID,
     credential_public: bytes,
 ) -> KeyWrap:
-    wrap = KeyWrap(
-        school_id=school_id,
-        generation=keys.generation,
-        credential_kind=kind,
-        credential_id=credential_id,
-        wrap=custody.wrap_to_credential(
-            keys.to_bytes(),
-            credential_public,
-            custody.keywrap_context(school_id, keys.generation, kind, credential_id),
-        ),
+    wrap: KeyWrap = SCHOOL_BUNDLES.wrap(
+        session, school_id, keys, kind, credential_id, credential_public
     )
-    session.add(wrap)
     return wrap
 
 
@@ -66,29 +60,13 @@ def unwrap(
     credential: CredentialKey,
 ) -> SchoolKeys | None:
     """The bundle this credential holds for the generation, or None if it holds none."""
-    # The wrap and the public keys published for its generation, in one query.
-    found = session.execute(
-        select(KeyWrap.wrap, SchoolKeyGeneration.public_keys)
-        .outerjoin(
-            SchoolKeyGeneration,
-            and_(
-                SchoolKeyGeneration.school_id == KeyWrap.school_id,
-                SchoolKeyGeneration.generation == KeyWrap.generation,
-            ),
+    try:
+        return SCHOOL_BUNDLES.unwrap(
+            session, school_id, generation, kind, credential_id, credential
         )
-        .where(
-            KeyWrap.school_id == school_id,
-            KeyWrap.generation == generation,
-            KeyWrap.credential_kind == kind,
-            KeyWrap.credential_id == credential_id,
-        )
-    ).one_or_none()
-    if found is None:
+    except NotPublished:
+        _mismatch(session, school_id, generation, kind, credential_id)
         return None
-    wrap, published = found
-    return open_found(
-        session, school_id, generation, kind, credential_id, credential, wrap, published
-    )
 
 
 def open_found(
@@ -104,32 +82,35 @@ def open_found(
     """``unwrap`` of a wrap already read, with the public keys published for
     its generation (None: none published)."""
     try:
-        context = custody.keywrap_context(school_id, generation, kind, credential_id)
-        plain = (
-            opened_wraps.unwrap(credential_id, wrap, credential, context)
-            if kind == CredentialKind.TOKEN
-            else custody.unwrap_with_credential(wrap, credential, context)
+        return SCHOOL_BUNDLES.open_found(
+            school_id, generation, kind, credential_id, credential, wrap, published
         )
-        keys = SchoolKeys.from_bytes(plain)
-    except CryptoError:
+    except NotPublished:
+        _mismatch(session, school_id, generation, kind, credential_id)
         return None
-    if not published_keys.matches("school", published, generation, keys):
-        # Someone wrapped keys the school never published (or altered the
-        # published ones): using them would seal and sign with keys nobody
-        # can check against the fingerprint. Refuse, and say so in the log,
-        # even when the request then fails and rolls back.
-        audit.record_lasting(
-            session,
-            "school.keys_mismatch",
-            school_id=school_id,
-            object_type="school",
-            object_id=school_id,
-            generation=generation,
-            credential_kind=str(kind),
-            credential_id=str(credential_id),
-        )
-        return None
-    return keys
+
+
+def _mismatch(
+    session: Session,
+    school_id: uuid.UUID,
+    generation: int,
+    kind: CredentialKind,
+    credential_id: uuid.UUID,
+) -> None:
+    # Someone wrapped keys the school never published (or altered the
+    # published ones): using them would seal and sign with keys nobody
+    # can check against the fingerprint. Refuse, and say so in the log,
+    # even when the request then fails and rolls back.
+    audit.record_lasting(
+        session,
+        "school.keys_mismatch",
+        school_id=school_id,
+        object_type="school",
+        object_id=school_id,
+        generation=generation,
+        credential_kind=str(kind),
+        credential_id=str(credential_id),
+    )
 
 
 def publish_generation(
@@ -140,28 +121,11 @@ def publish_generation(
     actor: Member | None,
     reason: str,
 ) -> SchoolKeyGeneration:
-    public = keys.public()
+    # The previous generation stops signing now; readers refuse anything it
+    # signs dated after this (network/alerts/integrity.py).
     now = utcnow()
-    if previous is not None:
-        # The previous generation stops signing now; readers refuse anything it
-        # signs dated after this (network/alerts/integrity.py).
-        session.execute(
-            update(SchoolKeyGeneration)
-            .where(
-                SchoolKeyGeneration.school_id == school.id,
-                SchoolKeyGeneration.generation == previous.generation,
-            )
-            .values(retired_at=now)
-        )
-    row = SchoolKeyGeneration(
-        school_id=school.id,
-        generation=keys.generation,
-        public_keys=public.to_bytes(),
-        fingerprint=public.fingerprint(),
-        previous_bundle=custody.chain_previous(keys, previous) if previous else None,
-        created_at=now,
-    )
-    session.add(row)
+    row: SchoolKeyGeneration
+    row, _public = SCHOOL_BUNDLES.publish(session, school.id, keys, previous, now)
     school.key_generation = keys.generation
     # Key transparency: the public keys themselves go into the audit trail.
     audit.record(
@@ -203,42 +167,12 @@ def keys_back_to(
     """Every bundle on the history chain from ``current`` back to ``target``, by generation.
 
     One query fetches the chained bundles of generations in (target, current];
-    each is then opened in turn with the bundle above it, exactly as a walk one
-    generation at a time would (any failure raises the same error), so a caller
-    may keep every bundle opened on the way. NotFound if the chain does not
-    reach ``target``.
+    each is then opened in turn with the bundle above it (a tampered or moved
+    link raises), so a caller may keep every bundle opened on the way.
+    NotFound if the chain does not reach ``target``.
     """
-    chained: dict[int, bytes | None] = {}
-    if current.generation > target:
-        rows = session.execute(
-            select(SchoolKeyGeneration.generation, SchoolKeyGeneration.previous_bundle)
-            .where(
-                SchoolKeyGeneration.school_id == school_id,
-                SchoolKeyGeneration.generation > target,
-                SchoolKeyGeneration.generation <= current.generation,
-            )
-            .order_by(SchoolKeyGeneration.generation.desc())
-        )
-        chained = dict(rows.all())
-    keys = current
-    opened = {keys.generation: keys}
-    while keys.generation > target:
-        if keys.generation in chained:
-            blob = chained[keys.generation]
-        else:
-            # Not among the rows fetched (a missing row, or a chain that left the
-            # range): ask for the one row, which raises as the walk always has.
-            blob = session.scalars(
-                select(SchoolKeyGeneration.previous_bundle).where(
-                    SchoolKeyGeneration.school_id == school_id,
-                    SchoolKeyGeneration.generation == keys.generation,
-                )
-            ).one()
-        if blob is None:
-            break
-        keys = custody.open_previous(keys, blob)
-        opened[keys.generation] = keys
-    if keys.generation != target:
+    opened = SCHOOL_BUNDLES.chain(session, school_id, current, target)
+    if target not in opened:
         raise NotFound("That key generation is not in this school's history.")
     return opened
 

@@ -72,15 +72,6 @@ def unwrap(token_id: uuid.UUID, wrap: bytes, credential: CredentialKey, context:
     return plain
 
 
-def open_wrap(
-    of_token: bool, credential_id: uuid.UUID, wrap: bytes, credential: CredentialKey, context: bytes
-) -> bytes:
-    """Open a credential's wrap: remembered when the credential is a token's."""
-    if of_token:
-        return unwrap(credential_id, wrap, credential, context)
-    return custody.unwrap_with_credential(wrap, credential, context)
-
-
 def forget(token_id: uuid.UUID) -> None:
     """Drop everything a token's wraps opened (it was revoked, or expired)."""
     with _lock:

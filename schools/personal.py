@@ -30,10 +30,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from crypto import custody
-from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
-from schools import audit, leadership, opened_wraps
-from schools import published as published_keys
+from schools import audit, leadership
+from schools.bundles import Bundles, NotPublished
 from schools.db import utcnow
 from schools.errors import KeysLocked
 from schools.leadership import HeldKeys
@@ -107,6 +106,11 @@ def current_of(
     return {row.member_id: row for row in rows}
 
 
+PERSONAL_BUNDLES = Bundles(
+    "personal", PersonalKeyGeneration, PersonalWrap, "member_id", wrap_context
+)
+
+
 def _wrap_to(
     session: Session,
     member_id: uuid.UUID,
@@ -115,17 +119,7 @@ def _wrap_to(
     cid: uuid.UUID,
     public: bytes,
 ) -> None:
-    session.add(
-        PersonalWrap(
-            member_id=member_id,
-            generation=keys.generation,
-            credential_kind=kind,
-            credential_id=cid,
-            wrap=custody.wrap_to_credential(
-                keys.to_bytes(), public, wrap_context(member_id, keys.generation, kind, cid)
-            ),
-        )
-    )
+    PERSONAL_BUNDLES.wrap(session, member_id, keys, kind, cid, public)
 
 
 def create(session: Session, member: Member) -> SchoolKeys:
@@ -148,27 +142,7 @@ def _publish(
 ) -> None:
     """Publish ``keys``' public keys (chaining ``previous`` under them and
     retiring it) and audit it."""
-    now = utcnow()
-    if previous is not None:
-        session.execute(
-            update(PersonalKeyGeneration)
-            .where(
-                PersonalKeyGeneration.member_id == member.id,
-                PersonalKeyGeneration.generation == previous.generation,
-            )
-            .values(retired_at=now)
-        )
-    public = keys.public()
-    session.add(
-        PersonalKeyGeneration(
-            member_id=member.id,
-            generation=keys.generation,
-            public_keys=public.to_bytes(),
-            fingerprint=public.fingerprint(),
-            previous_bundle=custody.chain_previous(keys, previous) if previous else None,
-            created_at=now,
-        )
-    )
+    _row, public = PERSONAL_BUNDLES.publish(session, member.id, keys, previous, utcnow())
     audit.record(
         session,
         action,
@@ -192,19 +166,13 @@ def unwrap_for(
     if published is None:
         return None
     generation = published.generation
-    row = session.get(PersonalWrap, (member.id, generation, kind, credential_id))
-    if row is None:
+    try:
+        return PERSONAL_BUNDLES.unwrap(
+            session, member.id, generation, kind, credential_id, credential
+        )
+    except NotPublished:
+        _mismatch(session, member, generation, kind)
         return None
-    return open_found(
-        session,
-        member,
-        kind,
-        credential_id,
-        credential,
-        generation,
-        row.wrap,
-        published.public_keys,
-    )
 
 
 def open_found(
@@ -215,34 +183,29 @@ def open_found(
     credential: CredentialKey,
     generation: int,
     wrap: bytes,
-    published: bytes,
+    published: bytes | None,
 ) -> SchoolKeys | None:
     """``unwrap_for`` of a wrap of the member's current generation already
     read, with its published public keys."""
     try:
-        keys = SchoolKeys.from_bytes(
-            opened_wraps.open_wrap(
-                kind == TOKEN,
-                credential_id,
-                wrap,
-                credential,
-                wrap_context(member.id, generation, kind, credential_id),
-            )
+        return PERSONAL_BUNDLES.open_found(
+            member.id, generation, kind, credential_id, credential, wrap, published
         )
-    except CryptoError:
+    except NotPublished:
+        _mismatch(session, member, generation, kind)
         return None
-    if not published_keys.matches("personal", published, generation, keys):
-        audit.record(
-            session,
-            "member.personal_keys_mismatch",
-            school_id=member.school_id,
-            object_type="member",
-            object_id=member.id,
-            generation=generation,
-            credential_kind=kind,
-        )
-        return None
-    return keys
+
+
+def _mismatch(session: Session, member: Member, generation: int, kind: str) -> None:
+    audit.record(
+        session,
+        "member.personal_keys_mismatch",
+        school_id=member.school_id,
+        object_type="member",
+        object_id=member.id,
+        generation=generation,
+        credential_kind=kind,
+    )
 
 
 def on_sign_in(
@@ -306,27 +269,13 @@ def keys_back_to(
     """The member's personal bundle of generation ``target``, walked back
     from ``current`` through the chain; KeysLocked where the chain does not
     reach it (a recovery starts a new chain)."""
-    rows = dict(
-        session.execute(
-            select(PersonalKeyGeneration.generation, PersonalKeyGeneration.previous_bundle).where(
-                PersonalKeyGeneration.member_id == member_id,
-                PersonalKeyGeneration.generation > target,
-                PersonalKeyGeneration.generation <= current.generation,
-            )
-        ).all()
-    )
-    keys = current
-    while keys.generation > target:
-        blob = rows.get(keys.generation)
-        if blob is None:
-            break
-        keys = custody.open_previous(keys, blob)
-    if keys.generation != target:
+    opened = PERSONAL_BUNDLES.chain(session, member_id, current, target)
+    if target not in opened:
         raise KeysLocked(
             "This was sealed to personal keys of yours that were replaced after a recovery, "
             "so it no longer opens."
         )
-    return keys
+    return opened[target]
 
 
 def wrap_to_token(
