@@ -4,7 +4,9 @@ A token is ``id.secret`` (crypto.custody). The hub stores the token's id, a hash
 of its secret and the public key of the credential derived from the secret; the
 school's key bundle is HPKE-wrapped to that credential like to any other
 (design.md, "Keys and custody"). So a token opens only its own wrap, and only
-while it is presented: the hub keeps nothing that opens it.
+while it is presented: the hub stores nothing that opens it (a process
+remembers what the wrap opened for a few minutes, found only with the secret
+and the wrap as stored: schools/opened_wraps.py).
 
 A token acts as the member who made it, within its scopes (schools.policy.Scope)
 and until it expires or is revoked. Revoking deletes its wraps; expiry is
