@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -203,7 +203,20 @@ def _pending(school: School) -> ColumnElement[bool]:
 def has_pending_members(session: Session, school: School) -> bool:
     """Whether anyone waits for a colleague to wrap the keys to them (one indexed
     query, so sign-in unwraps the keys only when there is someone to confirm)."""
-    return session.scalar(select(Member.id).where(_pending(school)).limit(1)) is not None
+    return session.scalar(_ANY_PENDING, {"school_id": school.id}) is not None
+
+
+# ``_pending`` as one prepared query, asked at every sign-in: built once, with
+# the school bound at each run.
+_ANY_PENDING = (
+    select(Member.id)
+    .where(
+        Member.school_id == bindparam("school_id"),
+        Member.keys_pending.is_(True),
+        Member.status == MemberStatus.ACTIVE,
+    )
+    .limit(1)
+)
 
 
 def confirm_pending_members(

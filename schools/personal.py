@@ -5,7 +5,7 @@ An alert sealed to named people is wrapped to each one's own bundle, not to
 their credential: credentials are replaced (a password change, "sign out
 everywhere", recovery) and a wrap to the old one would open nothing after. The
 bundle is like a school's leadership bundle with a membership of one: made at
-the member's first complete sign-in once this exists, HPKE-wrapped only to the
+the member's first sign-in once this exists, HPKE-wrapped only to the
 member's own credentials (their password's and API tokens they make),
 re-wrapped to the new credential when it is replaced, its public keys
 published so that senders seal to it, and checked against the published keys
@@ -16,7 +16,7 @@ A new credential (password change, sign out everywhere) moves the bundle to
 the next generation with the previous one chained under it, so what was
 sealed before still opens and the old credential opens nothing sealed after.
 A head's recovery (the forgotten password sealed the only credential the
-bundle was wrapped to) retires it unchained; their next complete sign-in
+bundle was wrapped to) retires it unchained; their next sign-in
 makes the next generation.
 """
 
@@ -209,19 +209,19 @@ def _mismatch(session: Session, member: Member, generation: int, kind: str) -> N
 
 
 def on_sign_in(
-    session: Session,
-    member: Member,
-    credential: CredentialKey,
-    keys: SchoolKeys | None,
-    complete: bool,
+    session: Session, member: Member, credential: CredentialKey, keys: SchoolKeys | None
 ) -> SchoolKeys | None:
     """What a new session holds: ``keys`` carrying the member's personal
-    bundle. A complete sign-in of a member with the school's keys and no
-    personal bundle yet makes it."""
+    bundle. The password's sign-in of a member with the school's keys and no
+    personal bundle yet makes it, also when a second factor is still to come:
+    the bundle is wrapped only to the credential the password has just
+    opened, so making it then gives nobody anything the password did not,
+    and a member who always signs in with a factor (every head, by default)
+    would otherwise never have one, so could never be named."""
     if keys is None or member.school_id is None:
         return keys
     personal = unwrap_for(session, member, MEMBER, member.id, credential)
-    if personal is None and complete and current(session, member.id) is None:
+    if personal is None and current(session, member.id) is None:
         personal = create(session, member)
     return carrying(keys, member.id, personal)
 
@@ -291,7 +291,7 @@ def wrap_to_token(
 def retire(session: Session, member: Member, reason: str) -> None:
     """The member's personal bundle can no longer be opened (their forgotten
     password sealed the only credential it was wrapped to): retire it and
-    drop its wraps. Their next complete sign-in makes a new generation; what
+    drop its wraps. Their next sign-in makes a new generation; what
     was sealed to the old one stays sealed (docs/crypto.md)."""
     session.execute(
         update(PersonalKeyGeneration)
