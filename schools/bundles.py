@@ -20,9 +20,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from crypto import custody
@@ -124,8 +125,28 @@ class Bundles:
         and the published keys in one query); None when the credential holds
         no wrap of it or the wrap does not open; NotPublished when it opens
         keys other than those published for the generation."""
-        wraps, generations = self.wraps, self.generations
         found = session.execute(
+            self._wrap_and_published,
+            {
+                "owner_id": owner_id,
+                "generation": generation,
+                "kind": kind,
+                "credential_id": credential_id,
+            },
+        ).one_or_none()
+        if found is None:
+            return None
+        wrap, published = found
+        return self.open_found(
+            owner_id, generation, kind, credential_id, credential, wrap, published
+        )
+
+    @cached_property
+    def _wrap_and_published(self) -> Select[Any]:
+        """``unwrap``'s one query, asked at every sign-in: built once per kind,
+        bound at each run."""
+        wraps, generations = self.wraps, self.generations
+        return (
             select(wraps.wrap, generations.public_keys)
             .outerjoin(
                 generations,
@@ -135,17 +156,11 @@ class Bundles:
                 ),
             )
             .where(
-                self._of(wraps, owner_id),
-                wraps.generation == generation,
-                wraps.credential_kind == kind,
-                wraps.credential_id == credential_id,
+                getattr(wraps, self.owner) == bindparam("owner_id"),
+                wraps.generation == bindparam("generation"),
+                wraps.credential_kind == bindparam("kind"),
+                wraps.credential_id == bindparam("credential_id"),
             )
-        ).one_or_none()
-        if found is None:
-            return None
-        wrap, published = found
-        return self.open_found(
-            owner_id, generation, kind, credential_id, credential, wrap, published
         )
 
     def open_found(
