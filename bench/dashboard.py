@@ -168,7 +168,7 @@ def main() -> None:
         if sqlite:
             build_sqlite(app, args.alerts)
         else:
-            build(app, args.alerts, 10)
+            build(app, args.alerts, 60)
         start = time.perf_counter()
         with own_transaction(app) as session:
             done = rebuild(session)
