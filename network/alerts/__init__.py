@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         guidance_views,
         home_views,
         inbox,
+        inbox_page,
         inbox_views,
         out_of_hours_views,
         referral_views,
@@ -36,6 +37,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(inbox_views.bp)
     app.register_blueprint(home_views.bp)
     app.register_blueprint(draft_views.bp)
+    for name in ("severity_badge", "tlp_badge", "category_label", "row_name"):
+        app.add_template_global(getattr(inbox_page, name), name)
 
     @app.context_processor
     def _unread() -> dict[str, object]:

@@ -46,8 +46,8 @@ from schools.models import Member, School, SchoolKeyGeneration, SchoolKind
 # (listing.LISTED), this school's read record of the envelope and the record's
 # generation and tier (None until the school first listed it), the sender's
 # public keys and when that generation was retired (None when missing, or still
-# current), and how much of the copy the school's search index holds (None:
-# nothing yet).
+# current), how much of the copy the school's search index holds (None:
+# nothing yet), and whether the copy is unread for the reader.
 InboxQuery = Select[Any]
 _RECORD_COLUMNS = (
     ReadRecord.record,
@@ -88,6 +88,9 @@ class InboxRow:
     alert: ListedAlert
     title: str = ""
     problem: str = ""
+    # Unread for the member listing it (not opened by them, or marked unread);
+    # without a member, opened by nobody at the school.
+    unread: bool = False
 
 
 @dataclass
@@ -172,8 +175,14 @@ def _listing(sent: bool, tiers: tuple[str, ...], has_reader: bool) -> InboxQuery
     reader_id: BindParameter[uuid.UUID] | None = (
         bindparam("reader_id", type_=Uuid()) if has_reader else None
     )
+    # Unread for the reader, in the same query (the page marks unread rows).
+    unread = (
+        unread_for(reader_id, AlertRecipient.alert_id)
+        if reader_id is not None
+        else AlertRecipient.first_read_at.is_(None)
+    )
     return (
-        select(*LISTED, *_RECORD_COLUMNS)
+        select(*LISTED, *_RECORD_COLUMNS, unread.label("unread"))
         .select_from(AlertRecipient)
         .join(Alert, visible_to_school(bindparam("school_id"), Alert.id))
         .join(School, School.id == Alert.sender_school_id)
@@ -320,8 +329,9 @@ def inbox_for(
         public,
         retired_at,
         indexed,
+        unread,
     ) in listed_rows:
-        row = InboxRow(copy, alert)
+        row = InboxRow(copy, alert, unread=bool(unread))
         page.append(row)
         if alert.withdrawn:
             # The hub's column: the sender's signed withdrawal is on the alert's page.
