@@ -58,6 +58,11 @@ def _check_generation(value: object, name: str) -> None:
         raise MalformedEnvelope(f"{name} must be an int between 0 and 2**32 - 1")
 
 
+def person_tier(member: object) -> str:
+    """The tier of one named person's wrap: ``person:<member id>``."""
+    return f"{TIER_PERSON_PREFIX}{member}"
+
+
 def is_tier(value: str) -> bool:
     """``all``, ``leadership`` or ``person:<member>``."""
     return value in (TIER_ALL, TIER_LEADERSHIP) or (

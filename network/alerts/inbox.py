@@ -10,11 +10,22 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Select, Uuid, and_, bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    String,
+    Uuid,
+    and_,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from crypto.envelope import TIER_ALL
 from crypto.errors import CryptoError
+from crypto.header import person_tier
 from crypto.keys import SchoolKeys
 from crypto.records import open_read_record, read_key, seal_read_record
 from network.alerts import vocab
@@ -163,7 +174,9 @@ def inbox_query(
             after_cursor(cursor, AlertRecipient.created_at, AlertRecipient.alert_id)
         )
     return query.limit(limit + 1).params(
-        school_id=school_id, reader_id=reader.id if reader is not None else None
+        school_id=school_id,
+        reader_id=reader.id if reader is not None else None,
+        person_tier=person_tier(reader.id) if reader is not None else None,
     )
 
 
@@ -181,6 +194,10 @@ def _listing(sent: bool, tiers: tuple[str, ...], has_reader: bool) -> InboxQuery
         if reader_id is not None
         else AlertRecipient.first_read_at.is_(None)
     )
+    # The school keeps a read record and a search entry of a copy per tier
+    # that opens it: the copy's own, or for a copy sealed to named people,
+    # each named reader's (another's proves nothing to this reader).
+    own_tiers = (AlertRecipient.tier, bindparam("person_tier", type_=String()))
     return (
         select(*LISTED, *_RECORD_COLUMNS, unread.label("unread"))
         .select_from(AlertRecipient)
@@ -191,6 +208,7 @@ def _listing(sent: bool, tiers: tuple[str, ...], has_reader: bool) -> InboxQuery
             and_(
                 ReadRecord.sealed_id == Alert.sealed_id,
                 ReadRecord.school_id == AlertRecipient.school_id,
+                ReadRecord.tier.in_(own_tiers),
             ),
         )
         .outerjoin(
@@ -205,6 +223,7 @@ def _listing(sent: bool, tiers: tuple[str, ...], has_reader: bool) -> InboxQuery
             and_(
                 SearchEntry.school_id == AlertRecipient.school_id,
                 SearchEntry.alert_id == Alert.id,
+                SearchEntry.tier.in_(own_tiers),
             ),
         )
         .where(AlertRecipient.is_sender.is_(sent), copy_visible_at(tiers, reader_id))
@@ -383,7 +402,11 @@ def inbox_for(
             row.problem = "Failed its integrity check: not shown."
     # Two members listing at once both write a record: the second is skipped.
     insert_new(
-        session, ReadRecord, written, key=["sealed_id", "school_id"], returning=ReadRecord.sealed_id
+        session,
+        ReadRecord,
+        written,
+        key=["sealed_id", "school_id", "tier"],
+        returning=ReadRecord.sealed_id,
     )
     # Titles the school has not indexed yet (the page's query joined its entries).
     index.index(titles, SearchScope.TITLE)

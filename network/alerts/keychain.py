@@ -11,7 +11,7 @@ from functools import lru_cache
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from crypto.header import TIER_ALL, TIER_LEADERSHIP, TIER_PERSON_PREFIX
+from crypto.header import TIER_ALL, TIER_LEADERSHIP, TIER_PERSON_PREFIX, person_tier
 from crypto.keys import SchoolKeys, SchoolPublicKeys
 from schools import keyring, leadership, personal
 from schools.errors import KeysLocked
@@ -52,7 +52,7 @@ class Keychain:
             self._leadership[self.leadership.generation] = self.leadership
         # The member's own bundle (schools/personal.py): wraps sealed to them by name.
         held = personal.personal_of(current)
-        self.person_tier = f"{TIER_PERSON_PREFIX}{held[0]}" if held is not None else None
+        self.person_tier = person_tier(held[0]) if held is not None else None
         self.person = held[0] if held is not None else None
         self.personal = held[1] if held is not None else None
         self._personal = {held[1].generation: held[1]} if held is not None else {}

@@ -97,9 +97,12 @@ class ReadRecord(Base):
         ForeignKey("sealed.id", ondelete="CASCADE"), primary_key=True
     )
     school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), primary_key=True)
-    # The generation and tier of the bundle the record's key was derived from.
+    # The generation and tier of the bundle the record's key was derived from
+    # (a copy sealed to named people: one record per named reader's tier).
     generation: Mapped[int] = mapped_column(Integer)
-    tier: Mapped[str] = mapped_column(String(64), default=TIER_ALL, server_default=TIER_ALL)
+    tier: Mapped[str] = mapped_column(
+        String(64), primary_key=True, default=TIER_ALL, server_default=TIER_ALL
+    )
     record: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -304,8 +307,11 @@ class SearchEntry(Base):
         ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
     )
     generation: Mapped[int] = mapped_column(Integer)
-    # The tier of the school's copy, whose bundle the search key comes from.
-    tier: Mapped[str] = mapped_column(String(64), default=TIER_ALL, server_default=TIER_ALL)
+    # The tier of the school's copy, whose bundle the search key comes from
+    # (a copy sealed to named people: one entry per named reader's tier).
+    tier: Mapped[str] = mapped_column(
+        String(64), primary_key=True, default=TIER_ALL, server_default=TIER_ALL
+    )
     scope: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from sqlalchemy import exists, func, insert, select
 from sqlalchemy.orm import Session
 
-from crypto.header import TIER_ALL, TIER_PERSON_PREFIX
+from crypto.header import TIER_ALL
 from network.alerts.models import Alert, ThreadExclusion
 from network.alerts.named_models import TIER_NAMED, NamedReader
 from network.alerts.sealing import Audience
@@ -34,11 +34,6 @@ from schools.leadership import LEADERSHIP_ROLES, in_leadership
 from schools.models import Member, MemberStatus, School
 
 FIELD = "named"
-
-
-def person_tier(member_id: uuid.UUID) -> str:
-    """The envelope tier of one named person's wrap."""
-    return f"{TIER_PERSON_PREFIX}{member_id}"
 
 
 def pickable(member: Member, school_ids: Iterable[uuid.UUID]) -> bool:

@@ -110,5 +110,9 @@ def keep(
             }
         )
     insert_new(
-        session, ReadRecord, rows, key=["sealed_id", "school_id"], returning=ReadRecord.sealed_id
+        session,
+        ReadRecord,
+        rows,
+        key=["sealed_id", "school_id", "tier"],
+        returning=ReadRecord.sealed_id,
     )

@@ -23,6 +23,7 @@ from crypto.envelope import (
     Recipient,
 )
 from crypto.errors import CryptoError, MalformedEnvelope, UnwrapError
+from crypto.header import person_tier
 from crypto.keys import SchoolKeys, SchoolPublicKeys
 from crypto.records import open_verified_before, read_key
 from network.alerts.keychain import (
@@ -65,7 +66,7 @@ class Audience:
             tier = self.tier_of(s)
             if tier == TIER_NAMED:
                 found.extend(
-                    Recipient(str(s.id), generation, f"{TIER_PERSON_PREFIX}{member_id}")
+                    Recipient(str(s.id), generation, person_tier(member_id))
                     for member_id, generation in self.named.get(s.id, ())
                 )
             else:

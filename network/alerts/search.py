@@ -14,8 +14,9 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, false, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, false, select, update
 from sqlalchemy.orm import Session
 
 from crypto.errors import CryptoError
@@ -88,7 +89,9 @@ class SchoolIndex:
             return {}
         rows = self.session.execute(
             select(SearchEntry.alert_id, SearchEntry.scope).where(
-                SearchEntry.school_id == self.school_id, SearchEntry.alert_id.in_(ids)
+                SearchEntry.school_id == self.school_id,
+                SearchEntry.alert_id.in_(ids),
+                SearchEntry.tier.in_(self.keychain.tiers),
             )
         ).all()
         return dict(rows)
@@ -135,7 +138,7 @@ class SchoolIndex:
             self.session,
             SearchEntry,
             entries,
-            key=["school_id", "alert_id"],
+            key=["school_id", "alert_id", "tier"],
             returning=SearchEntry.alert_id,
         )
         if scope == SearchScope.FULL:
@@ -144,43 +147,53 @@ class SchoolIndex:
                 .where(
                     SearchEntry.school_id == self.school_id,
                     SearchEntry.alert_id.in_([copy[0] for copy in copies]),
+                    SearchEntry.tier.in_({copy[2] for copy in copies}),
                 )
                 .values(scope=SearchScope.FULL.value)
                 .execution_options(synchronize_session=False)
             )
+
+    def _unindexed(self, *columns: Any, read: bool) -> Select[Any]:
+        """The school's copies that have no entry in its index at a tier the
+        reader holds, with the school's read record of their envelope at such
+        a tier: only those that have one (``read``), or only those that have
+        none. (A record or entry at another tier, another named person's, is
+        not this reader's.)"""
+        record = and_(
+            ReadRecord.sealed_id == Alert.sealed_id,
+            ReadRecord.school_id == AlertRecipient.school_id,
+            ReadRecord.tier.in_(self.keychain.tiers),
+        )
+        query = (
+            select(*columns)
+            .select_from(AlertRecipient)
+            .join(Alert, Alert.id == AlertRecipient.alert_id)
+            .outerjoin(
+                SearchEntry,
+                and_(
+                    SearchEntry.alert_id == AlertRecipient.alert_id,
+                    SearchEntry.school_id == AlertRecipient.school_id,
+                    SearchEntry.tier.in_(self.keychain.tiers),
+                ),
+            )
+            .where(AlertRecipient.school_id == self.school_id, SearchEntry.alert_id.is_(None))
+        )
+        if read:
+            return query.join(ReadRecord, record)
+        return query.outerjoin(ReadRecord, record).where(ReadRecord.sealed_id.is_(None))
 
     def catch_up(self, limit: int = CATCH_UP) -> int:
         """Index the titles of copies the school listed before it had an index
         (they have a read record and no entry), up to ``limit`` per call. A
         record that does not open is left out: the inbox shows it as failing."""
         rows = self.session.execute(
-            select(
+            self._unindexed(
                 Alert.id,
                 Alert.envelope_hash,
                 ReadRecord.generation,
                 ReadRecord.tier,
                 ReadRecord.record,
-            )
-            .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
-            .join(
-                ReadRecord,
-                and_(
-                    ReadRecord.sealed_id == Alert.sealed_id,
-                    ReadRecord.school_id == AlertRecipient.school_id,
-                ),
-            )
-            .outerjoin(
-                SearchEntry,
-                and_(
-                    SearchEntry.alert_id == Alert.id,
-                    SearchEntry.school_id == AlertRecipient.school_id,
-                ),
-            )
-            .where(
-                AlertRecipient.school_id == self.school_id,
-                SearchEntry.alert_id.is_(None),
-                # Only copies at a tier this reader holds the keys of.
-                ReadRecord.tier.in_(self.keychain.tiers),
+                read=True,
             )
             .limit(limit)
         ).all()
@@ -208,28 +221,10 @@ class SchoolIndex:
         ``visible``: the inbox's condition for the reader's copies."""
         return list(
             self.session.scalars(
-                select(AlertRecipient.alert_id)
-                .join(Alert, Alert.id == AlertRecipient.alert_id)
-                .outerjoin(
-                    SearchEntry,
-                    and_(
-                        SearchEntry.alert_id == AlertRecipient.alert_id,
-                        SearchEntry.school_id == AlertRecipient.school_id,
-                    ),
-                )
-                .outerjoin(
-                    ReadRecord,
-                    and_(
-                        ReadRecord.sealed_id == Alert.sealed_id,
-                        ReadRecord.school_id == AlertRecipient.school_id,
-                    ),
-                )
+                self._unindexed(AlertRecipient.alert_id, read=False)
                 .where(
-                    AlertRecipient.school_id == self.school_id,
                     AlertRecipient.is_sender.is_(sent),
                     AlertRecipient.tier.in_(self.keychain.tiers),
-                    SearchEntry.alert_id.is_(None),
-                    ReadRecord.sealed_id.is_(None),
                     Alert.sealed_id.is_not(None),
                     Alert.status.not_in((AlertStatus.SHREDDED, AlertStatus.WITHDRAWN)),
                     visible,

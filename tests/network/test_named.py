@@ -8,60 +8,34 @@ after."""
 
 from __future__ import annotations
 
-import base64
 import uuid
 
 import pytest
-from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import func, select
 
 from crypto import custody
-from crypto import envelope as env
-from crypto.envelope import Envelope, Recipient
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
-from network.alerts.keychain import parse_public_keys
-from network.alerts.models import Alert, AlertRecipient, Sealed, SealedWrap, ThreadItem
+from network.alerts import inbox
+from network.alerts.models import (
+    Alert,
+    AlertRecipient,
+    ReadRecord,
+    SealedWrap,
+    SearchEntry,
+    ThreadItem,
+)
 from network.alerts.named_models import NamedReader
 from network.db import own_transaction
-from network.notifications.models import Notification, Subscription
-from schools import accounts, personal
-from schools.models import LoginSession, Member, Role, SchoolKeyGeneration
+from schools import personal
+from schools.models import Role
 from schools.personal_models import PersonalKeyGeneration, PersonalWrap
 from tests.conftest import PASSWORD, csrf_token, sign_in
+from tests.network import tier_helpers
 from tests.network.api_helpers import alert_body, api_for, assert_problem
 
 CANARY = "CANARY-named-only-5c1d"
 NEW_PASSWORD = "a different long passphrase 7"
-
-
-def _join(app, world, head, role: Role, email: str):
-    """A member in ``role`` with the keys (the head's sign-in confirms them),
-    signed in on a client of their own (which makes their personal keys)."""
-    person = world.person(role, email, school=head.school)
-    assert sign_in(head.client, head.person.email).status_code == 302
-    client = app.test_client()
-    assert sign_in(client, email).status_code == 302
-    return person, client
-
-
-def _credential(app, member_id: uuid.UUID, password: str = PASSWORD) -> CredentialKey:
-    with own_transaction(app) as session:
-        member = session.get(Member, member_id)
-        seed = custody.unwrap_seed_with_password(
-            member.password_blob, password, accounts._owner(member)
-        )
-    return CredentialKey(seed)
-
-
-def _session_keys(app, client) -> SchoolKeys | None:
-    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
-    cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
-    data = serializer.loads(cookie.value)
-    with own_transaction(app) as session:
-        row = session.get(LoginSession, accounts._token_hash(data["_user_id"]))
-        assert row is not None
-        return accounts.session_keys(row, base64.urlsafe_b64decode(data["vk"]))
 
 
 def _bundles_of(keys: SchoolKeys | None) -> list[SchoolKeys]:
@@ -74,40 +48,6 @@ def _bundles_of(keys: SchoolKeys | None) -> list[SchoolKeys]:
     if (held := personal.personal_of(keys)) is not None:
         found.append(held[1])
     return found
-
-
-def _opens(app, alert_id: str, school_id: uuid.UUID, bundles: list[SchoolKeys]) -> bool:
-    """Whether any of ``bundles`` opens any wrap of the school's of the alert,
-    whatever it is labelled with."""
-    with own_transaction(app) as session:
-        alert = session.get(Alert, uuid.UUID(alert_id))
-        body = session.get(Sealed, alert.sealed_id).body
-        wraps = [
-            (w.tier, w.generation, w.wrap)
-            for w in session.scalars(
-                select(SealedWrap).where(
-                    SealedWrap.sealed_id == alert.sealed_id, SealedWrap.school_id == school_id
-                )
-            )
-        ]
-        sender = parse_public_keys(
-            session.scalars(
-                select(SchoolKeyGeneration.public_keys).where(
-                    SchoolKeyGeneration.school_id == alert.sender_school_id,
-                    SchoolKeyGeneration.generation == alert.sender_generation,
-                )
-            ).one()
-        )
-    envelope = Envelope.from_bytes(body)
-    for tier, generation, blob in wraps:
-        for keys in bundles:
-            recipient = Recipient(str(school_id), generation, tier)
-            try:
-                env.open_envelope(envelope.with_wraps([(recipient, blob)]), recipient, keys, sender)
-            except (CryptoError, ValueError):
-                continue
-            return True
-    return False
 
 
 def _personal_wraps_open(app, credential: CredentialKey) -> list[uuid.UUID]:
@@ -127,31 +67,6 @@ def _personal_wraps_open(app, credential: CredentialKey) -> list[uuid.UUID]:
                 continue
             opened.append(row.member_id)
     return opened
-
-
-def _subscribe(client) -> None:
-    response = client.post(
-        "/notifications/subscriptions/new",
-        data={
-            "csrf_token": csrf_token(client, "/notifications/subscriptions/new"),
-            "channel": "email",
-            "min_severity": "info",
-            "timing": "immediate",
-            "digest_time": "07:30",
-        },
-    )
-    assert response.status_code == 303
-
-
-def _notified(app, alert_id: str) -> set[uuid.UUID | None]:
-    with own_transaction(app) as session:
-        return set(
-            session.scalars(
-                select(Subscription.owner_id)
-                .join(Notification, Notification.subscription_id == Subscription.id)
-                .where(Notification.alert_id == uuid.UUID(alert_id))
-            )
-        )
 
 
 def _post_named(api, school, named: list[str], title: str = CANARY):
@@ -174,11 +89,15 @@ def _change_password(client) -> None:
 @pytest.mark.heads("Ash", "Beech")
 def test_only_the_named_member_opens_sees_and_hears_a_named_alert(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    named, named_client = _join(app, world, beech, Role.DSL, "named@beech.example.org")
-    colleague, colleague_client = _join(app, world, beech, Role.DSL, "dsl2@beech.example.org")
-    staff, staff_client = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
+    named, named_client = tier_helpers.join(app, world, beech, Role.DSL, "named@beech.example.org")
+    colleague, colleague_client = tier_helpers.join(
+        app, world, beech, Role.DSL, "dsl2@beech.example.org"
+    )
+    staff, staff_client = tier_helpers.join(
+        app, world, beech, Role.STAFF, "staff@beech.example.org"
+    )
     for client in (named_client, colleague_client, staff_client, beech.client):
-        _subscribe(client)
+        tier_helpers.subscribe(client)
     api = api_for(app, ash.person.email)
     response = _post_named(api, beech.school, [str(named.member.id)])
     assert response.status_code == 201, response.get_data(as_text=True)[:500]
@@ -215,7 +134,7 @@ def test_only_the_named_member_opens_sees_and_hears_a_named_alert(app, world, he
     assert named_client.get("/notifications/unread.json").get_json()["unread"] == 1
     assert CANARY in named_client.get("/alerts").get_data(as_text=True)
     assert CANARY in named_client.get(f"/alerts/{alert_id}").get_data(as_text=True)
-    told = _notified(app, alert_id)
+    told = tier_helpers.notified(app, alert_id)
     assert named.member.id in told
     # The leadership colleague, the head and the member of staff: nothing.
     outsiders = {
@@ -231,11 +150,11 @@ def test_only_the_named_member_opens_sees_and_hears_a_named_alert(app, world, he
         assert client.get(f"/alerts/{alert_id}").status_code == 404, who
         assert person.member.id not in told, who
         # Their session's keys (school, leadership, their own) open no wrap of it.
-        held = _session_keys(app, client)
+        held = tier_helpers.session_keys(app, client)
         assert held is not None, who
-        assert not _opens(app, alert_id, beech.school.id, _bundles_of(held)), who
+        assert not tier_helpers.opens(app, alert_id, beech.school.id, _bundles_of(held)), who
         # Their password's credential opens no personal bundle but their own.
-        assert _personal_wraps_open(app, _credential(app, person.member.id)) == [
+        assert _personal_wraps_open(app, tier_helpers.credential(app, person.member.id)) == [
             person.member.id
         ], who
     # Nor do shared subscriptions hear of it (no owner): only people named.
@@ -252,7 +171,9 @@ def test_only_the_named_member_opens_sees_and_hears_a_named_alert(app, world, he
     # The sender's head reads its Sent copy, sealed to them by name.
     assert CANARY in ash.client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     # The named member's key really opens it.
-    assert _opens(app, alert_id, beech.school.id, _bundles_of(_session_keys(app, named_client)))
+    assert tier_helpers.opens(
+        app, alert_id, beech.school.id, _bundles_of(tier_helpers.session_keys(app, named_client))
+    )
 
 
 @pytest.mark.heads("Ash", "Beech")
@@ -260,13 +181,13 @@ def test_after_a_password_change_it_still_opens_and_the_old_credential_opens_not
     app, world, heads
 ):
     ash, beech = heads["Ash"], heads["Beech"]
-    named, named_client = _join(app, world, beech, Role.DSL, "named@beech.example.org")
+    named, named_client = tier_helpers.join(app, world, beech, Role.DSL, "named@beech.example.org")
     api = api_for(app, ash.person.email)
     before = _post_named(api, beech.school, [named.email], title="Before the change")
     assert before.status_code == 201, before.get_data(as_text=True)[:500]
     before_id = before.get_json()["id"]
-    old_credential = _credential(app, named.member.id)
-    old_session = personal.personal_of(_session_keys(app, named_client))
+    old_credential = tier_helpers.credential(app, named.member.id)
+    old_session = personal.personal_of(tier_helpers.session_keys(app, named_client))
     assert old_session is not None
     assert old_session[1].generation == 1
     # What a backup taken now holds: the wrap of their personal keys to the old credential.
@@ -313,13 +234,13 @@ def test_after_a_password_change_it_still_opens_and_the_old_credential_opens_not
         )
     )
     assert old_bundle.generation == 1
-    assert _opens(app, before_id, beech.school.id, [old_bundle])
-    assert not _opens(app, after_id, beech.school.id, [old_bundle, old_session[1]])
+    assert tier_helpers.opens(app, before_id, beech.school.id, [old_bundle])
+    assert not tier_helpers.opens(app, after_id, beech.school.id, [old_bundle, old_session[1]])
     # The new session's bundle (generation 2) opens the one sealed after.
-    new_held = personal.personal_of(_session_keys(app, fresh))
+    new_held = personal.personal_of(tier_helpers.session_keys(app, fresh))
     assert new_held is not None
     assert new_held[1].generation == 2
-    assert _opens(app, after_id, beech.school.id, [new_held[1]])
+    assert tier_helpers.opens(app, after_id, beech.school.id, [new_held[1]])
 
 
 @pytest.mark.heads("Ash", "Beech")
@@ -327,7 +248,7 @@ def test_naming_someone_who_cannot_receive_it_is_refused_with_nothing_written(ap
     ash, beech = heads["Ash"], heads["Beech"]
     # A DSL who has never signed in: no personal keys yet.
     waiting = world.person(Role.DSL, "waiting@beech.example.org", school=beech.school)
-    staff, _client = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
+    staff, _client = tier_helpers.join(app, world, beech, Role.STAFF, "staff@beech.example.org")
     api = api_for(app, ash.person.email)
     with own_transaction(app) as session:
         alerts_before = session.scalar(select(func.count()).select_from(Alert))
@@ -349,8 +270,10 @@ def test_naming_someone_who_cannot_receive_it_is_refused_with_nothing_written(ap
 @pytest.mark.heads("Ash", "Beech")
 def test_the_post_form_sends_to_named_people_and_says_who_cannot_receive_it_yet(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    named, named_client = _join(app, world, beech, Role.DSL, "named@beech.example.org")
-    _colleague, colleague_client = _join(app, world, beech, Role.DSL, "dsl2@beech.example.org")
+    named, named_client = tier_helpers.join(app, world, beech, Role.DSL, "named@beech.example.org")
+    _colleague, colleague_client = tier_helpers.join(
+        app, world, beech, Role.DSL, "dsl2@beech.example.org"
+    )
     waiting = world.person(Role.DEPUTY_DSL, "waiting@beech.example.org", school=beech.school)
     form = ash.client.get("/alerts/new").get_data(as_text=True)
     # The form lists Beech's leadership by name, and says who cannot receive it yet.
@@ -385,8 +308,10 @@ def test_the_post_form_sends_to_named_people_and_says_who_cannot_receive_it_yet(
 @pytest.mark.heads("Ash", "Beech")
 def test_withdrawing_someone_from_a_named_thread_does_not_widen_it(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    named, named_client = _join(app, world, beech, Role.DSL, "named@beech.example.org")
-    staff, _staff_client = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
+    named, named_client = tier_helpers.join(app, world, beech, Role.DSL, "named@beech.example.org")
+    staff, _staff_client = tier_helpers.join(
+        app, world, beech, Role.STAFF, "staff@beech.example.org"
+    )
     response = _post_named(api_for(app, ash.person.email), beech.school, [named.email])
     assert response.status_code == 201
     alert_id = response.get_json()["id"]
@@ -420,7 +345,7 @@ def test_withdrawing_someone_from_a_named_thread_does_not_widen_it(app, world, h
 def test_a_named_alert_is_never_forwarded(app, world, heads):
     # Even labelled TLP:GREEN: forwarding would widen it beyond those named.
     ash, beech, cedar = heads["Ash"], heads["Beech"], heads["Cedar"]
-    named, named_client = _join(app, world, beech, Role.DSL, "named@beech.example.org")
+    named, named_client = tier_helpers.join(app, world, beech, Role.DSL, "named@beech.example.org")
     posted = api_for(app, ash.person.email).post(
         "/api/v1/alerts",
         alert_body([beech.school], title=CANARY, tlp="GREEN", tier="named", named=[named.email]),
@@ -453,8 +378,10 @@ def test_a_staff_alert_to_named_people_waits_for_review_then_reaches_only_them(a
     from tests.network.test_review import HELD, _team
 
     ash, beech = heads["Ash"], heads["Beech"]
-    named, named_client = _join(app, world, beech, Role.DSL, "named@beech.example.org")
-    _colleague, colleague_client = _join(app, world, beech, Role.DSL, "dsl2@beech.example.org")
+    named, named_client = tier_helpers.join(app, world, beech, Role.DSL, "named@beech.example.org")
+    _colleague, colleague_client = tier_helpers.join(
+        app, world, beech, Role.DSL, "dsl2@beech.example.org"
+    )
     author, dsl = _team(app, world, ash)
     sent = author.post_alert(
         [beech.school], title=CANARY, tier="named", named=[str(named.member.id)]
@@ -476,3 +403,54 @@ def test_a_staff_alert_to_named_people_waits_for_review_then_reaches_only_them(a
     assert CANARY in named_client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     assert colleague_client.get(f"/alerts/{alert_id}").status_code == 404
     assert beech.client.get(f"/alerts/{alert_id}").status_code == 404
+
+
+def test_each_named_reader_keeps_and_uses_a_read_record_of_their_own(
+    app, world, heads, monkeypatch
+):
+    """Two people named at one school: each one's first listing keeps a read
+    record (and search entry) sealed under their own keys, and their later
+    listings and searches open it instead of verifying the envelope again."""
+    ash, beech = heads["Ash"], heads["Beech"]
+    first, first_client = tier_helpers.join(app, world, beech, Role.DSL, "one@beech.example.org")
+    second, second_client = tier_helpers.join(
+        app, world, beech, Role.DEPUTY_DSL, "two@beech.example.org"
+    )
+    named = [str(first.member.id), str(second.member.id)]
+    title = "Both named readers 81d2"
+    response = _post_named(api_for(app, ash.person.email), beech.school, named, title=title)
+    assert response.status_code == 201, response.get_data(as_text=True)[:500]
+    alert_id = uuid.UUID(response.get_json()["id"])
+    for client in (first_client, second_client):
+        assert title in client.get("/alerts").get_data(as_text=True)
+    with own_transaction(app) as session:
+        records = set(
+            session.scalars(
+                select(ReadRecord.tier)
+                .join(Alert, Alert.sealed_id == ReadRecord.sealed_id)
+                .where(Alert.id == alert_id, ReadRecord.school_id == beech.school.id)
+            )
+        )
+        entries = set(
+            session.scalars(
+                select(SearchEntry.tier).where(
+                    SearchEntry.alert_id == alert_id, SearchEntry.school_id == beech.school.id
+                )
+            )
+        )
+    own = {f"person:{first.member.id}", f"person:{second.member.id}"}
+    assert records == own
+    assert entries == own
+
+    verified: list[object] = []
+    first_listing = inbox._RecordKeys.first_listing
+
+    def counted(self, *args, **kwargs):
+        verified.append(args[0])
+        return first_listing(self, *args, **kwargs)
+
+    monkeypatch.setattr(inbox._RecordKeys, "first_listing", counted)
+    for client in (first_client, second_client):
+        assert title in client.get("/alerts").get_data(as_text=True)
+        assert title in client.get("/alerts?q=readers").get_data(as_text=True)
+    assert verified == []

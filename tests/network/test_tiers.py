@@ -7,105 +7,36 @@ from a thread."""
 
 from __future__ import annotations
 
-import base64
 import uuid
 
 import pytest
-from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import func, select
 
 from crypto import custody
-from crypto import envelope as env
-from crypto.envelope import TIER_ALL, TIER_LEADERSHIP, Envelope, Recipient
+from crypto.envelope import TIER_ALL, TIER_LEADERSHIP
 from crypto.errors import CryptoError
-from crypto.keys import CredentialKey, SchoolKeys
-from network.alerts.keychain import parse_public_keys
-from network.alerts.models import Alert, AlertRecipient, Sealed, SealedWrap, ThreadItem
+from crypto.keys import CredentialKey
+from network.alerts.models import Alert, AlertRecipient, SealedWrap, ThreadItem
 from network.db import own_transaction
-from network.notifications.models import Notification, Subscription
-from schools import accounts, leadership
+from schools import leadership
 from schools.audit.models import AuditEvent
 from schools.models import (
     LeadershipKeyGeneration,
     LeadershipWrap,
     LoginSession,
-    Member,
     Role,
     School,
-    SchoolKeyGeneration,
 )
 from tests.conftest import PASSWORD, sign_in
+from tests.network import tier_helpers
 from tests.network.api_helpers import api_for
 
 CANARY = "CANARY-leadership-only-7f3a"
 
 
-def _join(app, world, head, role: Role, email: str):
-    """A member in ``role`` with the keys (the head's sign-in confirms them),
-    signed in on a client of their own."""
-    person = world.person(role, email, school=head.school)
-    assert sign_in(head.client, head.person.email).status_code == 302
-    client = app.test_client()
-    assert sign_in(client, email).status_code == 302
-    return person, client
-
-
 def _alert_id(response) -> str:
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     return response.headers["Location"].rsplit("/", 1)[1]
-
-
-def _credential(app, member_id: uuid.UUID) -> CredentialKey:
-    """What the member's password opens: their credential (a thief with the
-    password and the database has exactly this)."""
-    with own_transaction(app) as session:
-        member = session.get(Member, member_id)
-        seed = custody.unwrap_seed_with_password(
-            member.password_blob, PASSWORD, accounts._owner(member)
-        )
-    return CredentialKey(seed)
-
-
-def _session_keys(app, client) -> SchoolKeys | None:
-    """What this browser's cookie opens of its session row."""
-    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
-    cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
-    data = serializer.loads(cookie.value)
-    with own_transaction(app) as session:
-        row = session.get(LoginSession, accounts._token_hash(data["_user_id"]))
-        assert row is not None
-        return accounts.session_keys(row, base64.urlsafe_b64decode(data["vk"]))
-
-
-def _opens(app, alert_id: str, school_id: uuid.UUID, keys: SchoolKeys) -> bool:
-    """Whether ``keys`` open the school's wrap of the alert, whatever tier or
-    generation it is labelled with."""
-    with own_transaction(app) as session:
-        alert = session.get(Alert, uuid.UUID(alert_id))
-        body = session.get(Sealed, alert.sealed_id).body
-        wrap = session.scalars(
-            select(SealedWrap).where(
-                SealedWrap.sealed_id == alert.sealed_id, SealedWrap.school_id == school_id
-            )
-        ).one()
-        sender = parse_public_keys(
-            session.scalars(
-                select(SchoolKeyGeneration.public_keys).where(
-                    SchoolKeyGeneration.school_id == alert.sender_school_id,
-                    SchoolKeyGeneration.generation == alert.sender_generation,
-                )
-            ).one()
-        )
-        tier, generation, blob = wrap.tier, wrap.generation, wrap.wrap
-    envelope = Envelope.from_bytes(body)
-    for label in {(tier, generation), (TIER_ALL, keys.generation), (tier, keys.generation)}:
-        recipient = Recipient(str(school_id), label[1], label[0])
-        try:
-            env.open_envelope(envelope.with_wraps([(recipient, blob)]), recipient, keys, sender)
-        except (CryptoError, ValueError):
-            continue
-        return True
-    return False
 
 
 def _leadership_wraps_open(app, school_id: uuid.UUID, credential: CredentialKey) -> list[int]:
@@ -131,41 +62,15 @@ def _leadership_wraps_open(app, school_id: uuid.UUID, credential: CredentialKey)
     return opened
 
 
-def _subscribe(client) -> None:
-    from tests.conftest import csrf_token
-
-    response = client.post(
-        "/notifications/subscriptions/new",
-        data={
-            "csrf_token": csrf_token(client, "/notifications/subscriptions/new"),
-            "channel": "email",
-            "min_severity": "info",
-            "timing": "immediate",
-            "digest_time": "07:30",
-        },
-    )
-    assert response.status_code == 303
-
-
-def _notified(app, alert_id: str) -> set[uuid.UUID | None]:
-    """Whose personal subscriptions were told of the alert."""
-    with own_transaction(app) as session:
-        return set(
-            session.scalars(
-                select(Subscription.owner_id)
-                .join(Notification, Notification.subscription_id == Subscription.id)
-                .where(Notification.alert_id == uuid.UUID(alert_id))
-            )
-        )
-
-
 @pytest.mark.heads("Ash", "Beech", "Cedar")
 def test_a_staff_member_opens_sees_and_hears_nothing_of_a_leadership_alert(app, world, heads):
     ash, beech, cedar = heads["Ash"], heads["Beech"], heads["Cedar"]
-    staff, staff_client = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
-    dsl, dsl_client = _join(app, world, beech, Role.DSL, "dsl@beech.example.org")
-    _subscribe(staff_client)
-    _subscribe(dsl_client)
+    staff, staff_client = tier_helpers.join(
+        app, world, beech, Role.STAFF, "staff@beech.example.org"
+    )
+    dsl, dsl_client = tier_helpers.join(app, world, beech, Role.DSL, "dsl@beech.example.org")
+    tier_helpers.subscribe(staff_client)
+    tier_helpers.subscribe(dsl_client)
     # "Staff named or discussed" goes to each school's leadership by default.
     alert_id = _alert_id(ash.post_alert([beech.school, cedar.school], title=CANARY))
     with own_transaction(app) as session:
@@ -189,17 +94,20 @@ def test_a_staff_member_opens_sees_and_hears_nothing_of_a_leadership_alert(app, 
     inbox = staff_client.get("/alerts").get_data(as_text=True)
     assert CANARY not in inbox
     assert alert_id not in inbox
-    told = _notified(app, alert_id)
+    told = tier_helpers.notified(app, alert_id)
     assert dsl.member.id in told
     assert staff.member.id not in told
     # Their keys: the session's cookie opens the school bundle only, and it
     # does not open the school's wrap of the alert; their credential opens no
     # leadership wrap (they hold none).
-    held = _session_keys(app, staff_client)
+    held = tier_helpers.session_keys(app, staff_client)
     assert held is not None
     assert leadership.leadership_of(held) is None
-    assert not _opens(app, alert_id, beech.school.id, held)
-    assert _leadership_wraps_open(app, beech.school.id, _credential(app, staff.member.id)) == []
+    assert not tier_helpers.opens(app, alert_id, beech.school.id, [held])
+    assert (
+        _leadership_wraps_open(app, beech.school.id, tier_helpers.credential(app, staff.member.id))
+        == []
+    )
     with own_transaction(app) as session:
         assert (
             session.scalar(
@@ -222,9 +130,9 @@ def test_a_staff_member_opens_sees_and_hears_nothing_of_a_leadership_alert(app, 
     # Beech's head and DSL, and the head's token; nothing of the staff member's.
     assert dict(kinds) == {"member": 2, "token": 1}
     # The DSL's cookie holds the leadership bundle, and it opens the wrap.
-    dsl_keys = leadership.leadership_of(_session_keys(app, dsl_client))
+    dsl_keys = leadership.leadership_of(tier_helpers.session_keys(app, dsl_client))
     assert dsl_keys is not None
-    assert _opens(app, alert_id, beech.school.id, dsl_keys)
+    assert tier_helpers.opens(app, alert_id, beech.school.id, [dsl_keys])
 
 
 @pytest.mark.heads("Ash", "Beech")
@@ -232,7 +140,9 @@ def test_an_alert_to_all_staff_reaches_staff_and_the_subject_school_gets_it_for_
     app, world, heads
 ):
     ash, beech = heads["Ash"], heads["Beech"]
-    _staff, staff_client = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
+    _staff, staff_client = tier_helpers.join(
+        app, world, beech, Role.STAFF, "staff@beech.example.org"
+    )
     to_all = _alert_id(ash.post_alert([beech.school], title="For every member", tier="all"))
     assert "For every member" in staff_client.get(f"/alerts/{to_all}").get_data(as_text=True)
     # Marked as about a member of Beech: Beech receives it for its leadership.
@@ -261,11 +171,11 @@ def test_an_alert_to_all_staff_reaches_staff_and_the_subject_school_gets_it_for_
 @pytest.mark.heads("Ash", "Beech")
 def test_demoting_a_dsl_moves_the_leadership_keys_on_without_them(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    dsl, dsl_client = _join(app, world, beech, Role.DSL, "dsl@beech.example.org")
+    dsl, dsl_client = tier_helpers.join(app, world, beech, Role.DSL, "dsl@beech.example.org")
     before = _alert_id(ash.post_alert([beech.school], title="Before the change"))
     assert "Before the change" in dsl_client.get(f"/alerts/{before}").get_data(as_text=True)
-    old_credential = _credential(app, dsl.member.id)
-    old_bundle = leadership.leadership_of(_session_keys(app, dsl_client))
+    old_credential = tier_helpers.credential(app, dsl.member.id)
+    old_bundle = leadership.leadership_of(tier_helpers.session_keys(app, dsl_client))
     assert old_bundle is not None
     assert old_bundle.generation == 1
 
@@ -299,16 +209,22 @@ def test_demoting_a_dsl_moves_the_leadership_keys_on_without_them(app, world, he
     # What they kept opens nothing sealed after: their credential no leadership
     # wrap, the bundle of generation 1 not the new alert's wrap.
     assert _leadership_wraps_open(app, beech.school.id, old_credential) == []
-    assert not _opens(app, after, beech.school.id, old_bundle)
-    assert _opens(app, before, beech.school.id, old_bundle)  # what they could read then
+    assert not tier_helpers.opens(app, after, beech.school.id, [old_bundle])
+    assert tier_helpers.opens(
+        app, before, beech.school.id, [old_bundle]
+    )  # what they could read then
 
 
 @pytest.mark.heads("Ash", "Beech")
 def test_a_dsl_withdraws_a_member_from_a_thread(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    subject, subject_client = _join(app, world, beech, Role.STAFF, "subject@beech.example.org")
-    _other, other_client = _join(app, world, beech, Role.STAFF, "other@beech.example.org")
-    _dsl, dsl_client = _join(app, world, beech, Role.DSL, "dsl@beech.example.org")
+    subject, subject_client = tier_helpers.join(
+        app, world, beech, Role.STAFF, "subject@beech.example.org"
+    )
+    _other, other_client = tier_helpers.join(
+        app, world, beech, Role.STAFF, "other@beech.example.org"
+    )
+    _dsl, dsl_client = tier_helpers.join(app, world, beech, Role.DSL, "dsl@beech.example.org")
     alert_id = _alert_id(ash.post_alert([beech.school], title="About a colleague", tier="all"))
     page = dsl_client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     assert "Withdraw a member of your school from this thread" in page
@@ -402,7 +318,7 @@ def test_a_school_without_leadership_keys_is_refused_and_told_what_to_do(app, wo
 @pytest.mark.heads("Ash", "Beech")
 def test_a_staff_poster_cannot_send_to_leadership(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    staff, staff_client = _join(app, world, ash, Role.STAFF, "poster@ash.example.org")
+    staff, staff_client = tier_helpers.join(app, world, ash, Role.STAFF, "poster@ash.example.org")
     assert (
         ash.post(
             f"/school/members/{staff.member.id}/may-post", {"may_post": "yes"}, page="/school"
@@ -470,7 +386,9 @@ def _csrf_of(client, page: str) -> str:
 @pytest.mark.heads("Ash", "Beech")
 def test_seen_elsewhere_links_a_leadership_alert_only_for_the_leadership(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    _staff, staff_client = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
+    _staff, staff_client = tier_helpers.join(
+        app, world, beech, Role.STAFF, "staff@beech.example.org"
+    )
     # Both name the same link (the helper's), one for leadership, one for all.
     hidden = _alert_id(ash.post_alert([beech.school], title="For leadership"))
     shared = _alert_id(ash.post_alert([beech.school], title="For all", tier="all"))
