@@ -54,7 +54,6 @@ from network.alerts.models import (
 )
 from network.alerts.named_models import TIER_NAMED, NamedReader
 from network.alerts.paging import after_cursor, encode_cursor
-from network.alerts.platforms import platforms
 from network.alerts.sealing import IntegrityFailure, Stored, load_for, open_summary
 from network.alerts.search import Copy, SchoolIndex, SearchScope, query_words
 from network.alerts.unread_marks import unread_for
@@ -127,16 +126,18 @@ class InboxChoices:
     is, the filters' platforms and senders, and whether the member may post."""
 
     school: School
-    platforms: list[Platform]
+    platforms: list[tuple[str, str]]  # code and name, retired ones too
     senders: list[ListedSchool]
     may_post: bool
 
 
 def inbox_choices(session: Session, actor: Member) -> InboxChoices:
     school = policy.check_reads_alerts(actor)
+    # As platforms(include_retired=True) orders them, as plain values.
+    named = select(Platform.code, Platform.name).order_by(Platform.position, Platform.name)
     return InboxChoices(
         school,
-        platforms(session, include_retired=True),
+        [(code, name) for code, name in session.execute(named)],
         possible_senders(session, school),
         may_post(actor),
     )
@@ -522,7 +523,18 @@ def unread_count(session: Session, school_id: uuid.UUID, reader: Member | None =
     reader's own rows (names, withdrawals, reads), one query in all."""
     if reader is None:
         return unread_listed(session, school_id, None)
+    counted = _unread_counted(tiers_of(reader))
+    return int(session.scalar(counted, {"school_id": school_id, "reader_id": reader.id}) or 0)
+
+
+@functools.cache
+def _unread_counted(tiers: tuple[str, ...]) -> Select[Any]:
+    """``unread_count``'s statement for readers in ``tiers``, built once per
+    process (building it cost more than running it); the school and the
+    reader are bound parameters."""
     copy = AlertRecipient
+    school_id = bindparam("school_id", type_=Uuid())
+    reader_id = bindparam("reader_id", type_=Uuid())
     received = (copy.school_id == school_id, copy.is_sender.is_(False))
 
     def mine(table: Any, *where: ColumnElement[bool]) -> Any:
@@ -532,25 +544,21 @@ def unread_count(session: Session, school_id: uuid.UUID, reader: Member | None =
             select(func.count())
             .select_from(table)
             .join(copy, joined)
-            .where(table.member_id == reader.id, *where)
+            .where(table.member_id == reader_id, *where)
             .scalar_subquery()
         )
 
     at_tiers = (
-        select(func.count())
-        .select_from(copy)
-        .where(*received, copy.tier.in_(tiers_of(reader)))
-        .scalar_subquery()
-    )
+        select(func.count()).select_from(copy).where(*received, copy.tier.in_(tiers))
+    ).scalar_subquery()
     named = mine(NamedReader, copy.tier == TIER_NAMED)
     tier_or_named = or_(
-        copy.tier.in_(tiers_of(reader)),
-        and_(copy.tier == TIER_NAMED, named_in(reader.id, copy.alert_id)),
+        copy.tier.in_(tiers), and_(copy.tier == TIER_NAMED, named_in(reader_id, copy.alert_id))
     )
     withdrawn = mine(ThreadExclusion, tier_or_named)
-    marked = exists().where(UnreadMark.member_id == reader.id, UnreadMark.alert_id == copy.alert_id)
-    read = mine(MemberRead, copy_visible_to(reader), ~marked)
-    return int(session.scalar(select(at_tiers + named - withdrawn - read)) or 0)
+    marked = exists().where(UnreadMark.member_id == reader_id, UnreadMark.alert_id == copy.alert_id)
+    read = mine(MemberRead, copy_visible_at(tiers, reader_id), ~marked)
+    return select(at_tiers + named - withdrawn - read)
 
 
 def unread_listed(session: Session, school_id: uuid.UUID, reader: Member | None = None) -> int:

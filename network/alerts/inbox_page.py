@@ -51,9 +51,7 @@ def filter_options(form: Any, choices: InboxChoices) -> dict[str, Markup]:
         "status": of(form.status, ((c.value, c.label) for c in form.status.choices)),
         "category": of(form.category, ((c.value, c.label) for c in form.category.choices)),
         "severity": of(form.severity, ((c.value, c.label) for c in form.severity.choices)),
-        "platform": of(
-            form.platform, [("", "All"), *((p.code, p.name) for p in choices.platforms)]
-        ),
+        "platform": of(form.platform, [("", "All"), *choices.platforms]),
         "sender": of(
             form.sender, [("", "Any school"), *((str(s.id), s.name) for s in choices.senders)]
         ),

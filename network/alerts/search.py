@@ -194,8 +194,7 @@ class SchoolIndex:
                 ReadRecord.tier,
                 ReadRecord.record,
                 read=True,
-            )
-            .limit(limit)
+            ).limit(limit)
         ).all()
         keys: dict[tuple[int, str], bytes] = {}
         titles: list[Copy] = []
