@@ -43,7 +43,7 @@ from network.alerts.content import AlertContent
 from network.alerts.home_models import MemberRead, UnreadMark
 from network.alerts.integrity import check_alert
 from network.alerts.keychain import Keychain, parse_public_keys
-from network.alerts.listing import LISTED, ListedAlert, ListedCopy, ListedSchool, listed
+from network.alerts.listing import LISTED, ListedAlert, ListedCopy, listed
 from network.alerts.models import (
     Alert,
     AlertRecipient,
@@ -126,8 +126,8 @@ class InboxChoices:
     is, the filters' platforms and senders, and whether the member may post."""
 
     school: School
-    platforms: list[tuple[str, str]]  # code and name, retired ones too
-    senders: list[ListedSchool]
+    platforms: tuple[tuple[str, str], ...]  # code and name, retired ones too
+    senders: tuple[tuple[Any, str], ...]  # id (possible_senders) and name
     may_post: bool
 
 
@@ -137,24 +137,27 @@ def inbox_choices(session: Session, actor: Member) -> InboxChoices:
     named = select(Platform.code, Platform.name).order_by(Platform.position, Platform.name)
     return InboxChoices(
         school,
-        [(code, name) for code, name in session.execute(named)],
+        tuple((code, name) for code, name in session.connection().execute(named)),
         possible_senders(session, school),
         may_post(actor),
     )
 
 
-def possible_senders(session: Session, school: School) -> list[ListedSchool]:
+def possible_senders(session: Session, school: School) -> tuple[tuple[Any, str], ...]:
     """Schools an inbox filter can name: the cluster's (a small table, so the
-    filter costs nothing however large the inbox grows), by id and name only
-    (a cluster of 500 schools loaded as objects cost more than the page's rows)."""
-    return [
-        ListedSchool(school_id, name)
-        for school_id, name in session.execute(
-            select(School.id, School.name)
-            .where(School.cluster_id == school.cluster_id, School.kind == SchoolKind.SCHOOL)
-            .order_by(School.name)
-        )
-    ]
+    filter costs nothing however large the inbox grows), by id and name only,
+    as the driver returns them (a UUID, or SQLite's hex text): 500 schools'
+    rows loaded as objects, or even as SQLAlchemy rows, cost more than the
+    page's own rows."""
+    result = session.connection().execute(
+        select(School.id, School.name)
+        .where(School.cluster_id == school.cluster_id, School.kind == SchoolKind.SCHOOL)
+        .order_by(School.name)
+    )
+    try:
+        return tuple(result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 def inbox_query(

@@ -52,10 +52,29 @@ def filter_options(form: Any, choices: InboxChoices) -> dict[str, Markup]:
         "category": of(form.category, ((c.value, c.label) for c in form.category.choices)),
         "severity": of(form.severity, ((c.value, c.label) for c in form.severity.choices)),
         "platform": of(form.platform, [("", "All"), *choices.platforms]),
-        "sender": of(
-            form.sender, [("", "Any school"), *((str(s.id), s.name) for s in choices.senders)]
-        ),
+        "sender": _chosen(_sender_options(choices.senders), form.sender.data),
     }
+
+
+@functools.lru_cache(maxsize=64)
+def _sender_options(senders: tuple[tuple[Any, str], ...]) -> str:
+    """The sender filter's options, none chosen: made once for each list of
+    schools (the list itself is the key, so a school renamed, admitted or
+    removed makes a new one). Ids are written as str(UUID) writes them."""
+    # Plain text: Markup's replace (in _chosen) would escape what it puts in.
+    return str(
+        select_options(
+            [("", "Any school"), *((str(uuid.UUID(str(i))), name) for i, name in senders)], None
+        )
+    )
+
+
+def _chosen(options: str, value: str | None) -> Markup:
+    """``options`` with the one whose value is ``value`` marked chosen."""
+    if value is not None:
+        found = f'<option value="{escaped(value)}">'
+        options = options.replace(found, f'<option value="{escaped(value)}" selected>', 1)
+    return Markup(options)  # noqa: S704 - made by select_options, which escapes
 
 
 @functools.cache
