@@ -526,15 +526,16 @@ def unread_count(session: Session, school_id: uuid.UUID, reader: Member | None =
     reader's own rows (names, withdrawals, reads), one query in all."""
     if reader is None:
         return unread_listed(session, school_id, None)
-    counted = _unread_counted(tiers_of(reader))
+    counted = select(unread_counted(tiers_of(reader)))
     return int(session.scalar(counted, {"school_id": school_id, "reader_id": reader.id}) or 0)
 
 
 @functools.cache
-def _unread_counted(tiers: tuple[str, ...]) -> Select[Any]:
-    """``unread_count``'s statement for readers in ``tiers``, built once per
-    process (building it cost more than running it); the school and the
-    reader are bound parameters."""
+def unread_counted(tiers: tuple[str, ...]) -> ColumnElement[int]:
+    """``unread_count`` as an expression for readers in ``tiers``, built once
+    per process (building it cost more than running it); the school and the
+    reader are the bound parameters "school_id" and "reader_id" (a page's
+    counts: network/notifications/feed.py, header_counts)."""
     copy = AlertRecipient
     school_id = bindparam("school_id", type_=Uuid())
     reader_id = bindparam("reader_id", type_=Uuid())
@@ -561,7 +562,7 @@ def _unread_counted(tiers: tuple[str, ...]) -> Select[Any]:
     withdrawn = mine(ThreadExclusion, tier_or_named)
     marked = exists().where(UnreadMark.member_id == reader_id, UnreadMark.alert_id == copy.alert_id)
     read = mine(MemberRead, copy_visible_at(tiers, reader_id), ~marked)
-    return select(at_tiers + named - withdrawn - read)
+    return at_tiers + named - withdrawn - read
 
 
 def unread_listed(session: Session, school_id: uuid.UUID, reader: Member | None = None) -> int:
