@@ -562,7 +562,8 @@ def unread_counted(tiers: tuple[str, ...]) -> ColumnElement[int]:
     withdrawn = mine(ThreadExclusion, tier_or_named)
     marked = exists().where(UnreadMark.member_id == reader_id, UnreadMark.alert_id == copy.alert_id)
     read = mine(MemberRead, copy_visible_at(tiers, reader_id), ~marked)
-    return at_tiers + named - withdrawn - read
+    counted: ColumnElement[int] = at_tiers + named - withdrawn - read
+    return counted
 
 
 def unread_listed(session: Session, school_id: uuid.UUID, reader: Member | None = None) -> int:
