@@ -296,8 +296,9 @@ def _with_correlation(login: LoginSession, keys: SchoolKeys | None) -> SchoolKey
 
 def finish_sign_in(login: LoginSession, how: str) -> list[Member]:
     """The waiting session's factor was accepted: it becomes a full session.
-    The keys it holds were sealed at the password: no password hashing again."""
-    return factors.complete_sign_in(db(), login, _held_keys(login), how)
+    The keys it holds were sealed at the password: no password hashing again,
+    and they are opened only if a colleague waits to be confirmed with them."""
+    return factors.complete_sign_in(db(), login, lambda: _held_keys(login), how)
 
 
 def school_keys() -> SchoolKeys | None:

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -63,7 +64,12 @@ def _owner(member: Member) -> bytes:
 
 
 def authenticate(
-    session: Session, email: str, password: str, params: Argon2Params
+    session: Session,
+    email: str,
+    password: str,
+    params: Argon2Params,
+    *,
+    member: Member | None = None,
 ) -> tuple[Member, CredentialKey]:
     """The member and their unlocked credential, or SignInFailed (one message for
     an unknown address and a wrong password, and the same work for both).
@@ -71,13 +77,16 @@ def authenticate(
     ``params`` are the hub's current Argon2id parameters (settings): an unknown
     address costs the same as a real one, and a password blob made with other
     parameters (or before blobs named their owner) is re-wrapped once the
-    password has opened it.
+    password has opened it. ``member``: the member with that address, already
+    read in this transaction (``throttle.check``); used only if its address is
+    the one given.
     """
     try:
         email = directory.normalise_email(email)
     except InvalidInput:
         raise SignInFailed(SIGN_IN_FAILED, field="email") from None
-    member = session.scalars(select(Member).where(Member.email == email)).one_or_none()
+    if member is None or member.email != email:
+        member = session.scalars(select(Member).where(Member.email == email)).one_or_none()
     if member is None or not member.is_active:
         decoy = params if member is None else custody.password_params_of(member.password_blob)
         with contextlib.suppress(CryptoError):
@@ -137,7 +146,7 @@ def start_session(
     keys = leadership.on_sign_in(
         session, member, credential, _unlock(session, member, credential), complete
     )
-    keys = personal.on_sign_in(session, member, credential, keys, complete)
+    keys = personal.on_sign_in(session, member, credential, keys)
     signed = _open_session(session, member, keys, user_agent, lifetime, state)
     member.last_sign_in_at = signed.login.created_at
     confirmed = confirm_colleagues(session, member, keys) if complete else []
@@ -152,14 +161,22 @@ def start_session(
     return SignedIn(signed.login, signed.token, signed.vault_key, confirmed)
 
 
-def confirm_colleagues(session: Session, member: Member, keys: SchoolKeys | None) -> list[Member]:
+def confirm_colleagues(
+    session: Session,
+    member: Member,
+    keys: SchoolKeys | Callable[[], SchoolKeys | None] | None,
+) -> list[Member]:
     """A member who holds the keys (``keys``, as their session does) confirms
     colleagues who joined while nobody's keys were unlocked (invitations made
-    from the CLI)."""
+    from the CLI). ``keys`` may be a function opening them: it is called only
+    when someone waits."""
     school = member.school
     if school is None or keys is None or not keyring.has_pending_members(session, school):
         return []
-    return keyring.confirm_pending_members(session, school, keys, member)
+    opened = keys() if callable(keys) else keys
+    if opened is None:
+        return []
+    return keyring.confirm_pending_members(session, school, opened, member)
 
 
 def renew_session(

@@ -11,10 +11,11 @@ step-up a member asks for. Passkeys are in schools/passkeys.py.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -83,17 +84,28 @@ def must_have_factor(member: Member) -> bool:
 
 def factors_of(session: Session, member: Member) -> list[SecondFactor]:
     """The member's working factors (confirmed), oldest first."""
-    return list(
-        session.scalars(
-            select(SecondFactor)
-            .where(SecondFactor.member_id == member.id, SecondFactor.confirmed_at.is_not(None))
-            .order_by(SecondFactor.created_at)
-        )
-    )
+    return list(session.scalars(_WORKING_FACTORS, {"member_id": member.id}))
+
+
+# Read at every code given at sign-in: built once, with the member bound at each run.
+_WORKING_FACTORS = (
+    select(SecondFactor)
+    .where(SecondFactor.member_id == bindparam("member_id"), SecondFactor.confirmed_at.is_not(None))
+    .order_by(SecondFactor.created_at)
+)
 
 
 def has_factor(session: Session, member: Member) -> bool:
-    return bool(factors_of(session, member))
+    """The member has a working factor (one indexed probe: nothing is loaded)."""
+    return session.scalar(_ANY_FACTOR, {"member_id": member.id}) is not None
+
+
+# Asked at every sign-in: built once, with the member bound at each run.
+_ANY_FACTOR = (
+    select(SecondFactor.id)
+    .where(SecondFactor.member_id == bindparam("member_id"), SecondFactor.confirmed_at.is_not(None))
+    .limit(1)
+)
 
 
 def state_after_password(session: Session, member: Member) -> SessionState:
@@ -224,12 +236,7 @@ def _accept_totp(
             reason="wrong",
         )
     # One statement: of two requests with the same code, one finds the step unused.
-    taken = session.execute(
-        update(SecondFactor)
-        .where(SecondFactor.id == factor.id, SecondFactor.last_step < step)
-        .values(last_step=step, last_used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    taken = session.execute(_TAKE_STEP, {"factor_id": factor.id, "step": step, "now": now})
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise FactorRefused(
             "That code has already been used. Wait for the app to show a new one.",
@@ -238,6 +245,15 @@ def _accept_totp(
     # What the statement wrote, without reading the row back.
     set_committed_value(factor, "last_step", step)
     set_committed_value(factor, "last_used_at", now)
+
+
+# Run at every code accepted: built once, bound at each run.
+_TAKE_STEP = (
+    update(SecondFactor)
+    .where(SecondFactor.id == bindparam("factor_id"), SecondFactor.last_step < bindparam("step"))
+    .values(last_step=bindparam("step"), last_used_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def check_totp(session: Session, member: Member, key: bytes, code: str, now: datetime) -> None:
@@ -331,17 +347,25 @@ def use_backup_code(session: Session, member: Member, code: str, now: datetime) 
 
 
 def complete_sign_in(
-    session: Session, login: LoginSession, keys: SchoolKeys | None, how: str
+    session: Session, login: LoginSession, keys: Callable[[], SchoolKeys | None], how: str
 ) -> list[Member]:
     """The factor was accepted: the session may now do what the member may.
-    ``keys`` is the bundle the session has held since the password; returns
-    the colleagues it confirmed (see accounts.start_session)."""
+    ``keys`` opens the bundle the session has held since the password (only if
+    a colleague waits to be confirmed with it); returns the colleagues it
+    confirmed (see accounts.start_session)."""
     from schools.accounts import confirm_colleagues
 
     now = utcnow()
-    login.state = SessionState.COMPLETE
-    login.challenge = None
-    login.confirmed_at = now
+    # One statement, not a flush of the row: the session's only change here.
+    completed = {"state": SessionState.COMPLETE.value, "challenge": None, "confirmed_at": now}
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.id_hash == login.id_hash)
+        .values(**completed)
+        .execution_options(synchronize_session=False)
+    )
+    for name, value in completed.items():
+        set_committed_value(login, name, value)
     member = login.member
     audit.record(
         session,

@@ -12,15 +12,14 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from crypto import custody
-from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, credentials
-from schools import published as published_keys
+from schools.bundles import Bundles, NotPublished
 from schools.db import utcnow
 from schools.errors import KeysLocked, NotFound
 from schools.models import (
@@ -33,6 +32,10 @@ from schools.models import (
     SchoolKeyGeneration,
 )
 
+SCHOOL_BUNDLES = Bundles(
+    "school", SchoolKeyGeneration, KeyWrap, "school_id", custody.keywrap_context
+)
+
 
 def add_wrap(
     session: Session,
@@ -42,18 +45,9 @@ def add_wrap(
     credential_id: uuid.UUID,
     credential_public: bytes,
 ) -> KeyWrap:
-    wrap = KeyWrap(
-        school_id=school_id,
-        generation=keys.generation,
-        credential_kind=kind,
-        credential_id=credential_id,
-        wrap=custody.wrap_to_credential(
-            keys.to_bytes(),
-            credential_public,
-            custody.keywrap_context(school_id, keys.generation, kind, credential_id),
-        ),
+    wrap: KeyWrap = SCHOOL_BUNDLES.wrap(
+        session, school_id, keys, kind, credential_id, credential_public
     )
-    session.add(wrap)
     return wrap
 
 
@@ -66,36 +60,11 @@ def unwrap(
     credential: CredentialKey,
 ) -> SchoolKeys | None:
     """The bundle this credential holds for the generation, or None if it holds none."""
-    # The wrap and the public keys published for its generation, in one query.
-    found = session.execute(
-        select(KeyWrap.wrap, SchoolKeyGeneration.public_keys)
-        .outerjoin(
-            SchoolKeyGeneration,
-            and_(
-                SchoolKeyGeneration.school_id == KeyWrap.school_id,
-                SchoolKeyGeneration.generation == KeyWrap.generation,
-            ),
-        )
-        .where(
-            KeyWrap.school_id == school_id,
-            KeyWrap.generation == generation,
-            KeyWrap.credential_kind == kind,
-            KeyWrap.credential_id == credential_id,
-        )
-    ).one_or_none()
-    if found is None:
-        return None
-    wrap, published = found
     try:
-        plain = custody.unwrap_with_credential(
-            wrap,
-            credential,
-            custody.keywrap_context(school_id, generation, kind, credential_id),
+        return SCHOOL_BUNDLES.unwrap(
+            session, school_id, generation, kind, credential_id, credential
         )
-        keys = SchoolKeys.from_bytes(plain)
-    except CryptoError:
-        return None
-    if not published_keys.matches("school", published, generation, keys):
+    except NotPublished:
         # Someone wrapped keys the school never published (or altered the
         # published ones): using them would seal and sign with keys nobody
         # can check against the fingerprint. Refuse, and say so in the log,
@@ -111,7 +80,6 @@ def unwrap(
             credential_id=str(credential_id),
         )
         return None
-    return keys
 
 
 def publish_generation(
@@ -122,28 +90,11 @@ def publish_generation(
     actor: Member | None,
     reason: str,
 ) -> SchoolKeyGeneration:
-    public = keys.public()
+    # The previous generation stops signing now; readers refuse anything it
+    # signs dated after this (network/alerts/integrity.py).
     now = utcnow()
-    if previous is not None:
-        # The previous generation stops signing now; readers refuse anything it
-        # signs dated after this (network/alerts/integrity.py).
-        session.execute(
-            update(SchoolKeyGeneration)
-            .where(
-                SchoolKeyGeneration.school_id == school.id,
-                SchoolKeyGeneration.generation == previous.generation,
-            )
-            .values(retired_at=now)
-        )
-    row = SchoolKeyGeneration(
-        school_id=school.id,
-        generation=keys.generation,
-        public_keys=public.to_bytes(),
-        fingerprint=public.fingerprint(),
-        previous_bundle=custody.chain_previous(keys, previous) if previous else None,
-        created_at=now,
-    )
-    session.add(row)
+    row: SchoolKeyGeneration
+    row, _public = SCHOOL_BUNDLES.publish(session, school.id, keys, previous, now)
     school.key_generation = keys.generation
     # Key transparency: the public keys themselves go into the audit trail.
     audit.record(
@@ -185,42 +136,12 @@ def keys_back_to(
     """Every bundle on the history chain from ``current`` back to ``target``, by generation.
 
     One query fetches the chained bundles of generations in (target, current];
-    each is then opened in turn with the bundle above it, exactly as a walk one
-    generation at a time would (any failure raises the same error), so a caller
-    may keep every bundle opened on the way. NotFound if the chain does not
-    reach ``target``.
+    each is then opened in turn with the bundle above it (a tampered or moved
+    link raises), so a caller may keep every bundle opened on the way.
+    NotFound if the chain does not reach ``target``.
     """
-    chained: dict[int, bytes | None] = {}
-    if current.generation > target:
-        rows = session.execute(
-            select(SchoolKeyGeneration.generation, SchoolKeyGeneration.previous_bundle)
-            .where(
-                SchoolKeyGeneration.school_id == school_id,
-                SchoolKeyGeneration.generation > target,
-                SchoolKeyGeneration.generation <= current.generation,
-            )
-            .order_by(SchoolKeyGeneration.generation.desc())
-        )
-        chained = dict(rows.all())
-    keys = current
-    opened = {keys.generation: keys}
-    while keys.generation > target:
-        if keys.generation in chained:
-            blob = chained[keys.generation]
-        else:
-            # Not among the rows fetched (a missing row, or a chain that left the
-            # range): ask for the one row, which raises as the walk always has.
-            blob = session.scalars(
-                select(SchoolKeyGeneration.previous_bundle).where(
-                    SchoolKeyGeneration.school_id == school_id,
-                    SchoolKeyGeneration.generation == keys.generation,
-                )
-            ).one()
-        if blob is None:
-            break
-        keys = custody.open_previous(keys, blob)
-        opened[keys.generation] = keys
-    if keys.generation != target:
+    opened = SCHOOL_BUNDLES.chain(session, school_id, current, target)
+    if target not in opened:
         raise NotFound("That key generation is not in this school's history.")
     return opened
 
@@ -251,7 +172,20 @@ def _pending(school: School) -> ColumnElement[bool]:
 def has_pending_members(session: Session, school: School) -> bool:
     """Whether anyone waits for a colleague to wrap the keys to them (one indexed
     query, so sign-in unwraps the keys only when there is someone to confirm)."""
-    return session.scalar(select(Member.id).where(_pending(school)).limit(1)) is not None
+    return session.scalar(_ANY_PENDING, {"school_id": school.id}) is not None
+
+
+# ``_pending`` as one prepared query, asked at every sign-in: built once, with
+# the school bound at each run.
+_ANY_PENDING = (
+    select(Member.id)
+    .where(
+        Member.school_id == bindparam("school_id"),
+        Member.keys_pending.is_(True),
+        Member.status == MemberStatus.ACTIVE,
+    )
+    .limit(1)
+)
 
 
 def confirm_pending_members(

@@ -24,14 +24,14 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from crypto import custody
-from crypto.errors import CryptoError, MalformedKey
+from crypto.errors import MalformedKey
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, keyring
-from schools import published as published_keys
+from schools.bundles import Bundles, NotPublished
 from schools.db import utcnow
 from schools.errors import Conflict, KeysLocked, NotFound
 from schools.models import (
@@ -155,6 +155,11 @@ def wrap_context(
     return custody.keywrap_context(school_id, generation, f"leadership_{kind}", credential_id)
 
 
+LEADERSHIP_BUNDLES = Bundles(
+    "leadership", LeadershipKeyGeneration, LeadershipWrap, "school_id", wrap_context
+)
+
+
 def _wrap_to(
     session: Session,
     school_id: uuid.UUID,
@@ -163,19 +168,7 @@ def _wrap_to(
     credential_id: uuid.UUID,
     public: bytes,
 ) -> None:
-    session.add(
-        LeadershipWrap(
-            school_id=school_id,
-            generation=keys.generation,
-            credential_kind=kind,
-            credential_id=credential_id,
-            wrap=custody.wrap_to_credential(
-                keys.to_bytes(),
-                public,
-                wrap_context(school_id, keys.generation, kind, credential_id),
-            ),
-        )
-    )
+    LEADERSHIP_BUNDLES.wrap(session, school_id, keys, kind, credential_id, public)
 
 
 def unwrap_for_member(
@@ -200,21 +193,11 @@ def unwrap_for(
     if school is None or not school.leadership_generation or not in_leadership(member):
         return None
     generation = school.leadership_generation
-    row = session.get(LeadershipWrap, (school.id, generation, kind, credential_id))
-    if row is None:
-        return None
     try:
-        keys = SchoolKeys.from_bytes(
-            custody.unwrap_with_credential(
-                row.wrap, credential, wrap_context(school.id, generation, kind, credential_id)
-            )
+        return LEADERSHIP_BUNDLES.unwrap(
+            session, school.id, generation, kind, credential_id, credential
         )
-    except CryptoError:
-        return None
-    published = session.get(LeadershipKeyGeneration, (school.id, generation))
-    if not published_keys.matches(
-        "leadership", published.public_keys if published else None, generation, keys
-    ):
+    except NotPublished:
         audit.record(
             session,
             "school.leadership_keys_mismatch",
@@ -225,7 +208,6 @@ def unwrap_for(
             credential_kind=kind,
         )
         return None
-    return keys
 
 
 def unlock_for_member(session: Session, member: Member, credential: CredentialKey) -> SchoolKeys:
@@ -260,26 +242,7 @@ def _publish(
     reason: str,
 ) -> None:
     now = utcnow()
-    if previous is not None:
-        session.execute(
-            update(LeadershipKeyGeneration)
-            .where(
-                LeadershipKeyGeneration.school_id == school.id,
-                LeadershipKeyGeneration.generation == previous.generation,
-            )
-            .values(retired_at=now)
-        )
-    public = keys.public()
-    session.add(
-        LeadershipKeyGeneration(
-            school_id=school.id,
-            generation=keys.generation,
-            public_keys=public.to_bytes(),
-            fingerprint=public.fingerprint(),
-            previous_bundle=custody.chain_previous(keys, previous) if previous else None,
-            created_at=now,
-        )
-    )
+    _row, public = LEADERSHIP_BUNDLES.publish(session, school.id, keys, previous, now)
     school.leadership_generation = keys.generation
     holders = members_of_leadership(session, school)
     for member in holders:
@@ -391,25 +354,8 @@ def keys_back_to(
 ) -> dict[int, SchoolKeys]:
     """Every leadership bundle from ``current`` back to ``target`` through the
     chain; NotFound when the chain does not reach it."""
-    rows = dict(
-        session.execute(
-            select(
-                LeadershipKeyGeneration.generation, LeadershipKeyGeneration.previous_bundle
-            ).where(
-                LeadershipKeyGeneration.school_id == school_id,
-                LeadershipKeyGeneration.generation > target,
-                LeadershipKeyGeneration.generation <= current.generation,
-            )
-        ).all()
-    )
-    keys, opened = current, {current.generation: current}
-    while keys.generation > target:
-        blob = rows.get(keys.generation)
-        if blob is None:
-            break
-        keys = custody.open_previous(keys, blob)
-        opened[keys.generation] = keys
-    if keys.generation != target:
+    opened = LEADERSHIP_BUNDLES.chain(session, school_id, current, target)
+    if target not in opened:
         raise NotFound("That leadership key generation is not in this school's history.")
     return opened
 

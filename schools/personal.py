@@ -5,7 +5,7 @@ An alert sealed to named people is wrapped to each one's own bundle, not to
 their credential: credentials are replaced (a password change, "sign out
 everywhere", recovery) and a wrap to the old one would open nothing after. The
 bundle is like a school's leadership bundle with a membership of one: made at
-the member's first complete sign-in once this exists, HPKE-wrapped only to the
+the member's first sign-in once this exists, HPKE-wrapped only to the
 member's own credentials (their password's and API tokens they make),
 re-wrapped to the new credential when it is replaced, its public keys
 published so that senders seal to it, and checked against the published keys
@@ -16,14 +16,13 @@ A new credential (password change, sign out everywhere) moves the bundle to
 the next generation with the previous one chained under it, so what was
 sealed before still opens and the old credential opens nothing sealed after.
 A head's recovery (the forgotten password sealed the only credential the
-bundle was wrapped to) retires it unchained; their next complete sign-in
+bundle was wrapped to) retires it unchained; their next sign-in
 makes the next generation.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import uuid
 from collections.abc import Collection
 
@@ -31,9 +30,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from crypto import custody
-from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, leadership
+from schools.bundles import Bundles, NotPublished
 from schools.db import utcnow
 from schools.errors import KeysLocked
 from schools.leadership import HeldKeys
@@ -107,6 +106,11 @@ def current_of(
     return {row.member_id: row for row in rows}
 
 
+PERSONAL_BUNDLES = Bundles(
+    "personal", PersonalKeyGeneration, PersonalWrap, "member_id", wrap_context
+)
+
+
 def _wrap_to(
     session: Session,
     member_id: uuid.UUID,
@@ -115,17 +119,7 @@ def _wrap_to(
     cid: uuid.UUID,
     public: bytes,
 ) -> None:
-    session.add(
-        PersonalWrap(
-            member_id=member_id,
-            generation=keys.generation,
-            credential_kind=kind,
-            credential_id=cid,
-            wrap=custody.wrap_to_credential(
-                keys.to_bytes(), public, wrap_context(member_id, keys.generation, kind, cid)
-            ),
-        )
-    )
+    PERSONAL_BUNDLES.wrap(session, member_id, keys, kind, cid, public)
 
 
 def create(session: Session, member: Member) -> SchoolKeys:
@@ -148,27 +142,7 @@ def _publish(
 ) -> None:
     """Publish ``keys``' public keys (chaining ``previous`` under them and
     retiring it) and audit it."""
-    now = utcnow()
-    if previous is not None:
-        session.execute(
-            update(PersonalKeyGeneration)
-            .where(
-                PersonalKeyGeneration.member_id == member.id,
-                PersonalKeyGeneration.generation == previous.generation,
-            )
-            .values(retired_at=now)
-        )
-    public = keys.public()
-    session.add(
-        PersonalKeyGeneration(
-            member_id=member.id,
-            generation=keys.generation,
-            public_keys=public.to_bytes(),
-            fingerprint=public.fingerprint(),
-            previous_bundle=custody.chain_previous(keys, previous) if previous else None,
-            created_at=now,
-        )
-    )
+    _row, public = PERSONAL_BUNDLES.publish(session, member.id, keys, previous, utcnow())
     audit.record(
         session,
         action,
@@ -192,20 +166,11 @@ def unwrap_for(
     if published is None:
         return None
     generation = published.generation
-    row = session.get(PersonalWrap, (member.id, generation, kind, credential_id))
-    if row is None:
-        return None
     try:
-        keys = SchoolKeys.from_bytes(
-            custody.unwrap_with_credential(
-                row.wrap, credential, wrap_context(member.id, generation, kind, credential_id)
-            )
+        return PERSONAL_BUNDLES.unwrap(
+            session, member.id, generation, kind, credential_id, credential
         )
-    except CryptoError:
-        return None
-    if keys.generation != generation or not hmac.compare_digest(
-        published.public_keys, keys.public().to_bytes()
-    ):
+    except NotPublished:
         audit.record(
             session,
             "member.personal_keys_mismatch",
@@ -216,23 +181,22 @@ def unwrap_for(
             credential_kind=kind,
         )
         return None
-    return keys
 
 
 def on_sign_in(
-    session: Session,
-    member: Member,
-    credential: CredentialKey,
-    keys: SchoolKeys | None,
-    complete: bool,
+    session: Session, member: Member, credential: CredentialKey, keys: SchoolKeys | None
 ) -> SchoolKeys | None:
     """What a new session holds: ``keys`` carrying the member's personal
-    bundle. A complete sign-in of a member with the school's keys and no
-    personal bundle yet makes it."""
+    bundle. The password's sign-in of a member with the school's keys and no
+    personal bundle yet makes it, also when a second factor is still to come:
+    the bundle is wrapped only to the credential the password has just
+    opened, so making it then gives nobody anything the password did not,
+    and a member who always signs in with a factor (every head, by default)
+    would otherwise never have one, so could never be named."""
     if keys is None or member.school_id is None:
         return keys
     personal = unwrap_for(session, member, MEMBER, member.id, credential)
-    if personal is None and complete and current(session, member.id) is None:
+    if personal is None and current(session, member.id) is None:
         personal = create(session, member)
     return carrying(keys, member.id, personal)
 
@@ -280,27 +244,13 @@ def keys_back_to(
     """The member's personal bundle of generation ``target``, walked back
     from ``current`` through the chain; KeysLocked where the chain does not
     reach it (a recovery starts a new chain)."""
-    rows = dict(
-        session.execute(
-            select(PersonalKeyGeneration.generation, PersonalKeyGeneration.previous_bundle).where(
-                PersonalKeyGeneration.member_id == member_id,
-                PersonalKeyGeneration.generation > target,
-                PersonalKeyGeneration.generation <= current.generation,
-            )
-        ).all()
-    )
-    keys = current
-    while keys.generation > target:
-        blob = rows.get(keys.generation)
-        if blob is None:
-            break
-        keys = custody.open_previous(keys, blob)
-    if keys.generation != target:
+    opened = PERSONAL_BUNDLES.chain(session, member_id, current, target)
+    if target not in opened:
         raise KeysLocked(
             "This was sealed to personal keys of yours that were replaced after a recovery, "
             "so it no longer opens."
         )
-    return keys
+    return opened[target]
 
 
 def wrap_to_token(
@@ -316,7 +266,7 @@ def wrap_to_token(
 def retire(session: Session, member: Member, reason: str) -> None:
     """The member's personal bundle can no longer be opened (their forgotten
     password sealed the only credential it was wrapped to): retire it and
-    drop its wraps. Their next complete sign-in makes a new generation; what
+    drop its wraps. Their next sign-in makes a new generation; what
     was sealed to the old one stays sealed (docs/crypto.md)."""
     session.execute(
         update(PersonalKeyGeneration)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,7 +59,11 @@ def _member(session: Session, email: str) -> Member | None:
     address = _address(email)
     if address is None:
         return None
-    return session.scalars(select(Member).where(Member.email == address)).one_or_none()
+    return session.scalars(_BY_ADDRESS, {"address": address}).one_or_none()
+
+
+# Read at every sign-in: built once, with the address bound at each run.
+_BY_ADDRESS = select(Member).where(Member.email == bindparam("address"))
 
 
 def _address_hash(address: str) -> bytes:
@@ -75,13 +79,15 @@ def _counted(session: Session, email: str) -> Counted | None:
     return None if address is None else session.get(SignInGuess, _address_hash(address))
 
 
-def check(session: Session, email: str, now: datetime) -> None:
+def check(session: Session, email: str, now: datetime) -> Member | None:
     """Refuse at once (no password hashing) an account that must wait or is
     locked; an address that is no member's is refused in the same words after
-    the same wrong passwords, so the answer never says whether it exists."""
+    the same wrong passwords, so the answer never says whether it exists.
+    Returns the member with the address, if any, so that signing in does not
+    read it again (``accounts.authenticate(..., member=)``)."""
     member = _counted(session, email)
     if member is None:
-        return
+        return None
     if member.locked_until is not None and now < member.locked_until:
         raise SignInThrottled(
             "Signing in with this address is locked for an hour after too many wrong "
@@ -95,6 +101,7 @@ def check(session: Session, email: str, now: datetime) -> None:
             f"Too many wrong passwords for this address. Wait {seconds} second(s) and try again.",
             field="email",
         )
+    return member if isinstance(member, Member) else None
 
 
 def wait_after(failures: int) -> timedelta:
@@ -172,9 +179,11 @@ def count_failure(session: Session, member: Member, now: datetime) -> Failure:
 
 
 def note_success(member: Member) -> None:
-    member.failed_sign_ins = 0
-    member.sign_in_wait_until = None
-    member.locked_until = None
+    # Only a count to clear is written: an untouched row costs no flush.
+    if member.failed_sign_ins or member.sign_in_wait_until or member.locked_until:
+        member.failed_sign_ins = 0
+        member.sign_in_wait_until = None
+        member.locked_until = None
 
 
 def check_unlocks(actor: Member | None, member: Member) -> None:

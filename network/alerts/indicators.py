@@ -12,22 +12,28 @@ hashes. The hub answers equality questions and never learns an indicator.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     CompoundSelect,
+    DateTime,
+    Executable,
     Select,
+    String,
     and_,
     bindparam,
     exists,
     func,
     insert,
+    literal_column,
     null,
     or_,
     select,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -35,7 +41,7 @@ from sqlalchemy.orm import Session
 from crypto.header import TIER_ALL, TIER_LEADERSHIP
 from crypto.indicators import (
     Indicator,
-    indicator_hash,
+    indicator_hashes,
     normalise_account,
     normalise_group,
     normalise_link,
@@ -67,7 +73,12 @@ def indicators_of(content: AlertContent, platform: str) -> list[Indicator]:
     for name in content.groups:
         if (indicator := normalise_group(name, platform)) is not None:
             found.add(indicator)
-    return sorted(found)
+    # Sorted as the dataclass orders them, by a key of plain fields: its
+    # generated ``__lt__`` is Python code called per comparison.
+    return sorted(found, key=_ORDER)
+
+
+_ORDER = attrgetter("kind", "platform", "value")
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,7 @@ def hash_for_posting(
     if held is None:
         return None
     generation, key = held
-    return Hashed(generation, tuple(sorted({indicator_hash(key, i) for i in found})))
+    return Hashed(generation, tuple(sorted(set(indicator_hashes(key, found)))))
 
 
 def store(
@@ -184,9 +195,12 @@ def correlations(
     sealed = kept.held(school.cluster_id) if kept is not None else None
     if sealed is not None:
         by_hash = _by_hash(sealed.keys, found)
-        rows, stamp = _matching_stamped(session, school, alert, by_hash, reader)
+        parameters = _parameters(school.id, alert.id, by_hash, alert.forwarded_from_id, reader)
+        parameters["cluster"] = school.cluster_id
+        rows = _driver_rows(session, _STAMPED[(tiers_of(reader), reader is not None)], parameters)
+        grouped, stamp = _grouped(found, by_hash, rows, len(sealed.keys) > 1)
         if stamp == sealed.stamp:
-            return _grouped(found, by_hash, rows)
+            return grouped
     opened = correlation.open_held(
         session, school.id, school.cluster_id, bundle_of, sealed.keys if sealed else None
     )
@@ -195,36 +209,69 @@ def correlations(
     by_hash = _by_hash(opened.keys, found)
     if not by_hash:
         return []
-    rows = matching_alerts(
-        session, school.id, alert.id, by_hash, alert.forwarded_from_id, reader=reader
-    )
-    return _grouped(found, by_hash, rows)
+    parameters = _parameters(school.id, alert.id, by_hash, alert.forwarded_from_id, reader)
+    rows = _driver_rows(session, _MATCHING[(tiers_of(reader), reader is not None)], parameters)
+    return _grouped(found, by_hash, rows, len(opened.keys) > 1)[0]
 
 
 def _by_hash(keys: Mapping[int, bytes], found: list[Indicator]) -> dict[bytes, int]:
     """Each hash of the alert's indicators, to the indicator's place in ``found``."""
-    return {indicator_hash(key, i): n for key in keys.values() for n, i in enumerate(found)}
+    by_hash: dict[bytes, int] = {}
+    for key in keys.values():
+        by_hash.update(zip(indicator_hashes(key, found), range(len(found)), strict=True))
+    return by_hash
 
 
 def _grouped(
     found: list[Indicator],
     by_hash: dict[bytes, int],
-    rows: Iterable[tuple[bytes, uuid.UUID, str, datetime, bool]],
-) -> list[Correlation]:
-    # By place, not by Indicator: hashing a dataclass per row cost more than
-    # the rest of the grouping (bench/indicators.py).
-    grouped: dict[int, Correlation] = {}
-    seen: set[tuple[int, uuid.UUID]] = set()
-    for digest, alert_id, school_name, sent_at, openable in rows:
-        place = by_hash[digest]
-        if (place, alert_id) in seen:
+    rows: Iterable[Sequence[Any]],
+    generations: bool,
+) -> tuple[list[Correlation], Stamp | None]:
+    """The rows of ``_MATCHING`` (or ``_STAMPED``), newest first, as one
+    Correlation per indicator matched; and the stamp of the school's wraps
+    when the rows carry it (the row whose hash is NULL).
+
+    One pass over the rows as the driver returns them: each row is read once,
+    into the Match the page shows. By place, not by Indicator: hashing a
+    dataclass per row cost more than the rest of the grouping. An alert carries
+    its hashes under one generation, so it can meet one place twice only when
+    the school holds several (``generations``): only then are pairs counted."""
+    grouped: dict[int, list[Match]] = {}
+    seen: set[tuple[int, Any]] = set()
+    stamp = None
+    utc: Any = UTC
+    for row in rows:
+        digest = row[0]
+        if digest is None:
+            stamp = Stamp(int(row[5]), int(row[6]))
             continue
-        seen.add((place, alert_id))
-        correlation_ = grouped.get(place)
-        if correlation_ is None:
-            correlation_ = grouped[place] = Correlation(found[place])
-        correlation_.matches.append(Match(alert_id, school_name, sent_at, openable))
-    return [grouped[n] for n in sorted(grouped)]
+        place = by_hash[digest]
+        other = row[1]
+        if generations:
+            if (place, other) in seen:
+                continue
+            seen.add((place, other))
+        matches = grouped.get(place)
+        if matches is None:
+            matches = grouped[place] = []
+        # The driver's values: PostgreSQL's are a UUID and an aware datetime
+        # already; SQLite's are text, read as SQLAlchemy's Uuid and UTCDateTime would.
+        if other.__class__ is str:
+            other = uuid.UUID(other)
+        sent_at = row[3]
+        if sent_at.__class__ is str:
+            sent_at = datetime.fromisoformat(sent_at + "+00:00")  # stored naive, in UTC
+        elif sent_at.tzinfo is not utc:
+            # psycopg's zone of the session: kept when it is UTC by another
+            # name (ZoneInfo("Etc/UTC")), looked at once per call, not per row.
+            if getattr(sent_at.tzinfo, "key", None) in _UTC_NAMES:
+                utc = sent_at.tzinfo
+            else:
+                sent_at = sent_at.astimezone(UTC)
+        # tuple.__new__ as Match's own __new__ would, without its Python frame.
+        matches.append(_new_match(Match, (other, row[2], sent_at, bool(row[4]))))
+    return [Correlation(found[n], grouped[n]) for n in sorted(grouped)], stamp
 
 
 _indicators = AlertIndicator.__table__.c
@@ -241,10 +288,13 @@ def _matching(tiers: tuple[str, ...], reader: bool) -> Select[Any]:
     """The matching query for a reader in ``tiers`` (``reader``: and not
     withdrawn from the alert's thread, ``bindparam("reader")``): a copy the
     reader may not open counts as not received (``copy_visible_to``)."""
+    assert all(tier.isalpha() for tier in tiers)
     held = and_(
         _copies.alert_id == _alerts.id,
         _copies.school_id == bindparam("school"),
-        _copies.tier.in_(tiers),
+        # The tiers as literals: the statement is built once per set of
+        # tiers, and a list of values would be expanded again on every call.
+        _copies.tier.in_([literal_column(f"'{tier}'", String) for tier in tiers]),
     )
     if reader:
         held = and_(
@@ -259,7 +309,11 @@ def _matching(tiers: tuple[str, ...], reader: bool) -> Select[Any]:
             _indicators.hash,
             _alerts.id,
             _schools.name,
-            _alerts.created_at,
+            # The column's own type without UTCDateTime's wrapper, whose two
+            # Python calls per row cost more than the conversion: ``_utc``
+            # (``matching_alerts``) and ``_grouped`` make the value aware UTC
+            # as UTCDateTime would.
+            type_coerce(_alerts.created_at, DateTime(timezone=True)).label("sent_at"),
             _copies.alert_id.is_not(None).label("openable"),
         )
         .select_from(
@@ -269,7 +323,12 @@ def _matching(tiers: tuple[str, ...], reader: bool) -> Select[Any]:
         )
         .where(
             _indicators.hash.in_(bindparam("hashes", expanding=True)),
-            _indicators.alert_id.not_in(bindparam("same_report", expanding=True)),
+            _indicators.alert_id.not_in(
+                [
+                    bindparam("alert", type_=_alerts.id.type),
+                    bindparam("forwarded_from", type_=_alerts.id.type),
+                ]
+            ),
             or_(
                 _alerts.forwarded_from_id.is_(None),
                 _alerts.forwarded_from_id != bindparam("alert"),
@@ -290,16 +349,18 @@ _MATCHING: dict[tuple[tuple[str, ...], bool], Select[Any]] = {
 def _stamped(tiers: tuple[str, ...], reader: bool) -> CompoundSelect[Any]:
     """The matching query and, in the same statement, the stamp of the
     school's wraps of the correlation key (``correlation.WRAPS_STAMP``): one
-    row whose alert is NULL, always there, even when nothing matches. A UNION
-    ALL, so that the matching branch keeps its own plan."""
+    row whose hash is NULL, always there, even when nothing matches. A UNION
+    ALL, so that the matching branch keeps its own plan; ordered as a whole,
+    newest first, as the matching query is."""
     matches = _matching(tiers, reader).order_by(None)
     stamp = correlation.WRAPS_STAMP.subquery("stamp")
-    return union_all(
+    both = union_all(
         matches.add_columns(null().label("wraps"), null().label("newest")),
         select(null(), null(), null(), null(), null(), stamp.c.wraps, stamp.c.newest).select_from(
             stamp
         ),
     )
+    return both.order_by(both.selected_columns.sent_at.desc())
 
 
 _STAMPED: dict[tuple[tuple[str, ...], bool], CompoundSelect[Any]] = {
@@ -309,26 +370,24 @@ _STAMPED: dict[tuple[tuple[str, ...], bool], CompoundSelect[Any]] = {
 }
 
 
-def _matching_stamped(
-    session: Session,
-    school: School,
-    alert: Alert,
-    by_hash: dict[bytes, int],
-    reader: Member | None,
-) -> tuple[list[tuple[bytes, uuid.UUID, str, datetime, bool]], Stamp]:
-    """``matching_alerts`` and the stamp of the school's wraps, one statement."""
-    parameters = _parameters(school.id, alert.id, by_hash, alert.forwarded_from_id, reader)
-    parameters["cluster"] = school.cluster_id
-    rows = session.execute(_STAMPED[(tiers_of(reader), reader is not None)], parameters).all()
-    stamp = Stamp(0, 0)
-    matches = []
-    for digest, other, name, sent_at, openable, wraps, newest in rows:
-        if other is None:
-            stamp = Stamp(int(wraps), int(newest))
-        else:
-            matches.append((digest, other, name, sent_at, bool(openable)))
-    matches.sort(key=lambda match: match[3], reverse=True)
-    return matches, stamp
+_new_match = tuple.__new__
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC"})
+
+
+def _driver_rows(session: Session, statement: Executable, parameters: dict[str, Any]) -> list[Any]:
+    """The statement's rows as the database driver returns them, without
+    SQLAlchemy's Row objects and per-column processors: ``_grouped`` reads
+    each value once and converts only the two it keeps (bench/indicators.py)."""
+    result = session.execute(statement, parameters)
+    try:
+        return result.cursor.fetchall()  # type: ignore[attr-defined,no-any-return]
+    finally:
+        result.close()
+
+
+def _utc(value: datetime) -> datetime:
+    """As ``UTCDateTime`` reads a value: SQLite's naive values are UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _parameters(
@@ -338,12 +397,13 @@ def _parameters(
     forwarded_from: uuid.UUID | None,
     reader: Member | None,
 ) -> dict[str, Any]:
-    same_report = [alert_id] if forwarded_from is None else [alert_id, forwarded_from]
+    # The alert and the one it forwards are the same report (the alert twice
+    # when it forwards none): two parameters, not a list to expand per call.
     parameters: dict[str, Any] = {
         "school": school_id,
         "hashes": list(hashes),
-        "same_report": same_report,
         "alert": alert_id,
+        "forwarded_from": alert_id if forwarded_from is None else forwarded_from,
     }
     if reader is not None:
         parameters["reader"] = reader.id
@@ -368,7 +428,7 @@ def matching_alerts(
     statement = _MATCHING[(tiers_of(reader), reader is not None)]
     rows = session.execute(statement, parameters).all()
     return [
-        (digest, other, name, sent_at, bool(openable))
+        (digest, other, name, _utc(sent_at), bool(openable))
         for digest, other, name, sent_at, openable in rows
     ]
 

@@ -19,7 +19,6 @@ from flask import url_for
 from pydantic import Field
 
 from network.alerts import inbox, indicators, platforms, posting, reading, steps, vocab
-from network.alerts.held_models import HeldAlert, HeldState
 from network.api.fields import (
     DAY,
     TIME_OF_DAY,
@@ -559,44 +558,3 @@ class SchoolList(Document):
     """The cluster's schools and office, with their current public keys."""
 
     schools: list[School]
-
-
-# --- four-eyes review ---------------------------------------------------------------------
-
-
-class WaitingForReview(Document):
-    """An alert from staff waiting for a head or DSL (docs/alerts.md, "Four-eyes
-    review"): sealed to your school until approved."""
-
-    id: Id
-    author: Annotated[str, Field(description="The member who wrote it.")]
-    submitted_at: When
-    title: str
-
-
-class InReview(Document):
-    """Your alert waits for review: not sent until a head or safeguarding lead
-    of your school approves it (docs/alerts.md, "Four-eyes review")."""
-
-    id: Annotated[Id, Field(description="The alert waiting, in the review queue.")]
-    state: Annotated[str, Choice.of(HeldState)]
-    submitted_at: Annotated[When, _read("updated_at")]
-
-    @classmethod
-    def of(cls, held: HeldAlert) -> InReview:
-        return cls.read(held)
-
-
-class ReviewQueue(Document):
-    """Your school's alerts waiting for review, oldest first."""
-
-    alerts: list[WaitingForReview]
-
-
-class ReviewDecision(Document):
-    """What the reviewer decided: ``approved`` (then ``alert_id`` is the alert
-    sent), ``changes_requested`` or ``rejected``."""
-
-    id: Id
-    decision: Annotated[str, Field(description="approved, changes_requested or rejected")]
-    alert_id: Id | None = None

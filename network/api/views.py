@@ -43,13 +43,10 @@ from network.api.documents import (
     Alert,
     CopyStatus,
     InboxPage,
-    InReview,
     Me,
     MemberList,
     Posted,
     Resolved,
-    ReviewDecision,
-    ReviewQueue,
     SchoolList,
     SchoolMember,
     SchoolWithHistory,
@@ -57,7 +54,6 @@ from network.api.documents import (
     SubscriptionList,
     SubscriptionSaved,
     ThreadItem,
-    WaitingForReview,
     Withdrawn,
 )
 from network.api.documents import School as SchoolDocument
@@ -87,6 +83,7 @@ from network.api.inputs import (
     SubscriptionId,
     Withdrawal,
 )
+from network.api.review_documents import InReview, ReviewDecision, ReviewQueue, WaitingForReview
 from network.db import db, record_security_event
 from network.notifications import subscriptions as notify
 from network.settings import current as settings

@@ -73,7 +73,7 @@ def sign_in() -> Any:
         email = form.email.data or ""
         try:
             # A waiting or locked account is refused before any password hashing.
-            throttle.check(db(), email, utcnow())
+            known = throttle.check(db(), email, utcnow())
         except SignInThrottled as throttled:
             record_security_event("member.sign_in_throttled", ip=auth.client_ip(), per="account")
             form.email.errors = [throttled.message]
@@ -84,6 +84,7 @@ def sign_in() -> Any:
                 email,
                 form.password.data or "",
                 _settings().password_params,
+                member=known,
             )
         except SignInFailed as failed:
             # Committed on its own: the request's rollback must not erase it.

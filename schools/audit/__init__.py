@@ -174,9 +174,12 @@ def append_pending(session: Session) -> list[AuditEvent]:
     # last and held only for the inserts below and the commit.
     session.flush()
     # The lock is taken once; reads queued before it go first (at most a batch).
+    # The log's size and whether any are queued are read in one query, under it.
     tree.lock_log(session)
-    queue.integrate_locked(session)
-    tree.append(session, entries)
+    size, backlog = queue.size_and_backlog(session)
+    if backlog:
+        size = queue.integrate_at(session, size=size)[1]
+    tree.append(session, entries, size=size)
     return entries
 
 

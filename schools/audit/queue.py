@@ -49,15 +49,37 @@ def enqueue(session: Session, entry: AuditEvent) -> AuditQueued:
     return queued
 
 
-def integrate_locked(session: Session, limit: int = BATCH) -> int:
-    """Integrate up to ``limit`` queued rows, oldest first. The caller holds the
-    log's lock (``tree.lock_log``): rows are read after it is taken, so two
-    sequencers never integrate the same row."""
+# Built once: it has no parameters, and building it cost about what running it does.
+_SIZE_AND_BACKLOG = select(
+    select(func.max(AuditEvent.seq)).scalar_subquery(),
+    select(AuditQueued.id).exists(),
+)
+
+
+def size_and_backlog(session: Session) -> tuple[int, bool]:
+    """The log's size and whether reads are queued, in one query. The caller
+    holds the log's lock (``tree.lock_log``), so both stand until it commits."""
+    last, backlog = session.execute(_SIZE_AND_BACKLOG).one()
+    return (0 if last is None else int(last) + 1), bool(backlog)
+
+
+def integrate_locked(session: Session, limit: int = BATCH, *, size: int | None = None) -> int:
+    """Integrate up to ``limit`` queued rows, oldest first; how many moved. The
+    caller holds the log's lock (``tree.lock_log``): rows are read after it is
+    taken, so two sequencers never integrate the same row. ``size``: the log's
+    size read under that lock, as ``tree.append`` takes it."""
+    return integrate_at(session, limit, size=size)[0]
+
+
+def integrate_at(
+    session: Session, limit: int = BATCH, *, size: int | None = None
+) -> tuple[int, int]:
+    """``integrate_locked``, also giving the log's size afterwards."""
     queued = list(session.scalars(select(AuditQueued).order_by(AuditQueued.id).limit(limit)))
     if not queued:
-        return 0
+        return 0, tree.tree_size(session) if size is None else size
     entries = [AuditEvent(**{name: getattr(row, name) for name in _COLUMNS}) for row in queued]
-    tree.append(session, entries)
+    size = tree.append(session, entries, size=size)
     session.execute(
         delete(AuditQueued)
         .where(AuditQueued.id.in_([row.id for row in queued]))
@@ -65,7 +87,7 @@ def integrate_locked(session: Session, limit: int = BATCH) -> int:
     )
     for row in queued:
         session.expunge(row)
-    return len(queued)
+    return len(queued), size
 
 
 def integrate(session: Session, limit: int = BATCH) -> int:

@@ -9,9 +9,10 @@ Appends are serialised by a lock (docs/audit-log.md describes the locking).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, text
+from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from crypto import merkle
@@ -26,13 +27,16 @@ _EVENTS = cast(Table, AuditEvent.__table__)
 _SUBTREES = cast(Table, AuditSubtree.__table__)
 
 
-def append(session: Session, entries: Sequence[AuditEvent]) -> None:
+def append(session: Session, entries: Sequence[AuditEvent], *, size: int | None = None) -> int:
     """Lock the log, number ``entries`` from the current size and insert them with
-    the subtree rows they complete. Also the bulk path (bench, tests)."""
+    the subtree rows they complete; the log's new size. Also the bulk path
+    (bench, tests). A caller that took the lock in this transaction and read
+    the size under it passes ``size``: neither is done again."""
+    if size is None:
+        lock_log(session)
+        size = tree_size(session)
     if not entries:
-        return
-    lock_log(session)
-    size = tree_size(session)
+        return size
     frontier = merkle.perfect_subtrees(0, size) if size else []
     nodes = stored_subtrees(session, frontier)
     missing = sorted(set(frontier) - set(nodes))
@@ -71,6 +75,7 @@ def append(session: Session, entries: Sequence[AuditEvent]) -> None:
         )
     session.execute(insert(_EVENTS), entry_rows)
     session.execute(insert(_SUBTREES), subtree_rows)
+    return size + len(entries)
 
 
 def advance_frontier(
@@ -110,14 +115,30 @@ def stored_subtrees(
     wanted = sorted(set(positions))
     if not wanted:
         return {}
-    # An OR of primary-key equalities: both databases answer it with one index
-    # probe per row (SQLite scans the table for a row-value IN list).
-    rows = session.execute(
-        select(AuditSubtree.level, AuditSubtree.start, AuditSubtree.hash).where(
-            or_(*(and_(AuditSubtree.level == lv, AuditSubtree.start == st) for lv, st in wanted))
+    values: dict[str, int] = {}
+    for i, (level, start) in enumerate(wanted):
+        values[f"l{i}"], values[f"s{i}"] = level, start
+    rows = session.execute(_subtrees_at(len(wanted)), values)
+    return {(level, start): bytes(digest) for level, start, digest in rows}
+
+
+@lru_cache(maxsize=128)
+def _subtrees_at(count: int) -> Select[int, int, bytes]:
+    """The query for ``count`` stored subtrees: an OR of primary-key equalities,
+    which both databases answer with one index probe per row (SQLite scans the
+    table for a row-value IN list). Built once per count, with bound values:
+    building it anew cost more than running it, at every append."""
+    return select(AuditSubtree.level, AuditSubtree.start, AuditSubtree.hash).where(
+        or_(
+            *(
+                and_(
+                    AuditSubtree.level == bindparam(f"l{i}"),
+                    AuditSubtree.start == bindparam(f"s{i}"),
+                )
+                for i in range(count)
+            )
         )
     )
-    return {(level, start): bytes(digest) for level, start, digest in rows}
 
 
 def reader(nodes: dict[tuple[int, int], bytes]) -> merkle.Getter:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 
 import pytest
@@ -79,6 +81,31 @@ def test_the_hash_depends_on_the_key():
     assert len(ind.indicator_hash(one, link)) == ind.INDICATOR_HASH_LEN
     with pytest.raises(ValueError, match="32 bytes"):
         ind.indicator_hash(b"short", link)
+
+
+def test_the_hash_is_the_documented_hmac_of_each_indicator_in_order():
+    """``HMAC-SHA256(key, "alertnet/v1/indicator\\0" || kind \\0 platform \\0 value)``,
+    written out here byte for byte: hashes stored by alerts posted before any
+    change of how they are computed must still match."""
+    key = bytes(range(32))
+    normalised = [
+        ind.normalise_account("@Name", "X"),
+        ind.normalise_link("https://www.example.com/p/1/?utm_source=a&b=2#top"),
+        ind.normalise_group("  Parents   Chat ", "x"),
+    ]
+    found = [i for i in normalised if i is not None]
+    assert len(found) == 3
+    written = [
+        b"account\0x\0name",
+        b"link\0example.com\0example.com/p/1?b=2",
+        b"group\0x\0parents chat",
+    ]
+    expected = [
+        hmac.new(key, b"alertnet/v1/indicator\0" + w, hashlib.sha256).digest() for w in written
+    ]
+    assert ind.indicator_hashes(key, found) == expected
+    assert [ind.indicator_hash(key, i) for i in found] == expected
+    assert ind.indicator_hashes(key, []) == []
 
 
 def test_a_wrap_opens_only_for_its_school_cluster_and_generation():

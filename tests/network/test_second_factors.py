@@ -13,11 +13,12 @@ from crypto import custody
 from network.cli import main
 from network.db import own_transaction
 from network.notifications.models import Notification
-from schools import factors, invitations, throttle
+from schools import factors, invitations, personal, throttle
 from schools.audit.models import AuditEvent
 from schools.db import utcnow
 from schools.models import BackupCode, LoginSession, Member, Role, SecondFactor
 from tests.conftest import PASSWORD, post_form, sign_in
+from tests.network import tier_helpers
 from tests.network.factor_helpers import BACKUP, enrol_app, secret_on, totp
 
 HEAD = "head@oakfield.example.org"
@@ -421,3 +422,20 @@ def test_the_operator_unlocks_an_account_and_resets_a_factor_at_the_command_line
     ]
     unknown = runner.invoke(main, args=["member", "unlock", "nobody@oakfield.example.org"])
     assert unknown.exit_code == 2
+
+
+def test_a_head_who_signs_in_with_a_factor_has_personal_keys_and_can_be_named(world, client, app):
+    """Heads sign in with a second factor by default, so their password step
+    never completes a sign-in: their personal keys are made there all the
+    same, held by the finished session, and a sender can name them."""
+    secret, _codes = _enrolled_head(world, client)
+    sign_in(client, HEAD)
+    done = post_form(client, "/sign-in/second-factor", {"app-code": _code_at_next_step(secret)})
+    assert done.status_code == 303
+    head = _member(app, HEAD)
+    # What a sender's form checks before naming someone (network/alerts/named.py).
+    with own_transaction(app) as session:
+        assert head.id in personal.current_of(session, [head.id])
+    held = personal.personal_of(tier_helpers.session_keys(app, client))
+    assert held is not None
+    assert held[0] == head.id

@@ -1,0 +1,184 @@
+"""What the three kinds of key bundle share: a school's (schools/keyring.py),
+its leadership's (schools/leadership.py) and a member's personal bundle
+(schools/personal.py).
+
+Each has generations: the public keys of each are published (a row per
+generation, its fingerprint in the audit trail), the previous bundle is
+chained under the next (sealed with it, ``custody.chain_previous``) and
+retired when the next is published. Each generation is HPKE-wrapped to
+credentials (a member's, an API token's, an invitation's), each wrap bound to
+its owner, generation, credential kind and credential id
+(``custody.keywrap_context``), so a wrap moved to another row does not open.
+What differs between the three is who they are wrapped to and when they move
+on, which stays in their own modules; this module keeps the one way to wrap,
+publish, unwrap and walk the chain.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session
+
+from crypto import custody
+from crypto.errors import CryptoError
+from crypto.keys import CredentialKey, SchoolKeys, SchoolPublicKeys
+from schools import published as published_keys
+
+
+class NotPublished(Exception):
+    """A credential opened a bundle whose public keys are not the ones
+    published for its generation: someone wrapped keys the owner never
+    published (or altered the published ones). The caller refuses and audits."""
+
+
+@dataclass(frozen=True)
+class Bundles:
+    """One kind of bundle: its generations' and wraps' tables (both keyed by
+    the owner's column ``owner``, then the generation) and the context bound
+    into its wraps."""
+
+    kind: str  # "school", "leadership" or "personal"
+    generations: Any  # the ORM model of published generations
+    wraps: Any  # the ORM model of wraps to credentials
+    owner: str  # the owner's column in both: "school_id" or "member_id"
+    context: Callable[[uuid.UUID, int, str, uuid.UUID], bytes]
+
+    def _of(self, model: Any, owner_id: uuid.UUID) -> Any:
+        return getattr(model, self.owner) == owner_id
+
+    def wrap(
+        self,
+        session: Session,
+        owner_id: uuid.UUID,
+        keys: SchoolKeys,
+        kind: str,
+        credential_id: uuid.UUID,
+        credential_public: bytes,
+    ) -> Any:
+        """Wrap ``keys`` to one credential (added to the session)."""
+        row = self.wraps(
+            **{self.owner: owner_id},
+            generation=keys.generation,
+            credential_kind=kind,
+            credential_id=credential_id,
+            wrap=custody.wrap_to_credential(
+                keys.to_bytes(),
+                credential_public,
+                self.context(owner_id, keys.generation, kind, credential_id),
+            ),
+        )
+        session.add(row)
+        return row
+
+    def publish(
+        self,
+        session: Session,
+        owner_id: uuid.UUID,
+        keys: SchoolKeys,
+        previous: SchoolKeys | None,
+        now: datetime,
+    ) -> tuple[Any, SchoolPublicKeys]:
+        """Publish ``keys``' public keys, chaining ``previous`` under them and
+        retiring it at ``now``: the new generation's row (added to the
+        session) and its public keys. Auditing is the caller's."""
+        if previous is not None:
+            session.execute(
+                update(self.generations)
+                .where(
+                    self._of(self.generations, owner_id),
+                    self.generations.generation == previous.generation,
+                )
+                .values(retired_at=now)
+            )
+        public = keys.public()
+        row = self.generations(
+            **{self.owner: owner_id},
+            generation=keys.generation,
+            public_keys=public.to_bytes(),
+            fingerprint=public.fingerprint(),
+            previous_bundle=custody.chain_previous(keys, previous) if previous else None,
+            created_at=now,
+        )
+        session.add(row)
+        return row, public
+
+    def unwrap(
+        self,
+        session: Session,
+        owner_id: uuid.UUID,
+        generation: int,
+        kind: str,
+        credential_id: uuid.UUID,
+        credential: CredentialKey,
+    ) -> SchoolKeys | None:
+        """The bundle of ``generation`` through one credential's wrap (the wrap
+        and the published keys in one query); None when the credential holds
+        no wrap of it or the wrap does not open; NotPublished when it opens
+        keys other than those published for the generation."""
+        wraps, generations = self.wraps, self.generations
+        found = session.execute(
+            select(wraps.wrap, generations.public_keys)
+            .outerjoin(
+                generations,
+                and_(
+                    getattr(generations, self.owner) == getattr(wraps, self.owner),
+                    generations.generation == wraps.generation,
+                ),
+            )
+            .where(
+                self._of(wraps, owner_id),
+                wraps.generation == generation,
+                wraps.credential_kind == kind,
+                wraps.credential_id == credential_id,
+            )
+        ).one_or_none()
+        if found is None:
+            return None
+        wrap, published = found
+        try:
+            keys = SchoolKeys.from_bytes(
+                custody.unwrap_with_credential(
+                    wrap, credential, self.context(owner_id, generation, kind, credential_id)
+                )
+            )
+        except CryptoError:
+            return None
+        if not published_keys.matches(self.kind, published, generation, keys):
+            raise NotPublished(f"{self.kind} keys of generation {generation} were not published")
+        return keys
+
+    def chain(
+        self, session: Session, owner_id: uuid.UUID, current: SchoolKeys, target: int
+    ) -> dict[int, SchoolKeys]:
+        """Every bundle on the history chain from ``current`` back towards
+        ``target``, by generation: one query for the chained bundles of
+        generations in (target, current], each opened in turn with the bundle
+        above it (a tampered or moved link raises). The walk stops where the
+        chain does (a generation that chains nothing, as after a recovery, or
+        has no row): the caller says what it means when ``target`` is not in
+        the result."""
+        chained: dict[int, bytes | None] = {}
+        if current.generation > target:
+            chained = dict(
+                session.execute(
+                    select(self.generations.generation, self.generations.previous_bundle).where(
+                        self._of(self.generations, owner_id),
+                        self.generations.generation > target,
+                        self.generations.generation <= current.generation,
+                    )
+                ).all()
+            )
+        keys, opened = current, {current.generation: current}
+        while keys.generation > target:
+            blob = chained.get(keys.generation)
+            if blob is None:
+                break
+            keys = custody.open_previous(keys, blob)
+            opened[keys.generation] = keys
+        return opened
