@@ -4,6 +4,7 @@ and an engine factory that sets SQLite up the way the hub needs it."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import uuid
 from collections.abc import Mapping, Sequence
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
@@ -41,6 +42,12 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for Core statements over many rows (an ORM entity's bulk
+    INSERT re-examines every row's values in Python)."""
+    return model.__table__  # type: ignore[return-value]
+
+
 def insert_new(
     session: Session,
     model: type[Base],
@@ -55,14 +62,20 @@ def insert_new(
     IntegrityError. Returns ``returning`` of the rows this call inserted."""
     if not rows:
         return set()
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(model)
-        .values(list(rows))
-        .on_conflict_do_nothing(index_elements=list(key))
-        .returning(returning)
+    statement = _insert_new(session.get_bind().dialect.name, model, tuple(key), returning.key)
+    # One statement run for many rows (SQLAlchemy batches them into
+    # multi-row VALUES itself), compiled once per process: a VALUES list built
+    # from the rows was compiled again on every call, whatever it held.
+    return set(session.scalars(statement, [dict(row) for row in rows]))
+
+
+@functools.cache
+def _insert_new(dialect: str, model: type[Base], key: tuple[str, ...], returning: str) -> Any:
+    table = table_of(model)
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(table).on_conflict_do_nothing(index_elements=list(key)).returning(table.c[returning])
     )
-    return set(session.scalars(statement))
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -65,21 +65,52 @@ def unwrap(
             session, school_id, generation, kind, credential_id, credential
         )
     except NotPublished:
-        # Someone wrapped keys the school never published (or altered the
-        # published ones): using them would seal and sign with keys nobody
-        # can check against the fingerprint. Refuse, and say so in the log,
-        # even when the request then fails and rolls back.
-        audit.record_lasting(
-            session,
-            "school.keys_mismatch",
-            school_id=school_id,
-            object_type="school",
-            object_id=school_id,
-            generation=generation,
-            credential_kind=str(kind),
-            credential_id=str(credential_id),
-        )
+        _mismatch(session, school_id, generation, kind, credential_id)
         return None
+
+
+def open_found(
+    session: Session,
+    school_id: uuid.UUID,
+    generation: int,
+    kind: CredentialKind,
+    credential_id: uuid.UUID,
+    credential: CredentialKey,
+    wrap: bytes,
+    published: bytes | None,
+) -> SchoolKeys | None:
+    """``unwrap`` of a wrap already read, with the public keys published for
+    its generation (None: none published)."""
+    try:
+        return SCHOOL_BUNDLES.open_found(
+            school_id, generation, kind, credential_id, credential, wrap, published
+        )
+    except NotPublished:
+        _mismatch(session, school_id, generation, kind, credential_id)
+        return None
+
+
+def _mismatch(
+    session: Session,
+    school_id: uuid.UUID,
+    generation: int,
+    kind: CredentialKind,
+    credential_id: uuid.UUID,
+) -> None:
+    # Someone wrapped keys the school never published (or altered the
+    # published ones): using them would seal and sign with keys nobody
+    # can check against the fingerprint. Refuse, and say so in the log,
+    # even when the request then fails and rolls back.
+    audit.record_lasting(
+        session,
+        "school.keys_mismatch",
+        school_id=school_id,
+        object_type="school",
+        object_id=school_id,
+        generation=generation,
+        credential_kind=str(kind),
+        credential_id=str(credential_id),
+    )
 
 
 def publish_generation(

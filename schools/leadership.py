@@ -198,16 +198,45 @@ def unwrap_for(
             session, school.id, generation, kind, credential_id, credential
         )
     except NotPublished:
-        audit.record(
-            session,
-            "school.leadership_keys_mismatch",
-            school_id=school.id,
-            object_type="member",
-            object_id=member.id,
-            generation=generation,
-            credential_kind=kind,
-        )
+        _mismatch(session, school.id, member, generation, kind)
         return None
+
+
+def open_found(
+    session: Session,
+    member: Member,
+    kind: str,
+    credential_id: uuid.UUID,
+    credential: CredentialKey,
+    generation: int,
+    wrap: bytes,
+    published: bytes | None,
+) -> SchoolKeys | None:
+    """``unwrap_for`` of a wrap of the school's current leadership generation
+    already read, with its published public keys (None: none published). The
+    caller has checked the member is in the leadership now."""
+    assert member.school_id is not None
+    try:
+        return LEADERSHIP_BUNDLES.open_found(
+            member.school_id, generation, kind, credential_id, credential, wrap, published
+        )
+    except NotPublished:
+        _mismatch(session, member.school_id, member, generation, kind)
+        return None
+
+
+def _mismatch(
+    session: Session, school_id: uuid.UUID, member: Member, generation: int, kind: str
+) -> None:
+    audit.record(
+        session,
+        "school.leadership_keys_mismatch",
+        school_id=school_id,
+        object_type="member",
+        object_id=member.id,
+        generation=generation,
+        credential_kind=kind,
+    )
 
 
 def unlock_for_member(session: Session, member: Member, credential: CredentialKey) -> SchoolKeys:

@@ -171,16 +171,41 @@ def unwrap_for(
             session, member.id, generation, kind, credential_id, credential
         )
     except NotPublished:
-        audit.record(
-            session,
-            "member.personal_keys_mismatch",
-            school_id=member.school_id,
-            object_type="member",
-            object_id=member.id,
-            generation=generation,
-            credential_kind=kind,
-        )
+        _mismatch(session, member, generation, kind)
         return None
+
+
+def open_found(
+    session: Session,
+    member: Member,
+    kind: str,
+    credential_id: uuid.UUID,
+    credential: CredentialKey,
+    generation: int,
+    wrap: bytes,
+    published: bytes | None,
+) -> SchoolKeys | None:
+    """``unwrap_for`` of a wrap of the member's current generation already
+    read, with its published public keys."""
+    try:
+        return PERSONAL_BUNDLES.open_found(
+            member.id, generation, kind, credential_id, credential, wrap, published
+        )
+    except NotPublished:
+        _mismatch(session, member, generation, kind)
+        return None
+
+
+def _mismatch(session: Session, member: Member, generation: int, kind: str) -> None:
+    audit.record(
+        session,
+        "member.personal_keys_mismatch",
+        school_id=member.school_id,
+        object_type="member",
+        object_id=member.id,
+        generation=generation,
+        credential_kind=kind,
+    )
 
 
 def on_sign_in(

@@ -42,7 +42,8 @@ def _fact(kind: str, published: bytes, keys: SchoolKeys) -> bytes:
 
 def matches(kind: str, published: bytes | None, generation: int, keys: SchoolKeys) -> bool:
     """Whether ``keys`` is the bundle whose public keys are ``published`` for
-    ``generation`` (of a school's bundles, or its leadership's: ``kind``)."""
+    ``generation`` (of a school's bundles, its leadership's or a member's
+    personal bundles: ``kind``)."""
     if published is None or keys.generation != generation:
         return False
     fact = _fact(kind, published, keys)

@@ -4,7 +4,9 @@ A token is ``id.secret`` (crypto.custody). The hub stores the token's id, a hash
 of its secret and the public key of the credential derived from the secret; the
 school's key bundle is HPKE-wrapped to that credential like to any other
 (design.md, "Keys and custody"). So a token opens only its own wrap, and only
-while it is presented: the hub keeps nothing that opens it.
+while it is presented: the hub stores nothing that opens it (a process
+remembers what the wrap opened for a few minutes, found only with the secret
+and the wrap as stored: schools/opened_wraps.py).
 
 A token acts as the member who made it, within its scopes (schools.policy.Scope)
 and until it expires or is revoked. Revoking deletes its wraps; expiry is
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 from crypto import custody
 from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys
-from schools import audit, keyring, leadership, personal, policy
+from schools import audit, keyring, leadership, opened_wraps, personal, policy, token_wraps
 from schools.audit.leaf import timestamp
 from schools.db import utcnow
 from schools.errors import Conflict, DomainError, InvalidInput, KeysLocked, NotFound, Problems
@@ -203,6 +205,7 @@ def revoke_token(
     keyring.delete_wraps_of(session, CredentialKind.TOKEN, token.id)
     leadership.forget_credential(session, leadership.TOKEN, token.id)
     personal.forget_token(session, token.id)
+    opened_wraps.forget(token.id)
     audit.record(
         session,
         "token.revoked",
@@ -268,23 +271,72 @@ def authenticate(
 
 
 def unlock(session: Session, token: ApiToken, secret: str) -> SchoolKeys:
-    """The school's current bundle through the token's own wrap."""
+    """The school's current bundle through the token's own wrap (and the
+    leadership and personal bundles through its wraps of those). What each
+    wrap opened is remembered for a few minutes (schools/opened_wraps.py), by
+    the secret and the wrap as stored: the wraps are read every time."""
     school = token.school
     if school.key_generation == 0:
         raise KeysLocked("This school has no keys yet.")
     credential = custody.token_credential(secret)
-    keys = keyring.unwrap(
-        session, school.id, school.key_generation, CredentialKind.TOKEN, token.id, credential
+    member = token.member
+    # The leadership bundle only while the member is in the leadership now.
+    leads = (
+        school.leadership_generation
+        if school.leadership_generation and leadership.in_leadership(member)
+        else None
+    )
+    found = token_wraps.wraps_of(
+        session, token.id, school.id, school.key_generation, member.id, leads
+    )
+    mine = found.get(token_wraps.SCHOOL)
+    keys = (
+        keyring.open_found(
+            session,
+            school.id,
+            mine.generation,
+            CredentialKind.TOKEN,
+            token.id,
+            credential,
+            mine.wrap,
+            mine.published,
+        )
+        if mine is not None
+        else None
     )
     if keys is None:
         raise KeysLocked("This token holds no copy of the school's current keys. Make a new token.")
+    led = found.get(token_wraps.LEADERSHIP)
+    own = found.get(token_wraps.PERSONAL)
     return personal.carrying(
         leadership.holding(
             keys,
-            leadership.unwrap_for(session, token.member, leadership.TOKEN, token.id, credential),
+            leadership.open_found(
+                session,
+                member,
+                leadership.TOKEN,
+                token.id,
+                credential,
+                led.generation,
+                led.wrap,
+                led.published,
+            )
+            if led is not None
+            else None,
         ),
         token.member_id,
-        personal.unwrap_for(session, token.member, personal.TOKEN, token.id, credential),
+        personal.open_found(
+            session,
+            member,
+            personal.TOKEN,
+            token.id,
+            credential,
+            own.generation,
+            own.wrap,
+            own.published,
+        )
+        if own is not None and own.published is not None
+        else None,
     )
 
 
@@ -298,6 +350,7 @@ def forget_expired(session: Session, token_id: uuid.UUID, now: datetime | None =
     if state == "live":
         return False
     deleted = keyring.delete_wraps_of(session, CredentialKind.TOKEN, token.id)
+    opened_wraps.forget(token.id)
     if deleted:
         audit.record(
             session,

@@ -34,6 +34,7 @@ from network.alerts.keychain import (
 )
 from network.alerts.models import Sealed, SealedWrap
 from network.alerts.named_models import TIER_NAMED
+from schools.db import table_of
 from schools.errors import Conflict, DomainError, NotFound
 from schools.models import Member, School
 
@@ -128,12 +129,10 @@ def seal_and_store(
         return by_tier[r.tier].get((uuid.UUID(r.school), r.generation))
 
     public = {r: key for r in recipients if (key := key_of(r)) is not None}
-    missing = [
-        s.name
-        for s in audience.schools
-        if not any(r.school == str(s.id) for r in recipients)
-        or any(r.school == str(s.id) and r not in public for r in recipients)
-    ]
+    # A school is missing with no recipient entry, or one without published keys.
+    present = {r.school for r in recipients}
+    unkeyed = {r.school for r in recipients if r not in public}
+    missing = [s.name for s in audience.schools if str(s.id) not in present or str(s.id) in unkeyed]
     if missing:
         raise Conflict(f"No published keys for {', '.join(missing)}.")
     header = Header(
@@ -168,9 +167,10 @@ def seal_and_store(
     row = Sealed(body=sealed_envelope.without_wraps().to_bytes())
     session.add(row)
     session.flush()
-    # Core-level bulk insert: one statement, no per-row ORM bookkeeping.
+    # Into the table itself: one statement, no per-row ORM bookkeeping (an
+    # ORM entity's bulk insert re-examines every row's values in Python).
     session.execute(
-        insert(SealedWrap),
+        insert(table_of(SealedWrap)),
         [
             {
                 "sealed_id": row.id,

@@ -144,11 +144,14 @@ def _box(query: InboxQuery, sent: bool) -> InboxPage:
         if page.next_cursor
         else None
     )
-    unread = (
-        set()
-        if sent
-        else unread_marks.unread_among(db(), auth.actor(), [r.alert.id for r in page.rows])
-    )
+    # Nothing this request wrote bears on what is unread; not flushing lets
+    # its queued read carry the token (gate.attribute_to_token) in its insert.
+    with db().no_autoflush:
+        unread = (
+            set()
+            if sent
+            else unread_marks.unread_among(db(), auth.actor(), [r.alert.id for r in page.rows])
+        )
     return InboxPage.of(page, next_url, unread)
 
 

@@ -89,15 +89,17 @@ def _change_password(client) -> None:
 @pytest.mark.heads("Ash", "Beech")
 def test_only_the_named_member_opens_sees_and_hears_a_named_alert(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    named, named_client = tier_helpers.join(app, world, beech, Role.DSL, "named@beech.example.org")
-    colleague, colleague_client = tier_helpers.join(
+    named, named_client = tier_helpers.join_signed_in(
+        app, world, beech, Role.DSL, "named@beech.example.org"
+    )
+    colleague, colleague_client = tier_helpers.join_signed_in(
         app, world, beech, Role.DSL, "dsl2@beech.example.org"
     )
-    staff, staff_client = tier_helpers.join(
+    staff, staff_client = tier_helpers.join_signed_in(
         app, world, beech, Role.STAFF, "staff@beech.example.org"
     )
     for client in (named_client, colleague_client, staff_client, beech.client):
-        tier_helpers.subscribe(client)
+        tier_helpers.subscribe_by_email(client)
     api = api_for(app, ash.person.email)
     response = _post_named(api, beech.school, [str(named.member.id)])
     assert response.status_code == 201, response.get_data(as_text=True)[:500]
@@ -181,7 +183,9 @@ def test_after_a_password_change_it_still_opens_and_the_old_credential_opens_not
     app, world, heads
 ):
     ash, beech = heads["Ash"], heads["Beech"]
-    named, named_client = tier_helpers.join(app, world, beech, Role.DSL, "named@beech.example.org")
+    named, named_client = tier_helpers.join_signed_in(
+        app, world, beech, Role.DSL, "named@beech.example.org"
+    )
     api = api_for(app, ash.person.email)
     before = _post_named(api, beech.school, [named.email], title="Before the change")
     assert before.status_code == 201, before.get_data(as_text=True)[:500]
@@ -248,7 +252,9 @@ def test_naming_someone_who_cannot_receive_it_is_refused_with_nothing_written(ap
     ash, beech = heads["Ash"], heads["Beech"]
     # A DSL who has never signed in: no personal keys yet.
     waiting = world.person(Role.DSL, "waiting@beech.example.org", school=beech.school)
-    staff, _client = tier_helpers.join(app, world, beech, Role.STAFF, "staff@beech.example.org")
+    staff, _client = tier_helpers.join_signed_in(
+        app, world, beech, Role.STAFF, "staff@beech.example.org"
+    )
     api = api_for(app, ash.person.email)
     with own_transaction(app) as session:
         alerts_before = session.scalar(select(func.count()).select_from(Alert))
@@ -270,8 +276,10 @@ def test_naming_someone_who_cannot_receive_it_is_refused_with_nothing_written(ap
 @pytest.mark.heads("Ash", "Beech")
 def test_the_post_form_sends_to_named_people_and_says_who_cannot_receive_it_yet(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    named, named_client = tier_helpers.join(app, world, beech, Role.DSL, "named@beech.example.org")
-    _colleague, colleague_client = tier_helpers.join(
+    named, named_client = tier_helpers.join_signed_in(
+        app, world, beech, Role.DSL, "named@beech.example.org"
+    )
+    _colleague, colleague_client = tier_helpers.join_signed_in(
         app, world, beech, Role.DSL, "dsl2@beech.example.org"
     )
     waiting = world.person(Role.DEPUTY_DSL, "waiting@beech.example.org", school=beech.school)
@@ -308,8 +316,10 @@ def test_the_post_form_sends_to_named_people_and_says_who_cannot_receive_it_yet(
 @pytest.mark.heads("Ash", "Beech")
 def test_withdrawing_someone_from_a_named_thread_does_not_widen_it(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    named, named_client = tier_helpers.join(app, world, beech, Role.DSL, "named@beech.example.org")
-    staff, _staff_client = tier_helpers.join(
+    named, named_client = tier_helpers.join_signed_in(
+        app, world, beech, Role.DSL, "named@beech.example.org"
+    )
+    staff, _staff_client = tier_helpers.join_signed_in(
         app, world, beech, Role.STAFF, "staff@beech.example.org"
     )
     response = _post_named(api_for(app, ash.person.email), beech.school, [named.email])
@@ -345,7 +355,9 @@ def test_withdrawing_someone_from_a_named_thread_does_not_widen_it(app, world, h
 def test_a_named_alert_is_never_forwarded(app, world, heads):
     # Even labelled TLP:GREEN: forwarding would widen it beyond those named.
     ash, beech, cedar = heads["Ash"], heads["Beech"], heads["Cedar"]
-    named, named_client = tier_helpers.join(app, world, beech, Role.DSL, "named@beech.example.org")
+    named, named_client = tier_helpers.join_signed_in(
+        app, world, beech, Role.DSL, "named@beech.example.org"
+    )
     posted = api_for(app, ash.person.email).post(
         "/api/v1/alerts",
         alert_body([beech.school], title=CANARY, tlp="GREEN", tier="named", named=[named.email]),
@@ -378,8 +390,10 @@ def test_a_staff_alert_to_named_people_waits_for_review_then_reaches_only_them(a
     from tests.network.test_review import HELD, _team
 
     ash, beech = heads["Ash"], heads["Beech"]
-    named, named_client = tier_helpers.join(app, world, beech, Role.DSL, "named@beech.example.org")
-    _colleague, colleague_client = tier_helpers.join(
+    named, named_client = tier_helpers.join_signed_in(
+        app, world, beech, Role.DSL, "named@beech.example.org"
+    )
+    _colleague, colleague_client = tier_helpers.join_signed_in(
         app, world, beech, Role.DSL, "dsl2@beech.example.org"
     )
     author, dsl = _team(app, world, ash)
@@ -412,8 +426,10 @@ def test_each_named_reader_keeps_and_uses_a_read_record_of_their_own(
     record (and search entry) sealed under their own keys, and their later
     listings and searches open it instead of verifying the envelope again."""
     ash, beech = heads["Ash"], heads["Beech"]
-    first, first_client = tier_helpers.join(app, world, beech, Role.DSL, "one@beech.example.org")
-    second, second_client = tier_helpers.join(
+    first, first_client = tier_helpers.join_signed_in(
+        app, world, beech, Role.DSL, "one@beech.example.org"
+    )
+    second, second_client = tier_helpers.join_signed_in(
         app, world, beech, Role.DEPUTY_DSL, "two@beech.example.org"
     )
     named = [str(first.member.id), str(second.member.id)]

@@ -65,12 +65,14 @@ def _leadership_wraps_open(app, school_id: uuid.UUID, credential: CredentialKey)
 @pytest.mark.heads("Ash", "Beech", "Cedar")
 def test_a_staff_member_opens_sees_and_hears_nothing_of_a_leadership_alert(app, world, heads):
     ash, beech, cedar = heads["Ash"], heads["Beech"], heads["Cedar"]
-    staff, staff_client = tier_helpers.join(
+    staff, staff_client = tier_helpers.join_signed_in(
         app, world, beech, Role.STAFF, "staff@beech.example.org"
     )
-    dsl, dsl_client = tier_helpers.join(app, world, beech, Role.DSL, "dsl@beech.example.org")
-    tier_helpers.subscribe(staff_client)
-    tier_helpers.subscribe(dsl_client)
+    dsl, dsl_client = tier_helpers.join_signed_in(
+        app, world, beech, Role.DSL, "dsl@beech.example.org"
+    )
+    tier_helpers.subscribe_by_email(staff_client)
+    tier_helpers.subscribe_by_email(dsl_client)
     # "Staff named or discussed" goes to each school's leadership by default.
     alert_id = _alert_id(ash.post_alert([beech.school, cedar.school], title=CANARY))
     with own_transaction(app) as session:
@@ -140,7 +142,7 @@ def test_an_alert_to_all_staff_reaches_staff_and_the_subject_school_gets_it_for_
     app, world, heads
 ):
     ash, beech = heads["Ash"], heads["Beech"]
-    _staff, staff_client = tier_helpers.join(
+    _staff, staff_client = tier_helpers.join_signed_in(
         app, world, beech, Role.STAFF, "staff@beech.example.org"
     )
     to_all = _alert_id(ash.post_alert([beech.school], title="For every member", tier="all"))
@@ -171,7 +173,9 @@ def test_an_alert_to_all_staff_reaches_staff_and_the_subject_school_gets_it_for_
 @pytest.mark.heads("Ash", "Beech")
 def test_demoting_a_dsl_moves_the_leadership_keys_on_without_them(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    dsl, dsl_client = tier_helpers.join(app, world, beech, Role.DSL, "dsl@beech.example.org")
+    dsl, dsl_client = tier_helpers.join_signed_in(
+        app, world, beech, Role.DSL, "dsl@beech.example.org"
+    )
     before = _alert_id(ash.post_alert([beech.school], title="Before the change"))
     assert "Before the change" in dsl_client.get(f"/alerts/{before}").get_data(as_text=True)
     old_credential = tier_helpers.credential(app, dsl.member.id)
@@ -218,13 +222,15 @@ def test_demoting_a_dsl_moves_the_leadership_keys_on_without_them(app, world, he
 @pytest.mark.heads("Ash", "Beech")
 def test_a_dsl_withdraws_a_member_from_a_thread(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    subject, subject_client = tier_helpers.join(
+    subject, subject_client = tier_helpers.join_signed_in(
         app, world, beech, Role.STAFF, "subject@beech.example.org"
     )
-    _other, other_client = tier_helpers.join(
+    _other, other_client = tier_helpers.join_signed_in(
         app, world, beech, Role.STAFF, "other@beech.example.org"
     )
-    _dsl, dsl_client = tier_helpers.join(app, world, beech, Role.DSL, "dsl@beech.example.org")
+    _dsl, dsl_client = tier_helpers.join_signed_in(
+        app, world, beech, Role.DSL, "dsl@beech.example.org"
+    )
     alert_id = _alert_id(ash.post_alert([beech.school], title="About a colleague", tier="all"))
     page = dsl_client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     assert "Withdraw a member of your school from this thread" in page
@@ -318,7 +324,9 @@ def test_a_school_without_leadership_keys_is_refused_and_told_what_to_do(app, wo
 @pytest.mark.heads("Ash", "Beech")
 def test_a_staff_poster_cannot_send_to_leadership(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    staff, staff_client = tier_helpers.join(app, world, ash, Role.STAFF, "poster@ash.example.org")
+    staff, staff_client = tier_helpers.join_signed_in(
+        app, world, ash, Role.STAFF, "poster@ash.example.org"
+    )
     assert (
         ash.post(
             f"/school/members/{staff.member.id}/may-post", {"may_post": "yes"}, page="/school"
@@ -386,7 +394,7 @@ def _csrf_of(client, page: str) -> str:
 @pytest.mark.heads("Ash", "Beech")
 def test_seen_elsewhere_links_a_leadership_alert_only_for_the_leadership(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    _staff, staff_client = tier_helpers.join(
+    _staff, staff_client = tier_helpers.join_signed_in(
         app, world, beech, Role.STAFF, "staff@beech.example.org"
     )
     # Both name the same link (the helper's), one for leadership, one for all.

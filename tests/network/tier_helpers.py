@@ -24,7 +24,7 @@ from schools.models import LoginSession, Member, Role, SchoolKeyGeneration
 from tests.conftest import PASSWORD, csrf_token, sign_in
 
 
-def join(app, world, head, role: Role, email: str):
+def join_signed_in(app, world, head, role: Role, email: str):
     """A member in ``role`` with the keys (the head's sign-in confirms them),
     signed in on a client of their own (which makes their personal keys)."""
     person = world.person(role, email, school=head.school)
@@ -94,7 +94,7 @@ def opens(app, alert_id: str, school_id: uuid.UUID, bundles: list[SchoolKeys]) -
     return False
 
 
-def subscribe(client) -> None:
+def subscribe_by_email(client) -> None:
     """A personal subscription: every alert, by email, at once."""
     response = client.post(
         "/notifications/subscriptions/new",
