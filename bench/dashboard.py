@@ -32,8 +32,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from _support import fresh_database, make_app, median_p95_ms, table, timings
-from inbox import DEFAULT_URL, PASSWORD, build
-from sqlalchemy import delete, func, select, text, update
+from inbox import DEFAULT_URL, PASSWORD, build, settle
+from sqlalchemy import delete, func, select, update
 
 from crypto.keys import SchoolKeys
 from network.alerts.daily_figures import rebuild
@@ -168,7 +168,7 @@ def main() -> None:
         if sqlite:
             build_sqlite(app, args.alerts)
         else:
-            build(app, args.alerts, 10)
+            build(app, args.alerts, 60)
         start = time.perf_counter()
         with own_transaction(app) as session:
             done = rebuild(session)
@@ -178,8 +178,7 @@ def main() -> None:
             f"{done.filing_rows:,} rows)",
             flush=True,
         )
-        with engine(app).begin() as connection:
-            connection.execute(text("ANALYZE"))
+        settle(app)
     with own_transaction(app) as session:
         # The coordinator signs in with a password alone: no second factor is measured.
         session.execute(update(Cluster).values(second_factor_leaders=False))

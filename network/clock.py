@@ -8,12 +8,12 @@ emails and other plain text use ``shown``.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -52,9 +52,9 @@ def local(moment: datetime | date | None, style: Style = "datetime") -> Markup:
             moment.isoformat(), moment.strftime(_FORMATS["date"])
         )
     text = shown(moment, hub_zone(), style)
-    return Markup('<time datetime="{}">{}</time>').format(
-        escape(moment.astimezone(ZoneInfo("UTC")).isoformat().replace("+00:00", "Z")), text
-    )
+    utc = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    # "%" escapes both, as format would, at a fraction of its cost (lists show dozens).
+    return Markup('<time datetime="%s">%s</time>') % (utc, text)
 
 
 def zone_name() -> str:

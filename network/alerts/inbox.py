@@ -18,7 +18,9 @@ from sqlalchemy import (
     Uuid,
     and_,
     bindparam,
+    exists,
     func,
+    or_,
     select,
 )
 from sqlalchemy.orm import Session
@@ -33,17 +35,25 @@ from network.alerts.access import (
     copy_visible_at,
     copy_visible_to,
     may_post,
+    named_in,
     tiers_of,
     visible_to_school,
 )
 from network.alerts.content import AlertContent
+from network.alerts.home_models import MemberRead, UnreadMark
 from network.alerts.integrity import check_alert
 from network.alerts.keychain import Keychain, parse_public_keys
-from network.alerts.listing import LISTED, ListedAlert, ListedCopy, ListedSchool, listed
-from network.alerts.models import Alert, AlertRecipient, Platform, ReadRecord, SearchEntry
-from network.alerts.named_models import TIER_NAMED
+from network.alerts.listing import LISTED, ListedAlert, ListedCopy, listed
+from network.alerts.models import (
+    Alert,
+    AlertRecipient,
+    Platform,
+    ReadRecord,
+    SearchEntry,
+    ThreadExclusion,
+)
+from network.alerts.named_models import TIER_NAMED, NamedReader
 from network.alerts.paging import after_cursor, encode_cursor
-from network.alerts.platforms import platforms
 from network.alerts.sealing import IntegrityFailure, Stored, load_for, open_summary
 from network.alerts.search import Copy, SchoolIndex, SearchScope, query_words
 from network.alerts.unread_marks import unread_for
@@ -57,8 +67,8 @@ from schools.models import Member, School, SchoolKeyGeneration, SchoolKind
 # (listing.LISTED), this school's read record of the envelope and the record's
 # generation and tier (None until the school first listed it), the sender's
 # public keys and when that generation was retired (None when missing, or still
-# current), and how much of the copy the school's search index holds (None:
-# nothing yet).
+# current), how much of the copy the school's search index holds (None:
+# nothing yet), and whether the copy is unread for the reader.
 InboxQuery = Select[Any]
 _RECORD_COLUMNS = (
     ReadRecord.record,
@@ -99,6 +109,9 @@ class InboxRow:
     alert: ListedAlert
     title: str = ""
     problem: str = ""
+    # Unread for the member listing it (not opened by them, or marked unread);
+    # without a member, opened by nobody at the school.
+    unread: bool = False
 
 
 @dataclass
@@ -113,33 +126,38 @@ class InboxChoices:
     is, the filters' platforms and senders, and whether the member may post."""
 
     school: School
-    platforms: list[Platform]
-    senders: list[ListedSchool]
+    platforms: tuple[tuple[str, str], ...]  # code and name, retired ones too
+    senders: tuple[tuple[Any, str], ...]  # id (possible_senders) and name
     may_post: bool
 
 
 def inbox_choices(session: Session, actor: Member) -> InboxChoices:
     school = policy.check_reads_alerts(actor)
+    # As platforms(include_retired=True) orders them, as plain values.
+    named = select(Platform.code, Platform.name).order_by(Platform.position, Platform.name)
     return InboxChoices(
         school,
-        platforms(session, include_retired=True),
+        tuple((code, name) for code, name in session.connection().execute(named)),
         possible_senders(session, school),
         may_post(actor),
     )
 
 
-def possible_senders(session: Session, school: School) -> list[ListedSchool]:
+def possible_senders(session: Session, school: School) -> tuple[tuple[Any, str], ...]:
     """Schools an inbox filter can name: the cluster's (a small table, so the
-    filter costs nothing however large the inbox grows), by id and name only
-    (a cluster of 500 schools loaded as objects cost more than the page's rows)."""
-    return [
-        ListedSchool(school_id, name)
-        for school_id, name in session.execute(
-            select(School.id, School.name)
-            .where(School.cluster_id == school.cluster_id, School.kind == SchoolKind.SCHOOL)
-            .order_by(School.name)
-        )
-    ]
+    filter costs nothing however large the inbox grows), by id and name only,
+    as the driver returns them (a UUID, or SQLite's hex text): 500 schools'
+    rows loaded as objects, or even as SQLAlchemy rows, cost more than the
+    page's own rows."""
+    result = session.connection().execute(
+        select(School.id, School.name)
+        .where(School.cluster_id == school.cluster_id, School.kind == SchoolKind.SCHOOL)
+        .order_by(School.name)
+    )
+    try:
+        return tuple(result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 def inbox_query(
@@ -185,12 +203,18 @@ def _listing(sent: bool, tiers: tuple[str, ...], has_reader: bool) -> InboxQuery
     reader_id: BindParameter[uuid.UUID] | None = (
         bindparam("reader_id", type_=Uuid()) if has_reader else None
     )
+    # Unread for the reader, in the same query (the page marks unread rows).
+    unread = (
+        unread_for(reader_id, AlertRecipient.alert_id)
+        if reader_id is not None
+        else AlertRecipient.first_read_at.is_(None)
+    )
     # The school keeps a read record and a search entry of a copy per tier
     # that opens it: the copy's own, or for a copy sealed to named people,
     # each named reader's (another's proves nothing to this reader).
     own_tiers = (AlertRecipient.tier, bindparam("person_tier", type_=String()))
     return (
-        select(*LISTED, *_RECORD_COLUMNS)
+        select(*LISTED, *_RECORD_COLUMNS, unread.label("unread"))
         .select_from(AlertRecipient)
         .join(Alert, visible_to_school(bindparam("school_id"), Alert.id))
         .join(School, School.id == Alert.sender_school_id)
@@ -339,8 +363,9 @@ def inbox_for(
         public,
         retired_at,
         indexed,
+        unread,
     ) in listed_rows:
-        row = InboxRow(copy, alert)
+        row = InboxRow(copy, alert, unread=bool(unread))
         page.append(row)
         if alert.withdrawn:
             # The hub's column: the sender's signed withdrawal is on the alert's page.
@@ -490,7 +515,61 @@ class _RecordKeys:
 
 def unread_count(session: Session, school_id: uuid.UUID, reader: Member | None = None) -> int:
     """What the inbox's "Unread" filter lists for the ``reader``: the school's
-    copies they would see listed that are unread for them."""
+    copies they would see listed that are unread for them (``unread_listed``
+    counts the same by its definition; the tests compare the two).
+
+    Every page shows it, so it is counted without visiting each of the
+    school's copies (tens of thousands, each a heap fetch and four probes):
+    the copies at the reader's tiers, counted from an index alone, plus those
+    sealed to them by name, less those they were withdrawn from, less those
+    they have read and not marked unread; the last three start from the
+    reader's own rows (names, withdrawals, reads), one query in all."""
+    if reader is None:
+        return unread_listed(session, school_id, None)
+    counted = select(unread_counted(tiers_of(reader)))
+    return int(session.scalar(counted, {"school_id": school_id, "reader_id": reader.id}) or 0)
+
+
+@functools.cache
+def unread_counted(tiers: tuple[str, ...]) -> ColumnElement[int]:
+    """``unread_count`` as an expression for readers in ``tiers``, built once
+    per process (building it cost more than running it); the school and the
+    reader are the bound parameters "school_id" and "reader_id" (a page's
+    counts: network/notifications/feed.py, header_counts)."""
+    copy = AlertRecipient
+    school_id = bindparam("school_id", type_=Uuid())
+    reader_id = bindparam("reader_id", type_=Uuid())
+    received = (copy.school_id == school_id, copy.is_sender.is_(False))
+
+    def mine(table: Any, *where: ColumnElement[bool]) -> Any:
+        """How many of the school's copies join one of the reader's rows of ``table``."""
+        joined = and_(copy.alert_id == table.alert_id, *received)
+        return (
+            select(func.count())
+            .select_from(table)
+            .join(copy, joined)
+            .where(table.member_id == reader_id, *where)
+            .scalar_subquery()
+        )
+
+    at_tiers = (
+        select(func.count()).select_from(copy).where(*received, copy.tier.in_(tiers))
+    ).scalar_subquery()
+    named = mine(NamedReader, copy.tier == TIER_NAMED)
+    tier_or_named = or_(
+        copy.tier.in_(tiers), and_(copy.tier == TIER_NAMED, named_in(reader_id, copy.alert_id))
+    )
+    withdrawn = mine(ThreadExclusion, tier_or_named)
+    marked = exists().where(UnreadMark.member_id == reader_id, UnreadMark.alert_id == copy.alert_id)
+    read = mine(MemberRead, copy_visible_at(tiers, reader_id), ~marked)
+    counted: ColumnElement[int] = at_tiers + named - withdrawn - read
+    return counted
+
+
+def unread_listed(session: Session, school_id: uuid.UUID, reader: Member | None = None) -> int:
+    """``unread_count`` by its definition: every copy the school holds that
+    the reader would see listed, unread for them (without a reader: opened
+    by nobody at the school)."""
     return int(
         session.scalar(
             select(func.count())

@@ -173,6 +173,8 @@ class AlertRecipient(Base):
         # The inbox: one school's rows newest first (keyset pagination on both columns).
         Index("ix_alert_recipients_inbox", "school_id", "is_sender", "created_at", "alert_id"),
         Index("ix_alert_recipients_unread", "school_id", "is_sender", "first_read_at"),
+        # The count of alerts unread by a member: their tiers' copies from the index alone.
+        Index("ix_alert_recipients_tiers", "school_id", "is_sender", "tier"),
         # The dashboard's response times: one range scan per cluster and period.
         Index("ix_alert_recipients_cluster", "cluster_id", "created_at"),
         # The dashboard's overdue acknowledgements: only copies still waiting.

@@ -66,12 +66,15 @@ def opened(
 
 
 def unread_for(
-    member: Member, alert_id: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID]
+    member: Member | ColumnElement[uuid.UUID],
+    alert_id: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID],
 ) -> ColumnElement[bool]:
     """The condition "unread for this member" on a query's alert id column:
-    not opened by them, or marked unread by them."""
-    read = exists().where(MemberRead.member_id == member.id, MemberRead.alert_id == alert_id)
-    mark = exists().where(UnreadMark.member_id == member.id, UnreadMark.alert_id == alert_id)
+    not opened by them, or marked unread by them. The member may be a bound
+    parameter of their id (the inbox's statement is built once for every reader)."""
+    member_id = member.id if isinstance(member, Member) else member
+    read = exists().where(MemberRead.member_id == member_id, MemberRead.alert_id == alert_id)
+    mark = exists().where(UnreadMark.member_id == member_id, UnreadMark.alert_id == alert_id)
     return ~read | mark
 
 

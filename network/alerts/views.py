@@ -49,6 +49,7 @@ from network.alerts.forms import (
     WithdrawForm,
 )
 from network.alerts.inbox import InboxFilters, InboxPage, inbox_choices, inbox_for
+from network.alerts.inbox_page import AlertUrl, filter_options
 from network.alerts.keychain import unlocked
 from network.alerts.reading import alert_page, download
 from network.db import db
@@ -74,14 +75,6 @@ def _box(sent: bool) -> ResponseReturnValue:
     actor = auth.actor()
     choices = inbox_choices(db(), actor)
     form = InboxFilterForm(request.args)
-    form.platform.choices = [
-        SelectChoice("", "All"),
-        *[SelectChoice(p.code, p.name) for p in choices.platforms],
-    ]
-    form.sender.choices = [
-        SelectChoice("", "Any school"),
-        *[SelectChoice(str(s.id), s.name) for s in choices.senders],
-    ]
     status = 200
     page = InboxPage([], None)
     try:
@@ -118,6 +111,9 @@ def _box(sent: bool) -> ResponseReturnValue:
         narrowed=any(k != "q" for k in args),
         vocab=vocab,
         may_post=choices.may_post,
+        filter_options=filter_options(form, choices),
+        show_url=AlertUrl("alerts.show"),
+        unread_url=AlertUrl("inbox_actions.mark_unread"),
     ), status
 
 

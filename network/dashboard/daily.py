@@ -147,13 +147,15 @@ def schools(session: Session, cluster_id: uuid.UUID, period: Period) -> Schools:
     cluster's coordinators' office, as figures.responses); and how many
     schools posted. One grouped query over the period's days."""
     rows = _per_school(session, cluster_id, period)
-    office = set(
-        session.scalars(
-            select(School.id).where(
-                School.cluster_id == cluster_id, School.kind != SchoolKind.SCHOOL
-            )
-        )
-    )
+    # The cluster's schools' names, and which are the coordinators' office: one query.
+    names: dict[uuid.UUID, str] = {}
+    office: set[uuid.UUID] = set()
+    for school_id, name, kind in session.execute(
+        select(School.id, School.name, School.kind).where(School.cluster_id == cluster_id)
+    ):
+        names[school_id] = name
+        if kind != SchoolKind.SCHOOL:
+            office.add(school_id)
     posting: set[uuid.UUID] = set()
     by_id: dict[uuid.UUID, _Group] = {}
     severities: dict[str, _Group] = {}
@@ -172,9 +174,6 @@ def schools(session: Session, cluster_id: uuid.UUID, period: Period) -> Schools:
             group.delays += values  # sorted runs: the sorts below merge them
     if not by_id:
         return Schools(Responses([], [], ResponseTimes("all", 0, 0, None, None)), len(posting))
-    names = dict(
-        session.execute(select(School.id, School.name).where(School.cluster_id == cluster_id)).all()
-    )
     by_school = []
     for school_id, group in by_id.items():
         group.delays.sort()

@@ -11,9 +11,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import case, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from network.alerts import vocab
@@ -109,7 +108,7 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
     Each deadline is turned into a creation-time cutoff in Python
     (Deadlines.past_deadline), so the database only compares ``created_at``
     with a constant per severity and nation: two queries for the rules and the
-    calendar, one grouped query for the counts, one for the list.
+    calendar, one for the counts and the list together.
     """
     book = Deadlines.load(session, settings, cluster_id)
     described = {
@@ -123,35 +122,88 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
     if conditions is None:
         return empty
 
-    def base(*columns: Any) -> Select[Any]:
-        return (
-            select(*columns)
-            .select_from(AlertRecipient)
-            .join(Alert, Alert.id == AlertRecipient.alert_id)
-            .join(School, School.id == AlertRecipient.school_id)
-            .where(*conditions)
-        )
-
-    grouped = session.execute(
-        base(
-            School.id,
-            School.name,
+    # One pass over the waiting copies (each joined to its alert, whose status
+    # counts, and school) serves both the counts and the list: a CTE read
+    # twice, in one statement of two parts.
+    waiting = (
+        select(
+            School.id.label("school_id"),
+            School.name.label("school"),
             School.kind,
             School.nation,
             AlertRecipient.severity,
-            func.count(),
-            func.min(AlertRecipient.created_at),
-        ).group_by(School.id, School.name, School.kind, School.nation, AlertRecipient.severity)
-    ).all()
-    if not grouped:
+            AlertRecipient.created_at,
+            AlertRecipient.alert_id,
+            Alert.category,
+        )
+        .select_from(AlertRecipient)
+        .join(Alert, Alert.id == AlertRecipient.alert_id)
+        .join(School, School.id == AlertRecipient.school_id)
+        .where(*conditions)
+        .cte("waiting")
+    )
+    w = waiting.c
+    # The list: the oldest OVERDUE_LISTED copies of each severity hold the
+    # OVERDUE_LISTED most overdue of all, so the database ranks within each
+    # severity and Python orders the few rows by their actual deadlines.
+    rank = (
+        func.row_number()
+        .over(partition_by=w.severity, order_by=(w.created_at, w.alert_id, w.school))
+        .label("rank")
+    )
+    ranked = select(waiting, rank).subquery()
+    listed = select(
+        literal(True).label("listed"),
+        ranked.c.school_id,
+        ranked.c.school,
+        ranked.c.kind,
+        ranked.c.nation,
+        ranked.c.severity,
+        literal(1).label("count"),
+        ranked.c.created_at,
+        ranked.c.alert_id,
+        ranked.c.category,
+    ).where(ranked.c.rank <= OVERDUE_LISTED)
+    # Per school and severity: the count, and the oldest copy's time.
+    grouped = select(
+        literal(False),
+        w.school_id,
+        w.school,
+        w.kind,
+        w.nation,
+        w.severity,
+        func.count(),
+        func.min(w.created_at),
+        null(),
+        null(),
+    ).group_by(w.school_id, w.school, w.kind, w.nation, w.severity)
+    found = session.execute(union_all(listed, grouped)).all()
+    if not found:
         return empty
 
     # Per school: the count, and the earliest deadline (due() never decreases
     # with its start, so the oldest copy of a severity has its earliest deadline).
     schools: dict[uuid.UUID, OverdueSchool] = {}
     total = 0
-    for school_id, name, kind, nation, severity, count, oldest in grouped:
+    copies = []
+    for (
+        is_listed,
+        school_id,
+        name,
+        kind,
+        nation,
+        severity,
+        count,
+        oldest,
+        alert_id,
+        category,
+    ) in found:
         since = book.due(cluster_id, str(nation), str(severity), oldest)
+        if is_listed:
+            copies.append(
+                OverdueCopy(alert_id, str(name), str(category), str(severity), oldest, since, now)
+            )
+            continue
         total += int(count)
         known = schools.get(school_id)
         schools[school_id] = OverdueSchool(
@@ -161,50 +213,6 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
             min(since, known.since) if known else since,
         )
     by_school = sorted(schools.values(), key=lambda s: (s.since, -s.count, s.school))
-
-    # The list: the oldest OVERDUE_LISTED copies of each severity hold the
-    # OVERDUE_LISTED most overdue of all, so the database ranks within each
-    # severity and Python orders the few rows by their actual deadlines.
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=AlertRecipient.severity,
-            order_by=(AlertRecipient.created_at, AlertRecipient.alert_id, School.name),
-        )
-        .label("rank")
-    )
-    ranked = base(
-        AlertRecipient.alert_id,
-        School.name.label("school"),
-        School.nation,
-        Alert.category,
-        AlertRecipient.severity,
-        AlertRecipient.created_at,
-        rank,
-    ).subquery()
-    rows = session.execute(
-        select(
-            ranked.c.alert_id,
-            ranked.c.school,
-            ranked.c.nation,
-            ranked.c.category,
-            ranked.c.severity,
-            ranked.c.created_at,
-        ).where(ranked.c.rank <= OVERDUE_LISTED)
-    ).all()
-    copies = []
-    for alert_id, school, nation, category, severity, posted in rows:
-        copies.append(
-            OverdueCopy(
-                alert_id,
-                str(school),
-                str(category),
-                str(severity),
-                posted,
-                book.due(cluster_id, str(nation), str(severity), posted),
-                now,
-            )
-        )
     copies.sort(key=lambda c: (c.deadline, c.posted_at, c.school))
     return Overdue(now, CHASE_WINDOW, total, by_school, copies[:OVERDUE_LISTED], described)
 

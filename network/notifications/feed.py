@@ -3,13 +3,16 @@ count in the header, and what the page polls to update without reloading."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, Uuid, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from network.alerts.access import copy_visible_to
+from network.alerts.access import copy_visible_to, tiers_of
+from network.alerts.inbox import unread_counted
 from network.alerts.models import AlertRecipient
 from network.notifications.models import Channel, Notification
 from schools.db import utcnow
@@ -38,6 +41,32 @@ def in_app_for(session: Session, actor: Member) -> tuple[list[Notification], set
             .execution_options(synchronize_session=False)
         )
     return rows, set(unread)
+
+
+def header_counts(session: Session, member: Member, school_id: uuid.UUID) -> tuple[int, int]:
+    """The two numbers in every page's header, in one query: the alerts
+    unread by the member (network.alerts.inbox.unread_count) and their unread
+    in-hub notifications (unread_in_app)."""
+    alerts, notifications = session.execute(
+        _header_counts(tiers_of(member)), {"school_id": school_id, "reader_id": member.id}
+    ).one()
+    return int(alerts or 0), int(notifications or 0)
+
+
+@functools.cache
+def _header_counts(tiers: tuple[str, ...]) -> Select[Any]:
+    """header_counts' statement, built once per process for each set of tiers."""
+    in_app = (
+        select(func.count())
+        .select_from(Notification)
+        .where(
+            Notification.member_id == bindparam("reader_id", type_=Uuid()),
+            Notification.channel == Channel.IN_APP,
+            Notification.read_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    return select(unread_counted(tiers), in_app)
 
 
 def unread_in_app(session: Session, member_id: uuid.UUID) -> int:

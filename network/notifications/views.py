@@ -31,7 +31,6 @@ from network.alerts.deadlines import (
     local_zone,
     set_deadlines,
 )
-from network.alerts.inbox import unread_count
 from network.db import db
 from network.errors import FormRejected, also_checked, form_errors
 from network.notifications import delivery_log, feed, mailbox, render, subscriptions, watches
@@ -55,17 +54,22 @@ class WatchPanel:
 
 
 def page_context() -> dict[str, object]:
-    """For every page: the unread count in the header, and the watch panel."""
+    """For every page: the header's counts (alerts unread by the member, beside
+    Inbox, and their unread notifications: one query), and the watch panel."""
     member = auth.current_member()
 
     def watch_form_for(alert_id: uuid.UUID) -> WatchPanel:
         existing = watches.watch_of(db(), member, alert_id) if member else None
         return WatchPanel(WatchForm(formdata=None), existing)
 
-    unread = None
+    alerts = unread = None
     if member is not None and member.school is not None:
-        unread = feed.unread_in_app(db(), member.id)
-    return {"unread_notifications": unread, "watch_form_for": watch_form_for}
+        alerts, unread = feed.header_counts(db(), member, member.school.id)
+    return {
+        "unread_alerts": alerts,
+        "unread_notifications": unread,
+        "watch_form_for": watch_form_for,
+    }
 
 
 # --- in the hub ---------------------------------------------------------------------------
@@ -92,10 +96,11 @@ def unread() -> ResponseReturnValue:
     member = auth.actor()
     school = policy.check_reads_alerts(member)
     latest = feed.latest_in_inbox(db(), school.id, member)
+    alerts, notifications = feed.header_counts(db(), member, school.id)
     return jsonify(
-        unread=unread_count(db(), school.id, member),
+        unread=alerts,
         latest=latest.isoformat() if latest else None,
-        notifications=feed.unread_in_app(db(), member.id),
+        notifications=notifications,
     )
 
 

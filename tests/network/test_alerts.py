@@ -313,6 +313,11 @@ def test_inbox_filters_and_pages(app, heads):
     urgent = b.client.get("/alerts?severity=urgent").get_data(as_text=True)
     assert "Alert number 1<" in urgent
     assert "Alert number 2<" not in urgent
+    assert '<option value="urgent" selected>Urgent</option>' in urgent
+    # The filters keep what was chosen: one sender among the cluster's schools.
+    sender = b.client.get(f"/alerts?sender={a.school.id}").get_data(as_text=True)
+    assert f'<option value="{a.school.id}" selected>Ash</option>' in sender
+    assert sender.count(" selected>") == 1
     assert b.client.get("/alerts?severity=apocalyptic").status_code == 400
     assert b.client.get("/alerts?cursor=garbage").status_code == 400
     # A well-formed cursor dated in year 1 with an offset overflows on
