@@ -27,7 +27,6 @@ from network.alerts import (
     review,
     sending,
     thread,
-    unread_marks,
     withdrawal,
 )
 from network.alerts import held as held_alerts
@@ -144,14 +143,9 @@ def _box(query: InboxQuery, sent: bool) -> InboxPage:
         if page.next_cursor
         else None
     )
-    # Nothing this request wrote bears on what is unread; not flushing lets
-    # its queued read carry the token (gate.attribute_to_token) in its insert.
-    with db().no_autoflush:
-        unread = (
-            set()
-            if sent
-            else unread_marks.unread_among(db(), auth.actor(), [r.alert.id for r in page.rows])
-        )
+    # Unread for the token's member, from the page's own query (listing
+    # titles changes nothing of what is unread).
+    unread = set() if sent else {r.alert.id for r in page.rows if r.unread}
     return InboxPage.of(page, next_url, unread)
 
 
