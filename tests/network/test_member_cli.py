@@ -11,17 +11,11 @@ from sqlalchemy import select
 from network.cli import main
 from network.db import own_transaction
 from schools.audit.models import AuditEvent
-from schools.models import LeadershipWrap, Member, Role, School
+from schools.models import LeadershipWrap, Role, School
 from tests.conftest import PASSWORD, sign_in
+from tests.network.api_helpers import member_named
 
 SET_STAFF = ("member", "set", "sam@ash.example.org", "--role", "staff")
-
-
-def _member(app, email: str) -> Member:
-    with own_transaction(app) as session:
-        member = session.scalars(select(Member).where(Member.email == email)).one()
-        session.expunge(member)
-        return member
 
 
 def _role_changes(app) -> list[AuditEvent]:
@@ -55,7 +49,7 @@ def test_the_operator_promotes_and_a_head_demotes_at_the_command_line(app, world
     refused = runner.invoke(main, args=["member", "set", "sam@ash.example.org", "--role", "staff"])
     assert refused.exit_code == 2
     assert "Add --as with the email of a head of the school" in refused.output
-    assert _member(app, "sam@ash.example.org").role == "dsl"
+    assert member_named(app, "sam@ash.example.org").role == "dsl"
     assert len(_role_changes(app)) == 1
     wrong = runner.invoke(
         main,
@@ -63,7 +57,7 @@ def test_the_operator_promotes_and_a_head_demotes_at_the_command_line(app, world
         input="not the password\n",
     )
     assert wrong.exit_code == 2
-    assert _member(app, "sam@ash.example.org").role == "dsl"
+    assert member_named(app, "sam@ash.example.org").role == "dsl"
     # The head's password unlocks the keys: the change is theirs, and the keys move on.
     assert sign_in(ash.client, ash.person.email).status_code == 302  # Sam gets a wrap
     demoted = runner.invoke(
@@ -77,7 +71,7 @@ def test_the_operator_promotes_and_a_head_demotes_at_the_command_line(app, world
         "Ash's leadership keys moved on without them; its leadership signs in again.\n"
         "Sam Staff (Ash) may now post alerts.\n"
     )
-    sam = _member(app, "sam@ash.example.org")
+    sam = member_named(app, "sam@ash.example.org")
     assert (sam.role, sam.may_post) == ("staff", True)
     second = _role_changes(app)[-1]
     assert second.actor_id == ash.person.member.id

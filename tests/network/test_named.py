@@ -387,7 +387,7 @@ def test_a_named_alert_is_never_forwarded(app, world, heads):
 
 @pytest.mark.heads("Ash", "Beech")
 def test_a_staff_alert_to_named_people_waits_for_review_then_reaches_only_them(app, world, heads):
-    from tests.network.test_review import HELD, _team
+    from tests.network.review_helpers import HELD, team
 
     ash, beech = heads["Ash"], heads["Beech"]
     named, named_client = tier_helpers.join_signed_in(
@@ -396,7 +396,7 @@ def test_a_staff_alert_to_named_people_waits_for_review_then_reaches_only_them(a
     _colleague, colleague_client = tier_helpers.join_signed_in(
         app, world, beech, Role.DSL, "dsl2@beech.example.org"
     )
-    author, dsl = _team(app, world, ash)
+    author, dsl = team(app, world, ash)
     sent = author.post_alert(
         [beech.school], title=CANARY, tier="named", named=[str(named.member.id)]
     )

@@ -20,36 +20,11 @@ from network.notifications.models import Notification
 from schools import roles
 from schools.audit.models import AuditEvent
 from schools.errors import Forbidden
-from schools.models import Member, Role
-from tests.conftest import csrf_token, sign_in
+from schools.models import Member
+from tests.conftest import csrf_token
 from tests.network.alerts_helpers import Head, keys_of
-from tests.network.api_helpers import alert_body, api_for
-
-HELD = re.compile(r'href="/alerts/reviews/([0-9a-f-]{36})"')
-
-
-def _member(app, email: str) -> Member:
-    with own_transaction(app) as session:
-        return session.scalars(select(Member).where(Member.email == email)).one()
-
-
-def _team(app, world, ash: Head, *, may_post: bool = True) -> tuple[Head, Head]:
-    """Ash's staff author and DSL, signed in; review turned on by Ash's head."""
-    world.person(Role.STAFF, "author@ash.example.org", school=ash.school, name="Ann Author")
-    world.person(Role.DSL, "dsl@ash.example.org", school=ash.school, name="Dee Lead")
-    sign_in(ash.client, ash.person.email)  # confirms both: their keys are wrapped
-    if may_post:
-        with own_transaction(app) as session:
-            roles.set_may_post(session, None, _member(app, "author@ash.example.org").id, True)
-    people = []
-    for email in ("author@ash.example.org", "dsl@ash.example.org"):
-        client = app.test_client()
-        client.environ_base["REMOTE_ADDR"] = "127.9.{}.{}".format(*uuid.uuid4().bytes[:2])
-        assert sign_in(client, email).status_code == 302
-        people.append(Head(ash.person, ash.school, client))
-    turned = ash.post("/school/review", {"reviews_staff_alerts": "on"}, page="/school")
-    assert turned.status_code == 303
-    return people[0], people[1]
+from tests.network.api_helpers import alert_body, api_for, member_named
+from tests.network.review_helpers import HELD, resubmit, submit, team
 
 
 def _count(app, model, *where) -> int:
@@ -71,25 +46,11 @@ def _actions(app) -> list[str]:
         )
 
 
-def _submit(author: Head, beech: Head, title: str = "Fake page naming staff") -> str:
-    sent = author.post_alert([beech.school], title=title)
-    assert sent.status_code == 303, sent.get_data(as_text=True)[:2000]
-    with own_transaction_of(author) as session:
-        held = session.scalars(select(HeldAlert).order_by(HeldAlert.created_at.desc())).first()
-        assert held is not None
-        assert held.state == HeldState.IN_REVIEW
-        return str(held.id)
-
-
-def own_transaction_of(head: Head):
-    return own_transaction(head.client.application)
-
-
 @pytest.mark.heads("Ash", "Beech")
 def test_a_dsl_approves_a_staff_alert_and_only_then_beech_receives_it(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    author, dsl = _team(app, world, ash)
-    held_id = _submit(author, beech)
+    author, dsl = team(app, world, ash)
+    held_id = submit(author, beech)
     # Nothing has reached Beech: inbox, API, notifications.
     assert _count(app, Alert) == 0
     assert "Fake page naming staff" not in beech.client.get("/alerts").get_data(as_text=True)
@@ -103,7 +64,7 @@ def test_a_dsl_approves_a_staff_alert_and_only_then_beech_receives_it(app, world
     approved = dsl.post(f"/alerts/reviews/{held_id}/approve", {}, page=f"/alerts/reviews/{held_id}")
     assert approved.status_code == 303, approved.get_data(as_text=True)[:2000]
     assert "Fake page naming staff" in beech.client.get("/alerts").get_data(as_text=True)
-    author_id = _member(app, "author@ash.example.org").id
+    author_id = member_named(app, "author@ash.example.org").id
     with own_transaction(app) as session:
         alert = session.scalars(select(Alert)).one()
         assert alert.sender_member_id == author_id
@@ -128,8 +89,8 @@ def test_a_dsl_approves_a_staff_alert_and_only_then_beech_receives_it(app, world
 @pytest.mark.heads("Ash", "Beech")
 def test_changes_asked_for_then_a_rejection_with_its_reason(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    author, dsl = _team(app, world, ash)
-    held_id = _submit(author, beech)
+    author, dsl = team(app, world, ash)
+    held_id = submit(author, beech)
     empty = dsl.post(
         f"/alerts/reviews/{held_id}/changes",
         {"changes-text": ""},
@@ -153,20 +114,7 @@ def test_changes_asked_for_then_a_rejection_with_its_reason(app, world, heads):
     page = author.client.get(f"/alerts/drafts/{held_id}").get_data(as_text=True)
     assert "Remove the teacher&#39;s surname." in page
     # Resubmitted, then rejected.
-    again = author.post(
-        f"/alerts/drafts/{held_id}",
-        {
-            "category": "staff_named",
-            "severity": "high",
-            "platform": "facebook",
-            "tlp": "AMBER",
-            "title": "Fake page naming a teacher",
-            "audience": "schools",
-            "schools": [str(beech.school.id)],
-        },
-        content_type="multipart/form-data",
-    )
-    assert again.status_code == 303
+    resubmit(author, held_id, beech)
     rejected = dsl.post(
         f"/alerts/reviews/{held_id}/reject",
         {"reject-text": "Not a matter for other schools."},
@@ -177,7 +125,7 @@ def test_changes_asked_for_then_a_rejection_with_its_reason(app, world, heads):
         f"/alerts/drafts/{held_id}"
     ).get_data(as_text=True)
     assert _count(app, Alert) == 0
-    author_id = _member(app, "author@ash.example.org").id
+    author_id = member_named(app, "author@ash.example.org").id
     for event in ("review.changes_requested", "review.rejected"):
         assert (
             _count(
@@ -197,8 +145,8 @@ def test_changes_asked_for_then_a_rejection_with_its_reason(app, world, heads):
 @pytest.mark.heads("Ash", "Beech")
 def test_nobody_approves_their_own_alert(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    author, _dsl = _team(app, world, ash)
-    held_id = _submit(author, beech)
+    author, _dsl = team(app, world, ash)
+    held_id = submit(author, beech)
     # The author becomes a DSL: still not their own reviewer.
     with own_transaction(app) as session:
         session.execute(
@@ -218,7 +166,7 @@ def test_nobody_approves_their_own_alert(app, world, heads):
 @pytest.mark.heads("Ash", "Beech")
 def test_staff_who_may_not_post_are_refused_and_nothing_is_written(app, world, heads):
     ash, _beech = heads["Ash"], heads["Beech"]
-    author, _dsl = _team(app, world, ash, may_post=False)
+    author, _dsl = team(app, world, ash, may_post=False)
     before = _actions(app)
     refused = author.client.post("/alerts/new", data={})
     assert refused.status_code in (400, 403)
@@ -244,7 +192,7 @@ def test_staff_submit_for_review_through_the_api_and_the_approved_alert_is_whole
     from tests.network.api_helpers import attachment
 
     ash, beech = heads["Ash"], heads["Beech"]
-    author, dsl = _team(app, world, ash)
+    author, dsl = team(app, world, ash)
     body = alert_body(
         [beech.school],
         accounts=["@fake_staff_page"],
@@ -271,7 +219,7 @@ def test_staff_submit_for_review_through_the_api_and_the_approved_alert_is_whole
             app,
             Notification,
             Notification.event == "review.requested",
-            Notification.member_id == _member(app, "dsl@ash.example.org").id,
+            Notification.member_id == member_named(app, "dsl@ash.example.org").id,
         )
         == 2
     )
@@ -297,13 +245,13 @@ def test_staff_submit_for_review_through_the_api_and_the_approved_alert_is_whole
 @pytest.mark.heads("Ash", "Beech")
 def test_the_api_refuses_staff_a_bad_alert_or_no_permission_and_holds_nothing(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    author, _dsl = _team(app, world, ash)
+    author, _dsl = team(app, world, ash)
     before = _actions(app)
     bad = _api_post(author, alert_body([beech.school], tlp="RED", audience="cluster"))
     assert bad.status_code == 422
     assert [e["field"] for e in bad.get_json()["errors"]] == ["audience"]
     with own_transaction(app) as session:
-        roles.set_may_post(session, None, _member(app, "author@ash.example.org").id, False)
+        roles.set_may_post(session, None, member_named(app, "author@ash.example.org").id, False)
     refused = _api_post(author, alert_body([beech.school]))
     assert refused.status_code == 403
     assert "Your head has not allowed you to post alerts" in refused.get_json()["detail"]
@@ -315,7 +263,7 @@ def test_the_api_refuses_staff_a_bad_alert_or_no_permission_and_holds_nothing(ap
 @pytest.mark.heads("Ash", "Beech", "Cedar")
 def test_staff_cannot_forward_round_review(app, world, heads):
     ash, beech, cedar = heads["Ash"], heads["Beech"], heads["Cedar"]
-    author, _dsl = _team(app, world, ash)
+    author, _dsl = team(app, world, ash)
     sent = beech.post_alert([ash.school], tlp="GREEN", tier="all")
     alert_id = sent.headers["Location"].rsplit("/", 1)[1]
     before = _count(app, Alert)
@@ -336,7 +284,7 @@ def test_the_reviewer_opens_the_evidence_and_no_other_school_can(app, world, hea
     from tests.network.alerts_helpers import png_bytes
 
     ash, beech = heads["Ash"], heads["Beech"]
-    author, dsl = _team(app, world, ash)
+    author, dsl = team(app, world, ash)
     sent = author.post_alert(
         [beech.school], evidence=[(io.BytesIO(png_bytes()), "shot.png", "image/png")]
     )
@@ -357,8 +305,8 @@ def test_the_reviewer_opens_the_evidence_and_no_other_school_can(app, world, hea
 @pytest.mark.heads("Ash", "Beech")
 def test_a_head_reviews_through_the_api(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    author, _dsl = _team(app, world, ash)
-    held_id = _submit(author, beech)
+    author, _dsl = team(app, world, ash)
+    held_id = submit(author, beech)
     head_api = api_for(app, ash.person.email)
     queue = head_api.get("/api/v1/reviews").get_json()
     assert [(a["id"], a["title"], a["author"]) for a in queue["alerts"]] == [

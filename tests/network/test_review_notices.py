@@ -12,7 +12,8 @@ from sqlalchemy import select
 from network.db import own_transaction
 from network.notifications import render
 from network.notifications.models import Notification
-from tests.network.test_review import _member, _submit, _team
+from tests.network.api_helpers import member_named
+from tests.network.review_helpers import resubmit, submit, team
 
 TITLE = "Fake page naming staff"
 
@@ -35,12 +36,12 @@ def test_the_heads_and_dsls_of_the_authors_school_are_told_with_a_link_and_no_co
     app, world, heads
 ):
     ash, beech = heads["Ash"], heads["Beech"]
-    author, dsl = _team(app, world, ash)
-    held_id = _submit(author, beech, title=TITLE)
+    author, dsl = team(app, world, ash)
+    held_id = submit(author, beech, title=TITLE)
     rows = _requested(app)
     told = {(r.member_id, r.channel) for r in rows}
-    head_id, dsl_id = ash.person.member.id, _member(app, "dsl@ash.example.org").id
-    author_id = _member(app, "author@ash.example.org").id
+    head_id, dsl_id = ash.person.member.id, member_named(app, "dsl@ash.example.org").id
+    author_id = member_named(app, "author@ash.example.org").id
     assert told == {
         (head_id, "in_app"),
         (head_id, "email"),
@@ -72,8 +73,8 @@ def test_the_heads_and_dsls_of_the_authors_school_are_told_with_a_link_and_no_co
 @pytest.mark.heads("Ash", "Beech")
 def test_a_resubmission_after_changes_tells_the_reviewers_again(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    author, dsl = _team(app, world, ash)
-    held_id = _submit(author, beech)
+    author, dsl = team(app, world, ash)
+    held_id = submit(author, beech)
     assert len(_requested(app)) == 4
     asked = dsl.post(
         f"/alerts/reviews/{held_id}/changes",
@@ -81,27 +82,14 @@ def test_a_resubmission_after_changes_tells_the_reviewers_again(app, world, head
         page=f"/alerts/reviews/{held_id}",
     )
     assert asked.status_code == 303
-    again = author.post(
-        f"/alerts/drafts/{held_id}",
-        {
-            "category": "staff_named",
-            "severity": "high",
-            "platform": "facebook",
-            "tlp": "AMBER",
-            "title": "Fake page naming a teacher",
-            "audience": "schools",
-            "schools": [str(beech.school.id)],
-        },
-        content_type="multipart/form-data",
-    )
-    assert again.status_code == 303
+    resubmit(author, held_id, beech)
     assert len(_requested(app)) == 8
 
 
 @pytest.mark.heads("Ash", "Beech")
 def test_an_alert_sent_straight_away_tells_no_reviewer(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    _team(app, world, ash)
+    team(app, world, ash)
     sent = ash.post_alert([beech.school], title="From the head")
     assert sent.status_code == 303
     assert _requested(app) == []

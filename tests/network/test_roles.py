@@ -12,11 +12,11 @@ from network.cli import main
 from network.db import own_transaction
 from schools import policy
 from schools.audit.models import AuditEvent
-from schools.models import Member, Role
+from schools.models import Role
 from schools.policy import Permission
 from tests.conftest import csrf_token, post_form, sign_in
 from tests.network.alerts_helpers import Head, make_head
-from tests.network.api_helpers import Api, alert_body, api_for, assert_problem
+from tests.network.api_helpers import Api, alert_body, api_for, assert_problem, member_named
 
 P = Permission
 # What each school role may do, read straight from the design: the one table
@@ -61,11 +61,6 @@ def _email(role: Role) -> str:
     return f"{role.value}.member@ash.example.org"
 
 
-def _member(app, email: str) -> Member:
-    with own_transaction(app) as session:
-        return session.scalars(select(Member).where(Member.email == email)).one()
-
-
 def _alerts(app) -> int:
     with own_transaction(app) as session:
         return session.scalar(select(func.count()).select_from(Alert)) or 0
@@ -73,7 +68,7 @@ def _alerts(app) -> int:
 
 def _check_agrees(app, client, api, member_email: str, role: Role, posts: bool, beech) -> None:
     """policy.may, the pages and the API say the same for this member."""
-    member = _member(app, member_email)
+    member = member_named(app, member_email)
     for permission in Permission:
         expected = permission in TABLE[role] or (permission is P.POST_ALERTS and posts)
         assert policy.may(member, permission) == expected, (role, permission)
@@ -115,7 +110,7 @@ def test_each_role_may_what_the_table_says_on_pages_and_api_before_and_after_the
     ash, beech = ash_and_beech
     client, api = _join(app, world, ash, role)
     _check_agrees(app, client, api, _email(role), role, POSTS_ON_JOINING[role], beech)
-    member_id = _member(app, _email(role)).id
+    member_id = member_named(app, _email(role)).id
     if role is Role.HEAD:
         # Heads always post: there is nothing to grant or withdraw.
         answer = api.put(f"/api/v1/members/{member_id}/may-post", {"may_post": False})
@@ -169,7 +164,7 @@ def test_only_a_head_of_the_members_school_changes_what_they_may_do(app, world, 
     ash, beech = ash_and_beech
     client, _ = _join(app, world, ash, Role.STAFF)
     world.person(Role.DSL, "dsl@ash.example.org", school=ash.school)
-    dsl = _member(app, "dsl@ash.example.org")
+    dsl = member_named(app, "dsl@ash.example.org")
     refused = post_form(
         client, f"/school/members/{dsl.id}/may-post", {"may_post": "no"}, page="/school"
     )
@@ -180,7 +175,7 @@ def test_only_a_head_of_the_members_school_changes_what_they_may_do(app, world, 
     staff_api = Api(client, None, {"X-CSRFToken": csrf_token(client, "/account")})
     answer = staff_api.put(f"/api/v1/members/{dsl.id}/may-post", {"may_post": False})
     assert answer.status_code == 403
-    assert _member(app, "dsl@ash.example.org").may_post is True
+    assert member_named(app, "dsl@ash.example.org").may_post is True
 
 
 def test_the_operator_grants_and_withdraws_posting_at_the_command_line(
@@ -191,10 +186,10 @@ def test_the_operator_grants_and_withdraws_posting_at_the_command_line(
     result = runner.invoke(main, args=["member", "set", "--may-post", "STAFF@ash.example.org"])
     assert result.exit_code == 0, result.output
     assert result.output == "Sam Staff (Ash) may now post alerts.\n"
-    assert _member(app, "staff@ash.example.org").may_post is True
+    assert member_named(app, "staff@ash.example.org").may_post is True
     result = runner.invoke(main, args=["member", "set", "--no-may-post", "staff@ash.example.org"])
     assert result.output == "Sam Staff (Ash) may no longer post alerts.\n"
-    assert _member(app, "staff@ash.example.org").may_post is False
+    assert member_named(app, "staff@ash.example.org").may_post is False
     with own_transaction(app) as session:
         actions = list(
             session.scalars(

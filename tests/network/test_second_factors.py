@@ -19,6 +19,7 @@ from schools.db import utcnow
 from schools.models import BackupCode, LoginSession, Member, Role, SecondFactor
 from tests.conftest import PASSWORD, post_form, sign_in
 from tests.network import tier_helpers
+from tests.network.api_helpers import member_named
 from tests.network.factor_helpers import BACKUP, enrol_app, secret_on, totp
 
 HEAD = "head@oakfield.example.org"
@@ -47,13 +48,6 @@ def _enrolled_head(world, client):
     secret, codes = enrol_app(client)
     post_form(client, "/sign-out", {}, page="/account")
     return secret, codes
-
-
-def _member(app, email):
-    with own_transaction(app) as session:
-        member = session.scalars(select(Member).where(Member.email == email)).one()
-        session.expunge(member)
-        return member
 
 
 def _code_at_next_step(secret):
@@ -350,7 +344,7 @@ def test_the_coordinator_resets_a_heads_lost_factor_from_the_schools_page(world,
     enrol_app(head_client)
     coordinator = world.person(Role.COORDINATOR, "coord@example.org", cluster=cluster)
     sign_in(client, coordinator.email)
-    head = _member(app, HEAD)
+    head = member_named(app, HEAD)
     page = client.get(f"/cluster/schools/{school.id}").get_data(as_text=True)
     assert f"/school/members/{head.id}/reset-second-factor" in page
     asked = client.get(f"/school/members/{head.id}/reset-second-factor").get_data(as_text=True)
@@ -377,7 +371,7 @@ def test_a_coordinator_of_another_cluster_and_staff_cannot_reset_a_factor(world,
     staff = world.person(Role.STAFF, STAFF, school=school)
     elsewhere = world.cluster(name="Elsewhere", second_factors=False)
     outsider = world.person(Role.COORDINATOR, "coord@elsewhere.example.org", cluster=elsewhere)
-    head = _member(app, HEAD)
+    head = member_named(app, HEAD)
     sign_in(client, outsider.email)
     assert client.get(f"/school/members/{head.id}/reset-second-factor").status_code == 404
     refused = post_form(
@@ -432,7 +426,7 @@ def test_a_head_who_signs_in_with_a_factor_has_personal_keys_and_can_be_named(wo
     sign_in(client, HEAD)
     done = post_form(client, "/sign-in/second-factor", {"app-code": _code_at_next_step(secret)})
     assert done.status_code == 303
-    head = _member(app, HEAD)
+    head = member_named(app, HEAD)
     # What a sender's form checks before naming someone (network/alerts/named.py).
     with own_transaction(app) as session:
         assert head.id in personal.current_of(session, [head.id])
