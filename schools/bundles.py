@@ -35,10 +35,10 @@ from schools import published as published_keys
 TOKEN = "token"  # noqa: S105  (the credential kind of an API token, not a secret)
 
 
-class NotPublished(Exception):
-    """A credential opened a bundle whose public keys are not the ones
-    published for its generation: someone wrapped keys the owner never
-    published (or altered the published ones). The caller refuses and audits."""
+# Told when a credential opened a bundle whose public keys are not the ones
+# published for its generation: someone wrapped keys the owner never published
+# (or altered the published ones). The bundle is refused; the caller audits.
+Mismatch = Callable[[], object]
 
 
 @dataclass(frozen=True)
@@ -120,11 +120,12 @@ class Bundles:
         kind: str,
         credential_id: uuid.UUID,
         credential: CredentialKey,
+        mismatch: Mismatch,
     ) -> SchoolKeys | None:
         """The bundle of ``generation`` through one credential's wrap (the wrap
         and the published keys in one query); None when the credential holds
-        no wrap of it or the wrap does not open; NotPublished when it opens
-        keys other than those published for the generation."""
+        no wrap of it, the wrap does not open, or it opens keys other than
+        those published for the generation (then ``mismatch()`` is called)."""
         found = session.execute(
             self._wrap_and_published,
             {
@@ -138,7 +139,7 @@ class Bundles:
             return None
         wrap, published = found
         return self.open_found(
-            owner_id, generation, kind, credential_id, credential, wrap, published
+            owner_id, generation, kind, credential_id, credential, wrap, published, mismatch
         )
 
     @cached_property
@@ -172,6 +173,7 @@ class Bundles:
         credential: CredentialKey,
         wrap: bytes,
         published: bytes | None,
+        mismatch: Mismatch,
     ) -> SchoolKeys | None:
         """``unwrap`` of a wrap already read, with the public keys published
         for its generation (None: none). An API token's wrap is opened through
@@ -186,7 +188,8 @@ class Bundles:
         except CryptoError:
             return None
         if not published_keys.matches(self.kind, published, generation, keys):
-            raise NotPublished(f"{self.kind} keys of generation {generation} were not published")
+            mismatch()
+            return None
         return keys
 
     def chain(

@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from crypto import custody
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, credentials
-from schools.bundles import Bundles, NotPublished
+from schools.bundles import Bundles
 from schools.db import utcnow
 from schools.errors import KeysLocked, NotFound
 from schools.models import (
@@ -60,13 +60,15 @@ def unwrap(
     credential: CredentialKey,
 ) -> SchoolKeys | None:
     """The bundle this credential holds for the generation, or None if it holds none."""
-    try:
-        return SCHOOL_BUNDLES.unwrap(
-            session, school_id, generation, kind, credential_id, credential
-        )
-    except NotPublished:
-        _mismatch(session, school_id, generation, kind, credential_id)
-        return None
+    return SCHOOL_BUNDLES.unwrap(
+        session,
+        school_id,
+        generation,
+        kind,
+        credential_id,
+        credential,
+        lambda: _mismatch(session, school_id, generation, kind, credential_id),
+    )
 
 
 def open_found(
@@ -81,13 +83,16 @@ def open_found(
 ) -> SchoolKeys | None:
     """``unwrap`` of a wrap already read, with the public keys published for
     its generation (None: none published)."""
-    try:
-        return SCHOOL_BUNDLES.open_found(
-            school_id, generation, kind, credential_id, credential, wrap, published
-        )
-    except NotPublished:
-        _mismatch(session, school_id, generation, kind, credential_id)
-        return None
+    return SCHOOL_BUNDLES.open_found(
+        school_id,
+        generation,
+        kind,
+        credential_id,
+        credential,
+        wrap,
+        published,
+        lambda: _mismatch(session, school_id, generation, kind, credential_id),
+    )
 
 
 def _mismatch(

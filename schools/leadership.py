@@ -31,7 +31,7 @@ from crypto import custody
 from crypto.errors import MalformedKey
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, keyring
-from schools.bundles import Bundles, NotPublished
+from schools.bundles import Bundles
 from schools.db import utcnow
 from schools.errors import Conflict, KeysLocked, NotFound
 from schools.models import (
@@ -193,13 +193,15 @@ def unwrap_for(
     if school is None or not school.leadership_generation or not in_leadership(member):
         return None
     generation = school.leadership_generation
-    try:
-        return LEADERSHIP_BUNDLES.unwrap(
-            session, school.id, generation, kind, credential_id, credential
-        )
-    except NotPublished:
-        _mismatch(session, school.id, member, generation, kind)
-        return None
+    return LEADERSHIP_BUNDLES.unwrap(
+        session,
+        school.id,
+        generation,
+        kind,
+        credential_id,
+        credential,
+        lambda: _mismatch(session, school.id, member, generation, kind),
+    )
 
 
 def open_found(
@@ -215,14 +217,18 @@ def open_found(
     """``unwrap_for`` of a wrap of the school's current leadership generation
     already read, with its published public keys (None: none published). The
     caller has checked the member is in the leadership now."""
-    assert member.school_id is not None
-    try:
-        return LEADERSHIP_BUNDLES.open_found(
-            member.school_id, generation, kind, credential_id, credential, wrap, published
-        )
-    except NotPublished:
-        _mismatch(session, member.school_id, member, generation, kind)
-        return None
+    school_id = member.school_id
+    assert school_id is not None
+    return LEADERSHIP_BUNDLES.open_found(
+        school_id,
+        generation,
+        kind,
+        credential_id,
+        credential,
+        wrap,
+        published,
+        lambda: _mismatch(session, school_id, member, generation, kind),
+    )
 
 
 def _mismatch(

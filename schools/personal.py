@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from crypto import custody
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, leadership
-from schools.bundles import Bundles, NotPublished
+from schools.bundles import Bundles
 from schools.db import utcnow
 from schools.errors import KeysLocked
 from schools.leadership import HeldKeys
@@ -166,13 +166,15 @@ def unwrap_for(
     if published is None:
         return None
     generation = published.generation
-    try:
-        return PERSONAL_BUNDLES.unwrap(
-            session, member.id, generation, kind, credential_id, credential
-        )
-    except NotPublished:
-        _mismatch(session, member, generation, kind)
-        return None
+    return PERSONAL_BUNDLES.unwrap(
+        session,
+        member.id,
+        generation,
+        kind,
+        credential_id,
+        credential,
+        lambda: _mismatch(session, member, generation, kind),
+    )
 
 
 def open_found(
@@ -187,13 +189,16 @@ def open_found(
 ) -> SchoolKeys | None:
     """``unwrap_for`` of a wrap of the member's current generation already
     read, with its published public keys."""
-    try:
-        return PERSONAL_BUNDLES.open_found(
-            member.id, generation, kind, credential_id, credential, wrap, published
-        )
-    except NotPublished:
-        _mismatch(session, member, generation, kind)
-        return None
+    return PERSONAL_BUNDLES.open_found(
+        member.id,
+        generation,
+        kind,
+        credential_id,
+        credential,
+        wrap,
+        published,
+        lambda: _mismatch(session, member, generation, kind),
+    )
 
 
 def _mismatch(session: Session, member: Member, generation: int, kind: str) -> None:
