@@ -143,12 +143,17 @@ def overdue(session: Session, cluster_id: uuid.UUID, settings: Settings, now: da
         .cte("waiting")
     )
     w = waiting.c
-    # The list: the oldest OVERDUE_LISTED copies of each severity hold the
-    # OVERDUE_LISTED most overdue of all, so the database ranks within each
-    # severity and Python orders the few rows by their actual deadlines.
+    # The list: a deadline depends on the severity and on the school's nation
+    # (its school days and holidays), and within both it only grows with the
+    # time sent. So the oldest OVERDUE_LISTED copies of each severity and
+    # nation hold the OVERDUE_LISTED most overdue of all: the database ranks
+    # within each, and Python orders the few rows by their actual deadlines.
     rank = (
         func.row_number()
-        .over(partition_by=w.severity, order_by=(w.created_at, w.alert_id, w.school))
+        .over(
+            partition_by=(w.severity, w.nation),
+            order_by=(w.created_at, w.alert_id, w.school),
+        )
         .label("rank")
     )
     ranked = select(waiting, rank).subquery()
