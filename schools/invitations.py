@@ -45,7 +45,6 @@ def invite(
     """Invite someone into a role. ``actor_keys`` is the school's bundle when
     the inviter's session holds it: it is then wrapped to a credential derived
     from the invitation token, so the new member receives the keys on accepting."""
-    policy.check_school_may_act(actor, "invite people")
     email, name = check_invitation(session, actor, role, email, name)
     if role.is_school_role:
         if school is None or school.is_office:
@@ -97,7 +96,10 @@ def check_invitation(
     """The invitation's fields checked together, every problem at once
     (InvalidInputs): the role, the address (and that nobody on the hub has it
     yet) and the name. Returns the address and name as stored. Writes nothing,
-    so a form whose own validators refused it runs this too."""
+    so a form whose own validators refused it runs this too. A suspended
+    school's member is refused first: nobody joins it, and whether an address
+    has an account is nothing it may ask."""
+    policy.check_school_may_act(actor, "invite people")
     problems = Problems()
     if role not in policy.invitable_roles(actor):
         problems.add(InvalidInput("You cannot invite someone into that role.", field="role"))

@@ -408,3 +408,18 @@ def test_a_coordinator_cannot_invite_into_a_suspended_school(app, world, suspend
     )
     assert response.status_code == 403
     assert "cannot take new members" in response.get_data(as_text=True)
+
+
+def test_a_suspended_schools_invite_form_answers_nothing_about_other_accounts(app, suspended):
+    """The invitation form checks its fields even when one of them is refused;
+    for a suspended school it says only that the school is suspended, not
+    whether someone already has an account on the hub."""
+    response = post_form(
+        suspended.head.client,
+        "/school/invite",
+        {"email": "head@beech.example.org", "name": "x" * 300, "role": "staff"},
+        page="/school",
+    )
+    body = response.get_data(as_text=True)
+    assert "already has an account" not in body
+    assert "suspended" in body
