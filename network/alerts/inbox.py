@@ -113,6 +113,12 @@ class InboxRow:
     # without a member, opened by nobody at the school.
     unread: bool = False
 
+    @property
+    def acknowledgeable(self) -> bool:
+        """The school may still acknowledge this copy: received, not yet
+        acknowledged, not shredded (a list offers it for acknowledging)."""
+        return not self.copy.is_sender and not self.copy.acknowledged_at and not self.alert.shredded
+
 
 @dataclass
 class InboxPage:

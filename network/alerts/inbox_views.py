@@ -4,7 +4,6 @@ marking one unread for oneself, and showing image evidence in the alert's page."
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -94,13 +93,6 @@ def preview(alert_id: uuid.UUID, item_id: uuid.UUID) -> ResponseReturnValue:
     response.headers["Content-Security-Policy"] = security.DOWNLOAD_CSP
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-@bp.app_template_global()
-def unread_for_me(rows: Any) -> set[uuid.UUID]:
-    """Which of a list's alerts are unread for the signed-in member: not opened
-    by them, or marked unread by them (what the "Unread" filter lists)."""
-    return unread_marks.unread_among(db(), auth.actor(), [row.alert.id for row in rows])
 
 
 @bp.app_template_global()

@@ -16,7 +16,6 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from network.alerts.access import content_for
 from network.alerts.auditing import record_for_alert
 from network.alerts.home_models import MemberRead, UnreadMark
-from network.alerts.models import AlertRecipient
 from schools.db import insert_new, utcnow
 from schools.models import Member
 
@@ -76,23 +75,6 @@ def unread_for(
     read = exists().where(MemberRead.member_id == member_id, MemberRead.alert_id == alert_id)
     mark = exists().where(UnreadMark.member_id == member_id, UnreadMark.alert_id == alert_id)
     return ~read | mark
-
-
-def unread_among(
-    session: Session, member: Member, alert_ids: Collection[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Which of these alerts of the member's school are unread for them (one query)."""
-    if not alert_ids or member.school_id is None:
-        return set()
-    return set(
-        session.scalars(
-            select(AlertRecipient.alert_id).where(
-                AlertRecipient.school_id == member.school_id,
-                AlertRecipient.alert_id.in_(list(alert_ids)),
-                unread_for(member, AlertRecipient.alert_id),
-            )
-        )
-    )
 
 
 def marked_among(

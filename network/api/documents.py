@@ -202,8 +202,9 @@ class InboxPage(Document):
     next: str | None
 
     @classmethod
-    def of(cls, page: inbox.InboxPage, next_url: str | None, unread: set[uuid.UUID]) -> InboxPage:
-        rows = [InboxRow.of(row, row.alert.id in unread) for row in page.rows]
+    def of(cls, page: inbox.InboxPage, next_url: str | None, sent: bool) -> InboxPage:
+        # Unread for the reader, from the page's own query; a sent box has none.
+        rows = [InboxRow.of(row, row.unread and not sent) for row in page.rows]
         return cls(alerts=rows, next_cursor=page.next_cursor, next=next_url)
 
 

@@ -70,9 +70,10 @@ class Home(Document):
     marked_unread: Annotated[list[InboxRow], Field(description="Marked unread by you.")]
 
     @classmethod
-    def of(cls, found: attention.Attention, unread: set[uuid.UUID]) -> Home:
+    def of(cls, found: attention.Attention) -> Home:
         def row(value: InboxRowValue) -> InboxRow:
-            return InboxRow.of(value, value.alert.id in unread)
+            # Unread for the member, from the listing's own query (as the inbox's).
+            return InboxRow.of(value, value.unread and not value.copy.is_sender)
 
         return cls(
             since=found.since,
@@ -119,16 +120,7 @@ def home() -> Home:
     """Needs your attention: follow-ups overdue, acknowledgements overdue, alerts
     not acknowledged, replies since your last visit and what you marked unread."""
     found = attention.needs_attention(db(), auth.actor(), auth.school_keys())
-    rows = [
-        *(o.row for o in found.overdue),
-        *found.unacknowledged,
-        *(r.row for r in found.replies),
-        *found.marked,
-    ]
-    unread = unread_marks.unread_among(
-        db(), auth.actor(), [r.alert.id for r in rows if not r.copy.is_sender]
-    )
-    return Home.of(found, unread)
+    return Home.of(found)
 
 
 @bp.route("/alerts/<uuid:alert_id>/unread", methods=["POST"])

@@ -143,10 +143,7 @@ def _box(query: InboxQuery, sent: bool) -> InboxPage:
         if page.next_cursor
         else None
     )
-    # Unread for the token's member, from the page's own query (listing
-    # titles changes nothing of what is unread).
-    unread = set() if sent else {r.alert.id for r in page.rows if r.unread}
-    return InboxPage.of(page, next_url, unread)
+    return InboxPage.of(page, next_url, sent)
 
 
 @bp.route("/alerts", methods=["GET"])

@@ -46,7 +46,7 @@ def in_app_for(session: Session, actor: Member) -> tuple[list[Notification], set
 def header_counts(session: Session, member: Member, school_id: uuid.UUID) -> tuple[int, int]:
     """The two numbers in every page's header, in one query: the alerts
     unread by the member (network.alerts.inbox.unread_count) and their unread
-    in-hub notifications (unread_in_app)."""
+    in-hub notifications (not yet read, in the hub's own channel)."""
     alerts, notifications = session.execute(
         _header_counts(tiers_of(member)), {"school_id": school_id, "reader_id": member.id}
     ).one()
@@ -67,21 +67,6 @@ def _header_counts(tiers: tuple[str, ...]) -> Select[Any]:
         .scalar_subquery()
     )
     return select(unread_counted(tiers), in_app)
-
-
-def unread_in_app(session: Session, member_id: uuid.UUID) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Notification)
-            .where(
-                Notification.member_id == member_id,
-                Notification.channel == Channel.IN_APP,
-                Notification.read_at.is_(None),
-            )
-        )
-        or 0
-    )
 
 
 def latest_in_inbox(
