@@ -88,11 +88,11 @@ def factors_of(session: Session, member: Member) -> list[SecondFactor]:
 
 
 # Read at every code given at sign-in: built once, with the member bound at each run.
-_WORKING_FACTORS = (
-    select(SecondFactor)
-    .where(SecondFactor.member_id == bindparam("member_id"), SecondFactor.confirmed_at.is_not(None))
-    .order_by(SecondFactor.created_at)
+_WORKING = (
+    SecondFactor.member_id == bindparam("member_id"),
+    SecondFactor.confirmed_at.is_not(None),
 )
+_WORKING_FACTORS = select(SecondFactor).where(*_WORKING).order_by(SecondFactor.created_at)
 
 
 def has_factor(session: Session, member: Member) -> bool:
@@ -101,11 +101,7 @@ def has_factor(session: Session, member: Member) -> bool:
 
 
 # Asked at every sign-in: built once, with the member bound at each run.
-_ANY_FACTOR = (
-    select(SecondFactor.id)
-    .where(SecondFactor.member_id == bindparam("member_id"), SecondFactor.confirmed_at.is_not(None))
-    .limit(1)
-)
+_ANY_FACTOR = select(SecondFactor.id).where(*_WORKING).limit(1)
 
 
 def state_after_password(session: Session, member: Member) -> SessionState:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.orm import Session
@@ -197,9 +198,11 @@ def unlock_for_member(session: Session, member: Member, credential: CredentialKe
     return keys
 
 
-def _pending(school: School) -> ColumnElement[bool]:
+def _pending(school_id: Any) -> ColumnElement[bool]:
+    """Members of the school (an id, or a bound parameter) waiting for a
+    colleague to wrap the keys to them."""
     return and_(
-        Member.school_id == school.id,
+        Member.school_id == school_id,
         Member.keys_pending.is_(True),
         Member.status == MemberStatus.ACTIVE,
     )
@@ -213,22 +216,14 @@ def has_pending_members(session: Session, school: School) -> bool:
 
 # ``_pending`` as one prepared query, asked at every sign-in: built once, with
 # the school bound at each run.
-_ANY_PENDING = (
-    select(Member.id)
-    .where(
-        Member.school_id == bindparam("school_id"),
-        Member.keys_pending.is_(True),
-        Member.status == MemberStatus.ACTIVE,
-    )
-    .limit(1)
-)
+_ANY_PENDING = select(Member.id).where(_pending(bindparam("school_id"))).limit(1)
 
 
 def confirm_pending_members(
     session: Session, school: School, keys: SchoolKeys, actor: Member | None
 ) -> list[Member]:
     """Wrap the bundle for members who joined while nobody's keys were unlocked."""
-    pending = session.scalars(select(Member).where(_pending(school))).all()
+    pending = session.scalars(select(Member).where(_pending(school.id))).all()
     for member in pending:
         add_wrap(
             session, school.id, keys, CredentialKind.MEMBER, member.id, member.credential_public
