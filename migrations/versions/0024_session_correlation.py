@@ -2,7 +2,7 @@
 under the cookie's key like its bundle (issue 21, speed): opening an alert no
 longer decapsulates the school's wraps of the key on every request.
 
-Revision ID: 0024_session_correlation
+Revision ID: 0024
 Revises: 0023
 """
 

@@ -6,8 +6,8 @@ Before this, the hub knew only whether anyone at a school had opened its copy.
 What a school had read then counts as read for each of its members then, so
 that nobody's count jumps on the upgrade.
 
-Revision ID: 0024_member_reads
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ time each took; per cluster, day and filing the alerts posted. Created and
 filled from the alerts and their copies, as ``alertnet dashboard rebuild``
 fills them (network/alerts/daily_figures.py).
 
-Revision ID: 0024_daily_figures
-Revises: 0023
+Revision ID: 0026
+Revises: 0025
 """
 
 from __future__ import annotations

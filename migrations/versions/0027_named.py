@@ -3,8 +3,8 @@ per generation and its wraps to the member's own credentials), the members an
 alert is sealed to by name, and a school's wraps of one envelope told apart by
 tier (one per named person).
 
-Revision ID: 0024_named
-Revises: 0023
+Revision ID: 0027
+Revises: 0026
 """
 
 from __future__ import annotations
