@@ -137,7 +137,7 @@ class Bundles:
         ).one_or_none()
         if found is None:
             return None
-        wrap, published = found
+        _generation, wrap, published = found
         return self.open_found(
             owner_id, generation, kind, credential_id, credential, wrap, published, mismatch
         )
@@ -146,9 +146,22 @@ class Bundles:
     def _wrap_and_published(self) -> Select[Any]:
         """``unwrap``'s one query, asked at every sign-in: built once per kind,
         bound at each run."""
+        return self.wrap_and_published(
+            bindparam("owner_id"),
+            bindparam("generation"),
+            bindparam("kind"),
+            bindparam("credential_id"),
+        )
+
+    def wrap_and_published(
+        self, owner_id: Any, generation: Any, kind: Any, credential_id: Any
+    ) -> Select[Any]:
+        """One credential's wrap of one generation (values or bound
+        parameters) with the public keys published for that generation:
+        (generation, wrap, public keys or None)."""
         wraps, generations = self.wraps, self.generations
         return (
-            select(wraps.wrap, generations.public_keys)
+            select(wraps.generation, wraps.wrap, generations.public_keys)
             .outerjoin(
                 generations,
                 and_(
@@ -157,10 +170,10 @@ class Bundles:
                 ),
             )
             .where(
-                getattr(wraps, self.owner) == bindparam("owner_id"),
-                wraps.generation == bindparam("generation"),
-                wraps.credential_kind == bindparam("kind"),
-                wraps.credential_id == bindparam("credential_id"),
+                getattr(wraps, self.owner) == owner_id,
+                wraps.generation == generation,
+                wraps.credential_kind == kind,
+                wraps.credential_id == credential_id,
             )
         )
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -92,7 +92,8 @@ def holding(keys: SchoolKeys, leadership: SchoolKeys | None) -> SchoolKeys:
     """``keys`` carrying ``leadership`` (or plain, when there is none), and
     the personal bundle ``keys`` carries, if any."""
     if isinstance(keys, HeldKeys):
-        return _held(keys, leadership, keys.personal, keys.person)
+        # Whatever else they carry (a subclass's too) stays with them.
+        return replace(keys, leadership=leadership)
     return _held(keys, leadership, None, None)
 
 

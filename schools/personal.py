@@ -25,8 +25,10 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Collection
+from dataclasses import replace
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from crypto import custody
@@ -55,13 +57,15 @@ def carrying(keys: SchoolKeys, member_id: uuid.UUID, personal: SchoolKeys | None
     member's personal bundle."""
     if personal is None:
         return keys
-    leadership = keys.leadership if isinstance(keys, HeldKeys) else None
+    if isinstance(keys, HeldKeys):
+        # Whatever else they carry (a subclass's too) stays with them.
+        return replace(keys, personal=personal, person=member_id)
     return HeldKeys(
         keys.generation,
         keys.kem_seed,
         keys.ed25519_seed,
         keys.mldsa_seed,
-        leadership,
+        None,
         personal,
         member_id,
     )
@@ -76,17 +80,31 @@ def wrap_context(
     return custody.keywrap_context(member_id, generation, f"personal_{kind}", credential_id)
 
 
+def _unretired(member_id: Any) -> tuple[ColumnElement[bool], ...]:
+    return (
+        PersonalKeyGeneration.member_id == member_id,
+        PersonalKeyGeneration.retired_at.is_(None),
+    )
+
+
 def current(session: Session, member_id: uuid.UUID) -> PersonalKeyGeneration | None:
     """The member's current (unretired, newest) published personal keys."""
     return session.scalars(
         select(PersonalKeyGeneration)
-        .where(
-            PersonalKeyGeneration.member_id == member_id,
-            PersonalKeyGeneration.retired_at.is_(None),
-        )
+        .where(*_unretired(member_id))
         .order_by(PersonalKeyGeneration.generation.desc())
         .limit(1)
     ).first()
+
+
+def current_generation(member_id: Any) -> ScalarSelect[Any]:
+    """``current``'s generation as a subquery, for a member given as a value
+    or a bound parameter."""
+    return (
+        select(func.max(PersonalKeyGeneration.generation))
+        .where(*_unretired(member_id))
+        .scalar_subquery()
+    )
 
 
 def current_of(

@@ -20,23 +20,14 @@ from sqlalchemy import (
     Integer,
     String,
     Uuid,
-    and_,
     bindparam,
-    func,
     literal,
-    select,
     union_all,
 )
 from sqlalchemy.orm import Session
 
-from schools.models import (
-    CredentialKind,
-    KeyWrap,
-    LeadershipKeyGeneration,
-    LeadershipWrap,
-    SchoolKeyGeneration,
-)
-from schools.personal_models import PersonalKeyGeneration, PersonalWrap
+from schools import keyring, leadership, personal
+from schools.models import CredentialKind
 
 SCHOOL = "school"
 LEADERSHIP = "leadership"
@@ -51,81 +42,29 @@ class Found:
     published: bytes | None
 
 
-def _part(part: str, wrap_table: Any, published_table: Any, owner: str, where: list[Any]) -> Any:
-    wrap_owner = getattr(wrap_table, owner)
-    return (
-        select(
-            literal(part, String()).label("part"),
-            wrap_table.generation,
-            wrap_table.wrap,
-            published_table.public_keys,
-        )
-        .select_from(wrap_table)
-        .outerjoin(
-            published_table,
-            and_(
-                getattr(published_table, owner) == wrap_owner,
-                published_table.generation == wrap_table.generation,
-            ),
-        )
-        .where(wrap_table.credential_id == bindparam("token_id", type_=Uuid()), *where)
-    )
-
-
 @functools.cache
 def _statement(with_leadership: bool) -> CompoundSelect[Any]:
     """Built once per process (twice: with and without the leadership part);
-    the token, school, member and generations are bound parameters."""
+    the token, school, member and generations are bound parameters. Each part
+    is its bundle keeper's own wrap-and-published query (schools/bundles.py)."""
+    token_id = bindparam("token_id", type_=Uuid())
     school_id = bindparam("school_id", type_=Uuid())
+    member_id = bindparam("member_id", type_=Uuid())
     parts = [
-        _part(
-            SCHOOL,
-            KeyWrap,
-            SchoolKeyGeneration,
-            "school_id",
-            [
-                KeyWrap.school_id == school_id,
-                KeyWrap.generation == bindparam("generation", type_=Integer()),
-                KeyWrap.credential_kind == CredentialKind.TOKEN,
-            ],
-        )
+        keyring.SCHOOL_BUNDLES.wrap_and_published(
+            school_id, bindparam("generation", type_=Integer()), CredentialKind.TOKEN, token_id
+        ).add_columns(literal(SCHOOL, String()))
     ]
     if with_leadership:
         parts.append(
-            _part(
-                LEADERSHIP,
-                LeadershipWrap,
-                LeadershipKeyGeneration,
-                "school_id",
-                [
-                    LeadershipWrap.school_id == school_id,
-                    LeadershipWrap.generation
-                    == bindparam("leadership_generation", type_=Integer()),
-                    LeadershipWrap.credential_kind == _TOKEN,
-                ],
-            )
+            leadership.LEADERSHIP_BUNDLES.wrap_and_published(
+                school_id, bindparam("leadership_generation", type_=Integer()), _TOKEN, token_id
+            ).add_columns(literal(LEADERSHIP, String()))
         )
-    member_id = bindparam("member_id", type_=Uuid())
-    newest = (
-        select(func.max(PersonalKeyGeneration.generation))
-        .where(
-            PersonalKeyGeneration.member_id == member_id,
-            PersonalKeyGeneration.retired_at.is_(None),
-        )
-        .scalar_subquery()
-    )
     parts.append(
-        _part(
-            PERSONAL,
-            PersonalWrap,
-            PersonalKeyGeneration,
-            "member_id",
-            [
-                PersonalWrap.member_id == member_id,
-                PersonalWrap.generation == newest,
-                PersonalWrap.credential_kind == _TOKEN,
-            ],
-        )
+        personal.PERSONAL_BUNDLES.wrap_and_published(
+            member_id, personal.current_generation(member_id), _TOKEN, token_id
+        ).add_columns(literal(PERSONAL, String()))
     )
     return union_all(*parts)
 
@@ -150,4 +89,4 @@ def wraps_of(
     if leadership_generation is not None:
         params["leadership_generation"] = leadership_generation
     rows = session.execute(_statement(leadership_generation is not None), params)
-    return {part: Found(gen, wrap, published) for part, gen, wrap, published in rows}
+    return {part: Found(gen, wrap, published) for gen, wrap, published, part in rows}

@@ -335,7 +335,7 @@ def unlock(session: Session, token: ApiToken, secret: str) -> SchoolKeys:
             own.wrap,
             own.published,
         )
-        if own is not None and own.published is not None
+        if own is not None
         else None,
     )
 
