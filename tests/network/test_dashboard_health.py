@@ -193,6 +193,36 @@ def test_the_list_keeps_the_most_overdue_and_counts_the_rest(app, story, monkeyp
     assert (result.total, result.more) == (6, 4)
 
 
+def test_the_list_ranks_each_nation_by_its_own_bank_holidays(app, world, monkeypatch):
+    """Monday 30 November 2026 is St Andrew's Day, a bank holiday in Scotland
+    only. A high alert (one school day) sent on Friday at noon to a Scottish
+    school falls due on Tuesday; one sent an hour later to an English school
+    falls due on Monday. The later copy is the more overdue, so a list with room
+    for one must show it, though it is not the oldest of its severity."""
+    borders = world.cluster("Borders")
+    ids = _heads(world, borders, ("Tweed", "Loch", "Kent"))
+    with own_transaction(app) as session:
+        directory.set_nation(session, None, session.get(School, ids["Loch"]), "scotland")
+    sender = "head@tweed.example.org"
+    with own_transaction(app) as session:
+        scottish = _post(session, sender, [ids["Loch"]], _nov(27, 12), "high")
+        english = _post(session, sender, [ids["Kent"]], _nov(27, 13), "high")
+    monkeypatch.setattr(health, "OVERDUE_LISTED", 1)
+    result = _overdue(app, borders.id, datetime(2026, 12, 1, 14, tzinfo=UTC))
+    assert [(c.school, c.alert_id, c.deadline) for c in result.most_overdue] == [
+        ("Kent", english, _nov(30, 13))
+    ]
+    tuesday_noon = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    assert _schools(result) == [("Kent", 1, _nov(30, 13)), ("Loch", 1, tuesday_noon)]
+    assert (result.total, result.more) == (2, 1)
+    monkeypatch.setattr(health, "OVERDUE_LISTED", 2)
+    result = _overdue(app, borders.id, datetime(2026, 12, 1, 14, tzinfo=UTC))
+    assert [(c.alert_id, c.deadline) for c in result.most_overdue] == [
+        (english, _nov(30, 13)),
+        (scottish, tuesday_noon),
+    ]
+
+
 def test_a_deadline_of_zero_counts_nothing_of_that_severity(app, story):
     with own_transaction(app) as session:
         set_deadlines(session, None, story["cluster"], {"urgent": Deadline(0, "hours")})
