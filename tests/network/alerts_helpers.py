@@ -217,3 +217,32 @@ def integrate_queued_reads(app: Any) -> int:
 
     with own_transaction(app) as session:
         return queue.integrate_all(session)
+
+
+def count_rows(app: Any, model: Any, *where: Any) -> int:
+    """How many rows of ``model`` (a mapped class or table) match ``where``."""
+    from sqlalchemy import func, select
+
+    from network.db import own_transaction
+
+    with own_transaction(app) as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def audit_entries(app: Any, action: str) -> list[Any]:
+    """The audit log's entries of one action, in sequence, after the sequencer
+    has integrated the queued reads (as the worker would)."""
+    from sqlalchemy import select
+
+    from network.db import own_transaction
+    from schools.audit.models import AuditEvent
+
+    integrate_queued_reads(app)
+    with own_transaction(app) as session:
+        rows = list(
+            session.scalars(
+                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+            )
+        )
+        session.expunge_all()
+    return rows

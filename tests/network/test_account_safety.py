@@ -14,10 +14,10 @@ from network.db import own_transaction
 from network.notifications.models import Notification
 from network.notifications.render import describe
 from schools import throttle
-from schools.audit.models import AuditEvent
 from schools.db import utcnow
 from schools.models import Member, Role, SignInGuess
 from tests.conftest import PASSWORD, post_form, sign_in
+from tests.network.alerts_helpers import audit_entries
 
 HEAD = "head@oakfield.example.org"
 STAFF = "dsl@oakfield.example.org"
@@ -39,11 +39,6 @@ def _time_passes(app, email):
             session.execute(
                 update(counted).values(sign_in_wait_until=utcnow() - timedelta(seconds=1))
             )
-
-
-def _actions(app, action):
-    with own_transaction(app) as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
 
 
 def _mail(app, event):
@@ -127,13 +122,13 @@ def test_wrong_passwords_make_the_account_wait_longer_then_lock_it_and_email_the
     assert locked.status_code == 429
     assert "locked for an hour" in locked.get_data(as_text=True)
     assert hashed == []  # refused before any password hashing
-    [event] = _actions(app, "member.sign_in_locked")
+    [event] = audit_entries(app, "member.sign_in_locked")
     [mail] = _mail(app, "account.locked")
     assert mail.channel == "email"
     assert mail.target == STAFF
     assert "locked" in describe(mail.payload, "https://hub.example.org", _zone()).subject
     assert event.object_id == str(mail.member_id)
-    assert _actions(app, "member.sign_in_throttled")
+    assert audit_entries(app, "member.sign_in_throttled")
 
 
 def _zone():
@@ -153,7 +148,7 @@ def test_a_head_unlocks_a_staff_member_and_it_is_audited(world, client, app):
     )
     assert unlocked.status_code == 303
     assert unlocked.headers["Location"] == "/school"
-    [event] = _actions(app, "member.sign_in_unlocked")
+    [event] = audit_entries(app, "member.sign_in_unlocked")
     assert event.object_id == str(staff.member.id)
     assert sign_in(app.test_client(), STAFF).status_code == 302
 
@@ -188,7 +183,7 @@ def test_a_sign_in_from_a_new_browser_emails_the_member(world, app):
     sign_in(phone, STAFF)
     [mail] = _mail(app, "account.new_browser")
     assert mail.target == STAFF
-    assert len(_actions(app, "member.new_browser")) == 1  # the news, not the first browser
+    assert len(audit_entries(app, "member.new_browser")) == 1  # the news, not the first browser
     rendered = describe(mail.payload, "https://hub.example.org", _zone())
     assert "another browser" in rendered.subject
     cookie = laptop.get_cookie("alertnet_device")

@@ -5,19 +5,14 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 
 from network.alerts.models import Alert, AlertRecipient, Sealed, SealedWrap, ThreadItem
 from network.db import engine, own_transaction
 from schools.models import Role, School
 from tests.conftest import csrf_token, sign_in
-from tests.network.alerts_helpers import make_head, png_bytes
+from tests.network.alerts_helpers import count_rows, make_head, png_bytes
 from tests.network.notify_helpers import actions as _actions
-
-
-def _count(app, model, *where):
-    with own_transaction(app) as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def test_a_head_posts_and_the_recipients_read_acknowledge_and_reply(app, heads):
@@ -139,8 +134,8 @@ def test_bad_alerts_are_refused_next_to_the_field_and_nothing_is_written(
     page = response.get_data(as_text=True)
     assert response.status_code == 422, page
     assert message in page
-    assert _count(app, Alert) == 0
-    assert _count(app, Sealed) == 0
+    assert count_rows(app, Alert) == 0
+    assert count_rows(app, Sealed) == 0
 
 
 def test_a_suspended_school_cannot_be_chosen_or_post(app, heads):
@@ -151,7 +146,7 @@ def test_a_suspended_school_cannot_be_chosen_or_post(app, heads):
     assert response.status_code == 422
     assert "suspended" in response.get_data(as_text=True)
     assert b.client.get("/alerts/new").status_code == 403
-    assert _count(app, Alert) == 0
+    assert count_rows(app, Alert) == 0
 
 
 def test_evidence_must_be_what_it_claims_and_within_the_limit(app, heads):
@@ -170,7 +165,7 @@ def test_evidence_must_be_what_it_claims_and_within_the_limit(app, heads):
         response = a.post_alert([b.school], evidence=upload)
         assert response.status_code == 422, message
         assert message in response.get_data(as_text=True)
-    assert _count(app, Alert) == 0
+    assert count_rows(app, Alert) == 0
 
 
 def test_image_metadata_is_stripped_before_encryption(app, heads):
@@ -213,7 +208,7 @@ def test_resolving_asks_a_note_and_a_confirmation_and_closes_it_for_the_sender_o
     unconfirmed = a.post(f"{page}/resolve", {"resolve_note": "Page removed."}, page=page)
     assert unconfirmed.status_code == 422
     assert "Confirm that the matter is dealt with" in unconfirmed.get_data(as_text=True)
-    assert _count(app, ThreadItem) == 0
+    assert count_rows(app, ThreadItem) == 0
     done = a.post(f"{page}/resolve", {"resolve_note": "Page removed.", "confirm": "y"}, page=page)
     assert done.status_code == 303
     shown = a.client.get(page).get_data(as_text=True)
@@ -226,7 +221,7 @@ def test_resolving_asks_a_note_and_a_confirmation_and_closes_it_for_the_sender_o
         b.post(f"{page}/actions", {"action_type": "police", "note": ""}, page=page).status_code
         == 303
     )
-    assert _count(app, ThreadItem) == 3  # the resolution's note, the reply, the action
+    assert count_rows(app, ThreadItem) == 3  # the resolution's note, the reply, the action
     again = a.post(f"{page}/resolve", {"resolve_note": "Again.", "confirm": "y"}, page=page)
     assert again.status_code == 409
     assert "already resolved on" in again.get_data(as_text=True)
@@ -411,9 +406,9 @@ def test_retention_shreds_content_and_keeps_a_tombstone(app, heads, runner):
     result = runner.invoke(main, ["retention", "run"])
     assert result.exit_code == 0
     assert "Shredded 1 alert." in result.output
-    assert _count(app, Sealed) == 0
-    assert _count(app, SealedWrap) == 0
-    assert _count(app, Alert) == 1
+    assert count_rows(app, Sealed) == 0
+    assert count_rows(app, SealedWrap) == 0
+    assert count_rows(app, Alert) == 1
     page = b.client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     assert "Shredded alert" in page
     response = b.post(f"/alerts/{alert_id}/reply", {"text": "late"}, page=f"/alerts/{alert_id}")
@@ -596,8 +591,8 @@ def test_retention_shreds_in_batches_with_their_threads(app, heads, monkeypatch)
     with own_transaction(app) as session:
         shredded = retention.shred_expired(session)
     assert sorted(str(i) for i in shredded) == sorted(ids)
-    assert _count(app, Sealed) == 0
-    assert _count(app, SealedWrap) == 0
-    assert _count(app, ThreadItem, ThreadItem.sealed_id.is_not(None)) == 0
-    assert _count(app, Alert, Alert.status == "shredded") == 5
+    assert count_rows(app, Sealed) == 0
+    assert count_rows(app, SealedWrap) == 0
+    assert count_rows(app, ThreadItem, ThreadItem.sealed_id.is_not(None)) == 0
+    assert count_rows(app, Alert, Alert.status == "shredded") == 5
     assert _actions(app).count("alert.shredded") == 5

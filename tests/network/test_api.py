@@ -8,17 +8,21 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from network.alerts.models import Alert, Sealed, ThreadItem
 from network.alerts.paging import encode_cursor
 from network.api.models import IdempotentRequest
 from network.db import own_transaction
-from schools.audit.models import AuditEvent
 from schools.models import Role, School
 from tests.conftest import sign_in
-from tests.network.alerts_helpers import integrate_queued_reads, make_head, png_bytes
+from tests.network.alerts_helpers import (
+    audit_entries,
+    count_rows,
+    make_head,
+    png_bytes,
+)
 from tests.network.api_helpers import (
     Api,
     alert_body,
@@ -34,21 +38,6 @@ from tests.network.api_helpers import (
 @pytest.fixture
 def apis(app, heads):
     return {name: api_for(app, head.person.email) for name, head in heads.items()}
-
-
-def _count(app, model, *where):
-    with own_transaction(app) as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def _entries(app, action):
-    integrate_queued_reads(app)
-    with own_transaction(app) as session:
-        return list(
-            session.scalars(
-                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
-            )
-        )
 
 
 def _post(api, recipients, **fields):
@@ -86,10 +75,10 @@ def test_a_head_posts_through_the_api_and_the_recipients_read_it_verified(app, h
         as_text=True
     )
     # Posted in the same transaction as the hub's own record, audited with the token.
-    [entry] = _entries(app, "alert.posted")
+    [entry] = audit_entries(app, "alert.posted")
     assert entry.actor_id == a.person.member.id
     assert entry.detail["token"] == token_id(apis["Ash"].token)
-    by_token, by_page = _entries(app, "alert.opened")
+    by_token, by_page = audit_entries(app, "alert.opened")
     assert by_token.detail["token"] == token_id(apis["Beech"].token)
     assert "token" not in by_page.detail
 
@@ -114,7 +103,7 @@ def test_evidence_goes_in_as_base64_and_comes_back_as_the_file(app, heads, apis)
     assert response.data == pdf
     assert response.mimetype == "application/pdf"
     assert "report.pdf" in response.headers["Content-Disposition"]
-    assert _entries(app, "alert.attachment_downloaded")
+    assert audit_entries(app, "alert.attachment_downloaded")
 
 
 def test_evidence_downloads_carry_the_same_sandbox_policy_from_the_api_and_the_page(
@@ -225,7 +214,7 @@ def test_red_alerts_cannot_be_forwarded(app, heads, apis):
         f"/api/v1/alerts/{posted['id']}/forward", {"schools": [str(heads["Cedar"].school.id)]}
     )
     assert_problem(response, 403, "TLP:RED")
-    assert _count(app, Alert) == 1
+    assert count_rows(app, Alert) == 1
 
 
 def test_the_inbox_filters_and_pages_with_a_cursor(app, heads, apis):
@@ -334,9 +323,9 @@ def test_bad_alerts_are_refused_naming_the_field_and_nothing_is_written(
 ):
     response = apis["Ash"].post("/api/v1/alerts", alert_body([heads["Beech"].school], **fields))
     assert_problem(response, 422, message, field=field)
-    assert _count(app, Alert) == 0
-    assert _count(app, Sealed) == 0
-    assert _count(app, IdempotentRequest) == 0
+    assert count_rows(app, Alert) == 0
+    assert count_rows(app, Sealed) == 0
+    assert count_rows(app, IdempotentRequest) == 0
 
 
 def test_a_body_that_is_not_json_or_not_an_object_is_refused(app, heads, apis):
@@ -357,7 +346,7 @@ def test_a_body_that_is_not_json_or_not_an_object_is_refused(app, heads, apis):
         422,
         field="name",
     )
-    assert _count(app, Alert) == 0
+    assert count_rows(app, Alert) == 0
 
 
 def test_a_large_attachment_fits_the_post_endpoint_but_not_others(database_url, tmp_path):
@@ -375,7 +364,7 @@ def test_a_large_attachment_fits_the_post_endpoint_but_not_others(database_url, 
     assert_problem(reply, 413, "65,536 bytes")
     huge = alert_body([beech.school], attachments=[attachment("huge.pdf", bytes(1024 * 1024))])
     assert_problem(api.post("/api/v1/alerts", huge), 413, "1,048,576 bytes")
-    assert _count(app, Alert) == 1
+    assert count_rows(app, Alert) == 1
     engine(app).dispose()
 
 
@@ -391,15 +380,15 @@ def test_a_retry_with_the_same_idempotency_key_posts_once(app, heads, apis):
     assert again.get_json() == first.get_json()
     assert again.headers["Location"] == first.headers["Location"]
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert _count(app, Alert) == 1
-    assert len(_entries(app, "alert.posted")) == 1
+    assert count_rows(app, Alert) == 1
+    assert len(audit_entries(app, "alert.posted")) == 1
     # The same key with another body is refused, and posts nothing.
     other = apis["Ash"].post("/api/v1/alerts", {**body, "title": "Another"}, headers=key)
     assert_problem(other, 422, "already used", field="Idempotency-Key")
     # Keys belong to one token: another token may use the same key.
     second_token = Api(apis["Ash"].client, issue_token(app, heads["Ash"].person.email))
     assert second_token.post("/api/v1/alerts", body, headers=key).status_code == 201
-    assert _count(app, Alert) == 2
+    assert count_rows(app, Alert) == 2
     assert_problem(
         apis["Ash"].post("/api/v1/alerts", body, headers={"Idempotency-Key": "é"}),
         400,
@@ -453,7 +442,7 @@ def test_concurrent_retries_with_one_key_make_one_alert(app, heads, apis):
     finally:
         server.shutdown()
         thread.join(timeout=5)
-    assert _count(app, Alert) == 1
+    assert count_rows(app, Alert) == 1
     ids = {alert_id for status, alert_id in results if status == 201}
     assert len(ids) == 1
     assert all(status in (201, 409) for status, _ in results)
@@ -511,7 +500,9 @@ def test_subscriptions_are_listed_made_changed_and_deleted_through_the_services(
     )
     assert ash.delete(f"/api/v1/subscriptions/{saved['id']}").status_code == 204
     assert_problem(ash.get(f"/api/v1/subscriptions/{saved['id']}"), 404)
-    assert [e.action for e in _entries(app, "subscription.deleted")] == ["subscription.deleted"]
+    assert [e.action for e in audit_entries(app, "subscription.deleted")] == [
+        "subscription.deleted"
+    ]
 
 
 @pytest.mark.parametrize("digest_time", ["7:30", "07:30:00", "0730", "24:00", "07:30+01:00"])
@@ -548,7 +539,7 @@ def test_suspended_schools_cannot_post_through_the_api(app, heads, apis):
     assert_problem(
         apis["Ash"].post("/api/v1/alerts", alert_body([heads["Beech"].school])), 403, "suspended"
     )
-    assert _count(app, Alert) == 0
+    assert count_rows(app, Alert) == 0
 
 
 def test_staff_cannot_make_tokens(app, world, heads):

@@ -16,7 +16,6 @@ from crypto.keys import SchoolKeys
 from network.alerts.models import Alert
 from network.cli import main
 from network.db import own_transaction
-from schools.audit.models import AuditEvent
 from schools.db import utcnow
 from schools.models import (
     ApiToken,
@@ -29,7 +28,7 @@ from schools.models import (
 )
 from schools.tokens import NOT_VALID
 from tests.conftest import PASSWORD, csrf_token, sign_in
-from tests.network.alerts_helpers import integrate_queued_reads
+from tests.network.alerts_helpers import audit_entries
 from tests.network.api_helpers import (
     Api,
     alert_body,
@@ -59,12 +58,6 @@ def _wraps(app, token: str) -> list[int]:
         )
 
 
-def _actions(app, action: str) -> list[AuditEvent]:
-    integrate_queued_reads(app)
-    with own_transaction(app) as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
-
-
 def _make_on_page(head, **fields) -> tuple[object, str | None]:
     data = {"name": "MIS sync", "scopes": ["inbox:read", "alerts:write"], "expires_days": "30"}
     data.update(fields)
@@ -89,7 +82,7 @@ def test_a_head_makes_a_token_in_the_hub_shown_once_with_its_last_use(app, ash, 
     assert row.secret_hash == custody.token_secret_hash(token.partition(".")[2])
     assert row.scope_list == ["alerts:write", "inbox:read"]
     assert _wraps(app, token) == [1]  # the school's keys, wrapped to the token alone
-    [created] = _actions(app, "token.created")
+    [created] = audit_entries(app, "token.created")
     assert created.actor_id == ash.person.member.id
     assert created.detail["scopes"] == ["alerts:write", "inbox:read"]
 
@@ -165,7 +158,7 @@ def test_unknown_malformed_and_wrong_tokens_get_a_401_problem(app, ash):
             assert body["detail"] == NOT_VALID
     response = app.test_client().get("/api/v1/alerts", headers={"Authorization": "Basic eDp5"})
     assert_problem(response, 401, "Bearer")
-    rejected = _actions(app, "token.rejected")
+    rejected = audit_entries(app, "token.rejected")
     assert {e.detail["reason"] for e in rejected} == {"malformed", "unknown", "wrong_secret"}
 
 
@@ -203,7 +196,7 @@ def test_every_refused_token_gets_the_same_answer_without_its_dates(app, ash):
         "status": 401,
         "detail": "Invalid or expired token. Check you copied all of it, or make a new one.",
     }
-    reasons = [e.detail["reason"] for e in _actions(app, "token.rejected")]
+    reasons = [e.detail["reason"] for e in audit_entries(app, "token.rejected")]
     assert reasons == ["unknown", "wrong_secret", "expired", "revoked", "orphaned"]
 
 
@@ -216,7 +209,7 @@ def test_a_revoked_token_stops_at_once_and_loses_its_keys(app, ash):
     assert response.status_code == 303
     assert_problem(api.get("/api/v1/alerts"), 401, NOT_VALID)
     assert _wraps(app, token) == []
-    [revoked] = _actions(app, "token.revoked")
+    [revoked] = audit_entries(app, "token.revoked")
     assert revoked.actor_id == ash.person.member.id
     assert "Revoked" in ash.client.get(page).get_data(as_text=True)
 
@@ -294,13 +287,13 @@ def test_what_a_token_does_is_attributed_to_its_member_with_the_token_id(app, as
     token = issue_token(app, ash.person.email)
     posted = Api(app.test_client(), token).post("/api/v1/alerts", alert_body([beech.school]))
     assert posted.status_code == 201
-    [entry] = _actions(app, "alert.posted")
+    [entry] = audit_entries(app, "alert.posted")
     assert entry.actor_id == ash.person.member.id
     assert entry.actor_role == "head"
     assert entry.detail["token"] == token_id(token)
     # The page's own actions name no token.
     ash.client.get(posted.get_json()["url"].replace("/api/v1", ""))
-    [opened] = _actions(app, "alert.opened")
+    [opened] = audit_entries(app, "alert.opened")
     assert "token" not in opened.detail
 
 
@@ -338,7 +331,7 @@ def test_the_command_line_makes_lists_and_revokes_tokens(app, runner, ash):
     revoked = runner.invoke(main, ["token", "revoke", token_id(token)])
     assert revoked.exit_code == 0, revoked.output
     assert_problem(api.get("/api/v1/me"), 401, NOT_VALID)
-    [entry] = _actions(app, "token.revoked")
+    [entry] = audit_entries(app, "token.revoked")
     assert entry.actor_id is None  # the operator
 
 
@@ -481,7 +474,7 @@ def test_keys_that_do_not_match_the_published_ones_are_audited_though_the_reques
         )
     refused = api.post("/api/v1/alerts", alert_body([beech.school]))
     assert 400 <= refused.status_code < 500, refused.get_data(as_text=True)
-    [mismatch] = _actions(app, "school.keys_mismatch")
+    [mismatch] = audit_entries(app, "school.keys_mismatch")
     assert mismatch.detail["credential_kind"] == "token"
     assert mismatch.school_id == ash.school.id
     with own_transaction(app) as session:

@@ -10,7 +10,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from network.alerts.held import shred_abandoned
 from network.alerts.held_models import HeldAlert, HeldEvidence
@@ -18,14 +18,9 @@ from network.alerts.models import Alert, Sealed, SealedWrap
 from network.db import own_transaction
 from schools.audit.models import AuditEvent
 from schools.db import utcnow
-from tests.network.alerts_helpers import phone_photo
+from tests.network.alerts_helpers import count_rows, phone_photo
 
 DRAFT_LINK = re.compile(r'action="/alerts/drafts/([0-9a-f-]{36})"')
-
-
-def _count(app, model) -> int:
-    with own_transaction(app) as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def _actions(app, prefix: str) -> list[str]:
@@ -54,9 +49,9 @@ def test_the_post_form_shows_every_problem_at_once(app, heads):
     assert response.status_code == 422
     for field in ("title", "category", "platform", "links", "accounts", "schools"):
         assert f'id="{field}-error"' in page, field
-    assert _count(app, Alert) == 0
+    assert count_rows(app, Alert) == 0
     # Nothing was attached, so nothing was kept either.
-    assert _count(app, HeldAlert) == 0
+    assert count_rows(app, HeldAlert) == 0
 
 
 @pytest.mark.heads("Ash", "Beech")
@@ -83,7 +78,7 @@ def test_an_eight_megabyte_photo_survives_a_refused_submission_and_is_sent(app, 
             select(SealedWrap.school_id).where(SealedWrap.sealed_id == rows[0].sealed_id)
         ).all()
         assert wraps == [a.school.id]
-    assert _count(app, Alert) == 0
+    assert count_rows(app, Alert) == 0
     # The draft's own address continues it, with the photo still attached.
     resumed = a.post(
         f"/alerts/drafts/{draft_id}",
@@ -104,8 +99,8 @@ def test_an_eight_megabyte_photo_survives_a_refused_submission_and_is_sent(app, 
         alert = session.get(Alert, uuid.UUID(alert_id))
         assert alert is not None
         assert alert.attachment_count == 1
-    assert _count(app, HeldAlert) == 0
-    assert _count(app, HeldEvidence) == 0
+    assert count_rows(app, HeldAlert) == 0
+    assert count_rows(app, HeldEvidence) == 0
     assert "alert.draft_sent" in _actions(app, "alert.draft")
     shown = b.client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     assert "IMG_2041.jpg" in shown
@@ -126,7 +121,7 @@ def test_a_head_saves_a_draft_comes_back_and_sends_it(app, heads):
     form = a.client.get(draft_url).get_data(as_text=True)
     assert 'value="Half-written"' in form
     assert "More to come" in form
-    assert _count(app, Alert) == 0
+    assert count_rows(app, Alert) == 0
     # Nothing of it is on the hub in clear.
     with own_transaction(app) as session:
         bodies = session.scalars(select(Sealed.body)).all()
@@ -145,8 +140,8 @@ def test_a_head_saves_a_draft_comes_back_and_sends_it(app, heads):
         content_type="multipart/form-data",
     )
     assert sent.status_code == 303
-    assert _count(app, Alert) == 1
-    assert _count(app, HeldAlert) == 0
+    assert count_rows(app, Alert) == 1
+    assert count_rows(app, HeldAlert) == 0
     assert "Finished" in b.client.get("/alerts").get_data(as_text=True)
 
 
@@ -159,12 +154,12 @@ def test_a_draft_abandoned_for_a_day_is_shredded(app, heads):
         content_type="multipart/form-data",
     )
     assert saved.status_code == 303
-    envelopes = _count(app, Sealed)
+    envelopes = count_rows(app, Sealed)
     with own_transaction(app) as session:
         assert shred_abandoned(session, utcnow() + timedelta(hours=23)) == 0
     with own_transaction(app) as session:
         assert shred_abandoned(session, utcnow() + timedelta(days=1, minutes=1)) == 1
-    assert _count(app, HeldAlert) == 0
-    assert _count(app, Sealed) == envelopes - 1
+    assert count_rows(app, HeldAlert) == 0
+    assert count_rows(app, Sealed) == envelopes - 1
     assert _actions(app, "alert.draft") == ["alert.draft_saved", "alert.draft_shredded"]
     assert a.client.get(saved.headers["Location"]).status_code == 404

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from html import unescape
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from network.alerts.deadlines import AckDeadline
 from network.alerts.guidance import DEFAULT_GUIDANCE
@@ -20,7 +20,7 @@ from network.db import own_transaction
 from schools.audit.models import AuditEvent
 from schools.models import Cluster, Invitation, Role, School, SchoolKind
 from tests.factories import post_form, sign_in
-from tests.network.alerts_helpers import integrate_queued_reads
+from tests.network.alerts_helpers import count_rows, integrate_queued_reads
 
 
 def _summary(html: str) -> str:
@@ -41,11 +41,6 @@ def _refused(response, *expected: tuple[str, str]) -> None:
         assert message in summary, message
 
 
-def _count(app, what, *where) -> int:
-    with own_transaction(app) as session:
-        return int(session.scalar(select(func.count()).select_from(what).where(*where)) or 0)
-
-
 def _actions(app) -> list[str]:
     integrate_queued_reads(app)
     with own_transaction(app) as session:
@@ -53,7 +48,7 @@ def _actions(app) -> list[str]:
 
 
 def test_the_invite_form_says_a_long_name_and_a_bad_address_at_once(app, ash):
-    invited = _count(app, Invitation)
+    invited = count_rows(app, Invitation)
     response = ash.post(
         "/school/invite",
         {"name": "x" * 201, "email": "not-an-address", "role": "staff"},
@@ -71,7 +66,7 @@ def test_the_invite_form_says_a_long_name_and_a_bad_address_at_once(app, ash):
         page="/school",
     )
     _refused(again, ("email", "already has an account on this hub"))
-    assert _count(app, Invitation) == invited
+    assert count_rows(app, Invitation) == invited
 
 
 def test_a_new_cluster_says_its_name_and_the_coordinators_address_at_once(app, world):
@@ -98,8 +93,8 @@ def test_a_new_cluster_says_its_name_and_the_coordinators_address_at_once(app, w
         ("name", "Enter the cluster name."),
         ("coordinator_email", "admin@hub.example.org already has an account on this hub."),
     )
-    assert _count(app, Cluster) == 1
-    assert _count(app, Invitation, Invitation.role == Role.COORDINATOR) == 0
+    assert count_rows(app, Cluster) == 1
+    assert count_rows(app, Invitation, Invitation.role == Role.COORDINATOR) == 0
 
 
 def test_admitting_a_school_says_the_school_and_its_head_at_once(app, world, cluster, coordinator):
@@ -132,8 +127,8 @@ def test_admitting_a_school_says_the_school_and_its_head_at_once(app, world, clu
         ("head_email", "Enter the head's email address."),
         ("head_name", "Field cannot be longer than 200 characters."),
     )
-    assert _count(app, School, School.kind == SchoolKind.SCHOOL) == 1
-    assert _count(app, Invitation, Invitation.role == Role.HEAD) == 0
+    assert count_rows(app, School, School.kind == SchoolKind.SCHOOL) == 1
+    assert count_rows(app, Invitation, Invitation.role == Role.HEAD) == 0
 
 
 def test_retention_says_a_word_for_a_number_and_a_period_too_short_at_once(
@@ -150,7 +145,7 @@ def test_retention_says_a_word_for_a_number_and_a_period_too_short_at_once(
         ("days_harassment", "Not a valid integer value."),
         ("days_defamation", "Keep alerts between 30 and 9,150 days"),
     )
-    assert _count(app, RetentionPeriod) == 0
+    assert count_rows(app, RetentionPeriod) == 0
 
 
 def test_deadlines_say_a_word_for_a_number_and_too_many_school_days_at_once(
@@ -172,7 +167,7 @@ def test_deadlines_say_a_word_for_a_number_and_too_many_school_days_at_once(
         ("amount_urgent", "Enter a number from 0 (no deadline) to 10."),
         ("amount_low", "Enter a number from 0 (no deadline) to 10."),
     )
-    assert _count(app, AckDeadline) == 0
+    assert count_rows(app, AckDeadline) == 0
     assert "ack_deadlines.changed" not in _actions(app)
 
 
@@ -189,7 +184,7 @@ def test_accepting_an_invitation_says_a_missing_name_and_a_weak_password_at_once
         ("name", "Enter your name."),
         ("password", "at least 12 characters"),
     )
-    assert _count(app, Invitation, Invitation.accepted_at.is_not(None)) == 0
+    assert count_rows(app, Invitation, Invitation.accepted_at.is_not(None)) == 0
 
 
 def test_the_out_of_hours_contact_says_a_long_phone_and_a_bad_address_at_once(app, ash):
@@ -202,7 +197,7 @@ def test_the_out_of_hours_contact_says_a_long_phone_and_a_bad_address_at_once(ap
         ("email", "Enter an email address like dsl.oncall@school.example.org"),
         ("name", "Enter the contact's name."),
     )
-    assert _count(app, OutOfHoursContact) == 0
+    assert count_rows(app, OutOfHoursContact) == 0
 
 
 def _alert_to(sender, recipient) -> str:
@@ -214,7 +209,7 @@ def _alert_to(sender, recipient) -> str:
 def test_an_action_says_a_long_reference_and_a_future_referral_at_once(app, pair):
     ash, beech = pair
     alert_id = _alert_to(ash, beech)
-    items = _count(app, ThreadItem)
+    items = count_rows(app, ThreadItem)
     response = beech.post(
         f"/alerts/{alert_id}/actions",
         {
@@ -232,7 +227,7 @@ def test_an_action_says_a_long_reference_and_a_future_referral_at_once(app, pair
         ("referred_on", "The date of the referral is in the future"),
         ("due_on", "has passed"),
     )
-    assert (_count(app, ThreadItem), _count(app, Referral)) == (items, 0)
+    assert (count_rows(app, ThreadItem), count_rows(app, Referral)) == (items, 0)
 
 
 def test_an_outcome_says_an_unknown_outcome_and_a_day_that_is_no_date_at_once(app, pair):
@@ -244,7 +239,7 @@ def test_an_outcome_says_an_unknown_outcome_and_a_day_that_is_no_date_at_once(ap
     assert made.status_code == 303
     with own_transaction(app) as session:
         referral_id = session.scalars(select(Referral.id)).one()
-    items = _count(app, ThreadItem)
+    items = count_rows(app, ThreadItem)
     url = f"/school/referrals/{referral_id}/outcome"
     response = beech.post(url, {"outcome": "lost", "next_due_on": "next week"}, page=url)
     _refused(
@@ -252,13 +247,13 @@ def test_an_outcome_says_an_unknown_outcome_and_a_day_that_is_no_date_at_once(ap
         ("outcome", "Choose the outcome from the list."),
         ("next_due_on", "Not a valid date value."),
     )
-    assert _count(app, ThreadItem) == items
+    assert count_rows(app, ThreadItem) == items
 
 
 def test_a_sighting_says_a_long_place_and_a_future_day_at_once(app, pair):
     ash, beech = pair
     alert_id = _alert_to(ash, beech)
-    items = _count(app, ThreadItem)
+    items = count_rows(app, ThreadItem)
     response = beech.post(
         f"/alerts/{alert_id}/sightings",
         {"seen_on": str(date.today() + timedelta(days=30)), "where": "y" * 501},
@@ -269,7 +264,7 @@ def test_a_sighting_says_a_long_place_and_a_future_day_at_once(app, pair):
         ("where", "Write at most 500 characters."),
         ("seen_on", "The date seen is in the future."),
     )
-    assert _count(app, ThreadItem) == items
+    assert count_rows(app, ThreadItem) == items
 
 
 def test_recovery_says_a_missing_code_and_a_weak_password_at_once(app, ash):
@@ -324,7 +319,7 @@ def test_a_forward_says_a_long_note_and_no_school_chosen_at_once(app, heads):
     assert chosen in _summary(html)
     fieldset = html.split('id="forward-schools"', 1)[1].split("</fieldset>", 1)[0]
     assert f'<p class="error-message">{chosen}</p>' in fieldset
-    assert _count(app, Alert, Alert.forwarded_from_id.is_not(None)) == 0
+    assert count_rows(app, Alert, Alert.forwarded_from_id.is_not(None)) == 0
 
 
 def test_a_forward_says_a_long_note_and_a_school_that_already_has_it_at_once(app, heads):
@@ -349,4 +344,4 @@ def test_a_forward_says_a_long_note_and_a_school_that_already_has_it_at_once(app
     alone = beech.post(f"/alerts/{alert_id}/forward", to_cedar, page=f"/alerts/{alert_id}")
     assert alone.status_code == 409
     assert "Cedar already has this alert." in unescape(alone.get_data(as_text=True))
-    assert _count(app, Alert, Alert.forwarded_from_id.is_not(None)) == 1
+    assert count_rows(app, Alert, Alert.forwarded_from_id.is_not(None)) == 1

@@ -10,19 +10,12 @@ from sqlalchemy import MetaData, select
 from network.alerts import steps, vocab
 from network.alerts.guidance import DEFAULT_GUIDANCE, current_guidance, edit_guidance
 from network.db import engine, own_transaction
-from schools.audit.models import AuditEvent
 from schools.errors import NotFound
 from schools.models import Cluster, Member
 from tests.factories import post_form
+from tests.network.alerts_helpers import audit_entries
 
 NEW_TEXT = "Ring Riverside police on 101 and write the incident number below."
-
-
-def _audited(app, action: str) -> list[AuditEvent]:
-    with own_transaction(app) as session:
-        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
-        session.expunge_all()
-    return rows
 
 
 def _everything_stored(app) -> str:
@@ -81,7 +74,7 @@ def test_the_coordinator_writes_versions_that_are_kept_and_audited(app, cluster,
     default = coordinator.get(f"{page}/versions/0").get_data(as_text=True)
     assert "the hub's default" in default
     assert coordinator.get(f"{page}/versions/9").status_code == 404
-    edits = _audited(app, "guidance.edited")
+    edits = audit_entries(app, "guidance.edited")
     assert [(e.detail["version"], e.detail["summary"]) for e in edits] == [
         (1, "Local police number"),
         (2, "Evidence"),
@@ -102,7 +95,7 @@ def test_an_empty_or_unchanged_text_is_refused_beside_the_field(app, coordinator
     assert answer.status_code == 422
     assert "Enter the summary of the change." in answer.get_data(as_text=True)
     assert coordinator.get("/cluster/guidance/no_such_category").status_code == 404
-    assert _audited(app, "guidance.edited") == []
+    assert audit_entries(app, "guidance.edited") == []
 
 
 def test_a_head_may_neither_read_nor_edit_the_guidance_pages(app, cluster, ash):
@@ -120,7 +113,7 @@ def test_a_head_may_neither_read_nor_edit_the_guidance_pages(app, cluster, ash):
             pass
         else:
             raise AssertionError("a head edited the guidance")
-    assert _audited(app, "guidance.edited") == []
+    assert audit_entries(app, "guidance.edited") == []
 
 
 def test_the_post_form_shows_each_categorys_guidance_and_the_clusters_own(
@@ -215,7 +208,7 @@ def test_the_cli_shows_and_saves_versions_and_refuses_bad_input(app, runner, clu
         )
         assert result.exit_code == 2, result.output
         assert says in result.output
-    [edit] = _audited(app, "guidance.edited")
+    [edit] = audit_entries(app, "guidance.edited")
     assert edit.actor_id is None
     assert edit.detail["summary"] == "From the 2027 policy"
 

@@ -14,13 +14,12 @@ from sqlalchemy import func, select
 from network.alerts.home_models import HomeVisit, UnreadMark
 from network.alerts.models import AlertRecipient, ThreadItem
 from network.db import own_transaction
-from schools.audit.models import AuditEvent
 from schools.db import utcnow
 from schools.models import Cluster, Role
 from tests.factories import client_for, sign_in
 from tests.network.alerts_helpers import (
+    audit_entries,
     colleague_of,
-    integrate_queued_reads,
     png_bytes,
     post_as,
 )
@@ -28,12 +27,6 @@ from tests.network.alerts_helpers import (
 
 def _id(response):
     return response.headers["Location"].rsplit("/", 1)[1]
-
-
-def _actions(app, action):
-    integrate_queued_reads(app)
-    with own_transaction(app) as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
 
 
 def _copy(app, alert_id, school):
@@ -104,7 +97,7 @@ def test_home_lists_overdue_and_unacknowledged_alerts_with_their_deadline(app, p
     # The sender's own alerts never wait for its own acknowledgement.
     assert "Nothing needs your attention" in ash.client.get("/home").get_data(as_text=True)
     # Titles are decrypted as the inbox decrypts them: audited.
-    assert _actions(app, "inbox.titles_decrypted")
+    assert audit_entries(app, "inbox.titles_decrypted")
 
 
 def test_replies_since_the_last_visit(app, pair):
@@ -153,7 +146,7 @@ def test_bulk_acknowledge_acknowledges_each_as_the_single_one_does(app, pair):
         assert copy.acknowledged_by_id == beech.person.member.id
         assert copy.first_read_at is not None
     assert _copy(app, ids[2], beech.school).acknowledged_at is None
-    assert sorted(e.object_id for e in _actions(app, "alert.acknowledged")) == sorted(ids[:2])
+    assert sorted(e.object_id for e in audit_entries(app, "alert.acknowledged")) == sorted(ids[:2])
     # The sender sees each acknowledgement, as after the single one.
     sender_page = ash.client.get(f"/alerts/{ids[0]}").get_data(as_text=True)
     assert "Head of Beech" in sender_page
@@ -171,7 +164,7 @@ def test_bulk_acknowledge_is_all_or_nothing(app, pair):
     page = beech.client.get("/home").get_data(as_text=True)
     assert "Nothing was acknowledged. Already acknowledged by Head of Beech" in page
     assert _copy(app, first, beech.school).acknowledged_at is None
-    assert len(_actions(app, "alert.acknowledged")) == 1
+    assert len(audit_entries(app, "alert.acknowledged")) == 1
     # Nothing chosen, or not an alert: refused, nothing written.
     for data in ({}, {"alert_ids": ["not-an-id"]}):
         beech.post("/alerts/acknowledge", data, page="/alerts")
@@ -206,11 +199,11 @@ def test_mark_unread_is_for_the_member_alone(app, world, pair):
     assert _unread_rows(colleague.get("/alerts").get_data(as_text=True)) == []
     assert _copy(app, alert_id, beech.school).first_read_at is not None
     assert "Marked unread by you" in beech.client.get("/home").get_data(as_text=True)
-    [event] = _actions(app, "alert.marked_unread")
+    [event] = audit_entries(app, "alert.marked_unread")
     assert event.object_id == alert_id
     # Marking again changes nothing; opening it makes it read again.
     beech.post(f"/alerts/{alert_id}/unread", {}, page="/alerts")
-    assert len(_actions(app, "alert.marked_unread")) == 1
+    assert len(audit_entries(app, "alert.marked_unread")) == 1
     beech.client.get(f"/alerts/{alert_id}")
     assert _unread_rows(beech.client.get("/alerts").get_data(as_text=True)) == []
     with own_transaction(app) as session:
@@ -264,7 +257,9 @@ def test_image_evidence_is_previewed_for_the_reader_only(app, world, cluster, pa
         assert image.size == (12, 10)
         assert image.format == "PNG"
     # Audited as the download it is, marked a preview.
-    previewed = [e for e in _actions(app, "alert.attachment_downloaded") if e.detail.get("preview")]
+    previewed = [
+        e for e in audit_entries(app, "alert.attachment_downloaded") if e.detail.get("preview")
+    ]
     assert len(previewed) == 1
     # Not a PDF, and not for a school that did not receive it.
     pdf = next(i for i in items.values() if f"/attachments/{i.id}/preview" not in url)

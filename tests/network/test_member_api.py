@@ -14,9 +14,9 @@ from network.alerts.models import ThreadExclusion
 from network.api.member_views import LEADERSHIP_KEYS_NOT_HELD
 from network.db import own_transaction
 from schools import leadership
-from schools.audit.models import AuditEvent
 from schools.models import LeadershipWrap, LoginSession, Member, Role, School
 from tests.conftest import csrf_token, sign_in
+from tests.network.alerts_helpers import audit_entries
 from tests.network.api_helpers import Api, api_for, token_id
 
 
@@ -34,13 +34,6 @@ def _join(app, world, head, role: Role, email: str):
 def _browser(client) -> Api:
     """A signed-in browser calling the API: its session, and the CSRF token."""
     return Api(client, None, {"X-CSRFToken": csrf_token(client, "/account")})
-
-
-def _actions(app, action: str) -> list[AuditEvent]:
-    with own_transaction(app) as session:
-        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
-        session.expunge_all()
-        return rows
 
 
 def _generation(app, school_id: uuid.UUID) -> int:
@@ -66,11 +59,11 @@ def test_a_heads_token_demotes_a_dsl_and_the_leadership_keys_move_on(app, world,
     assert answer["member"]["id"] == str(dsl.member.id)
     assert answer["leadership_keys_rotated"] is True
     assert _generation(app, beech.school.id) == 2
-    [audited] = _actions(app, "member.role_changed")
+    [audited] = audit_entries(app, "member.role_changed")
     assert audited.detail["role_before"] == "dsl"
     assert audited.detail["role_after"] == "staff"
     assert audited.detail["token"] == token_id(api.token)
-    assert _actions(app, "school.leadership_keys_rotated")
+    assert audit_entries(app, "school.leadership_keys_rotated")
     with own_transaction(app) as session:
         ended = session.scalars(
             select(LoginSession).where(LoginSession.member_id == dsl.member.id)
@@ -105,7 +98,7 @@ def test_a_token_without_the_leadership_keys_is_told_and_nothing_changes(app, wo
     assert refused.get_json()["detail"] == LEADERSHIP_KEYS_NOT_HELD
     assert _role(app, dsl.member.id) == "dsl"
     assert _generation(app, beech.school.id) == 1
-    assert _actions(app, "member.role_changed") == []
+    assert audit_entries(app, "member.role_changed") == []
     # Into the leadership needs no rotation: the same token may.
     staff, _ = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
     promoted = api.put(f"/api/v1/members/{staff.member.id}/role", {"role": "deputy_dsl"})
@@ -157,7 +150,7 @@ def test_role_changes_are_refused_as_on_the_page(app, world, heads):
     narrow = api_for(app, beech.person.email, ("inbox:read",))
     assert narrow.put(f"/api/v1/members/{dsl.member.id}/role", {"role": "staff"}).status_code == 403
     assert _role(app, dsl.member.id) == "dsl"
-    assert _actions(app, "member.role_changed") == []
+    assert audit_entries(app, "member.role_changed") == []
 
 
 @pytest.mark.heads("Ash", "Beech")
@@ -184,7 +177,7 @@ def test_a_dsl_withdraws_a_member_from_a_thread_through_the_api(app, world, head
         "member": {"id": str(subject.member.id), "name": subject.member.name},
     }
     assert subject_client.get(f"/alerts/{alert_id}").status_code == 404
-    assert [e.detail["member"] for e in _actions(app, "alert.member_withdrawn")] == [
+    assert [e.detail["member"] for e in audit_entries(app, "alert.member_withdrawn")] == [
         str(subject.member.id)
     ]
     again = dsl_api.post(url, {"member_id": str(subject.member.id)})

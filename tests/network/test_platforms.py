@@ -12,7 +12,7 @@ from network.cli import main
 from network.db import own_transaction
 from schools.models import Role
 from tests.conftest import sign_in
-from tests.network.alerts_helpers import make_head
+from tests.network.alerts_helpers import count_rows, make_head
 from tests.network.api_helpers import alert_body, api_for, assert_problem
 from tests.network.notify_helpers import actions
 
@@ -64,11 +64,6 @@ def _post(client, url, data, page="/admin/platforms"):
     from tests.conftest import post_form
 
     return post_form(client, url, data, page=page)
-
-
-def _count(app):
-    with own_transaction(app) as session:
-        return session.scalar(select(func.count()).select_from(Platform))
 
 
 def test_the_seed_has_current_uk_minimum_ages_and_the_newer_platforms(app, seeded_platforms):
@@ -148,7 +143,7 @@ def test_bad_platform_input_is_refused_beside_its_field_and_nothing_is_written(
     assert response.status_code in (409, 422), html
     assert f'id="{field}-error"' in html
     assert message in html
-    assert _count(app) == len(seeded_platforms)
+    assert count_rows(app, Platform) == len(seeded_platforms)
     with own_transaction(app) as session:
         whatsapp = session.get(Platform, "whatsapp")
         assert {c: getattr(whatsapp, c) for c in COLUMNS} == seeded_platforms["whatsapp"]
@@ -281,4 +276,4 @@ def test_every_problem_of_the_platform_form_is_shown_at_once(app, admin, seeded_
     assert response.status_code == 422
     for field in ("code", "name", "minimum_age", "reporting_url", "underage_reporting_url"):
         assert f'id="{field}-error"' in html, field
-    assert _count(app) == len(seeded_platforms)
+    assert count_rows(app, Platform) == len(seeded_platforms)

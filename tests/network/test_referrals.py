@@ -10,21 +10,16 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from network.alerts import referrals
 from network.alerts.models import Referral, ThreadItem
 from network.db import own_transaction
-from tests.network.alerts_helpers import Head
+from tests.network.alerts_helpers import Head, count_rows
 from tests.network.notify_helpers import actions as _actions
 
 # The day in the hub's time zone (the tests' settings keep Europe/London).
 TODAY = datetime.now(ZoneInfo("Europe/London")).date()
-
-
-def _count(app, model) -> int:
-    with own_transaction(app) as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def _alert(sender: Head, recipient: Head) -> str:
@@ -95,14 +90,14 @@ def test_bad_referral_input_is_refused_beside_its_field_and_nothing_is_written(
 ):
     a, b = heads["Ash"], heads["Beech"]
     alert_id = _alert(a, b)
-    items, rows = _count(app, ThreadItem), _count(app, Referral)
+    items, rows = count_rows(app, ThreadItem), count_rows(app, Referral)
     response = _refer(a, alert_id, **fields)
     assert response.status_code in (400, 422)
     page = response.get_data(as_text=True)
     assert f'id="{field}-error"' in page
     error = page.split(f'id="{field}-error"', 1)[1][:300]
     assert message in error
-    assert (_count(app, ThreadItem), _count(app, Referral)) == (items, rows)
+    assert (count_rows(app, ThreadItem), count_rows(app, Referral)) == (items, rows)
 
 
 @pytest.mark.heads("Ash", "Beech")
@@ -130,17 +125,17 @@ def test_an_overdue_follow_up_shows_until_the_outcome_is_recorded(app, heads, mo
     url = f"/school/referrals/{referral_id}/outcome"
     # Another school cannot reach it.
     assert b.client.get(url).status_code == 404
-    before = _count(app, ThreadItem)
+    before = count_rows(app, ThreadItem)
     refused = a.post(url, {"outcome": "no_further_action", "next_due_on": str(TODAY)}, page=url)
     assert refused.status_code in (400, 422)
     assert "has passed" in refused.get_data(as_text=True).split('id="next_due_on-error"', 1)[1]
     refused = a.post(url, {"outcome": "arrested"}, page=url)
     assert "Choose the outcome" in refused.get_data(as_text=True)
-    assert _count(app, ThreadItem) == before
+    assert count_rows(app, ThreadItem) == before
 
     done = a.post(url, {"outcome": "no_further_action", "note": "CPS declined."}, page=url)
     assert done.status_code == 303
-    assert _count(app, ThreadItem) == before + 1
+    assert count_rows(app, ThreadItem) == before + 1
     with own_transaction(app) as session:
         referral = session.get(Referral, referral_id)
         assert referral is not None
@@ -220,11 +215,11 @@ def test_the_api_records_a_referral_and_refuses_bad_input_writing_nothing(app, h
     assert posted.status_code == 201, posted.get_data(as_text=True)
     url = f"/api/v1/alerts/{posted.get_json()['id']}/actions"
     due = TODAY + timedelta(days=10)
-    before = (_count(app, ThreadItem), _count(app, Referral))
+    before = (count_rows(app, ThreadItem), count_rows(app, Referral))
     assert_problem(api.post(url, {"action_type": "fbi"}), 422, field="action_type")
     body = {"action_type": "police", "due_on": str(TODAY - timedelta(days=1))}
     assert_problem(api.post(url, body), 422, "has passed", field="due_on")
-    assert (_count(app, ThreadItem), _count(app, Referral)) == before
+    assert (count_rows(app, ThreadItem), count_rows(app, Referral)) == before
 
     body = {"action_type": "lado", "reference": "LADO-22", "due_on": str(due)}
     response = api.post(url, body)

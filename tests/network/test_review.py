@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from network.alerts import review
 from network.alerts.held_models import HeldAlert, HeldState
@@ -22,14 +22,9 @@ from schools.audit.models import AuditEvent
 from schools.errors import Forbidden
 from schools.models import Member
 from tests.conftest import csrf_token
-from tests.network.alerts_helpers import Head, keys_of
+from tests.network.alerts_helpers import Head, count_rows, keys_of
 from tests.network.api_helpers import alert_body, api_for, member_named
 from tests.network.review_helpers import HELD, resubmit, submit, team
-
-
-def _count(app, model, *where) -> int:
-    with own_transaction(app) as session:
-        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 def _actions(app) -> list[str]:
@@ -52,11 +47,11 @@ def test_a_dsl_approves_a_staff_alert_and_only_then_beech_receives_it(app, world
     author, dsl = team(app, world, ash)
     held_id = submit(author, beech)
     # Nothing has reached Beech: inbox, API, notifications.
-    assert _count(app, Alert) == 0
+    assert count_rows(app, Alert) == 0
     assert "Fake page naming staff" not in beech.client.get("/alerts").get_data(as_text=True)
     api = api_for(app, beech.person.email)
     assert api.get("/api/v1/alerts").get_json()["alerts"] == []
-    assert _count(app, Notification, Notification.school_id == beech.school.id) == 0
+    assert count_rows(app, Notification, Notification.school_id == beech.school.id) == 0
     # The DSL sees it in the queue and approves it.
     queue = dsl.client.get("/alerts/reviews").get_data(as_text=True)
     assert HELD.findall(queue) == [held_id]
@@ -68,9 +63,9 @@ def test_a_dsl_approves_a_staff_alert_and_only_then_beech_receives_it(app, world
     with own_transaction(app) as session:
         alert = session.scalars(select(Alert)).one()
         assert alert.sender_member_id == author_id
-    assert _count(app, HeldAlert) == 0
+    assert count_rows(app, HeldAlert) == 0
     assert (
-        _count(
+        count_rows(
             app,
             Notification,
             Notification.event == "review.approved",
@@ -124,11 +119,11 @@ def test_changes_asked_for_then_a_rejection_with_its_reason(app, world, heads):
     assert "Not a matter for other schools." in author.client.get(
         f"/alerts/drafts/{held_id}"
     ).get_data(as_text=True)
-    assert _count(app, Alert) == 0
+    assert count_rows(app, Alert) == 0
     author_id = member_named(app, "author@ash.example.org").id
     for event in ("review.changes_requested", "review.rejected"):
         assert (
-            _count(
+            count_rows(
                 app, Notification, Notification.event == event, Notification.member_id == author_id
             )
             == 2
@@ -157,7 +152,7 @@ def test_nobody_approves_their_own_alert(app, world, heads):
         member, keys = keys_of(session, "author@ash.example.org")
         with pytest.raises(Forbidden, match="you cannot review it"):
             review.approve(session, member, keys, uuid.UUID(held_id), date.today())
-    assert _count(app, Alert) == 0
+    assert count_rows(app, Alert) == 0
     assert _actions(app) == before
     with own_transaction(app) as session:
         assert session.get(HeldAlert, uuid.UUID(held_id)).state == HeldState.IN_REVIEW
@@ -173,7 +168,7 @@ def test_staff_who_may_not_post_are_refused_and_nothing_is_written(app, world, h
     page = author.client.get("/alerts/new")
     assert page.status_code == 403
     assert "Your head has not allowed you to post alerts" in page.get_data(as_text=True)
-    assert _count(app, HeldAlert) == 0
+    assert count_rows(app, HeldAlert) == 0
     assert _actions(app) == before
 
 
@@ -208,14 +203,14 @@ def test_staff_submit_for_review_through_the_api_and_the_approved_alert_is_whole
     # A retry with the same key gets the same answer, and holds nothing more.
     retried = _api_post(author, body, **{"Idempotency-Key": "submit-1"})
     assert (retried.status_code, retried.get_json()) == (202, answer)
-    assert _count(app, HeldAlert) == 1
-    assert _count(app, Alert) == 0
+    assert count_rows(app, HeldAlert) == 1
+    assert count_rows(app, Alert) == 0
     assert _actions(app)[-2:] == ["alert.draft_saved", "alert.submitted_for_review"]
     # Exactly as from the page: in the queue, the reviewers told, the author's draft.
     queue = dsl.client.get("/alerts/reviews").get_data(as_text=True)
     assert HELD.findall(queue) == [answer["id"]]
     assert (
-        _count(
+        count_rows(
             app,
             Notification,
             Notification.event == "review.requested",
@@ -255,8 +250,8 @@ def test_the_api_refuses_staff_a_bad_alert_or_no_permission_and_holds_nothing(ap
     refused = _api_post(author, alert_body([beech.school]))
     assert refused.status_code == 403
     assert "Your head has not allowed you to post alerts" in refused.get_json()["detail"]
-    assert _count(app, HeldAlert) == 0
-    assert _count(app, Alert) == 0
+    assert count_rows(app, HeldAlert) == 0
+    assert count_rows(app, Alert) == 0
     assert _actions(app) == before
 
 
@@ -266,7 +261,7 @@ def test_staff_cannot_forward_round_review(app, world, heads):
     author, _dsl = team(app, world, ash)
     sent = beech.post_alert([ash.school], tlp="GREEN", tier="all")
     alert_id = sent.headers["Location"].rsplit("/", 1)[1]
-    before = _count(app, Alert)
+    before = count_rows(app, Alert)
     refused = author.post(
         f"/alerts/{alert_id}/forward",
         {"schools": [str(cedar.school.id)], "note": "For you too"},
@@ -274,7 +269,7 @@ def test_staff_cannot_forward_round_review(app, world, heads):
     )
     assert refused.status_code == 403
     assert "reviews alerts from staff" in refused.get_data(as_text=True)
-    assert _count(app, Alert) == before
+    assert count_rows(app, Alert) == before
 
 
 @pytest.mark.heads("Ash", "Beech")
@@ -314,7 +309,7 @@ def test_a_head_reviews_through_the_api(app, world, heads):
     ]
     empty = head_api.post(f"/api/v1/reviews/{held_id}/changes", {"text": ""})
     assert empty.status_code == 422
-    assert _count(app, HeldAlert, HeldAlert.state == HeldState.IN_REVIEW) == 1
+    assert count_rows(app, HeldAlert, HeldAlert.state == HeldState.IN_REVIEW) == 1
     approved = head_api.post(f"/api/v1/reviews/{held_id}/approve", {})
     assert approved.status_code == 200, approved.get_json()
     decision = approved.get_json()

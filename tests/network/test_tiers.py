@@ -29,6 +29,7 @@ from schools.models import (
 )
 from tests.conftest import PASSWORD, sign_in
 from tests.network import tier_helpers
+from tests.network.alerts_helpers import count_rows
 from tests.network.api_helpers import api_for
 
 CANARY = "CANARY-leadership-only-7f3a"
@@ -291,11 +292,6 @@ def _token(client) -> str:
     return csrf_token(client, "/account")
 
 
-def _count(app, model) -> int:
-    with own_transaction(app) as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
-
-
 @pytest.mark.heads("Ash", "Beech")
 def test_a_school_without_leadership_keys_is_refused_and_told_what_to_do(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
@@ -307,13 +303,13 @@ def test_a_school_without_leadership_keys_is_refused_and_told_what_to_do(app, wo
         session.get(School, ash.school.id).leadership_generation = 0
     # Ash's head signs in again: Ash's leadership keys are made.
     assert sign_in(ash.client, ash.person.email).status_code == 302
-    alerts, wraps = _count(app, Alert), _count(app, SealedWrap)
+    alerts, wraps = count_rows(app, Alert), count_rows(app, SealedWrap)
     refused = ash.post_alert([beech.school], title="Needs leadership keys")
     assert refused.status_code == 422
     text = refused.get_data(as_text=True)
     assert "Beech has no leadership keys yet" in text
     assert "ask its head to sign in" in text
-    assert (_count(app, Alert), _count(app, SealedWrap)) == (alerts, wraps)
+    assert (count_rows(app, Alert), count_rows(app, SealedWrap)) == (alerts, wraps)
     # All staff still works; and once Beech's head signs in, leadership does.
     assert ash.post_alert([beech.school], title="To all", tier="all").status_code == 303
     assert sign_in(beech.client, beech.person.email).status_code == 302
@@ -336,11 +332,11 @@ def test_a_staff_poster_cannot_send_to_leadership(app, world, heads):
     from tests.network.alerts_helpers import Head
 
     poster = Head(staff, ash.school, staff_client)
-    alerts = _count(app, Alert)
+    alerts = count_rows(app, Alert)
     refused = poster.post_alert([beech.school], title="Red one", tlp="RED")
     assert refused.status_code == 422
     assert "you are not in it" in refused.get_data(as_text=True)
-    assert _count(app, Alert) == alerts
+    assert count_rows(app, Alert) == alerts
     assert (
         poster.post_alert([beech.school], title="Red one", tlp="RED", tier="all").status_code == 303
     )

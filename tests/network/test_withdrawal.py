@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from network.alerts.models import Alert, Sealed, SealedWrap, ThreadItem
 from network.db import own_transaction
@@ -18,7 +18,7 @@ from schools import roles
 from schools.audit.models import AuditEvent
 from schools.models import Member, Role
 from tests.conftest import sign_in
-from tests.network.alerts_helpers import Head, make_head, png_bytes
+from tests.network.alerts_helpers import Head, count_rows, make_head, png_bytes
 from tests.network.api_helpers import api_for, assert_problem
 from tests.network.notify_helpers import (  # noqa: F401  (fixtures)
     app,
@@ -47,11 +47,6 @@ def _post(sender: Head, recipients: list[Head], **fields) -> str:
     return response.headers["Location"].rsplit("/", 1)[1]
 
 
-def _count(app, model, *where) -> int:
-    with own_transaction(app) as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
 def _actions(app) -> list[str]:
     with own_transaction(app) as session:
         return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
@@ -64,7 +59,7 @@ def test_the_sender_withdraws_content_is_shredded_everywhere_and_recipients_see_
     alert_id = _post(ash, [beech, cedar], title="Fake account naming Mr Example")
     page = f"/alerts/{alert_id}"
     beech.post(f"{page}/reply", {"text": "We see it too."}, page=page)
-    sealed_before = _count(app, Sealed)
+    sealed_before = count_rows(app, Sealed)
     assert sealed_before == 3  # the alert, its evidence, the reply
     # A recipient school may not withdraw someone else's alert: refused, and it says whose.
     refused = beech.post(f"{page}/withdraw", {"reason": "not ours", "confirm": "yes"}, page=page)
@@ -77,14 +72,14 @@ def test_the_sender_withdraws_content_is_shredded_everywhere_and_recipients_see_
     no_reason = ash.post(f"{page}/withdraw", {"reason": "  ", "confirm": "yes"}, page=page)
     assert no_reason.status_code == 422
     assert "Enter the reason." in no_reason.get_data(as_text=True)
-    assert _count(app, Sealed) == sealed_before
+    assert count_rows(app, Sealed) == sealed_before
     before = len(notifications(app))
     done = ash.post(f"{page}/withdraw", {"reason": REASON, "confirm": "yes"}, page=page)
     assert done.status_code == 303
     # Crypto-shredded as retention shreds: only the signed withdrawal is left to open.
-    assert _count(app, Sealed) == 1
-    assert _count(app, SealedWrap) == 3  # the withdrawal, wrapped to each of the three schools
-    assert _count(app, ThreadItem, ThreadItem.sealed_id.is_not(None)) == 1
+    assert count_rows(app, Sealed) == 1
+    assert count_rows(app, SealedWrap) == 3  # the withdrawal, wrapped to each of the three schools
+    assert count_rows(app, ThreadItem, ThreadItem.sealed_id.is_not(None)) == 1
     with own_transaction(app) as session:
         alert = session.get(Alert, uuid.UUID(alert_id))
         assert alert.status == "withdrawn"
@@ -184,7 +179,7 @@ def test_a_dsl_or_the_author_may_withdraw_other_staff_may_not(app, world, cluste
         f"/alerts/{second}/withdraw", {"reason": REASON, "confirm": "yes"}, page=f"/alerts/{second}"
     )
     assert by_dsl.status_code == 303
-    assert _count(app, Alert, Alert.status == "withdrawn") == 2
+    assert count_rows(app, Alert, Alert.status == "withdrawn") == 2
 
 
 def test_a_forward_of_a_withdrawn_alert_stays_and_says_its_original_is_gone(app, world, cluster):
