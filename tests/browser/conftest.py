@@ -113,6 +113,13 @@ class Visitor:
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
+    def assert_fits(self, width: int, height: int = 900) -> None:
+        """At this window size the page does not scroll sideways."""
+        self.page.set_viewport_size({"width": width, "height": height})
+        scroll = self.page.evaluate("document.scrollingElement.scrollWidth")
+        assert self.page.evaluate("window.innerWidth") == width
+        assert scroll <= width, f"{self.page.url} scrolls sideways at {width} px ({scroll} px wide)"
+
     def assert_accessible(self) -> None:
         """axe-core: no serious or critical violation (WCAG 2.2 AA)."""
         from axe_playwright_python.sync_playwright import Axe

@@ -11,12 +11,6 @@ from tests.conftest import PASSWORD
 OURS = "Ring Riverside police on 101 and write the incident number below."
 
 
-def _fits_a_phone(person) -> None:
-    person.page.set_viewport_size({"width": 390, "height": 844})
-    width = person.page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"{person.page.url} scrolls sideways on a phone ({width}px)"
-
-
 def test_guidance_written_by_the_coordinator_guides_the_post_form(live_world, visitor):
     cluster = live_world.cluster("Riverside")
     ash = live_world.school(cluster, "Ash Primary")
@@ -49,7 +43,7 @@ def test_guidance_written_by_the_coordinator_guides_the_post_form(live_world, vi
     coordinator.page.wait_for_load_state()
     assert OURS in coordinator.page.content()
     coordinator.assert_accessible()
-    _fits_a_phone(coordinator)
+    coordinator.assert_fits(390, 844)
     coordinator.snap("guidance-version-phone")
 
     head = visitor("head-ash")
@@ -69,7 +63,7 @@ def test_guidance_written_by_the_coordinator_guides_the_post_form(live_world, vi
     head.page.get_by_label("Police referral").check()
     head.page.get_by_label("Reference numbers (optional)").fill("CAD 4471")
     head.page.get_by_label("Designated safeguarding lead (optional)").fill("Sam Okafor")
-    _fits_a_phone(head)
+    head.assert_fits(390, 844)
     head.snap("post-form-phone")
 
     head.page.set_viewport_size({"width": 1280, "height": 900})
@@ -81,5 +75,5 @@ def test_guidance_written_by_the_coordinator_guides_the_post_form(live_world, vi
     head.page.wait_for_load_state()
     assert "Now: " in head.page.content()
     head.assert_accessible()
-    _fits_a_phone(head)
+    head.assert_fits(390, 844)
     head.snap("out-of-hours-phone")

@@ -12,12 +12,6 @@ from tests.conftest import PASSWORD
 TITLE = "Deputy head named in a parents' WhatsApp group"
 
 
-def _fits(person, width: int) -> None:
-    person.page.set_viewport_size({"width": width, "height": 900})
-    scrolled = person.page.evaluate("document.documentElement.scrollWidth")
-    assert scrolled <= width, f"{person.page.url} scrolls sideways at {width}px ({scrolled}px)"
-
-
 def test_an_alert_sealed_to_one_named_person(live_world, visitor):
     cluster = live_world.cluster("Riverside")
     ash = live_world.school(cluster, "Ash Primary")
@@ -84,10 +78,10 @@ def test_an_alert_sealed_to_one_named_person(live_world, visitor):
     priya.page.get_by_role("button", name="Send reply").click()
     priya.page.wait_for_load_state()
     assert "LADO informed" in priya.page.content()
-    _fits(priya, 390)
+    priya.assert_fits(390)
     priya.assert_accessible()
     priya.snap("named-reader-phone")
-    _fits(priya, 1280)
+    priya.assert_fits(1280)
     priya.assert_accessible()
 
     for outsider in (omar, beech_head):

@@ -14,11 +14,6 @@ from tests.conftest import PASSWORD
 WIDTHS = ((390, 844), (1280, 900))
 
 
-def _fits(person, width: int) -> None:
-    scrolled = person.page.evaluate("document.scrollingElement.scrollWidth")
-    assert scrolled <= width, f"{person.page.url} scrolls sideways at {width}px ({scrolled}px)"
-
-
 def test_a_school_searches_its_inbox_prints_an_alert_and_downloads_its_pdf(live_world, visitor):
     cluster = live_world.cluster("Riverside")
     for name in ("Ash", "Beech"):
@@ -60,7 +55,7 @@ def test_a_school_searches_its_inbox_prints_an_alert_and_downloads_its_pdf(live_
         b.page.set_viewport_size({"width": width, "height": height})
         b.goto("/alerts?q=MINIBUS+caretaker")
         assert b.page.get_by_role("link", name="Parody account of our caretaker").count() == 1
-        _fits(b, width)
+        b.assert_fits(width, height)
         b.assert_accessible()
         b.snap(f"search-{width}")
 
@@ -70,7 +65,7 @@ def test_a_school_searches_its_inbox_prints_an_alert_and_downloads_its_pdf(live_
         content = b.page.content()
         assert "Reported to the platform." in content
         assert "Parody account of our caretaker" in content
-        _fits(b, width)
+        b.assert_fits(width, height)
         b.assert_accessible()
         b.snap(f"print-{width}")
         b.page.emulate_media(media="print")
