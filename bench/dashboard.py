@@ -25,12 +25,13 @@ Run: ``python bench/dashboard.py [--database-url sqlite|postgresql://...]
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import random
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
+from _fillers import ALERT_COLUMNS, COPY_COLUMNS, filler_rows, sqlite_value
 from _support import fresh_database, make_app, median_p95_ms, table, timings
 from inbox import DEFAULT_URL, PASSWORD, build, settle
 from sqlalchemy import delete, func, select, update
@@ -74,71 +75,20 @@ def build_sqlite(app, n_alerts: int) -> None:
     print(f"writing {n_alerts:,} metadata-only alerts with bulk inserts ...", flush=True)
     start = time.perf_counter()
     base = datetime.now(UTC) - timedelta(seconds=30 * n_alerts + 3600)
-    # Straight to the driver, in the column formats SQLAlchemy stores on
-    # SQLite (UUIDs as 32 hex digits, times as naive UTC text).
-    cluster, member = cluster_id.hex, member_id.hex
-    schools = [s.hex for s in school_ids]
-
-    def when(moment: datetime) -> str:
-        return moment.replace(tzinfo=None).isoformat(" ")
-
+    rows = filler_rows(rng, n_alerts, base, cluster_id, member_id, school_ids)
     raw = engine(app).raw_connection()
     try:
         cursor = raw.cursor()
-        for first in range(0, n_alerts, BATCH):
+        for _ in range(0, n_alerts, BATCH):
             alerts, copies = [], []
-            for number in range(first, min(first + BATCH, n_alerts)):
-                alert_id = uuid.uuid4().hex
-                severity = rng.choice(["info", "low", "medium", "high", "urgent"])
-                created = base + timedelta(seconds=number * 30)
-                posted = when(created)
-                alerts.append(
-                    (
-                        alert_id,
-                        cluster,
-                        rng.choice(schools),
-                        member,
-                        1,
-                        rng.choice(["defamation", "staff_named", "harassment", "other"]),
-                        severity,
-                        rng.choice(["facebook", "tiktok", "instagram"]),
-                        "AMBER",
-                        "open",
-                        posted,
-                        when(created + timedelta(days=3650)),
-                        3,
-                        0,
-                        1000,
-                        b"\0" * 32,
-                    )
-                )
-                for school in rng.sample(schools, 3):
-                    acked = rng.random() < 0.8
-                    minutes = timedelta(minutes=rng.expovariate(1 / 600))
-                    copies.append(
-                        (
-                            alert_id,
-                            school,
-                            0,
-                            "all",
-                            posted,
-                            posted,
-                            when(created + minutes) if acked else None,
-                            cluster,
-                            severity,
-                        )
-                    )
+            for alert, its_copies in itertools.islice(rows, BATCH):
+                alerts.append(tuple(map(sqlite_value, alert)))
+                copies.extend(tuple(map(sqlite_value, row)) for row in its_copies)
             cursor.executemany(
-                "INSERT INTO alerts (id, cluster_id, sender_school_id, sender_member_id, "
-                "sender_generation, category, severity, platform, tlp, status, created_at, "
-                "expires_at, recipient_count, attachment_count, size, envelope_hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                alerts,
+                f"INSERT INTO alerts ({ALERT_COLUMNS}) VALUES ({', '.join('?' * 16)})", alerts
             )
             cursor.executemany(
-                "INSERT INTO alert_recipients (alert_id, school_id, is_sender, tier, "
-                "created_at, first_read_at, acknowledged_at, cluster_id, severity) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO alert_recipients ({COPY_COLUMNS}) VALUES ({', '.join('?' * 9)})",
                 copies,
             )
             raw.commit()

@@ -31,6 +31,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import jinja2
+from _fillers import ALERT_COLUMNS, COPY_COLUMNS, copy_text, filler_rows
 from _support import fresh_database, make_app, median_p95_ms, table, timings
 from flask import template_rendered
 from sqlalchemy import select, text, update
@@ -98,57 +99,16 @@ def build(app, n_alerts: int, n_real: int) -> tuple[str, uuid.UUID]:
     raw = engine(app).raw_connection()
     try:
         cursor = raw.cursor()
-        with cursor.copy(
-            "COPY alerts (id, cluster_id, sender_school_id, sender_member_id, "
-            "sender_generation, category, severity, platform, tlp, status, "
-            "created_at, expires_at, recipient_count, attachment_count, size, "
-            "envelope_hash) FROM STDIN"
-        ) as copy_alerts:
-            recipients = io.StringIO()
-            for number in range(fillers):
-                alert_id = uuid.uuid4()
-                severity = rng.choice(["info", "low", "medium", "high", "urgent"])
-                sender = rng.choice(school_ids)
-                created = base + timedelta(seconds=number * 30)
-                copy_alerts.write_row(
-                    (
-                        alert_id,
-                        cluster_id,
-                        sender,
-                        target_member,
-                        1,
-                        rng.choice(["defamation", "staff_named", "harassment", "other"]),
-                        severity,
-                        rng.choice(["facebook", "tiktok", "instagram"]),
-                        "AMBER",
-                        "open",
-                        created,
-                        created + timedelta(days=3650),
-                        3,
-                        0,
-                        1000,
-                        b"\0" * 32,
-                    )
-                )
-                chosen = rng.sample(school_ids, 3)
-                if number % 83 == 0 and target_school not in chosen:
-                    chosen[0] = target_school  # the measured school gets its share
-                for school in chosen:
-                    # Most copies are acknowledged, after minutes to a few days.
-                    acked = (
-                        (created + timedelta(minutes=rng.expovariate(1 / 600))).isoformat()
-                        if rng.random() < 0.8
-                        else "\\N"
-                    )
-                    recipients.write(
-                        f"{alert_id}\t{school}\tf\t{created.isoformat()}\t"
-                        f"{created.isoformat()}\t{acked}\t{cluster_id}\t{severity}\n"
-                    )
+        # One COPY at a time on a connection: the copies wait in memory.
+        recipients = io.StringIO()
+        with cursor.copy(f"COPY alerts ({ALERT_COLUMNS}) FROM STDIN") as copy_alerts:
+            for alert, copies in filler_rows(
+                rng, fillers, base, cluster_id, target_member, school_ids, target_school
+            ):
+                copy_alerts.write_row(alert)
+                recipients.writelines(copy_text(row) for row in copies)
         recipients.seek(0)
-        with cursor.copy(
-            "COPY alert_recipients (alert_id, school_id, is_sender, created_at, "
-            "first_read_at, acknowledged_at, cluster_id, severity) FROM STDIN"
-        ) as copy_recipients:
+        with cursor.copy(f"COPY alert_recipients ({COPY_COLUMNS}) FROM STDIN") as copy_recipients:
             while chunk := recipients.read(1 << 20):
                 copy_recipients.write(chunk)
         raw.commit()
