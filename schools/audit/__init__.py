@@ -178,7 +178,7 @@ def append_pending(session: Session) -> list[AuditEvent]:
     tree.lock_log(session)
     size, backlog = queue.size_and_backlog(session)
     if backlog:
-        size = queue.integrate_at(session, size=size)[1]
+        size = queue.integrate_locked(session, size=size)[1]
     tree.append(session, entries, size=size)
     return entries
 

@@ -63,18 +63,14 @@ def size_and_backlog(session: Session) -> tuple[int, bool]:
     return (0 if last is None else int(last) + 1), bool(backlog)
 
 
-def integrate_locked(session: Session, limit: int = BATCH, *, size: int | None = None) -> int:
-    """Integrate up to ``limit`` queued rows, oldest first; how many moved. The
-    caller holds the log's lock (``tree.lock_log``): rows are read after it is
-    taken, so two sequencers never integrate the same row. ``size``: the log's
-    size read under that lock, as ``tree.append`` takes it."""
-    return integrate_at(session, limit, size=size)[0]
-
-
-def integrate_at(
+def integrate_locked(
     session: Session, limit: int = BATCH, *, size: int | None = None
 ) -> tuple[int, int]:
-    """``integrate_locked``, also giving the log's size afterwards."""
+    """Integrate up to ``limit`` queued rows, oldest first: how many moved, and
+    the log's size afterwards. The caller holds the log's lock
+    (``tree.lock_log``): rows are read after it is taken, so two sequencers
+    never integrate the same row. ``size``: the log's size read under that
+    lock, as ``tree.append`` takes it."""
     queued = list(session.scalars(select(AuditQueued).order_by(AuditQueued.id).limit(limit)))
     if not queued:
         return 0, tree.tree_size(session) if size is None else size
@@ -94,7 +90,7 @@ def integrate(session: Session, limit: int = BATCH) -> int:
     """The sequencer's run: take the log's lock and integrate one batch.
     Commit the session afterwards (the worker's job does)."""
     tree.lock_log(session)
-    return integrate_locked(session, limit)
+    return integrate_locked(session, limit)[0]
 
 
 def integrate_all(session: Session) -> int:
