@@ -250,7 +250,7 @@ Mapper._compiled_cache = property(lambda _mapper: SHARED_STATEMENTS)  # type: ig
 
 class SharedUrlBuilders:
     """Werkzeug writes and compiles Python for each URL rule of each new app
-    (two functions a rule, about 350 an app: a sixth of a test's time). The
+    (two functions a rule, about 340 an app: a seventh of a test's time). The
     code depends only on the rule, its defaults and which variant, so it is
     made once per process and bound to each rule as Werkzeug binds it."""
 
