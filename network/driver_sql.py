@@ -64,15 +64,16 @@ class DriverStatement:
     def __init__(self, statement: Executable, listed: str) -> None:
         self.statement = statement
         self.listed = listed
-        self._compiled: dict[str, SQLCompiler] = {}
-        self._rendered: dict[tuple[str, int], _Rendered] = {}
+        self._compiled: dict[tuple[str, str, str], SQLCompiler] = {}
+        self._rendered: dict[tuple[str, str, str, int], _Rendered] = {}
 
     def _compile(self, dialect: Dialect) -> SQLCompiler:
-        compiled = self._compiled.get(dialect.name)
+        key = _dialect_key(dialect)
+        compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self.statement.compile(dialect=dialect)  # type: ignore[attr-defined]
             assert isinstance(compiled, SQLCompiler)
-            self._compiled[dialect.name] = compiled
+            self._compiled[key] = compiled
         return compiled
 
     def _render(self, dialect: Dialect, count: int) -> _Rendered:
@@ -108,10 +109,11 @@ class DriverStatement:
     def rows(self, connection: Connection, values: Mapping[str, Any]) -> Sequence[Any]:
         """The statement's rows as the driver returns them (tuples of its own values)."""
         dialect = connection.dialect
-        key = (dialect.name, len(values[self.listed]))
+        count = len(values[self.listed])
+        key = (*_dialect_key(dialect), count)
         rendered = self._rendered.get(key)
         if rendered is None:
-            rendered = self._render(dialect, key[1])
+            rendered = self._render(dialect, count)
             if len(self._rendered) < _KEPT:
                 self._rendered[key] = rendered
         result = connection.exec_driver_sql(rendered.sql, rendered.parameters(values))
@@ -119,6 +121,12 @@ class DriverStatement:
             return result.cursor.fetchall()
         finally:
             result.close()
+
+
+def _dialect_key(dialect: Dialect) -> tuple[str, str, str]:
+    """A rendering is the driver's: the same database through another driver
+    may take other placeholders."""
+    return dialect.name, dialect.driver, dialect.paramstyle
 
 
 __all__ = ["DriverStatement"]

@@ -43,7 +43,9 @@ def test_rows_match_sqlalchemys_for_every_length_of_the_list(app, heads):
         assert len(ids) >= 3
         event.listen(engine(app), "before_cursor_execute", count)
         try:
-            for length in (1, 2, len(ids), 1):  # the first length again: its kept rendering
+            # The first length again: its kept rendering; 0: an empty list
+            # (a session that holds no key yet matches no hash).
+            for length in (1, 2, len(ids), 0, 1):
                 values = {"ids": ids[:length], "other": uuid.uuid4()}
                 expected = session.execute(statement, values).all()
                 got = driven.rows(session.connection(), values)
@@ -55,7 +57,7 @@ def test_rows_match_sqlalchemys_for_every_length_of_the_list(app, heads):
         finally:
             event.remove(engine(app), "before_cursor_execute", count)
         # Through the connection: its events see each statement.
-        assert len(issued) == 8
+        assert len(issued) == 10
         values = {"ids": ids, "other": ids[0]}
         assert [uuid.UUID(str(row[0])) for row in driven.rows(session.connection(), values)] == [
             row[0] for row in session.execute(statement, values)
