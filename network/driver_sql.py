@@ -91,7 +91,8 @@ class DriverStatement:
         prefix = f"{self.listed}_"
         steps: list[_Step] = []
         for driver_name in names:
-            if driver_name.startswith(prefix) and driver_name[len(prefix) :].isdigit():
+            listed = driver_name not in compiled.binds and driver_name.startswith(prefix)
+            if listed and driver_name[len(prefix) :].isdigit():
                 name, place = self.listed, int(driver_name[len(prefix) :]) - 1
             else:
                 name, place = driver_name, None
@@ -104,7 +105,12 @@ class DriverStatement:
                 )
             else:
                 steps.append((driver_name, name, place, process, None))
-        return _Rendered(expanded.statement, steps, expanded.positiontup is not None)
+        positional = expanded.positiontup is not None
+        if not positional and any(f"%({step[0]})s" not in expanded.statement for step in steps):
+            # Only pyformat names (psycopg's) are read here; a name SQLAlchemy
+            # escaped, or another style, would be given to the wrong place.
+            raise ValueError(f"{dialect.paramstyle} parameters are not rendered here")
+        return _Rendered(expanded.statement, steps, positional)
 
     def rows(self, connection: Connection, values: Mapping[str, Any]) -> Sequence[Any]:
         """The statement's rows as the driver returns them (tuples of its own values)."""
