@@ -209,19 +209,6 @@ WRAPS_STAMP = select(
 ).where(_wraps.cluster_id == bindparam("cluster"), _wraps.school_id == bindparam("school"))
 
 
-def keys_held(
-    session: Session,
-    school_id: uuid.UUID,
-    cluster_id: uuid.UUID,
-    bundle_of: Callable[[int], SchoolKeys],
-) -> dict[int, bytes]:
-    """Every generation of the cluster's correlation key the school holds, by
-    generation. ``bundle_of`` gives the school's bundle of a key generation (a
-    reader's keychain). A wrap that does not open is left out: the school then
-    matches fewer alerts, never wrong ones."""
-    return dict(open_held(session, school_id, cluster_id, bundle_of).keys)
-
-
 def open_held(
     session: Session,
     school_id: uuid.UUID,
@@ -229,9 +216,13 @@ def open_held(
     bundle_of: Callable[[int], SchoolKeys],
     known: Mapping[int, bytes] | None = None,
 ) -> SealedKeys:
-    """``keys_held`` with the stamp of the wraps it read. Generations in
-    ``known`` (keys a session already holds) are taken from there, not
-    unwrapped again; one the school no longer has a wrap of is dropped."""
+    """Every generation of the cluster's correlation key the school holds, by
+    generation, with the stamp of the wraps it read. ``bundle_of`` gives the
+    school's bundle of a key generation (a reader's keychain). A wrap that does
+    not open is left out: the school then matches fewer alerts, never wrong
+    ones. Generations in ``known`` (keys a session already holds) are taken
+    from there, not unwrapped again; one the school no longer has a wrap of is
+    dropped."""
     held: dict[int, bytes] = {}
     known = known or {}
     newest = count = 0

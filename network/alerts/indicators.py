@@ -21,7 +21,6 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     CompoundSelect,
     DateTime,
-    Executable,
     Select,
     String,
     and_,
@@ -52,6 +51,7 @@ from network.alerts.access import tiers_of
 from network.alerts.content import AlertContent
 from network.alerts.models import Alert, AlertIndicator, AlertRecipient, ThreadExclusion
 from network.alerts.vocab import AlertStatus
+from network.driver_sql import DriverStatement
 from schools import correlation
 from schools.models import Member, School
 from schools.session_correlation import SessionCorrelation
@@ -197,7 +197,9 @@ def correlations(
         by_hash = _by_hash(sealed.keys, found)
         parameters = _parameters(school.id, alert.id, by_hash, alert.forwarded_from_id, reader)
         parameters["cluster"] = school.cluster_id
-        rows = _driver_rows(session, _STAMPED[(tiers_of(reader), reader is not None)], parameters)
+        rows = _STAMPED[(tiers_of(reader), reader is not None)].rows(
+            session.connection(), parameters
+        )
         grouped, stamp = _grouped(found, by_hash, rows, len(sealed.keys) > 1)
         if stamp == sealed.stamp:
             return grouped
@@ -210,7 +212,7 @@ def correlations(
     if not by_hash:
         return []
     parameters = _parameters(school.id, alert.id, by_hash, alert.forwarded_from_id, reader)
-    rows = _driver_rows(session, _MATCHING[(tiers_of(reader), reader is not None)], parameters)
+    rows = _MATCHING[(tiers_of(reader), reader is not None)].rows(session.connection(), parameters)
     return _grouped(found, by_hash, rows, len(opened.keys) > 1)[0]
 
 
@@ -281,9 +283,11 @@ _copies = AlertRecipient.__table__.c
 _exclusions = ThreadExclusion.__table__.c
 
 
-# Built once: building an ORM select on every view cost more than the
-# database did (bench/indicators.py). The outer join is ``visible_to_school``
-# (access.py) on the table's columns: the school holds a copy.
+# Built once, and run as the driver's SQL rendered once per database
+# (network/driver_sql.py): building an ORM select on every view, and then
+# SQLAlchemy's own work per execution, cost more than the database did
+# (bench/indicators.py). The outer join is ``visible_to_school`` (access.py)
+# on the table's columns: the school holds a copy.
 def _matching(tiers: tuple[str, ...], reader: bool) -> Select[Any]:
     """The matching query for a reader in ``tiers`` (``reader``: and not
     withdrawn from the alert's thread, ``bindparam("reader")``): a copy the
@@ -310,9 +314,8 @@ def _matching(tiers: tuple[str, ...], reader: bool) -> Select[Any]:
             _alerts.id,
             _schools.name,
             # The column's own type without UTCDateTime's wrapper, whose two
-            # Python calls per row cost more than the conversion: ``_utc``
-            # (``matching_alerts``) and ``_grouped`` make the value aware UTC
-            # as UTCDateTime would.
+            # Python calls per row cost more than the conversion: ``_grouped``
+            # makes the value aware UTC as UTCDateTime would.
             type_coerce(_alerts.created_at, DateTime(timezone=True)).label("sent_at"),
             _copies.alert_id.is_not(None).label("openable"),
         )
@@ -339,8 +342,8 @@ def _matching(tiers: tuple[str, ...], reader: bool) -> Select[Any]:
     )
 
 
-_MATCHING: dict[tuple[tuple[str, ...], bool], Select[Any]] = {
-    (tiers, reader): _matching(tiers, reader)
+_MATCHING: dict[tuple[tuple[str, ...], bool], DriverStatement] = {
+    (tiers, reader): DriverStatement(_matching(tiers, reader), "hashes")
     for tiers in ((TIER_ALL,), (TIER_ALL, TIER_LEADERSHIP))
     for reader in (False, True)
 }
@@ -363,8 +366,8 @@ def _stamped(tiers: tuple[str, ...], reader: bool) -> CompoundSelect[Any]:
     return both.order_by(both.selected_columns.sent_at.desc())
 
 
-_STAMPED: dict[tuple[tuple[str, ...], bool], CompoundSelect[Any]] = {
-    (tiers, reader): _stamped(tiers, reader)
+_STAMPED: dict[tuple[tuple[str, ...], bool], DriverStatement] = {
+    (tiers, reader): DriverStatement(_stamped(tiers, reader), "hashes")
     for tiers in ((TIER_ALL,), (TIER_ALL, TIER_LEADERSHIP))
     for reader in (False, True)
 }
@@ -372,22 +375,6 @@ _STAMPED: dict[tuple[tuple[str, ...], bool], CompoundSelect[Any]] = {
 
 _new_match = tuple.__new__
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC"})
-
-
-def _driver_rows(session: Session, statement: Executable, parameters: dict[str, Any]) -> list[Any]:
-    """The statement's rows as the database driver returns them, without
-    SQLAlchemy's Row objects and per-column processors: ``_grouped`` reads
-    each value once and converts only the two it keeps (bench/indicators.py)."""
-    result = session.execute(statement, parameters)
-    try:
-        return result.cursor.fetchall()  # type: ignore[attr-defined,no-any-return]
-    finally:
-        result.close()
-
-
-def _utc(value: datetime) -> datetime:
-    """As ``UTCDateTime`` reads a value: SQLite's naive values are UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _parameters(
@@ -408,29 +395,6 @@ def _parameters(
     if reader is not None:
         parameters["reader"] = reader.id
     return parameters
-
-
-def matching_alerts(
-    session: Session,
-    school_id: uuid.UUID,
-    alert_id: uuid.UUID,
-    hashes: Iterable[bytes],
-    forwarded_from: uuid.UUID | None = None,
-    reader: Member | None = None,
-) -> list[tuple[bytes, uuid.UUID, str, datetime, bool]]:
-    """(hash, alert, sending school's name, sent at, may the school open it)
-    for every other unshredded alert carrying one of ``hashes``, newest first.
-    Given a ``reader``, a copy at a tier they are not in (or withdrawn from
-    them) counts as not received: they see of it what any school sees.
-    The alert's own forwards, and the alert it forwards, are the same report
-    passed on, not another school's: they are left out."""
-    parameters = _parameters(school_id, alert_id, hashes, forwarded_from, reader)
-    statement = _MATCHING[(tiers_of(reader), reader is not None)]
-    rows = session.execute(statement, parameters).all()
-    return [
-        (digest, other, name, _utc(sent_at), bool(openable))
-        for digest, other, name, sent_at, openable in rows
-    ]
 
 
 @dataclass(frozen=True)

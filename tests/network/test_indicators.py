@@ -59,7 +59,7 @@ def _held(app, email) -> dict[int, bytes]:
 
             return keyring.keys_of_generation(session, keys, school.id, generation)
 
-        return correlation.keys_held(session, school.id, school.cluster_id, bundle_of)
+        return dict(correlation.open_held(session, school.id, school.cluster_id, bundle_of).keys)
 
 
 def test_three_schools_post_about_one_account_and_the_third_sees_the_other_two(app, heads):
@@ -397,12 +397,13 @@ def test_finding_the_matches_is_one_query_on_the_hash_index(app, heads):
     from sqlalchemy import event, text
 
     from network.alerts import indicators
+    from network.alerts.content import AlertContent
+    from network.alerts.keychain import Keychain
     from network.db import engine
 
     a, b = heads["Ash"], heads["Beech"]
     first = _posted_id(a.post_alert([b.school], accounts=TROLL))
-    _posted_id(b.post_alert([a.school], accounts=TROLL))
-    hashes = _hashes(app, first)
+    second = _posted_id(b.post_alert([a.school], accounts=TROLL))
     issued: list[tuple[str, object]] = []
 
     def count(_conn, _cursor, statement, parameters, *_args):
@@ -410,14 +411,21 @@ def test_finding_the_matches_is_one_query_on_the_hash_index(app, heads):
             issued.append((statement, parameters))
 
     with own_transaction(app) as session:
+        member, keys = keys_of(session, b.person.email)
+        school = session.get(School, b.school.id)
+        alert = session.get(Alert, uuid.UUID(first))
+        bundle_of = Keychain(session, school.id, keys).for_generation
+        content = AlertContent("Gossip", accounts=(TROLL,))
         event.listen(engine(app), "before_cursor_execute", count)
         try:
-            rows = indicators.matching_alerts(session, b.school.id, uuid.UUID(first), hashes)
+            # As an API token looks (no session's keys): the school's wraps,
+            # then the matching query, run as the driver's SQL.
+            found = indicators.correlations(session, school, bundle_of, alert, content, member)
         finally:
             event.remove(engine(app), "before_cursor_execute", count)
-        assert len(rows) == 2  # Beech's alert, through the link and the account
-        assert len(issued) == 1
-        (statement, parameters), connection = issued[0], session.connection()
+        assert [[str(m.alert_id) for m in c.matches] for c in found] == [[second]]
+        assert len(issued) == 2, issued
+        (statement, parameters), connection = issued[1], session.connection()
         if connection.dialect.name == "postgresql":
             # A handful of rows would be scanned; the plan at scale is the index's.
             session.execute(text("SET LOCAL enable_seqscan = off"))
