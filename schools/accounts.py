@@ -19,7 +19,7 @@ from crypto import custody
 from crypto.custody import Argon2Params
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
-from schools import audit, directory, keyring, leadership, personal
+from schools import audit, directory, keyring, leadership, personal, token_wraps
 from schools.db import utcnow
 from schools.errors import (
     InvalidInput,
@@ -143,10 +143,7 @@ def start_session(
     the gate refuses it all but the factor's pages, and schools.factors finishes
     it from the bundle it holds, without hashing the password again."""
     complete = state is SessionState.COMPLETE
-    keys = leadership.on_sign_in(
-        session, member, credential, _unlock(session, member, credential), complete
-    )
-    keys = personal.on_sign_in(session, member, credential, keys)
+    keys = _held_at_sign_in(session, member, credential, complete)
     signed = _open_session(session, member, keys, user_agent, lifetime, state)
     member.last_sign_in_at = signed.login.created_at
     confirmed = confirm_colleagues(session, member, keys) if complete else []
@@ -202,6 +199,54 @@ def renew_session(
     return signed
 
 
+def _held_at_sign_in(
+    session: Session, member: Member, credential: CredentialKey, complete: bool
+) -> SchoolKeys | None:
+    """The bundles a new session holds, through the member's credential: the
+    school's current bundle (None without it: a member waiting for a colleague
+    to confirm them holds nothing), carrying the leadership bundle for a
+    leadership member and the member's personal bundle. The member's three
+    wraps are read in one statement; each is opened and checked against its
+    published keys as ``_unlock`` and ``leadership.unwrap_for`` and
+    ``personal.unwrap_for`` do."""
+    school = member.school
+    if school is None or not school.key_generation or member.keys_pending:
+        return None
+    leads = (
+        school.leadership_generation
+        if school.leadership_generation and leadership.in_leadership(member)
+        else None
+    )
+    found = token_wraps.credential_wraps(
+        session,
+        CredentialKind.MEMBER,
+        member.id,
+        school.id,
+        school.key_generation,
+        member.id,
+        leads,
+    )
+    mine = found.get(token_wraps.SCHOOL)
+    keys = (
+        keyring.open_found(
+            session,
+            school.id,
+            mine.generation,
+            CredentialKind.MEMBER,
+            member.id,
+            credential,
+            mine.wrap,
+            mine.published,
+        )
+        if mine is not None
+        else None
+    )
+    keys = leadership.on_sign_in(
+        session, member, credential, keys, complete, found.get(token_wraps.LEADERSHIP)
+    )
+    return personal.on_sign_in(session, member, credential, keys, found.get(token_wraps.PERSONAL))
+
+
 def _unlock(session: Session, member: Member, credential: CredentialKey) -> SchoolKeys | None:
     school = member.school
     if school is None or not school.key_generation or member.keys_pending:
@@ -250,8 +295,8 @@ def _open_session(
         state=state,
         confirmed_at=now if complete else None,
     )
+    # Written with the caller's flush, beside what else the sign-in changes.
     session.add(login)
-    session.flush()
     return SignedIn(login, token, vault_key, [])
 
 

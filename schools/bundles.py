@@ -35,6 +35,16 @@ from schools import published as published_keys
 TOKEN = "token"  # noqa: S105  (the credential kind of an API token, not a secret)
 
 
+@dataclass(frozen=True)
+class Found:
+    """A credential's wrap of one generation, read with the public keys
+    published for that generation (None: none published)."""
+
+    generation: int
+    wrap: bytes
+    published: bytes | None
+
+
 # Told when a credential opened a bundle whose public keys are not the ones
 # published for its generation: someone wrapped keys the owner never published
 # (or altered the published ones). The bundle is refused; the caller audits.

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from crypto import custody
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, leadership
-from schools.bundles import Bundles
+from schools.bundles import Bundles, Found
 from schools.db import utcnow
 from schools.errors import KeysLocked
 from schools.leadership import HeldKeys
@@ -232,19 +232,40 @@ def _mismatch(session: Session, member: Member, generation: int, kind: str) -> N
 
 
 def on_sign_in(
-    session: Session, member: Member, credential: CredentialKey, keys: SchoolKeys | None
+    session: Session,
+    member: Member,
+    credential: CredentialKey,
+    keys: SchoolKeys | None,
+    found: Found | None,
 ) -> SchoolKeys | None:
     """What a new session holds: ``keys`` carrying the member's personal
-    bundle. The password's sign-in of a member with the school's keys and no
-    personal bundle yet makes it, also when a second factor is still to come:
-    the bundle is wrapped only to the credential the password has just
-    opened, so making it then gives nobody anything the password did not,
-    and a member who always signs in with a factor (every head, by default)
-    would otherwise never have one, so could never be named."""
+    bundle. ``found``: the member's wrap of their current personal generation,
+    already read (token_wraps.credential_wraps), or None. The password's
+    sign-in of a member with the school's keys and no personal bundle yet
+    makes it, also when a second factor is still to come: the bundle is
+    wrapped only to the credential the password has just opened, so making it
+    then gives nobody anything the password did not, and a member who always
+    signs in with a factor (every head, by default) would otherwise never have
+    one, so could never be named."""
     if keys is None or member.school_id is None:
         return keys
-    personal = unwrap_for(session, member, MEMBER, member.id, credential)
-    if personal is None and current(session, member.id) is None:
+    personal = (
+        open_found(
+            session,
+            member,
+            MEMBER,
+            member.id,
+            credential,
+            found.generation,
+            found.wrap,
+            found.published,
+        )
+        if found is not None
+        else None
+    )
+    # No wrap of a current generation: whether there is one at all (asked
+    # only then; a wrap that does not open is not a missing bundle).
+    if found is None and current(session, member.id) is None:
         personal = create(session, member)
     return carrying(keys, member.id, personal)
 
