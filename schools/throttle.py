@@ -228,9 +228,7 @@ def remember_browser(session: Session, member: Member, token: str, user_agent: s
     """Record the browser; True when it is new to a member who had signed in
     from another before (their very first browser is no news to them)."""
     digest = _device_hash(token)
-    known = set(
-        session.scalars(select(KnownDevice.device_hash).where(KnownDevice.member_id == member.id))
-    )
+    known = set(session.scalars(_DEVICES_OF, {"member_id": member.id}))
     if digest in known:
         return False
     session.add(KnownDevice(member_id=member.id, device_hash=digest, user_agent=user_agent[:200]))
@@ -242,3 +240,7 @@ def remember_browser(session: Session, member: Member, token: str, user_agent: s
         )
     session.flush()
     return bool(known)
+
+
+# Read at every completed sign-in: built once, with the member bound at each run.
+_DEVICES_OF = select(KnownDevice.device_hash).where(KnownDevice.member_id == bindparam("member_id"))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TypedDict
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from network.alerts import vocab
@@ -60,9 +60,16 @@ def ensure_defaults(
     """
     if member.school is None or not member.is_active:
         return []
-    if session.get(NotificationDefaults, member.id) is not None:
+    if session.scalar(_HAS_DEFAULTS, {"member_id": member.id}) is not None:
         return []
     return _make_defaults(session, [member], signed_in=signed_in)
+
+
+# Asked at every sign-in: built once, with the member bound at each run (an
+# indexed probe; the row itself is not loaded).
+_HAS_DEFAULTS = select(NotificationDefaults.member_id).where(
+    NotificationDefaults.member_id == bindparam("member_id")
+)
 
 
 # Every member's: in the hub, everything; a head's also: by email, high and urgent.
