@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -88,19 +88,17 @@ def factors_of(session: Session, member: Member) -> list[SecondFactor]:
     return list(session.scalars(_WORKING_FACTORS, {"member_id": member.id}))
 
 
-# Read at every code given at sign-in: built once, with the member bound at each run.
-_WORKING = (
-    SecondFactor.member_id == bindparam("member_id"),
-    SecondFactor.confirmed_at.is_not(None),
-)
+# The sign-in's statements below are built once, with the member bound at each
+# run, on the table's columns: plain rows, no ORM work at each run.
+_FACTORS = cast(Table, SecondFactor.__table__)
+_COLUMNS = _FACTORS.c
+_WORKING = (_COLUMNS.member_id == bindparam("member_id"), _COLUMNS.confirmed_at.is_not(None))
 _WORKING_FACTORS = select(SecondFactor).where(*_WORKING).order_by(SecondFactor.created_at)
-
-
 # Read at every code given at sign-in: the working apps' ids and sealed secrets.
 _WORKING_APPS = (
-    select(SecondFactor.id, SecondFactor.member_id, SecondFactor.secret_sealed)
-    .where(*_WORKING, SecondFactor.kind == FactorKind.TOTP.value)
-    .order_by(SecondFactor.created_at)
+    select(_COLUMNS.id, _COLUMNS.member_id, _COLUMNS.secret_sealed)
+    .where(*_WORKING, _COLUMNS.kind == FactorKind.TOTP.value)
+    .order_by(_COLUMNS.created_at)
 )
 
 
@@ -109,8 +107,8 @@ def has_factor(session: Session, member: Member) -> bool:
     return session.scalar(_ANY_FACTOR, {"member_id": member.id}) is not None
 
 
-# Asked at every sign-in: built once, with the member bound at each run.
-_ANY_FACTOR = select(SecondFactor.id).where(*_WORKING).limit(1)
+# Asked at every sign-in.
+_ANY_FACTOR = select(_COLUMNS.id).where(*_WORKING).limit(1)
 
 
 def state_after_password(session: Session, member: Member) -> SessionState:
@@ -267,10 +265,9 @@ def _accept_totp(session: Session, app: _App, key: bytes, code: str, now: dateti
 
 # Run at every code accepted: built once, bound at each run.
 _TAKE_STEP = (
-    update(SecondFactor)
-    .where(SecondFactor.id == bindparam("factor_id"), SecondFactor.last_step < bindparam("step"))
+    update(_FACTORS)
+    .where(_COLUMNS.id == bindparam("factor_id"), _COLUMNS.last_step < bindparam("step"))
     .values(last_step=bindparam("step"), last_used_at=bindparam("now"))
-    .execution_options(synchronize_session=False)
 )
 
 
@@ -395,11 +392,11 @@ def complete_sign_in(
 
 
 # Run at every sign-in with a factor: built once, bound at each run.
+_SESSIONS = cast(Table, LoginSession.__table__)
 _COMPLETE = (
-    update(LoginSession)
-    .where(LoginSession.id_hash == bindparam("login"))
+    update(_SESSIONS)
+    .where(_SESSIONS.c.id_hash == bindparam("login"))
     .values(state=SessionState.COMPLETE.value, challenge=None, confirmed_at=bindparam("now"))
-    .execution_options(synchronize_session=False)
 )
 
 

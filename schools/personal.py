@@ -26,9 +26,9 @@ import hashlib
 import uuid
 from collections.abc import Collection
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, ScalarSelect, delete, func, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from crypto import custody
@@ -80,11 +80,13 @@ def wrap_context(
     return custody.keywrap_context(member_id, generation, f"personal_{kind}", credential_id)
 
 
+# The table's columns: the conditions below serve ORM queries and the plain
+# statements read at every sign-in and token request alike.
+_GENERATIONS = cast(Table, PersonalKeyGeneration.__table__).c
+
+
 def _unretired(member_id: Any) -> tuple[ColumnElement[bool], ...]:
-    return (
-        PersonalKeyGeneration.member_id == member_id,
-        PersonalKeyGeneration.retired_at.is_(None),
-    )
+    return (_GENERATIONS.member_id == member_id, _GENERATIONS.retired_at.is_(None))
 
 
 def current(session: Session, member_id: uuid.UUID) -> PersonalKeyGeneration | None:
@@ -100,11 +102,7 @@ def current(session: Session, member_id: uuid.UUID) -> PersonalKeyGeneration | N
 def current_generation(member_id: Any) -> ScalarSelect[Any]:
     """``current``'s generation as a subquery, for a member given as a value
     or a bound parameter."""
-    return (
-        select(func.max(PersonalKeyGeneration.generation))
-        .where(*_unretired(member_id))
-        .scalar_subquery()
-    )
+    return select(func.max(_GENERATIONS.generation)).where(*_unretired(member_id)).scalar_subquery()
 
 
 def current_of(
