@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, bindparam, select, update
+from sqlalchemy import Select, Table, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from crypto import custody
@@ -33,6 +33,16 @@ from schools import opened_wraps
 from schools import published as published_keys
 
 TOKEN = "token"  # noqa: S105  (the credential kind of an API token, not a secret)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A credential's wrap of one generation, read with the public keys
+    published for that generation (None: none published)."""
+
+    generation: int
+    wrap: bytes
+    published: bytes | None
 
 
 # Told when a credential opened a bundle whose public keys are not the ones
@@ -159,21 +169,28 @@ class Bundles:
         """One credential's wrap of one generation (values or bound
         parameters) with the public keys published for that generation:
         (generation, wrap, public keys or None)."""
-        wraps, generations = self.wraps, self.generations
+        # On the tables' columns: read at every sign-in and token request as
+        # plain rows, with no ORM work at each run.
+        wraps, generations = (
+            cast(Table, self.wraps.__table__),
+            cast(Table, self.generations.__table__),
+        )
         return (
-            select(wraps.generation, wraps.wrap, generations.public_keys)
-            .outerjoin(
-                generations,
-                and_(
-                    getattr(generations, self.owner) == getattr(wraps, self.owner),
-                    generations.generation == wraps.generation,
-                ),
+            select(wraps.c.generation, wraps.c.wrap, generations.c.public_keys)
+            .select_from(
+                wraps.outerjoin(
+                    generations,
+                    and_(
+                        generations.c[self.owner] == wraps.c[self.owner],
+                        generations.c.generation == wraps.c.generation,
+                    ),
+                )
             )
             .where(
-                getattr(wraps, self.owner) == owner_id,
-                wraps.generation == generation,
-                wraps.credential_kind == kind,
-                wraps.credential_id == credential_id,
+                wraps.c[self.owner] == owner_id,
+                wraps.c.generation == generation,
+                wraps.c.credential_kind == kind,
+                wraps.c.credential_id == credential_id,
             )
         )
 

@@ -14,8 +14,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple, cast
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -87,12 +88,18 @@ def factors_of(session: Session, member: Member) -> list[SecondFactor]:
     return list(session.scalars(_WORKING_FACTORS, {"member_id": member.id}))
 
 
-# Read at every code given at sign-in: built once, with the member bound at each run.
-_WORKING = (
-    SecondFactor.member_id == bindparam("member_id"),
-    SecondFactor.confirmed_at.is_not(None),
-)
+# The sign-in's statements below are built once, with the member bound at each
+# run, on the table's columns: plain rows, no ORM work at each run.
+_FACTORS = cast(Table, SecondFactor.__table__)
+_COLUMNS = _FACTORS.c
+_WORKING = (_COLUMNS.member_id == bindparam("member_id"), _COLUMNS.confirmed_at.is_not(None))
 _WORKING_FACTORS = select(SecondFactor).where(*_WORKING).order_by(SecondFactor.created_at)
+# Read at every code given at sign-in: the working apps' ids and sealed secrets.
+_WORKING_APPS = (
+    select(_COLUMNS.id, _COLUMNS.member_id, _COLUMNS.secret_sealed)
+    .where(*_WORKING, _COLUMNS.kind == FactorKind.TOTP.value)
+    .order_by(_COLUMNS.created_at)
+)
 
 
 def has_factor(session: Session, member: Member) -> bool:
@@ -100,8 +107,8 @@ def has_factor(session: Session, member: Member) -> bool:
     return session.scalar(_ANY_FACTOR, {"member_id": member.id}) is not None
 
 
-# Asked at every sign-in: built once, with the member bound at each run.
-_ANY_FACTOR = select(SecondFactor.id).where(*_WORKING).limit(1)
+# Asked at every sign-in.
+_ANY_FACTOR = select(_COLUMNS.id).where(*_WORKING).limit(1)
 
 
 def state_after_password(session: Session, member: Member) -> SessionState:
@@ -148,9 +155,13 @@ def _context(member_id: uuid.UUID, factor_id: uuid.UUID) -> bytes:
     return b"totp\0" + member_id.bytes + factor_id.bytes
 
 
+def _open(key: bytes, factor_id: uuid.UUID, member_id: uuid.UUID, sealed: bytes | None) -> bytes:
+    assert sealed is not None
+    return factors.open_secret(key, sealed, _context(member_id, factor_id))
+
+
 def _secret(factor: SecondFactor, key: bytes) -> bytes:
-    assert factor.secret_sealed is not None
-    return factors.open_secret(key, factor.secret_sealed, _context(factor.member_id, factor.id))
+    return _open(key, factor.id, factor.member_id, factor.secret_sealed)
 
 
 def start_totp(session: Session, member: Member, key: bytes) -> Enrolment:
@@ -198,7 +209,11 @@ def confirm_totp(
     ).first()
     if factor is None:
         raise Conflict("Start setting up the app again: this set-up has already finished.")
-    _accept_totp(session, factor, key, code, now)
+    app = _App(factor.id, factor.member_id, factor.secret_sealed)
+    step = _accept_totp(session, app, key, code, now)
+    # What the statement wrote, without reading the row back.
+    set_committed_value(factor, "last_step", step)
+    set_committed_value(factor, "last_used_at", now)
     first = not has_factor(session, member)
     factor.confirmed_at = now
     audit.record(
@@ -214,12 +229,19 @@ def confirm_totp(
     return codes
 
 
-def _accept_totp(
-    session: Session, factor: SecondFactor, key: bytes, code: str, now: datetime
-) -> None:
+class _App(NamedTuple):
+    """What checking a code needs of an authenticator app (no row is loaded)."""
+
+    id: uuid.UUID
+    member_id: uuid.UUID
+    secret_sealed: bytes | None
+
+
+def _accept_totp(session: Session, app: _App, key: bytes, code: str, now: datetime) -> int:
     """Accept a code for the current step or either neighbour (clocks drift),
-    once: the step is recorded, so a code seen over a shoulder cannot be reused."""
-    secret = _secret(factor, key)
+    once: the step is recorded, so a code seen over a shoulder cannot be
+    reused. Returns the step accepted."""
+    secret = _open(key, app.id, app.member_id, app.secret_sealed)
     current = factors.totp_step(now.timestamp())
     step = factors.totp_matching_step(secret, code, current - 1, current + 1)
     if step is None:
@@ -232,35 +254,32 @@ def _accept_totp(
             reason="wrong",
         )
     # One statement: of two requests with the same code, one finds the step unused.
-    taken = session.execute(_TAKE_STEP, {"factor_id": factor.id, "step": step, "now": now})
+    taken = session.execute(_TAKE_STEP, {"factor_id": app.id, "step": step, "now": now})
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise FactorRefused(
             "That code has already been used. Wait for the app to show a new one.",
             reason="replayed",
         )
-    # What the statement wrote, without reading the row back.
-    set_committed_value(factor, "last_step", step)
-    set_committed_value(factor, "last_used_at", now)
+    return step
 
 
 # Run at every code accepted: built once, bound at each run.
 _TAKE_STEP = (
-    update(SecondFactor)
-    .where(SecondFactor.id == bindparam("factor_id"), SecondFactor.last_step < bindparam("step"))
+    update(_FACTORS)
+    .where(_COLUMNS.id == bindparam("factor_id"), _COLUMNS.last_step < bindparam("step"))
     .values(last_step=bindparam("step"), last_used_at=bindparam("now"))
-    .execution_options(synchronize_session=False)
 )
 
 
 def check_totp(session: Session, member: Member, key: bytes, code: str, now: datetime) -> None:
     """A code from any of the member's apps."""
-    apps = [f for f in factors_of(session, member) if f.kind_enum is FactorKind.TOTP]
+    apps = [_App(*row) for row in session.execute(_WORKING_APPS, {"member_id": member.id})]
     if not apps:
         raise FactorRefused("You have no authenticator app set up.", reason="no_app")
     refused: FactorRefused | None = None
-    for factor in apps:
+    for app in apps:
         try:
-            _accept_totp(session, factor, key, code, now)
+            _accept_totp(session, app, key, code, now)
             return
         except FactorRefused as error:
             # Report "replayed"/"expired" over "wrong": it is the more useful truth.
@@ -353,13 +372,8 @@ def complete_sign_in(
 
     now = utcnow()
     # One statement, not a flush of the row: the session's only change here.
+    session.execute(_COMPLETE, {"login": login.id_hash, "now": now})
     completed = {"state": SessionState.COMPLETE.value, "challenge": None, "confirmed_at": now}
-    session.execute(
-        update(LoginSession)
-        .where(LoginSession.id_hash == login.id_hash)
-        .values(**completed)
-        .execution_options(synchronize_session=False)
-    )
     for name, value in completed.items():
         set_committed_value(login, name, value)
     member = login.member
@@ -375,6 +389,15 @@ def complete_sign_in(
     confirmed = confirm_colleagues(session, member, keys)
     session.flush()
     return confirmed
+
+
+# Run at every sign-in with a factor: built once, bound at each run.
+_SESSIONS = cast(Table, LoginSession.__table__)
+_COMPLETE = (
+    update(_SESSIONS)
+    .where(_SESSIONS.c.id_hash == bindparam("login"))
+    .values(state=SessionState.COMPLETE.value, challenge=None, confirmed_at=bindparam("now"))
+)
 
 
 def count_refusal(session: Session, login_hash: bytes) -> bool:

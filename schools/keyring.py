@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, select
+from sqlalchemy import Table, and_, bindparam, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -201,10 +201,12 @@ def unlock_for_member(session: Session, member: Member, credential: CredentialKe
 def _pending(school_id: Any) -> ColumnElement[bool]:
     """Members of the school (an id, or a bound parameter) waiting for a
     colleague to wrap the keys to them."""
+    # On the table's columns: the probe below runs as a plain statement.
+    members = cast(Table, Member.__table__).c
     return and_(
-        Member.school_id == school_id,
-        Member.keys_pending.is_(True),
-        Member.status == MemberStatus.ACTIVE,
+        members.school_id == school_id,
+        members.keys_pending.is_(True),
+        members.status == MemberStatus.ACTIVE.value,
     )
 
 
@@ -216,7 +218,9 @@ def has_pending_members(session: Session, school: School) -> bool:
 
 # ``_pending`` as one prepared query, asked at every sign-in: built once, with
 # the school bound at each run.
-_ANY_PENDING = select(Member.id).where(_pending(bindparam("school_id"))).limit(1)
+_ANY_PENDING = (
+    select(cast(Table, Member.__table__).c.id).where(_pending(bindparam("school_id"))).limit(1)
+)
 
 
 def confirm_pending_members(

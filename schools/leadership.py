@@ -31,7 +31,7 @@ from crypto import custody
 from crypto.errors import MalformedKey
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, keyring
-from schools.bundles import Bundles
+from schools.bundles import Bundles, Found
 from schools.db import utcnow
 from schools.errors import Conflict, KeysLocked, NotFound
 from schools.models import (
@@ -405,11 +405,14 @@ def on_sign_in(
     credential: CredentialKey,
     keys: SchoolKeys | None,
     complete: bool,
+    found: Found | None,
 ) -> SchoolKeys | None:
     """What a new session holds: the school bundle, with the leadership bundle
-    for a leadership member. A head's first complete sign-in makes the
-    school's leadership bundle if it has none; a leadership member's complete
-    sign-in wraps it to leadership colleagues still without it."""
+    for a leadership member. ``found``: the member's wrap of the school's
+    current leadership generation, already read (token_wraps.credential_wraps),
+    or None. A head's first complete sign-in makes the school's leadership
+    bundle if it has none; a leadership member's complete sign-in wraps it to
+    leadership colleagues still without it."""
     school = member.school
     if keys is None or school is None or not in_leadership(member):
         return keys
@@ -417,7 +420,20 @@ def on_sign_in(
         if not complete or member.role_enum is not Role.HEAD:
             return keys
         return holding(keys, create(session, school, member))
-    leadership = unwrap_for_member(session, member, credential)
+    leadership = (
+        open_found(
+            session,
+            member,
+            MEMBER,
+            member.id,
+            credential,
+            found.generation,
+            found.wrap,
+            found.published,
+        )
+        if found is not None and found.generation == school.leadership_generation
+        else None
+    )
     if leadership is not None and complete:
         confirm_missing(session, school, leadership, member)
     return holding(keys, leadership)

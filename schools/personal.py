@@ -26,15 +26,15 @@ import hashlib
 import uuid
 from collections.abc import Collection
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, ScalarSelect, delete, func, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from crypto import custody
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, leadership
-from schools.bundles import Bundles
+from schools.bundles import Bundles, Found
 from schools.db import utcnow
 from schools.errors import KeysLocked
 from schools.leadership import HeldKeys
@@ -80,11 +80,13 @@ def wrap_context(
     return custody.keywrap_context(member_id, generation, f"personal_{kind}", credential_id)
 
 
+# The table's columns: the conditions below serve ORM queries and the plain
+# statements read at every sign-in and token request alike.
+_GENERATIONS = cast(Table, PersonalKeyGeneration.__table__).c
+
+
 def _unretired(member_id: Any) -> tuple[ColumnElement[bool], ...]:
-    return (
-        PersonalKeyGeneration.member_id == member_id,
-        PersonalKeyGeneration.retired_at.is_(None),
-    )
+    return (_GENERATIONS.member_id == member_id, _GENERATIONS.retired_at.is_(None))
 
 
 def current(session: Session, member_id: uuid.UUID) -> PersonalKeyGeneration | None:
@@ -100,11 +102,7 @@ def current(session: Session, member_id: uuid.UUID) -> PersonalKeyGeneration | N
 def current_generation(member_id: Any) -> ScalarSelect[Any]:
     """``current``'s generation as a subquery, for a member given as a value
     or a bound parameter."""
-    return (
-        select(func.max(PersonalKeyGeneration.generation))
-        .where(*_unretired(member_id))
-        .scalar_subquery()
-    )
+    return select(func.max(_GENERATIONS.generation)).where(*_unretired(member_id)).scalar_subquery()
 
 
 def current_of(
@@ -232,19 +230,40 @@ def _mismatch(session: Session, member: Member, generation: int, kind: str) -> N
 
 
 def on_sign_in(
-    session: Session, member: Member, credential: CredentialKey, keys: SchoolKeys | None
+    session: Session,
+    member: Member,
+    credential: CredentialKey,
+    keys: SchoolKeys | None,
+    found: Found | None,
 ) -> SchoolKeys | None:
     """What a new session holds: ``keys`` carrying the member's personal
-    bundle. The password's sign-in of a member with the school's keys and no
-    personal bundle yet makes it, also when a second factor is still to come:
-    the bundle is wrapped only to the credential the password has just
-    opened, so making it then gives nobody anything the password did not,
-    and a member who always signs in with a factor (every head, by default)
-    would otherwise never have one, so could never be named."""
+    bundle. ``found``: the member's wrap of their current personal generation,
+    already read (token_wraps.credential_wraps), or None. The password's
+    sign-in of a member with the school's keys and no personal bundle yet
+    makes it, also when a second factor is still to come: the bundle is
+    wrapped only to the credential the password has just opened, so making it
+    then gives nobody anything the password did not, and a member who always
+    signs in with a factor (every head, by default) would otherwise never have
+    one, so could never be named."""
     if keys is None or member.school_id is None:
         return keys
-    personal = unwrap_for(session, member, MEMBER, member.id, credential)
-    if personal is None and current(session, member.id) is None:
+    personal = (
+        open_found(
+            session,
+            member,
+            MEMBER,
+            member.id,
+            credential,
+            found.generation,
+            found.wrap,
+            found.published,
+        )
+        if found is not None
+        else None
+    )
+    # No wrap of a current generation: whether there is one at all (asked
+    # only then; a wrap that does not open is not a missing bundle).
+    if found is None and current(session, member.id) is None:
         personal = create(session, member)
     return carrying(keys, member.id, personal)
 

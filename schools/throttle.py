@@ -14,9 +14,9 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -228,9 +228,7 @@ def remember_browser(session: Session, member: Member, token: str, user_agent: s
     """Record the browser; True when it is new to a member who had signed in
     from another before (their very first browser is no news to them)."""
     digest = _device_hash(token)
-    known = set(
-        session.scalars(select(KnownDevice.device_hash).where(KnownDevice.member_id == member.id))
-    )
+    known = set(session.scalars(_DEVICES_OF, {"member_id": member.id}))
     if digest in known:
         return False
     session.add(KnownDevice(member_id=member.id, device_hash=digest, user_agent=user_agent[:200]))
@@ -242,3 +240,9 @@ def remember_browser(session: Session, member: Member, token: str, user_agent: s
         )
     session.flush()
     return bool(known)
+
+
+# Read at every completed sign-in: built once, with the member bound at each run.
+# On the table's columns: plain rows, no ORM work at each run.
+_DEVICES = cast(Table, KnownDevice.__table__).c
+_DEVICES_OF = select(_DEVICES.device_hash).where(_DEVICES.member_id == bindparam("member_id"))

@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import TypedDict
+from typing import TypedDict, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from network.alerts import vocab
@@ -60,9 +60,15 @@ def ensure_defaults(
     """
     if member.school is None or not member.is_active:
         return []
-    if session.get(NotificationDefaults, member.id) is not None:
+    if session.scalar(_HAS_DEFAULTS, {"member_id": member.id}) is not None:
         return []
     return _make_defaults(session, [member], signed_in=signed_in)
+
+
+# Asked at every sign-in: built once, with the member bound at each run (an
+# indexed probe on the table's column: no row is loaded, no ORM work).
+_APPLIED = cast(Table, NotificationDefaults.__table__).c
+_HAS_DEFAULTS = select(_APPLIED.member_id).where(_APPLIED.member_id == bindparam("member_id"))
 
 
 # Every member's: in the hub, everything; a head's also: by email, high and urgent.

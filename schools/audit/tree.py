@@ -127,14 +127,13 @@ def _subtrees_at(count: int) -> Select[int, int, bytes]:
     """The query for ``count`` stored subtrees: an OR of primary-key equalities,
     which both databases answer with one index probe per row (SQLite scans the
     table for a row-value IN list). Built once per count, with bound values:
-    building it anew cost more than running it, at every append."""
-    return select(AuditSubtree.level, AuditSubtree.start, AuditSubtree.hash).where(
+    building it anew cost more than running it, at every append. On the
+    table's columns: plain rows, no ORM work at each run."""
+    columns = _SUBTREES.c
+    return select(columns.level, columns.start, columns.hash).where(
         or_(
             *(
-                and_(
-                    AuditSubtree.level == bindparam(f"l{i}"),
-                    AuditSubtree.start == bindparam(f"s{i}"),
-                )
+                and_(columns.level == bindparam(f"l{i}"), columns.start == bindparam(f"s{i}"))
                 for i in range(count)
             )
         )

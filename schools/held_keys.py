@@ -1,0 +1,65 @@
+"""The bundles a new login session holds, opened at the password step of a
+sign-in (schools/accounts.py ``start_session``) with the member's credential.
+
+The school's current bundle, the leadership bundle for a leadership member and
+the member's personal bundle: their three wraps are read in one statement
+(schools/token_wraps.py, as an API token's are), and each is opened and
+checked against the public keys published for its generation by its own
+keeper, as an unlock one by one does.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from crypto.keys import CredentialKey, SchoolKeys
+from schools import keyring, leadership, personal, token_wraps
+from schools.models import CredentialKind, Member
+
+
+def at_sign_in(
+    session: Session, member: Member, credential: CredentialKey, complete: bool
+) -> SchoolKeys | None:
+    """The bundles a new session holds, through the member's credential: the
+    school's current bundle (None without it: a member waiting for a colleague
+    to confirm them holds nothing), carrying the leadership bundle for a
+    leadership member and the member's personal bundle. The member's three
+    wraps are read in one statement; each is opened and checked against its
+    published keys as ``keyring.unlock_for_member``,
+    ``leadership.unwrap_for`` and ``personal.unwrap_for`` do."""
+    school = member.school
+    if school is None or not school.key_generation or member.keys_pending:
+        return None
+    leads = (
+        school.leadership_generation
+        if school.leadership_generation and leadership.in_leadership(member)
+        else None
+    )
+    found = token_wraps.credential_wraps(
+        session,
+        CredentialKind.MEMBER,
+        member.id,
+        school.id,
+        school.key_generation,
+        member.id,
+        leads,
+    )
+    mine = found.get(token_wraps.SCHOOL)
+    keys = (
+        keyring.open_found(
+            session,
+            school.id,
+            mine.generation,
+            CredentialKind.MEMBER,
+            member.id,
+            credential,
+            mine.wrap,
+            mine.published,
+        )
+        if mine is not None
+        else None
+    )
+    keys = leadership.on_sign_in(
+        session, member, credential, keys, complete, found.get(token_wraps.LEADERSHIP)
+    )
+    return personal.on_sign_in(session, member, credential, keys, found.get(token_wraps.PERSONAL))
