@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from crypto import custody, factors
 from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys
-from schools import audit, policy, throttle
+from schools import audit, leadership, policy, throttle
 from schools.db import utcnow
 from schools.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from schools.models import (
@@ -387,6 +387,7 @@ def complete_sign_in(
     )
     throttle.note_success(member)
     confirmed = confirm_colleagues(session, member, keys)
+    leadership.confirm_missing_at_factor(session, member, keys)
     session.flush()
     return confirmed
 

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, exists, select
 from sqlalchemy.orm import Session
 
 from crypto import custody
@@ -254,16 +256,21 @@ def unlock_for_member(session: Session, member: Member, credential: CredentialKe
     return holding(keys, unwrap_for_member(session, member, credential))
 
 
-def members_of_leadership(session: Session, school: School) -> list[Member]:
-    return list(
-        session.scalars(
-            select(Member).where(
-                Member.school_id == school.id,
-                Member.status == MemberStatus.ACTIVE,
-                Member.role.in_([r.value for r in LEADERSHIP_ROLES]),
-            )
-        )
+_MEMBERS = cast(Table, Member.__table__).c
+_WRAPS = cast(Table, LeadershipWrap.__table__).c
+
+
+def _leading(school_id: Any) -> ColumnElement[bool]:
+    """Members in the leadership of the school ``school_id`` (a value or a bind)."""
+    return and_(
+        _MEMBERS.school_id == school_id,
+        _MEMBERS.status == MemberStatus.ACTIVE.value,
+        _MEMBERS.role.in_(sorted(r.value for r in LEADERSHIP_ROLES)),
     )
+
+
+def members_of_leadership(session: Session, school: School) -> list[Member]:
+    return list(session.scalars(select(Member).where(_leading(school.id))))
 
 
 # --- generations -------------------------------------------------------------------
@@ -385,6 +392,43 @@ def confirm_missing(
     return missing
 
 
+def confirm_missing_at_factor(
+    session: Session, member: Member, keys: Callable[[], SchoolKeys | None]
+) -> list[Member]:
+    """``on_sign_in``'s wraps to colleagues, for a sign-in finished by a second
+    factor: with the bundle its session holds (``keys`` opens it), opened only
+    when one indexed query finds a leadership member without it."""
+    school = member.school
+    if school is None or not school.leadership_generation or not in_leadership(member):
+        return []
+    lacking = session.scalar(
+        _ANY_MISSING, {"school_id": school.id, "generation": school.leadership_generation}
+    )
+    if lacking is None:
+        return []
+    current = leadership_of(keys())
+    if current is None or current.generation != school.leadership_generation:
+        return []
+    return confirm_missing(session, school, current, member)
+
+
+# ``confirm_missing``'s question, asked at every sign-in of a leadership member
+# finished by a factor: built once, the school and generation bound at each run.
+_ANY_MISSING = (
+    select(_MEMBERS.id)
+    .where(
+        _leading(bindparam("school_id")),
+        ~exists().where(
+            _WRAPS.school_id == _MEMBERS.school_id,
+            _WRAPS.generation == bindparam("generation"),
+            _WRAPS.credential_kind == MEMBER,
+            _WRAPS.credential_id == _MEMBERS.id,
+        ),
+    )
+    .limit(1)
+)
+
+
 def keys_back_to(
     session: Session, school_id: uuid.UUID, current: SchoolKeys, target: int
 ) -> dict[int, SchoolKeys]:
@@ -410,14 +454,17 @@ def on_sign_in(
     """What a new session holds: the school bundle, with the leadership bundle
     for a leadership member. ``found``: the member's wrap of the school's
     current leadership generation, already read (token_wraps.credential_wraps),
-    or None. A head's first complete sign-in makes the school's leadership
-    bundle if it has none; a leadership member's complete sign-in wraps it to
-    leadership colleagues still without it."""
+    or None. A head's sign-in makes the school's leadership bundle if it has
+    none, at the password even when a factor follows (as the personal bundle:
+    wrapped only to the credential the password has just opened, it gives
+    nobody more than the password did). A leadership member's sign-in wraps
+    it to colleagues without it: at the password, or when a factor follows,
+    once it is accepted (``confirm_missing_at_factor``)."""
     school = member.school
     if keys is None or school is None or not in_leadership(member):
         return keys
     if not school.leadership_generation:
-        if not complete or member.role_enum is not Role.HEAD:
+        if member.role_enum is not Role.HEAD:
             return keys
         return holding(keys, create(session, school, member))
     leadership = (

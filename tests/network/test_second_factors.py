@@ -7,18 +7,28 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from crypto import custody
 from network.cli import main
 from network.db import own_transaction
 from network.notifications.models import Notification
-from schools import factors, invitations, personal, throttle
+from schools import factors, invitations, leadership, personal, throttle
 from schools.audit.models import AuditEvent
 from schools.db import utcnow
-from schools.models import BackupCode, LoginSession, Member, Role, SecondFactor
+from schools.models import (
+    BackupCode,
+    LeadershipKeyGeneration,
+    LeadershipWrap,
+    LoginSession,
+    Member,
+    Role,
+    School,
+    SecondFactor,
+)
 from tests.conftest import PASSWORD, post_form, sign_in
 from tests.network import tier_helpers
+from tests.network.alerts_helpers import audit_entries
 from tests.network.api_helpers import member_named
 from tests.network.factor_helpers import BACKUP, enrol_app, secret_on, totp
 
@@ -433,3 +443,63 @@ def test_a_head_who_signs_in_with_a_factor_has_personal_keys_and_can_be_named(wo
     held = personal.personal_of(tier_helpers.session_keys(app, client))
     assert held is not None
     assert held[0] == head.id
+
+
+def test_a_head_who_signs_in_with_a_factor_gives_the_leadership_keys_to_a_dsl_without_them(
+    world, client, app
+):
+    """A DSL who joined by an invitation that carried no keys holds no wrap of
+    the leadership bundle until a leadership colleague's sign-in gives them
+    one. Heads sign in with a factor by default, so the sign-in finished by
+    the code must give it, as a sign-in by password alone does."""
+    _cluster, school = _school(world)
+    sign_in(client, HEAD)
+    secret, _codes = enrol_app(client)
+    post_form(client, "/sign-out", {}, page="/account")
+    token = world.invite(Role.DSL, STAFF, school=school)
+    with own_transaction(app) as session:
+        joined = invitations.accept_invitation(
+            session, token, "Dee", PASSWORD, PASSWORD, app.config["ALERTNET"].password_params
+        )
+        dsl, credential = joined.member, joined.credential
+        assert leadership.unwrap_for_member(session, dsl, credential) is None
+
+    sign_in(client, HEAD)
+    assert leadership.leadership_of(tier_helpers.session_keys(app, client)) is not None
+    with own_transaction(app) as session:
+        # The password step gives nothing yet: the session waits for its code.
+        assert leadership.unwrap_for_member(session, dsl, credential) is None
+    done = post_form(client, "/sign-in/second-factor", {"app-code": _code_at_next_step(secret)})
+    assert done.status_code == 303
+    with own_transaction(app) as session:
+        dsl = session.get(Member, dsl.id)
+        given = leadership.unwrap_for_member(session, dsl, credential)
+        assert given is not None
+        assert given.generation == session.get(School, school.id).leadership_generation
+    [confirmed] = audit_entries(app, "member.leadership_keys_confirmed")
+    assert confirmed.object_id == str(dsl.id)
+    assert confirmed.actor_id == member_named(app, HEAD).id
+
+
+def test_a_head_who_signs_in_with_a_factor_makes_a_missing_leadership_bundle(world, client, app):
+    """A school with no leadership bundle (one made before audience tiers) gets
+    one at its head's next sign-in, factor or not, and the finished session
+    holds it: made at the password step, wrapped only to the credential the
+    password has just opened, as the head's personal keys are."""
+    _cluster, school = _school(world)
+    sign_in(client, HEAD)
+    secret, _codes = enrol_app(client)
+    post_form(client, "/sign-out", {}, page="/account")
+    with own_transaction(app) as session:
+        session.execute(delete(LeadershipWrap))
+        session.execute(delete(LeadershipKeyGeneration))
+        session.execute(update(School).values(leadership_generation=0))
+
+    sign_in(client, HEAD)
+    done = post_form(client, "/sign-in/second-factor", {"app-code": _code_at_next_step(secret)})
+    assert done.status_code == 303
+    with own_transaction(app) as session:
+        assert session.get(School, school.id).leadership_generation == 1
+    held = leadership.leadership_of(tier_helpers.session_keys(app, client))
+    assert held is not None
+    assert held.generation == 1
