@@ -336,7 +336,10 @@ def inbox_for(
         index.catch_up()
         matching = index.matching(query_words(filters.q))
     query = inbox_query(school.id, filters, cursor, sent, limit, matching, alert_ids, reader=actor)
-    fetched = session.execute(query).all()
+    # Plain rows of columns: run on the session's connection, past the ORM's
+    # handling of a statement that loads no objects (a third of its cost).
+    session.flush()
+    fetched = session.connection().execute(query).all()
     more = len(fetched) > limit
     records = _RecordKeys(keychain)
     # A record sealed under another tier's key (another named person's) proves
