@@ -175,16 +175,30 @@ def inbox_query(
     matching: ColumnElement[bool] | None = None,
     alert_ids: Collection[uuid.UUID] | None = None,
     reader: Member | None = None,
-) -> InboxQuery:
-    """The inbox's one query: a range scan of ix_alert_recipients_inbox for the
+) -> tuple[InboxQuery, dict[str, Any]]:
+    """The inbox's one query, and its parameters: a range scan of ix_alert_recipients_inbox for the
     school, joined by primary key to the alert, its sender's name, this
     school's read record of its envelope, the sender's public keys and the
     school's search entry of the copy; only the columns a list uses.
     Envelopes themselves are loaded only for rows without a record yet
     (``inbox_for``). Only copies at a tier the ``reader`` is in, and not
     withdrawn from them, are listed (without a reader: the all-staff tier
-    only)."""
-    query = _listing(sent, tiers_of(reader), reader is not None)
+    only).
+
+    A page without filters, search, chosen alerts or cursor (what an API
+    client polls) is the same statement object every time, its parameters
+    given when it runs: SQLAlchemy then neither clones it to bind them nor
+    matches a clone's columns against its cached compiled form (together more
+    than the whole query costs to run)."""
+    params = {
+        "school_id": school_id,
+        "reader_id": reader.id if reader is not None else None,
+        "person_tier": person_tier(reader.id) if reader is not None else None,
+    }
+    tiers = tiers_of(reader)
+    if filters == InboxFilters() and matching is None and alert_ids is None and not cursor:
+        return _page(sent, tiers, reader is not None, limit), params
+    query = _listing(sent, tiers, reader is not None)
     query = _apply_filters(query, filters, reader)
     if matching is not None:  # a search (network/alerts/search.py)
         query = query.where(matching)
@@ -194,11 +208,13 @@ def inbox_query(
         query = query.where(
             after_cursor(cursor, AlertRecipient.created_at, AlertRecipient.alert_id)
         )
-    return query.limit(limit + 1).params(
-        school_id=school_id,
-        reader_id=reader.id if reader is not None else None,
-        person_tier=person_tier(reader.id) if reader is not None else None,
-    )
+    return query.limit(limit + 1), params
+
+
+@functools.cache
+def _page(sent: bool, tiers: tuple[str, ...], has_reader: bool, limit: int) -> InboxQuery:
+    """A plain page of ``limit`` rows (and one more, to know there is a next)."""
+    return _listing(sent, tiers, has_reader).limit(limit + 1)
 
 
 @functools.cache
@@ -335,11 +351,13 @@ def inbox_for(
             )
         index.catch_up()
         matching = index.matching(query_words(filters.q))
-    query = inbox_query(school.id, filters, cursor, sent, limit, matching, alert_ids, reader=actor)
+    query, params = inbox_query(
+        school.id, filters, cursor, sent, limit, matching, alert_ids, reader=actor
+    )
     # Plain rows of columns: run on the session's connection, past the ORM's
     # handling of a statement that loads no objects (a seventh of its cost).
     session.flush()
-    fetched = session.connection().execute(query).all()
+    fetched = session.connection().execute(query, params).all()
     more = len(fetched) > limit
     records = _RecordKeys(keychain)
     # A record sealed under another tier's key (another named person's) proves
