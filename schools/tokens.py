@@ -275,8 +275,9 @@ def authenticate(
 def _by_id() -> Select[ApiToken]:
     """A token with its member, the member's school and cluster: one statement
     (asked at every API request), built once per process. The token's own
-    school is its member's (``create_token``), found in the session without
-    joining the schools table twice."""
+    school is its member's school (``create_token``), so it is found in the
+    session rather than joined a second time; it is loaded when first asked
+    for otherwise (a cluster office's token)."""
     return (
         select(ApiToken)
         .options(lazyload(ApiToken.school))
