@@ -15,7 +15,7 @@ from flask import url_for
 from markupsafe import Markup, escape
 
 from network.alerts import vocab
-from network.alerts.inbox import InboxChoices
+from network.alerts.inbox_choices import InboxChoices
 from network.clock import local
 
 # markupsafe.escape's replacements, applied without a Markup object per value.

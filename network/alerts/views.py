@@ -48,7 +48,8 @@ from network.alerts.forms import (
     SightingForm,
     WithdrawForm,
 )
-from network.alerts.inbox import InboxFilters, InboxPage, inbox_choices, inbox_for
+from network.alerts.inbox import InboxFilters, InboxPage, inbox_for
+from network.alerts.inbox_choices import inbox_choices
 from network.alerts.inbox_page import AlertUrl, filter_options
 from network.alerts.keychain import unlocked
 from network.alerts.reading import alert_page, download

@@ -35,8 +35,15 @@ from network.alerts.keychain import unlocked
 from network.alerts.pdf import pdf_download
 from network.alerts.referrals import ReferralInput
 from network.alerts.sealing import IntegrityFailure
-from network.api import directory, gate, openapi
-from network.api.contract import Accepted, Created, follow, not_an_operation, operation
+from network.api import directory, gate, openapi, written
+from network.api.contract import (
+    Accepted,
+    Created,
+    Written,
+    follow,
+    not_an_operation,
+    operation,
+)
 from network.api.documents import (
     Acknowledged,
     Alert,
@@ -127,7 +134,7 @@ def me() -> Me:
 # --- the inbox ------------------------------------------------------------------------------
 
 
-def _box(query: InboxQuery, sent: bool) -> InboxPage:
+def _box(query: InboxQuery, sent: bool) -> Written[InboxPage]:
     page = inbox_for(
         db(),
         auth.actor(),
@@ -143,19 +150,19 @@ def _box(query: InboxQuery, sent: bool) -> InboxPage:
         if page.next_cursor
         else None
     )
-    return InboxPage.of(page, next_url, sent)
+    return Written(written.inbox_page(page, next_url, sent))
 
 
 @bp.route("/alerts", methods=["GET"])
 @operation(Permission.READ_ALERTS, Scope.INBOX_READ, links=ON_THE_FIRST_ALERT)
-def inbox(query: InboxQuery) -> InboxPage:
+def inbox(query: InboxQuery) -> Written[InboxPage]:
     """The school's inbox, newest first (titles decrypted)."""
     return _box(query, sent=False)
 
 
 @bp.route("/alerts/sent", methods=["GET"])
 @operation(Permission.POST_ALERTS, Scope.INBOX_READ, links=ON_THE_FIRST_ALERT)
-def sent_alerts(query: InboxQuery) -> InboxPage:
+def sent_alerts(query: InboxQuery) -> Written[InboxPage]:
     """The school's sent alerts."""
     return _box(query, sent=True)
 
