@@ -208,7 +208,12 @@ def main() -> None:
     shown = client.get("/alerts").get_data(as_text=True)
     assert "Real alert" in shown, shown[:2000]
 
-    query = inbox.inbox_query(school_id, inbox.InboxFilters())
+    # The query the page runs for its reader (the head: both tiers), its
+    # parameters written in, run as plain SQL on a connection.
+    with own_transaction(app) as session:
+        reader = session.scalars(select(Member).where(Member.email == email)).one()
+        statement, params = inbox.inbox_query(school_id, inbox.InboxFilters(), reader=reader)
+    query = statement.params(**params)
     compiled = query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     sql = str(compiled)
 
