@@ -10,11 +10,14 @@ keeper, as an unlock one by one does.
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.orm import Session
 
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import keyring, leadership, personal, token_wraps
-from schools.models import CredentialKind, Member
+from schools.bundles import Found
+from schools.models import CredentialKind, Member, School
 
 
 def at_sign_in(
@@ -30,19 +33,36 @@ def at_sign_in(
     school = member.school
     if school is None or not school.key_generation or member.keys_pending:
         return None
+    keys, found = open_school_bundle(
+        session, member, school, CredentialKind.MEMBER, member.id, credential
+    )
+    keys = leadership.on_sign_in(
+        session, member, credential, keys, complete, found.get(token_wraps.LEADERSHIP)
+    )
+    return personal.on_sign_in(session, member, credential, keys, found.get(token_wraps.PERSONAL))
+
+
+def open_school_bundle(
+    session: Session,
+    member: Member,
+    school: School,
+    kind: CredentialKind,
+    credential_id: uuid.UUID,
+    credential: CredentialKey,
+) -> tuple[SchoolKeys | None, dict[str, Found]]:
+    """A credential's three wraps (of the school's current bundle, of the
+    leadership's while the member is in it now, of the member's personal
+    bundle) read in one statement, and the school's bundle opened from the
+    first and checked against its published keys (None without a wrap). The
+    caller opens the other two as it needs: a sign-in also makes what is
+    missing (``at_sign_in``), a token only opens (schools/tokens.py)."""
     leads = (
         school.leadership_generation
         if school.leadership_generation and leadership.in_leadership(member)
         else None
     )
     found = token_wraps.credential_wraps(
-        session,
-        CredentialKind.MEMBER,
-        member.id,
-        school.id,
-        school.key_generation,
-        member.id,
-        leads,
+        session, kind, credential_id, school.id, school.key_generation, member.id, leads
     )
     mine = found.get(token_wraps.SCHOOL)
     keys = (
@@ -50,8 +70,8 @@ def at_sign_in(
             session,
             school.id,
             mine.generation,
-            CredentialKind.MEMBER,
-            member.id,
+            kind,
+            credential_id,
             credential,
             mine.wrap,
             mine.published,
@@ -59,7 +79,4 @@ def at_sign_in(
         if mine is not None
         else None
     )
-    keys = leadership.on_sign_in(
-        session, member, credential, keys, complete, found.get(token_wraps.LEADERSHIP)
-    )
-    return personal.on_sign_in(session, member, credential, keys, found.get(token_wraps.PERSONAL))
+    return keys, found

@@ -35,7 +35,7 @@ SCHOOL = "school"
 LEADERSHIP = "leadership"
 PERSONAL = "personal"
 
-__all__ = ["LEADERSHIP", "PERSONAL", "SCHOOL", "Found", "credential_wraps", "wraps_of"]
+__all__ = ["LEADERSHIP", "PERSONAL", "SCHOOL", "Found", "credential_wraps"]
 
 
 @functools.cache
@@ -92,23 +92,3 @@ def credential_wraps(
         params["leadership_generation"] = leadership_generation
     rows = session.execute(_statement(leadership_generation is not None), params)
     return {part: Found(gen, wrap, published) for gen, wrap, published, part in rows}
-
-
-def wraps_of(
-    session: Session,
-    token_id: uuid.UUID,
-    school_id: uuid.UUID,
-    generation: int,
-    member_id: uuid.UUID,
-    leadership_generation: int | None,
-) -> dict[str, Found]:
-    """``credential_wraps`` of an API token."""
-    return credential_wraps(
-        session,
-        CredentialKind.TOKEN,
-        token_id,
-        school_id,
-        generation,
-        member_id,
-        leadership_generation,
-    )

@@ -27,7 +27,16 @@ from sqlalchemy.orm import Session, lazyload
 from crypto import custody
 from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys
-from schools import audit, keyring, leadership, opened_wraps, personal, policy, token_wraps
+from schools import (
+    audit,
+    held_keys,
+    keyring,
+    leadership,
+    opened_wraps,
+    personal,
+    policy,
+    token_wraps,
+)
 from schools.audit.leaf import timestamp
 from schools.db import utcnow
 from schools.errors import Conflict, DomainError, InvalidInput, KeysLocked, NotFound, Problems
@@ -295,29 +304,8 @@ def unlock(session: Session, token: ApiToken, secret: str) -> SchoolKeys:
         raise KeysLocked("This school has no keys yet.")
     credential = custody.token_credential(secret)
     member = token.member
-    # The leadership bundle only while the member is in the leadership now.
-    leads = (
-        school.leadership_generation
-        if school.leadership_generation and leadership.in_leadership(member)
-        else None
-    )
-    found = token_wraps.wraps_of(
-        session, token.id, school.id, school.key_generation, member.id, leads
-    )
-    mine = found.get(token_wraps.SCHOOL)
-    keys = (
-        keyring.open_found(
-            session,
-            school.id,
-            mine.generation,
-            CredentialKind.TOKEN,
-            token.id,
-            credential,
-            mine.wrap,
-            mine.published,
-        )
-        if mine is not None
-        else None
+    keys, found = held_keys.open_school_bundle(
+        session, member, school, CredentialKind.TOKEN, token.id, credential
     )
     if keys is None:
         raise KeysLocked("This token holds no copy of the school's current keys. Make a new token.")
