@@ -45,10 +45,10 @@ class Found:
     published: bytes | None
 
 
-# Told when a credential opened a bundle whose public keys are not the ones
+# Told, with the generation, when a credential opened a bundle whose public keys are not the ones
 # published for its generation: someone wrapped keys the owner never published
 # (or altered the published ones). The bundle is refused; the caller audits.
-Mismatch = Callable[[], object]
+Mismatch = Callable[[int], object]
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class Bundles:
         """The bundle of ``generation`` through one credential's wrap (the wrap
         and the published keys in one query); None when the credential holds
         no wrap of it, the wrap does not open, or it opens keys other than
-        those published for the generation (then ``mismatch()`` is called)."""
+        those published for the generation (then ``mismatch(generation)`` is called)."""
         found = session.execute(
             self._wrap_and_published,
             {
@@ -145,11 +145,8 @@ class Bundles:
                 "credential_id": credential_id,
             },
         ).one_or_none()
-        if found is None:
-            return None
-        _generation, wrap, published = found
         return self.open_found(
-            owner_id, generation, kind, credential_id, credential, wrap, published, mismatch
+            owner_id, kind, credential_id, credential, Found(*found) if found else None, mismatch
         )
 
     @cached_property
@@ -197,28 +194,30 @@ class Bundles:
     def open_found(
         self,
         owner_id: uuid.UUID,
-        generation: int,
         kind: str,
         credential_id: uuid.UUID,
         credential: CredentialKey,
-        wrap: bytes,
-        published: bytes | None,
+        found: Found | None,
         mismatch: Mismatch,
     ) -> SchoolKeys | None:
-        """``unwrap`` of a wrap already read, with the public keys published
-        for its generation (None: none). An API token's wrap is opened through
-        the process's memory of what it opened (schools/opened_wraps.py)."""
+        """``unwrap`` of a wrap already read with the public keys published for
+        its generation (``found``; None: the credential holds none). An API
+        token's wrap is opened through the process's memory of what it opened
+        (schools/opened_wraps.py)."""
+        if found is None:
+            return None
+        generation = found.generation
         context = self.context(owner_id, generation, kind, credential_id)
         try:
             keys = SchoolKeys.from_bytes(
-                opened_wraps.unwrap(credential_id, wrap, credential, context)
+                opened_wraps.unwrap(credential_id, found.wrap, credential, context)
                 if kind == TOKEN
-                else custody.unwrap_with_credential(wrap, credential, context)
+                else custody.unwrap_with_credential(found.wrap, credential, context)
             )
         except CryptoError:
             return None
-        if not published_keys.matches(self.kind, published, generation, keys):
-            mismatch()
+        if not published_keys.matches(self.kind, found.published, generation, keys):
+            mismatch(generation)
             return None
         return keys
 

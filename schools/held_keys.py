@@ -64,19 +64,7 @@ def open_school_bundle(
     found = token_wraps.credential_wraps(
         session, kind, credential_id, school.id, school.key_generation, member.id, leads
     )
-    mine = found.get(token_wraps.SCHOOL)
-    keys = (
-        keyring.open_found(
-            session,
-            school.id,
-            mine.generation,
-            kind,
-            credential_id,
-            credential,
-            mine.wrap,
-            mine.published,
-        )
-        if mine is not None
-        else None
+    keys = keyring.open_found(
+        session, school.id, kind, credential_id, credential, found.get(token_wraps.SCHOOL)
     )
     return keys, found

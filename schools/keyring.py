@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from crypto import custody
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, credentials
-from schools.bundles import Bundles
+from schools.bundles import Bundles, Found
 from schools.db import utcnow
 from schools.errors import KeysLocked, NotFound
 from schools.models import (
@@ -68,31 +68,27 @@ def unwrap(
         kind,
         credential_id,
         credential,
-        lambda: _mismatch(session, school_id, generation, kind, credential_id),
+        lambda generation: _mismatch(session, school_id, generation, kind, credential_id),
     )
 
 
 def open_found(
     session: Session,
     school_id: uuid.UUID,
-    generation: int,
     kind: CredentialKind,
     credential_id: uuid.UUID,
     credential: CredentialKey,
-    wrap: bytes,
-    published: bytes | None,
+    found: Found | None,
 ) -> SchoolKeys | None:
     """``unwrap`` of a wrap already read, with the public keys published for
-    its generation (None: none published)."""
+    its generation (``found``; None: the credential holds none)."""
     return SCHOOL_BUNDLES.open_found(
         school_id,
-        generation,
         kind,
         credential_id,
         credential,
-        wrap,
-        published,
-        lambda: _mismatch(session, school_id, generation, kind, credential_id),
+        found,
+        lambda generation: _mismatch(session, school_id, generation, kind, credential_id),
     )
 
 

@@ -203,7 +203,7 @@ def unwrap_for(
         kind,
         credential_id,
         credential,
-        lambda: _mismatch(session, school.id, member, generation, kind),
+        lambda generation: _mismatch(session, school.id, member, generation, kind),
     )
 
 
@@ -213,24 +213,20 @@ def open_found(
     kind: str,
     credential_id: uuid.UUID,
     credential: CredentialKey,
-    generation: int,
-    wrap: bytes,
-    published: bytes | None,
+    found: Found | None,
 ) -> SchoolKeys | None:
-    """``unwrap_for`` of a wrap of the school's current leadership generation
-    already read, with its published public keys (None: none published). The
-    caller has checked the member is in the leadership now."""
+    """``unwrap_for`` of a wrap already read, with its published public keys
+    (``found``; None: the credential holds none). The caller has checked the
+    member is in the leadership now."""
     school_id = member.school_id
     assert school_id is not None
     return LEADERSHIP_BUNDLES.open_found(
         school_id,
-        generation,
         kind,
         credential_id,
         credential,
-        wrap,
-        published,
-        lambda: _mismatch(session, school_id, member, generation, kind),
+        found,
+        lambda generation: _mismatch(session, school_id, member, generation, kind),
     )
 
 
@@ -467,20 +463,8 @@ def on_sign_in(
         if member.role_enum is not Role.HEAD:
             return keys
         return holding(keys, create(session, school, member))
-    leadership = (
-        open_found(
-            session,
-            member,
-            MEMBER,
-            member.id,
-            credential,
-            found.generation,
-            found.wrap,
-            found.published,
-        )
-        if found is not None and found.generation == school.leadership_generation
-        else None
-    )
+    current = found if found and found.generation == school.leadership_generation else None
+    leadership = open_found(session, member, MEMBER, member.id, credential, current)
     if leadership is not None and complete:
         confirm_missing(session, school, leadership, member)
     return holding(keys, leadership)

@@ -189,7 +189,7 @@ def unwrap_for(
         kind,
         credential_id,
         credential,
-        lambda: _mismatch(session, member, generation, kind),
+        lambda generation: _mismatch(session, member, generation, kind),
     )
 
 
@@ -199,21 +199,17 @@ def open_found(
     kind: str,
     credential_id: uuid.UUID,
     credential: CredentialKey,
-    generation: int,
-    wrap: bytes,
-    published: bytes | None,
+    found: Found | None,
 ) -> SchoolKeys | None:
     """``unwrap_for`` of a wrap of the member's current generation already
-    read, with its published public keys."""
+    read, with its published public keys (``found``; None: none)."""
     return PERSONAL_BUNDLES.open_found(
         member.id,
-        generation,
         kind,
         credential_id,
         credential,
-        wrap,
-        published,
-        lambda: _mismatch(session, member, generation, kind),
+        found,
+        lambda generation: _mismatch(session, member, generation, kind),
     )
 
 
@@ -247,20 +243,7 @@ def on_sign_in(
     one, so could never be named."""
     if keys is None or member.school_id is None:
         return keys
-    personal = (
-        open_found(
-            session,
-            member,
-            MEMBER,
-            member.id,
-            credential,
-            found.generation,
-            found.wrap,
-            found.published,
-        )
-        if found is not None
-        else None
-    )
+    personal = open_found(session, member, MEMBER, member.id, credential, found)
     # No wrap of a current generation: whether there is one at all (asked
     # only then; a wrap that does not open is not a missing bundle).
     if found is None and current(session, member.id) is None:

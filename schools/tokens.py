@@ -309,38 +309,13 @@ def unlock(session: Session, token: ApiToken, secret: str) -> SchoolKeys:
     )
     if keys is None:
         raise KeysLocked("This token holds no copy of the school's current keys. Make a new token.")
-    led = found.get(token_wraps.LEADERSHIP)
-    own = found.get(token_wraps.PERSONAL)
-    return personal.carrying(
-        leadership.holding(
-            keys,
-            leadership.open_found(
-                session,
-                member,
-                leadership.TOKEN,
-                token.id,
-                credential,
-                led.generation,
-                led.wrap,
-                led.published,
-            )
-            if led is not None
-            else None,
-        ),
-        token.member_id,
-        personal.open_found(
-            session,
-            member,
-            personal.TOKEN,
-            token.id,
-            credential,
-            own.generation,
-            own.wrap,
-            own.published,
-        )
-        if own is not None
-        else None,
+    led = leadership.open_found(
+        session, member, leadership.TOKEN, token.id, credential, found.get(token_wraps.LEADERSHIP)
     )
+    own = personal.open_found(
+        session, member, personal.TOKEN, token.id, credential, found.get(token_wraps.PERSONAL)
+    )
+    return personal.carrying(leadership.holding(keys, led), token.member_id, own)
 
 
 def forget_expired(session: Session, token_id: uuid.UUID, now: datetime | None = None) -> bool:
