@@ -282,7 +282,11 @@ def drive(
     start.wait()
     for thread in threads:
         thread.join()
-    elapsed = time.monotonic() - began
+    return _summary(latencies, time.monotonic() - began, failures)
+
+
+def _summary(latencies: list[float], elapsed: float, failures: list[int]) -> dict[str, Any]:
+    """Requests, their rate, median and p95 latency (ms), and the failures."""
     ordered = sorted(latencies)
     return {
         "requests": len(ordered),
@@ -332,14 +336,8 @@ def walk_first_views(port: int, clients: int, tokens: list[str]) -> dict[str, An
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.monotonic() - began
-    ordered = sorted(latencies)
     return {
-        "requests": len(ordered),
-        "per_second": len(ordered) / elapsed,
-        "median_ms": statistics.median(ordered) * 1000,
-        "p95_ms": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000,
-        "failures": failures,
+        **_summary(latencies, time.monotonic() - began, failures),
         "titles": statistics.mean(titles) if titles else 0.0,
     }
 

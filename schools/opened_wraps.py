@@ -21,17 +21,22 @@ Entries are bounded in number (the oldest go first) and in lifetime (opened
 at most ``LIFETIME`` ago, however often used); a token revoked in this
 process drops its entries at once (``forget``), and other processes' entries
 can no longer be reached (the wraps are gone) and lapse with their lifetime.
-A failed opening is never remembered.
+A failed opening is never remembered. What an entry keeps is the opened
+bundle sealed under another key derived from the credential's seed, so a
+copy of the process's memory, without the secret, opens none of it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import threading
 import time
 import uuid
 from collections import OrderedDict
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from crypto import custody
 from crypto.keys import CredentialKey
@@ -40,15 +45,19 @@ from crypto.keys import CredentialKey
 REMEMBERED = 1024
 LIFETIME = 300.0  # seconds after the wrap was opened
 _LABEL = b"alertnet/v1/opened-wrap\0"
+# What an entry keeps is sealed (AES-256-GCM) under a second key derived from
+# the credential: the process's memory alone, without the bearer secret a
+# request presents, opens nothing it remembers.
+_SEALING = b"alertnet/v1/opened-wrap-sealing\0"
 
 _opened: OrderedDict[bytes, tuple[float, uuid.UUID, bytes]] = OrderedDict()
 _lock = threading.Lock()
 
 
-def _fact(credential: CredentialKey, wrap: bytes, context: bytes) -> bytes:
+def _derived(credential: CredentialKey, label: bytes, wrap: bytes, context: bytes) -> bytes:
     return hmac.new(
         credential.seed,
-        _LABEL + len(context).to_bytes(4, "big") + context + wrap,
+        label + len(context).to_bytes(4, "big") + context + wrap,
         hashlib.sha256,
     ).digest()
 
@@ -56,17 +65,19 @@ def _fact(credential: CredentialKey, wrap: bytes, context: bytes) -> bytes:
 def unwrap(token_id: uuid.UUID, wrap: bytes, credential: CredentialKey, context: bytes) -> bytes:
     """``custody.unwrap_with_credential(wrap, credential, context)`` for a
     token's wrap, remembered for ``LIFETIME`` seconds (CryptoError as it)."""
-    fact = _fact(credential, wrap, context)
+    fact = _derived(credential, _LABEL, wrap, context)
+    sealing = AESGCM(_derived(credential, _SEALING, wrap, context))
     now = time.monotonic()
     with _lock:
         found = _opened.get(fact)
         if found is not None:
             if now - found[0] < LIFETIME:
-                return found[2]
+                return sealing.decrypt(found[2][:12], found[2][12:], fact)
             del _opened[fact]
     plain = custody.unwrap_with_credential(wrap, credential, context)
+    nonce = os.urandom(12)
     with _lock:
-        _opened[fact] = (now, token_id, plain)
+        _opened[fact] = (now, token_id, nonce + sealing.encrypt(nonce, plain, fact))
         while len(_opened) > REMEMBERED:
             _opened.popitem(last=False)
     return plain

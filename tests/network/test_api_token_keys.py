@@ -124,3 +124,29 @@ def test_what_was_opened_lapses_with_its_lifetime(app, ash, decapsulations, monk
     monkeypatch.setattr(opened_wraps, "LIFETIME", 0.0)
     assert api.get("/api/v1/me").get_json()["keys_unlocked"] is True
     assert len(decapsulations) == 2 * first
+
+
+def test_what_the_process_remembers_is_sealed_and_opens_nothing_without_the_secret(
+    app, ash, monkeypatch
+):
+    """Each remembered bundle is kept sealed under a key derived from the
+    token's credential: the bundles the token's wraps open appear nowhere in
+    the process's memory of them."""
+    opened_wraps.forget_all()
+    plain: list[bytes] = []
+    unwrap = custody.unwrap_with_credential
+
+    def kept(*args, **kwargs):
+        plain.append(unwrap(*args, **kwargs))
+        return plain[-1]
+
+    monkeypatch.setattr(custody, "unwrap_with_credential", kept)
+    token = issue_token(app, ash.person.email)
+    plain.clear()
+    assert Api(app.test_client(), token).get("/api/v1/me").get_json()["keys_unlocked"] is True
+    entries = [entry for _, owner, entry in opened_wraps._opened.values() if owner == _id(token)]
+    assert plain
+    assert len(entries) == len(plain)
+    for bundle in plain:
+        assert all(bundle not in entry for entry in entries)
+    opened_wraps.forget_all()
