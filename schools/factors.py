@@ -10,6 +10,7 @@ step-up a member asks for. Passkeys are in schools/passkeys.py.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -386,8 +387,10 @@ def complete_sign_in(
         second_factor=how,
     )
     throttle.note_success(member)
-    confirmed = confirm_colleagues(session, member, keys)
-    leadership.confirm_missing_at_factor(session, member, keys)
+    # Opened at most once, and only if a colleague waits for either bundle.
+    opened = functools.cache(keys)
+    confirmed = confirm_colleagues(session, member, opened)
+    leadership.confirm_missing_at_factor(session, member, opened)
     session.flush()
     return confirmed
 

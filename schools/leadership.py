@@ -233,7 +233,9 @@ def open_found(
 def _mismatch(
     session: Session, school_id: uuid.UUID, member: Member, generation: int, kind: str
 ) -> None:
-    audit.record(
+    # Lasting, as the school bundle's (keyring._mismatch): the refusal stays in
+    # the log even when the request then fails and rolls back.
+    audit.record_lasting(
         session,
         "school.leadership_keys_mismatch",
         school_id=school_id,
@@ -463,8 +465,8 @@ def on_sign_in(
         if member.role_enum is not Role.HEAD:
             return keys
         return holding(keys, create(session, school, member))
-    current = found if found and found.generation == school.leadership_generation else None
-    leadership = open_found(session, member, MEMBER, member.id, credential, current)
+    # ``found`` was read for the current generation (held_keys.open_school_bundle).
+    leadership = open_found(session, member, MEMBER, member.id, credential, found)
     if leadership is not None and complete:
         confirm_missing(session, school, leadership, member)
     return holding(keys, leadership)

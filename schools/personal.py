@@ -214,7 +214,8 @@ def open_found(
 
 
 def _mismatch(session: Session, member: Member, generation: int, kind: str) -> None:
-    audit.record(
+    # Lasting, as the school bundle's (keyring._mismatch).
+    audit.record_lasting(
         session,
         "member.personal_keys_mismatch",
         school_id=member.school_id,
