@@ -11,9 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
-from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,7 +21,7 @@ from crypto.custody import Argon2Params
 from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, directory, held_keys, keyring, leadership, personal
-from schools.db import utcnow
+from schools.db import table_of, utcnow
 from schools.errors import (
     InvalidInput,
     KeysLocked,
@@ -163,7 +162,7 @@ def start_session(
     return SignedIn(signed.login, signed.token, signed.vault_key, confirmed)
 
 
-_MEMBERS = cast(Table, Member.__table__)
+_MEMBERS = table_of(Member)
 _SIGNED_IN_AT = (
     update(_MEMBERS)
     .where(_MEMBERS.c.id == bindparam("member"))
@@ -272,7 +271,7 @@ def _open_session(
     return SignedIn(login, token, vault_key, [])
 
 
-_INSERT_SESSION = insert(cast(Table, LoginSession.__table__))
+_INSERT_SESSION = insert(table_of(LoginSession))
 
 
 def resume_session(session: Session, token: str) -> LoginSession | None:

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Select, Table, and_, bindparam, select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from crypto import custody
@@ -31,6 +31,7 @@ from crypto.errors import CryptoError
 from crypto.keys import CredentialKey, SchoolKeys, SchoolPublicKeys
 from schools import opened_wraps
 from schools import published as published_keys
+from schools.db import table_of
 
 TOKEN = "token"  # noqa: S105  (the credential kind of an API token, not a secret)
 
@@ -169,8 +170,8 @@ class Bundles:
         # On the tables' columns: read at every sign-in and token request as
         # plain rows, with no ORM work at each run.
         wraps, generations = (
-            cast(Table, self.wraps.__table__),
-            cast(Table, self.generations.__table__),
+            table_of(self.wraps),
+            table_of(self.generations),
         )
         return (
             select(wraps.c.generation, wraps.c.wrap, generations.c.public_keys)

@@ -15,9 +15,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -25,7 +25,7 @@ from crypto import custody, factors
 from crypto.errors import CryptoError
 from crypto.keys import SchoolKeys
 from schools import audit, leadership, policy, throttle
-from schools.db import utcnow
+from schools.db import table_of, utcnow
 from schools.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from schools.models import (
     BackupCode,
@@ -91,7 +91,7 @@ def factors_of(session: Session, member: Member) -> list[SecondFactor]:
 
 # The sign-in's statements below are built once, with the member bound at each
 # run, on the table's columns: plain rows, no ORM work at each run.
-_FACTORS = cast(Table, SecondFactor.__table__)
+_FACTORS = table_of(SecondFactor)
 _COLUMNS = _FACTORS.c
 _WORKING = (_COLUMNS.member_id == bindparam("member_id"), _COLUMNS.confirmed_at.is_not(None))
 _WORKING_FACTORS = select(SecondFactor).where(*_WORKING).order_by(SecondFactor.created_at)
@@ -396,7 +396,7 @@ def complete_sign_in(
 
 
 # Run at every sign-in with a factor: built once, bound at each run.
-_SESSIONS = cast(Table, LoginSession.__table__)
+_SESSIONS = table_of(LoginSession)
 _COMPLETE = (
     update(_SESSIONS)
     .where(_SESSIONS.c.id_hash == bindparam("login"))

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, select
+from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -21,7 +21,7 @@ from crypto import custody
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, credentials
 from schools.bundles import Bundles, Found
-from schools.db import utcnow
+from schools.db import table_of, utcnow
 from schools.errors import KeysLocked, NotFound
 from schools.models import (
     CredentialKind,
@@ -198,7 +198,7 @@ def _pending(school_id: Any) -> ColumnElement[bool]:
     """Members of the school (an id, or a bound parameter) waiting for a
     colleague to wrap the keys to them."""
     # On the table's columns: the probe below runs as a plain statement.
-    members = cast(Table, Member.__table__).c
+    members = table_of(Member).c
     return and_(
         members.school_id == school_id,
         members.keys_pending.is_(True),
@@ -214,9 +214,7 @@ def has_pending_members(session: Session, school: School) -> bool:
 
 # ``_pending`` as one prepared query, asked at every sign-in: built once, with
 # the school bound at each run.
-_ANY_PENDING = (
-    select(cast(Table, Member.__table__).c.id).where(_pending(bindparam("school_id"))).limit(1)
-)
+_ANY_PENDING = select(table_of(Member).c.id).where(_pending(bindparam("school_id"))).limit(1)
 
 
 def confirm_pending_members(

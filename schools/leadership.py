@@ -24,9 +24,9 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, exists, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, exists, select
 from sqlalchemy.orm import Session
 
 from crypto import custody
@@ -34,7 +34,7 @@ from crypto.errors import MalformedKey
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, keyring
 from schools.bundles import Bundles, Found
-from schools.db import utcnow
+from schools.db import table_of, utcnow
 from schools.errors import Conflict, KeysLocked, NotFound
 from schools.models import (
     ApiToken,
@@ -254,8 +254,8 @@ def unlock_for_member(session: Session, member: Member, credential: CredentialKe
     return holding(keys, unwrap_for_member(session, member, credential))
 
 
-_MEMBERS = cast(Table, Member.__table__).c
-_WRAPS = cast(Table, LeadershipWrap.__table__).c
+_MEMBERS = table_of(Member).c
+_WRAPS = table_of(LeadershipWrap).c
 
 
 def _leading(school_id: Any) -> ColumnElement[bool]:

@@ -26,16 +26,16 @@ import hashlib
 import uuid
 from collections.abc import Collection
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, Table, delete, func, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from crypto import custody
 from crypto.keys import CredentialKey, SchoolKeys
 from schools import audit, leadership
 from schools.bundles import Bundles, Found
-from schools.db import utcnow
+from schools.db import table_of, utcnow
 from schools.errors import KeysLocked
 from schools.leadership import HeldKeys
 from schools.models import ApiToken, Member
@@ -82,7 +82,7 @@ def wrap_context(
 
 # The table's columns: the conditions below serve ORM queries and the plain
 # statements read at every sign-in and token request alike.
-_GENERATIONS = cast(Table, PersonalKeyGeneration.__table__).c
+_GENERATIONS = table_of(PersonalKeyGeneration).c
 
 
 def _unretired(member_id: Any) -> tuple[ColumnElement[bool], ...]:

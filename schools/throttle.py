@@ -14,13 +14,14 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, cast
+from typing import Protocol
 
-from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schools import audit, directory, policy
+from schools.db import table_of
 from schools.errors import DomainError, InvalidInput, NotFound
 from schools.models import KnownDevice, Member, Role, SignInGuess
 
@@ -244,5 +245,5 @@ def remember_browser(session: Session, member: Member, token: str, user_agent: s
 
 # Read at every completed sign-in: built once, with the member bound at each run.
 # On the table's columns: plain rows, no ORM work at each run.
-_DEVICES = cast(Table, KnownDevice.__table__).c
+_DEVICES = table_of(KnownDevice).c
 _DEVICES_OF = select(_DEVICES.device_hash).where(_DEVICES.member_id == bindparam("member_id"))

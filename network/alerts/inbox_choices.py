@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from network.alerts import platforms
 from network.alerts.access import may_post
-from network.alerts.models import Platform
 from schools import policy
 from schools.models import Member, School, SchoolKind
 
@@ -28,11 +28,9 @@ class InboxChoices:
 
 def inbox_choices(session: Session, actor: Member) -> InboxChoices:
     school = policy.check_reads_alerts(actor)
-    # As platforms(include_retired=True) orders them, as plain values.
-    named = select(Platform.code, Platform.name).order_by(Platform.position, Platform.name)
     return InboxChoices(
         school,
-        tuple((code, name) for code, name in session.connection().execute(named)),
+        platforms.names(session),
         possible_senders(session, school),
         may_post(actor),
     )

@@ -292,7 +292,9 @@ def _matching(tiers: tuple[str, ...], reader: bool) -> Select[Any]:
     """The matching query for a reader in ``tiers`` (``reader``: and not
     withdrawn from the alert's thread, ``bindparam("reader")``): a copy the
     reader may not open counts as not received (``copy_visible_to``)."""
-    assert all(tier.isalpha() for tier in tiers)
+    if not set(tiers) <= {TIER_ALL, TIER_LEADERSHIP}:
+        # Written into the SQL as literals: only the two audience tiers' names.
+        raise ValueError(f"not an audience tier: {tiers!r}")
     held = and_(
         _copies.alert_id == _alerts.id,
         _copies.school_id == bindparam("school"),

@@ -36,13 +36,23 @@ class PlatformDetails:
     underage_reporting_url: str = ""
 
 
+_ORDER = (Platform.position, Platform.name)
+
+
 def platforms(session: Session, include_retired: bool = False) -> list[Platform]:
     """The platforms offered for new alerts, or (``include_retired``) every
     platform an alert may be filed under, for filters and names."""
-    query = select(Platform).order_by(Platform.position, Platform.name)
+    query = select(Platform).order_by(*_ORDER)
     if not include_retired:
         query = query.where(Platform.retired_at.is_(None))
     return list(session.scalars(query))
+
+
+def names(session: Session) -> tuple[tuple[str, str], ...]:
+    """Every platform's code and name, retired ones too, in ``platforms``'
+    order: what a filter offers, as plain values (no rows loaded)."""
+    named = select(Platform.code, Platform.name).order_by(*_ORDER)
+    return tuple((code, name) for code, name in session.connection().execute(named))
 
 
 def offered(session: Session, code: str) -> Platform | None:

@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import TypedDict, cast
+from typing import TypedDict
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from network.alerts import vocab
@@ -33,7 +33,7 @@ from network.notifications.outbox import PRIORITY, Outbox
 from network.notifications.payloads import school_ref, subscription_ref
 from network.settings import Settings
 from schools import audit, policy
-from schools.db import insert_new, utcnow
+from schools.db import insert_new, table_of, utcnow
 from schools.errors import InvalidInput, NotFound, Problems
 from schools.models import Member, MemberStatus, Role, School, SchoolKind
 
@@ -67,7 +67,7 @@ def ensure_defaults(
 
 # Asked at every sign-in: built once, with the member bound at each run (an
 # indexed probe on the table's column: no row is loaded, no ORM work).
-_APPLIED = cast(Table, NotificationDefaults.__table__).c
+_APPLIED = table_of(NotificationDefaults).c
 _HAS_DEFAULTS = select(_APPLIED.member_id).where(_APPLIED.member_id == bindparam("member_id"))
 
 

@@ -16,13 +16,13 @@ reads".
 from __future__ import annotations
 
 import uuid
-from typing import cast
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from schools.audit import tree
 from schools.audit.models import AuditEvent, AuditQueued
+from schools.db import table_of
 
 #: Rows one integration moves; a writer integrates at most this many before
 #: appending its own entries, so a backlog never holds a writer long.
@@ -53,8 +53,8 @@ def enqueue(session: Session, entry: AuditEvent) -> AuditQueued:
 # Built once: it has no parameters, and building it cost about what running it
 # does. On the tables' columns: a plain row, no ORM work at each append.
 _SIZE_AND_BACKLOG = select(
-    select(func.max(cast(Table, AuditEvent.__table__).c.seq)).scalar_subquery(),
-    select(cast(Table, AuditQueued.__table__).c.id).exists(),
+    select(func.max(table_of(AuditEvent).c.seq)).scalar_subquery(),
+    select(table_of(AuditQueued).c.id).exists(),
 )
 
 

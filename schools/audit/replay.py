@@ -13,16 +13,17 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto import merkle
 from crypto.replay import PrefixReplay, ReplayResult
 from schools.audit.leaf import EntryFields, leaf_bytes
 from schools.audit.models import AuditEvent, AuditSubtree
+from schools.db import table_of
 from schools.errors import LogIntegrityError
 
-_ENTRY_COLUMNS = tuple(cast(Table, AuditEvent.__table__).c)
+_ENTRY_COLUMNS = tuple(table_of(AuditEvent).c)
 
 
 @dataclass(frozen=True)

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select, text
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from crypto import merkle
 from schools.audit.leaf import LEAF_VERSION, entry_leaf_hash
 from schools.audit.models import AuditEvent, AuditSubtree
+from schools.db import table_of
 from schools.errors import LogIntegrityError
 
 #: pg_advisory_xact_lock key serialising appends: the bytes "alertnet" as an integer.
 LOG_LOCK_KEY = int.from_bytes(b"alertnet", "big")
 
-_EVENTS = cast(Table, AuditEvent.__table__)
-_SUBTREES = cast(Table, AuditSubtree.__table__)
+_EVENTS = table_of(AuditEvent)
+_SUBTREES = table_of(AuditSubtree)
 
 
 def append(session: Session, entries: Sequence[AuditEvent], *, size: int | None = None) -> int:

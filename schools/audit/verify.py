@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crypto import merkle
@@ -22,9 +22,10 @@ from schools.audit.checkpoints import check_checkpoint, latest_checkpoint
 from schools.audit.leaf import EntryFields, entry_leaf_hash
 from schools.audit.models import AuditCheckpoint, AuditEvent, AuditSubtree
 from schools.audit.tree import advance_frontier, reader, stored_subtrees, tree_size
+from schools.db import table_of
 from schools.errors import LogIntegrityError
 
-_ENTRY_COLUMNS = tuple(cast(Table, AuditEvent.__table__).c)
+_ENTRY_COLUMNS = tuple(table_of(AuditEvent).c)
 _FRONTIER_LEVELS = 64  # more levels than any log can have
 
 

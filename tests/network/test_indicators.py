@@ -393,7 +393,7 @@ def test_a_sighting_through_the_api_and_its_refusals(app, heads):
     assert sighting["where"] == "A parents' group"
 
 
-def test_finding_the_matches_is_one_query_on_the_hash_index(app, heads):
+def test_without_session_keys_the_wraps_then_one_hash_index_query_find_matches(app, heads):
     from sqlalchemy import event, text
 
     from network.alerts import indicators
