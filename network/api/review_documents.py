@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import Field
 
 from network.alerts.held_models import HeldAlert, HeldState
-from network.api.documents import Id, When
+from network.api.documents import Id, When, _read
 from network.api.fields import Choice, Document
 
 
@@ -30,7 +30,7 @@ class InReview(Document):
 
     id: Annotated[Id, Field(description="The alert waiting, in the review queue.")]
     state: Annotated[str, Choice.of(HeldState)]
-    submitted_at: Annotated[When, Field(validation_alias="updated_at")]
+    submitted_at: Annotated[When, _read("updated_at")]
 
     @classmethod
     def of(cls, held: HeldAlert) -> InReview:

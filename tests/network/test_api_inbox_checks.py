@@ -18,7 +18,7 @@ from schools import tokens
 from schools.audit.models import AuditQueued
 from schools.db import utcnow
 from schools.models import ApiToken, Member, MemberStatus, School
-from tests.network.api_helpers import Api, alert_body, api_for, assert_problem, issue_token
+from tests.network.api_helpers import Api, alert_body, api_for, assert_problem
 from tests.network.api_helpers import token_id as id_of_token
 
 INBOX = "/api/v1/alerts"
@@ -33,13 +33,9 @@ def _posted(app, heads, title="Checked"):
     return uuid.UUID(response.get_json()["id"])
 
 
-def _beech(app, heads, **kw):
-    return Api(app.test_client(), issue_token(app, heads["Beech"].person.email, **kw))
-
-
 def test_a_live_token_reads_and_each_listing_is_queued_for_the_log(app, heads):
     _posted(app, heads)
-    beech = _beech(app, heads)
+    beech = api_for(app, heads["Beech"].person.email)
     for _ in range(2):
         response = beech.get(INBOX)
         assert response.status_code == 200
@@ -55,7 +51,7 @@ def test_a_live_token_reads_and_each_listing_is_queued_for_the_log(app, heads):
 
 
 def test_a_revoked_token_cannot_list(app, heads):
-    beech = _beech(app, heads)
+    beech = api_for(app, heads["Beech"].person.email)
     assert beech.get(INBOX).status_code == 200
     with own_transaction(app) as session:
         member = session.get(Member, heads["Beech"].person.member.id)
@@ -64,7 +60,7 @@ def test_a_revoked_token_cannot_list(app, heads):
 
 
 def test_an_expired_token_cannot_list(app, heads):
-    beech = _beech(app, heads)
+    beech = api_for(app, heads["Beech"].person.email)
     assert beech.get(INBOX).status_code == 200
     with own_transaction(app) as session:
         session.execute(
@@ -76,7 +72,7 @@ def test_an_expired_token_cannot_list(app, heads):
 
 
 def test_a_wrong_or_unknown_secret_cannot_list(app, heads):
-    beech = _beech(app, heads)
+    beech = api_for(app, heads["Beech"].person.email)
     id_text, _, secret = beech.token.partition(".")
     wrong = "A" * len(secret) if secret[0] != "A" else "B" * len(secret)
     assert_problem(Api(beech.client, f"{id_text}.{wrong}").get(INBOX), 401, tokens.NOT_VALID)
@@ -85,7 +81,7 @@ def test_a_wrong_or_unknown_secret_cannot_list(app, heads):
 
 
 def test_a_removed_members_token_cannot_list(app, heads):
-    beech = _beech(app, heads)
+    beech = api_for(app, heads["Beech"].person.email)
     assert beech.get(INBOX).status_code == 200
     with own_transaction(app) as session:
         session.get(Member, heads["Beech"].person.member.id).status = MemberStatus.REMOVED
@@ -93,14 +89,14 @@ def test_a_removed_members_token_cannot_list(app, heads):
 
 
 def test_a_token_without_the_inbox_scope_cannot_list(app, heads):
-    writer = _beech(app, heads, scopes=("alerts:write",))
+    writer = api_for(app, heads["Beech"].person.email, ("alerts:write",))
     assert_problem(writer.get(INBOX), 403, "inbox:read")
     assert_problem(writer.get(f"{INBOX}/sent"), 403, "inbox:read")
 
 
 def test_a_suspended_school_still_reads_what_it_holds(app, heads):
     _posted(app, heads)
-    beech = _beech(app, heads)
+    beech = api_for(app, heads["Beech"].person.email)
     with own_transaction(app) as session:
         session.get(School, heads["Beech"].school.id).status = "suspended"
     response = beech.get(INBOX)
@@ -111,7 +107,7 @@ def test_a_suspended_school_still_reads_what_it_holds(app, heads):
 
 def test_a_tampered_read_record_is_refused_by_the_api(app, heads):
     alert_id = _posted(app, heads, "Tampered later")
-    beech = _beech(app, heads)
+    beech = api_for(app, heads["Beech"].person.email)
     assert beech.get(INBOX).get_json()["alerts"][0]["title"] == "Tampered later"
     with own_transaction(app) as session:
         sealed_id = session.get(Alert, alert_id).sealed_id

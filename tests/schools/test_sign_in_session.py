@@ -5,10 +5,7 @@ row written by one INSERT yet held by the ORM session as every column says."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import inspect, select, update
 
 from crypto import custody
 from crypto.keys import SchoolKeys
@@ -16,21 +13,7 @@ from schools import accounts, leadership, personal
 from schools.audit.models import AuditEvent
 from schools.models import LeadershipWrap, LoginSession, Member, SessionState
 from schools.personal_models import PersonalKeyGeneration, PersonalWrap
-
-
-@contextmanager
-def _statements(session) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, _params, _context, _many) -> None:
-        seen.append(" ".join(statement.split())[:40])
-
-    bind = session.get_bind()
-    event.listen(bind, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(bind, "before_cursor_execute", note)
+from tests.schools.test_audit import counting_statements
 
 
 def _actions(session, action: str) -> list[AuditEvent]:
@@ -79,7 +62,7 @@ def test_a_started_session_is_the_row_it_wrote(session, school, head):
 def test_the_password_step_reads_the_three_wraps_with_one_statement(session, school, head):
     accounts.start_session(session, head.member, head.credential)  # made her personal bundle
     session.commit()
-    with _statements(session) as seen:
+    with counting_statements(session.get_bind()) as seen:
         signed = accounts.start_session(
             session, head.member, head.credential, state=SessionState.FACTOR_PENDING
         )
