@@ -70,7 +70,14 @@ def _sender_options(senders: tuple[tuple[Any, str], ...]) -> str:
 
 
 def _chosen(options: str, value: str | None) -> Markup:
-    """``options`` with the one whose value is ``value`` marked chosen."""
+    """``options`` with the one whose value is ``value`` marked chosen: a
+    school's id as str(UUID) writes it, however the address spelt it (the
+    filter itself reads it as a UUID)."""
+    if value:
+        try:
+            value = str(uuid.UUID(value))
+        except ValueError:
+            value = None
     if value is not None:
         found = f'<option value="{escaped(value)}">'
         options = options.replace(found, f'<option value="{escaped(value)}" selected>', 1)

@@ -313,6 +313,9 @@ def test_inbox_filters_and_pages(app, heads):
     sender = b.client.get(f"/alerts?sender={a.school.id}").get_data(as_text=True)
     assert f'<option value="{a.school.id}" selected>Ash</option>' in sender
     assert sender.count(" selected>") == 1
+    # However the address spells the school's id (the filter reads it as a UUID).
+    spelt = b.client.get(f"/alerts?sender={a.school.id.hex.upper()}").get_data(as_text=True)
+    assert f'<option value="{a.school.id}" selected>Ash</option>' in spelt
     assert b.client.get("/alerts?severity=apocalyptic").status_code == 400
     assert b.client.get("/alerts?cursor=garbage").status_code == 400
     # A well-formed cursor dated in year 1 with an offset overflows on
