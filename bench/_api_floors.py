@@ -13,12 +13,11 @@
 from __future__ import annotations
 
 import os
-import statistics
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
+from _support import median_ms
 from sqlalchemy import (
     Column,
     DateTime,
@@ -89,18 +88,6 @@ def insert_post(connection: Any, recipients: int) -> None:
     )
 
 
-def _median_cpu_ms(actions: dict[str, Callable[[], object]], repetitions: int) -> dict[str, float]:
-    for action in actions.values():
-        action()  # warm-up
-    samples: dict[str, list[float]] = {name: [] for name in actions}
-    for _ in range(repetitions):
-        for name, action in actions.items():
-            start = time.thread_time()
-            action()
-            samples[name].append(time.thread_time() - start)
-    return {name: statistics.median(times) * 1000 for name, times in samples.items()}
-
-
 def crypto_ms(wraps: int, repetitions: int = 201) -> dict[str, float]:
     """Median CPU ms of: one decapsulation, one hybrid verification, ``wraps``
     HPKE wraps (one content key to each recipient), one hybrid signature."""
@@ -121,7 +108,7 @@ def crypto_ms(wraps: int, repetitions: int = 201) -> dict[str, float]:
         for public in publics:
             HPKE_SUITE.encrypt(key, public.kem_public_key(), info=info)
 
-    return _median_cpu_ms(
+    return median_ms(
         {
             "decapsulation": lambda: HPKE_SUITE.decrypt(sealed, reader, info=info),
             "verify": lambda: publics[1].verify(message, *signature, b"alertnet/v1/sig"),
@@ -129,4 +116,5 @@ def crypto_ms(wraps: int, repetitions: int = 201) -> dict[str, float]:
             "sign": lambda: schools[1].sign(os.urandom(16 + 4 * 32), b"alertnet/v1/sig"),
         },
         repetitions,
+        clock=time.thread_time,
     )

@@ -74,6 +74,25 @@ def timings(action: Callable[[], object], repetitions: int, warmup: int = 2) -> 
     return samples
 
 
+def median_ms(
+    actions: dict[str, Callable[[], object]],
+    repetitions: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, float]:
+    """Median milliseconds of each action by ``clock`` (wall time, or
+    ``time.thread_time`` for this thread's CPU), run round-robin so load drift
+    hits all alike."""
+    for action in actions.values():
+        action()  # warm-up: lazy key expansion, allocator, caches
+    samples: dict[str, list[float]] = {name: [] for name in actions}
+    for _ in range(repetitions):
+        for name, action in actions.items():
+            start = clock()
+            action()
+            samples[name].append(clock() - start)
+    return {name: statistics.median(times) * 1000 for name, times in samples.items()}
+
+
 def median_p95_ms(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]

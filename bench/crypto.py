@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _support import median_ms
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from crypto.envelope import Header, Recipient, new_alert_id, open_, seal
@@ -32,19 +30,6 @@ from crypto.keys import HPKE_SUITE, SchoolKeys, SchoolPublicKeys
 
 SIZES = (1, 10, 100, 1000)
 REPETITIONS = {1: 1001, 10: 301, 100: 41, 1000: 9}
-
-
-def median_ms(actions: dict[str, Callable[[], object]], repetitions: int) -> dict[str, float]:
-    """Median milliseconds of each action, run round-robin so load drift hits all alike."""
-    for action in actions.values():
-        action()  # warm-up: lazy key expansion, allocator, caches
-    samples: dict[str, list[float]] = {name: [] for name in actions}
-    for _ in range(repetitions):
-        for name, action in actions.items():
-            start = time.perf_counter()
-            action()
-            samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(times) * 1000 for name, times in samples.items()}
 
 
 def header_for(recipients: list[Recipient], sender: str) -> Header:
