@@ -123,7 +123,12 @@ def delay_of(created_at: datetime, acknowledged_at: datetime) -> float:
 
 
 def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return _insert_for(session.get_bind().dialect.name)
+
+
+def _insert_for(dialect: str) -> Any:
+    """The database's INSERT with ON CONFLICT (both dialects have one)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def _joined(session: Session, kept: Any, added: Any) -> ColumnElement[bytes]:
@@ -180,7 +185,7 @@ def _counted(dialect: str) -> Any:
     statement, compiled once per process: a multi-row VALUES of 31 rows was
     compiled again for every post)."""
     table = table_of(DailySchool)
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = _insert_for(dialect)(table)
     return statement.on_conflict_do_update(
         index_elements=["cluster_id", "day", "school_id", "severity"],
         set_={

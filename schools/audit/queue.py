@@ -52,17 +52,14 @@ def enqueue(session: Session, entry: AuditEvent) -> AuditQueued:
 
 # Built once: it has no parameters, and building it cost about what running it
 # does. On the tables' columns: a plain row, no ORM work at each append.
-_SIZE_AND_BACKLOG = select(
-    select(func.max(table_of(AuditEvent).c.seq)).scalar_subquery(),
-    select(table_of(AuditQueued).c.id).exists(),
-)
+_SIZE_AND_BACKLOG = select(tree.LAST_SEQ, select(table_of(AuditQueued).c.id).exists())
 
 
 def size_and_backlog(session: Session) -> tuple[int, bool]:
     """The log's size and whether reads are queued, in one query. The caller
     holds the log's lock (``tree.lock_log``), so both stand until it commits."""
     last, backlog = session.execute(_SIZE_AND_BACKLOG).one()
-    return (0 if last is None else int(last) + 1), bool(backlog)
+    return tree.size_after(last), bool(backlog)
 
 
 def integrate_locked(

@@ -102,10 +102,18 @@ T = TypeVar("T")
 _PLACEHOLDER = bytes(merkle.HASH_SIZE)
 
 
+# The last entry's number (None: an empty log), built once.
+LAST_SEQ = select(func.max(_EVENTS.c.seq)).scalar_subquery()
+
+
 def tree_size(session: Session) -> int:
     """Entries in the log. Appends are serialised and atomic, so the committed
     entries are always exactly ``0 .. size - 1``."""
-    last = session.scalar(select(func.max(AuditEvent.seq)))
+    return size_after(session.scalar(select(LAST_SEQ)))
+
+
+def size_after(last: int | None) -> int:
+    """The log's size, its last entry's number being ``last``."""
     return 0 if last is None else int(last) + 1
 
 
