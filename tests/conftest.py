@@ -223,7 +223,16 @@ class SharedStatements:
     @staticmethod
     def _key(key: tuple[Any, ...]) -> tuple[Any, ...]:
         dialect = key[0]
-        return (type(dialect), dialect.server_version_info, dialect.paramstyle, *key[1:])
+        # What a dialect's compilation reads beyond its class: every hub the
+        # tests make has the same, but one that differed would not share.
+        settings = (
+            dialect.server_version_info,
+            dialect.paramstyle,
+            dialect.label_length,
+            dialect.max_identifier_length,
+            dialect.use_insertmanyvalues,
+        )
+        return (type(dialect), settings, *key[1:])
 
     def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
         return self._compiled.get(self._key(key), default)
