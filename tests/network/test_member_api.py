@@ -18,17 +18,7 @@ from schools.models import LeadershipWrap, LoginSession, Member, Role, School
 from tests.conftest import csrf_token, sign_in
 from tests.network.alerts_helpers import audit_entries
 from tests.network.api_helpers import Api, api_for, token_id
-
-
-def _join(app, world, head, role: Role, email: str):
-    """A member in ``role`` holding the keys (the head's sign-in confirms them),
-    signed in on a browser of their own."""
-    person = world.person(role, email, school=head.school)
-    assert sign_in(head.client, head.person.email).status_code == 302
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = "127.8.{}.{}".format(*uuid.uuid4().bytes[:2])
-    assert sign_in(client, email).status_code == 302
-    return person, client
+from tests.network.tier_helpers import join_signed_in
 
 
 def _browser(client) -> Api:
@@ -49,7 +39,7 @@ def _role(app, member_id: uuid.UUID) -> str:
 @pytest.mark.heads("Ash", "Beech")
 def test_a_heads_token_demotes_a_dsl_and_the_leadership_keys_move_on(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    dsl, dsl_client = _join(app, world, beech, Role.DSL, "dsl@beech.example.org")
+    dsl, dsl_client = join_signed_in(app, world, beech, Role.DSL, "dsl@beech.example.org")
     assert _generation(app, beech.school.id) == 1
     api = api_for(app, beech.person.email)
     changed = api.put(f"/api/v1/members/{dsl.member.id}/role", {"role": "staff"})
@@ -84,7 +74,7 @@ def test_a_heads_token_demotes_a_dsl_and_the_leadership_keys_move_on(app, world,
 @pytest.mark.heads("Ash", "Beech")
 def test_a_token_without_the_leadership_keys_is_told_and_nothing_changes(app, world, heads):
     beech = heads["Beech"]
-    dsl, _client = _join(app, world, beech, Role.DSL, "dsl@beech.example.org")
+    dsl, _client = join_signed_in(app, world, beech, Role.DSL, "dsl@beech.example.org")
     api = api_for(app, beech.person.email)
     with own_transaction(app) as session:  # as a token made before the head held them
         session.execute(
@@ -100,7 +90,7 @@ def test_a_token_without_the_leadership_keys_is_told_and_nothing_changes(app, wo
     assert _generation(app, beech.school.id) == 1
     assert audit_entries(app, "member.role_changed") == []
     # Into the leadership needs no rotation: the same token may.
-    staff, _ = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
+    staff, _ = join_signed_in(app, world, beech, Role.STAFF, "staff@beech.example.org")
     promoted = api.put(f"/api/v1/members/{staff.member.id}/role", {"role": "deputy_dsl"})
     assert promoted.status_code == 200
     assert promoted.get_json()["leadership_keys_rotated"] is False
@@ -109,7 +99,7 @@ def test_a_token_without_the_leadership_keys_is_told_and_nothing_changes(app, wo
 @pytest.mark.heads("Ash", "Beech")
 def test_a_head_in_the_browser_promotes_and_demotes_and_carries_on(app, world, heads):
     beech = heads["Beech"]
-    staff, _client = _join(app, world, beech, Role.STAFF, "staff@beech.example.org")
+    staff, _client = join_signed_in(app, world, beech, Role.STAFF, "staff@beech.example.org")
     browser = _browser(beech.client)
     promoted = browser.put(f"/api/v1/members/{staff.member.id}/role", {"role": "dsl"})
     assert promoted.status_code == 200, promoted.get_json()
@@ -130,7 +120,7 @@ def test_a_head_in_the_browser_promotes_and_demotes_and_carries_on(app, world, h
 @pytest.mark.heads("Ash", "Beech")
 def test_role_changes_are_refused_as_on_the_page(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    dsl, dsl_client = _join(app, world, beech, Role.DSL, "dsl@beech.example.org")
+    dsl, dsl_client = join_signed_in(app, world, beech, Role.DSL, "dsl@beech.example.org")
     api = api_for(app, beech.person.email)
     bad = api.put(f"/api/v1/members/{dsl.member.id}/role", {"role": "coordinator"})
     assert bad.status_code == 422
@@ -156,9 +146,11 @@ def test_role_changes_are_refused_as_on_the_page(app, world, heads):
 @pytest.mark.heads("Ash", "Beech")
 def test_a_dsl_withdraws_a_member_from_a_thread_through_the_api(app, world, heads):
     ash, beech = heads["Ash"], heads["Beech"]
-    subject, subject_client = _join(app, world, beech, Role.STAFF, "subject@beech.example.org")
-    _other, other_client = _join(app, world, beech, Role.STAFF, "other@beech.example.org")
-    _dsl, dsl_client = _join(app, world, beech, Role.DSL, "dsl@beech.example.org")
+    subject, subject_client = join_signed_in(
+        app, world, beech, Role.STAFF, "subject@beech.example.org"
+    )
+    _other, other_client = join_signed_in(app, world, beech, Role.STAFF, "other@beech.example.org")
+    _dsl, dsl_client = join_signed_in(app, world, beech, Role.DSL, "dsl@beech.example.org")
     sent = ash.post_alert([beech.school], title="About a colleague", tier="all")
     alert_id = sent.headers["Location"].rsplit("/", 1)[1]
     url = f"/api/v1/alerts/{alert_id}/withdrawn-members"
