@@ -135,17 +135,20 @@ def build(app: Any) -> dict[str, Any]:
                 session, invited.token, f"{name} Head", PASSWORD, PASSWORD, params
             ).member.email
         baseline_school = str(school.id)
+
+    def unlocked(session: Any, email: str) -> tuple[Any, Any]:
+        member, credential = accounts.authenticate(session, email, PASSWORD, params)
+        return member, keyring.unlock_for_member(session, member, credential)
+
     issued = {}
     for name, email in heads.items():
         with own_transaction(app) as session:
-            member, credential = accounts.authenticate(session, email, PASSWORD, params)
-            keys = keyring.unlock_for_member(session, member, credential)
+            member, keys = unlocked(session, email)
             issued[name] = tokens.create_token(
                 session, member, keys, "bench", ["inbox:read", "alerts:write"], 30
             ).secret_token
     with own_transaction(app) as session:
-        member, credential = accounts.authenticate(session, heads["Sender"], PASSWORD, params)
-        keys = keyring.unlock_for_member(session, member, credential)
+        member, keys = unlocked(session, heads["Sender"])
         for number in range(INBOX_SIZE):
             posting.post_alert(
                 session,
